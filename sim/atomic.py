@@ -1,0 +1,47 @@
+"""Write files atomically: a temporary file beside the target, then rename.
+
+A crash or a cancelled export never leaves a half-written file behind.
+"""
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(target):
+    """Yield a temporary path in the target's folder; rename it over *target* on success.
+
+    Parameters
+    ----------
+    target : str or Path
+        The final file name.
+
+    Yields
+    ------
+    Path
+        Where to write.  Removed again if the block raises.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + target.name + ".", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text(target, text):
+    """Write *text* to *target* atomically (UTF-8)."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_bytes(target, data):
+    """Write *data* to *target* atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)

@@ -1,0 +1,77 @@
+"""The ``tickscope`` command line.
+
+Each subcommand lives in its own module here and exposes ``register(subparsers)``,
+which adds its parser and sets ``func`` to a callable taking the parsed args and
+returning an exit status.  Bad input raises :class:`~tickscope.sim.errors.InputError`;
+:func:`main` prints it as one line and exits 2.  No traceback reaches the user
+for bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from tickscope.sim import __version__
+from tickscope.sim.errors import InputError
+
+# Subcommand modules, in the order their help is listed.
+SUBCOMMAND_MODULES = [
+    "run", "presets", "calc", "kernel_views", "import_cmd", "interrupts", "graph", "bench",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits 2 with a one-line reason (its default is already 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser(extra_modules=()) -> argparse.ArgumentParser:
+    parser = _Parser(prog="tickscope", description="Simulate and inspect Linux x86 timer hardware, tick layers and paravirtual timer backends.")
+    parser.add_argument("--version", action="version", version=f"tickscope {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in list(SUBCOMMAND_MODULES) + list(extra_modules):
+        try:
+            module = importlib.import_module(f"tickscope.sim.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"tickscope.sim.cli.{name}":
+                continue  # subcommand not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv=None, extra_register=None) -> int:
+    """Run the CLI; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; defaults to ``sys.argv[1:]``.
+    extra_register : callable, optional
+        Called with the subparsers object to add subcommands that live outside
+        ``sim`` (the GUI launcher adds ``gui``, ``demo`` and ``export``).
+    """
+    parser = build_parser()
+    if extra_register is not None:
+        extra_register(parser._subparsers._group_actions[0])
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"tickscope: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tickscope: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from tickscope.sim.cli import main
+
+sys.exit(main())

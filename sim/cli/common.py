@@ -1,0 +1,43 @@
+"""Options shared by every subcommand that takes a scenario."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tickscope.sim import scenario as scen
+from tickscope.sim.errors import InputError
+
+
+def add_scenario_args(parser, positional=True):
+    """Add ``SCENARIO``, ``--preset NAME`` and repeatable ``--set dotted.key=VALUE``."""
+    if positional:
+        parser.add_argument("scenario", nargs="?", metavar="SCENARIO", help="scenario TOML file")
+    parser.add_argument("--preset", metavar="NAME", help="start from a shipped preset (see `tickscope presets`)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a scenario key, e.g. --set machine.cpus=8 (repeatable)")
+
+
+def scenario_from_args(args, default_preset=None) -> scen.Scenario:
+    """Build the scenario the user asked for: a file or a preset, then ``--set`` overrides.
+
+    Raises
+    ------
+    InputError
+        If both or neither of SCENARIO/--preset are given (and no default), or
+        any part is invalid.
+    """
+    path = getattr(args, "scenario", None)
+    if path and args.preset:
+        raise InputError("give either a SCENARIO file or --preset, not both")
+    if path:
+        if str(path).endswith(".tickrec"):
+            raise InputError(f"{path}: is a recording; this command takes a scenario (.toml)")
+        sc = scen.load(Path(path))
+    elif args.preset:
+        sc = scen.preset(args.preset)
+    elif default_preset:
+        sc = scen.preset(default_preset)
+    else:
+        raise InputError("no scenario: give a SCENARIO file or --preset NAME")
+    if args.sets:
+        sc = scen.apply_sets(sc, args.sets)
+    return sc

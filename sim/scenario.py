@@ -1,0 +1,409 @@
+"""Scenarios: TOML files with ``schema = 1``, validated by pydantic.
+
+A scenario describes one simulated machine, the kernel configured on it, the
+workload and the run.  Validation happens here, once, at the edge: every error
+names the file, the dotted key, the bad value and what is allowed, and unknown
+keys get a did-you-mean hint.  The engine trusts what passes.
+
+Durations are strings with a unit (``"10s"``, ``"250ms"``, ``"40us"``,
+``"1500ns"``) and become integer nanoseconds.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tickscope.sim.errors import InputError
+
+SCHEMA_VERSION = 1
+
+_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)\s*$")
+
+
+def parse_duration(value: Any) -> int:
+    """Parse ``"10s"``, ``"250ms"``, ``"40us"``, ``"1500ns"`` (or an int of ns) into integer ns.
+
+    Parameters
+    ----------
+    value : str or int
+        The duration.
+
+    Returns
+    -------
+    int
+        Nanoseconds.
+
+    Raises
+    ------
+    ValueError
+        If the text is not a number followed by one of ns, us, ms, s, or the
+        result is not a whole number of nanoseconds.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as \"10s\", \"250ms\", \"40us\" or \"1500ns\"")
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as \"10s\", \"250ms\", \"40us\" or \"1500ns\"")
+    m = _DURATION_RE.match(value)
+    if not m:
+        raise ValueError(f"{value!r} is not a duration; write a number and a unit: ns, us, ms or s (e.g. \"250ms\")")
+    number, unit = m.groups()
+    scale = _UNITS[unit]
+    if "." in number:
+        whole, frac = number.split(".")
+        ns = int(whole) * scale + int(frac.ljust(18, "0")[:18]) * scale // 10**18
+        if (int(whole) * scale * 10**18 + int(frac.ljust(18, "0")[:18]) * scale) % 10**18:
+            raise ValueError(f"{value!r} is not a whole number of nanoseconds")
+        return ns
+    return int(number) * scale
+
+
+def format_duration(ns: int) -> str:
+    """Format integer ns with the largest unit that divides it exactly (``4000000`` → ``"4ms"``)."""
+    for unit, scale in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if ns and ns % scale == 0:
+            return f"{ns // scale}{unit}"
+    return f"{ns}ns"
+
+
+Duration = Annotated[int, BeforeValidator(parse_duration)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Machine(_Section):
+    """The simulated x86 machine's timer hardware."""
+
+    cpus: int = Field(4, ge=1, le=1024, description="Number of CPUs (1..1024).")
+    tsc_hz: int = Field(2_400_000_000, ge=0, le=10_000_000_000,
+                        description="TSC frequency in Hz; 0 = no TSC (a pre-Pentium box).", json_schema_extra={"unit": "Hz"})
+    tsc_invariant: bool = Field(True, description="Constant and non-stop TSC (CPUID 80000007H:EDX[8]).")
+    lapic: bool = Field(True, description="Local APIC timer present (one per CPU).")
+    lapic_bus_hz: int = Field(100_000_000, ge=1_000_000, le=10_000_000_000,
+                              description="APIC bus clock in Hz; the LAPIC timer counts at bus/16.", json_schema_extra={"unit": "Hz"})
+    tsc_deadline: bool = Field(True, description="LAPIC TSC-deadline mode available (lapic-deadline device).")
+    arat: bool = Field(True, description="Always Running APIC Timer: the LAPIC timer keeps running in deep C-states.")
+    hpet: bool = Field(True, description="HPET present.")
+    hpet_hz: int = Field(14_318_179, ge=10_000_000, le=10_000_000_000,
+                         description="HPET frequency in Hz (the kernel reads a period in fs: 10 MHz..10 GHz).", json_schema_extra={"unit": "Hz"})
+    pit: bool = Field(True, description="i8254 PIT present (1 193 182 Hz).")
+    acpi_pm: bool = Field(True, description="ACPI PM timer present (3 579 545 Hz, 24-bit).")
+    irq_latency: Duration = Field(1000, ge=0, le=10_000_000,
+                                  description="Interrupt entry latency from device fire to handler.", json_schema_extra={"unit": "ns"})
+    irq_jitter: Duration = Field(0, ge=0, le=10_000_000,
+                                 description="Extra uniformly distributed random latency, 0..irq_jitter (seeded).", json_schema_extra={"unit": "ns"})
+
+
+class Kernel(_Section):
+    """The simulated Linux kernel's time configuration."""
+
+    hz: Literal[100, 250, 300, 1000] = Field(250, description="CONFIG_HZ: 100, 250, 300 or 1000.")
+    highres: bool = Field(True, description="High-resolution timers (highres=on).")
+    nohz: Literal["off"] = Field("off", description="Tickless idle: \"off\".")
+    clocksource: str = Field("", description="Clocksource override (clocksource=NAME); \"\" = best by rating.")
+    clockevent: str = Field("", description="Tick device to use; \"\" = the kernel's own choice by rating.")
+    skew_tick: bool = Field(False, description="skew_tick=1: offset each CPU's tick by cpu*(TICK_NSEC/2)/ncpus.")
+
+
+class Workload(_Section):
+    """What the CPUs do."""
+
+    kind: Literal["busy"] = Field("busy", description="\"busy\": every CPU runs a task all the time.")
+
+
+class Run(_Section):
+    """How long and with which seed."""
+
+    until: Duration = Field(1_000_000_000, ge=1, le=100_000 * 10**9,
+                            description="Simulated time to run.", json_schema_extra={"unit": "ns"})
+    seed: int = Field(1, ge=0, le=2**63 - 1, description="Random seed; same scenario + same seed = identical event log.")
+
+
+class Scenario(_Section):
+    """One simulated machine, kernel, workload and run."""
+
+    schema_: Literal[1] = Field(1, alias="schema", description="Scenario file format version.")
+    name: str = Field("untitled", description="Short name.")
+    description: str = Field("", description="One line saying what the scenario shows.")
+    machine: Machine = Field(default_factory=Machine)
+    kernel: Kernel = Field(default_factory=Kernel)
+    workload: Workload = Field(default_factory=Workload)
+    run: Run = Field(default_factory=Run)
+    imported: dict[str, Any] = Field(default_factory=dict,
+                                     description="Facts kept by `import timer-list` that the engine cannot model yet.")
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Scenario":
+        m, k = self.machine, self.kernel
+        if m.tsc_hz == 0 and m.tsc_deadline and m.lapic:
+            raise ValueError("machine.tsc_deadline needs a TSC (machine.tsc_hz > 0)")
+        if not (m.lapic or m.hpet or m.pit):
+            raise ValueError("the machine has no clock event device: enable machine.lapic, machine.hpet or machine.pit")
+        return self
+
+    # -- serialisation -------------------------------------------------
+    def to_dict(self) -> dict:
+        """The scenario as plain TOML-ready data (durations as unit strings)."""
+        d = self.model_dump(by_alias=True)
+        for section, model in (("machine", Machine), ("kernel", Kernel), ("workload", Workload), ("run", Run)):
+            for key, field in model.model_fields.items():
+                if _is_duration(field) and key in d[section]:
+                    d[section][key] = format_duration(d[section][key])
+        if not d["imported"]:
+            del d["imported"]
+        return d
+
+    def to_toml(self) -> str:
+        """The scenario as TOML text, ``schema`` first."""
+        return tomli_w.dumps(self.to_dict())
+
+
+def _is_duration(field) -> bool:
+    return any(isinstance(m, BeforeValidator) and m.func is parse_duration for m in field.metadata)
+
+
+# -- loading, with errors that name the place --------------------------------
+
+def _section_fields(loc: tuple) -> list[str]:
+    model: type[BaseModel] = Scenario
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) or next(
+            (f for f in model.model_fields.values() if f.alias == part), None)
+        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+            return []
+        model = field.annotation
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _describe(err: dict, source: str) -> str:
+    loc = tuple(p for p in err["loc"] if not isinstance(p, int) or True)
+    key = ".".join(str(p) for p in loc) if loc else "(top level)"
+    typ = err["type"]
+    if typ == "extra_forbidden":
+        names = _section_fields(loc)
+        hint = difflib.get_close_matches(str(loc[-1]), names, n=1)
+        msg = f"{source}: {key}: unknown key"
+        if hint:
+            msg += f" (did you mean '{'.'.join(str(p) for p in loc[:-1] + (hint[0],))}'?)"
+        elif names:
+            msg += f"; allowed here: {', '.join(names)}"
+        return msg
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    if typ in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        field = _field_for(loc)
+        lo = hi = None
+        if field is not None:
+            for m in field.metadata:
+                lo = getattr(m, "ge", lo) if getattr(m, "ge", None) is not None else lo
+                hi = getattr(m, "le", hi) if getattr(m, "le", None) is not None else hi
+        rng = f"{lo if lo is not None else ''}..{hi if hi is not None else ''}"
+        return f"{source}: {key}: {value!r} is out of range (allowed {rng})"
+    if typ == "literal_error":
+        return f"{source}: {key}: {value!r} is not allowed (allowed: {ctx.get('expected')})"
+    if typ == "missing":
+        return f"{source}: {key}: required key is missing"
+    text = err["msg"]
+    if text.startswith("Value error, "):
+        text = text[len("Value error, "):]
+    if loc:
+        return f"{source}: {key}: {text} (got {value!r})" if typ != "value_error" or not isinstance(value, dict) else f"{source}: {key}: {text}"
+    return f"{source}: {text}"
+
+
+def _field_for(loc):
+    model = Scenario
+    field = None
+    for part in loc:
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}
+        field = fields.get(part)
+        if field is None:
+            return None
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            model = field.annotation
+    return field
+
+
+def from_dict(data: dict, source: str = "<scenario>") -> Scenario:
+    """Validate plain data (as read from TOML) into a :class:`Scenario`.
+
+    Raises
+    ------
+    InputError
+        Naming *source*, the dotted key and what is allowed.
+    """
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: a scenario must be a TOML table")
+    if "schema" not in data:
+        raise InputError(f"{source}: schema: required key is missing (write `schema = {SCHEMA_VERSION}` at the top)")
+    if data.get("schema") != SCHEMA_VERSION:
+        raise InputError(f"{source}: schema: {data.get('schema')!r} is not supported (this tickscope reads schema = {SCHEMA_VERSION})")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        raise InputError("; ".join(_describe(e, source) for e in errors[:3])
+                         + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else "")) from None
+
+
+def loads(text: str, source: str = "<scenario>") -> Scenario:
+    """Parse and validate TOML text.
+
+    Raises
+    ------
+    InputError
+        For TOML syntax errors (with line and column) and validation errors.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source}: malformed TOML: {exc}") from None
+    return from_dict(data, source)
+
+
+def load(path) -> Scenario:
+    """Load and validate a scenario file.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, unreadable, malformed or invalid.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such scenario file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a scenario file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file (scenarios are UTF-8 TOML)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    return loads(text, str(path))
+
+
+def save(scenario: Scenario, path) -> None:
+    """Write *scenario* as TOML, atomically."""
+    from tickscope.sim.atomic import write_text
+
+    write_text(path, scenario.to_toml())
+
+
+# -- presets -------------------------------------------------------------------
+
+def _preset_dir():
+    return resources.files("tickscope.assets").joinpath("presets")
+
+
+def presets() -> dict[str, Scenario]:
+    """All shipped presets by name, sorted by name."""
+    out = {}
+    for entry in sorted(_preset_dir().iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            out[entry.name[:-5]] = loads(entry.read_text(encoding="utf-8"), f"preset {entry.name[:-5]}")
+    return out
+
+
+DEFAULT_PRESET = "bare-metal-lapic"
+
+
+def preset(name: str) -> Scenario:
+    """Load one preset by name.
+
+    Raises
+    ------
+    InputError
+        If there is no such preset (with a did-you-mean).
+    """
+    entry = _preset_dir().joinpath(name + ".toml")
+    if not entry.is_file():
+        names = [e.name[:-5] for e in _preset_dir().iterdir() if e.name.endswith(".toml")]
+        hint = difflib.get_close_matches(name, names, n=1)
+        raise InputError(f"no preset named {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                         + f"; presets: {', '.join(sorted(names))}")
+    return loads(entry.read_text(encoding="utf-8"), f"preset {name}")
+
+
+# -- --set dotted.key=VALUE ----------------------------------------------------
+
+def apply_sets(scenario: Scenario, assignments: list[str], source: str = "--set") -> Scenario:
+    """Return a copy of *scenario* with ``dotted.key=VALUE`` assignments applied and validated.
+
+    VALUE is read as a TOML value (``4``, ``true``, ``"x"``, ``[1, 2]``) and,
+    failing that, as a plain string.
+
+    Raises
+    ------
+    InputError
+        For a malformed assignment or a value the schema refuses.
+    """
+    data = scenario.model_dump(by_alias=True)
+    for item in assignments:
+        if "=" not in item:
+            raise InputError(f"{source} {item!r}: expected dotted.key=VALUE (e.g. machine.cpus=8)")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if not key or any(not p for p in key.split(".")):
+            raise InputError(f"{source} {item!r}: empty key")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            nxt = node.get(part)
+            if not isinstance(nxt, dict):
+                if part not in node:
+                    node[part] = {}
+                    nxt = node[part]
+                else:
+                    raise InputError(f"{source} {item!r}: {part} is not a table")
+            node = nxt
+        node[parts[-1]] = value
+    return from_dict(data, source)
+
+
+def schema_fields() -> list[dict]:
+    """Describe every scenario key for generated forms: section, key, type, default, range, unit, doc."""
+    out = []
+    for section, model in (("machine", Machine), ("kernel", Kernel), ("workload", Workload), ("run", Run)):
+        for key, field in model.model_fields.items():
+            lo = hi = None
+            for m in field.metadata:
+                if getattr(m, "ge", None) is not None:
+                    lo = m.ge
+                if getattr(m, "le", None) is not None:
+                    hi = m.le
+            extra = field.json_schema_extra or {}
+            choices = None
+            ann = field.annotation
+            if getattr(ann, "__origin__", None) is Literal:
+                choices = list(ann.__args__)
+            out.append({
+                "section": section, "key": key, "type": "duration" if _is_duration(field) else getattr(ann, "__name__", str(ann)),
+                "default": field.default, "min": lo, "max": hi, "unit": extra.get("unit", ""),
+                "choices": choices, "doc": field.description or "",
+            })
+    return out
