@@ -157,6 +157,8 @@ class Scenario(_Section):
         m, k = self.machine, self.kernel
         if m.tsc_hz == 0 and m.tsc_deadline and m.lapic:
             raise ValueError("machine.tsc_deadline needs a TSC (machine.tsc_hz > 0)")
+        if not m.lapic and m.cpus > 1:
+            raise ValueError("machine.lapic = false needs machine.cpus = 1 (SMP x86 needs a local APIC)")
         if not (m.lapic or m.hpet or m.pit):
             raise ValueError("the machine has no clock event device: enable machine.lapic, machine.hpet or machine.pit")
         return self

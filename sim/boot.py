@@ -1,0 +1,388 @@
+"""Boot: which clocksources and clock event devices a scenario's kernel registers.
+
+This is the cold, once-per-run part of the kernel model, in Python: it walks
+the x86 boot order, registers clocksources (with the kernel's dmesg lines),
+builds every clock event device as an ops record (features, rating, mult/shift,
+min/max delta) and picks each CPU's tick device with the kernel's rules
+(``tick_check_percpu`` / ``tick_check_preferred``).  The result is a
+:class:`BootPlan`, plain numbers the engines consume; the engines never branch
+on a device's name, only on its ops kind and feature bits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, asdict
+from math import gcd
+
+from tickscope.sim import kclock
+from tickscope.sim.errors import InputError
+
+# Clock event feature bits (include/linux/clockchips.h)
+FEAT_PERIODIC = 0x01
+FEAT_ONESHOT = 0x02
+FEAT_KTIME = 0x04
+FEAT_C3STOP = 0x08
+FEAT_DUMMY = 0x10
+FEAT_PERCPU = 0x40
+
+# Device hardware ops kinds: how set_next_event / periodic mode reach the hardware.
+HW_LAPIC = 0      # relative count at bus/16, periodic reload
+HW_DEADLINE = 1   # absolute TSC deadline, 1 device tick = 8 TSC cycles
+HW_HPET = 2       # absolute comparator on the main counter (equality match)
+HW_PIT = 3        # relative count at 1 193 182 Hz, mode 2 periodic / mode 4 oneshot
+HW_NS = 4         # paravirtual device programmed in nanoseconds
+
+HW_NAMES = {HW_LAPIC: "lapic", HW_DEADLINE: "tsc-deadline", HW_HPET: "hpet", HW_PIT: "pit", HW_NS: "pv-ns"}
+
+# Clocksource counter kinds
+CS_COUNTER = 0    # a free-running hardware counter: cycles(t) = t * num // den
+CS_JIFFIES = 1    # jiffies: the kernel's own tick count
+
+KTIME_MAX = 2**63 - 1
+
+# Kernel callback names per ops kind, as /proc/timer_list prints them.
+_CALLBACKS = {
+    HW_LAPIC: dict(set_next_event="lapic_next_event", shutdown="lapic_timer_shutdown", periodic="lapic_timer_set_periodic",
+                   oneshot="lapic_timer_set_oneshot", oneshot_stopped="lapic_timer_shutdown", resume=None),
+    HW_DEADLINE: dict(set_next_event="lapic_next_deadline", shutdown="lapic_timer_shutdown", periodic="lapic_timer_set_periodic",
+                      oneshot="lapic_timer_set_oneshot", oneshot_stopped="lapic_timer_shutdown", resume=None),
+    HW_HPET: dict(set_next_event="hpet_clkevt_set_next_event", shutdown="hpet_clkevt_set_state_shutdown",
+                  periodic="hpet_clkevt_set_state_periodic", oneshot="hpet_clkevt_set_state_oneshot",
+                  oneshot_stopped=None, resume="hpet_clkevt_legacy_resume"),
+    HW_PIT: dict(set_next_event="pit_next_event", shutdown="pit_shutdown", periodic="pit_set_periodic",
+                 oneshot="pit_set_oneshot", oneshot_stopped=None, resume=None),
+    HW_NS: dict(set_next_event="pv_set_next_event", shutdown="pv_shutdown", periodic=None, oneshot="pv_set_oneshot",
+                oneshot_stopped=None, resume=None),
+}
+
+
+def _ratio(num: int, den: int) -> tuple[int, int]:
+    g = gcd(num, den)
+    return num // g, den // g
+
+
+@dataclass
+class Device:
+    """One clock event device: its ops kind, properties and hardware clock.
+
+    The hardware counter that backs the device advances ``num/den`` counts per
+    true nanosecond; one device tick is ``tick_scale`` counts.
+    """
+
+    id: int
+    name: str
+    hw: int
+    features: int
+    rating: int
+    mult: int
+    shift: int
+    min_delta_ns: int
+    max_delta_ns: int
+    min_delta_ticks: int
+    max_delta_ticks: int
+    freq_hz: int
+    num: int
+    den: int
+    tick_scale: int = 1
+    periodic_count: int = 0       # hardware counts per period in periodic state
+    cpu: int = -1                 # -1 = global device, else the CPU it is local to
+    irq: str = "LOC"
+    callbacks: dict = field(default_factory=dict)
+
+    def has(self, feature: int) -> bool:
+        return bool(self.features & feature)
+
+
+@dataclass
+class Clocksource:
+    """A registered clocksource with the kernel's numbers and the counter model."""
+
+    params: kclock.ClocksourceParams
+    kind: int
+    num: int = 1
+    den: int = 1
+    continuous: bool = True
+    must_verify: bool = False
+    registered_at_ns: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.params.name
+
+    @property
+    def rating(self) -> int:
+        return self.params.rating
+
+
+@dataclass
+class BootPlan:
+    """What the engine needs, plus what the kernel printed while booting."""
+
+    ncpus: int
+    hz: int
+    tick_nsec: int
+    highres: bool
+    nohz: str
+    skew_tick: bool
+    irq_latency_ns: int
+    irq_jitter_ns: int
+    until_ns: int
+    seed: int
+    devices: list[Device]
+    tick_device: list[int]            # device id per CPU, -1 = none
+    broadcast_device: int             # device id, -1 = none
+    clocksources: list[Clocksource]
+    clocksource: Clocksource          # the one timekeeping ends up on
+    log: list[tuple[int, str]]        # (time_ns, text) boot messages
+    initial_jiffies: int
+
+    def meta(self) -> dict:
+        """JSON-able description for Results.meta."""
+        return {
+            "hz": self.hz, "tick_nsec": self.tick_nsec, "ncpus": self.ncpus, "highres": self.highres,
+            "nohz": self.nohz, "until_ns": self.until_ns, "seed": self.seed,
+            "initial_jiffies": self.initial_jiffies,
+            "devices": [_device_meta(d) for d in self.devices],
+            "tick_device": list(self.tick_device),
+            "broadcast_device": self.broadcast_device,
+            "clocksources": [_cs_meta(c) for c in self.clocksources],
+            "clocksource": self.clocksource.name,
+            "boot_log": [[t, s] for t, s in self.log],
+        }
+
+
+def _device_meta(d: Device) -> dict:
+    out = asdict(d)
+    out["hw_name"] = HW_NAMES[d.hw]
+    return out
+
+
+def _cs_meta(c: Clocksource) -> dict:
+    p = c.params
+    return {"name": p.name, "rating": p.rating, "mask": p.mask, "mult": p.mult, "shift": p.shift, "maxadj": p.maxadj,
+            "max_cycles": p.max_cycles, "max_idle_ns": p.max_idle_ns, "kind": c.kind, "num": c.num, "den": c.den,
+            "continuous": c.continuous, "must_verify": c.must_verify, "dmesg": p.dmesg_line()}
+
+
+# --------------------------------------------------------------------------------------------
+# clocksources
+
+def _register_clocksources(sc, hz, log):
+    m = sc.machine
+    out: list[Clocksource] = []
+
+    def add(cs: Clocksource, t_ns: int):
+        cs.registered_at_ns = t_ns
+        out.append(cs)
+        log.append((t_ns, cs.params.dmesg_line()))
+
+    # Paravirtual clocksources kept by an import (e.g. kvm-clock) register first, as in a guest.
+    for i, extra in enumerate(sc.imported.get("clocksources", []) or []):
+        try:
+            freq = int(extra["freq_hz"])
+            bits = int(extra.get("mask_bits", 64))
+            rating = int(extra.get("rating", 400))
+            name = str(extra["name"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError(f"imported.clocksources[{i}]: needs name, freq_hz (and optional mask_bits, rating)") from None
+        if m.tsc_invariant and name == "kvm-clock" and rating == 400 and m.tsc_hz:
+            rating = 299  # kvmclock lowers itself when CPUID shows an invariant TSC
+        p = kclock.clocksource_register(name, freq, bits, rating=rating, flags=("CONTINUOUS", "VALID_FOR_HRES"))
+        add(Clocksource(p, CS_COUNTER, *_ratio(freq, kclock.NSEC_PER_SEC)), 0)
+    if m.pit:
+        add(Clocksource(kclock.refined_jiffies_clocksource(hz), CS_JIFFIES, continuous=False), 49_000_000)
+    add(Clocksource(kclock.jiffies_clocksource(hz), CS_JIFFIES, continuous=False), 137_000_000)
+    if m.hpet:
+        period = kclock.hpet_period_fs(m.hpet_hz)
+        freq = kclock.hpet_freq_from_period(period)
+        p = kclock.clocksource_register("hpet", freq, 32, rating=250, flags=("CONTINUOUS", "VALID_FOR_HRES"))
+        add(Clocksource(p, CS_COUNTER, *_ratio(10**6, period)), 137_500_000)
+    elif m.pit:
+        p = kclock.clocksource_register("pit", kclock.PIT_TICK_RATE, 32, rating=110)
+        add(Clocksource(p, CS_COUNTER, *_ratio(kclock.PIT_TICK_RATE, kclock.NSEC_PER_SEC), continuous=False), 137_500_000)
+    tsc_khz = m.tsc_hz // 1000
+    if m.tsc_hz:
+        p = kclock.clocksource_register("tsc-early", tsc_khz, 64, scale=1000, rating=299,
+                                        flags=("CONTINUOUS", "MUST_VERIFY"))
+        add(Clocksource(p, CS_COUNTER, *_ratio(m.tsc_hz, kclock.NSEC_PER_SEC), must_verify=True), 137_800_000)
+    if m.acpi_pm:
+        p = kclock.clocksource_register("acpi_pm", kclock.ACPI_PM_HZ, 24, rating=200, flags=("CONTINUOUS", "VALID_FOR_HRES"))
+        add(Clocksource(p, CS_COUNTER, *_ratio(kclock.ACPI_PM_HZ, kclock.NSEC_PER_SEC)), 180_000_000)
+    return out, tsc_khz
+
+
+def _select_clocksource(candidates, override, log, t_ns, oneshot):
+    """clocksource_select: best rating first; an override wins if usable."""
+    ranked = sorted(candidates, key=lambda c: -c.rating)  # stable: equal ratings keep registration order
+    if oneshot:
+        usable = [c for c in ranked if c.continuous]
+    else:
+        usable = ranked
+    best = usable[0] if usable else ranked[0]
+    if override:
+        match = [c for c in candidates if c.name == override]
+        if not match:
+            names = ", ".join(c.name for c in candidates)
+            raise InputError(f"kernel.clocksource: {override!r} is not registered on this machine (registered: {names})")
+        if oneshot and not match[0].continuous:
+            log.append((t_ns, f"clocksource: Override clocksource {override} is not HRT compatible - cannot switch while in HRT/NOHZ mode"))
+        else:
+            best = match[0]
+    return best
+
+
+# --------------------------------------------------------------------------------------------
+# clock event devices
+
+def _make_devices(sc, hz, tsc_khz):
+    m = sc.machine
+    devices: list[Device] = []
+    tick = kclock.tick_nsec(hz)
+
+    def add(**kw):
+        d = Device(id=len(devices), **kw)
+        d.callbacks = dict(_CALLBACKS[d.hw])
+        devices.append(d)
+        return d
+
+    # Global devices first, registered on the boot CPU at time_init.
+    if m.hpet:
+        period = kclock.hpet_period_fs(m.hpet_hz)
+        freq = kclock.hpet_freq_from_period(period)
+        p = kclock.hpet_clockevent(freq)
+        num, den = _ratio(10**6, period)
+        add(name="hpet", hw=HW_HPET, features=FEAT_PERIODIC | FEAT_ONESHOT, rating=50, mult=p.mult, shift=p.shift,
+            min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns, min_delta_ticks=p.min_delta_ticks,
+            max_delta_ticks=p.max_delta_ticks, freq_hz=freq, num=num, den=den,
+            periodic_count=(kclock.NSEC_PER_SEC // hz * p.mult) >> p.shift, irq="IO-APIC 2-edge timer")
+    elif m.pit:
+        p = kclock.pit_clockevent()
+        num, den = _ratio(kclock.PIT_TICK_RATE, kclock.NSEC_PER_SEC)
+        add(name="pit", hw=HW_PIT, features=FEAT_PERIODIC | FEAT_ONESHOT, rating=0, mult=p.mult, shift=p.shift,
+            min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns, min_delta_ticks=p.min_delta_ticks,
+            max_delta_ticks=p.max_delta_ticks, freq_hz=kclock.PIT_TICK_RATE, num=num, den=den,
+            periodic_count=kclock.pit_latch(hz), irq="IO-APIC 2-edge timer")
+    # One local APIC timer per CPU.
+    if m.lapic:
+        rating = 150 if m.arat else 100
+        c3 = 0 if m.arat else FEAT_C3STOP
+        for cpu in range(m.cpus):
+            if m.tsc_deadline:
+                p = kclock.lapic_deadline_clockevent(tsc_khz)
+                num, den = _ratio(m.tsc_hz, kclock.NSEC_PER_SEC)
+                add(name="lapic-deadline", hw=HW_DEADLINE, features=FEAT_ONESHOT | c3, rating=rating, mult=p.mult,
+                    shift=p.shift, min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns,
+                    min_delta_ticks=p.min_delta_ticks, max_delta_ticks=p.max_delta_ticks, freq_hz=p.freq,
+                    num=num, den=den, tick_scale=kclock.TSC_DIVISOR, cpu=cpu)
+            else:
+                p = kclock.lapic_clockevent(m.lapic_bus_hz, hz)
+                num, den = _ratio(m.lapic_bus_hz, kclock.APIC_DIVISOR * kclock.NSEC_PER_SEC)
+                add(name="lapic", hw=HW_LAPIC, features=FEAT_PERIODIC | FEAT_ONESHOT | c3, rating=rating, mult=p.mult,
+                    shift=p.shift, min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns,
+                    min_delta_ticks=p.min_delta_ticks, max_delta_ticks=p.max_delta_ticks,
+                    freq_hz=m.lapic_bus_hz // kclock.APIC_DIVISOR, num=num, den=den,
+                    periodic_count=(m.lapic_bus_hz // hz) // kclock.APIC_DIVISOR, cpu=cpu)
+    assert tick > 0
+    return devices
+
+
+def _preferred(cur: Device | None, new: Device, cpu: int) -> bool:
+    """tick_check_percpu + tick_check_preferred for the device *new* offered on *cpu*."""
+    if new.cpu not in (-1, cpu):
+        return False
+    if cur is not None and cur.cpu == cpu and new.cpu != cpu:
+        return False  # a non-local device never displaces a CPU-local one
+    if not new.has(FEAT_ONESHOT) and cur is not None and cur.has(FEAT_ONESHOT):
+        return False
+    return cur is None or new.rating > cur.rating or new.cpu != cur.cpu
+
+
+def _choose_tick_devices(devices, ncpus, forced):
+    """Per CPU, offer every device that can serve it in registration order (tick_check_new_device).
+
+    A forced device (``kernel.clockevent``) is the only candidate on the CPUs it can serve.
+    """
+    if forced and forced not in {d.name for d in devices}:
+        names = ", ".join(sorted({d.name for d in devices}))
+        raise InputError(f"kernel.clockevent: {forced!r} is not a clock event device on this machine (devices: {names})")
+    tick = [-1] * ncpus
+    taken: set[int] = set()
+    for cpu in range(ncpus):
+        cands = [d for d in devices if d.cpu == cpu or (d.cpu == -1 and d.id not in taken)]
+        chosen = [d for d in cands if d.name == forced] if forced else []
+        cur = None
+        for d in chosen or cands:
+            if _preferred(cur, d, cpu):
+                cur = d
+        if cur is not None:
+            tick[cpu] = cur.id
+            if cur.cpu == -1:
+                taken.add(cur.id)
+    return tick
+
+
+def _choose_broadcast(devices, tick):
+    """tick_check_broadcast_device: a leftover global device, not DUMMY/PERCPU/C3STOP, best rating."""
+    used = set(tick)
+    best = None
+    for d in devices:
+        if d.id in used or d.cpu != -1 or d.features & (FEAT_DUMMY | FEAT_PERCPU | FEAT_C3STOP):
+            continue
+        if best is None or d.rating > best.rating:
+            best = d
+    return -1 if best is None else best.id
+
+
+def plan(sc) -> BootPlan:
+    """Boot the scenario's kernel: clocksources, devices, tick devices.
+
+    Parameters
+    ----------
+    sc : tickscope.sim.scenario.Scenario
+
+    Returns
+    -------
+    BootPlan
+
+    Raises
+    ------
+    InputError
+        If an override names a device or clocksource the machine does not have.
+    """
+    hz = sc.kernel.hz
+    log: list[tuple[int, str]] = []
+    m = sc.machine
+    if m.tsc_hz:
+        log.append((23_000, f"tsc: Detected {m.tsc_hz // 1000 // 1000}.{m.tsc_hz // 1000 % 1000:03d} MHz processor"))
+    if m.lapic and m.tsc_deadline:
+        log.append((49_024_000, "TSC deadline timer available"))
+    clocksources, tsc_khz = _register_clocksources(sc, hz, log)
+    log.sort(key=lambda x: x[0])
+    devices = _make_devices(sc, hz, tsc_khz)
+    tick = _choose_tick_devices(devices, m.cpus, sc.kernel.clockevent)
+    oneshot_possible = sc.kernel.highres and any(
+        t >= 0 and devices[t].has(FEAT_ONESHOT) for t in tick)
+    # tsc-early is replaced by the refined tsc; both print a registration line, the final list holds tsc.
+    t_switch = 195_000_000
+    early = _select_clocksource(clocksources, "", [], t_switch, False)
+    log.append((t_switch, f"clocksource: Switched to clocksource {early.name}"))
+    final_list = list(clocksources)
+    if m.tsc_hz:
+        early_tsc = next(c for c in clocksources if c.name == "tsc-early")
+        p = kclock.clocksource_register("tsc", tsc_khz, 64, scale=1000, rating=300,
+                                        flags=("CONTINUOUS", "MUST_VERIFY", "VALID_FOR_HRES"))
+        tsc = Clocksource(p, CS_COUNTER, early_tsc.num, early_tsc.den, must_verify=True, registered_at_ns=241_900_000)
+        log.append((241_900_000, p.dmesg_line()))
+        final_list = [c for c in clocksources if c.name != "tsc-early"] + [tsc]
+    final = _select_clocksource(final_list, sc.kernel.clocksource, log, 241_950_000, oneshot_possible)
+    if final.name != early.name:
+        log.append((241_960_000, f"clocksource: Switched to clocksource {final.name}"))
+    for cpu, t in enumerate(tick):
+        if t < 0:
+            log.append((250_000_000, f"tick: CPU {cpu} has no clock event device; it will not tick"))
+    return BootPlan(
+        ncpus=m.cpus, hz=hz, tick_nsec=kclock.tick_nsec(hz), highres=sc.kernel.highres, nohz=sc.kernel.nohz,
+        skew_tick=sc.kernel.skew_tick, irq_latency_ns=m.irq_latency, irq_jitter_ns=m.irq_jitter,
+        until_ns=sc.run.until, seed=sc.run.seed, devices=devices, tick_device=tick,
+        broadcast_device=_choose_broadcast(devices, tick), clocksources=final_list, clocksource=final,
+        log=log, initial_jiffies=kclock.initial_jiffies(hz),
+    )

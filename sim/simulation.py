@@ -1,0 +1,157 @@
+"""Running a scenario: boot it, drive an engine in slices, collect Results.
+
+>>> from tickscope.sim import scenario, simulation
+>>> sim = simulation.Simulation(scenario.preset("bare-metal-lapic"))
+>>> res = sim.run()                      # to the scenario's run.until
+>>> sim.step(10_000_000)                 # or stream: advance 10 ms at a time
+
+The Cython engine is used when it is built; ``engine="reference"`` selects the
+pure-Python twin (same event log, much slower).
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from tickscope.sim import boot
+from tickscope.sim import events as ev
+from tickscope.sim.errors import InputError
+from tickscope.sim.reference import ReferenceEngine
+from tickscope.sim.results import Results
+
+ENGINES = ("cython", "reference")
+
+
+def cython_available() -> bool:
+    """True if the compiled engine can be imported."""
+    try:
+        from tickscope.ext import engine  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _make_engine(plan, engine: str):
+    if engine == "reference":
+        return ReferenceEngine(plan)
+    if engine in ("cython", "auto"):
+        try:
+            from tickscope.ext.engine import CyEngine
+        except ImportError:
+            if engine == "cython":
+                raise InputError("the Cython engine is not built; reinstall tickscope (pip install .) or use --engine reference") from None
+            return ReferenceEngine(plan)
+        return CyEngine(plan)
+    raise InputError(f"engine: {engine!r} is not an engine (allowed: {', '.join(ENGINES)})")
+
+
+class Cancelled(Exception):
+    """Raised by :meth:`Simulation.run` when its cancel callback returned true."""
+
+
+class Simulation:
+    """One run of one scenario.
+
+    Parameters
+    ----------
+    scenario : tickscope.sim.scenario.Scenario
+        What to simulate.
+    engine : {"auto", "cython", "reference"}
+        Which engine; "auto" takes the Cython one when built.
+    seed : int, optional
+        Overrides ``run.seed``.
+    until_ns : int, optional
+        Overrides ``run.until``.
+
+    Raises
+    ------
+    InputError
+        If the scenario names devices the machine does not have.
+    """
+
+    def __init__(self, scenario, engine: str = "auto", seed: int | None = None, until_ns: int | None = None):
+        updates = {}
+        if seed is not None or until_ns is not None:
+            run = scenario.run.model_copy(update={k: v for k, v in (("seed", seed), ("until", until_ns)) if v is not None})
+            scenario = scenario.model_copy(update={"run": run})
+        self.scenario = scenario
+        self.plan = boot.plan(scenario)
+        self.until_ns = scenario.run.until
+        self.seed = scenario.run.seed
+        self.engine = _make_engine(self.plan, engine)
+        self.engine_name = self.engine.name
+        self.wall_s = 0.0
+        del updates
+
+    @property
+    def now_ns(self) -> int:
+        return self.engine.now
+
+    @property
+    def done(self) -> bool:
+        return self.engine.now >= self.until_ns
+
+    @property
+    def events(self) -> int:
+        return self.engine.events
+
+    def step(self, slice_ns: int) -> bool:
+        """Advance by *slice_ns* (not past ``until``); returns True once the run is complete."""
+        if slice_ns <= 0:
+            raise ValueError(f"slice_ns must be positive, got {slice_ns}")
+        target = min(self.engine.now + slice_ns, self.until_ns)
+        t0 = time.perf_counter()
+        self.engine.run_until(target)
+        self.wall_s += time.perf_counter() - t0
+        return self.done
+
+    def run(self, until_ns: int | None = None, on_progress: Callable[[int, int], None] | None = None,
+            cancel: Callable[[], bool] | None = None, slices: int = 50) -> Results:
+        """Run to *until_ns* (default: the scenario's ``run.until``) and return the results.
+
+        Parameters
+        ----------
+        on_progress : callable(now_ns, until_ns), optional
+            Called after every slice.
+        cancel : callable() -> bool, optional
+            Polled after every slice; a true answer raises :class:`Cancelled`.
+        """
+        if until_ns is not None:
+            self.until_ns = until_ns
+        step = max(1, (self.until_ns - self.engine.now) // max(1, slices))
+        while not self.done:
+            self.step(step)
+            if on_progress:
+                on_progress(self.engine.now, self.until_ns)
+            if cancel and cancel():
+                raise Cancelled()
+        return self.results()
+
+    def results(self) -> Results:
+        """The event log so far plus metadata."""
+        cols = self.engine.columns()
+        meta = self.plan.meta()
+        g = self.engine.global_state()
+        meta.update({
+            "scenario": self.scenario.to_toml(),
+            "scenario_name": self.scenario.name,
+            "seed": self.seed,
+            "until_ns": self.until_ns,
+            "now_ns": self.engine.now,
+            "events": self.engine.events,
+            "engine": self.engine_name,
+            "wall_s": self.wall_s,
+            "jiffies": g["jiffies"],
+            "ktime_ns": g["ktime_ns"],
+            "do_timer_cpu": g["do_timer_cpu"],
+            "last_jiffies_update": g["last_jiffies_update"],
+            "cpus": self.engine.cpu_state(),
+            "kinds": {k.name: int(k) for k in ev.Kind},
+            "modes": {m.name: int(m) for m in ev.TickMode},
+        })
+        return Results(**cols, meta=meta)
+
+
+def simulate(scenario, engine: str = "auto", seed: int | None = None, until_ns: int | None = None, **kw) -> Results:
+    """Boot and run *scenario* to the end; see :class:`Simulation`."""
+    return Simulation(scenario, engine=engine, seed=seed, until_ns=until_ns).run(**kw)
