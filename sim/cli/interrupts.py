@@ -1,0 +1,29 @@
+"""``tickscope interrupts``: /proc/interrupts timer rows of the simulated kernel."""
+from __future__ import annotations
+
+from tickscope.sim import procfs, scenario as scen
+from tickscope.sim import snapshot
+from tickscope.sim.cli.common import add_scenario_args, scenario_from_args
+from tickscope.sim.errors import InputError
+from tickscope.sim.simulation import Simulation
+
+
+def register(sub):
+    p = sub.add_parser("interrupts", help="/proc/interrupts timer rows (LOC, IRQ 0) after the run")
+    add_scenario_args(p)
+    p.add_argument("--at", metavar="T", default=None, help="simulated time to read them at (default: run.until)")
+    p.set_defaults(func=_run)
+
+
+def _run(args):
+    sc = scenario_from_args(args)
+    at = None
+    if args.at is not None:
+        try:
+            at = scen.parse_duration(args.at)
+        except ValueError as exc:
+            raise InputError(f"--at: {exc}") from None
+    sim = Simulation(sc, until_ns=at)
+    sim.run()
+    print(procfs.render_interrupts(sim.plan.ncpus, snapshot.interrupts_rows(sim)), end="")
+    return 0

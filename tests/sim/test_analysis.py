@@ -1,0 +1,73 @@
+"""Analysis on hand-built logs whose answers are known without running the engine."""
+import numpy as np
+
+from tickscope.sim import analysis
+from tickscope.sim.events import Kind, TickMode
+from tickscope.sim.results import Results
+
+TICK = 1_000_000
+
+
+def make(records, until=10 * TICK, ncpus=1):
+    t, c, k, s, v = (np.array(x) for x in zip(*records))
+    meta = {"ncpus": ncpus, "tick_nsec": TICK, "until_ns": until, "now_ns": until, "hz": 1000, "seed": 0,
+            "events": len(records), "clocksource": "tsc", "jiffies": 0, "ktime_ns": until,
+            "tick_device": [0] * ncpus, "devices": [{"name": "lapic-deadline", "hw_name": "tsc-deadline"}],
+            "cpus": [{"irqs": 0}] * ncpus}
+    return Results(t.astype(np.int64), c.astype(np.int16), k.astype(np.uint8), s.astype(np.uint8),
+                   v.astype(np.int64), meta)
+
+
+def test_lost_late_duplicated_counted_against_the_grid():
+    recs = [(0, 0, Kind.MODE, TickMode.HIGHRES, TICK)]
+    # slots 1..9 ms judged (horizon = 10 ms - 100 us); deliver 1,2,3 on time, 4 late, 5 twice, skip 6,7
+    for slot in (1, 2, 3):
+        recs.append((slot * TICK + 500, 0, Kind.TICK, 0, slot * TICK))
+    recs.append((4 * TICK + 250_000, 0, Kind.TICK, 0, 4 * TICK))
+    recs.append((5 * TICK + 10, 0, Kind.TICK, 0, 5 * TICK))
+    recs.append((5 * TICK + 20, 0, Kind.TICK, 0, 5 * TICK))
+    for slot in (8, 9):
+        recs.append((slot * TICK + 1, 0, Kind.TICK, 0, slot * TICK))
+    s = analysis.per_cpu(make(recs))[0]
+    assert s["ticks_expected"] == 9
+    assert s["ticks_delivered"] == 7
+    assert s["ticks_lost"] == 2
+    assert s["ticks_late"] == 1
+    assert s["ticks_duplicated"] == 1
+    assert s["latency_ns_max"] == 250_000
+    lost = analysis.lost_slots(make(recs), 0)
+    assert lost.tolist() == [6 * TICK, 7 * TICK]
+    out = analysis.tick_outcomes(make(recs))
+    assert out["outcome"].tolist().count(analysis.OUTCOME_DUPLICATE) == 1
+    assert out["outcome"].tolist().count(analysis.OUTCOME_LATE) == 1
+
+
+def test_slots_near_the_end_are_not_judged():
+    recs = [(0, 0, Kind.MODE, TickMode.HIGHRES, TICK)] + [(s * TICK + 5, 0, Kind.TICK, 0, s * TICK) for s in range(1, 10)]
+    s = analysis.per_cpu(make(recs, until=10 * TICK + 50_000))[0]
+    # the slot at 10 ms is within the 100 us horizon: neither expected nor lost
+    assert (s["ticks_expected"], s["ticks_lost"]) == (9, 0)
+
+
+def test_periodic_hardware_grid_counts_exactly():
+    dev = {"name": "pit", "hw_name": "pit", "num": 596591, "den": 500000000, "periodic_count": 1193}
+    res = make([(0, 0, Kind.MODE, TickMode.PERIODIC, 0)], until=100 * TICK)
+    res.meta["devices"] = [dev]
+    # PIT at HZ=1000: period 1193 / 1 193 182 Hz = 999 847.47 ns -> 100 slots in 99.9 ms (+ the 100th at 99 984 747)
+    n = analysis.expected_count(res, 0, 100 * TICK - 100_000)
+    assert n == int((100 * TICK - 100_000) * 1193182 // (1193 * 10**9))
+    slots = analysis.expected_slots(res, 0, 100 * TICK - 100_000)
+    assert len(slots) == n
+    assert slots[0] == -(-1193 * 10**9 // 1193182)
+
+
+def test_log_histogram_has_explicit_under_and_overflow():
+    vals = np.array([1, 50, 100, 1000, 10**10, 10**11])
+    h = analysis.log_histogram(vals, lo_ns=100, hi_ns=10**10)
+    assert h["underflow"] == 2 and h["overflow"] == 2
+    assert int(h["counts"].sum()) + h["underflow"] + h["overflow"] == vals.size
+
+
+def test_printk_timestamp_format():
+    assert analysis.format_log_time(4_023) == "[    0.000004]"
+    assert analysis.format_log_time(5902_973_839_769) == "[ 5902.973839]"

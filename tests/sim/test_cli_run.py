@@ -1,0 +1,70 @@
+import json
+
+import pytest
+
+from tickscope.sim.cli import main
+
+KEYS = {"scenario", "seed", "until_ns", "events", "hz", "clocksource", "jiffies_delta", "cpus", "clocks", "log"}
+CPU_KEYS = {"cpu", "tick_device", "ticks_expected", "ticks_delivered", "ticks_lost", "ticks_late", "ticks_duplicated",
+            "wakeups", "idle_ns", "broadcast_received", "latency_ns_p50", "latency_ns_max"}
+
+
+def test_run_json_contract(capsys):
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "1s", "--json", "--engine", "reference"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert KEYS <= set(out)
+    assert out["until_ns"] == 10**9 and out["hz"] == 250 and out["clocksource"] == "tsc"
+    assert len(out["cpus"]) == 4 and CPU_KEYS <= set(out["cpus"][0])
+    assert out["cpus"][0]["tick_device"] == "lapic-deadline"
+    assert abs(out["jiffies_delta"] - 250) <= 1
+    assert "wall_drift_ns" in out["clocks"]
+    assert any("Switched to clocksource tsc" in line for line in out["log"])
+
+
+def test_run_seed_and_set(capsys):
+    assert main(["run", "--preset", "pit-only", "--set", "kernel.hz=1000", "--seed", "9", "--until", "100ms",
+                 "--json", "--engine", "reference"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["seed"] == 9 and out["hz"] == 1000 and out["cpus"][0]["tick_device"] == "pit"
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["run", "--preset", "nope"], "no preset named 'nope'"),
+    (["run", "--preset", "pit-only", "--set", "machine.cpus=5000"], "machine.cpus: 5000 is out of range"),
+    (["run", "--preset", "pit-only", "--until", "soon"], "--until"),
+    (["run", "/no/such/file.toml"], "no such scenario file"),
+    (["run"], "no scenario"),
+])
+def test_run_bad_input_exit_2_one_line(argv, msg, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert msg in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_malformed_scenario_file(tmp_path, capsys):
+    f = tmp_path / "bad.toml"
+    f.write_text("schema = 1\n[kernel]\nhz = = 3\n")
+    assert main(["run", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert str(f) in err and "line 3" in err
+
+
+def test_boot_log_and_timer_list(capsys):
+    assert main(["boot-log", "--preset", "bare-metal-lapic", "--set", "machine.tsc_hz=2445406000"]) == 0
+    out = capsys.readouterr().out
+    assert "clocksource: tsc: mask: 0xffffffffffffffff max_cycles: 0x233fc4eb620, max_idle_ns: 440795316590 ns" in out
+    assert "clocksource: jiffies: mask: 0xffffffff max_cycles: 0xffffffff, max_idle_ns: 7645041785100000 ns" in out
+    assert main(["timer-list", "--preset", "bare-metal-lapic", "--set", "machine.tsc_hz=2445406000", "--at", "100ms",
+                 "--engine", "reference"]) == 0
+    tl = capsys.readouterr().out
+    assert tl.startswith("Timer List Version: v0.10\nHRTIMER_MAX_CLOCK_BASES: 8\n")
+    assert " mult:           10256776\n shift:          25\n" in tl
+    assert " event_handler:  hrtimer_interrupt\n" in tl
+    assert tl.count("Per CPU device:") == 4
+
+
+def test_presets_lists_one_line_each(capsys):
+    assert main(["presets"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert any(line.startswith("bare-metal-lapic") for line in lines)
+    assert any(line.startswith("pit-only") for line in lines)

@@ -1,0 +1,106 @@
+import pytest
+from hypothesis import given, strategies as st
+
+from tickscope.sim import scenario as scen
+from tickscope.sim.errors import InputError
+
+
+def test_presets_load_and_default_exists():
+    names = scen.presets()
+    assert {"bare-metal-lapic", "pit-only"} <= set(names)
+    assert scen.DEFAULT_PRESET == "bare-metal-lapic"
+    bm = names["bare-metal-lapic"]
+    assert (bm.machine.cpus, bm.kernel.hz, bm.kernel.highres) == (4, 250, True)
+    assert bm.machine.tsc_deadline and bm.machine.hpet and bm.machine.pit and bm.machine.acpi_pm
+
+
+@pytest.mark.parametrize("text,ns", [("10s", 10**10), ("250ms", 250_000_000), ("40us", 40_000), ("1500ns", 1500),
+                                     ("1.5ms", 1_500_000), ("0.25s", 250_000_000)])
+def test_parse_duration(text, ns):
+    assert scen.parse_duration(text) == ns
+
+
+@pytest.mark.parametrize("bad", ["10", "ten s", "5 parsecs", "1.0000000001ns", "-3s", ""])
+def test_parse_duration_rejects(bad):
+    with pytest.raises(ValueError):
+        scen.parse_duration(bad)
+
+
+@given(st.integers(min_value=0, max_value=10**15))
+def test_format_duration_round_trips(ns):
+    assert scen.parse_duration(scen.format_duration(ns)) == ns
+
+
+def test_toml_round_trip_is_identical():
+    for sc in scen.presets().values():
+        again = scen.loads(sc.to_toml())
+        assert again == sc
+        assert sc.to_toml().startswith("schema = 1\n")
+
+
+def test_unknown_key_names_file_key_and_suggestion(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text("schema = 1\n[machine]\ncpu = 4\n")
+    with pytest.raises(InputError) as e:
+        scen.load(f)
+    assert str(f) in str(e.value) and "machine.cpu" in str(e.value) and "machine.cpus" in str(e.value)
+
+
+def test_out_of_range_names_range():
+    with pytest.raises(InputError, match=r"machine\.cpus: 2000 is out of range \(allowed 1\.\.1024\)"):
+        scen.from_dict({"schema": 1, "machine": {"cpus": 2000}}, "x.toml")
+
+
+def test_bad_hz_lists_allowed():
+    with pytest.raises(InputError, match=r"kernel\.hz: 123 .*100, 250, 300 or 1000"):
+        scen.from_dict({"schema": 1, "kernel": {"hz": 123}})
+
+
+def test_malformed_toml_gives_line():
+    with pytest.raises(InputError, match=r"malformed TOML.*line 2"):
+        scen.loads("schema = 1\n[machine\n", "bad.toml")
+
+
+def test_missing_and_wrong_schema():
+    with pytest.raises(InputError, match="schema"):
+        scen.loads("name = 'x'\n")
+    with pytest.raises(InputError, match="schema: 2 is not supported"):
+        scen.loads("schema = 2\n")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="no such scenario file"):
+        scen.load(tmp_path / "nope.toml")
+
+
+def test_apply_sets_reads_toml_values_then_strings():
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"),
+                         ["machine.cpus=8", "kernel.highres=false", "kernel.clocksource=hpet", "run.until=3s"])
+    assert sc.machine.cpus == 8 and sc.kernel.highres is False
+    assert sc.kernel.clocksource == "hpet" and sc.run.until == 3 * 10**9
+
+
+@pytest.mark.parametrize("item,msg", [("machine.cpus", "expected dotted.key=VALUE"),
+                                      ("machine.nope=1", "unknown key"),
+                                      ("kernel.hz=7", "not allowed"),
+                                      ("machine.cpus=0", "out of range")])
+def test_apply_sets_rejects(item, msg):
+    with pytest.raises(InputError, match=msg):
+        scen.apply_sets(scen.preset("bare-metal-lapic"), [item])
+
+
+def test_smp_without_lapic_is_refused():
+    with pytest.raises(InputError, match="machine.lapic = false needs machine.cpus = 1"):
+        scen.from_dict({"schema": 1, "machine": {"lapic": False, "cpus": 2}})
+
+
+def test_unknown_preset_suggests():
+    with pytest.raises(InputError, match="did you mean 'pit-only'"):
+        scen.preset("pit-onyl")
+
+
+def test_schema_fields_cover_every_key():
+    keys = {(f["section"], f["key"]) for f in scen.schema_fields()}
+    assert ("machine", "cpus") in keys and ("kernel", "hz") in keys and ("run", "until") in keys
+    cpus = next(f for f in scen.schema_fields() if f["key"] == "cpus")
+    assert (cpus["min"], cpus["max"]) == (1, 1024) and cpus["doc"]
