@@ -39,6 +39,8 @@ CS_JIFFIES = 1    # jiffies: the kernel's own tick count
 
 KTIME_MAX = 2**63 - 1
 
+_NATIVE_CLOCKSOURCES = {"jiffies", "refined-jiffies", "tsc", "tsc-early", "hpet", "acpi_pm", "pit"}
+
 # Kernel callback names per ops kind, as /proc/timer_list prints them.
 _CALLBACKS = {
     HW_LAPIC: dict(set_next_event="lapic_next_event", shutdown="lapic_timer_shutdown", periodic="lapic_timer_set_periodic",
@@ -166,6 +168,19 @@ def _cs_meta(c: Clocksource) -> dict:
 # --------------------------------------------------------------------------------------------
 # clocksources
 
+def _import_time(sc, name: str, default_ns: int) -> int:
+    """Registration time: the imported dmesg timestamp when the machine was imported, else *default_ns*."""
+    for e in sc.imported.get("clocksources", []) or []:
+        line = str(e.get("dmesg", "")) if isinstance(e, dict) and e.get("name") == name else ""
+        if line.startswith("[") and "]" in line:
+            try:
+                whole, frac = line[1:line.index("]")].strip().split(".")
+                return int(whole) * 10**9 + int(frac.ljust(6, "0")[:6]) * 1000
+            except ValueError:
+                pass
+    return default_ns
+
+
 def _register_clocksources(sc, hz, log):
     m = sc.machine
     out: list[Clocksource] = []
@@ -175,8 +190,13 @@ def _register_clocksources(sc, hz, log):
         out.append(cs)
         log.append((t_ns, cs.params.dmesg_line()))
 
+    def at(name: str, default_ns: int) -> int:
+        return _import_time(sc, name, default_ns)
+
     # Paravirtual clocksources kept by an import (e.g. kvm-clock) register first, as in a guest.
     for i, extra in enumerate(sc.imported.get("clocksources", []) or []):
+        if not isinstance(extra, dict) or extra.get("name") in _NATIVE_CLOCKSOURCES or extra.get("modelled"):
+            continue
         try:
             freq = int(extra["freq_hz"])
             bits = int(extra.get("mask_bits", 64))
@@ -187,15 +207,15 @@ def _register_clocksources(sc, hz, log):
         if m.tsc_invariant and name == "kvm-clock" and rating == 400 and m.tsc_hz:
             rating = 299  # kvmclock lowers itself when CPUID shows an invariant TSC
         p = kclock.clocksource_register(name, freq, bits, rating=rating, flags=("CONTINUOUS", "VALID_FOR_HRES"))
-        add(Clocksource(p, CS_COUNTER, *_ratio(freq, kclock.NSEC_PER_SEC)), 0)
-    if m.pit:
-        add(Clocksource(kclock.refined_jiffies_clocksource(hz), CS_JIFFIES, continuous=False), 49_000_000)
-    add(Clocksource(kclock.jiffies_clocksource(hz), CS_JIFFIES, continuous=False), 137_000_000)
+        add(Clocksource(p, CS_COUNTER, *_ratio(freq, kclock.NSEC_PER_SEC)), at(name, 4_000))
+    # x86 setup_arch registers refined-jiffies on the PIT rate whether or not a PIT exists
+    add(Clocksource(kclock.refined_jiffies_clocksource(hz), CS_JIFFIES, continuous=False), at("refined-jiffies", 49_000_000))
+    add(Clocksource(kclock.jiffies_clocksource(hz), CS_JIFFIES, continuous=False), at("jiffies", 137_000_000))
     if m.hpet:
         period = kclock.hpet_period_fs(m.hpet_hz)
         freq = kclock.hpet_freq_from_period(period)
         p = kclock.clocksource_register("hpet", freq, 32, rating=250, flags=("CONTINUOUS", "VALID_FOR_HRES"))
-        add(Clocksource(p, CS_COUNTER, *_ratio(10**6, period)), 137_500_000)
+        add(Clocksource(p, CS_COUNTER, *_ratio(10**6, period)), at("hpet", 137_500_000))
     elif m.pit:
         p = kclock.clocksource_register("pit", kclock.PIT_TICK_RATE, 32, rating=110)
         add(Clocksource(p, CS_COUNTER, *_ratio(kclock.PIT_TICK_RATE, kclock.NSEC_PER_SEC), continuous=False), 137_500_000)
@@ -203,10 +223,10 @@ def _register_clocksources(sc, hz, log):
     if m.tsc_hz:
         p = kclock.clocksource_register("tsc-early", tsc_khz, 64, scale=1000, rating=299,
                                         flags=("CONTINUOUS", "MUST_VERIFY"))
-        add(Clocksource(p, CS_COUNTER, *_ratio(m.tsc_hz, kclock.NSEC_PER_SEC), must_verify=True), 137_800_000)
+        add(Clocksource(p, CS_COUNTER, *_ratio(m.tsc_hz, kclock.NSEC_PER_SEC), must_verify=True), at("tsc-early", 137_800_000))
     if m.acpi_pm:
         p = kclock.clocksource_register("acpi_pm", kclock.ACPI_PM_HZ, 24, rating=200, flags=("CONTINUOUS", "VALID_FOR_HRES"))
-        add(Clocksource(p, CS_COUNTER, *_ratio(kclock.ACPI_PM_HZ, kclock.NSEC_PER_SEC)), 180_000_000)
+        add(Clocksource(p, CS_COUNTER, *_ratio(kclock.ACPI_PM_HZ, kclock.NSEC_PER_SEC)), at("acpi_pm", 180_000_000))
     return out, tsc_khz
 
 
@@ -370,8 +390,9 @@ def plan(sc) -> BootPlan:
         early_tsc = next(c for c in clocksources if c.name == "tsc-early")
         p = kclock.clocksource_register("tsc", tsc_khz, 64, scale=1000, rating=300,
                                         flags=("CONTINUOUS", "MUST_VERIFY", "VALID_FOR_HRES"))
-        tsc = Clocksource(p, CS_COUNTER, early_tsc.num, early_tsc.den, must_verify=True, registered_at_ns=241_900_000)
-        log.append((241_900_000, p.dmesg_line()))
+        t_tsc = _import_time(sc, "tsc", 241_900_000)
+        tsc = Clocksource(p, CS_COUNTER, early_tsc.num, early_tsc.den, must_verify=True, registered_at_ns=t_tsc)
+        log.append((t_tsc, p.dmesg_line()))
         final_list = [c for c in clocksources if c.name != "tsc-early"] + [tsc]
     final = _select_clocksource(final_list, sc.kernel.clocksource, log, 241_950_000, oneshot_possible)
     if final.name != early.name:

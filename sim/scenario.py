@@ -82,6 +82,42 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+#: Built-in C-states (intel_idle-like): exit latency and target residency in ns; C3 and deeper stop the
+#: local APIC timer (CPUIDLE_FLAG_TIMER_STOP) unless the CPU has ARAT, and a non-invariant TSC.
+CSTATE_TABLE = {
+    "C1": (2_000, 2_000, False),
+    "C1E": (10_000, 20_000, False),
+    "C3": (70_000, 100_000, True),
+    "C6": (85_000, 200_000, True),
+    "C7s": (124_000, 800_000, True),
+    "C8": (200_000, 800_000, True),
+    "C10": (890_000, 5_000_000, True),
+}
+
+
+class CState(_Section):
+    """One idle state: how long waking takes and how long sleeping must last to pay off."""
+
+    name: str = Field(description="State name, e.g. C6.")
+    exit_latency: Duration = Field(ge=0, le=100_000_000, description="Wake-up latency.", json_schema_extra={"unit": "ns"})
+    target_residency: Duration = Field(ge=0, le=10_000_000_000, description="Minimum useful residency.",
+                                       json_schema_extra={"unit": "ns"})
+    stops_timer: bool = Field(False, description="Deep state: the local APIC timer (and a non-invariant TSC) stops here.")
+
+
+def _cstate(v):
+    if isinstance(v, str):
+        if v not in CSTATE_TABLE:
+            raise ValueError(f"unknown C-state {v!r} (built-in: {', '.join(CSTATE_TABLE)}; or give a table "
+                             "with name, exit_latency, target_residency, stops_timer)")
+        lat, res, stop = CSTATE_TABLE[v]
+        return {"name": v, "exit_latency": lat, "target_residency": res, "stops_timer": stop}
+    return v
+
+
+CStateItem = Annotated[CState, BeforeValidator(_cstate)]
+
+
 class Machine(_Section):
     """The simulated x86 machine's timer hardware."""
 
@@ -103,6 +139,14 @@ class Machine(_Section):
                                   description="Interrupt entry latency from device fire to handler.", json_schema_extra={"unit": "ns"})
     irq_jitter: Duration = Field(0, ge=0, le=10_000_000,
                                  description="Extra uniformly distributed random latency, 0..irq_jitter (seeded).", json_schema_extra={"unit": "ns"})
+    ipi_latency: Duration = Field(2000, ge=0, le=10_000_000, description="IPI delivery latency (broadcast wake-ups).",
+                                  json_schema_extra={"unit": "ns"})
+    cstates: list[CStateItem] = Field(default_factory=list, description="Idle states, shallow to deep, e.g. [\"C1\", \"C1E\", \"C3\", \"C6\"].")
+    broadcast: Literal["auto", "hpet", "pit", "hrtimer", "none"] = Field(
+        "auto", description="Tick broadcast device for CPUs whose timer stops in deep idle.")
+    tsc_skew: Duration = Field(0, ge=0, le=10_000_000_000, description="Largest TSC offset between CPUs (unsynchronised TSCs).",
+                               json_schema_extra={"unit": "ns"})
+    tsc_drift_ppm: int = Field(0, ge=-100_000, le=100_000, description="TSC runs this many ppm off its calibrated frequency.")
 
 
 class Kernel(_Section):
@@ -110,16 +154,60 @@ class Kernel(_Section):
 
     hz: Literal[100, 250, 300, 1000] = Field(250, description="CONFIG_HZ: 100, 250, 300 or 1000.")
     highres: bool = Field(True, description="High-resolution timers (highres=on).")
-    nohz: Literal["off"] = Field("off", description="Tickless idle: \"off\".")
+    nohz: Literal["off", "idle"] = Field("off", description="Tickless idle: \"off\" or \"idle\" (NO_HZ_IDLE).")
+    watchdog: bool = Field(True, description="Clocksource watchdog (CONFIG_CLOCKSOURCE_WATCHDOG) checks MUST_VERIFY clocksources.")
     clocksource: str = Field("", description="Clocksource override (clocksource=NAME); \"\" = best by rating.")
     clockevent: str = Field("", description="Tick device to use; \"\" = the kernel's own choice by rating.")
     skew_tick: bool = Field(False, description="skew_tick=1: offset each CPU's tick by cpu*(TICK_NSEC/2)/ncpus.")
 
 
+class Period(_Section):
+    """A random duration: fixed, exponential (mean) or uniform (min..max)."""
+
+    dist: Literal["fixed", "exponential", "uniform"] = Field("exponential", description="Distribution.")
+    mean: Duration = Field(5_000_000, ge=1, le=100 * 10**9, description="Fixed value or exponential mean.",
+                           json_schema_extra={"unit": "ns"})
+    min: Duration = Field(1_000_000, ge=1, le=100 * 10**9, description="Uniform lower bound.", json_schema_extra={"unit": "ns"})
+    max: Duration = Field(10_000_000, ge=1, le=100 * 10**9, description="Uniform upper bound.", json_schema_extra={"unit": "ns"})
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.dist == "uniform" and self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+class TimerSpec(_Section):
+    """User hrtimers that wake idle CPUs."""
+
+    kind: Literal["periodic", "random"] = Field("periodic", description="Periodic at `period`, or random at `rate_hz`.")
+    period: Duration = Field(10_000_000, ge=1000, le=100 * 10**9, description="Period of a periodic timer.",
+                             json_schema_extra={"unit": "ns"})
+    rate_hz: int = Field(100, ge=1, le=1_000_000, description="Mean rate of a random (Poisson) timer.")
+    cpus: list[int] = Field(default_factory=list, description="CPUs that get this timer; empty = all.")
+
+
+class CpuWorkload(_Section):
+    """A per-CPU override of the workload."""
+
+    cpus: list[int] = Field(description="The CPUs this override applies to.")
+    kind: Literal["idle", "busy", "mixed", "timers"] = Field(description="What these CPUs do.")
+    busy_fraction: float | None = Field(None, ge=0.0, le=1.0, description="Share of time busy (mixed).")
+
+
 class Workload(_Section):
     """What the CPUs do."""
 
-    kind: Literal["busy"] = Field("busy", description="\"busy\": every CPU runs a task all the time.")
+    kind: Literal["idle", "busy", "mixed", "timers"] = Field(
+        "busy", description="\"busy\": always running; \"idle\": only interrupts; \"mixed\": alternating busy/idle "
+        "periods; \"timers\": idle, woken by user timers.")
+    busy_fraction: float = Field(0.5, ge=0.0, le=1.0, description="Share of time busy in a mixed workload.")
+    busy_period: Period = Field(default_factory=Period, description="Length of a busy period (mixed).")
+    idle_period: Period | None = Field(None, description="Length of an idle period (mixed); default: from busy_fraction.")
+    timers: list[TimerSpec] = Field(default_factory=list, description="User timers (any kind; the \"timers\" kind needs one).")
+    timer_work: Duration = Field(20_000, ge=0, le=10**9, description="CPU time each user timer expiry runs for.",
+                                 json_schema_extra={"unit": "ns"})
+    per_cpu: list[CpuWorkload] = Field(default_factory=list, description="Per-CPU overrides.")
 
 
 class Run(_Section):
@@ -159,25 +247,64 @@ class Scenario(_Section):
             raise ValueError("machine.tsc_deadline needs a TSC (machine.tsc_hz > 0)")
         if not m.lapic and m.cpus > 1:
             raise ValueError("machine.lapic = false needs machine.cpus = 1 (SMP x86 needs a local APIC)")
+        for i, o in enumerate(self.workload.per_cpu):
+            bad = [c for c in o.cpus if not 0 <= c < m.cpus]
+            if bad:
+                raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {m.cpus})")
+        for i, t in enumerate(self.workload.timers):
+            bad = [c for c in t.cpus if not 0 <= c < m.cpus]
+            if bad:
+                raise ValueError(f"workload.timers[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {m.cpus})")
+        if self.workload.kind == "timers" and not self.workload.timers:
+            raise ValueError("workload.kind = \"timers\" needs at least one [[workload.timers]] entry")
+        names = [c.name for c in m.cstates]
+        if len(set(names)) != len(names):
+            raise ValueError("machine.cstates: duplicate state names")
+        if m.broadcast == "hpet" and not m.hpet:
+            raise ValueError("machine.broadcast = \"hpet\" needs machine.hpet = true")
+        if m.broadcast == "pit" and not m.pit:
+            raise ValueError("machine.broadcast = \"pit\" needs machine.pit = true")
         if not (m.lapic or m.hpet or m.pit):
             raise ValueError("the machine has no clock event device: enable machine.lapic, machine.hpet or machine.pit")
         return self
 
     # -- serialisation -------------------------------------------------
     def to_dict(self) -> dict:
-        """The scenario as plain TOML-ready data (durations as unit strings)."""
-        d = self.model_dump(by_alias=True)
-        for section, model in (("machine", Machine), ("kernel", Kernel), ("workload", Workload), ("run", Run)):
-            for key, field in model.model_fields.items():
-                if _is_duration(field) and key in d[section]:
-                    d[section][key] = format_duration(d[section][key])
-        if not d["imported"]:
-            del d["imported"]
+        """The scenario as plain TOML-ready data (durations as unit strings, unset optionals left out)."""
+        d = _dump(self)
+        if not d.get("imported"):
+            d.pop("imported", None)
         return d
 
     def to_toml(self) -> str:
         """The scenario as TOML text, ``schema`` first."""
         return tomli_w.dumps(self.to_dict())
+
+
+def _dump(model: BaseModel):
+    out = {}
+    for key, field in type(model).model_fields.items():
+        value = getattr(model, key)
+        name = field.alias or key
+        if value is None:
+            continue
+        if isinstance(value, CState) and CSTATE_TABLE.get(value.name) == (value.exit_latency, value.target_residency,
+                                                                           value.stops_timer):
+            out[name] = value.name
+        elif isinstance(value, BaseModel):
+            out[name] = _dump(value)
+        elif isinstance(value, list):
+            out[name] = [_dump(v) if isinstance(v, BaseModel) and not _builtin_cstate(v) else
+                         (v.name if _builtin_cstate(v) else v) for v in value]
+        elif _is_duration(field):
+            out[name] = format_duration(value)
+        else:
+            out[name] = value
+    return out
+
+
+def _builtin_cstate(v) -> bool:
+    return isinstance(v, CState) and CSTATE_TABLE.get(v.name) == (v.exit_latency, v.target_residency, v.stops_timer)
 
 
 def _is_duration(field) -> bool:
