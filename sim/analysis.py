@@ -57,27 +57,48 @@ def _periodic_count_until(dev: dict, t0: int, bound: int) -> int:
 
 
 def tick_segments(res: Results, cpu: int) -> list[tuple[int, int, int, int]]:
-    """The CPU's tick-mode segments: (mode, start_time_ns, first_expiry_ns, end_time_ns)."""
-    m = (res.kind == Kind.MODE) & (res.cpu == cpu)
-    times, modes, firsts = res.time_ns[m], res.source[m], res.value[m]
+    """The CPU's tick segments: (mode, start_time_ns, first_expiry_ns, end_time_ns).
+
+    A MODE record starts a segment in its mode; NO_HZ's TICK_STOP ends it (no
+    tick is intended while stopped) and TICK_RESTART starts a new one on the
+    same grid.
+    """
+    m = (res.cpu == cpu) & ((res.kind == Kind.MODE) | (res.kind == Kind.TICK_STOP) | (res.kind == Kind.TICK_RESTART))
+    idx = np.flatnonzero(m)
     end_all = res.meta.get("until_ns", int(res.time_ns[-1]) if len(res) else 0)
     segs = []
-    for i in range(len(times)):
-        end = int(times[i + 1]) if i + 1 < len(times) else end_all
-        segs.append((int(modes[i]), int(times[i]), int(firsts[i]), end))
+    mode = int(TickMode.NONE)
+    for j, i in enumerate(idx):
+        kind = int(res.kind[i])
+        if kind == Kind.MODE:
+            mode = int(res.source[i])
+            seg_mode = mode
+        elif kind == Kind.TICK_STOP:
+            seg_mode = int(TickMode.NONE)
+        else:
+            seg_mode = mode
+        end = int(res.time_ns[idx[j + 1]]) if j + 1 < len(idx) else end_all
+        segs.append((seg_mode, int(res.time_ns[i]), int(res.value[i]), end))
     return segs
+
+
+def _periodic_device(res: Results, cpu: int, mode: int):
+    if mode == TickMode.PERIODIC_BC:
+        b = res.meta.get("broadcast_device", -1)
+        return res.meta["devices"][b] if b is not None and b >= 0 else None
+    did = res.meta["tick_device"][cpu]
+    return res.meta["devices"][did] if did >= 0 else None
 
 
 def expected_slots(res: Results, cpu: int, bound: int | None = None) -> np.ndarray:
     """Expiries (ns) of every tick slot the CPU's kernel intended to handle up to *bound*."""
     tick = res.meta["tick_nsec"]
     bound = res.meta["until_ns"] if bound is None else bound
-    did = res.meta["tick_device"][cpu]
     out = []
     for mode, start, first, end in tick_segments(res, cpu):
         hi = min(end, bound)
-        if mode == TickMode.PERIODIC and did >= 0:
-            dev = res.meta["devices"][did]
+        dev = _periodic_device(res, cpu, mode) if mode in (TickMode.PERIODIC, TickMode.PERIODIC_BC) else None
+        if dev is not None:
             n = _periodic_count_until(dev, start, hi)
             if n:
                 ks = np.arange(1, n + 1, dtype=object)
@@ -102,12 +123,12 @@ def _periodic_slots_fast(dev, t0, n):
 def expected_count(res: Results, cpu: int, bound: int) -> int:
     """Number of expected slots up to *bound* without materialising them."""
     tick = res.meta["tick_nsec"]
-    did = res.meta["tick_device"][cpu]
     total = 0
     for mode, start, first, end in tick_segments(res, cpu):
         hi = min(end, bound)
-        if mode == TickMode.PERIODIC and did >= 0:
-            total += _periodic_count_until(res.meta["devices"][did], start, hi)
+        dev = _periodic_device(res, cpu, mode) if mode in (TickMode.PERIODIC, TickMode.PERIODIC_BC) else None
+        if dev is not None:
+            total += _periodic_count_until(dev, start, hi)
         elif mode in (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ) and first <= hi:
             total += (hi - first) // tick + 1
     return total
@@ -160,43 +181,81 @@ def per_cpu(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> list[di
     horizon = meta["until_ns"] - late_threshold_ns
     tick_mask = res.kind == Kind.TICK
     out = []
+    names = [c["name"] for c in meta.get("cstates", [])] or ["HLT"]
     for cpu in range(meta["ncpus"]):
         did = meta["tick_device"][cpu]
         m = tick_mask & (res.cpu == cpu)
         t, e = res.time_ns[m], res.value[m]
-        judged = e <= horizon
+        expected = expected_slots(res, cpu, horizon)
+        judged = np.isin(e, expected)
         ej = e[judged]
         distinct = np.unique(ej)
-        expected = expected_count(res, cpu, horizon)
         lat = t - e
+        state = meta["cpus"][cpu] if "cpus" in meta else {}
+        residency = state.get("residency_ns", [])
+        bc = (res.kind == Kind.BROADCAST) & (res.cpu == cpu)
         out.append({
             "cpu": cpu,
             "tick_device": meta["devices"][did]["name"] if did >= 0 else "<NULL>",
-            "ticks_expected": int(expected),
+            "ticks_expected": int(expected.size),
             "ticks_delivered": int(distinct.size),
-            "ticks_lost": int(max(0, expected - distinct.size)),
+            "ticks_lost": int(expected.size - distinct.size),
             "ticks_late": int(np.count_nonzero(lat[judged] > late_threshold_ns)),
             "ticks_duplicated": int(ej.size - distinct.size),
-            "wakeups": 0,
-            "idle_ns": 0,
-            "broadcast_received": 0,
+            "wakeups": int(state.get("wakeups", 0)),
+            "idle_ns": int(sum(residency)),
+            "broadcast_received": int(state.get("broadcast_received", 0)),
             "latency_ns_p50": _percentile(lat, 50),
             "latency_ns_max": int(lat.max()) if lat.size else 0,
-            "interrupts": int(meta["cpus"][cpu]["irqs"]) if "cpus" in meta else 0,
+            "interrupts": int(state.get("irqs", 0)),
+            "ipis": int(np.count_nonzero(bc & (res.value != cpu))),
+            "cstate_residency_ns": {names[i]: int(v) for i, v in enumerate(residency)},
+            "tick_stops": int(np.count_nonzero((res.kind == Kind.TICK_STOP) & (res.cpu == cpu))),
+            "idle_calls": int(state.get("idle_calls", 0)),
+            "idle_sleeps": int(state.get("idle_sleeps", 0)),
+            "deep_refused": int(np.count_nonzero((res.kind == Kind.BC_ENTER) & (res.cpu == cpu) & (res.source == 1))),
         })
     return out
 
 
-def kernel_time(meta: dict, t_ns: np.ndarray, jiffies: np.ndarray | None = None) -> np.ndarray:
-    """CLOCK_MONOTONIC as the simulated kernel read it at true times *t_ns* (exact integers)."""
-    cs = next(c for c in meta["clocksources"] if c["name"] == meta["clocksource"])
-    if cs["kind"] == 1:  # jiffies-based
-        if jiffies is None:
-            raise ValueError("a jiffies clocksource needs the jiffies at each time")
-        cyc = [int(j) for j in jiffies]
-    else:
-        cyc = [int(t) * cs["num"] // cs["den"] for t in t_ns]
-    return np.array([(c * cs["mult"]) >> cs["shift"] for c in cyc], dtype=np.int64)
+def watchdog_events(res: Results) -> list[dict]:
+    """Every clocksource watchdog comparison: time, CPU, skew, whether it marked the clocksource unstable."""
+    m = (res.kind == Kind.WATCHDOG) & (res.source <= 1)
+    return [{"time_ns": int(t), "cpu": int(c), "skew_ns": int(v), "unstable": bool(s)}
+            for t, c, v, s in zip(res.time_ns[m], res.cpu[m], res.value[m], res.source[m])]
+
+
+def _cs_counter(cs: dict, t: int, jiffies: int) -> int:
+    return jiffies if cs["kind"] == 1 else t * cs["num"] // cs["den"]
+
+
+def kernel_time(res: Results, t_ns: np.ndarray, jiffies: np.ndarray) -> np.ndarray:
+    """CLOCK_MONOTONIC as the simulated kernel read it at true times *t_ns* (exact integers).
+
+    Follows timekeeping across clocksource switches (CS_SWITCH records);
+    *jiffies* (since boot, at each time) feeds jiffies-based clocksources.
+    """
+    meta = res.meta
+    css = meta["clocksources"]
+    names = [c["name"] for c in css]
+    sw = np.flatnonzero(res.kind == Kind.CS_SWITCH)
+    # (start time, clocksource index, kernel time base, counter base)
+    pieces = [(0, names.index(meta["boot_clocksource"] if "boot_clocksource" in meta else meta["clocksource"]), 0, 0)]
+    jt = res.time_ns[res.kind == Kind.JIFFIES]
+    jv = res.value[res.kind == Kind.JIFFIES]
+    for i in sw:
+        t = int(res.time_ns[i])
+        idx = int(res.source[i])
+        k = np.searchsorted(jt, t, side="right")
+        j = int(jv[k - 1]) if k else 0
+        pieces.append((t, idx, int(res.value[i]), _cs_counter(css[idx], t, j)))
+    out = np.empty(len(t_ns), dtype=np.int64)
+    starts = [p[0] for p in pieces]
+    for n, (t, j) in enumerate(zip(t_ns, jiffies)):
+        p = pieces[max(0, np.searchsorted(starts, int(t), side="right") - 1)]
+        cs = css[p[1]]
+        out[n] = p[2] + (((_cs_counter(cs, int(t), int(j)) - p[3]) * cs["mult"]) >> cs["shift"])
+    return out
 
 
 def drift_series(res: Results, max_points: int = 2000) -> dict[str, np.ndarray]:
@@ -205,7 +264,7 @@ def drift_series(res: Results, max_points: int = 2000) -> dict[str, np.ndarray]:
     if m.size > max_points:
         m = m[np.linspace(0, m.size - 1, max_points).astype(np.int64)]
     t = res.time_ns[m]
-    k = kernel_time(res.meta, t, res.value[m])
+    k = kernel_time(res, t, res.value[m])
     return {"time_ns": t, "drift_ns": k - t}
 
 
@@ -251,21 +310,40 @@ def format_log_time(t_ns: int) -> str:
 
 def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
     """The kernel-style log: boot messages then what happened during the run."""
-    lines = [f"{format_log_time(t)} {text}" for t, text in res.meta.get("boot_log", [])]
+    entries = [(int(t), text) for t, text in res.meta.get("boot_log", [])]
     devs = res.meta["devices"]
-    rows = np.flatnonzero((res.kind == Kind.MIN_DELTA) | (res.kind == Kind.MODE))
+    css = res.meta.get("clocksources", [])
+    wd_name = res.meta.get("watchdog", "")
+    rows = np.flatnonzero((res.kind == Kind.MIN_DELTA) | (res.kind == Kind.MODE) | (res.kind == Kind.CS_SWITCH)
+                          | ((res.kind == Kind.WATCHDOG) & (res.source == 1)))
     for i in rows[:limit]:
         t, cpu, kind, src, val = (int(res.time_ns[i]), int(res.cpu[i]), int(res.kind[i]), int(res.source[i]), int(res.value[i]))
+        texts = []
         if kind == Kind.MIN_DELTA:
-            text = "CE: Reprogramming failure. Giving up" if val < 0 else f"CE: {devs[src]['name']} increased min_delta_ns to {val} nsec"
+            did = res.meta["broadcast_device"] if src else res.meta["tick_device"][cpu]
+            name = devs[did]["name"] if did is not None and did >= 0 else "?"
+            texts.append("CE: Reprogramming failure. Giving up" if val < 0 else f"CE: {name} increased min_delta_ns to {val} nsec")
+        elif kind == Kind.CS_SWITCH:
+            texts.append(f"clocksource: Switched to clocksource {css[src]['name']}")
+        elif kind == Kind.WATCHDOG:
+            cs_name = next((c["name"] for c in css if c.get("must_verify")), "tsc")
+            wd_nsec = int(res.value[i + 1]) if i + 1 < len(res) and res.kind[i + 1] == Kind.WATCHDOG else 0
+            cs_nsec = int(res.value[i + 2]) if i + 2 < len(res) and res.kind[i + 2] == Kind.WATCHDOG else 0
+            pad = " " * 23
+            texts += [f"clocksource: timekeeping watchdog on CPU{cpu}: Marking clocksource '{cs_name}' as unstable because the skew is too large:",
+                      f"clocksource: {pad}'{wd_name}' wd_nsec: {wd_nsec}",
+                      f"clocksource: {pad}'{cs_name}' cs_nsec: {cs_nsec}",
+                      f"clocksource: {pad}Clocksource '{cs_name}' skewed {val} ns ({val // 1_000_000} ms) over watchdog "
+                      f"'{wd_name}' interval of {wd_nsec} ns ({wd_nsec // 1_000_000} ms)",
+                      "tsc: Marking TSC unstable due to clocksource watchdog",
+                      "TSC found unstable after boot, most likely due to broken BIOS. Use 'tsc=unstable'."]
         elif src == TickMode.HIGHRES:
-            text = f"Switched to high resolution mode on CPU {cpu}"
+            texts.append(f"Switched to high resolution mode on CPU {cpu}")
         elif src == TickMode.LOWRES_NOHZ:
-            text = f"Switched to NOHz mode on CPU #{cpu}"
-        else:
-            continue
-        lines.append(f"{format_log_time(t)} {text}")
-    return lines
+            texts.append(f"Switched to NOHz mode on CPU #{cpu}")
+        entries += [(t, text) for text in texts]
+    entries.sort(key=lambda e: e[0])  # stable: same-time lines keep their order
+    return [f"{format_log_time(t)} {text}" for t, text in entries]
 
 
 def summarize(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> dict:
@@ -282,6 +360,7 @@ def summarize(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> dict:
         "cpus": per_cpu(res, late_threshold_ns),
         "clocks": {"wall_drift_ns": int(meta["ktime_ns"] - meta["now_ns"])},
         "log": kernel_log(res),
+        "watchdog_events": watchdog_events(res),
         "engine": meta.get("engine", ""),
         "late_threshold_ns": late_threshold_ns,
     }

@@ -33,6 +33,16 @@ HW_NS = 4         # paravirtual device programmed in nanoseconds
 
 HW_NAMES = {HW_LAPIC: "lapic", HW_DEADLINE: "tsc-deadline", HW_HPET: "hpet", HW_PIT: "pit", HW_NS: "pv-ns"}
 
+# Broadcast kinds
+BC_NONE = 0
+BC_DEVICE = 1     # a global hardware clock event device (HPET legacy channel, PIT)
+BC_HRTIMER = 2    # bc_hrtimer: one CPU's hrtimer stands in, that CPU may not go deep
+
+# Workload kinds and period distributions (the engines' integer codes)
+WL_BUSY, WL_IDLE, WL_MIXED, WL_TIMERS = 0, 1, 2, 3
+DIST_FIXED, DIST_EXP, DIST_UNIFORM = 0, 1, 2
+TIMER_PERIODIC, TIMER_RANDOM = 0, 1
+
 # Clocksource counter kinds
 CS_COUNTER = 0    # a free-running hardware counter: cycles(t) = t * num // den
 CS_JIFFIES = 1    # jiffies: the kernel's own tick count
@@ -55,6 +65,11 @@ _CALLBACKS = {
     HW_NS: dict(set_next_event="pv_set_next_event", shutdown="pv_shutdown", periodic=None, oneshot="pv_set_oneshot",
                 oneshot_stopped=None, resume=None),
 }
+
+
+def _tsc_ratio(m) -> tuple[int, int]:
+    """The TSC's true counts per ns: its nominal rate, off by ``tsc_drift_ppm`` (the kernel calibrated the nominal)."""
+    return _ratio(m.tsc_hz * (10**6 + m.tsc_drift_ppm), 10**15)
 
 
 def _ratio(num: int, den: int) -> tuple[int, int]:
@@ -105,6 +120,7 @@ class Clocksource:
     continuous: bool = True
     must_verify: bool = False
     registered_at_ns: int = 0
+    unstable: bool = False
 
     @property
     def name(self) -> str:
@@ -136,6 +152,20 @@ class BootPlan:
     clocksource: Clocksource          # the one timekeeping ends up on
     log: list[tuple[int, str]]        # (time_ns, text) boot messages
     initial_jiffies: int
+    # idle, broadcast, workload, TSC and watchdog (tick-layer issue)
+    nohz_idle: bool = False
+    cstates: list[tuple[str, int, int, bool]] = field(default_factory=list)  # name, exit_latency, target_residency, stops_timer
+    bc_kind: int = 0                  # BC_NONE / BC_DEVICE / BC_HRTIMER
+    bc_cpu: int = 0                   # CPU the broadcast device's interrupt is routed to
+    ipi_latency_ns: int = 2000
+    workload: list[tuple] = field(default_factory=list)     # per CPU: (kind, busy dist, idle dist)
+    timers: list[list[tuple[int, int]]] = field(default_factory=list)  # per CPU: [(kind, ns)]
+    timer_work_ns: int = 20_000
+    tsc_offset: list[int] = field(default_factory=list)     # per-CPU TSC offset in cycles
+    tsc_stops: bool = False           # a non-invariant TSC stops in deep C-states
+    cs_index: int = 0                 # index of the current clocksource in ``clocksources``
+    watchdog: int = -1                # index of the watchdog clocksource, -1 = none
+    watchdog_margin_ns: int = 0
 
     def meta(self) -> dict:
         """JSON-able description for Results.meta."""
@@ -149,6 +179,11 @@ class BootPlan:
             "clocksources": [_cs_meta(c) for c in self.clocksources],
             "clocksource": self.clocksource.name,
             "boot_log": [[t, s] for t, s in self.log],
+            "nohz_idle": self.nohz_idle,
+            "cstates": [{"name": n, "exit_latency_ns": e, "target_residency_ns": r, "stops_timer": st}
+                        for n, e, r, st in self.cstates],
+            "bc_kind": self.bc_kind, "bc_cpu": self.bc_cpu,
+            "watchdog": self.clocksources[self.watchdog].name if self.watchdog >= 0 else "",
         }
 
 
@@ -162,7 +197,8 @@ def _cs_meta(c: Clocksource) -> dict:
     p = c.params
     return {"name": p.name, "rating": p.rating, "mask": p.mask, "mult": p.mult, "shift": p.shift, "maxadj": p.maxadj,
             "max_cycles": p.max_cycles, "max_idle_ns": p.max_idle_ns, "kind": c.kind, "num": c.num, "den": c.den,
-            "continuous": c.continuous, "must_verify": c.must_verify, "dmesg": p.dmesg_line()}
+            "continuous": c.continuous, "must_verify": c.must_verify, "dmesg": p.dmesg_line(),
+            "uncertainty_margin": p.uncertainty_margin, "unstable": c.unstable}
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,7 +259,7 @@ def _register_clocksources(sc, hz, log):
     if m.tsc_hz:
         p = kclock.clocksource_register("tsc-early", tsc_khz, 64, scale=1000, rating=299,
                                         flags=("CONTINUOUS", "MUST_VERIFY"))
-        add(Clocksource(p, CS_COUNTER, *_ratio(m.tsc_hz, kclock.NSEC_PER_SEC), must_verify=True), at("tsc-early", 137_800_000))
+        add(Clocksource(p, CS_COUNTER, *_tsc_ratio(m), must_verify=True), at("tsc-early", 137_800_000))
     if m.acpi_pm:
         p = kclock.clocksource_register("acpi_pm", kclock.ACPI_PM_HZ, 24, rating=200, flags=("CONTINUOUS", "VALID_FOR_HRES"))
         add(Clocksource(p, CS_COUNTER, *_ratio(kclock.ACPI_PM_HZ, kclock.NSEC_PER_SEC)), at("acpi_pm", 180_000_000))
@@ -232,7 +268,7 @@ def _register_clocksources(sc, hz, log):
 
 def _select_clocksource(candidates, override, log, t_ns, oneshot):
     """clocksource_select: best rating first; an override wins if usable."""
-    ranked = sorted(candidates, key=lambda c: -c.rating)  # stable: equal ratings keep registration order
+    ranked = sorted((c for c in candidates if not c.unstable), key=lambda c: -c.rating)  # stable: equal ratings keep registration order
     if oneshot:
         usable = [c for c in ranked if c.continuous]
     else:
@@ -288,7 +324,7 @@ def _make_devices(sc, hz, tsc_khz):
         for cpu in range(m.cpus):
             if m.tsc_deadline:
                 p = kclock.lapic_deadline_clockevent(tsc_khz)
-                num, den = _ratio(m.tsc_hz, kclock.NSEC_PER_SEC)
+                num, den = _tsc_ratio(m)
                 add(name="lapic-deadline", hw=HW_DEADLINE, features=FEAT_ONESHOT | c3, rating=rating, mult=p.mult,
                     shift=p.shift, min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns,
                     min_delta_ticks=p.min_delta_ticks, max_delta_ticks=p.max_delta_ticks, freq_hz=p.freq,
@@ -394,16 +430,115 @@ def plan(sc) -> BootPlan:
         tsc = Clocksource(p, CS_COUNTER, early_tsc.num, early_tsc.den, must_verify=True, registered_at_ns=t_tsc)
         log.append((t_tsc, p.dmesg_line()))
         final_list = [c for c in clocksources if c.name != "tsc-early"] + [tsc]
+    if m.tsc_hz and m.tsc_skew and m.cpus > 1:
+        warp = m.tsc_skew * m.tsc_hz // kclock.NSEC_PER_SEC
+        log.append((230_000_000, "TSC synchronization [CPU#0 -> CPU#1]:"))
+        log.append((230_000_000, f"Measured {warp} cycles TSC warp between CPUs, turning off TSC clock."))
+        log.append((230_000_000, "tsc: Marking TSC unstable due to check_tsc_sync_source failed"))
+        for c in final_list:
+            if c.name.startswith("tsc"):
+                c.unstable = True
     final = _select_clocksource(final_list, sc.kernel.clocksource, log, 241_950_000, oneshot_possible)
     if final.name != early.name:
         log.append((241_960_000, f"clocksource: Switched to clocksource {final.name}"))
     for cpu, t in enumerate(tick):
         if t < 0:
             log.append((250_000_000, f"tick: CPU {cpu} has no clock event device; it will not tick"))
+    bc_kind, bc_dev = _broadcast_plan(m, devices, tick)
+    wd, margin = _watchdog_plan(sc, final_list, final)
     return BootPlan(
         ncpus=m.cpus, hz=hz, tick_nsec=kclock.tick_nsec(hz), highres=sc.kernel.highres, nohz=sc.kernel.nohz,
         skew_tick=sc.kernel.skew_tick, irq_latency_ns=m.irq_latency, irq_jitter_ns=m.irq_jitter,
         until_ns=sc.run.until, seed=sc.run.seed, devices=devices, tick_device=tick,
-        broadcast_device=_choose_broadcast(devices, tick), clocksources=final_list, clocksource=final,
+        broadcast_device=bc_dev, clocksources=final_list, clocksource=final,
         log=log, initial_jiffies=kclock.initial_jiffies(hz),
+        nohz_idle=sc.kernel.nohz == "idle",
+        cstates=[(c.name, c.exit_latency, c.target_residency, c.stops_timer) for c in m.cstates],
+        bc_kind=bc_kind, bc_cpu=0, ipi_latency_ns=m.ipi_latency,
+        workload=_workload_plan(sc), timers=_timer_plan(sc), timer_work_ns=sc.workload.timer_work,
+        tsc_offset=[(m.tsc_skew * c // max(1, m.cpus - 1)) * m.tsc_hz // kclock.NSEC_PER_SEC for c in range(m.cpus)],
+        tsc_stops=not m.tsc_invariant, cs_index=final_list.index(final), watchdog=wd, watchdog_margin_ns=margin,
     )
+
+
+def _broadcast_plan(m, devices, tick):
+    """Which device stands in for CPU-local timers that stop in deep idle (machine.broadcast)."""
+    if m.broadcast == "none":
+        return BC_NONE, -1
+    if m.broadcast == "hrtimer":
+        return BC_HRTIMER, -1
+    if m.broadcast in ("hpet", "pit"):
+        for d in devices:
+            if d.name == m.broadcast and d.cpu == -1:
+                if d.id in tick:
+                    raise InputError(f"machine.broadcast: {m.broadcast!r} is used as a tick device (kernel.clockevent), "
+                                     "so it cannot also be the broadcast device")
+                return BC_DEVICE, d.id
+        raise InputError(f"machine.broadcast: {m.broadcast!r}: no such global clock event device on this machine "
+                         "(with an HPET, the kernel registers no PIT clock event device)")
+    bid = _choose_broadcast(devices, tick)
+    # x86 never sets up the hrtimer broadcast by itself (only some ARM platforms call tick_setup_hrtimer_broadcast)
+    return (BC_DEVICE, bid) if bid >= 0 else (BC_NONE, -1)
+
+
+def _watchdog_plan(sc, clocksources, current):
+    """clocksource_select_watchdog: the best continuous clocksource that needs no verification itself."""
+    if not sc.kernel.watchdog:
+        return -1, 0
+    cands = [c for c in clocksources if c.continuous and not c.must_verify and c.kind == CS_COUNTER]
+    if not cands or not any(c.must_verify and not c.unstable for c in clocksources):
+        return -1, 0
+    wd = max(cands, key=lambda c: c.rating)
+    tsc = next(c for c in clocksources if c.must_verify)
+    return clocksources.index(wd), tsc.params.uncertainty_margin + wd.params.uncertainty_margin
+
+
+def _dist(period) -> tuple[int, int, int, int]:
+    code = {"fixed": DIST_FIXED, "exponential": DIST_EXP, "uniform": DIST_UNIFORM}[period.dist]
+    return code, period.mean, period.min, period.max
+
+
+def _scaled(dist, factor_num: int, factor_den: int):
+    code, mean, lo, hi = dist
+    return (code, max(1, mean * factor_num // factor_den), max(1, lo * factor_num // factor_den),
+            max(1, hi * factor_num // factor_den))
+
+
+def _workload_plan(sc):
+    """Per CPU: (kind, busy period distribution, idle period distribution)."""
+    w = sc.workload
+    kinds = {"busy": WL_BUSY, "idle": WL_IDLE, "mixed": WL_MIXED, "timers": WL_TIMERS}
+    per = {}
+    for o in w.per_cpu:
+        for c in o.cpus:
+            per[c] = o
+    out = []
+    for cpu in range(sc.machine.cpus):
+        o = per.get(cpu)
+        kind = kinds[o.kind if o else w.kind]
+        frac = o.busy_fraction if (o and o.busy_fraction is not None) else w.busy_fraction
+        busy = _dist(w.busy_period)
+        if kind == WL_MIXED and frac <= 0.0:
+            kind = WL_IDLE
+        elif kind == WL_MIXED and frac >= 1.0:
+            kind = WL_BUSY
+        if w.idle_period is not None:
+            idle = _dist(w.idle_period)
+        else:
+            # same shape as the busy period, scaled so that busy / (busy + idle) = busy_fraction
+            f_ppm = int(round(frac * 10**6))
+            idle = _scaled(busy, 10**6 - f_ppm, max(1, f_ppm))
+        out.append((kind, busy, idle))
+    return out
+
+
+def _timer_plan(sc):
+    out = [[] for _ in range(sc.machine.cpus)]
+    for spec in sc.workload.timers:
+        cpus = spec.cpus or range(sc.machine.cpus)
+        for c in cpus:
+            if spec.kind == "periodic":
+                out[c].append((TIMER_PERIODIC, spec.period))
+            else:
+                out[c].append((TIMER_RANDOM, max(1, kclock.NSEC_PER_SEC // spec.rate_hz)))
+    return out

@@ -13,27 +13,54 @@ class Kind(IntEnum):
     """What a record means.  ``source``/``value`` per kind are documented here."""
 
     TICK = 0
-    """Tick handled (tick_periodic / tick_sched_timer ran).  source = device id,
-    value = expiry of the tick slot it handled (ns).  Latency = time - value."""
+    """Tick handled (tick_periodic / tick_sched_timer ran).  source = 0 from the
+    CPU's own tick device, 1 on behalf of the broadcast device; value = expiry of
+    the tick slot it handled (ns).  Latency = time - value."""
     IRQ = 1
-    """Timer interrupt that handled no tick (early or spurious expiry).
-    source = device id, value = kernel time at entry (ns)."""
+    """Timer interrupt that handled no tick (an early expiry or another hrtimer).
+    source = 0 own device / 1 via broadcast, value = kernel time at entry (ns)."""
     JIFFIES = 2
     """jiffies advanced on the do_timer CPU.  source = number of jiffies added
     (capped at 255), value = jiffies since boot after the update."""
     PROGRAM_ETIME = 3
-    """clockevents_program_event failed with -ETIME.  source = device id,
-    value = the expiry asked for (kernel ns)."""
+    """clockevents_program_event failed with -ETIME.  source = 0 the CPU's tick
+    device / 1 the broadcast device, value = the expiry asked for (kernel ns)."""
     MIN_DELTA = 4
     """min_delta_ns was raised after repeated failures (``CE: ... increased
-    min_delta_ns``).  source = device id, value = the new min_delta_ns;
+    min_delta_ns``).  source = 0 tick device / 1 broadcast device, value = the new min_delta_ns;
     value = -1 means ``CE: Reprogramming failure. Giving up``."""
     MODE = 5
     """The CPU's tick mode changed.  source = TickMode, value = first tick
     expiry in the new mode (ns)."""
     RETRY = 6
-    """A forced min-delta programming attempt (dev->retries++).  source = device id,
+    """A forced min-delta programming attempt (dev->retries++).  source = 0 tick / 1 broadcast device,
     value = retries so far on this device."""
+    IDLE = 7
+    """The CPU entered an idle state.  source = state index in ``meta["cstates"]``,
+    value = the sleep length the governor predicted (ns)."""
+    WAKE = 8
+    """The CPU left its idle state (exit latency paid).  source = state index,
+    value = residency in the state (ns)."""
+    TICK_STOP = 9
+    """NO_HZ stopped the tick on idle entry.  value = the expiry programmed
+    instead (ns; KTIME_MAX = none)."""
+    TICK_RESTART = 10
+    """The tick restarted on idle exit.  value = first tick expiry (ns)."""
+    BROADCAST = 11
+    """A broadcast wake-up reached this CPU (IPI or local call).  source = 0
+    oneshot / 1 periodic broadcast, value = the CPU that sent it."""
+    UTIMER = 12
+    """A user hrtimer expired.  source = timer index on the CPU, value = expiry (ns)."""
+    WATCHDOG = 13
+    """Clocksource watchdog round.  source = 0 within margin, 1 marked unstable,
+    2 detail: value = wd_nsec, 3 detail: value = cs_nsec; for 0/1 value = skew
+    (cs_nsec - wd_nsec)."""
+    CS_SWITCH = 14
+    """Timekeeping switched clocksource.  source = index in ``meta["clocksources"]``,
+    value = kernel time at the switch (ns)."""
+    BC_ENTER = 15
+    """tick_broadcast_enter on deep idle entry.  source = 0 accepted, 1 -EBUSY
+    (the CPU stays shallow), value = the deep state asked for."""
 
 
 class TickMode(IntEnum):
@@ -49,6 +76,9 @@ class TickMode(IntEnum):
     """hrtimer_interrupt; the tick is the per-CPU sched_timer hrtimer."""
     LOWRES_NOHZ = 4
     """tick_nohz_lowres_handler (low-resolution NO_HZ)."""
+    PERIODIC_BC = 5
+    """Periodic tick delivered by the broadcast device (the local timer is shut
+    down because it stops in deep idle)."""
 
 
 HANDLER_NAMES = {
@@ -57,4 +87,5 @@ HANDLER_NAMES = {
     TickMode.PERIODIC_EMUL: "tick_handle_periodic",
     TickMode.HIGHRES: "hrtimer_interrupt",
     TickMode.LOWRES_NOHZ: "tick_nohz_lowres_handler",
+    TickMode.PERIODIC_BC: "tick_handle_periodic",
 }

@@ -4,29 +4,28 @@ It implements exactly the semantics of the Cython engine (``ext/engine.pyx``):
 the same event queue key, the same kernel state machine, the same integer math
 and the same random draws, so that both produce identical event logs.  The
 differential tests in ``tests/ext`` hold them to that; ``tickscope bench``
-reports the speed ratio.
+reports the speed ratio.  ``docs/engine.md`` describes the model in prose.
 
 Time model
 ----------
 ``t`` is true simulated time in integer ns.  Hardware counters are exact
 integers: ``counter(t) = t * num // den``.  The kernel's own notion of time,
-``ktime(t)``, is read through the current clocksource exactly as timekeeping
-does (``cycles * mult >> shift``, accumulated without loss), so a clocksource
-whose mult is rounded drifts against true time as the kernel's would, and a
-jiffies clocksource only moves when the tick does.
+``ktime(t)``, is read through the current clocksource as timekeeping does
+(``base + (cycles - cycle_base) * mult >> shift``, accumulated without loss),
+so a clocksource whose rate is off drifts against true time as the kernel's
+would, a jiffies clocksource only moves when the tick does, and a clocksource
+switch keeps kernel time continuous.
 
-Kernel model (issue scope: periodic and oneshot/high-res ticks)
----------------------------------------------------------------
-* ``tick_handle_periodic`` on a hardware-periodic device, or emulated on a
-  oneshot device by re-arming ``next_event + TICK_NSEC`` (with the catch-up
-  replay when timekeeping is valid for high-res);
-* the oneshot switch from ``hrtimer_run_queues`` when ``check_clocks`` is set,
-  the clocksource is continuous and the device is oneshot-capable;
-* ``hrtimer_interrupt`` with the per-CPU ``sched_timer`` at multiples of
-  TICK_NSEC, forwarded (not replayed) past now;
-* ``tick_do_update_jiffies64`` on the do_timer CPU;
-* ``clockevents_program_event`` with the clamp, -ETIME, forced min-delta
-  retries and the growth of ``min_delta_ns``.
+Device slots
+------------
+Slots ``0..ncpus-1`` hold each CPU's tick device, slot ``ncpus`` the broadcast
+device.  Every slot has its own clockevents state (``next_event``, state,
+``min_delta_ns``, ``retries``) and its own pending hardware interrupt, cancelled
+by bumping the slot's generation.
+
+This module holds the queue, the clockevents core and the tick handlers;
+:mod:`tickscope.sim.reference_idle` holds workloads, idle, NO_HZ, broadcast and
+the clocksource watchdog.
 """
 from __future__ import annotations
 
@@ -36,14 +35,23 @@ import numpy as np
 
 from tickscope.sim import boot as B
 from tickscope.sim.events import Kind, TickMode
-from tickscope.sim.results import COLUMNS, Results
+from tickscope.sim.reference_idle import IdleMixin
+from tickscope.sim.results import COLUMNS
+
+#: Version of the engine semantics.  The Cython engine declares the version it
+#: implements (``CyEngine.SEMANTICS``); ``auto`` only picks it when they match.
+SEMANTICS = 2
 
 M64 = (1 << 64) - 1
 KTIME_MAX = B.KTIME_MAX
 ETIME = 62
+EBUSY = 16
 
 # clock_event_state
 STATE_DETACHED, STATE_SHUTDOWN, STATE_PERIODIC, STATE_ONESHOT, STATE_ONESHOT_STOPPED = 0, 1, 2, 3, 4
+
+# Queue event types; the type is also the tie-break priority at equal times.
+EV_DEV, EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 0, 1, 2, 3, 4, 5
 
 HPET_MIN_CYCLES = 128
 NSEC_PER_SEC = 1_000_000_000
@@ -62,64 +70,64 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-class ReferenceEngine:
-    """Pure-Python engine over a :class:`tickscope.sim.boot.BootPlan`.
-
-    Parameters
-    ----------
-    plan : BootPlan
-        The booted machine and kernel.
-    """
+class ReferenceEngine(IdleMixin):
+    """Pure-Python engine over a :class:`tickscope.sim.boot.BootPlan`."""
 
     name = "reference"
 
     def __init__(self, plan: B.BootPlan):
-        self.plan = plan
-        p = plan
+        self.plan = p = plan
         n = p.ncpus
         self.ncpus = n
+        self.bslot = n  # the broadcast device's slot
         self.tick = p.tick_nsec
         self.now = 0
         self.events = 0
-        self._heap: list[tuple[int, int, int, int, int]] = []
+        self._heap: list[tuple] = []
         self._seq = 0
         self._rng = p.seed & M64
-        cs = p.clocksource
-        self.cs_kind, self.cs_num, self.cs_den = cs.kind, cs.num, cs.den
-        self.cs_mult, self.cs_shift = cs.params.mult, cs.params.shift
-        self.cs_hres = cs.continuous
         self.devs = p.devices
-        # kernel-global state
+        # timekeeping: current clocksource and the base of the current conversion
+        self.cs_idx = p.cs_index
+        self.k_base = 0
+        self.c_base = 0
+        self.cs_unstable = [c.unstable for c in p.clocksources]
+        # kernel-global tick state
         self.jiffies = 0
         self.last_jiffies_update = 0
         self.do_timer_cpu = -2  # TICK_DO_TIMER_BOOT
-        # per-CPU state (plain lists: the Cython twin uses a C struct array)
-        self.dev = list(p.tick_device)
-        self.mode = [TickMode.NONE] * n
-        self.state = [STATE_DETACHED] * n
-        self.gen = [0] * n
-        self.next_event = [KTIME_MAX] * n
+        # per-slot clockevents state (CPU tick devices, then the broadcast device)
+        slots = n + 1
+        self.dev = list(p.tick_device) + [p.broadcast_device]
+        self.state = [STATE_DETACHED] * slots
+        self.gen = [0] * slots
+        self.next_event = [KTIME_MAX] * slots
         self.min_delta_ns = [self.devs[d].min_delta_ns if d >= 0 else 0 for d in self.dev]
-        self.retries = [0] * n
-        self.per_t0 = [0] * n
-        self.per_c0 = [0] * n
-        self.per_k = [0] * n
+        self.retries = [0] * slots
+        self.per_t0 = [0] * slots
+        self.per_c0 = [0] * slots
+        self.per_k = [0] * slots
+        self.fire_at = [KTIME_MAX] * slots
+        # per-CPU tick state
+        self.mode = [TickMode.NONE] * n
         self.sched_expires = [KTIME_MAX] * n
         self.check_clocks = [1] * n
         self.nr_events = [0] * n
         self.nr_retries = [0] * n
         self.nr_hangs = [0] * n
-        self.fire_at = [KTIME_MAX] * n
         self.irqs = [0] * n
         self.ticks = [0] * n
+        self.via_bc = 0  # 1 while a handler runs on behalf of the broadcast (TICK/IRQ source)
         # event log
         self.log_t: list[int] = []
         self.log_cpu: list[int] = []
         self.log_kind: list[int] = []
         self.log_src: list[int] = []
         self.log_val: list[int] = []
+        self._init_idle()
         for cpu in range(n):
             self._tick_setup_device(cpu, 0)
+        self._start_idle()
 
     # ------------------------------------------------------------------ infrastructure
     def _log(self, t, cpu, kind, src, val):
@@ -133,37 +141,53 @@ class ReferenceEngine:
         self._rng, out = splitmix64(self._rng)
         return out
 
+    def _push(self, t, ev, cpu, gen):
+        self._seq += 1
+        heapq.heappush(self._heap, (t, ev, self._seq, cpu, gen))
+
     def _latency(self) -> int:
         lat = self.plan.irq_latency_ns
         if self.plan.irq_jitter_ns:
             lat += self._rand() % (self.plan.irq_jitter_ns + 1)
         return lat
 
-    def _arm(self, cpu, fire):
-        """The device of *cpu* raises its interrupt at true time *fire*; the handler runs after the IRQ latency."""
-        self.gen[cpu] += 1
-        self.fire_at[cpu] = fire
-        self._seq += 1
-        heapq.heappush(self._heap, (fire + self._latency(), 0, self._seq, cpu, self.gen[cpu]))
+    def _arm(self, slot, fire):
+        """The device in *slot* raises its interrupt at true time *fire*; it reaches a CPU after the IRQ latency."""
+        self.gen[slot] += 1
+        self.fire_at[slot] = fire
+        self._push(fire + self._latency(), EV_DEV, slot, self.gen[slot])
 
-    def _cancel(self, cpu):
-        self.gen[cpu] += 1
-        self.fire_at[cpu] = KTIME_MAX
+    def _cancel(self, slot):
+        self.gen[slot] += 1
+        self.fire_at[slot] = KTIME_MAX
+
+    def _cs_cycles(self, idx, t) -> int:
+        cs = self.plan.clocksources[idx]
+        if cs.kind == B.CS_JIFFIES:
+            return self.jiffies
+        return t * cs.num // cs.den
 
     def ktime(self, t: int) -> int:
-        """The kernel's CLOCK_MONOTONIC at true time *t*, read through the clocksource."""
-        if self.cs_kind == B.CS_JIFFIES:
-            cycles = self.jiffies
-        else:
-            cycles = t * self.cs_num // self.cs_den
-        return (cycles * self.cs_mult) >> self.cs_shift
+        """The kernel's CLOCK_MONOTONIC at true time *t*, read through the current clocksource."""
+        cs = self.plan.clocksources[self.cs_idx]
+        return self.k_base + (((self._cs_cycles(self.cs_idx, t) - self.c_base) * cs.params.mult) >> cs.params.shift)
 
-    # ------------------------------------------------------------------ device ops
-    def _set_next_event(self, cpu, t, ticks) -> int:
-        d = self.devs[self.dev[cpu]]
+    def _switch_clocksource(self, t, idx):
+        """timekeeping_notify: continue kernel time from now on the new clocksource."""
+        self.k_base = self.ktime(t)
+        self.cs_idx = idx
+        self.c_base = self._cs_cycles(idx, t)
+        self._log(t, 0, Kind.CS_SWITCH, idx, self.k_base)
+
+    def _cs_hres(self) -> bool:
+        return self.plan.clocksources[self.cs_idx].continuous
+
+    # ------------------------------------------------------------------ device ops (per hardware kind)
+    def _set_next_event(self, slot, t, ticks) -> int:
+        d = self.devs[self.dev[slot]]
         if d.hw == B.HW_DEADLINE:
             target = t * d.num // d.den + ticks * d.tick_scale
-            self._arm(cpu, _ceil_div(target * d.den, d.num))
+            self._arm(slot, _ceil_div(target * d.den, d.num))
         elif d.hw == B.HW_HPET:
             now_c = t * d.num // d.den
             target = now_c + ticks
@@ -172,81 +196,87 @@ class ReferenceEngine:
             diff = (target - now_c) & 0xFFFFFFFF
             if diff >= 1 << 31 or diff < HPET_MIN_CYCLES:
                 return -ETIME
-            self._arm(cpu, _ceil_div(target * d.den, d.num))
+            self._arm(slot, _ceil_div(target * d.den, d.num))
         elif d.hw == B.HW_NS:
-            self._arm(cpu, t + ticks)
+            self._arm(slot, t + ticks)
         else:  # relative down-counters: LAPIC, PIT
-            self._arm(cpu, t + _ceil_div(ticks * d.tick_scale * d.den, d.num))
+            self._arm(slot, t + _ceil_div(ticks * d.tick_scale * d.den, d.num))
         return 0
 
-    def _periodic_fire(self, cpu, k) -> int:
-        d = self.devs[self.dev[cpu]]
+    def _periodic_fire(self, slot, k) -> int:
+        d = self.devs[self.dev[slot]]
         if d.hw == B.HW_HPET:
-            return _ceil_div((self.per_c0[cpu] + k * d.periodic_count) * d.den, d.num)
-        return self.per_t0[cpu] + _ceil_div(k * d.periodic_count * d.den, d.num)
+            return _ceil_div((self.per_c0[slot] + k * d.periodic_count) * d.den, d.num)
+        return self.per_t0[slot] + _ceil_div(k * d.periodic_count * d.den, d.num)
 
-    def _set_periodic(self, cpu, t):
-        d = self.devs[self.dev[cpu]]
-        self.state[cpu] = STATE_PERIODIC
-        self.per_t0[cpu] = t
-        self.per_c0[cpu] = t * d.num // d.den
-        self.per_k[cpu] = 1
-        self._arm(cpu, self._periodic_fire(cpu, 1))
+    def _set_periodic(self, slot, t):
+        d = self.devs[self.dev[slot]]
+        self.state[slot] = STATE_PERIODIC
+        self.per_t0[slot] = t
+        self.per_c0[slot] = t * d.num // d.den
+        self.per_k[slot] = 1
+        self._arm(slot, self._periodic_fire(slot, 1))
 
-    def _set_oneshot(self, cpu):
-        self.state[cpu] = STATE_ONESHOT
-        self._cancel(cpu)
+    def _set_state(self, slot, state):
+        """clockevents_switch_state: leaving PERIODIC/ONESHOT stops the hardware."""
+        self.state[slot] = state
+        self._cancel(slot)
+        if state == STATE_ONESHOT_STOPPED or state == STATE_SHUTDOWN:
+            pass
 
     # ------------------------------------------------------------------ clockevents core
-    def _program_event(self, cpu, t, expires, force) -> int:
+    def _program_event(self, slot, t, expires, force) -> int:
         """clockevents_program_event."""
-        d = self.devs[self.dev[cpu]]
-        self.next_event[cpu] = expires
-        if self.state[cpu] == STATE_SHUTDOWN:
+        d = self.devs[self.dev[slot]]
+        self.next_event[slot] = expires
+        if self.state[slot] == STATE_SHUTDOWN:
             return 0
+        if self.state[slot] == STATE_ONESHOT_STOPPED:
+            self.state[slot] = STATE_ONESHOT
         delta = expires - self.ktime(t)
         if delta <= 0:
             if force:
-                return self._program_min_delta(cpu, t)
-            self._log(t, cpu, Kind.PROGRAM_ETIME, d.id, expires)
+                return self._program_min_delta(slot, t)
+            self._log(t, min(slot, self.ncpus - 1), Kind.PROGRAM_ETIME, int(slot == self.bslot), expires)
             return -ETIME
-        delta = min(max(delta, self.min_delta_ns[cpu]), d.max_delta_ns)
+        delta = min(max(delta, self.min_delta_ns[slot]), d.max_delta_ns)
         ticks = ((delta * d.mult) & M64) >> d.shift
-        rc = self._set_next_event(cpu, t, ticks)
+        rc = self._set_next_event(slot, t, ticks)
         if rc and force:
-            return self._program_min_delta(cpu, t)
+            return self._program_min_delta(slot, t)
         if rc:
-            self._log(t, cpu, Kind.PROGRAM_ETIME, d.id, expires)
+            self._log(t, min(slot, self.ncpus - 1), Kind.PROGRAM_ETIME, int(slot == self.bslot), expires)
         return rc
 
-    def _program_min_delta(self, cpu, t) -> int:
+    def _program_min_delta(self, slot, t) -> int:
         """clockevents_program_min_delta with CONFIG_GENERIC_CLOCKEVENTS_MIN_ADJUST (x86)."""
-        d = self.devs[self.dev[cpu]]
+        d = self.devs[self.dev[slot]]
+        cpu = min(slot, self.ncpus - 1)
         i = 0
         limit = NSEC_PER_SEC // self.plan.hz
         while True:
-            delta = self.min_delta_ns[cpu]
-            self.next_event[cpu] = self.ktime(t) + delta
-            if self.state[cpu] == STATE_SHUTDOWN:
+            delta = self.min_delta_ns[slot]
+            self.next_event[slot] = self.ktime(t) + delta
+            if self.state[slot] == STATE_SHUTDOWN:
                 return 0
-            self.retries[cpu] += 1
-            self._log(t, cpu, Kind.RETRY, d.id, self.retries[cpu])
+            self.retries[slot] += 1
+            self._log(t, cpu, Kind.RETRY, int(slot == self.bslot), self.retries[slot])
             ticks = ((delta * d.mult) & M64) >> d.shift
-            if self._set_next_event(cpu, t, ticks) == 0:
+            if self._set_next_event(slot, t, ticks) == 0:
                 return 0
             i += 1
             if i > 2:
-                cur = self.min_delta_ns[cpu]
+                cur = self.min_delta_ns[slot]
                 if cur >= limit:
-                    self.next_event[cpu] = KTIME_MAX
-                    self._log(t, cpu, Kind.MIN_DELTA, d.id, -1)
+                    self.next_event[slot] = KTIME_MAX
+                    self._log(t, cpu, Kind.MIN_DELTA, int(slot == self.bslot), -1)
                     return -ETIME
                 new = 5000 if cur < 5000 else cur + (cur >> 1)
-                self.min_delta_ns[cpu] = min(new, limit)
-                self._log(t, cpu, Kind.MIN_DELTA, d.id, self.min_delta_ns[cpu])
+                self.min_delta_ns[slot] = min(new, limit)
+                self._log(t, cpu, Kind.MIN_DELTA, int(slot == self.bslot), self.min_delta_ns[slot])
                 i = 0
 
-    # ------------------------------------------------------------------ tick layer
+    # ------------------------------------------------------------------ tick layer: setup and periodic
     def _tick_setup_device(self, cpu, t):
         """tick_setup_device + tick_setup_periodic at boot."""
         did = self.dev[cpu]
@@ -258,13 +288,17 @@ class ReferenceEngine:
             self.last_jiffies_update = self.ktime(t)
         self.state[cpu] = STATE_SHUTDOWN
         self.check_clocks[cpu] = 1 if d.has(B.FEAT_ONESHOT) else 0
-        if d.has(B.FEAT_PERIODIC):
+        if cpu in self.bc_periodic_mask:
+            # tick_device_uses_broadcast: the local timer stops in deep idle, the broadcast device ticks for it
+            self.mode[cpu] = TickMode.PERIODIC_BC
+            self._log(t, cpu, Kind.MODE, TickMode.PERIODIC_BC, 0)
+        elif d.has(B.FEAT_PERIODIC):
             self.mode[cpu] = TickMode.PERIODIC
             self._set_periodic(cpu, t)
             self._log(t, cpu, Kind.MODE, TickMode.PERIODIC, self._periodic_fire(cpu, 1))
         else:
             self.mode[cpu] = TickMode.PERIODIC_EMUL
-            self._set_oneshot(cpu)
+            self.state[cpu] = STATE_ONESHOT
             nxt = self.last_jiffies_update
             while self._program_event(cpu, t, nxt, False):
                 nxt += self.tick
@@ -290,24 +324,31 @@ class ReferenceEngine:
         """tick_periodic: do_timer on the owner, then update_process_times (which may switch modes)."""
         self._do_timer_periodic(cpu, t)
         self.ticks[cpu] += 1
-        self._log(t, cpu, Kind.TICK, self.dev[cpu], expiry)
+        self._log(t, cpu, Kind.TICK, self.via_bc, expiry)
+        self._run_timers_lowres(cpu, t, self.ktime(t))
         self._hrtimer_run_queues(cpu, t)
 
     def _hrtimer_run_queues(self, cpu, t):
-        """The oneshot/high-res switch check (tick_check_oneshot_change)."""
+        """The oneshot switch check (tick_check_oneshot_change) run from every low-res tick."""
         if not self.check_clocks[cpu]:
             return
         self.check_clocks[cpu] = 0
         d = self.devs[self.dev[cpu]]
-        if not self.cs_hres or not d.has(B.FEAT_ONESHOT):
+        if not self._cs_hres() or not d.has(B.FEAT_ONESHOT) or self.mode[cpu] == TickMode.PERIODIC_BC:
             return
         if d.has(B.FEAT_C3STOP) and not self._broadcast_oneshot_available():
             return
-        if not self.plan.highres:
-            return  # low-res NO_HZ arrives with the tick-layer issue
-        # tick_init_highres -> tick_switch_to_oneshot(hrtimer_interrupt); tick_setup_sched_timer
-        self.mode[cpu] = TickMode.HIGHRES
-        self._set_oneshot(cpu)
+        if self.plan.highres:
+            self._switch_to_oneshot(cpu, t, TickMode.HIGHRES)
+        elif self.plan.nohz_idle:
+            self._switch_to_oneshot(cpu, t, TickMode.LOWRES_NOHZ)
+
+    def _switch_to_oneshot(self, cpu, t, mode):
+        """tick_switch_to_oneshot + tick_setup_sched_timer (highres) / tick_nohz_switch_to_nohz (lowres)."""
+        self.mode[cpu] = mode
+        self._set_state(cpu, STATE_ONESHOT)
+        self.next_event[cpu] = KTIME_MAX
+        self.bc_mode_oneshot = True
         now = self.ktime(t)
         exp = self.last_jiffies_update
         if self.plan.skew_tick:
@@ -315,15 +356,112 @@ class ReferenceEngine:
         if exp <= now:
             exp += ((now - exp) // self.tick + 1) * self.tick
         self.sched_expires[cpu] = exp
-        self._log(t, cpu, Kind.MODE, TickMode.HIGHRES, exp)
-        self._program_event(cpu, t, exp, False)
+        self._log(t, cpu, Kind.MODE, mode, exp)
+        if mode == TickMode.HIGHRES:
+            self._hrtimer_reprogram(cpu, t)
+        else:
+            while self._program_event(cpu, t, self.sched_expires[cpu], False):
+                self.sched_expires[cpu] += self.tick
 
     def _broadcast_oneshot_available(self) -> bool:
+        if self.plan.bc_kind == B.BC_HRTIMER:
+            return True
         b = self.plan.broadcast_device
-        return b >= 0 and self.devs[b].has(B.FEAT_ONESHOT)
+        return self.plan.bc_kind == B.BC_DEVICE and self.devs[b].has(B.FEAT_ONESHOT)
+
+    # ------------------------------------------------------------------ hrtimers (high-res mode)
+    def _hrtimer_next(self, cpu) -> int:
+        nxt = self.sched_expires[cpu]
+        for u in self.utimers[cpu]:
+            if u[0] < nxt:
+                nxt = u[0]
+        if self.bc_bound == cpu and self.bc_expires < nxt:
+            nxt = self.bc_expires
+        return nxt
+
+    def _hrtimer_reprogram(self, cpu, t):
+        """Program the CPU's device for its earliest hrtimer (or stop it when there is none)."""
+        nxt = self._hrtimer_next(cpu)
+        if nxt == KTIME_MAX:
+            self.next_event[cpu] = KTIME_MAX
+            if self.state[cpu] == STATE_ONESHOT:
+                self._set_state(cpu, STATE_ONESHOT_STOPPED)
+            return 0
+        if cpu in self.oneshot_mask:
+            # the local device is shut down in deep idle: only record what the broadcast must honour
+            self.next_event[cpu] = nxt
+            if nxt < self.bc_next_event:
+                self._bc_set_event(cpu, t, nxt)
+            return 0
+        return self._program_event(cpu, t, nxt, False)
+
+    def _hrtimer_interrupt(self, cpu, t):
+        self.nr_events[cpu] += 1
+        self.next_event[cpu] = KTIME_MAX
+        now = self.ktime(t)
+        handled_tick = self._expire_hrtimers(cpu, t, now)
+        if not handled_tick:
+            self._log(t, cpu, Kind.IRQ, self.via_bc, now)
+        tries = 0
+        while self._hrtimer_reprogram(cpu, t):
+            # Already past: expire again (hrtimer_interrupt's retry loop), then the hang path.
+            self.nr_retries[cpu] += 1
+            tries += 1
+            self._expire_hrtimers(cpu, t, self.ktime(t))
+            if tries >= 3:
+                self.nr_hangs[cpu] += 1
+                self._program_event(cpu, t, self.ktime(t) + min(self.tick, 100_000_000), True)
+                break
+
+    def _expire_hrtimers(self, cpu, t, now) -> bool:
+        """Run every hrtimer of the CPU due at *now*: the sched tick, the broadcast hrtimer, user timers."""
+        handled_tick = False
+        if self.sched_expires[cpu] <= now:
+            self._tick_sched_timer(cpu, t, now)
+            handled_tick = True
+        if self.bc_bound == cpu and self.bc_expires <= now:
+            self.bc_expires = KTIME_MAX
+            self._bc_oneshot_handler(cpu, t)
+        for i, u in enumerate(self.utimers[cpu]):
+            if u[0] <= now:
+                self._utimer_fire(cpu, t, i, now)
+        return handled_tick
+
+    def _tick_sched_timer(self, cpu, t, now):
+        """tick_sched_timer / tick_nohz_handler: jiffies, process times, then forward (never replay)."""
+        if self.do_timer_cpu == -1:
+            self.do_timer_cpu = cpu
+        if self.do_timer_cpu == cpu:
+            self._update_jiffies64(cpu, t, now)
+        if self.tick_stopped[cpu]:
+            self.idle_jiffies[cpu] += 1
+        self.ticks[cpu] += 1
+        self._log(t, cpu, Kind.TICK, self.via_bc, self.sched_expires[cpu])
+        if self.tick_stopped[cpu]:
+            self.sched_expires[cpu] = KTIME_MAX  # HRTIMER_NORESTART: the idle loop re-arms
+        else:
+            exp = self.sched_expires[cpu]
+            self.sched_expires[cpu] = exp + ((now - exp) // self.tick + 1) * self.tick
+
+    def _lowres_handler(self, cpu, t):
+        """tick_nohz_lowres_handler."""
+        self.next_event[cpu] = KTIME_MAX
+        now = self.ktime(t)
+        if self.sched_expires[cpu] > now:
+            self._log(t, cpu, Kind.IRQ, self.via_bc, now)
+            self._program_event(cpu, t, self.sched_expires[cpu], False)
+            return
+        stopped = self.tick_stopped[cpu]
+        self._tick_sched_timer(cpu, t, now)
+        self._run_timers_lowres(cpu, t, now)
+        if stopped:
+            return
+        while self._program_event(cpu, t, self.sched_expires[cpu], False):
+            self.sched_expires[cpu] += self.tick
 
     # ------------------------------------------------------------------ interrupt handlers
-    def _handle(self, cpu, t):
+    def _device_handler(self, cpu, t):
+        """The CPU's tick device interrupt: dispatch to the handler the core installed."""
         mode = self.mode[cpu]
         self.irqs[cpu] += 1
         if mode == TickMode.PERIODIC:
@@ -339,32 +477,24 @@ class ReferenceEngine:
                 nxt += self.tick
                 if self._program_event(cpu, t, nxt, False) == 0:
                     break
-                if self.cs_hres:
+                if self._cs_hres():
                     self._tick_periodic(cpu, t, nxt)
         elif mode == TickMode.HIGHRES:
             self._hrtimer_interrupt(cpu, t)
+        elif mode == TickMode.LOWRES_NOHZ:
+            self._lowres_handler(cpu, t)
 
-    def _hrtimer_interrupt(self, cpu, t):
-        self.nr_events[cpu] += 1
-        self.next_event[cpu] = KTIME_MAX
-        now = self.ktime(t)
-        exp = self.sched_expires[cpu]
-        if exp <= now:
-            # tick_sched_timer
-            if self.do_timer_cpu == -1:
-                self.do_timer_cpu = cpu
-            if self.do_timer_cpu == cpu:
-                self._update_jiffies64(cpu, t, now)
-            self.ticks[cpu] += 1
-            self._log(t, cpu, Kind.TICK, self.dev[cpu], exp)
-            exp += ((now - exp) // self.tick + 1) * self.tick  # hrtimer_forward: never replays
-            self.sched_expires[cpu] = exp
+    def _event_handler(self, cpu, t, expiry):
+        """evt->event_handler called on behalf of the broadcast (tick_receive_broadcast)."""
+        self.via_bc = 1
+        mode = self.mode[cpu]
+        if mode == TickMode.HIGHRES:
+            self._hrtimer_interrupt(cpu, t)
+        elif mode == TickMode.LOWRES_NOHZ:
+            self._lowres_handler(cpu, t)
         else:
-            self._log(t, cpu, Kind.IRQ, self.dev[cpu], now)
-        if self._program_event(cpu, t, exp, False):
-            # Cannot happen with a zero-length handler; kept for the hang path's shape.
-            self.nr_retries[cpu] += 1
-            self._program_event(cpu, t, exp, True)
+            self._tick_periodic(cpu, t, expiry)
+        self.via_bc = 0
 
     # ------------------------------------------------------------------ driving
     def run_until(self, t_end: int) -> int:
@@ -372,15 +502,40 @@ class ReferenceEngine:
         heap = self._heap
         done = 0
         while heap and heap[0][0] <= t_end:
-            t, _prio, _seq, cpu, gen = heapq.heappop(heap)
-            if gen != self.gen[cpu]:
+            t, ev, _seq, cpu, gen = heapq.heappop(heap)
+            if not self._dispatch_event(t, ev, cpu, gen):
                 continue
-            self.fire_at[cpu] = KTIME_MAX
             self.events += 1
             done += 1
-            self._handle(cpu, t)
         self.now = max(self.now, t_end)
         return done
+
+    def _dispatch_event(self, t, ev, cpu, gen) -> bool:
+        if ev == EV_DEV:
+            if gen != self.gen[cpu]:
+                return False
+            self.fire_at[cpu] = KTIME_MAX
+            if cpu == self.bslot:
+                self._arrive(self.plan.bc_cpu, t, self.PEND_BC)
+            else:
+                self._arrive(cpu, t, self.PEND_DEV)
+        elif ev == EV_IPI:
+            self._arrive(cpu, t, self.PEND_IPI)
+        elif ev == EV_WAKE:
+            if gen != self.wake_gen[cpu]:
+                return False
+            self._wake_done(cpu, t)
+        elif ev == EV_WORK:
+            if gen != self.work_gen[cpu]:
+                return False
+            self._work_toggle(cpu, t)
+        elif ev == EV_WORKEND:
+            if gen != self.tw_gen[cpu]:
+                return False
+            self._timer_work_end(cpu, t)
+        else:
+            self._watchdog(t)
+        return True
 
     def columns(self) -> dict[str, np.ndarray]:
         data = (self.log_t, self.log_cpu, self.log_kind, self.log_src, self.log_val)
@@ -390,17 +545,20 @@ class ReferenceEngine:
         """Per-CPU kernel state, for /proc/timer_list and the JSON summary."""
         out = []
         for c in range(self.ncpus):
-            did = self.dev[c]
             out.append({
-                "cpu": c, "device": did, "mode": int(self.mode[c]), "state": self.state[c],
+                "cpu": c, "device": self.dev[c], "mode": int(self.mode[c]), "state": self.state[c],
                 "next_event": self.next_event[c], "min_delta_ns": self.min_delta_ns[c], "retries": self.retries[c],
                 "sched_expires": self.sched_expires[c], "nr_events": self.nr_events[c],
                 "nr_retries": self.nr_retries[c], "nr_hangs": self.nr_hangs[c], "irqs": self.irqs[c],
-                "ticks": self.ticks[c],
+                "ticks": self.ticks[c], **self._idle_state(c),
             })
         return out
 
     def global_state(self) -> dict:
-        return {"jiffies": self.jiffies, "last_jiffies_update": self.last_jiffies_update,
+        now = self.ktime(self.now)
+        behind = now - self.last_jiffies_update
+        seen = self.jiffies + (1 + (behind - self.tick) // self.tick if behind >= self.tick else 0)
+        return {"jiffies": self.jiffies, "jiffies_seen": seen, "last_jiffies_update": self.last_jiffies_update,
                 "do_timer_cpu": self.do_timer_cpu, "events": self.events, "now_ns": self.now,
-                "ktime_ns": self.ktime(self.now)}
+                "ktime_ns": self.ktime(self.now), "clocksource": self.plan.clocksources[self.cs_idx].name,
+                "cs_unstable": list(self.cs_unstable), **self._bc_state()}

@@ -143,7 +143,8 @@ class Machine(_Section):
                                   json_schema_extra={"unit": "ns"})
     cstates: list[CStateItem] = Field(default_factory=list, description="Idle states, shallow to deep, e.g. [\"C1\", \"C1E\", \"C3\", \"C6\"].")
     broadcast: Literal["auto", "hpet", "pit", "hrtimer", "none"] = Field(
-        "auto", description="Tick broadcast device for CPUs whose timer stops in deep idle.")
+        "auto", description="Tick broadcast device for CPUs whose timer stops in deep idle: \"auto\" = the leftover HPET or PIT "
+        "(none if neither), \"hrtimer\" = one CPU's hrtimer stands in (that CPU cannot go deep).")
     tsc_skew: Duration = Field(0, ge=0, le=10_000_000_000, description="Largest TSC offset between CPUs (unsynchronised TSCs).",
                                json_schema_extra={"unit": "ns"})
     tsc_drift_ppm: int = Field(0, ge=-100_000, le=100_000, description="TSC runs this many ppm off its calibrated frequency.")

@@ -16,19 +16,19 @@ from typing import Callable
 from tickscope.sim import boot
 from tickscope.sim import events as ev
 from tickscope.sim.errors import InputError
-from tickscope.sim.reference import ReferenceEngine
+from tickscope.sim.reference import SEMANTICS, ReferenceEngine
 from tickscope.sim.results import Results
 
 ENGINES = ("cython", "reference")
 
 
 def cython_available() -> bool:
-    """True if the compiled engine can be imported."""
+    """True if the compiled engine is built and implements the reference engine's current semantics."""
     try:
-        from tickscope.ext import engine  # noqa: F401
+        from tickscope.ext.engine import CyEngine
     except ImportError:
         return False
-    return True
+    return getattr(CyEngine, "SEMANTICS", 1) == SEMANTICS
 
 
 def _make_engine(plan, engine: str):
@@ -40,6 +40,11 @@ def _make_engine(plan, engine: str):
         except ImportError:
             if engine == "cython":
                 raise InputError("the Cython engine is not built; reinstall tickscope (pip install .) or use --engine reference") from None
+            return ReferenceEngine(plan)
+        if getattr(CyEngine, "SEMANTICS", 1) != SEMANTICS:
+            if engine == "cython":
+                raise InputError(f"the built Cython engine implements engine semantics {getattr(CyEngine, 'SEMANTICS', 1)}, "
+                                 f"this tickscope needs {SEMANTICS}; rebuild it or use --engine reference")
             return ReferenceEngine(plan)
         return CyEngine(plan)
     raise InputError(f"engine: {engine!r} is not an engine (allowed: {', '.join(ENGINES)})")
@@ -141,7 +146,10 @@ class Simulation:
             "events": self.engine.events,
             "engine": self.engine_name,
             "wall_s": self.wall_s,
-            "jiffies": g["jiffies"],
+            "jiffies": g["jiffies_seen"],
+            "jiffies_updated": g["jiffies"],
+            "boot_clocksource": meta["clocksource"],
+            "clocksource": g["clocksource"],
             "ktime_ns": g["ktime_ns"],
             "do_timer_cpu": g["do_timer_cpu"],
             "last_jiffies_update": g["last_jiffies_update"],

@@ -60,16 +60,22 @@ def timer_list_snapshot(sim) -> dict:
                                "soft_ns": c["sched_expires"], "hard_ns": c["sched_expires"]})
             bases.append({"index": i, "base": _hashed(seed, cpu, i), "resolution_ns": 1 if highres else tick,
                           "offset_ns": WALL_EPOCH_NS if i in _REALTIME_LIKE else 0, "timers": timers})
-        last_tick = c["sched_expires"] - tick if highres else 0
+        oneshot = mode in (TickMode.HIGHRES, TickMode.LOWRES_NOHZ)
+        if c["tick_stopped"]:
+            last_tick = c["last_tick"]
+        else:
+            last_tick = c["sched_expires"] - tick if oneshot and c["sched_expires"] != KTIME_MAX else 0
         ts = {
-            "expires_next": c["next_event"] if highres else KTIME_MAX,
+            "expires_next": (c["next_event"] if highres else KTIME_MAX),
             "hres_active": int(highres), "nr_events": c["nr_events"], "nr_retries": c["nr_retries"],
             "nr_hangs": c["nr_hangs"], "max_hang_time": 0,
-            "nohz": int(mode == TickMode.LOWRES_NOHZ or (highres and plan.nohz != "off")),
-            "highres": int(highres), "last_tick": last_tick, "tick_stopped": 0,
-            "idle_jiffies": 0, "idle_calls": 0, "idle_sleeps": 0, "idle_entrytime": 0, "idle_waketime": 0,
-            "idle_exittime": 0, "idle_sleeptime": 0, "iowait_sleeptime": 0,
-            "last_jiffies": 0, "next_timer": 0, "idle_expires": 0,
+            "nohz": int(plan.nohz_idle and oneshot),
+            "highres": int(highres), "last_tick": last_tick, "tick_stopped": c["tick_stopped"],
+            "idle_jiffies": plan.initial_jiffies + c["idle_jiffies"], "idle_calls": c["idle_calls"],
+            "idle_sleeps": c["idle_sleeps"], "idle_entrytime": c["idle_entrytime"], "idle_waketime": c["idle_exittime"],
+            "idle_exittime": c["idle_exittime"], "idle_sleeptime": c["idle_sleeptime"], "iowait_sleeptime": 0,
+            "last_jiffies": jiffies, "next_timer": c["next_timer"],
+            "idle_expires": c["idle_expires"] if c["idle_sleeps"] else 0,
         }
         out_cpus.append({"cpu": cpu, "bases": bases, "tick_sched": ts, "jiffies": jiffies})
         did = c["device"]
@@ -80,17 +86,37 @@ def timer_list_snapshot(sim) -> dict:
         tick_devices.append({"cpu": cpu, "mode": 1 if mode in (TickMode.HIGHRES, TickMode.LOWRES_NOHZ) else 0,
                              "device": dev, "wakeup_device": None})
     any_oneshot = any(t["mode"] == 1 for t in tick_devices)
+    g = eng.global_state()
     bdev = None
-    if plan.broadcast_device >= 0:
+    if plan.broadcast_device >= 0 and plan.bc_kind == B.BC_DEVICE:
         d = plan.devices[plan.broadcast_device]
-        handler = "tick_handle_oneshot_broadcast" if any_oneshot else "tick_handle_periodic_broadcast"
-        state = 1  # shut down until a CPU needs it
-        bdev = _device_dict(plan, d, state, KTIME_MAX, handler, 0)
+        handler = "tick_handle_oneshot_broadcast" if g["bc_oneshot"] else "tick_handle_periodic_broadcast"
+        bdev = _device_dict(plan, d, g["bc_state"] or 1, g["bc_next_device_event"], handler, g["bc_retries"],
+                            g["bc_min_delta_ns"])
+    elif plan.bc_kind == B.BC_HRTIMER:
+        bdev = {"name": "bc_hrtimer", "max_delta_ns": KTIME_MAX, "min_delta_ns": 1, "mult": 1, "shift": 0,
+                "mode": 3 if g["bc_oneshot"] else 1, "next_event": g["bc_next_event"], "set_next_event": "bc_set_next",
+                "shutdown": "bc_shutdown", "periodic": None, "oneshot": None, "oneshot_stopped": None, "resume": None,
+                "event_handler": "tick_handle_oneshot_broadcast", "retries": 0}
     return {
         "version": "v0.10", "max_clock_bases": 8, "now_ns": now, "cpus": out_cpus,
-        "broadcast": {"mode": 1 if any_oneshot else 0, "device": bdev, "mask": "0", "oneshot_mask": "0"},
+        "broadcast": {"mode": 1 if any_oneshot else 0, "device": bdev,
+                      "mask": _cpumask(g["periodic_mask"]), "oneshot_mask": _cpumask(g["oneshot_mask"])},
         "tick_devices": tick_devices,
     }
+
+
+def _cpumask(cpus) -> str:
+    """%*pb: a hex bitmap, comma-separated every 32 bits, no leading zeros."""
+    v = 0
+    for c in cpus:
+        v |= 1 << c
+    text = f"{v:x}"
+    if len(text) > 8:
+        head, rest = text[:len(text) % 8], text[len(text) % 8:]
+        groups = [rest[i:i + 8] for i in range(0, len(rest), 8)]
+        text = ",".join(([head] if head else []) + groups)
+    return text
 
 
 def timer_list_text(sim) -> str:
@@ -104,20 +130,25 @@ def boot_log_lines(plan) -> list[str]:
 
 
 def interrupts_rows(sim) -> list[tuple[str, list[int], str]]:
-    """/proc/interrupts rows for timer interrupts: IRQ 0 (a global tick device) and LOC."""
+    """/proc/interrupts rows for timers: IRQ 0 (a global tick or broadcast device) and LOC.
+
+    Broadcast wake-ups arrive on LOCAL_TIMER_VECTOR, so they count in LOC as on x86.
+    """
     plan = sim.plan
     cpus = sim.engine.cpu_state()
+    g = sim.engine.global_state()
     n = plan.ncpus
     loc = [0] * n
     irq0 = [0] * n
     for c in cpus:
         did = c["device"]
-        if did < 0:
-            continue
-        if plan.devices[did].cpu == -1:
+        ipis = c["ipis"]
+        if did >= 0 and plan.devices[did].cpu == -1:
             irq0[c["cpu"]] += c["irqs"]
         else:
             loc[c["cpu"]] += c["irqs"]
+        loc[c["cpu"]] += ipis
+    irq0[plan.bc_cpu] += g.get("bc_irqs", 0)
     rows = []
     if any(d.cpu == -1 for d in plan.devices):
         rows.append(("0", irq0, "IO-APIC   2-edge      timer"))

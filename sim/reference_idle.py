@@ -1,0 +1,532 @@
+"""Reference engine, part two: workloads, idle and C-states, NO_HZ, broadcast, the watchdog.
+
+Mixed into :class:`tickscope.sim.reference.ReferenceEngine`; the Cython engine
+mirrors it in ``ext/idle.pxi``.
+
+Idle model
+----------
+A CPU is *busy* (running a task), *in the idle loop* (C0, between interrupts)
+or *asleep* in a C-state.  An interrupt that reaches a sleeping CPU waits for
+the state's exit latency (one ``EV_WAKE``), then ``tick_broadcast_exit`` runs,
+then the pending handlers, then the idle loop decides again: back to busy
+(``tick_nohz_idle_exit``) or asleep again (``tick_nohz_idle_stop_tick`` and the
+governor).  With no C-states configured the CPU halts in an implicit ``HLT``
+state with no exit latency.
+"""
+from __future__ import annotations
+
+import math
+
+from tickscope.sim import boot as B
+from tickscope.sim.events import Kind, TickMode
+
+KTIME_MAX = B.KTIME_MAX
+EBUSY = 16
+STATE_SHUTDOWN, STATE_ONESHOT = 1, 3
+EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 1, 2, 3, 4, 5
+WATCHDOG_INTERVAL_NS = 500_000_000
+
+RUNNING = -2   # idle_state: running a task
+IN_IDLE = -1   # idle_state: in the idle loop, awake
+
+
+class IdleMixin:
+    PEND_DEV, PEND_BC, PEND_IPI, PEND_RESCHED = 1, 2, 4, 8
+
+    # ------------------------------------------------------------------ set-up
+    def _init_idle(self):
+        p = self.plan
+        n = self.ncpus
+        self.cstates = list(p.cstates) or [("HLT", 0, 0, False)]
+        self.nstates = len(self.cstates)
+        self.idle_state = [RUNNING] * n
+        self.waking = [False] * n
+        self.wake_gen = [0] * n
+        self.pending = [0] * n
+        self.state_enter = [0] * n
+        self.bc_used = [False] * n
+        self.residency = [[0] * self.nstates for _ in range(n)]
+        self.wakeups = [0] * n
+        self.bc_received = [0] * n
+        self.ipis = [0] * n
+        self.bc_irqs = 0
+        self.ipi_expiry = [0] * n
+        self.deep_ns = [0] * n        # time spent in timer-stopping states (a non-invariant TSC stops there)
+        # NO_HZ per-CPU state (struct tick_sched)
+        self.tick_stopped = [0] * n
+        self.last_tick = [0] * n
+        self.idle_jiffies = [0] * n
+        self.idle_calls = [0] * n
+        self.idle_sleeps = [0] * n
+        self.idle_entrytime = [0] * n
+        self.idle_exittime = [0] * n
+        self.idle_sleeptime = [0] * n
+        self.idle_expires = [0] * n
+        self.do_timer_last = [0] * n
+        # workload
+        self.busy_mixed = [False] * n
+        self.busy_until = [0] * n
+        self.work_gen = [0] * n
+        self.tw_gen = [0] * n
+        self.utimers = [[] for _ in range(n)]   # per CPU: [expiry, kind, param]
+        # broadcast
+        self.oneshot_mask: set[int] = set()
+        self.pending_mask: set[int] = set()
+        self.force_mask: set[int] = set()
+        self.bc_next_event = KTIME_MAX
+        self.bc_bound = -1
+        self.bc_expires = KTIME_MAX
+        self.bc_mode_oneshot = False
+        self.bc_periodic_mask: set[int] = set()
+        deep = any(st for _, _, _, st in self.cstates)
+        if p.bc_kind == B.BC_DEVICE and deep and not self._will_switch_oneshot():
+            self.bc_periodic_mask = {c for c in range(n)
+                                     if p.tick_device[c] >= 0 and self.devs[p.tick_device[c]].has(B.FEAT_C3STOP)}
+        # watchdog
+        self.wd_first = True
+        self.wd_round = 0
+        self.wd_cs_last = 0
+        self.wd_wd_last = 0
+
+    def _will_switch_oneshot(self) -> bool:
+        p = self.plan
+        cs = p.clocksources[p.cs_index]
+        return (p.highres or p.nohz_idle) and cs.continuous and any(
+            d >= 0 and self.devs[d].has(B.FEAT_ONESHOT) for d in p.tick_device)
+
+    def _start_idle(self):
+        """After the tick devices are set up: the broadcast device, user timers, workloads, the watchdog."""
+        p = self.plan
+        if self.bc_periodic_mask:
+            self._set_periodic(self.bslot, 0)
+        for cpu in range(self.ncpus):
+            for kind, param in p.timers[cpu]:
+                first = param if kind == B.TIMER_PERIODIC else self._draw_exp(param)
+                self.utimers[cpu].append([first, kind, param])
+        for cpu in range(self.ncpus):
+            kind, busy, idle = p.workload[cpu]
+            if kind == B.WL_BUSY:
+                self.busy_mixed[cpu] = True
+            elif kind == B.WL_MIXED:
+                self.busy_mixed[cpu] = True
+                self._schedule_work(cpu, 0, busy)
+            if not self.busy_mixed[cpu]:
+                self._idle_enter(cpu, 0)
+        if p.watchdog >= 0:
+            self._push(WATCHDOG_INTERVAL_NS, EV_WATCHDOG, 0, 0)
+
+    # ------------------------------------------------------------------ random durations
+    def _draw_exp(self, mean) -> int:
+        u = ((self._rand() >> 11) + 1) / 9007199254740992.0  # (0, 1]
+        return max(1, int(-mean * math.log(u)))
+
+    def _draw(self, dist) -> int:
+        code, mean, lo, hi = dist
+        if code == B.DIST_FIXED:
+            return mean
+        if code == B.DIST_EXP:
+            return self._draw_exp(mean)
+        return lo + self._rand() % (hi - lo + 1)
+
+    # ------------------------------------------------------------------ workload
+    def _busy(self, cpu, t) -> bool:
+        return self.busy_mixed[cpu] or t < self.busy_until[cpu]
+
+    def _schedule_work(self, cpu, t, dist):
+        self.work_gen[cpu] += 1
+        self._push(t + self._draw(dist), EV_WORK, cpu, self.work_gen[cpu])
+
+    def _work_toggle(self, cpu, t):
+        """A mixed workload's busy period ends or its idle period ends."""
+        kind, busy, idle = self.plan.workload[cpu]
+        was = self._busy(cpu, t)
+        self.busy_mixed[cpu] = not self.busy_mixed[cpu]
+        self._schedule_work(cpu, t, busy if self.busy_mixed[cpu] else idle)
+        self._work_changed(cpu, t, was)
+
+    def _timer_work_end(self, cpu, t):
+        self._work_changed(cpu, t, True)
+
+    def _work_changed(self, cpu, t, was_busy):
+        now_busy = self._busy(cpu, t)
+        if was_busy and not now_busy:
+            self._idle_enter(cpu, t)
+        elif not was_busy and now_busy:
+            self._arrive(cpu, t, self.PEND_RESCHED)
+
+    def _utimer_fire(self, cpu, t, i, now):
+        u = self.utimers[cpu][i]
+        self._log(t, cpu, Kind.UTIMER, i, u[0])
+        if u[1] == B.TIMER_PERIODIC:
+            u[0] += ((now - u[0]) // u[2] + 1) * u[2]
+        else:
+            u[0] = now + self._draw_exp(u[2])
+        if self.plan.timer_work_ns and not self.busy_mixed[cpu]:
+            if t + self.plan.timer_work_ns > self.busy_until[cpu]:
+                self.busy_until[cpu] = t + self.plan.timer_work_ns
+                self.tw_gen[cpu] += 1
+                self._push(self.busy_until[cpu], EV_WORKEND, cpu, self.tw_gen[cpu])
+
+    def _run_timers_lowres(self, cpu, t, now):
+        """hrtimer_run_queues in low-res modes: user timers expire at the tick."""
+        for i, u in enumerate(self.utimers[cpu]):
+            if u[0] <= now:
+                self._utimer_fire(cpu, t, i, now)
+
+    # ------------------------------------------------------------------ interrupts reaching a CPU
+    def _arrive(self, cpu, t, what):
+        s = self.idle_state[cpu]
+        if self.waking[cpu]:
+            self.pending[cpu] |= what
+            return
+        if s >= 0:
+            self.pending[cpu] |= what
+            self.waking[cpu] = True
+            self.wake_gen[cpu] += 1
+            self._push(t + self.cstates[s][1], EV_WAKE, cpu, self.wake_gen[cpu])
+            return
+        self._handle(cpu, t, what)
+        self._after_irq(cpu, t)
+
+    def _wake_done(self, cpu, t):
+        self.waking[cpu] = False
+        s = self.idle_state[cpu]
+        res = t - self.state_enter[cpu]
+        self.residency[cpu][s] += res
+        self.wakeups[cpu] += 1
+        if self.cstates[s][3]:
+            self.deep_ns[cpu] += res
+        self._log(t, cpu, Kind.WAKE, s, res)
+        self.idle_state[cpu] = IN_IDLE
+        if self.bc_used[cpu]:
+            self.bc_used[cpu] = False
+            self._bc_exit(cpu, t)
+        pend = self.pending[cpu]
+        self.pending[cpu] = 0
+        for bit in (self.PEND_DEV, self.PEND_BC, self.PEND_IPI):
+            if pend & bit:
+                self._handle(cpu, t, bit)
+        self._after_irq(cpu, t)
+
+    def _handle(self, cpu, t, what):
+        if what == self.PEND_RESCHED:
+            return
+        if self.tick_stopped[cpu]:
+            self._update_jiffies64(cpu, t, self.ktime(t))  # tick_irq_enter on a tickless CPU
+        if what == self.PEND_DEV:
+            self._device_handler(cpu, t)
+        elif what == self.PEND_BC:
+            self._bc_device_interrupt(cpu, t)
+        else:
+            self.bc_received[cpu] += 1
+            self.ipis[cpu] += 1
+            self._log(t, cpu, Kind.BROADCAST, 0 if self.bc_mode_oneshot else 1, self.ipi_sender(cpu))
+            self._event_handler(cpu, t, self.ipi_expiry[cpu])
+
+    def ipi_sender(self, cpu) -> int:
+        return self.plan.bc_cpu if self.plan.bc_kind == B.BC_DEVICE else max(self.bc_bound, 0)
+
+    def _after_irq(self, cpu, t):
+        if self.idle_state[cpu] == RUNNING:
+            return
+        if self._busy(cpu, t):
+            self._idle_exit(cpu, t)
+        else:
+            self._idle_reenter(cpu, t)
+
+    # ------------------------------------------------------------------ idle entry / exit
+    def _idle_enter(self, cpu, t):
+        self.idle_state[cpu] = IN_IDLE
+        self.idle_entrytime[cpu] = self.ktime(t)
+        self._idle_reenter(cpu, t)
+
+    def _nohz_active(self, cpu) -> bool:
+        return self.plan.nohz_idle and self.mode[cpu] in (TickMode.HIGHRES, TickMode.LOWRES_NOHZ)
+
+    def _idle_reenter(self, cpu, t):
+        """One pass of the idle loop: maybe stop the tick, ask the governor, go to sleep."""
+        if self._nohz_active(cpu):
+            self.idle_calls[cpu] += 1
+            self._nohz_stop_tick(cpu, t)
+        now = self.ktime(t)
+        nxt = self.next_event[cpu]
+        if self.mode[cpu] == TickMode.PERIODIC_BC:
+            nxt = self.next_event[self.bslot] if self.state[self.bslot] else KTIME_MAX
+            nxt = min(nxt, now + self.tick)
+        sleep = nxt - now if nxt != KTIME_MAX else KTIME_MAX
+        s = self._governor(sleep, False)
+        did = self.dev[cpu]
+        if self.cstates[s][3] and did >= 0 and self.devs[did].has(B.FEAT_C3STOP):
+            rc = self._bc_enter(cpu, t)
+            self._log(t, cpu, Kind.BC_ENTER, 1 if rc else 0, s)
+            if rc:
+                s = self._governor(sleep, True)
+            else:
+                self.bc_used[cpu] = self.mode[cpu] != TickMode.PERIODIC_BC
+        self.idle_state[cpu] = s
+        self.state_enter[cpu] = t
+        self._log(t, cpu, Kind.IDLE, s, min(sleep, KTIME_MAX))
+
+    def _governor(self, sleep, shallow_only) -> int:
+        """menu-like: the deepest state whose target residency fits the predicted sleep."""
+        best = 0
+        for i, (_name, _lat, res, stops) in enumerate(self.cstates):
+            if shallow_only and stops:
+                continue
+            if res <= sleep:
+                best = i
+        if shallow_only and self.cstates[best][3]:
+            best = 0
+        return best
+
+    def _idle_exit(self, cpu, t):
+        """tick_nohz_idle_exit: restart the tick if it was stopped; the CPU runs its task."""
+        if self.tick_stopped[cpu]:
+            self._nohz_restart_tick(cpu, t)
+        now = self.ktime(t)
+        self.idle_exittime[cpu] = now
+        self.idle_sleeptime[cpu] += now - self.idle_entrytime[cpu]
+        self.idle_state[cpu] = RUNNING
+
+    # ------------------------------------------------------------------ NO_HZ
+    def _next_timer(self, cpu) -> int:
+        nxt = KTIME_MAX
+        for u in self.utimers[cpu]:
+            if u[0] < nxt:
+                nxt = u[0]
+        if self.bc_bound == cpu and self.bc_expires < nxt:
+            nxt = self.bc_expires
+        if nxt != KTIME_MAX and self.mode[cpu] == TickMode.LOWRES_NOHZ:
+            # low-res: timers only run from the tick, so the next event is the jiffy at or after them
+            base = self.last_jiffies_update
+            if nxt > base:
+                nxt = base + -(-(nxt - base) // self.tick) * self.tick
+        return nxt
+
+    def _nohz_stop_tick(self, cpu, t):
+        """tick_nohz_idle_stop_tick: stop the tick if nothing is due within a tick."""
+        base = self.last_jiffies_update
+        nxt = self._next_timer(cpu)
+        if nxt != KTIME_MAX and nxt - base <= self.tick and not self.tick_stopped[cpu]:
+            return
+        if self.do_timer_cpu == cpu or (self.do_timer_cpu == -1 and self.do_timer_last[cpu]):
+            cap = base + self.plan.clocksources[self.cs_idx].params.max_idle_ns
+            expires = min(nxt, cap)
+        else:
+            expires = nxt
+        if self.do_timer_cpu == cpu:
+            self.do_timer_cpu = -1
+            self.do_timer_last[cpu] = 1
+        elif self.do_timer_cpu != -1:
+            self.do_timer_last[cpu] = 0
+        if not self.tick_stopped[cpu]:
+            self.last_tick[cpu] = self.sched_expires[cpu]
+            self.tick_stopped[cpu] = 1
+            self.idle_jiffies[cpu] = self.jiffies
+            self._log(t, cpu, Kind.TICK_STOP, 0, expires)
+        self.idle_sleeps[cpu] += 1
+        self.idle_expires[cpu] = expires
+        self.sched_expires[cpu] = expires
+        if self.mode[cpu] == TickMode.HIGHRES:
+            self._hrtimer_reprogram(cpu, t)
+        elif expires == KTIME_MAX:
+            self.next_event[cpu] = KTIME_MAX
+            if self.state[cpu] == STATE_ONESHOT:
+                self._set_state(cpu, 4)
+        elif cpu in self.oneshot_mask:
+            self.next_event[cpu] = expires
+        else:
+            self._program_event(cpu, t, expires, False)
+
+    def _nohz_restart_tick(self, cpu, t):
+        """tick_nohz_restart_sched_tick: catch jiffies up, resume the tick on its old grid."""
+        now = self.ktime(t)
+        self._update_jiffies64(cpu, t, now)
+        self.tick_stopped[cpu] = 0
+        exp = self.last_tick[cpu]
+        if exp <= now:
+            exp += ((now - exp) // self.tick + 1) * self.tick
+        self.sched_expires[cpu] = exp
+        self._log(t, cpu, Kind.TICK_RESTART, 0, exp)
+        if self.mode[cpu] == TickMode.HIGHRES:
+            self._hrtimer_reprogram(cpu, t)
+        else:
+            while self._program_event(cpu, t, self.sched_expires[cpu], False):
+                self.sched_expires[cpu] += self.tick
+
+    # ------------------------------------------------------------------ broadcast
+    def _bc_enter(self, cpu, t) -> int:
+        """tick_broadcast_enter for a CPU whose timer stops in the chosen state; 0 or -EBUSY."""
+        kind = self.plan.bc_kind
+        if kind == B.BC_NONE:
+            return -EBUSY
+        if not self.bc_mode_oneshot:
+            return 0 if cpu in self.bc_periodic_mask else -EBUSY
+        if kind == B.BC_HRTIMER and self.bc_bound == cpu:
+            return -EBUSY
+        if cpu not in self.oneshot_mask:
+            self.oneshot_mask.add(cpu)
+            if not (kind == B.BC_HRTIMER and self.next_event[cpu] < self.bc_next_event):
+                ne = self.next_event[cpu]
+                self._set_state(cpu, STATE_SHUTDOWN)
+                self.next_event[cpu] = ne
+            if cpu in self.force_mask:
+                return -EBUSY
+            if self.next_event[cpu] < self.bc_next_event:
+                self._bc_set_event(cpu, t, self.next_event[cpu])
+                if kind == B.BC_HRTIMER and self.bc_bound == cpu:
+                    self.oneshot_mask.discard(cpu)
+                    return -EBUSY
+        return 0
+
+    def _bc_exit(self, cpu, t):
+        """tick_broadcast_exit: take the local timer back."""
+        if cpu not in self.oneshot_mask:
+            return
+        self.oneshot_mask.discard(cpu)
+        ne = self.next_event[cpu]
+        self.state[cpu] = STATE_ONESHOT
+        if cpu in self.pending_mask:
+            self.pending_mask.discard(cpu)
+            return
+        if ne == KTIME_MAX:
+            return
+        if ne <= self.ktime(t):
+            self.force_mask.add(cpu)
+            return
+        self._program_event(cpu, t, ne, True)
+
+    def _bc_set_event(self, cpu, t, expires):
+        """tick_broadcast_set_event: program the broadcast device (forced) for *expires*."""
+        self.bc_next_event = expires
+        if self.plan.bc_kind == B.BC_DEVICE:
+            self.state[self.bslot] = STATE_ONESHOT
+            self._program_event(self.bslot, t, expires, True)
+        else:
+            old = self.bc_bound
+            self.bc_bound = cpu
+            self.bc_expires = expires
+            if old >= 0 and old != cpu and old not in self.oneshot_mask:
+                self._hrtimer_reprogram(old, t)
+            self._hrtimer_reprogram(cpu, t)
+
+    def _bc_device_interrupt(self, cpu, t):
+        """The broadcast device's interrupt on the CPU it is routed to."""
+        self.bc_irqs += 1
+        if self.bc_mode_oneshot:
+            self._bc_oneshot_handler(cpu, t)
+        else:
+            self._bc_periodic_handler(cpu, t)
+
+    def _bc_oneshot_handler(self, cpu, t):
+        """tick_handle_oneshot_broadcast."""
+        now = self.ktime(t)
+        self.bc_next_event = KTIME_MAX
+        self.next_event[self.bslot] = KTIME_MAX
+        nxt = KTIME_MAX
+        wake = set()
+        for c in sorted(self.oneshot_mask):
+            if self.next_event[c] <= now:
+                wake.add(c)
+                self.pending_mask.add(c)
+            elif self.next_event[c] < nxt:
+                nxt = self.next_event[c]
+        self.pending_mask.discard(cpu)
+        wake |= self.force_mask
+        self.force_mask.clear()
+        self._do_broadcast(cpu, t, sorted(wake), 0)
+        if nxt != KTIME_MAX:
+            self._bc_set_event(cpu, t, nxt)
+
+    def _bc_periodic_handler(self, cpu, t):
+        """tick_handle_periodic_broadcast on a hardware-periodic broadcast device."""
+        k = self.per_k[self.bslot]
+        expiry = self._periodic_fire(self.bslot, k)
+        self.per_k[self.bslot] = k + 1
+        self._arm(self.bslot, self._periodic_fire(self.bslot, k + 1))
+        self._do_broadcast(cpu, t, sorted(self.bc_periodic_mask), expiry)
+
+    def _do_broadcast(self, cpu, t, targets, expiry):
+        """tick_do_broadcast: the local CPU runs its handler directly, the others get an IPI."""
+        for c in targets:
+            self.ipi_expiry[c] = expiry
+            if c == cpu:
+                self.bc_received[c] += 1
+                self._log(t, c, Kind.BROADCAST, 0 if self.bc_mode_oneshot else 1, cpu)
+                self._event_handler(c, t, expiry)
+            else:
+                self._push(t + self.plan.ipi_latency_ns, EV_IPI, c, 0)
+
+    # ------------------------------------------------------------------ clocksource watchdog
+    def _tsc_read(self, cpu, t) -> int:
+        """The TSC as CPU *cpu* reads it: offset per CPU, and stopped while in deep idle if not invariant."""
+        cs = self.plan.clocksources[self._tsc_index()]
+        lost = 0
+        if self.plan.tsc_stops:
+            lost = self.deep_ns[cpu]
+            s = self.idle_state[cpu]
+            if s >= 0 and self.cstates[s][3]:
+                lost += t - self.state_enter[cpu]
+        return (t - lost) * cs.num // cs.den + self.plan.tsc_offset[cpu]
+
+    def _tsc_index(self) -> int:
+        for i, c in enumerate(self.plan.clocksources):
+            if c.must_verify:
+                return i
+        return -1
+
+    def _watchdog(self, t):
+        """clocksource_watchdog: compare the TSC with the watchdog over the last interval."""
+        p = self.plan
+        self._push(t + WATCHDOG_INTERVAL_NS, EV_WATCHDOG, 0, 0)
+        ti = self._tsc_index()
+        if ti < 0 or self.cs_unstable[ti]:
+            return
+        cpu = self.wd_round % self.ncpus
+        self.wd_round += 1
+        cs = p.clocksources[ti].params
+        wd = p.clocksources[p.watchdog]
+        cs_now = self._tsc_read(cpu, t) & cs.mask
+        wd_now = (t * wd.num // wd.den) & wd.params.mask
+        if self.wd_first:
+            self.wd_first = False
+            self.wd_cs_last, self.wd_wd_last = cs_now, wd_now
+            return
+        cs_nsec = ((((cs_now - self.wd_cs_last) & cs.mask) * cs.mult) & ((1 << 64) - 1)) >> cs.shift
+        wd_nsec = ((((wd_now - self.wd_wd_last) & wd.params.mask) * wd.params.mult) & ((1 << 64) - 1)) >> wd.params.shift
+        self.wd_cs_last, self.wd_wd_last = cs_now, wd_now
+        skew = cs_nsec - wd_nsec
+        if abs(skew) <= p.watchdog_margin_ns:
+            self._log(t, cpu, Kind.WATCHDOG, 0, skew)
+            return
+        self._log(t, cpu, Kind.WATCHDOG, 1, skew)
+        self._log(t, cpu, Kind.WATCHDOG, 2, wd_nsec)
+        self._log(t, cpu, Kind.WATCHDOG, 3, cs_nsec)
+        self.cs_unstable[ti] = True
+        if self.cs_idx == ti:
+            best, rating = -1, -1
+            for i, c in enumerate(p.clocksources):
+                if self.cs_unstable[i] or (self.bc_mode_oneshot and not c.continuous):
+                    continue
+                if c.rating > rating:
+                    best, rating = i, c.rating
+            if best >= 0:
+                self._switch_clocksource(t, best)
+
+    # ------------------------------------------------------------------ state for views
+    def _idle_state(self, c) -> dict:
+        return {
+            "idle_state": self.idle_state[c], "tick_stopped": self.tick_stopped[c], "last_tick": self.last_tick[c],
+            "idle_jiffies": self.idle_jiffies[c], "idle_calls": self.idle_calls[c], "idle_sleeps": self.idle_sleeps[c],
+            "idle_entrytime": self.idle_entrytime[c], "idle_exittime": self.idle_exittime[c],
+            "idle_sleeptime": self.idle_sleeptime[c], "idle_expires": self.idle_expires[c],
+            "residency_ns": list(self.residency[c]), "wakeups": self.wakeups[c],
+            "broadcast_received": self.bc_received[c], "ipis": self.ipis[c], "next_timer": self._next_timer(c),
+        }
+
+    def _bc_state(self) -> dict:
+        return {"bc_next_event": self.bc_next_event, "oneshot_mask": sorted(self.oneshot_mask),
+                "periodic_mask": sorted(self.bc_periodic_mask), "bc_oneshot": self.bc_mode_oneshot,
+                "bc_bound": self.bc_bound, "bc_state": self.state[self.bslot],
+                "bc_next_device_event": self.next_event[self.bslot], "bc_retries": self.retries[self.bslot],
+                "bc_min_delta_ns": self.min_delta_ns[self.bslot], "bc_irqs": self.bc_irqs}
