@@ -184,6 +184,7 @@ class BootPlan:
                         for n, e, r, st in self.cstates],
             "bc_kind": self.bc_kind, "bc_cpu": self.bc_cpu,
             "watchdog": self.clocksources[self.watchdog].name if self.watchdog >= 0 else "",
+            "watchdog_margin_ns": self.watchdog_margin_ns,
         }
 
 

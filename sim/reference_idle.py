@@ -515,12 +515,16 @@ class IdleMixin:
 
     # ------------------------------------------------------------------ state for views
     def _idle_state(self, c) -> dict:
+        residency = list(self.residency[c])
+        s = self.idle_state[c]
+        if s >= 0 and self.now > self.state_enter[c]:
+            residency[s] += self.now - self.state_enter[c]  # the sleep still going on when read
         return {
             "idle_state": self.idle_state[c], "tick_stopped": self.tick_stopped[c], "last_tick": self.last_tick[c],
             "idle_jiffies": self.idle_jiffies[c], "idle_calls": self.idle_calls[c], "idle_sleeps": self.idle_sleeps[c],
             "idle_entrytime": self.idle_entrytime[c], "idle_exittime": self.idle_exittime[c],
             "idle_sleeptime": self.idle_sleeptime[c], "idle_expires": self.idle_expires[c],
-            "residency_ns": list(self.residency[c]), "wakeups": self.wakeups[c],
+            "residency_ns": residency, "wakeups": self.wakeups[c],
             "broadcast_received": self.bc_received[c], "ipis": self.ipis[c], "next_timer": self._next_timer(c),
         }
 

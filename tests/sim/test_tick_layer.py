@@ -1,0 +1,204 @@
+"""Tick layer behaviour with numbers: NO_HZ idle, C-states, broadcast, the watchdog, workloads."""
+import numpy as np
+import pytest
+
+from tickscope.sim import analysis, scenario as scen
+from tickscope.sim.events import Kind, TickMode
+from tickscope.sim.simulation import Simulation, simulate
+
+ENGINE = "reference"
+
+
+def run(preset="bare-metal-lapic", sets=()):
+    return simulate(scen.apply_sets(scen.preset(preset), list(sets)), engine=ENGINE)
+
+
+def ticks(res):
+    return np.bincount(res.cpu[res.kind == Kind.TICK], minlength=res.meta["ncpus"])
+
+
+@pytest.mark.parametrize("hz", [100, 250, 300, 1000])
+def test_periodic_tick_on_idle_cpus_still_ticks_at_hz(hz):
+    res = run(sets=[f"kernel.hz={hz}", "kernel.highres=false", 'kernel.nohz="off"', 'workload.kind="idle"',
+                    'machine.cstates=["C1", "C1E"]', 'run.until="2s"'])
+    assert all(abs(int(n) - 2 * hz) <= 1 for n in ticks(res))
+    assert abs(res.meta["jiffies"] - 2 * hz) <= 1
+    assert all(c["wakeups"] >= 2 * hz - 1 for c in analysis.per_cpu(res))
+
+
+@pytest.mark.parametrize("highres", [True, False])
+def test_nohz_idle_cpus_stop_ticking_but_busy_cpus_and_jiffies_do_not(highres):
+    res = run(sets=[f"kernel.highres={str(highres).lower()}", 'kernel.nohz="idle"', 'workload.kind="idle"',
+                    'workload.per_cpu=[{cpus=[0], kind="busy"}]', 'run.until="3s"', "kernel.hz=250"])
+    n = ticks(res)
+    assert abs(int(n[0]) - 750) <= 1                      # the busy CPU ticks at HZ
+    assert all(int(x) <= 750 // 20 for x in n[1:])       # idle CPUs: at most 5 % of HZ
+    assert abs(res.meta["jiffies"] - 750) <= 1
+    mode = TickMode.HIGHRES if highres else TickMode.LOWRES_NOHZ
+    assert set(res.source[res.kind == Kind.MODE].tolist()) >= {mode}
+    stats = analysis.per_cpu(res)
+    assert all(s["tick_stops"] >= 1 and s["idle_ns"] > 2_900_000_000 for s in stats[1:])
+    assert stats[0]["tick_stops"] == 0 and stats[0]["ticks_lost"] == 0
+
+
+def test_all_idle_nohz_catches_jiffies_up_on_the_next_reader():
+    res = run(sets=['kernel.nohz="idle"', 'workload.kind="idle"', 'run.until="2s"'])
+    assert int(ticks(res).sum()) <= 8
+    assert abs(res.meta["jiffies"] - 500) <= 1
+
+
+def test_tickless_idle_is_unavailable_without_a_continuous_clocksource():
+    res = run("pit-only", ['workload.kind="idle"'])
+    assert res.meta["clocksource"] == "pit"
+    assert TickMode.LOWRES_NOHZ not in res.source[res.kind == Kind.MODE].tolist()
+    assert abs(int(ticks(res)[0]) - 500) <= 1            # still ticks at HZ=100 for 5 s
+    assert np.count_nonzero(res.kind == Kind.TICK_STOP) == 0
+
+
+def test_nohz_sleep_capped_by_max_idle_ns_for_the_timekeeper():
+    # acpi_pm only: max_idle_ns 2.085 s; the do_timer CPU must wake within that even with nothing to do
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"),
+                         ["machine.cpus=1", "machine.hpet=false", "machine.tsc_hz=0", "machine.tsc_deadline=false",
+                          "kernel.clockevent=lapic", "machine.pit=false", 'kernel.nohz="idle"', 'workload.kind="idle"',
+                          'run.until="10s"'])
+    res = simulate(sc, engine=ENGINE)
+    assert res.meta["clocksource"] == "acpi_pm"
+    stops = res.value[res.kind == Kind.TICK_STOP]
+    assert stops.size >= 1
+    max_idle = next(c["max_idle_ns"] for c in res.meta["clocksources"] if c["name"] == "acpi_pm")
+    assert max_idle == 2085701024
+    wake_gaps = np.diff(res.time_ns[res.kind == Kind.WAKE])
+    assert wake_gaps.size >= 3 and wake_gaps.max() <= max_idle + 10_000_000
+
+
+C3 = ['machine.cstates=["C1", "C1E", "C3", "C6"]', "machine.arat=false", "machine.tsc_deadline=false",
+      'kernel.nohz="idle"', 'workload.kind="timers"', 'workload.timers=[{kind="periodic", period="10ms"}]',
+      'run.until="2s"']
+
+
+def test_c3stop_timer_with_hpet_broadcast_loses_no_tick_or_timer():
+    res = run(sets=C3 + ['machine.broadcast="hpet"'])
+    stats = analysis.per_cpu(res)
+    for s in stats:
+        assert s["ticks_lost"] == 0
+        assert s["broadcast_received"] > 100
+        assert s["cstate_residency_ns"]["C6"] > 10**9
+    # every periodic user timer expiry ran: 10 ms timers over 2 s = 200 per CPU (the last may be in flight)
+    fired = np.bincount(res.cpu[res.kind == Kind.UTIMER], minlength=4)
+    assert all(199 <= f <= 200 for f in fired)
+
+
+def test_without_broadcast_deep_states_are_refused_and_residency_shows_it():
+    res = run(sets=C3 + ['machine.broadcast="none"'])
+    for s in analysis.per_cpu(res):
+        assert s["cstate_residency_ns"]["C3"] == 0 and s["cstate_residency_ns"]["C6"] == 0
+        assert s["idle_ns"] > 10**9
+        assert s["broadcast_received"] == 0
+    # and with no oneshot-capable broadcast, a C3STOP device cannot leave periodic mode: no NO_HZ
+    assert np.count_nonzero(res.kind == Kind.TICK_STOP) == 0
+    fired = np.bincount(res.cpu[res.kind == Kind.UTIMER], minlength=4)
+    assert all(199 <= f <= 200 for f in fired)
+
+
+def test_hrtimer_broadcast_keeps_one_cpu_out_of_deep_idle():
+    res = run(sets=C3 + ['machine.broadcast="hrtimer"'])
+    stats = analysis.per_cpu(res)
+    assert sum(s["deep_refused"] for s in stats) > 0
+    busy_answers = res.select((res.kind == Kind.BC_ENTER) & (res.source == 1))
+    assert busy_answers.cpu.size > 0
+    assert all(s["ticks_lost"] == 0 for s in stats)
+    assert sum(s["broadcast_received"] for s in stats) > 0
+    fired = np.bincount(res.cpu[res.kind == Kind.UTIMER], minlength=4)
+    assert all(199 <= f <= 200 for f in fired)
+
+
+def test_periodic_broadcast_delivers_every_tick_by_ipi():
+    res = run(sets=['machine.cstates=["C1", "C6"]', "machine.arat=false", "machine.tsc_deadline=false",
+                    "kernel.highres=false", 'kernel.nohz="off"', 'workload.kind="idle"', 'run.until="1s"'])
+    assert set(res.source[res.kind == Kind.MODE].tolist()) == {TickMode.PERIODIC_BC}
+    stats = analysis.per_cpu(res)
+    for s in stats:
+        assert s["ticks_expected"] == s["ticks_delivered"] and abs(s["ticks_delivered"] - 250) <= 1
+        assert s["broadcast_received"] == s["ticks_delivered"]
+    assert all(s["ipis"] == s["ticks_delivered"] for s in stats[1:])   # CPU 0 takes the HPET interrupt itself
+    # the broadcast ticks are recorded as delivered via the broadcast device
+    assert set(res.source[res.kind == Kind.TICK].tolist()) == {1}
+
+
+def test_governor_picks_states_by_predicted_sleep():
+    res = run(sets=['machine.cstates=["C1", "C1E", "C3", "C6", "C10"]', 'kernel.nohz="off"', 'workload.kind="idle"',
+                    'run.until="500ms"', "kernel.hz=1000"])
+    # the tick comes every 1 ms, so the 5 ms C10 residency never pays off; C6 (200 us) does
+    states = res.source[res.kind == Kind.IDLE]
+    assert set(states.tolist()) == {3}
+
+
+def test_mixed_workload_is_seeded_and_tracks_busy_fraction():
+    sets = ['workload.kind="mixed"', "workload.busy_fraction=0.25", 'kernel.nohz="idle"', 'run.until="4s"',
+            'machine.cstates=["C1", "C6"]']
+    a, b = run(sets=sets + ["run.seed=3"]), run(sets=sets + ["run.seed=3"])
+    assert a.equal_log(b)
+    c = run(sets=sets + ["run.seed=4"])
+    assert not a.equal_log(c)
+    idle_share = np.mean([s["idle_ns"] for s in analysis.per_cpu(a)]) / 4e9
+    assert 0.65 < idle_share < 0.85
+
+
+@pytest.mark.parametrize("sets,fault", [
+    (["machine.tsc_drift_ppm=2000"], "drift"),
+    (["machine.tsc_invariant=false", 'machine.cstates=["C1", "C6"]', 'workload.kind="idle"', 'kernel.nohz="idle"'],
+     "stops in C6"),
+])
+def test_watchdog_marks_tsc_unstable_and_switches(sets, fault):
+    res = run(sets=sets + ['run.until="5s"'])
+    assert res.meta["clocksource"] == "hpet", fault
+    ev = analysis.watchdog_events(res)
+    bad = [e for e in ev if e["unstable"]]
+    assert len(bad) == 1 and bad[0]["time_ns"] <= 3 * 10**9
+    assert res.meta["watchdog_margin_ns"] == 248_000  # tsc's and hpet's uncertainty margins, 124 us each
+    assert abs(bad[0]["skew_ns"]) > res.meta["watchdog_margin_ns"]
+    log = "\n".join(analysis.kernel_log(res))
+    assert "Marking clocksource 'tsc' as unstable because the skew is too large" in log
+    assert "clocksource: Switched to clocksource hpet" in log
+
+
+def test_healthy_tsc_passes_every_watchdog_round():
+    res = run(sets=['run.until="3s"'])
+    ev = analysis.watchdog_events(res)
+    assert len(ev) >= 4 and not any(e["unstable"] for e in ev)
+    assert all(abs(e["skew_ns"]) < 1000 for e in ev)
+    assert res.meta["clocksource"] == "tsc"
+
+
+def test_unsynchronised_tscs_are_caught_at_boot():
+    sim = Simulation(scen.apply_sets(scen.preset("bare-metal-lapic"), ['machine.tsc_skew="50us"']), engine=ENGINE)
+    assert sim.plan.clocksource.name == "hpet"
+    assert any("TSC warp between CPUs" in text for _, text in sim.plan.log)
+
+
+def test_drift_after_the_switch_stays_small():
+    res = run(sets=["machine.tsc_drift_ppm=2000", 'run.until="5s"'])
+    # before the watchdog noticed, the kernel clock ran 2000 ppm fast; after the switch to the HPET it holds still
+    d = analysis.drift_series(res)
+    late = d["drift_ns"][d["time_ns"] > 2 * 10**9]
+    assert late.max() - late.min() < 10_000
+
+
+def test_timer_list_shows_idle_stats_and_broadcast():
+    from tickscope.sim import snapshot
+
+    sim = Simulation(scen.apply_sets(scen.preset("bare-metal-hpet-c3"), []), engine=ENGINE, until_ns=10**9)
+    sim.run()
+    text = snapshot.timer_list_text(sim)
+    assert "Broadcast device\nClock Event Device: hpet\n" in text
+    assert "tick_broadcast_oneshot_mask: " in text
+    calls = [int(line.split(":")[1]) for line in text.splitlines() if line.startswith("  .idle_calls")]
+    assert len(calls) == 4 and all(c > 10 for c in calls)
+    assert " event_handler:  tick_handle_oneshot_broadcast\n" in text
+
+
+def test_presets_of_the_tick_layer_run():
+    for name in ("bare-metal-hpet-c3", "laptop-deep-idle", "unstable-tsc", "pit-only"):
+        res = simulate(scen.apply_sets(scen.preset(name), ['run.until="1s"']), engine=ENGINE)
+        assert len(res) > 0
+    assert scen.preset("many-cores").machine.cpus == 256
