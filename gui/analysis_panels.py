@@ -1,0 +1,489 @@
+"""Analysis panels: interval/latency histograms, clock drift, interrupt rate, idle residency and steal.
+
+Each panel is a plain QWidget with ``set_results(results, summary)``; it
+recomputes from whole numpy arrays (no per-event Python) and redraws.  Panels
+where a point has a place in time emit ``jump_requested(time_ns, cpu)`` so the
+main window can move the tick raster there.  Line traces (drift, rates) use
+clipToView/autoDownsample: they are continuous curves, unlike the tick raster
+where downsampling would drop ticks.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from tickscope.sim import analysis
+from tickscope.sim.clock_drift import KERNEL_CLOCK, clock_drift
+from tickscope.sim.events import Kind
+from tickscope.sim.units import format_ns
+
+QUANTITY_INTERVAL = "interval"
+QUANTITY_LATENCY = "latency"
+# Fixed ranges (not fitted to the data) so that two runs' histograms line up and
+# out-of-range samples land in the explicit under/overflow bars.
+DEFAULT_RANGES = {QUANTITY_INTERVAL: (10_000, 1_000_000_000), QUANTITY_LATENCY: (100, 100_000_000)}
+BINS_PER_DECADE = 20
+MIN_BINS = 10
+_SIDE_BAR = 0.35  # width of the under/overflow bars, in decades
+
+
+def _cpu_colour(cpu: int, ncpus: int):
+    # desaturated so that blue hues stay readable on a dark background
+    return pg.intColor(cpu, hues=max(ncpus, 6), values=1, sat=170)
+
+
+class LogNsAxis(pg.AxisItem):
+    """A bottom axis whose coordinate is log10(ns), labelled in time units at each decade."""
+
+    def tickValues(self, minVal, maxVal, size):
+        lo, hi = int(np.floor(minVal)), int(np.ceil(maxVal))
+        return [(1.0, [float(v) for v in range(lo, hi + 1)])]
+
+    def tickStrings(self, values, scale, spacing):
+        return [format_ns(10 ** v, digits=0) for v in values]
+
+
+class HistogramPanel(QWidget):
+    """Tick-interval or tick-latency histogram on log-x bins with explicit under/overflow bars.
+
+    Clicking a bar jumps to the first sample in it; clicking the same bar again steps
+    to the next one (finding the one lost tick behind an overflow interval).
+    """
+
+    jump_requested = Signal(object, int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._results = None
+        self._quantity = QUANTITY_INTERVAL
+        self._cpu = None
+        self._ranges = dict(DEFAULT_RANGES)
+        self._values = self._times = self._cpus = np.zeros(0, dtype=np.int64)
+        self._hist = None
+        self._click_cursor: dict[int, int] = {}
+
+        self.quantity_box = QComboBox()
+        self.quantity_box.addItem("Tick interval", QUANTITY_INTERVAL)
+        self.quantity_box.addItem("Tick latency", QUANTITY_LATENCY)
+        self.quantity_box.currentIndexChanged.connect(lambda _: self.set_quantity(self.quantity_box.currentData()))
+        self.cpu_box = QComboBox()
+        self.cpu_box.addItem("All CPUs", None)
+        self.cpu_box.currentIndexChanged.connect(lambda _: self.set_cpu(self.cpu_box.currentData()))
+        self.stats = QLabel()
+        self.stats.setTextInteractionFlags(Qt.TextSelectableByMouse)
+
+        self.plot = pg.PlotWidget(axisItems={"bottom": LogNsAxis("bottom")})
+        self.plot.setMouseEnabled(x=True, y=False)
+        self.plot.setLabel("left", "count")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush=pg.mkBrush(80, 160, 255, 220), pen=None)
+        self.side_bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush=pg.mkBrush(255, 110, 60, 230), pen=None)
+        self.plot.addItem(self.bars)
+        self.plot.addItem(self.side_bars)
+        self._side_labels = [pg.TextItem(anchor=(0.5, 1.0)), pg.TextItem(anchor=(0.5, 1.0))]
+        for item in self._side_labels:
+            self.plot.addItem(item)
+        self.plot.scene().sigMouseClicked.connect(self._on_click)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.quantity_box)
+        bar.addWidget(self.cpu_box)
+        bar.addWidget(self.stats, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(bar)
+        layout.addWidget(self.plot, 1)
+
+    # -- public setters ---------------------------------------------------
+    def set_results(self, results, summary=None) -> None:
+        self._results = results
+        ncpus = int(results.meta.get("ncpus", 0)) if results is not None else 0
+        self.cpu_box.blockSignals(True)
+        self.cpu_box.clear()
+        self.cpu_box.addItem("All CPUs", None)
+        for c in range(ncpus):
+            self.cpu_box.addItem(f"CPU {c}", c)
+        if self._cpu is not None and self._cpu >= ncpus:
+            self._cpu = None
+        self.cpu_box.setCurrentIndex(0 if self._cpu is None else self._cpu + 1)
+        self.cpu_box.blockSignals(False)
+        self._refresh()
+
+    def set_quantity(self, quantity: str) -> None:
+        if quantity not in DEFAULT_RANGES:
+            raise ValueError(f"quantity must be one of {sorted(DEFAULT_RANGES)}, not {quantity!r}")
+        self._quantity = quantity
+        self.quantity_box.setCurrentIndex(self.quantity_box.findData(quantity))
+        self._refresh()
+
+    def set_cpu(self, cpu: int | None) -> None:
+        self._cpu = cpu
+        self.cpu_box.setCurrentIndex(0 if cpu is None else self.cpu_box.findData(cpu))
+        self._refresh()
+
+    def set_range(self, lo_ns: int, hi_ns: int) -> None:
+        """Histogram range for the current quantity; samples outside go to under/overflow."""
+        if not 0 < lo_ns < hi_ns:
+            raise ValueError(f"need 0 < lo_ns < hi_ns, got lo_ns={lo_ns}, hi_ns={hi_ns}")
+        self._ranges[self._quantity] = (int(lo_ns), int(hi_ns))
+        self._refresh()
+
+    def histogram(self) -> dict | None:
+        """What is drawn: :func:`analysis.log_histogram`'s dict for the current selection."""
+        return self._hist
+
+    def samples(self) -> dict[str, np.ndarray]:
+        """The samples behind the bars: ``values``, ``time_ns`` and ``cpu`` (equal length)."""
+        return {"values": self._values, "time_ns": self._times, "cpu": self._cpus}
+
+    # -- computation -------------------------------------------------------
+    def _compute_samples(self):
+        res = self._results
+        empty = np.zeros(0, dtype=np.int64)
+        if res is None or len(res) == 0:
+            return empty, empty, empty
+        if self._quantity == QUANTITY_LATENCY:
+            out = analysis.tick_outcomes(res)
+            v, t, c = out["latency_ns"], out["time_ns"], out["cpu"].astype(np.int64)
+        else:
+            # Same intervals as analysis.tick_intervals (per CPU, CPU order), but keeping
+            # the time of the tick that ends each interval so a bar can be clicked.
+            idx = np.flatnonzero(res.kind == Kind.TICK)
+            order = np.argsort(res.cpu[idx], kind="stable")
+            t_all, c_all = res.time_ns[idx][order], res.cpu[idx][order].astype(np.int64)
+            same = c_all[1:] == c_all[:-1]
+            v, t, c = np.diff(t_all)[same], t_all[1:][same], c_all[1:][same]
+        if self._cpu is not None:
+            m = c == self._cpu
+            v, t, c = v[m], t[m], c[m]
+        return v, t, c
+
+    def _refresh(self) -> None:
+        self._values, self._times, self._cpus = self._compute_samples()
+        self._click_cursor.clear()
+        lo, hi = self._ranges[self._quantity]
+        # at least MIN_BINS bins however narrow the range (log_histogram needs >= 2 edges)
+        bpd = max(BINS_PER_DECADE, int(np.ceil(MIN_BINS / np.log10(hi / lo))))
+        h = analysis.log_histogram(self._values, lo, hi, bpd)
+        self._hist = h
+        le = np.log10(h["edges_ns"].astype(np.float64))
+        self.bars.setOpts(x0=le[:-1], x1=le[1:], height=h["counts"])
+        ux, ox = le[0] - 0.1 - _SIDE_BAR, le[-1] + 0.1
+        self.side_bars.setOpts(x0=[ux, ox], x1=[ux + _SIDE_BAR, ox + _SIDE_BAR], height=[h["underflow"], h["overflow"]])
+        top = max(1, int(h["counts"].max()) if h["counts"].size else 1, h["underflow"], h["overflow"])
+        for item, x, label, n in ((self._side_labels[0], ux, f"< {format_ns(lo, 0)}", h["underflow"]),
+                                  (self._side_labels[1], ox, f"≥ {format_ns(hi, 0)}", h["overflow"])):
+            item.setText(f"{label}\n{n}")
+            item.setPos(x + _SIDE_BAR / 2, max(n, 0) + 0.02 * top)
+        self.plot.setXRange(ux - 0.1, ox + _SIDE_BAR + 0.1, padding=0)
+        self.plot.setYRange(0, top * 1.15, padding=0)
+        what = "tick interval" if self._quantity == QUANTITY_INTERVAL else "tick latency"
+        self.plot.setLabel("bottom", what + " (log scale)")
+        self.stats.setText(self._stats_text())
+
+    def _stats_text(self) -> str:
+        v = self._values
+        if v.size == 0:
+            return "no samples"
+        p = np.percentile(v, [50, 99], method="lower")
+        return (f"n={v.size:,}  min {format_ns(int(v.min()))}  p50 {format_ns(int(p[0]))}  "
+                f"p99 {format_ns(int(p[1]))}  max {format_ns(int(v.max()))}")
+
+    # -- interaction -------------------------------------------------------
+    def bin_of_x(self, x: float) -> int | None:
+        """Bar under log10(ns) coordinate *x*: -1 underflow, len(counts) overflow, else the bin, None if none."""
+        h = self._hist
+        if h is None:
+            return None
+        le = np.log10(h["edges_ns"].astype(np.float64))
+        nb = len(h["counts"])
+        if le[0] - 0.1 - _SIDE_BAR <= x < le[0] - 0.1:
+            return -1
+        if le[-1] + 0.1 <= x < le[-1] + 0.1 + _SIDE_BAR:
+            return nb
+        if le[0] <= x < le[-1]:
+            return int(np.searchsorted(le, x, side="right") - 1)
+        return None
+
+    def jump_to_bin(self, b: int) -> bool:
+        """Emit jump_requested for the next sample in bar *b* (see :meth:`bin_of_x`); False if it is empty."""
+        edges = self._hist["edges_ns"]
+        v = self._values
+        if b == -1:
+            m = v < edges[0]
+        elif b == len(edges) - 1:
+            m = v >= edges[-1]
+        else:
+            m = (v >= edges[b]) & (v < edges[b + 1])
+        hits = np.flatnonzero(m)
+        if hits.size == 0:
+            return False
+        k = self._click_cursor.get(b, 0) % hits.size
+        self._click_cursor[b] = k + 1
+        i = hits[k]
+        self.jump_requested.emit(int(self._times[i]), int(self._cpus[i]))
+        return True
+
+    def _on_click(self, ev):
+        if ev.button() != Qt.LeftButton:
+            return
+        vb = self.plot.getViewBox()
+        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        b = self.bin_of_x(vb.mapSceneToView(ev.scenePos()).x())
+        if b is not None:
+            self.jump_to_bin(b)
+
+
+class DriftPanel(QWidget):
+    """Wall-clock drift (clock reading - true time): the kernel's CLOCK_MONOTONIC and each clocksource."""
+
+    jump_requested = Signal(object, int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._results = None
+        self._series: dict = {}
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._checks: dict[str, QCheckBox] = {}
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "simulated time", units="s")
+        self.plot.setLabel("left", "clock − true time", units="s")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(0, 0, 0, 160))
+        self.plot.setClipToView(True)
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.plot.scene().sigMouseClicked.connect(self._on_click)
+        self.summary_label = QLabel()
+        self._check_row = QHBoxLayout()
+        self._check_row.addWidget(self.summary_label, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(self._check_row)
+        layout.addWidget(self.plot, 1)
+
+    def set_results(self, results, summary=None) -> None:
+        self._results = results
+        self._series = clock_drift(results) if results is not None and len(results) else {}
+        self.plot.clear()
+        self._curves.clear()
+        for box in self._checks.values():
+            box.deleteLater()
+        self._checks.clear()
+        for i, (name, s) in enumerate(self._series.items()):
+            kernel = name == KERNEL_CLOCK
+            label = f"{name} (kernel)" if kernel else f"{name} (in use)" if s["in_use"] else name
+            pen = pg.mkPen(_cpu_colour(i, len(self._series)), width=3 if kernel else 1.5,
+                           style=Qt.SolidLine if kernel else Qt.DashLine if s["in_use"] else Qt.SolidLine)
+            curve = self.plot.plot(s["time_ns"] / 1e9, s["drift_ns"] / 1e9, pen=pen, name=label)
+            self._curves[name] = curve
+            box = QCheckBox(name)
+            box.toggled.connect(curve.setVisible)
+            # jiffies clocks step by a whole tick and would hide the ns-scale drift of
+            # the continuous clocks, so they start hidden
+            box.setChecked(bool(kernel or s["continuous"]))
+            curve.setVisible(box.isChecked())
+            self._check_row.addWidget(box)
+            self._checks[name] = box
+        if summary is not None and "clocks" in summary:
+            self.summary_label.setText(f"wall drift at end: {format_ns(summary['clocks'].get('wall_drift_ns', 0))}")
+        else:
+            self.summary_label.setText("" if self._series else "no jiffies updates in this run")
+
+    def series(self) -> dict:
+        """What is drawn: ``{clocksource: {"time_ns", "drift_ns", "in_use"}}``."""
+        return self._series
+
+    def set_clock_visible(self, name: str, visible: bool) -> None:
+        self._checks[name].setChecked(visible)
+
+    def _on_click(self, ev):
+        vb = self.plot.getViewBox()
+        if ev.button() != Qt.LeftButton or not vb.sceneBoundingRect().contains(ev.scenePos()) or not self._series:
+            return
+        t_ns = int(round(vb.mapSceneToView(ev.scenePos()).x() * 1e9))
+        cpu = int(self._results.meta.get("do_timer_cpu", 0) or 0)
+        self.jump_requested.emit(max(0, t_ns), max(0, cpu))
+
+
+RATE_BINS_NS = (1_000_000, 10_000_000, 100_000_000, 1_000_000_000)
+
+
+class RatePanel(QWidget):
+    """Timer interrupts per second on each CPU over time (ticks and tickless IRQs, binned)."""
+
+    jump_requested = Signal(object, int)
+    MAX_LEGEND_CPUS = 16
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._results = None
+        self._rate = None
+        self._bin_ns = None
+        self._curves: list[pg.PlotDataItem] = []
+        self.bin_box = QComboBox()
+        self.bin_box.addItem("auto bin", None)
+        for b in RATE_BINS_NS:
+            self.bin_box.addItem(f"{format_ns(b, 0)} bins", b)
+        self.bin_box.currentIndexChanged.connect(lambda _: self.set_bin_ns(self.bin_box.currentData()))
+        self.info = QLabel()
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "simulated time", units="s")
+        self.plot.setLabel("left", "timer interrupts", units="Hz")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.setClipToView(True)
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self._legend = self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(0, 0, 0, 160))
+        bar = QHBoxLayout()
+        bar.addWidget(self.bin_box)
+        bar.addWidget(self.info, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(bar)
+        layout.addWidget(self.plot, 1)
+
+    def set_results(self, results, summary=None) -> None:
+        self._results = results
+        self._refresh()
+
+    def set_bin_ns(self, bin_ns: int | None) -> None:
+        """Bin width in ns, or None to pick one giving about 100-1000 bins."""
+        if bin_ns is not None and bin_ns <= 0:
+            raise ValueError(f"bin_ns must be positive, got {bin_ns}")
+        self._bin_ns = bin_ns
+        i = self.bin_box.findData(bin_ns)
+        if i >= 0:
+            self.bin_box.blockSignals(True)
+            self.bin_box.setCurrentIndex(i)
+            self.bin_box.blockSignals(False)
+        self._refresh()
+
+    def effective_bin_ns(self) -> int:
+        if self._bin_ns is not None:
+            return self._bin_ns
+        until = int(self._results.meta.get("until_ns", 1)) if self._results is not None else 1
+        # at least ~25 ticks per bin, or the rate aliases between k and k+1 ticks per bin
+        tick = int(self._results.meta.get("tick_nsec", 0)) if self._results is not None else 0
+        return next((b for b in RATE_BINS_NS if until // b <= 1000 and b >= 25 * tick), RATE_BINS_NS[-1])
+
+    def rate(self) -> dict | None:
+        """What is drawn: :func:`analysis.interrupt_rate`'s dict."""
+        return self._rate
+
+    def _refresh(self) -> None:
+        self.plot.clear()
+        self._legend.clear()
+        self._curves = []
+        res = self._results
+        if res is None:
+            self._rate = None
+            return
+        bin_ns = self.effective_bin_ns()
+        self._rate = analysis.interrupt_rate(res, bin_ns)
+        x = np.append(self._rate["bin_start_ns"], self._rate["bin_start_ns"][-1] + bin_ns) / 1e9
+        ncpus = self._rate["rate_hz"].shape[0]
+        for cpu in range(ncpus):
+            name = f"CPU {cpu}" if ncpus <= self.MAX_LEGEND_CPUS else None
+            curve = self.plot.plot(x, self._rate["rate_hz"][cpu], stepMode="center",
+                                   pen=pg.mkPen(_cpu_colour(cpu, ncpus), width=1.5), name=name)
+            curve.setCurveClickable(True, width=6)
+            curve.sigClicked.connect(lambda item, ev, cpu=cpu: self._on_curve_click(cpu, ev))
+            self._curves.append(curve)
+        # rates read against zero: a flat 250 Hz line must not look like a swing
+        top = float(self._rate["rate_hz"].max()) if self._rate["rate_hz"].size else 0.0
+        self.plot.setYRange(0, max(top, 1.0) * 1.1, padding=0)
+        hz = res.meta.get("hz")
+        self.info.setText(f"{ncpus} CPUs, {format_ns(bin_ns, 0)} bins" + (f", HZ={hz}" if hz else ""))
+
+    def _on_curve_click(self, cpu: int, ev):
+        x = self.plot.getViewBox().mapSceneToView(ev.scenePos()).x()
+        self.jump_requested.emit(max(0, int(round(x * 1e9))), cpu)
+
+
+class ResidencyPanel(QWidget):
+    """Idle residency per C-state and steal time per CPU, as stacked bars in % of the run.
+
+    Reads the per-CPU summary keys ``cstate_residency_ns`` (a dict state -> ns or a
+    list indexed by state) and ``steal_ns``; until a run provides them it says so.
+    """
+
+    jump_requested = Signal(object, int)
+    NO_DATA = "no idle/steal data in this run"
+    NO_TIME = "no idle/steal time in this run: every CPU was busy throughout"
+    STEAL = "steal"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rows: dict[str, np.ndarray] = {}
+        self.message = QLabel(self.NO_DATA)
+        self.message.setAlignment(Qt.AlignCenter)
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "share of run", units="%")
+        self.plot.setLabel("left", "CPU")
+        self.plot.invertY(True)
+        self.plot.setMouseEnabled(x=False, y=True)
+        self._legend = self.plot.addLegend(offset=(-10, 10))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.message)
+        layout.addWidget(self.plot, 1)
+        self.plot.hide()
+
+    def has_data(self) -> bool:
+        return bool(self._rows)
+
+    def shares(self) -> dict[str, np.ndarray]:
+        """What is drawn: ``{state or "steal": ns per CPU}`` in stacking order."""
+        return self._rows
+
+    def set_results(self, results, summary=None) -> None:
+        cpus = (summary or {}).get("cpus", [])
+        until = int((summary or {}).get("until_ns") or (results.meta.get("until_ns", 0) if results is not None else 0))
+        self._rows = self._collect(cpus)
+        self.plot.clear()
+        self._legend.clear()
+        if not self._rows or until <= 0 or not any(v.any() for v in self._rows.values()):
+            self.message.setText(self.NO_TIME if self._rows and until > 0 else self.NO_DATA)
+            self._rows = {}
+            self.message.show()
+            self.plot.hide()
+            return
+        self.message.hide()
+        self.plot.show()
+        y = np.arange(len(cpus), dtype=float)
+        left = np.zeros(len(cpus))
+        states = [k for k in self._rows if k != self.STEAL]
+        for name, ns in self._rows.items():
+            pct = 100.0 * ns / until
+            if name == self.STEAL:
+                colour = pg.mkColor(230, 70, 60)
+            else:
+                depth = states.index(name) / max(1, len(states) - 1)
+                colour = pg.mkColor(int(120 - 90 * depth), int(200 - 120 * depth), 255)
+            item = pg.BarGraphItem(x0=left.copy(), width=pct, y=y, height=0.7, brush=colour, pen=None, name=name)
+            self.plot.addItem(item)  # named items join the legend by themselves
+            left += pct
+        self.plot.setXRange(0, 100, padding=0.02)
+        self.plot.getAxis("left").setTicks([[(float(i), f"CPU {c.get('cpu', i)}") for i, c in enumerate(cpus)]])
+
+    def _collect(self, cpus: list[dict]) -> dict[str, np.ndarray]:
+        states: list[str] = []
+        per_cpu = []
+        for c in cpus:
+            res = c.get("cstate_residency_ns")
+            if isinstance(res, (list, tuple)):
+                res = {f"C{i}": v for i, v in enumerate(res)}
+            res = dict(res or {})
+            for s in res:
+                if s not in states:
+                    states.append(s)
+            per_cpu.append(res)
+        have_steal = any("steal_ns" in c for c in cpus)
+        if not states and not have_steal:
+            return {}
+        rows = {s: np.array([float(r.get(s, 0) or 0) for r in per_cpu]) for s in states}
+        if have_steal:
+            rows[self.STEAL] = np.array([float(c.get("steal_ns", 0) or 0) for c in cpus])
+        return rows

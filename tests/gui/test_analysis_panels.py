@@ -1,0 +1,159 @@
+import numpy as np
+import pytest
+
+from tickscope.gui.analysis_panels import DriftPanel, HistogramPanel, RatePanel, ResidencyPanel
+from tickscope.sim import analysis, scenario, simulation
+from tickscope.sim.clock_drift import KERNEL_CLOCK
+from tickscope.sim.events import Kind
+from tickscope.sim.results import Results
+
+
+@pytest.fixture(scope="module")
+def run():
+    sc = scenario.apply_sets(scenario.preset("bare-metal-lapic"), ["machine.irq_jitter=300us", "run.until=1s"])
+    res = simulation.simulate(sc, engine="reference")
+    return res, analysis.summarize(res)
+
+
+def _bar_total(h):
+    return int(h["counts"].sum()) + h["underflow"] + h["overflow"]
+
+
+def test_interval_histogram_counts_every_interval_including_under_and_overflow(qtbot, run):
+    res, summ = run
+    panel = HistogramPanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res, summ)
+    h = panel.histogram()
+    assert _bar_total(h) == analysis.tick_intervals(res).size > 0
+    # the bars drawn are the histogram
+    assert np.array_equal(panel.bars.opts["height"], h["counts"])
+    assert list(panel.side_bars.opts["height"]) == [h["underflow"], h["overflow"]]
+    assert np.array_equal(np.sort(panel.samples()["values"]), np.sort(analysis.tick_intervals(res)))
+
+
+def test_narrow_range_moves_samples_into_explicit_overflow_and_underflow(qtbot, run):
+    res, summ = run
+    panel = HistogramPanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res, summ)
+    panel.set_range(3_990_000, 4_010_000)
+    h = panel.histogram()
+    iv = analysis.tick_intervals(res)
+    assert h["underflow"] == np.count_nonzero(iv < h["edges_ns"][0]) > 0
+    assert h["overflow"] == np.count_nonzero(iv >= h["edges_ns"][-1]) > 0
+    assert _bar_total(h) == iv.size
+
+
+def test_per_cpu_latency_histogram_matches_that_cpus_ticks(qtbot, run):
+    res, summ = run
+    panel = HistogramPanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res, summ)
+    panel.set_quantity("latency")
+    panel.set_cpu(2)
+    n_ticks = np.count_nonzero((res.kind == Kind.TICK) & (res.cpu == 2))
+    assert _bar_total(panel.histogram()) == n_ticks
+    assert panel.cpu_box.currentData() == 2
+
+
+def test_clicking_overflow_bar_jumps_to_a_sample_beyond_the_range(qtbot, run):
+    res, summ = run
+    panel = HistogramPanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res, summ)
+    panel.set_range(10_000, 4_000_000)
+    nbins = len(panel.histogram()["counts"])
+    with qtbot.waitSignal(panel.jump_requested) as blocker:
+        assert panel.jump_to_bin(nbins)
+    t, cpu = blocker.args
+    s = panel.samples()
+    i = np.flatnonzero((s["time_ns"] == t) & (s["cpu"] == cpu))[0]
+    assert s["values"][i] >= 4_000_000
+
+
+def test_drift_panel_draws_kernel_clock_and_each_clocksource(qtbot, run):
+    res, summ = run
+    panel = DriftPanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res, summ)
+    series = panel.series()
+    assert set(series) == {KERNEL_CLOCK} | {c["name"] for c in res.meta["clocksources"]}
+    assert series[res.meta["clocksource"]]["in_use"]
+    ref = analysis.drift_series(res)
+    assert np.array_equal(series[KERNEL_CLOCK]["drift_ns"], ref["drift_ns"])
+    _, y = panel._curves[KERNEL_CLOCK].getOriginalDataset()
+    assert np.allclose(y * 1e9, ref["drift_ns"])
+    # no clocksource switch in this run: the clock in use reads what the kernel read
+    assert np.array_equal(series[res.meta["clocksource"]]["drift_ns"], ref["drift_ns"])
+    panel.set_clock_visible("jiffies", True)
+    assert panel._curves["jiffies"].isVisible()
+
+
+def test_rate_panel_plots_one_curve_per_cpu_with_analysis_rates(qtbot, run):
+    res, summ = run
+    panel = RatePanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res, summ)
+    panel.set_bin_ns(100_000_000)
+    rate = analysis.interrupt_rate(res, 100_000_000)
+    assert len(panel._curves) == res.meta["ncpus"]
+    for cpu, curve in enumerate(panel._curves):
+        _, y = curve.getOriginalDataset()
+        assert np.array_equal(y, rate["rate_hz"][cpu])
+    # every tick is counted once: rate * bin width summed equals the interrupts
+    total = panel.rate()["rate_hz"].sum() * 0.1
+    assert round(total) == np.count_nonzero((res.kind == Kind.TICK) | (res.kind == Kind.IRQ))
+
+
+def test_residency_panel_says_no_data_until_the_keys_exist(qtbot, run):
+    res, summ = run
+    panel = ResidencyPanel()
+    qtbot.addWidget(panel)
+    bare = dict(summ, cpus=[{k: v for k, v in c.items() if k not in ("cstate_residency_ns", "steal_ns")}
+                            for c in summ["cpus"]])
+    panel.set_results(res, bare)
+    assert not panel.has_data()
+    assert panel.message.text() == "no idle/steal data in this run"
+    # a busy run has the keys but no idle time: still nothing to draw, and it says why
+    panel.set_results(res, summ)
+    assert not panel.has_data() and panel.message.text().startswith("no idle/steal")
+
+
+def test_residency_panel_shows_real_idle_residency(qtbot):
+    sc = scenario.apply_sets(scenario.preset("bare-metal-lapic"), [
+        'machine.cstates=["C1", "C1E", "C3", "C6"]', 'kernel.nohz="idle"', 'workload.kind="mixed"', "run.until=300ms"])
+    res = simulation.simulate(sc, engine="reference")
+    summ = analysis.summarize(res)
+    panel = ResidencyPanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res, summ)
+    assert panel.has_data()
+    shares = panel.shares()
+    for i, c in enumerate(summ["cpus"]):
+        for state, ns in c["cstate_residency_ns"].items():
+            assert shares[state][i] == ns
+
+
+def test_residency_panel_stacks_cstates_and_steal(qtbot, run):
+    res, summ = run
+    panel = ResidencyPanel()
+    qtbot.addWidget(panel)
+    cpus = [dict(c, cstate_residency_ns={"C1": 100_000_000, "C6": 200_000_000 * (i + 1)}, steal_ns=50_000_000 * i)
+            for i, c in enumerate(summ["cpus"])]
+    panel.set_results(res, dict(summ, cpus=cpus))
+    assert panel.has_data() and panel.message.isHidden()
+    shares = panel.shares()
+    assert list(shares) == ["C1", "C6", "steal"]
+    assert list(shares["C6"]) == [200_000_000 * (i + 1) for i in range(len(cpus))]
+    assert list(shares["steal"]) == [50_000_000 * i for i in range(len(cpus))]
+
+
+@pytest.mark.parametrize("panel_cls", [HistogramPanel, DriftPanel, RatePanel, ResidencyPanel])
+def test_panels_accept_an_empty_run_and_no_run(qtbot, panel_cls):
+    meta = {"ncpus": 2, "until_ns": 0, "tick_nsec": 4_000_000, "devices": [], "tick_device": [-1, -1],
+            "clocksources": [], "clocksource": ""}
+    panel = panel_cls()
+    qtbot.addWidget(panel)
+    panel.set_results(Results.empty(meta), None)
+    panel.set_results(None, None)

@@ -1,0 +1,144 @@
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from tickscope.gui.event_table import COL_CPU, COL_KIND, COL_SOURCE, COL_TIME, COL_VALUE, EventTableView
+from tickscope.sim import analysis, scenario, simulation
+from tickscope.sim.events import Kind
+from tickscope.sim.results import Results
+
+
+@pytest.fixture(scope="module")
+def run():
+    res = simulation.simulate(scenario.apply_sets(scenario.preset("bare-metal-lapic"), ["run.until=200ms"]),
+                              engine="reference")
+    return res, analysis.summarize(res)
+
+
+def _cell(view, row, col, role=Qt.DisplayRole):
+    return view.model.data(view.model.index(row, col), role)
+
+
+def test_row_count_equals_the_log_and_the_filtered_count(qtbot, run):
+    res, summ = run
+    view = EventTableView()
+    qtbot.addWidget(view)
+    view.set_results(res, summ)
+    assert view.model.rowCount() == len(res)
+    view.set_filter(cpus=[1], kinds=[Kind.TICK])
+    assert view.model.rowCount() == np.count_nonzero((res.cpu == 1) & (res.kind == Kind.TICK)) > 0
+    view.set_filter(kinds=[Kind.JIFFIES, Kind.MODE])
+    assert view.model.rowCount() == np.count_nonzero(np.isin(res.kind, [Kind.JIFFIES, Kind.MODE]))
+    assert f"{view.model.rowCount():,} of {len(res):,}" in view.count_label.text()
+
+
+def test_combo_boxes_filter_the_table(qtbot, run):
+    res, summ = run
+    view = EventTableView()
+    qtbot.addWidget(view)
+    view.set_results(res, summ)
+    view.cpu_box.setCurrentIndex(view.cpu_box.findData(3))
+    assert view.model.rowCount() == np.count_nonzero(res.cpu == 3)
+    view.kind_box.setCurrentIndex(view.kind_box.findData(int(Kind.TICK)))
+    assert view.model.rowCount() == np.count_nonzero((res.cpu == 3) & (res.kind == Kind.TICK))
+
+
+def test_cells_are_formatted_per_kind(qtbot, run):
+    res, summ = run
+    view = EventTableView()
+    qtbot.addWidget(view)
+    view.set_results(res, summ)
+    view.set_filter(cpus=[0], kinds=[Kind.TICK])
+    i = view.model.row_of_log(0)
+    t, exp = int(res.time_ns[i]), int(res.value[i])
+    assert _cell(view, 0, COL_TIME) == f"{t // 10**9}.{t % 10**9 // 1000:06d}"
+    assert str(t) in _cell(view, 0, COL_TIME, Qt.ToolTipRole).replace(",", "")
+    assert _cell(view, 0, COL_CPU) == "0"
+    assert _cell(view, 0, COL_KIND) == "TICK"
+    assert _cell(view, 0, COL_SOURCE) == res.meta["devices"][int(res.source[i])]["name"]
+    assert f"{t - exp:,} ns" in _cell(view, 0, COL_VALUE)
+
+
+def test_unknown_kinds_show_their_number_and_do_not_crash(qtbot, run):
+    res, _ = run
+    n = 5
+    odd = Results(np.arange(n, dtype=np.int64), np.zeros(n, np.int16), np.full(n, 42, np.uint8),
+                  np.full(n, 7, np.uint8), np.arange(n, dtype=np.int64) * 3, meta=dict(res.meta, kinds={}))
+    view = EventTableView()
+    qtbot.addWidget(view)
+    view.set_results(odd, None)
+    assert (_cell(view, 4, COL_KIND), _cell(view, 4, COL_SOURCE), _cell(view, 4, COL_VALUE)) == ("42", "7", "12")
+
+
+def test_click_and_enter_request_a_jump_to_the_row(qtbot, run):
+    res, summ = run
+    view = EventTableView()
+    qtbot.addWidget(view)
+    view.set_results(res, summ)
+    view.set_filter(cpus=[2], kinds=[Kind.TICK])
+    view.show()
+    qtbot.waitExposed(view)
+    idx = view.model.index(5, 0)
+    rect = view.table.visualRect(idx)
+    with qtbot.waitSignal(view.jump_requested) as blocker:
+        qtbot.mouseClick(view.table.viewport(), Qt.LeftButton, pos=rect.center())
+    i = view.model.row_of_log(5)
+    assert blocker.args == [int(res.time_ns[i]), 2]
+    view.table.setCurrentIndex(view.model.index(7, 1))
+    with qtbot.waitSignal(view.jump_requested) as blocker:
+        qtbot.keyClick(view.table, Qt.Key_Return)
+    assert blocker.args == [int(res.time_ns[view.model.row_of_log(7)]), 2]
+
+
+def test_scroll_to_time_selects_first_row_at_or_after(qtbot, run):
+    res, summ = run
+    view = EventTableView()
+    qtbot.addWidget(view)
+    view.set_results(res, summ)
+    view.set_filter(cpus=[1])
+    row = view.scroll_to_time(100_000_000)
+    t = res.time_ns[(res.cpu == 1)]
+    assert row == np.searchsorted(t, 100_000_000)
+    assert view.table.currentIndex().row() == row
+
+
+def test_ten_million_rows_are_virtual(qtbot, run):
+    res, _ = run
+    n = 10_000_000
+    big = Results(np.arange(n, dtype=np.int64) * 100, (np.arange(n) % 8).astype(np.int16),
+                  (np.arange(n) % 3).astype(np.uint8), np.zeros(n, np.uint8), np.arange(n, dtype=np.int64),
+                  meta=dict(res.meta, ncpus=8))
+    view = EventTableView()
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    t0 = time.perf_counter()
+    view.set_results(big, None)
+    assert view.model.rowCount() == n
+    view.set_filter(cpus=[3], kinds=[int(Kind.TICK)])
+    assert view.model.rowCount() == np.count_nonzero((big.cpu == 3) & (big.kind == Kind.TICK))
+    view.scroll_to_time(999_000_000)
+    qtbot.wait(10)
+    # one mask pass and a screenful of cells, not 1e7 Python objects
+    assert time.perf_counter() - t0 < 5.0
+    assert _cell(view, view.model.rowCount() - 1, COL_CPU) == "3"
+
+
+def test_idle_kinds_name_their_cstate(qtbot):
+    sc = scenario.apply_sets(scenario.preset("bare-metal-lapic"), [
+        'machine.cstates=["C1", "C6"]', 'kernel.nohz="idle"', 'workload.kind="mixed"', "run.until=200ms"])
+    res = simulation.simulate(sc, engine="reference")
+    if "WAKE" not in res.meta.get("kinds", {}):
+        pytest.skip("this engine build logs no idle records")
+    view = EventTableView()
+    qtbot.addWidget(view)
+    view.set_results(res, None)
+    wake = res.meta["kinds"]["WAKE"]
+    view.set_filter(kinds=[wake])
+    assert view.model.rowCount() == np.count_nonzero(res.kind == wake) > 0
+    i = view.model.row_of_log(0)
+    assert _cell(view, 0, COL_KIND) == "WAKE"
+    assert _cell(view, 0, COL_SOURCE) == res.meta["cstates"][int(res.source[i])]["name"]
+    assert _cell(view, 0, COL_VALUE) == f"residency {int(res.value[i]):,} ns"

@@ -1,0 +1,139 @@
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QObject, Signal
+
+from tickscope.gui.measure import MeasureController
+from tickscope.sim import analysis, scenario, simulation
+from tickscope.sim.events import Kind
+
+
+class StandInRaster(QObject):
+    """Exactly the TickRasterView API the measurement tools rely on, on a real PlotWidget."""
+
+    range_changed = Signal(object, object)
+
+    def __init__(self, ncpus=4):
+        super().__init__()
+        self.widget = pg.PlotWidget()
+        self.plot_item = self.widget.getPlotItem()
+        self._range = (0, 1_000_000_000)
+        self.set_view_range(*self._range)
+
+    def set_view_range(self, t0_ns, t1_ns):
+        self._range = (int(t0_ns), int(t1_ns))
+        self.plot_item.setXRange(t0_ns / 1e9, t1_ns / 1e9, padding=0)
+        self.range_changed.emit(*self._range)
+
+    def view_range(self):
+        return self._range
+
+    def lane_of_cpu(self, cpu):
+        return float(cpu)
+
+
+@pytest.fixture(scope="module")
+def run():
+    res = simulation.simulate(scenario.apply_sets(scenario.preset("bare-metal-lapic"), ["run.until=500ms"]),
+                              engine="reference")
+    return res, analysis.summarize(res)
+
+
+@pytest.fixture
+def measure(qtbot, run):
+    raster = StandInRaster()
+    qtbot.addWidget(raster.widget)
+    m = MeasureController(raster)
+    qtbot.addWidget(m.readout)
+    m.set_results(*run)
+    return raster, m
+
+
+def test_delta_readout_equals_the_difference_set(measure):
+    _, m = measure
+    m.set_cursor("A", 100_000_123)
+    m.set_cursor("B", 104_000_123)
+    assert m.delta_ns() == 4_000_000
+    assert "4.000 ms" in m.delta_label.text() and "4,000,000 ns" in m.delta_label.text()
+    assert m.freq_label.text() == "250.000 Hz"
+    assert m.frequency_hz() == pytest.approx(250.0)
+
+
+def test_cursor_lines_sit_where_set_and_drag_reads_back_ns(measure):
+    raster, m = measure
+    m.set_cursor("A", 250_000_000)
+    assert m._lines["A"].value() == pytest.approx(0.25)
+    assert m._lines["A"] in raster.plot_item.items
+    m._lines["A"].setValue(0.3)  # as a drag does
+    assert m.cursor_ns("A") == 300_000_000
+
+
+def test_ticks_between_cursors_counts_ticks(measure, run):
+    res, _ = run
+    _, m = measure
+    m.set_cursor("B", 100_000_000)
+    m.set_cursor("A", 200_000_000)
+    ticks = res.time_ns[res.kind == Kind.TICK]
+    on1 = res.time_ns[(res.kind == Kind.TICK) & (res.cpu == 1)]
+    assert m.ticks_between() == np.count_nonzero((ticks >= 100_000_000) & (ticks < 200_000_000))
+    assert m.ticks_between(1) == np.count_nonzero((on1 >= 100_000_000) & (on1 < 200_000_000)) == 25
+    assert m.delta_ns() == -100_000_000
+
+
+def test_snap_moves_a_cursor_to_the_nearest_tick(measure, run):
+    res, _ = run
+    _, m = measure
+    ticks = np.sort(res.time_ns[res.kind == Kind.TICK])
+    assert m.snap_ns(int(ticks[10]) + 3) == ticks[10]
+
+
+def test_markers_add_rename_note_delete_and_round_trip(measure):
+    raster, m = measure
+    got = []
+    m.markers_changed.connect(lambda: got.append(1))
+    i = m.add_marker(300_000_000, "lost tick", "CPU 2 skipped")
+    j = m.add_marker(100_000_000)
+    assert m.markers() == [{"time_ns": 100_000_000, "name": "M1", "note": ""},
+                           {"time_ns": 300_000_000, "name": "lost tick", "note": "CPU 2 skipped"}]
+    assert (i, j) == (0, 0) or m.markers()[j]["time_ns"] == 100_000_000
+    m.rename_marker(0, "start")
+    m.set_marker_note(0, "first")
+    assert m.markers()[0] == {"time_ns": 100_000_000, "name": "start", "note": "first"}
+    assert m.marker_table.rowCount() == 2 and m.marker_table.item(0, 1).text() == "start"
+    saved = m.markers()
+    m.delete_marker(1)
+    assert [x["name"] for x in m.markers()] == ["start"]
+    m.set_markers(saved)
+    assert m.markers() == saved
+    assert len(m._marker_lines) == 2 and all(line in raster.plot_item.items for line in m._marker_lines)
+    assert got
+
+
+def test_editing_a_marker_name_in_the_table_renames_it(measure):
+    _, m = measure
+    m.add_marker(5_000_000, "x")
+    m.marker_table.item(0, 1).setText("renamed")
+    assert m.markers()[0]["name"] == "renamed"
+
+
+def test_go_to_marker_centres_the_raster_keeping_zoom(measure):
+    raster, m = measure
+    raster.set_view_range(0, 20_000_000)
+    m.add_marker(400_000_000, "here")
+    m.go_to_marker(0)
+    assert raster.view_range() == (390_000_000, 410_000_000)
+
+
+def test_mark_every_nth_tick_on_a_cpu(measure, run):
+    res, _ = run
+    raster, m = measure
+    times = m.mark_every_nth_tick(2, 10)
+    on2 = res.time_ns[(res.kind == Kind.TICK) & (res.cpu == 2)]
+    assert np.array_equal(times, on2[::10])
+    x, y = m._nth_item.getData()
+    assert x.size == 2 * times.size
+    assert np.allclose(x[::2], times / 1e9) and np.allclose((y[::2] + y[1::2]) / 2, raster.lane_of_cpu(2))
+    m.clear_nth_marks()
+    assert m.nth_marks().size == 0
+    with pytest.raises(ValueError):
+        m.mark_every_nth_tick(2, 0)
