@@ -104,7 +104,7 @@ def expected_slots(res: Results, cpu: int, bound: int | None = None) -> np.ndarr
                 ks = np.arange(1, n + 1, dtype=object)
                 out.append(np.array([_periodic_slot(dev, start, int(k)) for k in ks], dtype=np.int64)
                            if n < 4096 else _periodic_slots_fast(dev, start, n))
-        elif mode in (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ):
+        elif mode in (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ, TickMode.VMI_ALARM):
             if first <= hi:
                 out.append(np.arange(first, hi + 1, tick, dtype=np.int64))
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
@@ -129,9 +129,54 @@ def expected_count(res: Results, cpu: int, bound: int) -> int:
         dev = _periodic_device(res, cpu, mode) if mode in (TickMode.PERIODIC, TickMode.PERIODIC_BC) else None
         if dev is not None:
             total += _periodic_count_until(dev, start, hi)
-        elif mode in (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ) and first <= hi:
+        elif mode in (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ, TickMode.VMI_ALARM) and first <= hi:
             total += (hi - first) // tick + 1
     return total
+
+
+def kernel_offset(res: Results, t_ns: np.ndarray) -> np.ndarray:
+    """ktime - true time at *t_ns*, interpolated from the drift samples (exact at the samples).
+
+    Tick expiries are kernel times; adding this offset to ``time - expiry``
+    measures lateness the way the kernel sees it, even after a clocksource
+    switch or a migration has moved the kernel's clock away from true time.
+    """
+    t_ns = np.asarray(t_ns, dtype=np.int64)
+    if not res.meta.get("clocksources"):
+        return np.zeros(t_ns.shape, dtype=np.int64)
+    d = drift_series(res, max_points=4000)
+    if d["time_ns"].size == 0:
+        return np.zeros(t_ns.shape, dtype=np.int64)
+    return np.round(np.interp(t_ns, d["time_ns"], d["drift_ns"])).astype(np.int64)
+
+
+_KERNEL_TIME_MODES = (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ)
+
+
+def tick_latency(res: Results, idx: np.ndarray) -> np.ndarray:
+    """Lateness of the TICK records at rows *idx*, measured in the time base of their expiry.
+
+    Hardware-periodic slots are true times; oneshot and emulated ticks expire in
+    kernel time, so their lateness is ``ktime(handled) - expiry``.
+    """
+    t = res.time_ns[idx]
+    lat = t - res.value[idx]
+    if idx.size == 0:
+        return lat
+    mrows = np.flatnonzero(res.kind == Kind.MODE)
+    kernel_based = np.zeros(idx.size, dtype=bool)
+    cpus = res.cpu[idx]
+    for c in np.unique(cpus):
+        mc = mrows[res.cpu[mrows] == c]
+        sel = np.flatnonzero(cpus == c)
+        if mc.size == 0:
+            continue
+        pos = np.searchsorted(mc, idx[sel], side="right") - 1
+        modes = np.where(pos >= 0, res.source[mc[np.maximum(pos, 0)]], 0)
+        kernel_based[sel] = np.isin(modes, _KERNEL_TIME_MODES)
+    if kernel_based.any():
+        lat[kernel_based] += kernel_offset(res, t[kernel_based])
+    return lat
 
 
 def tick_outcomes(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> dict[str, np.ndarray]:
@@ -147,7 +192,7 @@ def tick_outcomes(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> d
     cpu = res.cpu[idx]
     t = res.time_ns[idx]
     exp = res.value[idx]
-    lat = t - exp
+    lat = tick_latency(res, idx)
     outcome = np.where(lat > late_threshold_ns, OUTCOME_LATE, OUTCOME_ON_TIME).astype(np.uint8)
     if len(idx):
         order = np.lexsort((t, exp, cpu))
@@ -180,6 +225,7 @@ def per_cpu(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> list[di
     meta = res.meta
     horizon = meta["until_ns"] - late_threshold_ns
     tick_mask = res.kind == Kind.TICK
+    lat_all = tick_latency(res, np.flatnonzero(tick_mask))
     out = []
     names = [c["name"] for c in meta.get("cstates", [])] or ["HLT"]
     for cpu in range(meta["ncpus"]):
@@ -190,7 +236,7 @@ def per_cpu(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> list[di
         judged = np.isin(e, expected)
         ej = e[judged]
         distinct = np.unique(ej)
-        lat = t - e
+        lat = lat_all[res.cpu[tick_mask] == cpu]
         state = meta["cpus"][cpu] if "cpus" in meta else {}
         residency = state.get("residency_ns", [])
         bc = (res.kind == Kind.BROADCAST) & (res.cpu == cpu)
@@ -214,8 +260,25 @@ def per_cpu(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> list[di
             "idle_calls": int(state.get("idle_calls", 0)),
             "idle_sleeps": int(state.get("idle_sleeps", 0)),
             "deep_refused": int(np.count_nonzero((res.kind == Kind.BC_ENTER) & (res.cpu == cpu) & (res.source == 1))),
+            "steal_ns": int(state.get("steal_ns", 0)),
+            "jiffies_updates": int(np.count_nonzero((res.kind == Kind.JIFFIES) & (res.cpu == cpu))),
         })
     return out
+
+
+def _hypervisor_stats(res: Results) -> dict:
+    """Top-level hypervisor numbers for ``run --json``."""
+    meta = res.meta
+    hv = dict(meta.get("hypervisor", {}))
+    steal = [int(c.get("steal_ns", 0)) for c in meta.get("cpus", [])]
+    hv.update({
+        "backend": meta.get("backend", "none"),
+        "overcommit": meta.get("overcommit", 1),
+        "steal_ns": int(sum(steal)),
+        "core_changes": sorted({e["change"] for e in meta.get("effect_evidence", [])}),
+        "effects": sorted({e["effect"] for e in meta.get("effect_evidence", [])}),
+    })
+    return hv
 
 
 def watchdog_events(res: Results) -> list[dict]:
@@ -283,6 +346,8 @@ def log_histogram(values: np.ndarray, lo_ns: int = 100, hi_ns: int = 10**10, bin
     """Histogram on log-spaced bins with explicit underflow (< lo) and overflow (>= hi) counts."""
     edges = np.unique(np.round(np.logspace(np.log10(lo_ns), np.log10(hi_ns),
                                            int(round(np.log10(hi_ns / lo_ns) * bins_per_decade)) + 1)).astype(np.int64))
+    if edges.size < 2:
+        edges = np.array([lo_ns, max(hi_ns, lo_ns + 1)], dtype=np.int64)
     values = np.asarray(values)
     counts, _ = np.histogram(values, bins=edges)
     # np.histogram's last bin is closed; move values equal to hi into overflow
@@ -358,7 +423,9 @@ def summarize(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> dict:
         "clocksource": meta["clocksource"],
         "jiffies_delta": meta["jiffies"],
         "cpus": per_cpu(res, late_threshold_ns),
-        "clocks": {"wall_drift_ns": int(meta["ktime_ns"] - meta["now_ns"])},
+        "clocks": {"wall_drift_ns": int(meta["ktime_ns"] - meta["now_ns"] + meta.get("wall_ahead_ns", 0))},
+        "jiffies_expected": int(meta["now_ns"] // meta["tick_nsec"]),
+        "hypervisor": _hypervisor_stats(res),
         "log": kernel_log(res),
         "watchdog_events": watchdog_events(res),
         "engine": meta.get("engine", ""),

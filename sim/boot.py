@@ -46,10 +46,29 @@ TIMER_PERIODIC, TIMER_RANDOM = 0, 1
 # Clocksource counter kinds
 CS_COUNTER = 0    # a free-running hardware counter: cycles(t) = t * num // den
 CS_JIFFIES = 1    # jiffies: the kernel's own tick count
+CS_TSC = 2        # the (guest) TSC, piecewise across migrations
+CS_PVCLOCK = 3    # pvclock: system_time + scale_delta(tsc - tsc_timestamp, mul, shift) (kvm-clock, xen)
+CS_HVPAGE = 4     # Hyper-V reference TSC page: ((tsc * scale) >> 64) + offset, 100 ns units
+
+# Paravirtual backends (hypervisor.backend)
+PV_NONE, PV_VMI2007, PV_VMICE, PV_XEN, PV_KVM, PV_HYPERV = 0, 1, 2, 3, 4, 5
+PV_CODES = {"none": PV_NONE, "vmi-2007": PV_VMI2007, "vmi-clockevents": PV_VMICE, "xen-pv": PV_XEN, "kvm": PV_KVM,
+            "hyperv": PV_HYPERV}
+#: The architecture model each backend's era is bound to (assets/arch).
+PV_MODEL = {"none": "linux-6.x", "vmi-2007": "linux-2.6.21", "vmi-clockevents": "linux-2.6.22", "xen-pv": "linux-6.x",
+            "kvm": "linux-6.x", "hyperv": "linux-6.x"}
+PV_COMPONENT = {"none": "bare-metal"}
+# Effects of core changes on a backend that reaches into the changed symbols (assets/arch/changes)
+EFF_HOOK_BYPASSED, EFF_DUP_DO_TIMER, EFF_NO_NOHZ, EFF_NO_HIGHRES, EFF_NO_BROADCAST = 1, 2, 4, 8, 16
+EFFECT_BITS = {"hook-bypassed": EFF_HOOK_BYPASSED, "duplicate-do-timer": EFF_DUP_DO_TIMER, "no-nohz": EFF_NO_NOHZ,
+               "no-highres": EFF_NO_HIGHRES, "no-broadcast": EFF_NO_BROADCAST}
+PIT_REINJECT, PIT_DISCARD = 0, 1
 
 KTIME_MAX = 2**63 - 1
 
 _NATIVE_CLOCKSOURCES = {"jiffies", "refined-jiffies", "tsc", "tsc-early", "hpet", "acpi_pm", "pit"}
+_PV_CLOCKSOURCE_NAMES = {"kvm": ("kvm-clock",), "xen-pv": ("xen",), "hyperv": ("hyperv_clocksource_tsc_page",),
+                         "vmi-2007": ("vmi-timer",), "vmi-clockevents": ("vmi-timer",)}
 
 # Kernel callback names per ops kind, as /proc/timer_list prints them.
 _CALLBACKS = {
@@ -62,9 +81,13 @@ _CALLBACKS = {
                   oneshot_stopped=None, resume="hpet_clkevt_legacy_resume"),
     HW_PIT: dict(set_next_event="pit_next_event", shutdown="pit_shutdown", periodic="pit_set_periodic",
                  oneshot="pit_set_oneshot", oneshot_stopped=None, resume=None),
-    HW_NS: dict(set_next_event="pv_set_next_event", shutdown="pv_shutdown", periodic=None, oneshot="pv_set_oneshot",
-                oneshot_stopped=None, resume=None),
+    HW_NS: dict(set_next_event="xen_vcpuop_set_next_event", shutdown="xen_vcpuop_shutdown", periodic=None,
+                oneshot="xen_vcpuop_set_oneshot", oneshot_stopped=None, resume=None),
 }
+_STIMER_CALLBACKS = dict(set_next_event="hv_ce_set_next_event", shutdown="hv_ce_shutdown", periodic=None,
+                         oneshot="hv_ce_set_oneshot", oneshot_stopped="hv_ce_shutdown", resume=None)
+_VMI_CALLBACKS = dict(set_next_event="vmi_timer_next_event", shutdown="vmi_timer_set_mode", periodic="vmi_timer_set_mode",
+                      oneshot="vmi_timer_set_mode", oneshot_stopped=None, resume=None)
 
 
 def _tsc_ratio(m) -> tuple[int, int]:
@@ -104,6 +127,8 @@ class Device:
     cpu: int = -1                 # -1 = global device, else the CPU it is local to
     irq: str = "LOC"
     callbacks: dict = field(default_factory=dict)
+    clockevent: bool = True       # False: not a clock event device (the VMI 2.6.21 alarm)
+    tsc_based: bool = False       # counts the (guest) TSC, which a migration may change
 
     def has(self, feature: int) -> bool:
         return bool(self.features & feature)
@@ -166,6 +191,24 @@ class BootPlan:
     cs_index: int = 0                 # index of the current clocksource in ``clocksources``
     watchdog: int = -1                # index of the watchdog clocksource, -1 = none
     watchdog_margin_ns: int = 0
+    # paravirtual backend and hypervisor (paravirt issue)
+    pv: int = PV_NONE
+    pv_name: str = "none"
+    tsc_num: int = 1                  # the guest TSC's true counts per ns (num/den) at boot
+    tsc_den: int = 1
+    tsc_khz: int = 0
+    vmi_alarm: list[int] = field(default_factory=list)     # per CPU: the VMI 2.6.21 alarm pseudo-device, or -1
+    effects: int = 0                  # EFF_* bits the scenario's core changes have on this backend
+    effect_evidence: list[dict] = field(default_factory=list)
+    overcommit: int = 1
+    timeslice_ns: int = 0
+    host_latency_ns: int = 0
+    injection: tuple = (DIST_FIXED, 0, 0, 0)
+    pit_policy: int = PIT_REINJECT
+    pv_pit: bool = False              # the PIT is KVM's in-kernel PIT (host timer + lost-tick policy)
+    steal_reported: bool = True
+    tsc_scaling: bool = False
+    migrations: list[tuple[int, int, int]] = field(default_factory=list)  # (at, tsc_hz, pause)
 
     def meta(self) -> dict:
         """JSON-able description for Results.meta."""
@@ -185,6 +228,8 @@ class BootPlan:
             "bc_kind": self.bc_kind, "bc_cpu": self.bc_cpu,
             "watchdog": self.clocksources[self.watchdog].name if self.watchdog >= 0 else "",
             "watchdog_margin_ns": self.watchdog_margin_ns,
+            "backend": self.pv_name, "effects": self.effects, "effect_evidence": self.effect_evidence,
+            "overcommit": self.overcommit, "vmi_alarm": list(self.vmi_alarm),
         }
 
 
@@ -234,6 +279,8 @@ def _register_clocksources(sc, hz, log):
     for i, extra in enumerate(sc.imported.get("clocksources", []) or []):
         if not isinstance(extra, dict) or extra.get("name") in _NATIVE_CLOCKSOURCES or extra.get("modelled"):
             continue
+        if extra.get("name") in _PV_CLOCKSOURCE_NAMES.get(sc.hypervisor.backend, ()):
+            continue  # the backend registers it itself
         try:
             freq = int(extra["freq_hz"])
             bits = int(extra.get("mask_bits", 64))
@@ -245,23 +292,42 @@ def _register_clocksources(sc, hz, log):
             rating = 299  # kvmclock lowers itself when CPUID shows an invariant TSC
         p = kclock.clocksource_register(name, freq, bits, rating=rating, flags=("CONTINUOUS", "VALID_FOR_HRES"))
         add(Clocksource(p, CS_COUNTER, *_ratio(freq, kclock.NSEC_PER_SEC)), at(name, 4_000))
+    backend = sc.hypervisor.backend
+    if backend == "kvm":
+        log.append((0, "kvm-clock: Using msrs 4b564d01 and 4b564d00"))
+        rating = 299 if (m.tsc_invariant and m.tsc_hz) else 400  # kvmclock defers to an invariant TSC
+        p = kclock.clocksource_register("kvm-clock", kclock.NSEC_PER_SEC, 64, rating=rating, flags=("CONTINUOUS", "VALID_FOR_HRES"))
+        add(Clocksource(p, CS_PVCLOCK), at("kvm-clock", 4_000))
+    elif backend == "xen-pv":
+        p = kclock.clocksource_register("xen", kclock.NSEC_PER_SEC, 64, rating=400, flags=("CONTINUOUS", "VALID_FOR_HRES"))
+        add(Clocksource(p, CS_PVCLOCK), at("xen", 4_000))
+    elif backend == "hyperv":
+        rating = 250 if m.tsc_invariant else 500
+        p = kclock.clocksource_register("hyperv_clocksource_tsc_page", kclock.HV_CLOCK_HZ, 64, rating=rating,
+                                        flags=("CONTINUOUS", "VALID_FOR_HRES"))
+        add(Clocksource(p, CS_HVPAGE), at("hyperv_clocksource_tsc_page", 4_000))
+    elif backend in ("vmi-2007", "vmi-clockevents"):
+        # the VMI cycle counter (VMI_CYCLES_REAL) runs at the hypervisor's cycle frequency, here the TSC's
+        p = kclock.clocksource_register("vmi-timer", m.tsc_hz // 1000, 64, scale=1000, rating=450,
+                                        flags=("CONTINUOUS", "VALID_FOR_HRES"))
+        add(Clocksource(p, CS_TSC), at("vmi-timer", 4_000))
     # x86 setup_arch registers refined-jiffies on the PIT rate whether or not a PIT exists
     add(Clocksource(kclock.refined_jiffies_clocksource(hz), CS_JIFFIES, continuous=False), at("refined-jiffies", 49_000_000))
     add(Clocksource(kclock.jiffies_clocksource(hz), CS_JIFFIES, continuous=False), at("jiffies", 137_000_000))
-    if m.hpet:
+    if m.hpet and backend not in ("xen-pv", "vmi-2007"):
         period = kclock.hpet_period_fs(m.hpet_hz)
         freq = kclock.hpet_freq_from_period(period)
         p = kclock.clocksource_register("hpet", freq, 32, rating=250, flags=("CONTINUOUS", "VALID_FOR_HRES"))
         add(Clocksource(p, CS_COUNTER, *_ratio(10**6, period)), at("hpet", 137_500_000))
-    elif m.pit:
+    elif m.pit and backend == "none":
         p = kclock.clocksource_register("pit", kclock.PIT_TICK_RATE, 32, rating=110)
         add(Clocksource(p, CS_COUNTER, *_ratio(kclock.PIT_TICK_RATE, kclock.NSEC_PER_SEC), continuous=False), 137_500_000)
     tsc_khz = m.tsc_hz // 1000
     if m.tsc_hz:
         p = kclock.clocksource_register("tsc-early", tsc_khz, 64, scale=1000, rating=299,
                                         flags=("CONTINUOUS", "MUST_VERIFY"))
-        add(Clocksource(p, CS_COUNTER, *_tsc_ratio(m), must_verify=True), at("tsc-early", 137_800_000))
-    if m.acpi_pm:
+        add(Clocksource(p, CS_TSC, *_tsc_ratio(m), must_verify=True), at("tsc-early", 137_800_000))
+    if m.acpi_pm and backend != "xen-pv":
         p = kclock.clocksource_register("acpi_pm", kclock.ACPI_PM_HZ, 24, rating=200, flags=("CONTINUOUS", "VALID_FOR_HRES"))
         add(Clocksource(p, CS_COUNTER, *_ratio(kclock.ACPI_PM_HZ, kclock.NSEC_PER_SEC)), at("acpi_pm", 180_000_000))
     return out, tsc_khz
@@ -280,10 +346,9 @@ def _select_clocksource(candidates, override, log, t_ns, oneshot):
         if not match:
             names = ", ".join(c.name for c in candidates)
             raise InputError(f"kernel.clocksource: {override!r} is not registered on this machine (registered: {names})")
-        if oneshot and not match[0].continuous:
-            log.append((t_ns, f"clocksource: Override clocksource {override} is not HRT compatible - cannot switch while in HRT/NOHZ mode"))
-        else:
-            best = match[0]
+        # At boot the tick is still periodic, so a non-HRT override is accepted; it then keeps the
+        # tick from ever switching to oneshot (timekeeping is not valid for high resolution).
+        best = match[0]
     return best
 
 
@@ -301,8 +366,10 @@ def _make_devices(sc, hz, tsc_khz):
         devices.append(d)
         return d
 
+    backend = sc.hypervisor.backend
+    visible = backend not in ("xen-pv", "vmi-2007")   # a PV guest sees no emulated timer hardware
     # Global devices first, registered on the boot CPU at time_init.
-    if m.hpet:
+    if m.hpet and visible:
         period = kclock.hpet_period_fs(m.hpet_hz)
         freq = kclock.hpet_freq_from_period(period)
         p = kclock.hpet_clockevent(freq)
@@ -311,15 +378,15 @@ def _make_devices(sc, hz, tsc_khz):
             min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns, min_delta_ticks=p.min_delta_ticks,
             max_delta_ticks=p.max_delta_ticks, freq_hz=freq, num=num, den=den,
             periodic_count=(kclock.NSEC_PER_SEC // hz * p.mult) >> p.shift, irq="IO-APIC 2-edge timer")
-    elif m.pit:
+    elif m.pit and visible:
         p = kclock.pit_clockevent()
         num, den = _ratio(kclock.PIT_TICK_RATE, kclock.NSEC_PER_SEC)
         add(name="pit", hw=HW_PIT, features=FEAT_PERIODIC | FEAT_ONESHOT, rating=0, mult=p.mult, shift=p.shift,
             min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns, min_delta_ticks=p.min_delta_ticks,
             max_delta_ticks=p.max_delta_ticks, freq_hz=kclock.PIT_TICK_RATE, num=num, den=den,
             periodic_count=kclock.pit_latch(hz), irq="IO-APIC 2-edge timer")
-    # One local APIC timer per CPU.
-    if m.lapic:
+    # One local APIC timer per CPU (VMI 2.6.21 takes the LVTT over; a Xen PV guest has none).
+    if m.lapic and visible:
         rating = 150 if m.arat else 100
         c3 = 0 if m.arat else FEAT_C3STOP
         for cpu in range(m.cpus):
@@ -329,7 +396,7 @@ def _make_devices(sc, hz, tsc_khz):
                 add(name="lapic-deadline", hw=HW_DEADLINE, features=FEAT_ONESHOT | c3, rating=rating, mult=p.mult,
                     shift=p.shift, min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns,
                     min_delta_ticks=p.min_delta_ticks, max_delta_ticks=p.max_delta_ticks, freq_hz=p.freq,
-                    num=num, den=den, tick_scale=kclock.TSC_DIVISOR, cpu=cpu)
+                    num=num, den=den, tick_scale=kclock.TSC_DIVISOR, cpu=cpu, tsc_based=True)
             else:
                 p = kclock.lapic_clockevent(m.lapic_bus_hz, hz)
                 num, den = _ratio(m.lapic_bus_hz, kclock.APIC_DIVISOR * kclock.NSEC_PER_SEC)
@@ -338,6 +405,34 @@ def _make_devices(sc, hz, tsc_khz):
                     min_delta_ticks=p.min_delta_ticks, max_delta_ticks=p.max_delta_ticks,
                     freq_hz=m.lapic_bus_hz // kclock.APIC_DIVISOR, num=num, den=den,
                     periodic_count=(m.lapic_bus_hz // hz) // kclock.APIC_DIVISOR, cpu=cpu)
+    # Paravirtual clock event devices, one per vCPU
+    for cpu in range(m.cpus):
+        if backend == "xen-pv":
+            d = add(name="xen", hw=HW_NS, features=FEAT_ONESHOT, rating=500, mult=1, shift=0, min_delta_ns=100_000,
+                    max_delta_ns=0xFFFFFFFF, min_delta_ticks=100_000, max_delta_ticks=0xFFFFFFFF, freq_hz=kclock.NSEC_PER_SEC,
+                    num=1, den=1, cpu=cpu, irq=f"timer{cpu}")
+        elif backend == "hyperv":
+            p = kclock.clockevents_config(kclock.HV_CLOCK_HZ, 1, 0xFFFFFFFF)
+            d = add(name="Hyper-V clockevent", hw=HW_DEADLINE, features=FEAT_ONESHOT, rating=1000, mult=p.mult,
+                    shift=p.shift, min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns, min_delta_ticks=1,
+                    max_delta_ticks=0xFFFFFFFF, freq_hz=kclock.HV_CLOCK_HZ, num=1, den=100, cpu=cpu, irq="HVS")
+            d.callbacks = dict(_STIMER_CALLBACKS)
+        elif backend == "vmi-clockevents":
+            cycles_per_msec = m.tsc_hz // 1000
+            mult = kclock.div_sc(cycles_per_msec, 1_000_000, 22)
+            num, den = _tsc_ratio(m)
+            d = add(name="vmi-timer", hw=HW_LAPIC, features=FEAT_PERIODIC | FEAT_ONESHOT, rating=1000, mult=mult, shift=22,
+                    min_delta_ns=kclock.cev_delta2ns(1, mult, 22, False),
+                    max_delta_ns=kclock.cev_delta2ns(0xFFFFFFFF, mult, 22, True), min_delta_ticks=1,
+                    max_delta_ticks=0xFFFFFFFF, freq_hz=m.tsc_hz, num=num, den=den, cpu=cpu,
+                    periodic_count=m.tsc_hz // hz, irq="VMI-LOCAL")
+            d.callbacks = dict(_VMI_CALLBACKS)
+        elif backend == "vmi-2007":
+            # not a clock event device: the 2.6.21 VMI alarm, wired to the hijacked LVTT vector
+            num, den = _tsc_ratio(m)
+            add(name="vmi-alarm", hw=HW_LAPIC, features=FEAT_PERIODIC, rating=0, mult=0, shift=0, min_delta_ns=0,
+                max_delta_ns=0, min_delta_ticks=0, max_delta_ticks=0, freq_hz=m.tsc_hz, num=num, den=den, cpu=cpu,
+                periodic_count=m.tsc_hz // sc.hypervisor.vmi_alarm_hz, irq="LOC", clockevent=False)
     assert tick > 0
     return devices
 
@@ -364,7 +459,7 @@ def _choose_tick_devices(devices, ncpus, forced):
     tick = [-1] * ncpus
     taken: set[int] = set()
     for cpu in range(ncpus):
-        cands = [d for d in devices if d.cpu == cpu or (d.cpu == -1 and d.id not in taken)]
+        cands = [d for d in devices if d.clockevent and (d.cpu == cpu or (d.cpu == -1 and d.id not in taken))]
         chosen = [d for d in cands if d.name == forced] if forced else []
         cur = None
         for d in chosen or cands:
@@ -382,7 +477,7 @@ def _choose_broadcast(devices, tick):
     used = set(tick)
     best = None
     for d in devices:
-        if d.id in used or d.cpu != -1 or d.features & (FEAT_DUMMY | FEAT_PERCPU | FEAT_C3STOP):
+        if d.id in used or d.cpu != -1 or not d.clockevent or d.features & (FEAT_DUMMY | FEAT_PERCPU | FEAT_C3STOP):
             continue
         if best is None or d.rating > best.rating:
             best = d
@@ -428,7 +523,7 @@ def plan(sc) -> BootPlan:
         p = kclock.clocksource_register("tsc", tsc_khz, 64, scale=1000, rating=300,
                                         flags=("CONTINUOUS", "MUST_VERIFY", "VALID_FOR_HRES"))
         t_tsc = _import_time(sc, "tsc", 241_900_000)
-        tsc = Clocksource(p, CS_COUNTER, early_tsc.num, early_tsc.den, must_verify=True, registered_at_ns=t_tsc)
+        tsc = Clocksource(p, CS_TSC, early_tsc.num, early_tsc.den, must_verify=True, registered_at_ns=t_tsc)
         log.append((t_tsc, p.dmesg_line()))
         final_list = [c for c in clocksources if c.name != "tsc-early"] + [tsc]
     if m.tsc_hz and m.tsc_skew and m.cpus > 1:
@@ -447,6 +542,9 @@ def plan(sc) -> BootPlan:
             log.append((250_000_000, f"tick: CPU {cpu} has no clock event device; it will not tick"))
     bc_kind, bc_dev = _broadcast_plan(m, devices, tick)
     wd, margin = _watchdog_plan(sc, final_list, final)
+    hv = sc.hypervisor
+    effects, evidence = _core_effects(sc, log)
+    tsc_num, tsc_den = _tsc_ratio(m) if m.tsc_hz else (0, 1)
     return BootPlan(
         ncpus=m.cpus, hz=hz, tick_nsec=kclock.tick_nsec(hz), highres=sc.kernel.highres, nohz=sc.kernel.nohz,
         skew_tick=sc.kernel.skew_tick, irq_latency_ns=m.irq_latency, irq_jitter_ns=m.irq_jitter,
@@ -459,7 +557,44 @@ def plan(sc) -> BootPlan:
         workload=_workload_plan(sc), timers=_timer_plan(sc), timer_work_ns=sc.workload.timer_work,
         tsc_offset=[(m.tsc_skew * c // max(1, m.cpus - 1)) * m.tsc_hz // kclock.NSEC_PER_SEC for c in range(m.cpus)],
         tsc_stops=not m.tsc_invariant, cs_index=final_list.index(final), watchdog=wd, watchdog_margin_ns=margin,
+        pv=PV_CODES[hv.backend], pv_name=hv.backend, tsc_num=tsc_num, tsc_den=tsc_den, tsc_khz=tsc_khz,
+        vmi_alarm=[next((d.id for d in devices if d.cpu == c and d.name == "vmi-alarm"), -1) for c in range(m.cpus)],
+        effects=effects, effect_evidence=evidence, overcommit=hv.overcommit, timeslice_ns=hv.timeslice,
+        host_latency_ns=hv.host_latency, injection=_dist(hv.injection),
+        pit_policy=PIT_DISCARD if hv.pit_policy == "discard" else PIT_REINJECT,
+        pv_pit=hv.backend == "kvm" and any(d.name == "pit" for d in devices),
+        steal_reported=hv.steal_reported, tsc_scaling=hv.tsc_scaling,
+        migrations=sorted((mg.at, mg.tsc_hz, mg.pause) for mg in hv.migrations),
     )
+
+
+def _core_effects(sc, log) -> tuple[int, list[dict]]:
+    """What the scenario's core changes do to its backend: computed from the architecture model's reachout edges."""
+    if not sc.core.changes:
+        return 0, []
+    from tickscope.sim.graph import archmodel
+
+    backend = sc.hypervisor.backend
+    model = PV_MODEL[backend]
+    affected = archmodel.affected_backends(model, list(sc.core.changes))
+    hits = affected.get(PV_COMPONENT.get(backend, backend), [])
+    bits = 0
+    for h in hits:
+        bits |= EFFECT_BITS.get(h["effect"], 0)
+    seen = set()
+    for h in hits:
+        key = (h["change"], h["effect"])
+        if key in seen:
+            continue
+        seen.add(key)
+        ev = h["evidence"][0] if h.get("evidence") else {}
+        where = f" ({ev.get('file')}:{ev.get('line')})" if ev else ""
+        log.append((250_000_000, f"tickscope: core change {h['change']}: {backend} reaches {h['symbol']}{where}: {h['effect']}"))
+    if not hits:
+        log.append((250_000_000, f"tickscope: core changes {', '.join(sc.core.changes)}: {backend} has no reachout into "
+                                 f"them in {model}; unaffected"))
+    return bits, [{"change": h["change"], "effect": h["effect"], "symbol": h["symbol"], "evidence": h.get("evidence", [])}
+                  for h in hits]
 
 
 def _broadcast_plan(m, devices, tick):
@@ -486,7 +621,7 @@ def _watchdog_plan(sc, clocksources, current):
     """clocksource_select_watchdog: the best continuous clocksource that needs no verification itself."""
     if not sc.kernel.watchdog:
         return -1, 0
-    cands = [c for c in clocksources if c.continuous and not c.must_verify and c.kind == CS_COUNTER]
+    cands = [c for c in clocksources if c.continuous and not c.must_verify and c.kind != CS_JIFFIES]
     if not cands or not any(c.must_verify and not c.unstable for c in clocksources):
         return -1, 0
     wd = max(cands, key=lambda c: c.rating)

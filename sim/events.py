@@ -58,6 +58,14 @@ class Kind(IntEnum):
     CS_SWITCH = 14
     """Timekeeping switched clocksource.  source = index in ``meta["clocksources"]``,
     value = kernel time at the switch (ns)."""
+    STEAL = 16
+    """The vCPU ran again after being descheduled while busy.  value = the time
+    stolen (ns), ending at ``time_ns``."""
+    PIT_DISCARD = 17
+    """KVM's in-kernel PIT dropped an expiry (discard policy).  value = its expiry (ns)."""
+    MIGRATE = 18
+    """Live migration.  source 0: the VM paused (value = pause ns); source 1: it
+    resumed on the new host (value = the new host's TSC Hz)."""
     BC_ENTER = 15
     """tick_broadcast_enter on deep idle entry.  source = 0 accepted, 1 -EBUSY
     (the CPU stays shallow), value = the deep state asked for."""
@@ -79,6 +87,9 @@ class TickMode(IntEnum):
     PERIODIC_BC = 5
     """Periodic tick delivered by the broadcast device (the local timer is shut
     down because it stops in deep idle)."""
+    VMI_ALARM = 6
+    """VMI 2.6.21: no clock event device; the VMI alarm on the hijacked LAPIC
+    vector runs VMI's own do_timer / update_process_times catch-up loops."""
 
 
 HANDLER_NAMES = {
@@ -88,4 +99,5 @@ HANDLER_NAMES = {
     TickMode.HIGHRES: "hrtimer_interrupt",
     TickMode.LOWRES_NOHZ: "tick_nohz_lowres_handler",
     TickMode.PERIODIC_BC: "tick_handle_periodic",
+    TickMode.VMI_ALARM: "vmi_local_timer_interrupt",
 }

@@ -36,11 +36,12 @@ import numpy as np
 from tickscope.sim import boot as B
 from tickscope.sim.events import Kind, TickMode
 from tickscope.sim.reference_idle import IdleMixin
+from tickscope.sim.reference_pv import EV_INJ, EV_MIGRATE, EV_RESUME, EV_VCPU, PvMixin
 from tickscope.sim.results import COLUMNS
 
 #: Version of the engine semantics.  The Cython engine declares the version it
 #: implements (``CyEngine.SEMANTICS``); ``auto`` only picks it when they match.
-SEMANTICS = 2
+SEMANTICS = 3
 
 M64 = (1 << 64) - 1
 KTIME_MAX = B.KTIME_MAX
@@ -70,7 +71,7 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-class ReferenceEngine(IdleMixin):
+class ReferenceEngine(IdleMixin, PvMixin):
     """Pure-Python engine over a :class:`tickscope.sim.boot.BootPlan`."""
 
     name = "reference"
@@ -107,6 +108,7 @@ class ReferenceEngine(IdleMixin):
         self.per_t0 = [0] * slots
         self.per_c0 = [0] * slots
         self.per_k = [0] * slots
+        self.per_expiry = [0] * slots
         self.fire_at = [KTIME_MAX] * slots
         # per-CPU tick state
         self.mode = [TickMode.NONE] * n
@@ -124,10 +126,12 @@ class ReferenceEngine(IdleMixin):
         self.log_kind: list[int] = []
         self.log_src: list[int] = []
         self.log_val: list[int] = []
+        self._init_pv()
         self._init_idle()
         for cpu in range(n):
             self._tick_setup_device(cpu, 0)
         self._start_idle()
+        self._start_pv()
 
     # ------------------------------------------------------------------ infrastructure
     def _log(self, t, cpu, kind, src, val):
@@ -155,7 +159,8 @@ class ReferenceEngine(IdleMixin):
         """The device in *slot* raises its interrupt at true time *fire*; it reaches a CPU after the IRQ latency."""
         self.gen[slot] += 1
         self.fire_at[slot] = fire
-        self._push(fire + self._latency(), EV_DEV, slot, self.gen[slot])
+        # bare metal: the interrupt reaches the CPU after the IRQ latency; a guest's goes through injection
+        self._push(fire if self.guest else fire + self._latency(), EV_DEV, slot, self.gen[slot])
 
     def _cancel(self, slot):
         self.gen[slot] += 1
@@ -163,8 +168,15 @@ class ReferenceEngine(IdleMixin):
 
     def _cs_cycles(self, idx, t) -> int:
         cs = self.plan.clocksources[idx]
-        if cs.kind == B.CS_JIFFIES:
+        kind = cs.kind
+        if kind == B.CS_JIFFIES:
             return self.jiffies
+        if kind == B.CS_TSC:
+            return self.tsc(t)
+        if kind == B.CS_PVCLOCK:
+            return self.pvclock_ns(t)
+        if kind == B.CS_HVPAGE:
+            return self.hv_reference(t)
         return t * cs.num // cs.den
 
     def ktime(self, t: int) -> int:
@@ -186,8 +198,11 @@ class ReferenceEngine(IdleMixin):
     def _set_next_event(self, slot, t, ticks) -> int:
         d = self.devs[self.dev[slot]]
         if d.hw == B.HW_DEADLINE:
-            target = t * d.num // d.den + ticks * d.tick_scale
-            self._arm(slot, _ceil_div(target * d.den, d.num))
+            if d.tsc_based:
+                self._arm(slot, self._tsc_time(self.tsc(t) + ticks * d.tick_scale))
+            else:
+                target = t * d.num // d.den + ticks * d.tick_scale
+                self._arm(slot, _ceil_div(target * d.den, d.num))
         elif d.hw == B.HW_HPET:
             now_c = t * d.num // d.den
             target = now_c + ticks
@@ -279,6 +294,14 @@ class ReferenceEngine(IdleMixin):
     # ------------------------------------------------------------------ tick layer: setup and periodic
     def _tick_setup_device(self, cpu, t):
         """tick_setup_device + tick_setup_periodic at boot."""
+        if self.plan.vmi_alarm and self.plan.vmi_alarm[cpu] >= 0:
+            # VMI 2.6.21: no clock event device; the alarm on the hijacked LVTT drives VMI's own tick code
+            self.dev[cpu] = self.plan.vmi_alarm[cpu]
+            self.mode[cpu] = TickMode.VMI_ALARM
+            self.check_clocks[cpu] = 0
+            self._set_periodic(cpu, t)
+            self._log(t, cpu, Kind.MODE, TickMode.VMI_ALARM, self.tick)
+            return
         did = self.dev[cpu]
         if did < 0:
             return
@@ -465,11 +488,10 @@ class ReferenceEngine(IdleMixin):
         mode = self.mode[cpu]
         self.irqs[cpu] += 1
         if mode == TickMode.PERIODIC:
-            k = self.per_k[cpu]
-            expiry = self._periodic_fire(cpu, k)
-            self.per_k[cpu] = k + 1
-            self._arm(cpu, self._periodic_fire(cpu, k + 1))
-            self._tick_periodic(cpu, t, expiry)
+            if self.plan.pv_pit and self.devs[self.dev[cpu]].hw == B.HW_PIT and self.state[cpu] == STATE_PERIODIC:
+                self._pit_guest_tick(cpu, t)
+            else:
+                self._tick_periodic(cpu, t, self.per_expiry[cpu])
         elif mode == TickMode.PERIODIC_EMUL:
             nxt = self.next_event[cpu]
             self._tick_periodic(cpu, t, nxt)
@@ -483,6 +505,8 @@ class ReferenceEngine(IdleMixin):
             self._hrtimer_interrupt(cpu, t)
         elif mode == TickMode.LOWRES_NOHZ:
             self._lowres_handler(cpu, t)
+        elif mode == TickMode.VMI_ALARM:
+            self._vmi_alarm(cpu, t)
 
     def _event_handler(self, cpu, t, expiry):
         """evt->event_handler called on behalf of the broadcast (tick_receive_broadcast)."""
@@ -512,15 +536,31 @@ class ReferenceEngine(IdleMixin):
 
     def _dispatch_event(self, t, ev, cpu, gen) -> bool:
         if ev == EV_DEV:
-            if gen != self.gen[cpu]:
+            slot = cpu
+            if gen != self.gen[slot]:
                 return False
-            self.fire_at[cpu] = KTIME_MAX
-            if cpu == self.bslot:
-                self._arrive(self.plan.bc_cpu, t, self.PEND_BC)
+            self.fire_at[slot] = KTIME_MAX
+            if self.state[slot] == STATE_PERIODIC:
+                # a periodic device reloads itself at the expiry, whoever handles it and when
+                k = self.per_k[slot]
+                self.per_k[slot] = k + 1
+                self.per_expiry[slot] = self._periodic_fire(slot, k)
+                self._arm(slot, self._periodic_fire(slot, k + 1))
+            target, what = (self.plan.bc_cpu, self.PEND_BC) if slot == self.bslot else (slot, self.PEND_DEV)
+            if not self.guest:
+                self._arrive(target, t, what)
+            elif (self.plan.pv_pit and what == self.PEND_DEV and self.devs[self.dev[slot]].hw == B.HW_PIT
+                  and self.state[slot] == STATE_PERIODIC):
+                self._pit_host_queue(t, self.per_expiry[slot])
             else:
-                self._arrive(cpu, t, self.PEND_DEV)
+                self._inject(target, t, what)
         elif ev == EV_IPI:
-            self._arrive(cpu, t, self.PEND_IPI)
+            if self.guest:
+                self._inject(cpu, t, self.PEND_IPI)
+            else:
+                self._arrive(cpu, t, self.PEND_IPI)
+        elif ev == EV_INJ:
+            self._arrive(cpu, t, gen)
         elif ev == EV_WAKE:
             if gen != self.wake_gen[cpu]:
                 return False
@@ -533,8 +573,14 @@ class ReferenceEngine(IdleMixin):
             if gen != self.tw_gen[cpu]:
                 return False
             self._timer_work_end(cpu, t)
-        else:
+        elif ev == EV_WATCHDOG:
             self._watchdog(t)
+        elif ev == EV_VCPU:
+            self._vcpu_toggle(cpu, t)
+        elif ev == EV_MIGRATE:
+            self._migrate(t, gen)
+        else:
+            self._resume(t, gen)
         return True
 
     def columns(self) -> dict[str, np.ndarray]:
@@ -550,15 +596,17 @@ class ReferenceEngine(IdleMixin):
                 "next_event": self.next_event[c], "min_delta_ns": self.min_delta_ns[c], "retries": self.retries[c],
                 "sched_expires": self.sched_expires[c], "nr_events": self.nr_events[c],
                 "nr_retries": self.nr_retries[c], "nr_hangs": self.nr_hangs[c], "irqs": self.irqs[c],
-                "ticks": self.ticks[c], **self._idle_state(c),
+                "ticks": self.ticks[c], "steal_ns": self.steal_ns[c], **self._idle_state(c),
             })
         return out
 
     def global_state(self) -> dict:
         now = self.ktime(self.now)
         behind = now - self.last_jiffies_update
-        seen = self.jiffies + (1 + (behind - self.tick) // self.tick if behind >= self.tick else 0)
+        # a reader on a running CPU sees jiffies caught up by tick_do_update_jiffies64 (the NO_HZ machinery)
+        catch_up = any(m == TickMode.HIGHRES or m == TickMode.LOWRES_NOHZ for m in self.mode)
+        seen = self.jiffies + (1 + (behind - self.tick) // self.tick if behind >= self.tick and catch_up else 0)
         return {"jiffies": self.jiffies, "jiffies_seen": seen, "last_jiffies_update": self.last_jiffies_update,
                 "do_timer_cpu": self.do_timer_cpu, "events": self.events, "now_ns": self.now,
                 "ktime_ns": self.ktime(self.now), "clocksource": self.plan.clocksources[self.cs_idx].name,
-                "cs_unstable": list(self.cs_unstable), **self._bc_state()}
+                "cs_unstable": list(self.cs_unstable), **self._bc_state(), **self._pv_state()}

@@ -440,10 +440,7 @@ class IdleMixin:
 
     def _bc_periodic_handler(self, cpu, t):
         """tick_handle_periodic_broadcast on a hardware-periodic broadcast device."""
-        k = self.per_k[self.bslot]
-        expiry = self._periodic_fire(self.bslot, k)
-        self.per_k[self.bslot] = k + 1
-        self._arm(self.bslot, self._periodic_fire(self.bslot, k + 1))
+        expiry = self.per_expiry[self.bslot]
         self._do_broadcast(cpu, t, sorted(self.bc_periodic_mask), expiry)
 
     def _do_broadcast(self, cpu, t, targets, expiry):
@@ -467,7 +464,7 @@ class IdleMixin:
             s = self.idle_state[cpu]
             if s >= 0 and self.cstates[s][3]:
                 lost += t - self.state_enter[cpu]
-        return (t - lost) * cs.num // cs.den + self.plan.tsc_offset[cpu]
+        return self.tsc(t - lost) + self.plan.tsc_offset[cpu]
 
     def _tsc_index(self) -> int:
         for i, c in enumerate(self.plan.clocksources):
@@ -487,7 +484,7 @@ class IdleMixin:
         cs = p.clocksources[ti].params
         wd = p.clocksources[p.watchdog]
         cs_now = self._tsc_read(cpu, t) & cs.mask
-        wd_now = (t * wd.num // wd.den) & wd.params.mask
+        wd_now = self._cs_cycles(p.watchdog, t) & wd.params.mask
         if self.wd_first:
             self.wd_first = False
             self.wd_cs_last, self.wd_wd_last = cs_now, wd_now

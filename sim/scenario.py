@@ -211,6 +211,44 @@ class Workload(_Section):
     per_cpu: list[CpuWorkload] = Field(default_factory=list, description="Per-CPU overrides.")
 
 
+class Migration(_Section):
+    """A live migration: the VM pauses, then resumes on a host whose TSC runs at ``tsc_hz``."""
+
+    at: Duration = Field(ge=0, le=100_000 * 10**9, description="When the migration starts.", json_schema_extra={"unit": "ns"})
+    tsc_hz: int = Field(ge=1_000_000, le=10_000_000_000, description="TSC frequency of the destination host.",
+                        json_schema_extra={"unit": "Hz"})
+    pause: Duration = Field(100_000_000, ge=0, le=100 * 10**9, description="How long the VM is stopped.",
+                            json_schema_extra={"unit": "ns"})
+
+
+BACKENDS = ("none", "vmi-2007", "vmi-clockevents", "xen-pv", "kvm", "hyperv")
+
+
+class Hypervisor(_Section):
+    """The hypervisor the guest runs under and its paravirtual timer backend."""
+
+    backend: Literal["none", "vmi-2007", "vmi-clockevents", "xen-pv", "kvm", "hyperv"] = Field(
+        "none", description="Paravirtual timer backend: none (bare metal), vmi-2007, vmi-clockevents, xen-pv, kvm, hyperv.")
+    overcommit: int = Field(1, ge=1, le=64, description="vCPUs per physical CPU: each vCPU runs one timeslice in `overcommit`.")
+    timeslice: Duration = Field(6_000_000, ge=10_000, le=10**9, description="Host scheduler timeslice.",
+                                json_schema_extra={"unit": "ns"})
+    host_latency: Duration = Field(0, ge=0, le=10**9, description="Extra random delay before a vCPU runs again (0..value).",
+                                   json_schema_extra={"unit": "ns"})
+    injection: Period = Field(default_factory=lambda: Period(dist="exponential", mean=5_000, min=1_000, max=10_000),
+                              description="Interrupt injection latency once the vCPU runs.")
+    pit_policy: Literal["reinject", "discard"] = Field("reinject", description="KVM in-kernel PIT: lost ticks reinjected or discarded.")
+    steal_reported: bool = Field(True, description="The guest is told about steal time (steal clock / runstate / VMI STOLEN).")
+    tsc_scaling: bool = Field(False, description="Hardware TSC scaling keeps the guest TSC rate across migrations.")
+    vmi_alarm_hz: int = Field(100, ge=1, le=10_000, description="VMI 2.6.21 alarm rate (CONFIG_VMI_ALARM_HZ).")
+    migrations: list[Migration] = Field(default_factory=list, description="Live migrations during the run.")
+
+
+class Core(_Section):
+    """Core-kernel changes applied to the simulated kernel (assets/arch/changes)."""
+
+    changes: list[str] = Field(default_factory=list, description="Core changes, e.g. [\"lapic-irq-path\"].")
+
+
 class Run(_Section):
     """How long and with which seed."""
 
@@ -228,6 +266,8 @@ class Scenario(_Section):
     machine: Machine = Field(default_factory=Machine)
     kernel: Kernel = Field(default_factory=Kernel)
     workload: Workload = Field(default_factory=Workload)
+    hypervisor: Hypervisor = Field(default_factory=Hypervisor)
+    core: Core = Field(default_factory=Core)
     run: Run = Field(default_factory=Run)
     imported: dict[str, Any] = Field(default_factory=dict,
                                      description="Facts kept by `import timer-list` that the engine cannot model yet.")
@@ -246,7 +286,7 @@ class Scenario(_Section):
         m, k = self.machine, self.kernel
         if m.tsc_hz == 0 and m.tsc_deadline and m.lapic:
             raise ValueError("machine.tsc_deadline needs a TSC (machine.tsc_hz > 0)")
-        if not m.lapic and m.cpus > 1:
+        if not m.lapic and m.cpus > 1 and self.hypervisor.backend not in ("xen-pv", "vmi-2007"):
             raise ValueError("machine.lapic = false needs machine.cpus = 1 (SMP x86 needs a local APIC)")
         for i, o in enumerate(self.workload.per_cpu):
             bad = [c for c in o.cpus if not 0 <= c < m.cpus]
@@ -265,7 +305,21 @@ class Scenario(_Section):
             raise ValueError("machine.broadcast = \"hpet\" needs machine.hpet = true")
         if m.broadcast == "pit" and not m.pit:
             raise ValueError("machine.broadcast = \"pit\" needs machine.pit = true")
-        if not (m.lapic or m.hpet or m.pit):
+        for i, mig in enumerate(self.hypervisor.migrations):
+            if self.hypervisor.backend == "none":
+                raise ValueError(f"hypervisor.migrations[{i}]: migrations need a guest (hypervisor.backend)")
+        if self.core.changes:
+            from tickscope.sim.graph import archmodel
+
+            known = archmodel.list_changes() if hasattr(archmodel, "list_changes") else None
+            for i, c in enumerate(self.core.changes):
+                if known is not None and c not in known:
+                    hint = difflib.get_close_matches(c, known, n=1)
+                    raise ValueError(f"core.changes[{i}]: unknown core change {c!r}"
+                                     + (f" (did you mean {hint[0]!r}?)" if hint else f"; known: {', '.join(known)}"))
+        if self.hypervisor.backend != "none" and not m.tsc_hz:
+            raise ValueError("a guest (hypervisor.backend) needs a TSC: machine.tsc_hz > 0")
+        if not (m.lapic or m.hpet or m.pit) and self.hypervisor.backend == "none":
             raise ValueError("the machine has no clock event device: enable machine.lapic, machine.hpet or machine.pit")
         return self
 
@@ -518,7 +572,8 @@ def apply_sets(scenario: Scenario, assignments: list[str], source: str = "--set"
 def schema_fields() -> list[dict]:
     """Describe every scenario key for generated forms: section, key, type, default, range, unit, doc."""
     out = []
-    for section, model in (("machine", Machine), ("kernel", Kernel), ("workload", Workload), ("run", Run)):
+    for section, model in (("machine", Machine), ("kernel", Kernel), ("workload", Workload), ("hypervisor", Hypervisor),
+                           ("core", Core), ("run", Run)):
         for key, field in model.model_fields.items():
             lo = hi = None
             for m in field.metadata:

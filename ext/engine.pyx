@@ -1,0 +1,437 @@
+# cython: language_level=3, cdivision=True, boundscheck=False, wraparound=False
+"""The compiled engine: ``CyEngine``, the twin of ``tickscope.sim.reference.ReferenceEngine``.
+
+Same input (a BootPlan, read by attribute: ext/ never imports sim/), same
+interface (``name``, ``now``, ``events``, ``run_until``, ``columns``,
+``cpu_state``, ``global_state``) and the same event log, record for record.
+All simulation state is C structs (machine.pxd); ``run_until`` runs the event
+loop without the GIL and without Python objects per event.
+
+Layout: _types.pxd (types, shared numbers), kmath.pxd (integer kernel math),
+rng.pxd (splitmix64), heap.pxd (event queue), eventlog.pxd (columnar log),
+machine.pxd (structs and shared helpers), devices.pxd (device ops tables),
+tick.pxi and idle.pxi (the kernel model, included here so the tick and idle
+layers can call each other), and this file (the loop and the Python class).
+"""
+from cpython.mem cimport PyMem_Calloc, PyMem_Free
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport malloc, free
+
+cimport numpy as cnp
+
+from ext._types cimport *
+from ext.kmath cimport floordiv_i64, mul_shift_wrap, muldiv_u64
+from ext.rng cimport splitmix64_next
+from ext.heap cimport HeapEntry, heap_init, heap_free, heap_pop
+from ext.eventlog cimport log_init, log_free
+from ext.machine cimport (Machine, Slot, Cpu, Device, ClockSrc, CState, UTimer, Dist,
+                          rand64, push, arm, cancel, cs_cycles, ktime, mlog)
+from ext.devices cimport device_ops
+
+cnp.import_array()
+
+include "tick.pxi"
+include "idle.pxi"
+
+# -- the numbers shared with sim/ (checked by tests/ext/test_types_mirror.py) -----------------
+KINDS = {"TICK": K_TICK, "IRQ": K_IRQ, "JIFFIES": K_JIFFIES, "PROGRAM_ETIME": K_PROGRAM_ETIME,
+         "MIN_DELTA": K_MIN_DELTA, "MODE": K_MODE, "RETRY": K_RETRY, "IDLE": K_IDLE, "WAKE": K_WAKE,
+         "TICK_STOP": K_TICK_STOP, "TICK_RESTART": K_TICK_RESTART, "BROADCAST": K_BROADCAST,
+         "UTIMER": K_UTIMER, "WATCHDOG": K_WATCHDOG, "CS_SWITCH": K_CS_SWITCH, "BC_ENTER": K_BC_ENTER}
+TICK_MODES = {"NONE": TM_NONE, "PERIODIC": TM_PERIODIC, "PERIODIC_EMUL": TM_PERIODIC_EMUL,
+              "HIGHRES": TM_HIGHRES, "LOWRES_NOHZ": TM_LOWRES_NOHZ, "PERIODIC_BC": TM_PERIODIC_BC}
+HW_KINDS = {"HW_LAPIC": HW_LAPIC, "HW_DEADLINE": HW_DEADLINE, "HW_HPET": HW_HPET, "HW_PIT": HW_PIT, "HW_NS": HW_NS}
+FEATURES = {"FEAT_PERIODIC": FEAT_PERIODIC, "FEAT_ONESHOT": FEAT_ONESHOT, "FEAT_KTIME": FEAT_KTIME,
+            "FEAT_C3STOP": FEAT_C3STOP, "FEAT_DUMMY": FEAT_DUMMY, "FEAT_PERCPU": FEAT_PERCPU}
+CS_KINDS = {"CS_COUNTER": CS_COUNTER, "CS_JIFFIES": CS_JIFFIES}
+BC_KINDS = {"BC_NONE": BC_NONE, "BC_DEVICE": BC_DEVICE, "BC_HRTIMER": BC_HRTIMER}
+WORKLOAD_KINDS = {"WL_BUSY": WL_BUSY, "WL_IDLE": WL_IDLE, "WL_MIXED": WL_MIXED, "WL_TIMERS": WL_TIMERS}
+DISTS = {"DIST_FIXED": DIST_FIXED, "DIST_EXP": DIST_EXP, "DIST_UNIFORM": DIST_UNIFORM}
+TIMER_KINDS = {"TIMER_PERIODIC": TIMER_PERIODIC, "TIMER_RANDOM": TIMER_RANDOM}
+EVENT_TYPES = {"EV_DEV": EV_DEV, "EV_IPI": EV_IPI, "EV_WAKE": EV_WAKE, "EV_WORK": EV_WORK,
+               "EV_WORKEND": EV_WORKEND, "EV_WATCHDOG": EV_WATCHDOG}
+CLOCK_STATES = {"STATE_DETACHED": STATE_DETACHED, "STATE_SHUTDOWN": STATE_SHUTDOWN,
+                "STATE_PERIODIC": STATE_PERIODIC, "STATE_ONESHOT": STATE_ONESHOT,
+                "STATE_ONESHOT_STOPPED": STATE_ONESHOT_STOPPED}
+ETIME = ETIME_
+EBUSY = EBUSY_
+HPET_MIN_CYCLES = HPET_MIN_CYCLES_
+WATCHDOG_INTERVAL_NS = WATCHDOG_INTERVAL_NS_
+KTIME_MAX_NS = KTIME_MAX
+
+COLUMN_NAMES = ("time_ns", "cpu", "kind", "source", "value")
+BYTES_PER_RECORD = 8 + 2 + 1 + 1 + 8
+# 64 Ki records (1.3 MB) to start; doubling after that.
+_INITIAL_LOG_CAPACITY = 1 << 16
+_UINT64_MAX = (1 << 64) - 1
+
+
+def splitmix64(uint64_t state):
+    """One splitmix64 step: (new_state, output), for checking against the reference."""
+    cdef uint64_t s = state
+    cdef uint64_t out = splitmix64_next(&s)
+    return s, out
+
+
+cdef class _LogBlocks:
+    """Owns exported log blocks; numpy views hold it as their base and it frees them last."""
+
+    cdef void* p[5]
+
+    def __dealloc__(self):
+        cdef int i
+        for i in range(5):
+            free(self.p[i])
+            self.p[i] = NULL
+
+
+cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
+    """Process every event at or before *t_end*.  Returns a status code (ST_*)."""
+    cdef HeapEntry* top
+    cdef int ev, cpu
+    cdef ns_t t
+    cdef bint live
+    while m.heap.n and m.heap.e[0].time <= t_end:
+        top = &m.heap.e[0]
+        t = top.time
+        cpu = top.cpu
+        ev = <int>(top.key >> 56)
+        if ev == EV_DEV:
+            live = top.gen == m.slots[cpu].gen
+        elif ev == EV_WAKE:
+            live = top.gen == m.cpus[cpu].wake_gen
+        elif ev == EV_WORK:
+            live = top.gen == m.cpus[cpu].work_gen
+        elif ev == EV_WORKEND:
+            live = top.gen == m.cpus[cpu].tw_gen
+        else:
+            live = True
+        if not live:
+            heap_pop(&m.heap)
+            continue
+        m.heap.root_consumed = True
+        if ev == EV_DEV:
+            m.slots[cpu].fire_at = KTIME_MAX
+            if cpu == m.bslot:
+                arrive(m, m.bc_cpu, t, PEND_BC)
+            else:
+                arrive(m, cpu, t, PEND_DEV)
+        elif ev == EV_IPI:
+            arrive(m, cpu, t, PEND_IPI)
+        elif ev == EV_WAKE:
+            wake_done(m, cpu, t)
+        elif ev == EV_WORK:
+            work_toggle(m, cpu, t)
+        elif ev == EV_WORKEND:
+            work_changed(m, cpu, t, True)
+        else:
+            watchdog(m, t)
+        if m.heap.root_consumed:  # nothing was pushed: the handled entry leaves the queue
+            m.heap.root_consumed = False
+            heap_pop(&m.heap)
+        m.events += 1
+        done[0] += 1
+        if m.status or m.log.failed:
+            return ST_NOMEM
+    return ST_OK
+
+
+cdef uint64_t _fast_max(uint64_t factor):
+    return _UINT64_MAX // factor
+
+
+cdef void _set_dist(Dist* d, tup):
+    d.code = tup[0]
+    d.mean = tup[1]
+    d.lo = tup[2]
+    d.hi = tup[3]
+
+
+cdef class CyEngine:
+    """Compiled engine over a :class:`tickscope.sim.boot.BootPlan`.
+
+    Parameters
+    ----------
+    plan : BootPlan
+        The booted machine and kernel (validated by sim/; trusted here except for
+        integer ranges, which raise OverflowError when they do not fit C types).
+    """
+
+    cdef Machine m            # all simulation state, C structs only
+    cdef readonly object plan
+    cdef readonly int ncpus
+    cdef object _export       # _LogBlocks owning the blocks columns() exported, while they are current
+    cdef object _cs_names
+    cdef long long _now
+    cdef bint _broken         # an allocation failed mid-event: the state is no longer trustworthy
+    cdef int64_t* _residency
+    cdef UTimer* _utimers
+
+    name = "cython"
+    SEMANTICS = 2  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
+
+    def __cinit__(self, plan):
+        cdef Machine* m = &self.m
+        cdef Device* d
+        cdef Slot* s
+        cdef Cpu* c
+        cdef ClockSrc* k
+        cdef int i, cpu, did, nut
+        self.plan = plan
+        n = int(plan.ncpus)
+        if n < 1 or n > 32767:
+            raise ValueError(f"plan.ncpus: {n} is out of range (1..32767)")
+        self.ncpus = n
+        m.ncpus = n
+        m.bslot = n
+        m.hz = plan.hz
+        m.tick = plan.tick_nsec
+        m.highres = bool(plan.highres)
+        m.nohz_idle = bool(plan.nohz_idle)
+        m.skew_tick = bool(plan.skew_tick)
+        m.irq_latency = plan.irq_latency_ns
+        m.irq_jitter = plan.irq_jitter_ns
+        m.ipi_latency = plan.ipi_latency_ns
+        m.timer_work = plan.timer_work_ns
+        m.rng = plan.seed & _UINT64_MAX
+        m.do_timer_cpu = TICK_DO_TIMER_BOOT
+        m.bc_kind = plan.bc_kind
+        m.bc_cpu = plan.bc_cpu
+        m.bc_dev = plan.broadcast_device
+        m.bc_next_event = KTIME_MAX
+        m.bc_bound = -1
+        m.bc_expires = KTIME_MAX
+        m.tsc_stops = bool(plan.tsc_stops)
+        m.watchdog = plan.watchdog
+        m.watchdog_margin = plan.watchdog_margin_ns
+        m.wd_first = True
+        # clocksources
+        css = list(plan.clocksources)
+        self._cs_names = [x.name for x in css]
+        m.ncs = len(css)
+        m.cs = <ClockSrc*>PyMem_Calloc(max(m.ncs, 1), sizeof(ClockSrc))
+        cstates = list(plan.cstates) or [("HLT", 0, 0, False)]
+        m.nstates = len(cstates)
+        m.cstates = <CState*>PyMem_Calloc(m.nstates, sizeof(CState))
+        devices = list(plan.devices)
+        m.ndevs = len(devices)
+        m.devs = <Device*>PyMem_Calloc(max(m.ndevs, 1), sizeof(Device))
+        m.slots = <Slot*>PyMem_Calloc(n + 1, sizeof(Slot))
+        m.cpus = <Cpu*>PyMem_Calloc(n, sizeof(Cpu))
+        self._residency = <int64_t*>PyMem_Calloc(n * m.nstates, sizeof(int64_t))
+        nut = sum(len(x) for x in plan.timers)
+        self._utimers = <UTimer*>PyMem_Calloc(max(nut, 1), sizeof(UTimer))
+        if not (m.cs and m.cstates and m.devs and m.slots and m.cpus and self._residency and self._utimers):
+            raise MemoryError()
+        if heap_init(&m.heap, 2 * n + 8) or log_init(&m.log, _INITIAL_LOG_CAPACITY):
+            raise MemoryError()
+        m.tsc_idx = -1
+        for i, cs in enumerate(css):
+            k = &m.cs[i]
+            k.kind = cs.kind
+            k.num = cs.num
+            k.den = cs.den
+            k.fast_num = _fast_max(k.num)
+            k.mult = cs.params.mult
+            k.shift = cs.params.shift
+            k.mask = cs.params.mask
+            k.max_idle_ns = cs.params.max_idle_ns
+            k.rating = cs.params.rating
+            k.continuous = bool(cs.continuous)
+            k.must_verify = bool(cs.must_verify)
+            k.unstable = bool(cs.unstable)
+            if k.must_verify and m.tsc_idx < 0:
+                m.tsc_idx = i
+        m.cs_idx = plan.cs_index
+        for i, (_name, exit_latency, target_residency, stops) in enumerate(cstates):
+            m.cstates[i].exit_latency = exit_latency
+            m.cstates[i].target_residency = target_residency
+            m.cstates[i].stops_timer = bool(stops)
+        for i, dev in enumerate(devices):
+            if dev.id != i:
+                raise ValueError(f"plan.devices[{i}].id is {dev.id}; ids must equal list positions")
+            d = &m.devs[i]
+            d.id = dev.id
+            d.features = dev.features
+            d.cpu = dev.cpu
+            d.mult = dev.mult
+            d.shift = dev.shift
+            d.min_delta_ns = dev.min_delta_ns
+            d.max_delta_ns = dev.max_delta_ns
+            d.num = dev.num
+            d.den = dev.den
+            d.fast_num = _fast_max(d.num)
+            d.tick_scale = dev.tick_scale
+            d.periodic_count = dev.periodic_count
+            if device_ops(dev.hw, &d.ops):
+                raise ValueError(f"plan.devices[{i}].hw: {dev.hw} is not an ops kind (allowed: {sorted(HW_KINDS.values())})")
+        slot_devs = list(plan.tick_device) + [plan.broadcast_device]
+        for i in range(n + 1):
+            s = &m.slots[i]
+            did = slot_devs[i]
+            s.dev_id = did
+            s.dev = &m.devs[did] if did >= 0 else NULL
+            s.state = STATE_DETACHED
+            s.fire_at = KTIME_MAX
+            s.next_event = KTIME_MAX
+            s.min_delta_ns = s.dev.min_delta_ns if did >= 0 else 0
+        # the broadcast device ticks periodically for CPUs whose timer stops in deep idle
+        deep = any(st for _, _, _, st in cstates)
+        cs_now = css[plan.cs_index]
+        will_oneshot = (plan.highres or plan.nohz_idle) and cs_now.continuous and any(
+            td >= 0 and devices[td].features & FEAT_ONESHOT for td in plan.tick_device)
+        nut = 0
+        for cpu in range(n):
+            c = &m.cpus[cpu]
+            c.mode = TM_NONE
+            c.sched_expires = KTIME_MAX
+            c.check_clocks = 1
+            c.idle_state = RUNNING
+            c.residency = &self._residency[cpu * m.nstates]
+            kind, busy, idle = plan.workload[cpu]
+            c.wl_kind = kind
+            _set_dist(&c.busy, busy)
+            _set_dist(&c.idle, idle)
+            c.utimers = &self._utimers[nut]
+            c.nutimers = len(plan.timers[cpu])
+            for i, (tkind, param) in enumerate(plan.timers[cpu]):
+                c.utimers[i].kind = tkind
+                c.utimers[i].param = param
+            nut += c.nutimers
+            c.tsc_offset = plan.tsc_offset[cpu] if cpu < len(plan.tsc_offset) else 0
+            did = plan.tick_device[cpu]
+            c.in_periodic = bool(plan.bc_kind == BC_DEVICE and deep and not will_oneshot
+                                 and did >= 0 and devices[did].features & FEAT_C3STOP)
+            if c.in_periodic:
+                m.any_periodic_bc = True
+        self._now = 0
+        self._export = None
+        self._broken = False
+        with nogil:
+            for cpu in range(m.ncpus):
+                tick_setup_device(m, cpu, 0)
+            start_idle(m)
+        self._check()
+
+    def __dealloc__(self):
+        heap_free(&self.m.heap)
+        log_free(&self.m.log)  # leaves exported blocks to their _LogBlocks
+        PyMem_Free(self.m.cs)
+        PyMem_Free(self.m.cstates)
+        PyMem_Free(self.m.devs)
+        PyMem_Free(self.m.slots)
+        PyMem_Free(self.m.cpus)
+        PyMem_Free(self._residency)
+        PyMem_Free(self._utimers)
+
+    cdef int _check(self) except -1:
+        if self.m.log.failed or self.m.status:
+            self._broken = True
+            raise MemoryError(f"engine: out of memory (event log at {self.m.log.n} records)")
+        if self._export is not None and not self.m.log.exported:
+            self._export = None  # the log moved to new blocks; the views keep the old ones alive
+        return 0
+
+    @property
+    def now(self):
+        """True simulated time reached (ns)."""
+        return self._now
+
+    @property
+    def events(self):
+        """Queue events processed so far."""
+        return self.m.events
+
+    @property
+    def nrecords(self):
+        """Records in the event log."""
+        return self.m.log.n
+
+    def run_until(self, long long t_end):
+        """Process every event at or before *t_end*; returns the number processed.
+
+        Raises
+        ------
+        MemoryError
+            If the event log or queue cannot grow (the engine is unusable afterwards).
+        """
+        cdef int64_t done = 0
+        cdef Machine* m = &self.m
+        if self._broken:
+            raise RuntimeError("the engine failed earlier (out of memory); start a new one")
+        with nogil:
+            run_events(m, t_end, &done)
+        self._check()
+        if t_end > self._now:
+            self._now = t_end
+        return done
+
+    def columns(self):
+        """The event log as five numpy arrays, zero-copy read-only views of the engine's buffers.
+
+        The views stay valid after later runs: a full buffer moves to new memory
+        and the old blocks live as long as any view of them does.
+        """
+        cdef cnp.npy_intp n = self.m.log.n
+        cdef _LogBlocks owner
+        if self._export is None:
+            owner = _LogBlocks()
+            owner.p[0] = self.m.log.t
+            owner.p[1] = self.m.log.cpu
+            owner.p[2] = self.m.log.kind
+            owner.p[3] = self.m.log.src
+            owner.p[4] = self.m.log.val
+            self.m.log.exported = True
+            self._export = owner
+        owner = self._export
+        types = (cnp.NPY_INT64, cnp.NPY_INT16, cnp.NPY_UINT8, cnp.NPY_UINT8, cnp.NPY_INT64)
+        out = {}
+        for i in range(5):
+            arr = cnp.PyArray_SimpleNewFromData(1, &n, types[i], owner.p[i])
+            cnp.set_array_base(arr, owner)
+            arr.flags.writeable = False
+            out[COLUMN_NAMES[i]] = arr
+        return out
+
+    def cpu_state(self):
+        """Per-CPU kernel state, for /proc/timer_list and the JSON summary."""
+        out = []
+        cdef Cpu* c
+        cdef Slot* s
+        cdef Machine* m = &self.m
+        for cpu in range(self.ncpus):
+            c = &m.cpus[cpu]
+            s = &m.slots[cpu]
+            residency = [c.residency[i] for i in range(m.nstates)]
+            if c.idle_state >= 0 and self._now > c.state_enter:
+                residency[c.idle_state] += self._now - c.state_enter  # the sleep still going on when read
+            out.append({
+                "cpu": cpu, "device": s.dev_id, "mode": c.mode, "state": s.state,
+                "next_event": s.next_event, "min_delta_ns": s.min_delta_ns, "retries": s.retries,
+                "sched_expires": c.sched_expires, "nr_events": c.nr_events,
+                "nr_retries": c.nr_retries, "nr_hangs": c.nr_hangs, "irqs": c.irqs,
+                "ticks": c.ticks,
+                "idle_state": c.idle_state, "tick_stopped": c.tick_stopped, "last_tick": c.last_tick,
+                "idle_jiffies": c.idle_jiffies, "idle_calls": c.idle_calls, "idle_sleeps": c.idle_sleeps,
+                "idle_entrytime": c.idle_entrytime, "idle_exittime": c.idle_exittime,
+                "idle_sleeptime": c.idle_sleeptime, "idle_expires": c.idle_expires,
+                "residency_ns": residency, "wakeups": c.wakeups,
+                "broadcast_received": c.bc_received, "ipis": c.ipis, "next_timer": next_timer(m, cpu),
+            })
+        return out
+
+    def global_state(self):
+        cdef Machine* m = &self.m
+        cdef Slot* b = &m.slots[m.bslot]
+        cdef ns_t behind = ktime(m, self._now) - m.last_jiffies_update
+        seen = m.jiffies + (1 + floordiv_i64(behind - m.tick, m.tick) if behind >= m.tick else 0)
+        return {"jiffies": m.jiffies, "jiffies_seen": seen, "last_jiffies_update": m.last_jiffies_update,
+                "do_timer_cpu": m.do_timer_cpu, "events": m.events, "now_ns": self._now,
+                "ktime_ns": ktime(m, self._now), "clocksource": self._cs_names[m.cs_idx],
+                "cs_unstable": [bool(m.cs[i].unstable) for i in range(m.ncs)],
+                "bc_next_event": m.bc_next_event,
+                "oneshot_mask": [c for c in range(self.ncpus) if m.cpus[c].in_oneshot],
+                "periodic_mask": [c for c in range(self.ncpus) if m.cpus[c].in_periodic],
+                "bc_oneshot": bool(m.bc_mode_oneshot), "bc_bound": m.bc_bound, "bc_state": b.state,
+                "bc_next_device_event": b.next_event, "bc_retries": b.retries,
+                "bc_min_delta_ns": b.min_delta_ns, "bc_irqs": m.bc_irqs}

@@ -1,0 +1,116 @@
+# The columnar event log: five growable C arrays (struct of arrays), 20 bytes a record.
+#
+# Growth doubles.  While no numpy view of the current blocks exists the blocks are
+# realloc'ed; once columns() has exported them (``exported``), growth mallocs new
+# blocks and copies, leaving the old ones to the Python owner object the views hold
+# (engine.pyx _LogBlocks), so an exported array never dangles.  Growth runs inside
+# the nogil loop; an allocation failure sets ``failed`` and the loop returns
+# ST_NOMEM so the engine raises MemoryError with the GIL.
+
+from libc.stdint cimport int16_t, int64_t, uint8_t
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memcpy
+from ext._types cimport ns_t
+
+
+ctypedef struct EventLog:
+    int64_t* t          # time_ns
+    int16_t* cpu
+    uint8_t* kind
+    uint8_t* src        # source
+    int64_t* val        # value
+    Py_ssize_t n        # records written
+    Py_ssize_t cap      # records allocated
+    bint exported       # numpy views of these blocks exist: never realloc/free them here
+    bint failed         # an allocation failed; records were dropped
+
+
+cdef inline int log_init(EventLog* lg, Py_ssize_t cap) noexcept nogil:
+    lg.n = 0
+    lg.cap = cap
+    lg.exported = False
+    lg.failed = False
+    lg.t = <int64_t*>malloc(cap * sizeof(int64_t))
+    lg.cpu = <int16_t*>malloc(cap * sizeof(int16_t))
+    lg.kind = <uint8_t*>malloc(cap * sizeof(uint8_t))
+    lg.src = <uint8_t*>malloc(cap * sizeof(uint8_t))
+    lg.val = <int64_t*>malloc(cap * sizeof(int64_t))
+    if not (lg.t and lg.cpu and lg.kind and lg.src and lg.val):
+        lg.failed = True
+        return -1
+    return 0
+
+
+cdef inline void log_free(EventLog* lg) noexcept nogil:
+    """Free the blocks unless exported (their owner object frees them then)."""
+    if not lg.exported:
+        free(lg.t)
+        free(lg.cpu)
+        free(lg.kind)
+        free(lg.src)
+        free(lg.val)
+    lg.t = NULL
+    lg.cpu = NULL
+    lg.kind = NULL
+    lg.src = NULL
+    lg.val = NULL
+    lg.n = lg.cap = 0
+
+
+cdef inline void* _grow_block(void* p, Py_ssize_t n, Py_ssize_t newcap, size_t item, bint exported) noexcept nogil:
+    cdef void* q
+    if not exported:
+        return realloc(p, newcap * item)
+    q = malloc(newcap * item)
+    if q != NULL and n:
+        memcpy(q, p, n * item)
+    return q
+
+
+cdef inline int log_grow(EventLog* lg) noexcept nogil:
+    """Double the capacity; returns -1 (and sets ``failed``) when memory runs out."""
+    cdef Py_ssize_t newcap = lg.cap * 2 if lg.cap else 4096
+    cdef void* p[5]
+    p[0] = _grow_block(lg.t, lg.n, newcap, sizeof(int64_t), lg.exported)
+    p[1] = _grow_block(lg.cpu, lg.n, newcap, sizeof(int16_t), lg.exported)
+    p[2] = _grow_block(lg.kind, lg.n, newcap, sizeof(uint8_t), lg.exported)
+    p[3] = _grow_block(lg.src, lg.n, newcap, sizeof(uint8_t), lg.exported)
+    p[4] = _grow_block(lg.val, lg.n, newcap, sizeof(int64_t), lg.exported)
+    # realloc success moves a block: keep whatever succeeded so nothing leaks or dangles.
+    if not lg.exported:
+        if p[0]: lg.t = <int64_t*>p[0]
+        if p[1]: lg.cpu = <int16_t*>p[1]
+        if p[2]: lg.kind = <uint8_t*>p[2]
+        if p[3]: lg.src = <uint8_t*>p[3]
+        if p[4]: lg.val = <int64_t*>p[4]
+        if not (p[0] and p[1] and p[2] and p[3] and p[4]):
+            lg.failed = True
+            return -1
+        lg.cap = newcap
+        return 0
+    if not (p[0] and p[1] and p[2] and p[3] and p[4]):
+        free(p[0]); free(p[1]); free(p[2]); free(p[3]); free(p[4])
+        lg.failed = True
+        return -1
+    lg.t = <int64_t*>p[0]
+    lg.cpu = <int16_t*>p[1]
+    lg.kind = <uint8_t*>p[2]
+    lg.src = <uint8_t*>p[3]
+    lg.val = <int64_t*>p[4]
+    lg.cap = newcap
+    lg.exported = False
+    return 0
+
+
+cdef inline void log_append(EventLog* lg, ns_t t, int cpu, int kind, int src, int64_t val) noexcept nogil:
+    """Append one record.  source is a uint8 column: values wrap like a C cast."""
+    cdef Py_ssize_t i = lg.n
+    if i == lg.cap:
+        if log_grow(lg):
+            return
+    lg.t[i] = t
+    lg.cpu[i] = <int16_t>cpu
+    lg.kind[i] = <uint8_t>kind
+    lg.src[i] = <uint8_t>src
+    lg.val[i] = val
+    lg.n = i + 1

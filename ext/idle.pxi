@@ -1,0 +1,540 @@
+# Workloads, idle and C-states, NO_HZ, broadcast and the clocksource watchdog,
+# included into engine.pyx; the twin of sim/reference_idle.py (same order of
+# side effects, records and random draws).  The reference's CPU sets
+# (oneshot/pending/force/periodic masks) are per-CPU flags here, iterated by
+# ascending CPU number exactly as the reference iterates sorted(set).
+
+from libc.math cimport log as c_log
+from libc.stdlib cimport malloc, free
+
+
+# -- random durations ---------------------------------------------------------------------
+
+cdef inline int64_t draw_exp(Machine* m, int64_t mean) noexcept nogil:
+    # Same IEEE operations as the reference: u in (0, 1], -mean * log(u), truncated.
+    cdef double u = <double>((rand64(m) >> 11) + 1) / 9007199254740992.0
+    cdef int64_t v = <int64_t>((<double>(-mean)) * c_log(u))
+    return v if v > 1 else 1
+
+
+cdef inline int64_t draw(Machine* m, const Dist* d) noexcept nogil:
+    if d.code == DIST_FIXED:
+        return d.mean
+    if d.code == DIST_EXP:
+        return draw_exp(m, d.mean)
+    return d.lo + <int64_t>(rand64(m) % <uint64_t>(d.hi - d.lo + 1))
+
+
+# -- set-up -------------------------------------------------------------------------------
+
+cdef void start_idle(Machine* m) noexcept nogil:
+    """After the tick devices are set up: the broadcast device, user timers, workloads, the watchdog."""
+    cdef int cpu, i
+    cdef Cpu* c
+    cdef UTimer* u
+    if m.any_periodic_bc:
+        m.slots[m.bslot].dev.ops.set_periodic(m, m.bslot, 0)
+    for cpu in range(m.ncpus):
+        c = &m.cpus[cpu]
+        for i in range(c.nutimers):
+            u = &c.utimers[i]
+            u.expiry = u.param if u.kind == TIMER_PERIODIC else draw_exp(m, u.param)
+    for cpu in range(m.ncpus):
+        c = &m.cpus[cpu]
+        if c.wl_kind == WL_BUSY:
+            c.busy_mixed = True
+        elif c.wl_kind == WL_MIXED:
+            c.busy_mixed = True
+            schedule_work(m, cpu, 0, &c.busy)
+        if not c.busy_mixed:
+            idle_enter(m, cpu, 0)
+    if m.watchdog >= 0:
+        push(m, WATCHDOG_INTERVAL_NS_, EV_WATCHDOG, 0, 0)
+
+
+# -- workload -----------------------------------------------------------------------------
+
+cdef inline bint is_busy(Machine* m, int cpu, ns_t t) noexcept nogil:
+    return m.cpus[cpu].busy_mixed or t < m.cpus[cpu].busy_until
+
+
+cdef inline void schedule_work(Machine* m, int cpu, ns_t t, const Dist* dist) noexcept nogil:
+    m.cpus[cpu].work_gen += 1
+    push(m, t + draw(m, dist), EV_WORK, cpu, m.cpus[cpu].work_gen)
+
+
+cdef void work_toggle(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """A mixed workload's busy period ends or its idle period ends."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef bint was = is_busy(m, cpu, t)
+    c.busy_mixed = not c.busy_mixed
+    schedule_work(m, cpu, t, &c.busy if c.busy_mixed else &c.idle)
+    work_changed(m, cpu, t, was)
+
+
+cdef void work_changed(Machine* m, int cpu, ns_t t, bint was_busy) noexcept nogil:
+    cdef bint now_busy = is_busy(m, cpu, t)
+    if was_busy and not now_busy:
+        idle_enter(m, cpu, t)
+    elif not was_busy and now_busy:
+        arrive(m, cpu, t, PEND_RESCHED)
+
+
+cdef void utimer_fire(Machine* m, int cpu, ns_t t, int i, ns_t now) noexcept nogil:
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef UTimer* u = &c.utimers[i]
+    mlog(m, t, cpu, K_UTIMER, i, u.expiry)
+    if u.kind == TIMER_PERIODIC:
+        u.expiry += (floordiv_i64(now - u.expiry, u.param) + 1) * u.param
+    else:
+        u.expiry = now + draw_exp(m, u.param)
+    if m.timer_work and not c.busy_mixed:
+        if t + m.timer_work > c.busy_until:
+            c.busy_until = t + m.timer_work
+            c.tw_gen += 1
+            push(m, c.busy_until, EV_WORKEND, cpu, c.tw_gen)
+
+
+cdef void run_timers_lowres(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
+    """hrtimer_run_queues in low-res modes: user timers expire at the tick."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef int i
+    for i in range(c.nutimers):
+        if c.utimers[i].expiry <= now:
+            utimer_fire(m, cpu, t, i, now)
+
+
+# -- interrupts reaching a CPU ------------------------------------------------------------
+
+cdef void arrive(Machine* m, int cpu, ns_t t, int what) noexcept nogil:
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef int s = c.idle_state
+    if c.waking:
+        c.pending |= what
+        return
+    if s >= 0:
+        c.pending |= what
+        c.waking = True
+        c.wake_gen += 1
+        push(m, t + m.cstates[s].exit_latency, EV_WAKE, cpu, c.wake_gen)
+        return
+    handle(m, cpu, t, what)
+    after_irq(m, cpu, t)
+
+
+cdef void wake_done(Machine* m, int cpu, ns_t t) noexcept nogil:
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef int s = c.idle_state
+    cdef ns_t res = t - c.state_enter
+    cdef int pend
+    c.waking = False
+    c.residency[s] += res
+    c.wakeups += 1
+    if m.cstates[s].stops_timer:
+        c.deep_ns += res
+    mlog(m, t, cpu, K_WAKE, s, res)
+    c.idle_state = IN_IDLE
+    if c.bc_used:
+        c.bc_used = False
+        bc_exit(m, cpu, t)
+    pend = c.pending
+    c.pending = 0
+    if pend & PEND_DEV:
+        handle(m, cpu, t, PEND_DEV)
+    if pend & PEND_BC:
+        handle(m, cpu, t, PEND_BC)
+    if pend & PEND_IPI:
+        handle(m, cpu, t, PEND_IPI)
+    after_irq(m, cpu, t)
+
+
+cdef inline int ipi_sender(Machine* m, int cpu) noexcept nogil:
+    if m.bc_kind == BC_DEVICE:
+        return m.bc_cpu
+    return m.bc_bound if m.bc_bound > 0 else 0
+
+
+cdef void handle(Machine* m, int cpu, ns_t t, int what) noexcept nogil:
+    cdef Cpu* c = &m.cpus[cpu]
+    if what == PEND_RESCHED:
+        return
+    if c.tick_stopped:
+        update_jiffies64(m, cpu, t, ktime(m, t))  # tick_irq_enter on a tickless CPU
+    if what == PEND_DEV:
+        device_handler(m, cpu, t)
+    elif what == PEND_BC:
+        bc_device_interrupt(m, cpu, t)
+    else:
+        c.bc_received += 1
+        c.ipis += 1
+        mlog(m, t, cpu, K_BROADCAST, 0 if m.bc_mode_oneshot else 1, ipi_sender(m, cpu))
+        event_handler(m, cpu, t, c.ipi_expiry)
+
+
+cdef void after_irq(Machine* m, int cpu, ns_t t) noexcept nogil:
+    if m.cpus[cpu].idle_state == RUNNING:
+        return
+    if is_busy(m, cpu, t):
+        idle_exit(m, cpu, t)
+    else:
+        idle_reenter(m, cpu, t)
+
+
+# -- idle entry / exit --------------------------------------------------------------------
+
+cdef void idle_enter(Machine* m, int cpu, ns_t t) noexcept nogil:
+    m.cpus[cpu].idle_state = IN_IDLE
+    m.cpus[cpu].idle_entrytime = ktime(m, t)
+    idle_reenter(m, cpu, t)
+
+
+cdef inline bint nohz_active(Machine* m, int cpu) noexcept nogil:
+    return m.nohz_idle and (m.cpus[cpu].mode == TM_HIGHRES or m.cpus[cpu].mode == TM_LOWRES_NOHZ)
+
+
+cdef void idle_reenter(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """One pass of the idle loop: maybe stop the tick, ask the governor, go to sleep."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef ns_t now, nxt, sleep
+    cdef int s, rc
+    cdef Device* d
+    if nohz_active(m, cpu):
+        c.idle_calls += 1
+        nohz_stop_tick(m, cpu, t)
+    now = ktime(m, t)
+    nxt = m.slots[cpu].next_event
+    if c.mode == TM_PERIODIC_BC:
+        nxt = m.slots[m.bslot].next_event if m.slots[m.bslot].state else KTIME_MAX
+        if now + m.tick < nxt:
+            nxt = now + m.tick
+    sleep = nxt - now if nxt != KTIME_MAX else KTIME_MAX
+    s = governor(m, sleep, False)
+    d = m.slots[cpu].dev
+    if m.cstates[s].stops_timer and d != NULL and (d.features & FEAT_C3STOP):
+        rc = bc_enter(m, cpu, t)
+        mlog(m, t, cpu, K_BC_ENTER, 1 if rc else 0, s)
+        if rc:
+            s = governor(m, sleep, True)
+        else:
+            c.bc_used = c.mode != TM_PERIODIC_BC
+    c.idle_state = s
+    c.state_enter = t
+    mlog(m, t, cpu, K_IDLE, s, sleep)
+
+
+cdef inline int governor(Machine* m, ns_t sleep, bint shallow_only) noexcept nogil:
+    """menu-like: the deepest state whose target residency fits the predicted sleep."""
+    cdef int best = 0
+    cdef int i
+    for i in range(m.nstates):
+        if shallow_only and m.cstates[i].stops_timer:
+            continue
+        if m.cstates[i].target_residency <= sleep:
+            best = i
+    if shallow_only and m.cstates[best].stops_timer:
+        best = 0
+    return best
+
+
+cdef void idle_exit(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """tick_nohz_idle_exit: restart the tick if it was stopped; the CPU runs its task."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef ns_t now
+    if c.tick_stopped:
+        nohz_restart_tick(m, cpu, t)
+    now = ktime(m, t)
+    c.idle_exittime = now
+    c.idle_sleeptime += now - c.idle_entrytime
+    c.idle_state = RUNNING
+
+
+# -- NO_HZ --------------------------------------------------------------------------------
+
+cdef ns_t next_timer(Machine* m, int cpu) noexcept nogil:
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef ns_t nxt = KTIME_MAX
+    cdef ns_t base
+    cdef int i
+    for i in range(c.nutimers):
+        if c.utimers[i].expiry < nxt:
+            nxt = c.utimers[i].expiry
+    if m.bc_bound == cpu and m.bc_expires < nxt:
+        nxt = m.bc_expires
+    if nxt != KTIME_MAX and c.mode == TM_LOWRES_NOHZ:
+        # low-res: timers only run from the tick, so the next event is the jiffy at or after them
+        base = m.last_jiffies_update
+        if nxt > base:
+            nxt = base - floordiv_i64(-(nxt - base), m.tick) * m.tick
+    return nxt
+
+
+cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """tick_nohz_idle_stop_tick: stop the tick if nothing is due within a tick."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef ns_t base = m.last_jiffies_update
+    cdef ns_t nxt = next_timer(m, cpu)
+    cdef ns_t expires
+    cdef int128 cap
+    if nxt != KTIME_MAX and nxt - base <= m.tick and not c.tick_stopped:
+        return
+    if m.do_timer_cpu == cpu or (m.do_timer_cpu == TICK_DO_TIMER_NONE and c.do_timer_last):
+        cap = <int128>base + m.cs[m.cs_idx].max_idle_ns
+        expires = nxt if <int128>nxt < cap else <ns_t>cap
+    else:
+        expires = nxt
+    if m.do_timer_cpu == cpu:
+        m.do_timer_cpu = TICK_DO_TIMER_NONE
+        c.do_timer_last = 1
+    elif m.do_timer_cpu != TICK_DO_TIMER_NONE:
+        c.do_timer_last = 0
+    if not c.tick_stopped:
+        c.last_tick = c.sched_expires
+        c.tick_stopped = 1
+        c.idle_jiffies = m.jiffies
+        mlog(m, t, cpu, K_TICK_STOP, 0, expires)
+    c.idle_sleeps += 1
+    c.idle_expires = expires
+    c.sched_expires = expires
+    if c.mode == TM_HIGHRES:
+        hrtimer_reprogram(m, cpu, t)
+    elif expires == KTIME_MAX:
+        m.slots[cpu].next_event = KTIME_MAX
+        if m.slots[cpu].state == STATE_ONESHOT:
+            set_state(m, cpu, STATE_ONESHOT_STOPPED)
+    elif c.in_oneshot:
+        m.slots[cpu].next_event = expires
+    else:
+        program_event(m, cpu, t, expires, False)
+
+
+cdef void nohz_restart_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """tick_nohz_restart_sched_tick: catch jiffies up, resume the tick on its old grid."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef ns_t now = ktime(m, t)
+    cdef ns_t exp
+    update_jiffies64(m, cpu, t, now)
+    c.tick_stopped = 0
+    exp = c.last_tick
+    if exp <= now:
+        exp = forward(exp, now, m.tick)
+    c.sched_expires = exp
+    mlog(m, t, cpu, K_TICK_RESTART, 0, exp)
+    if c.mode == TM_HIGHRES:
+        hrtimer_reprogram(m, cpu, t)
+    else:
+        while program_event(m, cpu, t, c.sched_expires, False):
+            c.sched_expires += m.tick
+
+
+# -- broadcast ----------------------------------------------------------------------------
+
+cdef int bc_enter(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """tick_broadcast_enter for a CPU whose timer stops in the chosen state; 0 or -EBUSY."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef Slot* s = &m.slots[cpu]
+    cdef int kind = m.bc_kind
+    cdef ns_t ne
+    if kind == BC_NONE:
+        return -EBUSY_
+    if not m.bc_mode_oneshot:
+        return 0 if c.in_periodic else -EBUSY_
+    if kind == BC_HRTIMER and m.bc_bound == cpu:
+        return -EBUSY_
+    if not c.in_oneshot:
+        c.in_oneshot = True
+        if not (kind == BC_HRTIMER and s.next_event < m.bc_next_event):
+            ne = s.next_event
+            set_state(m, cpu, STATE_SHUTDOWN)
+            s.next_event = ne
+        if c.in_force:
+            return -EBUSY_
+        if s.next_event < m.bc_next_event:
+            bc_set_event(m, cpu, t, s.next_event)
+            if kind == BC_HRTIMER and m.bc_bound == cpu:
+                c.in_oneshot = False
+                return -EBUSY_
+    return 0
+
+
+cdef void bc_exit(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """tick_broadcast_exit: take the local timer back."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef Slot* s = &m.slots[cpu]
+    cdef ns_t ne
+    if not c.in_oneshot:
+        return
+    c.in_oneshot = False
+    ne = s.next_event
+    s.state = STATE_ONESHOT
+    if c.in_pending:
+        c.in_pending = False
+        return
+    if ne == KTIME_MAX:
+        return
+    if ne <= ktime(m, t):
+        c.in_force = True
+        return
+    program_event(m, cpu, t, ne, True)
+
+
+cdef void bc_set_event(Machine* m, int cpu, ns_t t, ns_t expires) noexcept nogil:
+    """tick_broadcast_set_event: program the broadcast device (forced) for *expires*."""
+    cdef int old
+    m.bc_next_event = expires
+    if m.bc_kind == BC_DEVICE:
+        m.slots[m.bslot].state = STATE_ONESHOT
+        program_event(m, m.bslot, t, expires, True)
+    else:
+        old = m.bc_bound
+        m.bc_bound = cpu
+        m.bc_expires = expires
+        if old >= 0 and old != cpu and not m.cpus[old].in_oneshot:
+            hrtimer_reprogram(m, old, t)
+        hrtimer_reprogram(m, cpu, t)
+
+
+cdef void bc_device_interrupt(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """The broadcast device's interrupt on the CPU it is routed to."""
+    m.bc_irqs += 1
+    if m.bc_mode_oneshot:
+        bc_oneshot_handler(m, cpu, t)
+    else:
+        bc_periodic_handler(m, cpu, t)
+
+
+cdef void bc_oneshot_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """tick_handle_oneshot_broadcast."""
+    cdef ns_t now = ktime(m, t)
+    cdef ns_t nxt = KTIME_MAX
+    cdef int c
+    cdef int n = 0
+    cdef Cpu* pc
+    cdef Slot* ps
+    # The reference broadcasts to a snapshot (sorted(wake)); handlers may recurse
+    # into this function, so the snapshot is per call: targets[] then due flags.
+    cdef int* targets = <int*>malloc(2 * m.ncpus * sizeof(int))
+    cdef int* due
+    if targets == NULL:
+        m.status = ST_NOMEM
+        return
+    due = targets + m.ncpus
+    m.bc_next_event = KTIME_MAX
+    m.slots[m.bslot].next_event = KTIME_MAX
+    for c in range(m.ncpus):
+        pc = &m.cpus[c]
+        ps = &m.slots[c]
+        due[c] = 0
+        if pc.in_oneshot:
+            if ps.next_event <= now:
+                due[c] = 1
+                pc.in_pending = True
+            elif ps.next_event < nxt:
+                nxt = ps.next_event
+    m.cpus[cpu].in_pending = False
+    for c in range(m.ncpus):  # wake |= force_mask; force_mask.clear()
+        pc = &m.cpus[c]
+        if due[c] or pc.in_force:
+            targets[n] = c
+            n += 1
+        pc.in_force = False
+    do_broadcast(m, cpu, t, targets, n, 0)
+    free(targets)
+    if nxt != KTIME_MAX:
+        bc_set_event(m, cpu, t, nxt)
+
+
+cdef void bc_periodic_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """tick_handle_periodic_broadcast on a hardware-periodic broadcast device."""
+    cdef Slot* b = &m.slots[m.bslot]
+    cdef int64_t k = b.per_k
+    cdef ns_t expiry = b.dev.ops.periodic_fire(m, m.bslot, k)
+    cdef int c, n = 0
+    cdef int* targets = <int*>malloc(m.ncpus * sizeof(int))
+    if targets == NULL:
+        m.status = ST_NOMEM
+        return
+    b.per_k = k + 1
+    arm(m, m.bslot, b.dev.ops.periodic_fire(m, m.bslot, k + 1))
+    for c in range(m.ncpus):
+        if m.cpus[c].in_periodic:
+            targets[n] = c
+            n += 1
+    do_broadcast(m, cpu, t, targets, n, expiry)
+    free(targets)
+
+
+cdef void do_broadcast(Machine* m, int cpu, ns_t t, const int* targets, int n, ns_t expiry) noexcept nogil:
+    """tick_do_broadcast: the local CPU runs its handler directly, the others get an IPI."""
+    cdef int i, c
+    for i in range(n):
+        c = targets[i]
+        m.cpus[c].ipi_expiry = expiry
+        if c == cpu:
+            m.cpus[c].bc_received += 1
+            mlog(m, t, c, K_BROADCAST, 0 if m.bc_mode_oneshot else 1, cpu)
+            event_handler(m, c, t, expiry)
+        else:
+            push(m, t + m.ipi_latency, EV_IPI, c, 0)
+
+
+# -- clocksource watchdog -----------------------------------------------------------------
+
+cdef uint64_t tsc_read(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """The TSC as CPU *cpu* reads it: offset per CPU, and stopped while in deep idle if not invariant."""
+    cdef ClockSrc* cs = &m.cs[m.tsc_idx]
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef ns_t lost = 0
+    cdef int s
+    if m.tsc_stops:
+        lost = c.deep_ns
+        s = c.idle_state
+        if s >= 0 and m.cstates[s].stops_timer:
+            lost += t - c.state_enter
+    return muldiv_u64(<uint64_t>(t - lost), cs.num, cs.den, cs.fast_num) + <uint64_t>c.tsc_offset
+
+
+cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
+    """clocksource_watchdog: compare the TSC with the watchdog over the last interval."""
+    cdef int ti = m.tsc_idx
+    cdef int cpu, i, best, rating
+    cdef ClockSrc* cs
+    cdef ClockSrc* wd
+    cdef uint64_t cs_now, wd_now, cs_nsec, wd_nsec
+    cdef int64_t skew
+    push(m, t + WATCHDOG_INTERVAL_NS_, EV_WATCHDOG, 0, 0)
+    if ti < 0 or m.cs[ti].unstable:
+        return
+    cpu = <int>(m.wd_round % m.ncpus)
+    m.wd_round += 1
+    cs = &m.cs[ti]
+    wd = &m.cs[m.watchdog]
+    cs_now = tsc_read(m, cpu, t) & cs.mask
+    wd_now = muldiv_u64(<uint64_t>t, wd.num, wd.den, wd.fast_num) & wd.mask
+    if m.wd_first:
+        m.wd_first = False
+        m.wd_cs_last = cs_now
+        m.wd_wd_last = wd_now
+        return
+    cs_nsec = (((cs_now - m.wd_cs_last) & cs.mask) * cs.mult) >> cs.shift
+    wd_nsec = (((wd_now - m.wd_wd_last) & wd.mask) * wd.mult) >> wd.shift
+    m.wd_cs_last = cs_now
+    m.wd_wd_last = wd_now
+    skew = <int64_t>cs_nsec - <int64_t>wd_nsec
+    if (skew if skew >= 0 else -skew) <= m.watchdog_margin:
+        mlog(m, t, cpu, K_WATCHDOG, 0, skew)
+        return
+    mlog(m, t, cpu, K_WATCHDOG, 1, skew)
+    mlog(m, t, cpu, K_WATCHDOG, 2, <int64_t>wd_nsec)
+    mlog(m, t, cpu, K_WATCHDOG, 3, <int64_t>cs_nsec)
+    cs.unstable = True
+    if m.cs_idx == ti:
+        best = -1
+        rating = -1
+        for i in range(m.ncs):
+            if m.cs[i].unstable or (m.bc_mode_oneshot and not m.cs[i].continuous):
+                continue
+            if m.cs[i].rating > rating:
+                best = i
+                rating = m.cs[i].rating
+        if best >= 0:
+            switch_clocksource(m, t, best)

@@ -1,0 +1,355 @@
+# The kernel's tick machinery, included into engine.pyx (one C module, so the
+# tick and idle layers may call each other as the kernel's do).
+#
+# clockevents_program_event (clamp, -ETIME, forced min-delta retries, growth of
+# min_delta_ns), tick_setup_device, tick_handle_periodic (hardware periodic and
+# oneshot-emulated), the oneshot switch, hrtimer_interrupt with the sched_timer,
+# jiffies.  A line-for-line twin of sim/reference.py: same order of side
+# effects, same records, same RNG draws.  Devices are reached only through
+# their DevOps record.
+
+cdef inline int _slot_cpu(Machine* m, int slot) noexcept nogil:
+    """The CPU a slot's records are logged under (the broadcast slot logs as the last CPU)."""
+    return slot if slot < m.ncpus else m.ncpus - 1
+
+
+cdef void switch_clocksource(Machine* m, ns_t t, int idx) noexcept nogil:
+    """timekeeping_notify: continue kernel time from now on the new clocksource."""
+    m.k_base = ktime(m, t)
+    m.cs_idx = idx
+    m.c_base = cs_cycles(m, idx, t)
+    mlog(m, t, 0, K_CS_SWITCH, idx, m.k_base)
+
+
+cdef inline void set_state(Machine* m, int slot, int state) noexcept nogil:
+    """clockevents_switch_state: leaving PERIODIC/ONESHOT stops the hardware."""
+    m.slots[slot].state = state
+    cancel(m, slot)
+
+
+# -- clockevents core ---------------------------------------------------------------------
+
+cdef int program_min_delta(Machine* m, int slot, ns_t t) noexcept nogil:
+    """clockevents_program_min_delta with CONFIG_GENERIC_CLOCKEVENTS_MIN_ADJUST (x86)."""
+    cdef Slot* s = &m.slots[slot]
+    cdef Device* d = s.dev
+    cdef int cpu = _slot_cpu(m, slot)
+    cdef int i = 0
+    cdef ns_t limit = NSEC_PER_SEC_ // m.hz
+    cdef ns_t delta, cur, new
+    while True:
+        delta = s.min_delta_ns
+        s.next_event = ktime(m, t) + delta
+        if s.state == STATE_SHUTDOWN:
+            return 0
+        s.retries += 1
+        mlog(m, t, cpu, K_RETRY, slot == m.bslot, s.retries)
+        if d.ops.set_next_event(m, slot, t, mul_shift_wrap(<uint64_t>delta, d.mult, d.shift)) == 0:
+            return 0
+        i += 1
+        if i > 2:
+            cur = s.min_delta_ns
+            if cur >= limit:
+                s.next_event = KTIME_MAX
+                mlog(m, t, cpu, K_MIN_DELTA, slot == m.bslot, -1)
+                return -ETIME_
+            new = 5000 if cur < 5000 else cur + (cur >> 1)
+            s.min_delta_ns = new if new < limit else limit
+            mlog(m, t, cpu, K_MIN_DELTA, slot == m.bslot, s.min_delta_ns)
+            i = 0
+
+
+cdef int program_event(Machine* m, int slot, ns_t t, ns_t expires, bint force) noexcept nogil:
+    """clockevents_program_event: 0, or -ETIME when *expires* already passed (or the device refused)."""
+    cdef Slot* s = &m.slots[slot]
+    cdef Device* d = s.dev
+    cdef ns_t delta
+    cdef int rc
+    s.next_event = expires
+    if s.state == STATE_SHUTDOWN:
+        return 0
+    if s.state == STATE_ONESHOT_STOPPED:
+        s.state = STATE_ONESHOT
+    delta = expires - ktime(m, t)
+    if delta <= 0:
+        if force:
+            return program_min_delta(m, slot, t)
+        mlog(m, t, _slot_cpu(m, slot), K_PROGRAM_ETIME, slot == m.bslot, expires)
+        return -ETIME_
+    if delta < s.min_delta_ns:
+        delta = s.min_delta_ns
+    if delta > d.max_delta_ns:
+        delta = d.max_delta_ns
+    rc = d.ops.set_next_event(m, slot, t, mul_shift_wrap(<uint64_t>delta, d.mult, d.shift))
+    if rc and force:
+        return program_min_delta(m, slot, t)
+    if rc:
+        mlog(m, t, _slot_cpu(m, slot), K_PROGRAM_ETIME, slot == m.bslot, expires)
+    return rc
+
+
+# -- tick layer: setup and periodic -------------------------------------------------------
+
+cdef void tick_setup_device(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """tick_setup_device + tick_setup_periodic at boot."""
+    cdef Slot* s = &m.slots[cpu]
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef Device* d = s.dev
+    cdef ns_t nxt
+    if d == NULL:
+        return
+    if m.do_timer_cpu == TICK_DO_TIMER_BOOT:
+        m.do_timer_cpu = cpu
+        m.last_jiffies_update = ktime(m, t)
+    s.state = STATE_SHUTDOWN
+    c.check_clocks = 1 if d.features & FEAT_ONESHOT else 0
+    if c.in_periodic:
+        # tick_device_uses_broadcast: the local timer stops in deep idle, the broadcast device ticks for it
+        c.mode = TM_PERIODIC_BC
+        mlog(m, t, cpu, K_MODE, TM_PERIODIC_BC, 0)
+    elif d.features & FEAT_PERIODIC:
+        c.mode = TM_PERIODIC
+        d.ops.set_periodic(m, cpu, t)
+        mlog(m, t, cpu, K_MODE, TM_PERIODIC, d.ops.periodic_fire(m, cpu, 1))
+    else:
+        c.mode = TM_PERIODIC_EMUL
+        s.state = STATE_ONESHOT
+        nxt = m.last_jiffies_update
+        while program_event(m, cpu, t, nxt, False):
+            nxt += m.tick
+        mlog(m, t, cpu, K_MODE, TM_PERIODIC_EMUL, nxt)
+
+
+cdef inline void do_timer_periodic(Machine* m, int cpu, ns_t t) noexcept nogil:
+    if cpu == m.do_timer_cpu:
+        m.last_jiffies_update += m.tick
+        m.jiffies += 1
+        mlog(m, t, cpu, K_JIFFIES, 1, m.jiffies)
+
+
+cdef inline void update_jiffies64(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
+    """tick_do_update_jiffies64: catch jiffies up to *now* (several at once when late)."""
+    cdef ns_t delta = now - m.last_jiffies_update
+    cdef int64_t n
+    if delta < m.tick:
+        return
+    # delta >= tick here; the common case (one jiffy) skips the division.
+    n = 1 if delta < 2 * m.tick else 1 + floordiv_i64(delta - m.tick, m.tick)
+    m.last_jiffies_update += n * m.tick
+    m.jiffies += n
+    mlog(m, t, cpu, K_JIFFIES, n if n < 255 else 255, m.jiffies)
+
+
+cdef inline ns_t forward(ns_t exp, ns_t now, ns_t tick) noexcept nogil:
+    """hrtimer_forward for exp <= now: the next slot strictly after *now* (never replays)."""
+    if now - exp < tick:  # the usual on-time tick: no division
+        return exp + tick
+    return exp + (floordiv_i64(now - exp, tick) + 1) * tick
+
+
+cdef void tick_periodic(Machine* m, int cpu, ns_t t, ns_t expiry) noexcept nogil:
+    """tick_periodic: do_timer on the owner, then update_process_times (which may switch modes)."""
+    cdef Cpu* c = &m.cpus[cpu]
+    do_timer_periodic(m, cpu, t)
+    c.ticks += 1
+    mlog(m, t, cpu, K_TICK, m.via_bc, expiry)
+    run_timers_lowres(m, cpu, t, ktime(m, t))
+    hrtimer_run_queues(m, cpu, t)
+
+
+cdef void hrtimer_run_queues(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """The oneshot switch check (tick_check_oneshot_change) run from every low-res tick."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef Device* d
+    if not c.check_clocks:
+        return
+    c.check_clocks = 0
+    d = m.slots[cpu].dev
+    if not m.cs[m.cs_idx].continuous or not (d.features & FEAT_ONESHOT) or c.mode == TM_PERIODIC_BC:
+        return
+    if (d.features & FEAT_C3STOP) and not broadcast_oneshot_available(m):
+        return
+    if m.highres:
+        switch_to_oneshot(m, cpu, t, TM_HIGHRES)
+    elif m.nohz_idle:
+        switch_to_oneshot(m, cpu, t, TM_LOWRES_NOHZ)
+
+
+cdef void switch_to_oneshot(Machine* m, int cpu, ns_t t, int mode) noexcept nogil:
+    """tick_switch_to_oneshot + tick_setup_sched_timer (highres) / tick_nohz_switch_to_nohz (lowres)."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef ns_t now, exp
+    c.mode = mode
+    set_state(m, cpu, STATE_ONESHOT)
+    m.slots[cpu].next_event = KTIME_MAX
+    m.bc_mode_oneshot = True
+    now = ktime(m, t)
+    exp = m.last_jiffies_update
+    if m.skew_tick:
+        exp += (m.tick >> 1) // m.ncpus * cpu
+    if exp <= now:
+        exp = forward(exp, now, m.tick)
+    c.sched_expires = exp
+    mlog(m, t, cpu, K_MODE, mode, exp)
+    if mode == TM_HIGHRES:
+        hrtimer_reprogram(m, cpu, t)
+    else:
+        while program_event(m, cpu, t, c.sched_expires, False):
+            c.sched_expires += m.tick
+
+
+cdef inline bint broadcast_oneshot_available(Machine* m) noexcept nogil:
+    if m.bc_kind == BC_HRTIMER:
+        return True
+    return m.bc_kind == BC_DEVICE and (m.devs[m.bc_dev].features & FEAT_ONESHOT) != 0
+
+
+# -- hrtimers (high-res mode) -------------------------------------------------------------
+
+cdef inline ns_t hrtimer_next(Machine* m, int cpu) noexcept nogil:
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef ns_t nxt = c.sched_expires
+    cdef int i
+    for i in range(c.nutimers):
+        if c.utimers[i].expiry < nxt:
+            nxt = c.utimers[i].expiry
+    if m.bc_bound == cpu and m.bc_expires < nxt:
+        nxt = m.bc_expires
+    return nxt
+
+
+cdef int hrtimer_reprogram(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """Program the CPU's device for its earliest hrtimer (or stop it when there is none)."""
+    cdef ns_t nxt = hrtimer_next(m, cpu)
+    cdef Slot* s = &m.slots[cpu]
+    if nxt == KTIME_MAX:
+        s.next_event = KTIME_MAX
+        if s.state == STATE_ONESHOT:
+            set_state(m, cpu, STATE_ONESHOT_STOPPED)
+        return 0
+    if m.cpus[cpu].in_oneshot:
+        # the local device is shut down in deep idle: only record what the broadcast must honour
+        s.next_event = nxt
+        if nxt < m.bc_next_event:
+            bc_set_event(m, cpu, t, nxt)
+        return 0
+    return program_event(m, cpu, t, nxt, False)
+
+
+cdef void hrtimer_interrupt(Machine* m, int cpu, ns_t t) noexcept nogil:
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef ns_t now, step
+    cdef int tries = 0
+    c.nr_events += 1
+    m.slots[cpu].next_event = KTIME_MAX
+    now = ktime(m, t)
+    if not expire_hrtimers(m, cpu, t, now):
+        mlog(m, t, cpu, K_IRQ, m.via_bc, now)
+    while hrtimer_reprogram(m, cpu, t):
+        # Already past: expire again (hrtimer_interrupt's retry loop), then the hang path.
+        c.nr_retries += 1
+        tries += 1
+        expire_hrtimers(m, cpu, t, ktime(m, t))
+        if tries >= 3:
+            c.nr_hangs += 1
+            step = m.tick if m.tick < 100000000 else 100000000
+            program_event(m, cpu, t, ktime(m, t) + step, True)
+            break
+
+
+cdef bint expire_hrtimers(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
+    """Run every hrtimer of the CPU due at *now*: the sched tick, the broadcast hrtimer, user timers."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef bint handled_tick = False
+    cdef int i
+    if c.sched_expires <= now:
+        tick_sched_timer(m, cpu, t, now)
+        handled_tick = True
+    if m.bc_bound == cpu and m.bc_expires <= now:
+        m.bc_expires = KTIME_MAX
+        bc_oneshot_handler(m, cpu, t)
+    for i in range(c.nutimers):
+        if c.utimers[i].expiry <= now:
+            utimer_fire(m, cpu, t, i, now)
+    return handled_tick
+
+
+cdef void tick_sched_timer(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
+    """tick_sched_timer / tick_nohz_handler: jiffies, process times, then forward (never replay)."""
+    cdef Cpu* c = &m.cpus[cpu]
+    if m.do_timer_cpu == TICK_DO_TIMER_NONE:
+        m.do_timer_cpu = cpu
+    if m.do_timer_cpu == cpu:
+        update_jiffies64(m, cpu, t, now)
+    if c.tick_stopped:
+        c.idle_jiffies += 1
+    c.ticks += 1
+    mlog(m, t, cpu, K_TICK, m.via_bc, c.sched_expires)
+    if c.tick_stopped:
+        c.sched_expires = KTIME_MAX  # HRTIMER_NORESTART: the idle loop re-arms
+    else:
+        c.sched_expires = forward(c.sched_expires, now, m.tick)
+
+
+cdef void lowres_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """tick_nohz_lowres_handler."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef ns_t now
+    cdef int stopped
+    m.slots[cpu].next_event = KTIME_MAX
+    now = ktime(m, t)
+    if c.sched_expires > now:
+        mlog(m, t, cpu, K_IRQ, m.via_bc, now)
+        program_event(m, cpu, t, c.sched_expires, False)
+        return
+    stopped = c.tick_stopped
+    tick_sched_timer(m, cpu, t, now)
+    run_timers_lowres(m, cpu, t, now)
+    if stopped:
+        return
+    while program_event(m, cpu, t, c.sched_expires, False):
+        c.sched_expires += m.tick
+
+
+# -- interrupt handlers -------------------------------------------------------------------
+
+cdef void device_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """The CPU's tick device interrupt: dispatch to the handler the core installed."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef Slot* s = &m.slots[cpu]
+    cdef int mode = c.mode
+    cdef int64_t k
+    cdef ns_t expiry, nxt
+    c.irqs += 1
+    if mode == TM_HIGHRES:
+        hrtimer_interrupt(m, cpu, t)
+    elif mode == TM_PERIODIC:
+        k = s.per_k
+        expiry = s.dev.ops.periodic_fire(m, cpu, k)
+        s.per_k = k + 1
+        arm(m, cpu, s.dev.ops.periodic_fire(m, cpu, k + 1))
+        tick_periodic(m, cpu, t, expiry)
+    elif mode == TM_PERIODIC_EMUL:
+        nxt = s.next_event
+        tick_periodic(m, cpu, t, nxt)
+        while c.mode == TM_PERIODIC_EMUL:
+            nxt += m.tick
+            if program_event(m, cpu, t, nxt, False) == 0:
+                break
+            if m.cs[m.cs_idx].continuous:
+                tick_periodic(m, cpu, t, nxt)
+    elif mode == TM_LOWRES_NOHZ:
+        lowres_handler(m, cpu, t)
+
+
+cdef void event_handler(Machine* m, int cpu, ns_t t, ns_t expiry) noexcept nogil:
+    """evt->event_handler called on behalf of the broadcast (tick_receive_broadcast)."""
+    cdef int mode = m.cpus[cpu].mode
+    m.via_bc = 1
+    if mode == TM_HIGHRES:
+        hrtimer_interrupt(m, cpu, t)
+    elif mode == TM_LOWRES_NOHZ:
+        lowres_handler(m, cpu, t)
+    else:
+        tick_periodic(m, cpu, t, expiry)
+    m.via_bc = 0  # not restored on nesting: as the reference

@@ -1,0 +1,184 @@
+"""``tickscope gui``: open the desktop app, or render it headless to a PNG.
+
+``tickscope gui [SCEN|REC] [--preset NAME] [--set K=V ...] [--compare NAME]
+[--compare-set K=V ...] [--run-until T] [--screenshot FILE.png] [--size WxH]``
+
+``--set`` applies to both A and B in compare mode; ``--compare-set`` only to B
+(``--preset X --compare X --compare-set kernel.hz=1000`` compares one machine
+with and without a change).  ``--compare`` takes a preset name or a scenario file.
+
+With ``--screenshot`` the window is built at ``--size``, run to
+``--run-until`` (default: the scenario's ``run.until``), rendered, grabbed
+and written atomically; then the app exits 0.  Bad input prints one line on
+stderr and exits 2 in that mode; otherwise it is shown in a dialog.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+from tickscope.sim import scenario as scen
+from tickscope.sim.errors import InputError
+
+
+# A 1 ms GIL switch interval (default 5 ms) shortens the GUI thread's waits while the engine thread
+# runs Python; part of the UI stall figures in gui/bench.py.
+SWITCH_INTERVAL_S = 0.001
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise InputError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="tickscope gui", description="Open the tickscope desktop app.")
+    p.add_argument("path", nargs="?", help="scenario (.toml) or recording (.tickrec)")
+    p.add_argument("--preset", help="start from a shipped preset")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="K=V", help="override a scenario key")
+    p.add_argument("--compare", metavar="NAME", help="compare mode: preset name or scenario file for run B")
+    p.add_argument("--compare-set", dest="compare_sets", action="append", default=[], metavar="K=V",
+                   help="override a key of run B only")
+    p.add_argument("--run-until", metavar="T", help="run to this simulated time (e.g. 200ms) before showing")
+    p.add_argument("--engine", default="auto", choices=["auto", "cython", "reference"])
+    p.add_argument("--screenshot", metavar="FILE.png", help="render the window to FILE.png and exit")
+    p.add_argument("--size", default="1600x1000", metavar="WxH", help="window size (default 1600x1000)")
+    p.add_argument("--theme", choices=["system", "light", "dark"], help="colour theme for this session")
+    return p
+
+
+def _scenario_from(name_or_path: str | None, preset: str | None, sets: list[str]) -> scen.Scenario:
+    if name_or_path and preset:
+        raise InputError("give a scenario file or --preset, not both")
+    if name_or_path:
+        sc = scen.load(name_or_path)
+    else:
+        sc = scen.preset(preset or scen.DEFAULT_PRESET)
+    return scen.apply_sets(sc, sets) if sets else sc
+
+
+def _compare_scenario(name: str, sets: list[str]) -> scen.Scenario:
+    sc = scen.load(name) if name.endswith(".toml") or Path(name).is_file() else scen.preset(name)
+    return scen.apply_sets(sc, sets) if sets else sc
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not m:
+        raise InputError(f"--size: {text!r} is not WIDTHxHEIGHT (e.g. 1600x1000)")
+    w, h = int(m.group(1)), int(m.group(2))
+    if not (320 <= w <= 8192 and 240 <= h <= 8192):
+        raise InputError(f"--size: {w}x{h} is out of range (allowed 320..8192 x 240..8192)")
+    return w, h
+
+
+def _prepare(args):
+    """Everything derived from the arguments that can be wrong, checked before Qt starts."""
+    recording = None
+    if args.path and args.path.endswith(".tickrec"):
+        from tickscope.sim.record import load_recording
+        recording = load_recording(args.path)
+        a = recording.scenario
+        if args.preset:
+            raise InputError("give a recording or --preset, not both")
+        if args.sets:
+            raise InputError("--set does not apply to a recording (it shows stored results)")
+    else:
+        a = _scenario_from(args.path, args.preset, args.sets)
+    b = _compare_scenario(args.compare, args.sets + args.compare_sets) if args.compare else None
+    until = scen.parse_duration(args.run_until) if args.run_until else None
+    if until is not None and until <= 0:
+        raise InputError(f"--run-until: {args.run_until!r} must be positive")
+    if args.screenshot and not args.screenshot.lower().endswith(".png"):
+        raise InputError(f"--screenshot: {args.screenshot!r} must end in .png")
+    return a, b, recording, until, _parse_size(args.size)
+
+
+def main(argv=None) -> int:
+    """Run the app; returns the exit status (0 ok, 2 bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    headless = "--screenshot" in argv or any(a.startswith("--screenshot=") for a in argv)
+    if "-h" in argv or "--help" in argv:
+        build_parser().print_help()
+        return 0
+    try:
+        args = build_parser().parse_args(argv)
+        prepared = _prepare(args)
+        error = None
+    except (InputError, ValueError) as exc:
+        if headless:
+            print(f"tickscope gui: error: {exc}", file=sys.stderr)
+            return 2
+        args, prepared, error = None, None, str(exc)
+    return _run_app(args, prepared, error, headless)
+
+
+def _run_app(args, prepared, error, headless) -> int:
+    from PySide6 import QtCore, QtWidgets
+
+    from tickscope.gui.main_window import MainWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    app.setApplicationName("tickscope")
+    app.setOrganizationName("tickscope")
+    if error is not None:
+        QtWidgets.QMessageBox.critical(None, "tickscope", error)
+        if prepared is None:
+            prepared = (scen.preset(scen.DEFAULT_PRESET), None, None, None, (1600, 1000))
+            args = build_parser().parse_args([])
+    a, b, recording, until, (w, h) = prepared
+    if not headless and args.path is None and args.preset is None and not args.sets:
+        a = _last_scenario() or a
+    win = MainWindow(a, engine=args.engine, compare=b, persistent=not headless)
+    if args.theme:
+        win.theme.set_choice(args.theme)
+    if recording is not None:
+        win.show_recording(recording)
+    if headless:
+        win.resize(w, h)
+        win.show()
+        app.processEvents()
+        if recording is None:
+            win.run_to_end(until)
+        return _screenshot(win, args.screenshot, app)
+    if args.size != "1600x1000":
+        win.resize(w, h)
+    win.show()
+    if recording is None and until is not None:
+        QtCore.QTimer.singleShot(0, lambda: win.run_until(until))
+    return app.exec()
+
+
+def _last_scenario():
+    from tickscope.gui.theme import settings
+
+    text = settings().value("last_scenario")
+    if not text:
+        return None
+    try:
+        return scen.loads(str(text), "last session")
+    except InputError:
+        return None
+
+
+def _screenshot(win, path, app) -> int:
+    from tickscope.sim.atomic import atomic_path
+
+    for _ in range(5):
+        app.processEvents()
+    win.raster.render_now()
+    app.processEvents()
+    pixmap = win.grab()
+    with atomic_path(path) as tmp:
+        ok = pixmap.save(str(tmp), "PNG")
+        if not ok:
+            raise OSError(f"{path}: could not write the PNG")
+    p99 = win.controller.probe.p99_ms()
+    if os.environ.get("TICKSCOPE_PROFILE"):
+        print(f"tickscope: ui stall p99 {p99:.1f} ms", file=sys.stderr)
+    win.close()
+    return 0

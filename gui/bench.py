@@ -1,0 +1,173 @@
+"""GUI figures for ``tickscope bench --gui``.
+
+``gui_frame_ms``
+    One full redraw of the tick raster (1 000 000 delivered ticks over 8 CPUs,
+    plus their ghost grid) and of the interval and latency histograms,
+    offscreen at 1600x1000, timed until the frame is painted into a pixmap.
+    The median of several frames, each showing a different window so nothing
+    is cached.  Classifying the ticks and binning the histograms happen once
+    per results snapshot (in the engine thread during a run) and are reported
+    separately as ``gui_prepare_ms``.
+``gui_naive_ms``
+    The same ticks as one pyqtgraph ``ScatterPlotItem``, measured at 100 000
+    points and scaled per tick to 1 000 000.
+``gui_ratio``
+    ``gui_naive_ms / gui_frame_ms``.
+``ui_stall_p99_ms``
+    p99 lateness of a 10 ms QTimer on the GUI thread while the main window runs
+    a real simulation (engine in its worker thread, live redraws).
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+
+N_TICKS = 1_000_000
+N_CPUS = 8
+NAIVE_POINTS = 100_000
+SIZE = (1600, 1000)
+
+
+def _app():
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6 import QtWidgets
+
+    from tickscope.gui.app import SWITCH_INTERVAL_S
+
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    return QtWidgets.QApplication.instance() or QtWidgets.QApplication(["tickscope-bench"])
+
+
+def _frame_bench(frames: int) -> dict:
+    import numpy as np
+    import pyqtgraph as pg
+    from PySide6 import QtWidgets
+
+    from tickscope.gui.bench_data import synthetic_results
+    from tickscope.gui.tick_raster import TickRasterView
+    from tickscope.sim import analysis, raster
+
+    app = _app()
+    res = synthetic_results(N_TICKS, N_CPUS)
+    t = time.perf_counter()
+    data = raster.build(res)
+    out = analysis.tick_outcomes(res)
+    hists = [analysis.log_histogram(analysis.tick_intervals(res)), analysis.log_histogram(out["latency_ns"])]
+    prepare_ms = (time.perf_counter() - t) * 1e3
+
+    window = QtWidgets.QWidget()
+    layout = QtWidgets.QVBoxLayout(window)
+    view = TickRasterView()
+    layout.addWidget(view, 3)
+    row = QtWidgets.QHBoxLayout()
+    curves = []
+    for title in ("tick interval", "tick latency"):
+        pw = pg.PlotWidget(title=title)
+        pw.setLogMode(x=True, y=False)
+        curve = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=(60, 120, 200, 160))
+        pw.addItem(curve)
+        row.addWidget(pw)
+        curves.append(curve)
+    layout.addLayout(row, 1)
+    window.resize(*SIZE)
+    window.show()
+    app.processEvents()
+    view.set_results(res, None, data=data)
+    app.processEvents()
+    end = data.end_ns
+    times = []
+    for i in range(frames + 1):
+        t = time.perf_counter()
+        # a different (full-width) window every frame: shift by i ns so the image must be rebuilt
+        view.set_view_range(i, end + i)
+        view.render_now()
+        for curve, h in zip(curves, hists):
+            edges = h["edges_ns"].astype(float)
+            curve.setData(edges, h["counts"].astype(float))
+        window.grab()
+        if i:  # the first frame pays one-off allocations
+            times.append((time.perf_counter() - t) * 1e3)
+    drawn = int(sum(v for k, v in data.counts.items() if k != "expected"))
+    window.close()
+    return {"gui_frame_ms": round(statistics.median(times), 2), "gui_prepare_ms": round(prepare_ms, 1),
+            "gui_ticks": int(np.count_nonzero(res.kind == 0)), "gui_marks_drawn": drawn,
+            "gui_raster_ms": round(view.last_render_ms(), 2)}
+
+
+def _naive_bench() -> dict:
+    import numpy as np
+    import pyqtgraph as pg
+
+    from tickscope.gui.bench_data import synthetic_results
+
+    app = _app()
+    res = synthetic_results(NAIVE_POINTS, N_CPUS)
+    m = res.kind == 0
+    x = res.time_ns[m] / 1e9
+    y = res.cpu[m].astype(float) + 0.5
+    pw = pg.PlotWidget()
+    pw.resize(*SIZE)
+    pw.show()
+    app.processEvents()
+    t = time.perf_counter()
+    item = pg.ScatterPlotItem(x=x, y=y, symbol="s", size=4, pen=None, brush=(20, 150, 60))
+    pw.addItem(item)
+    pw.grab()
+    ms = (time.perf_counter() - t) * 1e3
+    pw.close()
+    per_tick_us = ms * 1e3 / np.count_nonzero(m)
+    return {"gui_naive_ms": round(per_tick_us * N_TICKS / 1e3, 1), "gui_naive_us_per_tick": round(per_tick_us, 3)}
+
+
+def _stall_bench(quick: bool) -> dict:
+    from tickscope.gui.main_window import MainWindow
+    from tickscope.sim import scenario as scen
+
+    app = _app()
+    sc = scen.apply_sets(scen.preset(scen.DEFAULT_PRESET), ["machine.cpus=8", "kernel.hz=1000"])
+    win = MainWindow(sc, persistent=False)
+    win.resize(*SIZE)
+    win.show()
+    app.processEvents()
+    until = (20 if quick else 120) * 10**9
+    t = time.perf_counter()
+    win.run_to_end(until)
+    wall = time.perf_counter() - t
+    probe = win.controller.probe
+    out = {"ui_stall_p99_ms": round(probe.p99_ms(), 1), "ui_stall_max_ms": round(probe.max_ms(), 1),
+           "ui_stall_samples": len(probe.samples), "ui_run_wall_s": round(wall, 2),
+           "ui_run_simulated_s": until // 10**9}
+    win.close()
+    return out
+
+
+def run(args=None) -> dict:
+    """Measure the GUI figures; returns them as a dict (the bench CLI prints them).
+
+    Parameters
+    ----------
+    args : argparse.Namespace, optional
+        ``quick`` (bool) shortens the stall run and uses fewer frames.
+    """
+    quick = bool(getattr(args, "quick", False))
+    out = {}
+    out.update(_frame_bench(5 if quick else 15))
+    out.update(_naive_bench())
+    out["gui_ratio"] = round(out["gui_naive_ms"] / max(out["gui_frame_ms"], 1e-6), 1)
+    out.update(_stall_bench(quick))
+    return out
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tickscope.gui.bench")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    a = parser.parse_args()
+    figures = run(a)
+    print(json.dumps(figures, indent=None if a.json else 2))
+    sys.exit(0)

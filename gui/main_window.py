@@ -1,0 +1,508 @@
+"""The main window: tick raster in the centre, everything else in dockable panels.
+
+Data flow: :class:`ScenarioModel` (edits, undo) -> :class:`RunController`
+(engine thread) -> snapshots -> every view's ``set_results(results, summary)``.
+Views that can point at a moment emit ``jump_requested(time_ns, cpu)``, which
+moves the raster.  Every action has a shortcut and is listed in the command
+palette (Ctrl+Shift+P).
+"""
+from __future__ import annotations
+
+import time
+from importlib import resources
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from tickscope.gui.analysis_panels import DriftPanel, HistogramPanel, RatePanel, ResidencyPanel
+from tickscope.gui.compare import CompareView
+from tickscope.gui.event_table import EventTableView
+from tickscope.gui.log_view import KernelLogView
+from tickscope.gui.measure import MeasureController
+from tickscope.gui.palette import CommandPalette
+from tickscope.gui.run_controller import RunController
+from tickscope.gui.scenario_panel import ScenarioModel, ScenarioPanel
+from tickscope.gui.theme import Theme, add_recent, settings
+from tickscope.gui.tick_raster import TickRasterView
+from tickscope.sim import analysis
+from tickscope.sim import scenario as scen
+from tickscope.sim.errors import InputError
+
+# During a run the raster redraws at every snapshot (~20/s); one visible analysis panel per 0.25 s, round
+# robin, never more often than 5x its last cost: updating all panels at once stalled the UI 130 ms (p99)
+# on a 160k-tick run here, one at a time ~35 ms.
+PANEL_UPDATE_EVERY_S = 0.25
+PANEL_COST_FACTOR = 10
+SCENARIO_FILTER = "Scenarios (*.toml);;Recordings (*.tickrec);;All files (*)"
+
+
+def icon(name: str) -> QtGui.QIcon:
+    path = resources.files("tickscope.assets").joinpath("icons", f"{name}.svg")
+    return QtGui.QIcon(str(path)) if path.is_file() else QtGui.QIcon()
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """tickscope's window.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        What to show first.
+    engine : str
+        Engine for runs ("auto", "cython", "reference").
+    compare : Scenario, optional
+        Scenario B for compare mode (run side by side with A).
+    persistent : bool
+        Restore and save layout/theme/recent files (off for headless screenshots).
+    """
+
+    def __init__(self, scenario: scen.Scenario, engine: str = "auto", compare: scen.Scenario | None = None,
+                 persistent: bool = True):
+        super().__init__()
+        self.setWindowTitle("tickscope")
+        self.setWindowIcon(icon("tickscope"))
+        self.setDockNestingEnabled(True)
+        self.persistent = persistent
+        self.actions_by_name: dict[str, QtGui.QAction] = {}
+        self._last_panel_update = 0.0
+        self._panel_cost_s = 0.0
+        self._stale: set = set()
+        self._panel_turn = 0
+        self._results = None
+        self._summary = None
+        self._store = settings()
+
+        self.theme = Theme(self._store.value("theme", "system") if persistent else "system", self)
+        self.model = ScenarioModel(scenario, self)
+        self.controller = RunController(scenario, engine, self)
+        self.compare_controller = RunController(compare, engine, self) if compare is not None else None
+
+        # central: raster (and compare view when asked)
+        self.raster = TickRasterView()
+        self.compare_view = CompareView()
+        self.central_tabs = QtWidgets.QTabWidget()
+        self.central_tabs.setDocumentMode(True)
+        self.central_tabs.addTab(self.raster, "Ticks")
+        self.central_tabs.addTab(self.compare_view, "Compare A/B")
+        self.setCentralWidget(self.central_tabs)
+        self.measure = MeasureController(self.raster, self)
+
+        self.scenario_panel = ScenarioPanel(self.model)
+        self.histogram = HistogramPanel()
+        self.drift = DriftPanel()
+        self.rates = RatePanel()
+        self.residency = ResidencyPanel()
+        self.event_table = EventTableView()
+        self.log_view = KernelLogView()
+        self.panels = [self.histogram, self.drift, self.rates, self.residency, self.event_table, self.log_view]
+        self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        self._dock("Scenario", self.scenario_panel, QtCore.Qt.LeftDockWidgetArea, "Ctrl+1")
+        self._dock("Measure", self.measure.readout, QtCore.Qt.LeftDockWidgetArea, "Ctrl+2")
+        bottom = [("Histograms", self.histogram, "Ctrl+3"), ("Drift", self.drift, "Ctrl+4"),
+                  ("Interrupt rate", self.rates, "Ctrl+5"), ("Idle residency", self.residency, "Ctrl+6"),
+                  ("Events", self.event_table, "Ctrl+7"), ("Kernel log", self.log_view, "Ctrl+8")]
+        for title, widget, key in bottom:
+            self._dock(title, widget, QtCore.Qt.BottomDockWidgetArea, key)
+        for title, *_ in bottom[1:]:
+            self.tabifyDockWidget(self.docks["Histograms"], self.docks[title])
+        self.docks["Histograms"].raise_()
+        self.tabifyDockWidget(self.docks["Scenario"], self.docks["Measure"])
+        self.docks["Scenario"].raise_()
+        self.resizeDocks([self.docks["Scenario"]], [330], QtCore.Qt.Horizontal)
+        self.resizeDocks([self.docks["Histograms"]], [260], QtCore.Qt.Vertical)
+
+        self._build_run_bar()
+        self._build_actions()
+        self._build_status_bar()
+        self.palette_dialog = CommandPalette(self.all_actions, self)
+
+        for panel in self.panels:
+            panel.jump_requested.connect(self.jump_to)
+        self.model.scenario_changed.connect(self._on_scenario_changed)
+        self.model.path_changed.connect(lambda _p: self._update_title())
+        self.model.undo_stack.cleanChanged.connect(lambda _c: self._update_title())
+        self.controller.results_ready.connect(self._on_results)
+        self.controller.state_changed.connect(self._on_state)
+        self.controller.progress.connect(self._on_progress)
+        self.controller.speed.connect(lambda eps: self.speed_label.setText(f"{eps / 1e6:.2f} M events/s"))
+        self.controller.error.connect(self.show_error)
+        if self.compare_controller is not None:
+            for ctl in (self.controller, self.compare_controller):
+                ctl.state_changed.connect(lambda _s: self._update_compare())
+            self.central_tabs.setCurrentWidget(self.compare_view)
+        self.theme.changed.connect(self._apply_theme)
+        self._apply_theme(self.theme.is_dark())
+        self.resize(1600, 1000)
+        if persistent:
+            self._restore()
+        self._update_title()
+        self._on_results(self.controller.last_snapshot["results"], self.controller.last_snapshot["summary"])
+        self.raster.setFocus()
+
+    # -- construction ---------------------------------------------------------
+    def _dock(self, title, widget, area, shortcut):
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[title] = dock
+        dock.visibilityChanged.connect(lambda on, w=widget: self._on_dock_visible(w, on))
+        act = dock.toggleViewAction()
+        act.setShortcut(QtGui.QKeySequence(shortcut))
+        act.setText(f"Show {title} panel")
+        self.actions_by_name[f"dock_{title}"] = act
+        self.addAction(act)
+
+    def _build_run_bar(self):
+        bar = QtWidgets.QToolBar("Run")
+        bar.setObjectName("toolbar_run")
+        bar.setIconSize(QtCore.QSize(20, 20))
+        self.addToolBar(bar)
+        self.run_bar = bar
+        self.seed_box = QtWidgets.QSpinBox()
+        self.seed_box.setRange(0, 2**31 - 1)
+        self.seed_box.setPrefix("seed ")
+        self.seed_box.setValue(min(self.controller.seed(), 2**31 - 1))
+        self.seed_box.setToolTip("Random seed for this run (same scenario + seed = identical event log)")
+        self.seed_box.editingFinished.connect(lambda: self.controller.set_seed(self.seed_box.value()))
+        self.until_edit = QtWidgets.QLineEdit(scen.format_duration(self.controller.until_ns()))
+        self.until_edit.setMaximumWidth(90)
+        self.until_edit.setToolTip("Run until this simulated time (e.g. 500ms, 10s); Enter runs")
+        self.until_edit.returnPressed.connect(self._run_until_from_edit)
+        self.engine_box = QtWidgets.QComboBox()
+        self.engine_box.addItems(["auto", "cython", "reference"])
+        self.engine_box.setCurrentText(self.controller._engine)
+        self.engine_box.setToolTip("Simulation engine")
+        self.engine_box.activated.connect(lambda _i: self.controller.set_engine(self.engine_box.currentText()))
+        self.speed_label = QtWidgets.QLabel("")
+        self.speed_label.setMinimumWidth(120)
+
+    def _act(self, name, text, shortcut, slot, icon_name=None, checkable=False, menu=None):
+        act = QtGui.QAction(text, self)
+        act.setObjectName(f"action_{name}")
+        shortcuts = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
+        act.setShortcuts([QtGui.QKeySequence(s) for s in shortcuts])
+        act.setShortcutContext(QtCore.Qt.WindowShortcut)
+        if icon_name:
+            act.setIcon(icon(icon_name))
+        act.setCheckable(checkable)
+        act.setToolTip(f"{text.replace('&', '')} ({', '.join(shortcuts)})")
+        (act.toggled if checkable else act.triggered).connect(slot)
+        self.actions_by_name[name] = act
+        self.addAction(act)
+        if menu is not None:
+            menu.addAction(act)
+        return act
+
+    def _build_actions(self):
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        self._act("open", "&Open scenario or recording…", "Ctrl+O", self.open_dialog, menu=m)
+        self._act("save", "&Save scenario", "Ctrl+S", self.save, menu=m)
+        self._act("save_as", "Save scenario &as…", "Ctrl+Shift+S", self.save_as_dialog, menu=m)
+        self.recent_menu = m.addMenu("Open &recent")
+        self._fill_recent()
+        m.addSeparator()
+        self._act("quit", "&Quit", "Ctrl+Q", self.close, menu=m)
+
+        m = mb.addMenu("&Edit")
+        undo = self.model.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QtGui.QKeySequence("Ctrl+Z"))
+        redo = self.model.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QtGui.QKeySequence("Ctrl+Shift+Z"), QtGui.QKeySequence("Ctrl+Y")])
+        for name, a in (("undo", undo), ("redo", redo)):
+            self.actions_by_name[name] = a
+            self.addAction(a)
+            m.addAction(a)
+        pm = m.addMenu("&Presets")
+        for i, name in enumerate(scen.presets()):
+            self._act(f"preset_{name}", f"Load preset {name}", f"Alt+Shift+{i + 1}" if i < 9 else "",
+                      lambda _=False, n=name: self.model.load_preset(n), menu=pm)
+        self._act("edit_toml", "Edit scenario as TOML", "Ctrl+T", self._focus_toml, menu=m)
+
+        m = mb.addMenu("&Run")
+        bar = self.run_bar
+        for a in (self._act("run", "&Run / pause", ["F5", "Space"], self.controller.toggle, "run", menu=m),
+                  self._act("step", "&Step one slice", "F10", self.controller.step, "step", menu=m),
+                  self._act("reset", "Rese&t", "Ctrl+R", self.controller.reset, "reset", menu=m)):
+            bar.addAction(a)
+        self._act("run_until", "Run &until…", "Ctrl+U", self._focus_until, "run-until", menu=m)
+        bar.addWidget(self.until_edit)
+        bar.addAction(self.actions_by_name["run_until"])
+        self._act("seed", "Set s&eed…", "Ctrl+E", lambda: self.seed_box.setFocus() or self.seed_box.selectAll(), menu=m)
+        bar.addWidget(self.seed_box)
+        bar.addWidget(self.engine_box)
+        bar.addWidget(self.speed_label)
+
+        m = mb.addMenu("&View")
+        r = self.raster
+        self._act("zoom_in", "Zoom in", ["Ctrl+=", "Ctrl++"], lambda: r.zoom(1.5), menu=m)
+        self._act("zoom_out", "Zoom out", "Ctrl+-", lambda: r.zoom(1 / 1.5), menu=m)
+        self._act("fit", "Fit whole run", ["Ctrl+0", "Home"], r.fit, menu=m)
+        self._act("pan_left", "Pan earlier", "Alt+Left", lambda: r.pan(-0.25), menu=m)
+        self._act("pan_right", "Pan later", "Alt+Right", lambda: r.pan(0.25), menu=m)
+        self._act("hardware", "Show hardware lanes", "Ctrl+H", self.set_hardware_lanes, checkable=True, menu=m)
+        self._act("focus_raster", "Focus tick raster", "Ctrl+Shift+R", lambda: self._show_tab(self.raster), menu=m)
+        self._act("compare_tab", "Show compare view", "Ctrl+Shift+C", lambda: self._show_tab(self.compare_view), menu=m)
+        self._act("theme", "Cycle theme (system/light/dark)", "Ctrl+Shift+T", self._cycle_theme, menu=m)
+        dm = m.addMenu("&Panels")
+        for title in self.docks:
+            dm.addAction(self.actions_by_name[f"dock_{title}"])
+
+        m = mb.addMenu("&Measure")
+        self._act("cursors", "Place cursors A/B in view", "Ctrl+Shift+A", self.measure.place_cursors_in_view, menu=m)
+        self._act("marker", "Add marker at view centre", "Ctrl+M", lambda: self.measure.add_marker(), menu=m)
+
+        m = mb.addMenu("&Help")
+        self._act("palette", "Command palette…", "Ctrl+Shift+P", lambda: self.palette_dialog.open_palette(), menu=m)
+
+    def _build_status_bar(self):
+        sb = self.statusBar()
+        self.state_label = QtWidgets.QLabel("idle")
+        self.progress_bar = QtWidgets.QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setMaximumWidth(260)
+        self.progress_bar.setFormat("%p%")
+        self.time_label = QtWidgets.QLabel("")
+        self.stall_label = QtWidgets.QLabel("")
+        self.stall_label.setToolTip("Event-loop stall p99 during the last run (target < 50 ms)")
+        for w in (self.state_label, self.time_label):
+            sb.addWidget(w)
+        sb.addPermanentWidget(self.stall_label)
+        sb.addPermanentWidget(self.progress_bar)
+
+    def all_actions(self) -> list[QtGui.QAction]:
+        """Every action of the window (the command palette lists these)."""
+        return list(self.actions_by_name.values())
+
+    # -- results --------------------------------------------------------------
+    def _on_results(self, results, summary):
+        self._results, self._summary = results, summary
+        snap = self.controller.last_snapshot
+        data = snap["raster"] if snap and snap["results"] is results else None
+        self.raster.set_results(results, summary, data=data)
+        now = time.monotonic()
+        if self.controller.state() != "running":
+            self._update_panels()
+        elif now - self._last_panel_update >= max(PANEL_UPDATE_EVERY_S, PANEL_COST_FACTOR * self._panel_cost_s):
+            self._update_next_panel()
+
+    def _update_panels(self):
+        """Give every panel the current results (when a run stops or new results are shown)."""
+        self.measure.set_results(self._results, self._summary)
+        for panel in self.panels:
+            panel.set_results(self._results, self._summary)
+        self._stale.clear()
+
+    def _update_next_panel(self):
+        """During a run: refresh one visible panel per turn, round robin, so no turn stalls long."""
+        start = time.monotonic()
+        self._last_panel_update = start
+        shown = [self.measure] + [p for p in self.panels if p.isVisible() and not p.visibleRegion().isEmpty()]
+        self._stale.update(p for p in self.panels if p not in shown)
+        self._panel_turn = (self._panel_turn + 1) % len(shown)
+        shown[self._panel_turn].set_results(self._results, self._summary)
+        self._panel_cost_s = time.monotonic() - start
+
+    def _on_dock_visible(self, widget, visible):
+        if visible and widget in self._stale and self._results is not None:
+            self._stale.discard(widget)
+            widget.set_results(self._results, self._summary)
+
+    def show_recording(self, rec) -> None:
+        """Show a loaded recording's stored results (no re-simulation)."""
+        self.model.set_scenario(rec.scenario)
+        res = rec.results
+        summary = analysis.summarize(res)
+        self.controller.last_snapshot = None
+        self._on_results(res, summary)
+        self._update_panels()
+
+    def _on_state(self, state: str):
+        self.state_label.setText(state)
+        self.actions_by_name["run"].setIcon(icon("pause" if state == "running" else "run"))
+        if state != "running":
+            self._update_panels()
+            p99 = self.controller.probe.p99_ms()
+            if self.controller.probe.samples:
+                self.stall_label.setText(f"UI stall p99 {p99:.1f} ms")
+
+    def _on_progress(self, now_ns, until_ns):
+        self.progress_bar.setValue(int(1000 * now_ns / max(1, until_ns)))
+        self.time_label.setText(f"{scen.format_duration(int(now_ns))} of {scen.format_duration(int(until_ns))}"
+                                if now_ns % 1000 == 0 else f"{now_ns / 1e6:.3f} ms")
+
+    def _update_compare(self):
+        a, b = self.controller.last_snapshot, self.compare_controller.last_snapshot
+        if a and b:
+            self.compare_view.set_results_pair(a["results"], a["summary"], b["results"], b["summary"],
+                                               self.controller._scenario.name, self.compare_controller._scenario.name)
+
+    def run_to_end(self, until_ns: int | None = None, timeout_s: float = 600.0) -> None:
+        """Run A (and B in compare mode) to *until_ns* or the scenario's end and wait (headless mode)."""
+        for ctl in filter(None, (self.controller, self.compare_controller)):
+            if until_ns is not None:
+                self.until_edit.setText(scen.format_duration(int(until_ns)))
+                ctl.run_until(until_ns)
+            else:
+                ctl.run()
+        for ctl in filter(None, (self.controller, self.compare_controller)):
+            ctl.wait(timeout_s)
+        QtWidgets.QApplication.processEvents()
+        self._update_panels()
+        if self.compare_controller is not None:
+            self._update_compare()
+        self.raster.fit()
+        self.raster.render_now()
+
+    def jump_to(self, time_ns, cpu=-1) -> None:
+        self._show_tab(self.raster)
+        self.raster.center_on(int(time_ns), int(cpu) if cpu is not None and cpu >= 0 else None)
+
+    def set_hardware_lanes(self, on: bool) -> None:
+        self.raster.set_show_hardware(on)
+        self.controller.set_hardware(on)
+
+    # -- scenario / files -----------------------------------------------------
+    def _on_scenario_changed(self, sc):
+        self.controller.set_scenario(sc)
+        self.seed_box.setValue(min(sc.run.seed, 2**31 - 1))
+        self.until_edit.setText(scen.format_duration(sc.run.until))
+        if self.persistent:
+            self._store.setValue("last_scenario", sc.to_toml())
+        self._update_title()
+
+    def _run_until_from_edit(self):
+        try:
+            t = scen.parse_duration(self.until_edit.text())
+            if t <= 0:
+                raise ValueError("must be positive")
+        except ValueError as exc:
+            self.show_error(f"run until: {exc}")
+            return
+        self.controller.run_until(t)
+
+    def run_until(self, until_ns: int) -> None:
+        """Run to *until_ns* of simulated time (shown in the run bar)."""
+        self.until_edit.setText(scen.format_duration(int(until_ns)))
+        self.controller.run_until(int(until_ns))
+
+    def _focus_until(self):
+        self.until_edit.setFocus()
+        self.until_edit.selectAll()
+
+    def _focus_toml(self):
+        self.docks["Scenario"].show()
+        self.scenario_panel.tabs.setCurrentIndex(1)
+        self.scenario_panel.toml.setFocus()
+
+    def _show_tab(self, widget):
+        self.central_tabs.setCurrentWidget(widget)
+        widget.setFocus()
+
+    def open_path(self, path) -> bool:
+        """Open a scenario (.toml) or recording (.tickrec); errors go to a dialog."""
+        try:
+            if str(path).endswith(".tickrec"):
+                from tickscope.sim.record import load_recording
+                self.show_recording(load_recording(path))
+            else:
+                self.model.open_file(path)
+        except InputError as exc:
+            self.show_error(str(exc))
+            return False
+        self._remember(path)
+        return True
+
+    def open_dialog(self):
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open", "", SCENARIO_FILTER)
+        if path:
+            self.open_path(path)
+
+    def save(self) -> bool:
+        if self.model.path() is None:
+            return self.save_as_dialog()
+        try:
+            self.model.save()
+        except (InputError, OSError) as exc:
+            self.show_error(str(exc))
+            return False
+        return True
+
+    def save_as_dialog(self) -> bool:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save scenario as", f"{self.model.scenario().name}.toml",
+                                                        "Scenarios (*.toml)")
+        if not path:
+            return False
+        try:
+            self.model.save(path)
+        except (InputError, OSError) as exc:
+            self.show_error(str(exc))
+            return False
+        self._remember(path)
+        return True
+
+    def _remember(self, path):
+        if self.persistent:
+            self._store.setValue("recent_files", add_recent(self._recent(), path))
+            self._fill_recent()
+
+    def _recent(self) -> list[str]:
+        value = self._store.value("recent_files", []) or []
+        return [value] if isinstance(value, str) else list(value)
+
+    def _fill_recent(self):
+        self.recent_menu.clear()
+        for path in self._recent():
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
+
+    def _update_title(self):
+        path = self.model.path()
+        name = path.name if path else self.model.scenario().name
+        dirty = "" if self.model.undo_stack.isClean() else " *"
+        self.setWindowTitle(f"{name}{dirty} — tickscope")
+
+    def show_error(self, message: str) -> None:
+        """Bad input: one dialog (a status-bar message when the window is not shown)."""
+        self.statusBar().showMessage(message, 10000)
+        if self.isVisible() and QtWidgets.QApplication.platformName() != "offscreen":
+            QtWidgets.QMessageBox.warning(self, "tickscope", message)
+
+    # -- theme and persistence ------------------------------------------------
+    def _cycle_theme(self):
+        choice = self.theme.cycle()
+        self.statusBar().showMessage(f"theme: {choice}", 3000)
+        if self.persistent:
+            self._store.setValue("theme", choice)
+
+    def _apply_theme(self, dark: bool):
+        bg, fg = self.theme.plot_background(), self.theme.plot_foreground()
+        self.raster.set_colors(self.theme.raster_colors(), bg, fg)
+        for plot in self.findChildren(pg.PlotWidget):
+            if plot not in (self.raster.plot_widget, self.raster.overview_widget):
+                plot.setBackground(bg)
+                for name in ("left", "bottom"):
+                    axis = plot.getPlotItem().getAxis(name)
+                    axis.setPen(fg)
+                    axis.setTextPen(fg)
+
+    def _restore(self):
+        geom = self._store.value("geometry")
+        state = self._store.value("window_state")
+        if geom is not None:
+            self.restoreGeometry(geom)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event):  # noqa: N802 - Qt override
+        if self.persistent:
+            self._store.setValue("geometry", self.saveGeometry())
+            self._store.setValue("window_state", self.saveState())
+            self._store.setValue("theme", self.theme.choice())
+            self._store.sync()
+        self.controller.shutdown()
+        if self.compare_controller is not None:
+            self.compare_controller.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,346 @@
+"""Scenario editing: a form generated from the schema, a raw TOML tab, presets, undo/redo, files.
+
+:class:`ScenarioModel` holds the current scenario and file; every edit goes
+through a :class:`SetScenarioCommand` on its ``QUndoStack``.  The widgets
+subscribe to :attr:`ScenarioModel.scenario_changed` and write back only
+through :meth:`ScenarioModel.propose`, which validates with
+:mod:`tickscope.sim.scenario` and reports refusals as text (never raises).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from tickscope.sim import scenario as scen
+from tickscope.sim.errors import InputError
+
+TOML_VALIDATE_DELAY_MS = 250
+_LINE_RE = re.compile(r"at line (\d+)(?:, column (\d+))?")
+
+
+class ScenarioModel(QtCore.QObject):
+    """The scenario being edited, its file and its undo history."""
+
+    scenario_changed = QtCore.Signal(object)
+    path_changed = QtCore.Signal(object)
+
+    def __init__(self, scenario: scen.Scenario | None = None, parent=None):
+        super().__init__(parent)
+        self._scenario = scenario or scen.preset(scen.DEFAULT_PRESET)
+        self._path: Path | None = None
+        self.undo_stack = QtGui.QUndoStack(self)
+
+    def scenario(self) -> scen.Scenario:
+        return self._scenario
+
+    def path(self) -> Path | None:
+        return self._path
+
+    def set_scenario(self, sc: scen.Scenario) -> None:
+        """Replace the scenario (no undo entry; use :meth:`propose` for edits)."""
+        if sc != self._scenario:
+            self._scenario = sc
+            self.scenario_changed.emit(sc)
+
+    def propose(self, sc: scen.Scenario, text: str, merge_id: int = -1) -> None:
+        """Make *sc* current as one undoable step named *text*."""
+        if sc != self._scenario:
+            self.undo_stack.push(SetScenarioCommand(self, self._scenario, sc, text, merge_id))
+
+    def propose_value(self, section: str, key: str, raw) -> str | None:
+        """Set ``section.key`` to *raw* (text or value); returns an error message or None."""
+        try:
+            if isinstance(raw, str):  # read as a TOML value, else as a string (like --set)
+                sc = scen.apply_sets(self._scenario, [f"{section}.{key}={raw.strip()}"], source="form")
+            else:
+                data = self._scenario.model_dump(by_alias=True)
+                data[section][key] = raw
+                sc = scen.from_dict(data, "form")
+        except InputError as exc:
+            return str(exc)
+        self.propose(sc, f"set {section}.{key}")
+        return None
+
+    def load_preset(self, name: str) -> None:
+        self.propose(scen.preset(name), f"preset {name}")
+
+    def open_file(self, path) -> None:
+        """Load a scenario file (raises InputError naming the file and key at fault)."""
+        sc = scen.load(path)
+        self.propose(sc, f"open {Path(path).name}")
+        self._set_path(Path(path))
+        self.undo_stack.setClean()
+
+    def save(self, path=None) -> Path:
+        """Save atomically to *path* (default: the current file)."""
+        path = Path(path) if path is not None else self._path
+        if path is None:
+            raise InputError("the scenario has no file yet; use Save As")
+        scen.save(self._scenario, path)
+        self._set_path(path)
+        self.undo_stack.setClean()
+        return path
+
+    def _set_path(self, path):
+        if path != self._path:
+            self._path = path
+            self.path_changed.emit(path)
+
+
+class SetScenarioCommand(QtGui.QUndoCommand):
+    """One edit: old scenario -> new scenario.  Consecutive TOML keystrokes merge."""
+
+    def __init__(self, model: ScenarioModel, old, new, text: str, merge_id: int = -1):
+        super().__init__(text)
+        self.model, self.old, self.new, self._id = model, old, new, merge_id
+
+    def id(self) -> int:  # noqa: A003 - Qt override
+        return self._id
+
+    def mergeWith(self, other) -> bool:  # noqa: N802 - Qt override
+        if other.id() != self._id or self._id < 0:
+            return False
+        self.new = other.new
+        return True
+
+    def redo(self):
+        self.model.set_scenario(self.new)
+
+    def undo(self):
+        self.model.set_scenario(self.old)
+
+
+class _FieldEditor:
+    """One form row: the widget for a schema field plus its inline error."""
+
+    def __init__(self, field: dict, on_commit):
+        self.field = field
+        self.on_commit = on_commit
+        doc = field["doc"]
+        rng = ""
+        if field["min"] is not None or field["max"] is not None:
+            rng = f"allowed {field['min'] if field['min'] is not None else ''}..{field['max'] if field['max'] is not None else ''}"
+            rng += f" {field['unit']}" if field["unit"] else ""
+        tip = f"<b>{field['section']}.{field['key']}</b> ({field['type']})<br>{doc}" + (f"<br>{rng}" if rng else "")
+        tip += f"<br>default: {field['default']!r}" if field["default"] is not None else ""
+        if field["type"] == "bool":
+            self.widget = QtWidgets.QCheckBox()
+            self.widget.toggled.connect(lambda on: self.on_commit(self, on))
+        elif field["choices"]:
+            self.widget = QtWidgets.QComboBox()
+            for c in field["choices"]:
+                self.widget.addItem(str(c), c)
+            self.widget.activated.connect(lambda i: self.on_commit(self, self.widget.itemData(i)))
+        else:
+            self.widget = QtWidgets.QLineEdit()
+            self.widget.setPlaceholderText(rng or field["type"])
+            self.widget.editingFinished.connect(lambda: self.on_commit(self, self.widget.text()))
+        self.widget.setToolTip(tip)
+        self.widget.setObjectName(f"field_{field['section']}_{field['key']}")
+        self.error = QtWidgets.QLabel()
+        self.error.setStyleSheet("color: #d22;")
+        self.error.setWordWrap(True)
+        self.error.hide()
+
+    def show_value(self, value):
+        w = self.widget
+        w.blockSignals(True)
+        try:
+            if isinstance(w, QtWidgets.QCheckBox):
+                w.setChecked(bool(value))
+            elif isinstance(w, QtWidgets.QComboBox):
+                w.setCurrentIndex(max(0, w.findData(value)))
+            else:
+                if self.field["type"] == "duration" and isinstance(value, int):
+                    value = scen.format_duration(value)
+                w.setText(str(value))
+        finally:
+            w.blockSignals(False)
+
+    def show_error(self, message: str | None):
+        self.error.setVisible(bool(message))
+        self.error.setText(message or "")
+        self.widget.setStyleSheet("border: 1px solid #d22;" if message else "")
+
+
+class TomlEditor(QtWidgets.QPlainTextEdit):
+    """Raw TOML text; :meth:`mark_error_line` underlines the line an error points at."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setLineWrapMode(QtWidgets.QPlainTextEdit.NoWrap)
+        font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont)
+        self.setFont(font)
+        self.error_line: int | None = None
+
+    def mark_error_line(self, line: int | None) -> None:
+        self.error_line = line
+        selections = []
+        if line is not None and 1 <= line <= self.blockCount():
+            sel = QtWidgets.QTextEdit.ExtraSelection()
+            sel.format.setBackground(QtGui.QColor(255, 80, 80, 70))
+            sel.format.setProperty(QtGui.QTextFormat.FullWidthSelection, True)
+            sel.cursor = QtGui.QTextCursor(self.document().findBlockByNumber(line - 1))
+            selections.append(sel)
+        self.setExtraSelections(selections)
+
+
+class ScenarioPanel(QtWidgets.QWidget):
+    """Form + TOML editor + presets for a :class:`ScenarioModel`."""
+
+    TOML_MERGE_ID = 1
+
+    def __init__(self, model: ScenarioModel, parent=None):
+        super().__init__(parent)
+        self.model = model
+        self._editors: dict[tuple[str, str], _FieldEditor] = {}
+        self._applying_toml = False
+
+        self.presets = QtWidgets.QComboBox()
+        self.presets.setObjectName("preset_combo")
+        self.presets.addItem("Preset…", None)
+        for name in scen.presets():
+            self.presets.addItem(name, name)
+        self.presets.activated.connect(self._on_preset)
+        self.presets.setToolTip("Load a shipped scenario (undoable)")
+
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.addTab(self._build_form(), "Form")
+        self.toml = TomlEditor()
+        self.toml.setObjectName("toml_editor")
+        self.toml_status = QtWidgets.QLabel()
+        self.toml_status.setWordWrap(True)
+        self.toml_status.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        toml_page = QtWidgets.QWidget()
+        tl = QtWidgets.QVBoxLayout(toml_page)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.toml, 1)
+        tl.addWidget(self.toml_status)
+        self.tabs.addTab(toml_page, "TOML")
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.presets)
+        layout.addWidget(self.tabs, 1)
+
+        self._validate_timer = QtCore.QTimer(self, singleShot=True, interval=TOML_VALIDATE_DELAY_MS)
+        self._validate_timer.timeout.connect(self.validate_toml)
+        self.toml.textChanged.connect(self._validate_timer.start)
+        model.scenario_changed.connect(self._show_scenario)
+        self._show_scenario(model.scenario())
+
+    def _build_form(self) -> QtWidgets.QWidget:
+        inner = QtWidgets.QWidget()
+        outer = QtWidgets.QVBoxLayout(inner)
+        top = QtWidgets.QFormLayout()
+        for key, doc in (("name", "Short name."), ("description", "One line saying what the scenario shows.")):
+            field = {"section": "", "key": key, "type": "str", "default": None, "min": None, "max": None,
+                     "unit": "", "choices": None, "doc": doc}
+            ed = _FieldEditor(field, self._commit)
+            self._editors[("", key)] = ed
+            top.addRow(key, ed.widget)
+            top.addRow("", ed.error)
+        outer.addLayout(top)
+        sections: dict[str, QtWidgets.QFormLayout] = {}
+        for field in scen.schema_fields():
+            sec = field["section"]
+            if sec not in sections:
+                box = QtWidgets.QGroupBox(sec)
+                sections[sec] = QtWidgets.QFormLayout(box)
+                outer.addWidget(box)
+            ed = _FieldEditor(field, self._commit)
+            self._editors[(sec, field["key"])] = ed
+            row = QtWidgets.QWidget()
+            rl = QtWidgets.QHBoxLayout(row)
+            rl.setContentsMargins(0, 0, 0, 0)
+            rl.addWidget(ed.widget, 1)
+            if field["unit"]:
+                rl.addWidget(QtWidgets.QLabel(field["unit"] if field["type"] != "duration" else "(e.g. 250ms)"))
+            label = QtWidgets.QLabel(field["key"])
+            label.setToolTip(ed.widget.toolTip())
+            label.setBuddy(ed.widget)
+            sections[sec].addRow(label, row)
+            sections[sec].addRow("", ed.error)
+        outer.addStretch(1)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        return scroll
+
+    def editor(self, section: str, key: str) -> _FieldEditor:
+        """The form row of ``section.key`` (section "" for name/description)."""
+        return self._editors[(section, key)]
+
+    def _commit(self, editor: _FieldEditor, raw):
+        f = editor.field
+        if f["section"] == "":
+            data = self.model.scenario().model_dump(by_alias=True)
+            data[f["key"]] = raw
+            try:
+                sc = scen.from_dict(data, "form")
+            except InputError as exc:
+                editor.show_error(str(exc).removeprefix("form: "))
+                return
+            editor.show_error(None)
+            self.model.propose(sc, f"set {f['key']}")
+            return
+        error = self.model.propose_value(f["section"], f["key"], raw)
+        editor.show_error(error.removeprefix("form: ") if error else None)
+
+    def _on_preset(self, index: int):
+        name = self.presets.itemData(index)
+        self.presets.setCurrentIndex(0)
+        if name:
+            self.model.load_preset(name)
+
+    def _show_scenario(self, sc: scen.Scenario):
+        data = sc.model_dump(by_alias=True)
+        for (sec, key), ed in self._editors.items():
+            ed.show_value(data[key] if sec == "" else data[sec][key])
+            ed.show_error(None)
+        if not self._applying_toml:
+            self.toml.blockSignals(True)
+            self.toml.setPlainText(sc.to_toml())
+            self.toml.blockSignals(False)
+            self.toml.mark_error_line(None)
+            self.toml_status.setText("valid")
+
+    def validate_toml(self) -> str | None:
+        """Check the TOML tab; apply it when valid.  Returns the error message or None."""
+        self._validate_timer.stop()
+        text = self.toml.toPlainText()
+        try:
+            sc = scen.loads(text, "TOML")
+        except InputError as exc:
+            msg = str(exc)
+            m = _LINE_RE.search(msg)
+            line = int(m.group(1)) if m else self._line_of_key(text, msg)
+            self.toml.mark_error_line(line)
+            self.toml_status.setText(f'<span style="color:#d22">{msg}</span>' + (f" (line {line})" if line and not m else ""))
+            return msg
+        self.toml.mark_error_line(None)
+        self.toml_status.setText("valid")
+        self._applying_toml = True
+        try:
+            self.model.propose(sc, "edit TOML", merge_id=self.TOML_MERGE_ID)
+        finally:
+            self._applying_toml = False
+        return None
+
+    @staticmethod
+    def _line_of_key(text: str, msg: str) -> int | None:
+        """The line of the first dotted key named in a validation message."""
+        m = re.search(r": ([a-z_]+)\.([a-z_]+):", msg)
+        if not m:
+            return None
+        section, key = m.groups()
+        current = ""
+        for i, line in enumerate(text.splitlines(), 1):
+            s = line.strip()
+            if s.startswith("["):
+                current = s.strip("[] ")
+            elif current == section and re.match(rf"{re.escape(key)}\s*=", s):
+                return i
+        return None

@@ -1,0 +1,358 @@
+"""The tick raster: one lane per CPU over simulated time (the central view).
+
+The pixels come from :mod:`tickscope.sim.raster` (numpy, exact at any zoom)
+and are shown as ONE ``ImageItem`` covering the visible window.  Setters only
+mark the raster dirty; the image is rebuilt once per event-loop turn, at the
+view's pixel size, when something is dirty (the pyqtgraph ImageItem pattern).
+Plot x coordinates are seconds of simulated time (floats, only for drawing;
+the API takes and returns exact integer ns); lane *i* spans ``y in [i, i+1)``
+with CPU0 at the top.
+
+``TICKSCOPE_PROFILE=1`` prints the time of every raster rebuild.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from tickscope.sim import raster
+from tickscope.sim.results import Results
+
+PROFILE = bool(os.environ.get("TICKSCOPE_PROFILE"))
+MIN_SPAN_NS = 100
+ZOOM_STEP = 1.5
+PAN_FRACTION = 0.25
+
+
+def ns_to_x(t_ns) -> float:
+    """Plot x coordinate (seconds) of a time in ns."""
+    return t_ns / 1e9
+
+
+def x_to_ns(x: float) -> int:
+    """Nearest ns of plot x coordinate *x*."""
+    return int(round(x * 1e9))
+
+
+class RasterImageItem(pg.ImageItem):
+    """The one image of the raster; knows which time window its pixels show."""
+
+    def __init__(self):
+        super().__init__(axisOrder="row-major")
+        self.window = (0, 1)
+
+
+class _RasterPlot:
+    """A PlotItem holding one RasterImageItem that re-renders lazily for its view."""
+
+    def __init__(self, plot_item: pg.PlotItem, lane_px_max: int):
+        self.plot_item = plot_item
+        self.image = RasterImageItem()
+        self.image.setZValue(-10)
+        plot_item.addItem(self.image)
+        self.lane_px_max = lane_px_max
+        self.last_ms = 0.0
+
+    def pixel_size(self) -> tuple[int, int]:
+        rect = self.plot_item.getViewBox().sceneBoundingRect()
+        return max(16, int(rect.width())), max(8, int(rect.height()))
+
+    def render(self, data: raster.RasterData, t0: int, t1: int, colors: dict, highlight=None, nlanes_visible=None):
+        start = time.perf_counter()
+        width, height = self.pixel_size()
+        n = max(1, data.nlanes)
+        lane_px = max(1, min(self.lane_px_max, height // max(1, nlanes_visible or n)))
+        t0, t1 = int(t0), int(max(t1, t0 + 1))
+        img = raster.render(data, t0, t1, width, lane_px, colors, highlight)
+        self.image.setImage(img, autoLevels=False, levels=None)
+        self.image.setRect(QtCore.QRectF(ns_to_x(t0), 0.0, (t1 - t0) / 1e9, float(n)))
+        self.image.window = (t0, t1)
+        self.last_ms = (time.perf_counter() - start) * 1e3
+        if PROFILE:
+            print(f"tickscope: raster {width}x{img.shape[0]} px, {t1 - t0} ns rendered in {self.last_ms:.1f} ms")
+
+
+class TickRasterView(QtWidgets.QWidget):
+    """Per-CPU tick lanes with a ghost grid, outcome colours, hardware lanes and an overview strip.
+
+    Public API used by the measurement tools and panels: :attr:`plot_item`,
+    :meth:`set_view_range`, :meth:`view_range`, :attr:`range_changed`,
+    :meth:`lane_of_cpu`, :meth:`highlight`, :meth:`center_on`.
+    """
+
+    range_changed = QtCore.Signal(object, object)
+    """(t0_ns, t1_ns) of the visible window, as Python ints."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setFocusPolicy(QtCore.Qt.StrongFocus)
+        self._results: Results | None = None
+        self._data: raster.RasterData | None = None
+        self._show_hardware = False
+        self._colors = raster.LIGHT_COLORS
+        self._highlight = None
+        self._dirty = False
+        self._overview_dirty = False
+        self._follow = True      # keep the whole run in view while it grows, until the user zooms
+        self._end_ns = 1
+        self._in_set_range = False
+
+        self.plot_widget = pg.PlotWidget()
+        self.plot_item: pg.PlotItem = self.plot_widget.getPlotItem()
+        self.plot_item.setLabel("bottom", "simulated time", units="s")
+        vb = self.plot_item.getViewBox()
+        vb.invertY(True)
+        vb.setMouseEnabled(x=True, y=False)
+        vb.setDefaultPadding(0.0)
+        self.plot_item.hideButtons()
+        self.plot_item.setMenuEnabled(False)
+        # no grid: AxisItem grid lines replayed through QPicture cost ~7 ms per frame at 1600 px (measured)
+        self.plot_item.getAxis("left").setWidth(110)
+        self._main = _RasterPlot(self.plot_item, lane_px_max=48)
+
+        self.overview_widget = pg.PlotWidget()
+        self.overview_widget.setFixedHeight(64)
+        ov = self.overview_widget.getPlotItem()
+        ov.hideButtons()
+        ov.setMenuEnabled(False)
+        ov.hideAxis("bottom")
+        ov.getAxis("left").setWidth(110)
+        ov.getAxis("left").setTicks([[(0.5, "overview")]])
+        ov.getViewBox().invertY(True)
+        ov.getViewBox().setMouseEnabled(x=False, y=False)
+        ov.getViewBox().setDefaultPadding(0.0)
+        self._overview = _RasterPlot(ov, lane_px_max=8)
+        self.region = pg.LinearRegionItem(values=(0, 1), brush=pg.mkBrush(100, 150, 255, 50))
+        self.region.setZValue(10)
+        ov.addItem(self.region)
+        self.region.sigRegionChanged.connect(self._on_region_changed)
+
+        self.legend = QtWidgets.QLabel()
+        self.legend.setTextFormat(QtCore.Qt.RichText)
+        self.legend.setContentsMargins(6, 2, 6, 2)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.plot_widget, 1)
+        layout.addWidget(self.overview_widget)
+
+        vb.sigXRangeChanged.connect(self._on_view_changed)
+        vb.sigResized.connect(self._mark_dirty)
+        ov.getViewBox().sigResized.connect(self._mark_all_dirty)
+        self._timer = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._timer.timeout.connect(self.render_now)
+        self._update_legend()
+
+    # -- data ------------------------------------------------------------
+    def set_results(self, results: Results | None, summary: dict | None = None,
+                    data: raster.RasterData | None = None) -> None:
+        """Show *results* (a finished or streaming snapshot).
+
+        *data* is the :func:`tickscope.sim.raster.build` of these results when
+        the caller already has it (the run controller builds it off the GUI thread).
+        """
+        self._results = results
+        if results is None:
+            data = None
+        elif data is None or data.hardware != self._show_hardware:
+            data = raster.build(results, hardware=self._show_hardware)
+        self._data = data
+        self._end_ns = max(1, int(self._data.end_ns) if self._data else 1)
+        if self._highlight is not None and results is not None and self._highlight[2] != len(results):
+            self._highlight = None
+        self._update_lanes()
+        if self._follow:
+            self._set_range(0, self._end_ns)
+        self._update_legend()
+        self._mark_all_dirty()
+
+    def raster_data(self) -> raster.RasterData | None:
+        """What is drawn (mark times and lanes per code, counts)."""
+        return self._data
+
+    def set_show_hardware(self, on: bool) -> None:
+        """Show one lane per clock event device under the CPU lanes."""
+        if on != self._show_hardware:
+            self._show_hardware = on
+            self.set_results(self._results)
+
+    def show_hardware(self) -> bool:
+        return self._show_hardware
+
+    def set_colors(self, colors: dict, background=None, foreground=None) -> None:
+        """Theme colours (see :data:`tickscope.sim.raster.LIGHT_COLORS`)."""
+        self._colors = colors
+        for w in (self.plot_widget, self.overview_widget):
+            if background is not None:
+                w.setBackground(background)
+        if foreground is not None:
+            for axis in ("left", "bottom"):
+                for item in (self.plot_item, self.overview_widget.getPlotItem()):
+                    ax = item.getAxis(axis)
+                    ax.setPen(foreground)
+                    ax.setTextPen(foreground)
+        self._update_legend()
+        self._mark_all_dirty()
+
+    def highlight(self, mask) -> None:
+        """Highlight the result rows where boolean *mask* is true (``None`` clears)."""
+        if mask is None or self._results is None:
+            self._highlight = None
+        else:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != (len(self._results),):
+                raise ValueError(f"highlight mask has shape {mask.shape}, the results have {len(self._results)} rows")
+            t = self._results.time_ns[mask]
+            lanes = self._results.cpu[mask].astype(np.int64)
+            order = np.argsort(t, kind="stable")
+            self._highlight = (t[order], lanes[order], len(self._results))
+        self._mark_dirty()
+
+    # -- view ------------------------------------------------------------
+    def lane_of_cpu(self, cpu: int) -> float:
+        """The y coordinate of the middle of *cpu*'s lane."""
+        return float(cpu) + 0.5
+
+    def view_range(self) -> tuple[int, int]:
+        """The visible window ``(t0_ns, t1_ns)``."""
+        (x0, x1), _ = self.plot_item.getViewBox().viewRange()
+        return x_to_ns(x0), x_to_ns(x1)
+
+    def set_view_range(self, t0_ns: int, t1_ns: int) -> None:
+        """Show simulated time ``[t0_ns, t1_ns]`` (at least 100 ns wide)."""
+        self._follow = False
+        self._set_range(t0_ns, t1_ns)
+
+    def fit(self) -> None:
+        """Show the whole run (and keep following it while it grows)."""
+        self._follow = True
+        self._set_range(0, self._end_ns)
+
+    def zoom(self, factor: float, center_ns: float | None = None) -> None:
+        """Zoom in (*factor* > 1) or out around *center_ns* (default: the middle)."""
+        t0, t1 = self.view_range()
+        c = (t0 + t1) / 2 if center_ns is None else center_ns
+        half = max(MIN_SPAN_NS / 2, (t1 - t0) / 2 / factor)
+        self.set_view_range(int(c - half), int(c + half))
+
+    def pan(self, fraction: float) -> None:
+        """Move the window by *fraction* of its width (negative = earlier)."""
+        t0, t1 = self.view_range()
+        d = int((t1 - t0) * fraction)
+        self.set_view_range(t0 + d, t1 + d)
+
+    def center_on(self, time_ns: int, cpu: int | None = None) -> None:
+        """Centre the window on *time_ns*, zooming in to ~20 ticks if zoomed far out."""
+        t0, t1 = self.view_range()
+        span = t1 - t0
+        tick = int(self._results.meta.get("tick_nsec", 4_000_000)) if self._results is not None else 4_000_000
+        if span > 200 * tick:
+            span = 20 * tick
+        self.set_view_range(int(time_ns) - span // 2, int(time_ns) + span - span // 2)
+        if cpu is not None and self._results is not None and cpu >= 0:
+            self._highlight = (np.array([int(time_ns)], dtype=np.int64), np.array([int(cpu)], dtype=np.int64),
+                               len(self._results))
+            self._mark_dirty()
+
+    def _set_range(self, t0, t1):
+        t1 = max(int(t1), int(t0) + MIN_SPAN_NS)
+        self._in_set_range = True
+        try:
+            self.plot_item.getViewBox().setXRange(ns_to_x(t0), ns_to_x(t1), padding=0.0)
+        finally:
+            self._in_set_range = False
+        self._on_view_changed()
+
+    def _on_view_changed(self, *args):
+        if not self._in_set_range and args:
+            self._follow = False     # the user zoomed or panned with the mouse
+        t0, t1 = self.view_range()
+        self.region.blockSignals(True)
+        self.region.setRegion((ns_to_x(t0), ns_to_x(t1)))
+        self.region.blockSignals(False)
+        self._mark_dirty()
+        self.range_changed.emit(t0, t1)
+
+    def _on_region_changed(self):
+        lo, hi = self.region.getRegion()
+        self.set_view_range(x_to_ns(lo), x_to_ns(hi))
+
+    def _update_lanes(self):
+        names = self._data.lane_names if self._data else ["CPU0"]
+        n = len(names)
+        step = max(1, math.ceil(n / 64))
+        self.plot_item.getAxis("left").setTicks([[(i + 0.5, names[i]) for i in range(0, n, step)], []])
+        self.plot_item.getViewBox().setYRange(0, n, padding=0.0)
+        self.plot_item.getViewBox().setLimits(xMin=ns_to_x(-self._end_ns * 0.05 - 1), xMax=ns_to_x(self._end_ns * 1.05 + 1),
+                                              minXRange=ns_to_x(MIN_SPAN_NS))
+        ovb = self.overview_widget.getPlotItem().getViewBox()
+        ovb.setYRange(0, n, padding=0.0)
+        ovb.setXRange(0, ns_to_x(self._end_ns), padding=0.0)
+
+    # -- rendering -------------------------------------------------------
+    def _mark_all_dirty(self, *args):
+        self._overview_dirty = True
+        self._mark_dirty()
+
+    def _mark_dirty(self, *args):
+        self._dirty = True
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def render_now(self) -> None:
+        """Rebuild both images now if anything changed (normally done on the next event-loop turn)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        if self._data is None or self._data.nlanes == 0:
+            self._main.image.clear()
+            self._overview.image.clear()
+            return
+        t0, t1 = self.view_range()
+        hl = self._highlight[:2] if self._highlight is not None else None
+        self._main.render(self._data, t0, t1, self._colors, hl)
+        if self._overview_dirty:  # the whole-run strip only changes with the data, size or colours
+            self._overview_dirty = False
+            self._overview.render(self._data, 0, self._end_ns, self._colors)
+
+    def last_render_ms(self) -> float:
+        return self._main.last_ms
+
+    def _update_legend(self):
+        c = self._colors
+
+        def swatch(code_or_key, text):
+            r, g, b, _ = c[code_or_key]
+            return f'<span style="color:rgb({r},{g},{b})">&#9608;</span>&nbsp;{text}'
+
+        counts = self._data.counts if self._data else {}
+        items = [swatch("ghost", f"expected {counts.get('expected', 0)}")]
+        for code in (raster.MARK_ON_TIME, raster.MARK_LATE, raster.MARK_DUPLICATE, raster.MARK_LOST,
+                     raster.MARK_BROADCAST, raster.MARK_STEAL):
+            items.append(swatch(code, f"{raster.MARK_NAMES[code]} {counts.get(code, 0)}"))
+        if self._show_hardware:
+            items.append(swatch(raster.MARK_HW_FIRE, "device interrupt"))
+        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(items))
+
+    # -- keyboard --------------------------------------------------------
+    def keyPressEvent(self, event: QtGui.QKeyEvent):  # noqa: N802 - Qt override
+        key = event.key()
+        if key in (QtCore.Qt.Key_Plus, QtCore.Qt.Key_Equal):
+            self.zoom(ZOOM_STEP)
+        elif key in (QtCore.Qt.Key_Minus, QtCore.Qt.Key_Underscore):
+            self.zoom(1 / ZOOM_STEP)
+        elif key == QtCore.Qt.Key_Left:
+            self.pan(-PAN_FRACTION)
+        elif key == QtCore.Qt.Key_Right:
+            self.pan(PAN_FRACTION)
+        elif key == QtCore.Qt.Key_Home:
+            self.fit()
+        else:
+            super().keyPressEvent(event)

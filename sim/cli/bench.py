@@ -1,0 +1,108 @@
+"""``tickscope bench``: engine events per second, Cython vs reference, in one process.
+
+The standard scenario is bare-metal-lapic with 8 CPUs, HZ=1000, high-res ticks
+and a busy workload.  The reference engine runs a short simulated span and the
+Cython engine a long one; what is compared is events per wall second.
+``--gui`` / ``--graph`` hand over to ``tickscope.gui.bench.run(args)`` when the
+GUI provides it (imported dynamically: sim never imports gui statically).
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import resource
+import sys
+import time
+
+from tickscope.sim import scenario as scen
+from tickscope.sim.errors import InputError
+from tickscope.sim.simulation import Simulation, cython_available
+
+STANDARD_SETS = ["machine.cpus=8", "kernel.hz=1000", "kernel.highres=true", 'workload.kind="busy"']
+# (reference span, Cython span) in ns: ~0.4 s and ~3 s of wall time on the 2-core dev box.
+SPANS = {"full": (2_000_000_000, 600_000_000_000), "quick": (500_000_000, 60_000_000_000)}
+
+
+def register(sub):
+    p = sub.add_parser("bench", help="engine speed: Cython vs reference events/s (and, later, GUI frame time)")
+    p.add_argument("--quick", action="store_true", help="shorter runs")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--gui", action="store_true", help="also time GUI frames (needs the GUI's bench module)")
+    p.add_argument("--graph", action="store_true", help="also time the dependency graph view (needs the GUI's bench module)")
+    p.set_defaults(func=_bench)
+
+
+def standard_scenario():
+    return scen.apply_sets(scen.preset("bare-metal-lapic"), STANDARD_SETS)
+
+
+def _time_engine(engine: str, until_ns: int) -> dict:
+    sim = Simulation(standard_scenario(), engine=engine, until_ns=until_ns)
+    t0 = time.perf_counter()
+    sim.engine.run_until(until_ns)  # one call: no Python between events
+    wall = time.perf_counter() - t0
+    cols = sim.engine.columns()
+    nbytes = sum(int(c.nbytes) for c in cols.values())
+    return {"events": sim.engine.events, "records": int(cols["time_ns"].shape[0]), "wall_s": wall,
+            "simulated_ns": until_ns, "log_bytes": nbytes, "events_per_s": sim.engine.events / wall if wall else 0.0}
+
+
+def run_bench(quick: bool = False) -> dict:
+    """Measure both engines on the standard scenario; returns the report dict.
+
+    Raises
+    ------
+    InputError
+        If the Cython engine is not built.
+    """
+    if not cython_available():
+        raise InputError("the Cython engine is not built (or is out of date); reinstall tickscope (pip install -e .)")
+    ref_ns, cy_ns = SPANS["quick" if quick else "full"]
+    ref = _time_engine("reference", ref_ns)
+    cy = _time_engine("cython", cy_ns)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return {
+        "engine_events_per_s": cy["events_per_s"],
+        "reference_events_per_s": ref["events_per_s"],
+        "ratio": cy["events_per_s"] / ref["events_per_s"] if ref["events_per_s"] else float("inf"),
+        "bytes_per_event": cy["log_bytes"] / cy["events"] if cy["events"] else 0.0,
+        "peak_rss_mb": peak_kb / 1024.0,
+        "engine_run": cy, "reference_run": ref,
+        "scenario": "bare-metal-lapic " + " ".join(STANDARD_SETS),
+    }
+
+
+def _extra_benches(args, report):
+    wanted = [f for f in ("gui", "graph") if getattr(args, f, False)]
+    if not wanted:
+        return
+    try:
+        mod = importlib.import_module("tickscope.gui.bench")
+    except ImportError:
+        mod = None
+    if mod is None or not hasattr(mod, "run"):
+        for f in wanted:
+            report[f] = "not available yet"
+        return
+    report.update(mod.run(args) or {})
+
+
+def _bench(args) -> int:
+    report = run_bench(quick=args.quick)
+    _extra_benches(args, report)
+    if args.json:
+        json.dump(report, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    cy, ref = report["engine_run"], report["reference_run"]
+    print(f"scenario: {report['scenario']}")
+    print(f"cython:    {report['engine_events_per_s'] / 1e6:8.2f} M events/s  ({cy['events']} events, "
+          f"{cy['simulated_ns'] / 1e9:g} s simulated, {cy['wall_s']:.3f} s wall, {cy['records']} records)")
+    print(f"reference: {report['reference_events_per_s'] / 1e6:8.3f} M events/s  ({ref['events']} events, "
+          f"{ref['simulated_ns'] / 1e9:g} s simulated, {ref['wall_s']:.3f} s wall)")
+    print(f"ratio:     {report['ratio']:.1f}x")
+    print(f"bytes/event: {report['bytes_per_event']:.2f}   peak RSS: {report['peak_rss_mb']:.1f} MB")
+    for f in ("gui", "graph"):
+        if f in report and isinstance(report[f], str):
+            print(f"{f}: {report[f]}")
+    return 0

@@ -1,0 +1,64 @@
+"""The numbers compiled into ext/ equal the ones sim/ uses."""
+import pytest
+
+from tickscope.sim import boot as B
+from tickscope.sim import reference as R
+from tickscope.sim.events import Kind, TickMode
+from tickscope.sim.simulation import cython_available
+
+def _why_not():
+    try:
+        from tickscope.ext.engine import CyEngine
+    except ImportError:
+        return "Cython engine not built"
+    from tickscope.sim.reference import SEMANTICS
+
+    return (f"Cython engine implements engine semantics {getattr(CyEngine, 'SEMANTICS', 1)}, "
+            f"the reference engine {SEMANTICS}: port pending")
+
+
+pytestmark = pytest.mark.skipif(not cython_available(), reason=_why_not())
+
+
+@pytest.fixture(scope="module")
+def E():
+    from tickscope.ext import engine
+
+    return engine
+
+
+def test_record_kinds_match(E):
+    assert E.KINDS == {k.name: int(k) for k in Kind}
+
+
+def test_tick_modes_match(E):
+    assert E.TICK_MODES == {m.name: int(m) for m in TickMode}
+
+
+@pytest.mark.parametrize("table,prefix", [("HW_KINDS", "HW_"), ("FEATURES", "FEAT_"), ("CS_KINDS", "CS_"),
+                                          ("BC_KINDS", "BC_"), ("WORKLOAD_KINDS", "WL_"), ("DISTS", "DIST_"),
+                                          ("TIMER_KINDS", "TIMER_")])
+def test_boot_constants_match(E, table, prefix):
+    ext = getattr(E, table)
+    for name, value in ext.items():
+        assert getattr(B, name) == value, name
+    # every constant of that family in boot.py that the engine must know is mirrored
+    sim_names = {n for n in dir(B) if n.startswith(prefix) and isinstance(getattr(B, n), int)}
+    missing = {n for n in sim_names - set(ext) if not (prefix == "CS_" and getattr(B, n) > 1)}
+    assert not missing, f"not mirrored in ext: {sorted(missing)}"
+
+
+def test_engine_constants_match(E):
+    assert E.ETIME == R.ETIME and E.EBUSY == R.EBUSY and E.HPET_MIN_CYCLES == R.HPET_MIN_CYCLES
+    assert E.KTIME_MAX_NS == B.KTIME_MAX
+    assert E.EVENT_TYPES == {"EV_DEV": R.EV_DEV, "EV_IPI": R.EV_IPI, "EV_WAKE": R.EV_WAKE, "EV_WORK": R.EV_WORK,
+                             "EV_WORKEND": R.EV_WORKEND, "EV_WATCHDOG": R.EV_WATCHDOG}
+    assert E.CLOCK_STATES == {"STATE_DETACHED": R.STATE_DETACHED, "STATE_SHUTDOWN": R.STATE_SHUTDOWN,
+                              "STATE_PERIODIC": R.STATE_PERIODIC, "STATE_ONESHOT": R.STATE_ONESHOT,
+                              "STATE_ONESHOT_STOPPED": R.STATE_ONESHOT_STOPPED}
+    assert E.CyEngine.SEMANTICS == R.SEMANTICS
+
+
+@pytest.mark.parametrize("state", [0, 1, 12345, 2**63, 2**64 - 1])
+def test_splitmix64_matches(E, state):
+    assert E.splitmix64(state) == R.splitmix64(state)

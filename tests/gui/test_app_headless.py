@@ -1,0 +1,41 @@
+"""`tickscope gui --screenshot`: a non-blank PNG of the whole window; bad input exits 2 in one line."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+def _gui(*args, tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TICKSCOPE_CONFIG_DIR=str(tmp_path / "cfg"))
+    return subprocess.run([sys.executable, "-m", "tickscope.gui.launcher", "gui", *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_screenshot_has_the_size_asked_and_is_not_blank(tmp_path):
+    from PySide6 import QtGui
+
+    out = tmp_path / "shot.png"
+    r = _gui("--preset", "bare-metal-lapic", "--run-until", "100ms", "--screenshot", str(out), "--size", "1200x800",
+             tmp_path=tmp_path)
+    assert r.returncode == 0, r.stderr
+    img = QtGui.QImage(str(out))
+    assert (img.width(), img.height()) == (1200, 800)
+    rgba = img.convertToFormat(QtGui.QImage.Format_RGBA8888)  # keep a reference: constBits() does not
+    arr = np.array(rgba.constBits(), dtype=np.uint8).reshape(800, rgba.bytesPerLine())[:, :4800].reshape(800, 1200, 4)
+    assert len(np.unique(arr.reshape(-1, 4)[::97], axis=0)) > 20
+    assert not list(tmp_path.glob("*.part"))
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--preset", "nope"], "no preset named 'nope'"),
+    (["--set", "machine.cpus=3000"], "machine.cpus: 3000 is out of range (allowed 1..1024)"),
+    (["--run-until", "soon"], "not a duration"),
+    (["--size", "big"], "--size"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
+    r = _gui(*args, "--screenshot", str(tmp_path / "x.png"), tmp_path=tmp_path)
+    assert r.returncode == 2
+    assert needle in r.stderr and r.stderr.count("\n") == 1
+    assert not (tmp_path / "x.png").exists()

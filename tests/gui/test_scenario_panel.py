@@ -1,0 +1,65 @@
+"""Scenario panel: model -> form, form/TOML -> model, inline errors, undo/redo, files."""
+from tickscope.gui.scenario_panel import ScenarioModel, ScenarioPanel
+from tickscope.sim import scenario as scen
+
+
+def _panel(qtbot):
+    model = ScenarioModel(scen.preset("bare-metal-lapic"))
+    panel = ScenarioPanel(model)
+    qtbot.addWidget(panel)
+    return model, panel
+
+
+def test_changing_the_model_updates_the_form_and_toml(qtbot):
+    model, panel = _panel(qtbot)
+    model.set_scenario(scen.apply_sets(model.scenario(), ["machine.cpus=8", "run.until=\"250ms\""]))
+    assert panel.editor("machine", "cpus").widget.text() == "8"
+    assert panel.editor("run", "until").widget.text() == "250ms"
+    assert "cpus = 8" in panel.toml.toPlainText()
+
+
+def test_out_of_range_form_value_is_shown_inline_and_not_applied(qtbot):
+    model, panel = _panel(qtbot)
+    ed = panel.editor("machine", "cpus")
+    ed.widget.setText("3000")
+    ed.widget.editingFinished.emit()
+    assert model.scenario().machine.cpus == 4
+    assert "out of range (allowed 1..1024)" in ed.error.text()
+    ed.widget.setText("2")
+    ed.widget.editingFinished.emit()
+    assert model.scenario().machine.cpus == 2 and ed.error.isHidden()
+
+
+def test_undo_redo(qtbot):
+    model, panel = _panel(qtbot)
+    panel.editor("kernel", "highres").widget.setChecked(False)
+    assert model.scenario().kernel.highres is False
+    model.undo_stack.undo()
+    assert model.scenario().kernel.highres is True
+    assert panel.editor("kernel", "highres").widget.isChecked()
+    model.undo_stack.redo()
+    assert model.scenario().kernel.highres is False
+
+
+def test_toml_errors_point_at_the_line_and_never_raise(qtbot):
+    model, panel = _panel(qtbot)
+    panel.toml.setPlainText("schema = 1\nname = \n")
+    msg = panel.validate_toml()
+    assert "line 2" in msg and panel.toml.error_line == 2
+    text = model.scenario().to_toml().replace("cpus = 4", "cpus = 3000")
+    panel.toml.setPlainText(text)
+    assert "out of range" in panel.validate_toml()
+    assert panel.toml.error_line == text.splitlines().index("cpus = 3000") + 1
+    panel.toml.setPlainText(text.replace("cpus = 3000", "cpus = 6"))
+    assert panel.validate_toml() is None and model.scenario().machine.cpus == 6
+
+
+def test_presets_and_atomic_save_and_open(qtbot, tmp_path):
+    model, panel = _panel(qtbot)
+    model.load_preset("pit-only")
+    assert model.scenario().name == "pit-only"
+    path = model.save(tmp_path / "a.toml")
+    assert scen.load(path) == model.scenario() and model.undo_stack.isClean()
+    model.load_preset("bare-metal-lapic")
+    model.open_file(path)
+    assert model.scenario().name == "pit-only" and model.path() == path

@@ -1,0 +1,79 @@
+"""TickRasterView: plotted counts equal the results; zoom, pan and the public API."""
+import numpy as np
+
+from tickscope.gui.tick_raster import TickRasterView
+from tickscope.sim import analysis, raster
+from tickscope.sim.events import Kind
+
+
+def _view(qtbot, res):
+    view = TickRasterView()
+    qtbot.addWidget(view)
+    view.resize(1200, 500)
+    view.show()
+    view.set_results(res)
+    view.render_now()
+    return view
+
+
+def test_plotted_tick_counts_equal_the_results(qtbot, short_results):
+    view = _view(qtbot, short_results)
+    data = view.raster_data()
+    ticks = int(np.count_nonzero(short_results.kind == Kind.TICK))
+    assert sum(data.counts[c] for c in (raster.MARK_ON_TIME, raster.MARK_LATE, raster.MARK_DUPLICATE)) == ticks
+    expected = sum(c["ticks_expected"] for c in analysis.summarize(short_results)["cpus"])
+    assert data.counts["expected"] >= expected
+    assert data.nlanes == short_results.meta["ncpus"]
+    assert f"on time {data.counts[raster.MARK_ON_TIME]}" in view.legend.text()
+
+
+def test_image_covers_the_visible_window_at_view_resolution(qtbot, short_results):
+    view = _view(qtbot, short_results)
+    view.set_view_range(10_000_000, 30_000_000)
+    view.render_now()
+    img = view._main.image
+    assert img.window == view.view_range()
+    assert img.image.shape[1] == view._main.pixel_size()[0]
+    assert img.image[..., 3].any()
+
+
+def test_set_view_range_emits_range_changed_with_ints(qtbot, short_results):
+    view = _view(qtbot, short_results)
+    with qtbot.waitSignal(view.range_changed) as blocker:
+        view.set_view_range(1_000_000, 5_000_000)
+    t0, t1 = blocker.args
+    assert abs(t0 - 1_000_000) <= 1 and abs(t1 - 5_000_000) <= 1
+    assert isinstance(t0, int)
+
+
+def test_keyboard_zoom_and_pan(qtbot, short_results):
+    from PySide6 import QtCore
+
+    view = _view(qtbot, short_results)
+    t0, t1 = view.view_range()
+    qtbot.keyClick(view, QtCore.Qt.Key_Plus)
+    z0, z1 = view.view_range()
+    assert (z1 - z0) < (t1 - t0)
+    qtbot.keyClick(view, QtCore.Qt.Key_Right)
+    p0, _ = view.view_range()
+    assert p0 > z0
+    qtbot.keyClick(view, QtCore.Qt.Key_Home)
+    assert view.view_range() == (0, short_results.meta["now_ns"])
+
+
+def test_hardware_lanes_sit_under_the_cpu_lanes(qtbot, short_results):
+    view = _view(qtbot, short_results)
+    view.set_show_hardware(True)
+    data = view.raster_data()
+    assert data.nlanes > data.ncpu_lanes == short_results.meta["ncpus"]
+    assert view.lane_of_cpu(1) == 1.5
+
+
+def test_highlight_and_center_on(qtbot, short_results):
+    view = _view(qtbot, short_results)
+    mask = short_results.kind == Kind.TICK
+    view.highlight(mask)
+    view.render_now()
+    view.center_on(50_000_000, 2)
+    t0, t1 = view.view_range()
+    assert t0 < 50_000_000 < t1
