@@ -57,6 +57,9 @@ class MainWindow(QtWidgets.QMainWindow):
         Restore and save layout/theme/recent files (off for headless screenshots).
     """
 
+    #: New results were shown (results, summary): extensions subscribe to this.
+    results_changed = QtCore.Signal(object, object)
+
     def __init__(self, scenario: scen.Scenario, engine: str = "auto", compare: scen.Scenario | None = None,
                  persistent: bool = True):
         super().__init__()
@@ -134,6 +137,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.theme.changed.connect(self._apply_theme)
         self._apply_theme(self.theme.is_dark())
         self.resize(1600, 1000)
+        from tickscope.gui import extensions
+
+        self.extensions = extensions.install_all(self)
         if persistent:
             self._restore()
         self._update_title()
@@ -277,8 +283,39 @@ class MainWindow(QtWidgets.QMainWindow):
         return list(self.actions_by_name.values())
 
     # -- results --------------------------------------------------------------
+    # -- extension API (see gui/extensions.py) ----------------------------------
+    @property
+    def results(self):
+        return self._results
+
+    @property
+    def summary(self):
+        return self._summary
+
+    def add_panel(self, title: str, widget, area: str = "bottom", shortcut: str | None = None):
+        """Dock *widget* as a panel; bottom panels join the analysis tabs. Returns the QDockWidget."""
+        areas = {"bottom": QtCore.Qt.BottomDockWidgetArea, "left": QtCore.Qt.LeftDockWidgetArea,
+                 "right": QtCore.Qt.RightDockWidgetArea}
+        key = shortcut or ""
+        self._dock(title, widget, areas[area], key)
+        if area == "bottom" and "Histograms" in self.docks:
+            self.tabifyDockWidget(self.docks["Histograms"], self.docks[title])
+        return self.docks[title]
+
+    def menu(self, title: str) -> QtWidgets.QMenu:
+        """The menu-bar menu called *title* (created if missing)."""
+        for act in self.menuBar().actions():
+            if act.menu() is not None and act.text().replace("&", "") == title.replace("&", ""):
+                return act.menu()
+        return self.menuBar().addMenu(title)
+
+    def add_action(self, name: str, text: str, shortcut, slot, menu: str = "&Tools", checkable: bool = False):
+        """An action with a shortcut, listed in the command palette and in *menu*."""
+        return self._act(name, text, shortcut, slot, checkable=checkable, menu=self.menu(menu))
+
     def _on_results(self, results, summary):
         self._results, self._summary = results, summary
+        self.results_changed.emit(results, summary)
         snap = self.controller.last_snapshot
         data = snap["raster"] if snap and snap["results"] is results else None
         self.raster.set_results(results, summary, data=data)
