@@ -105,8 +105,9 @@ def expected_slots(res: Results, cpu: int, bound: int | None = None) -> np.ndarr
                 out.append(np.array([_periodic_slot(dev, start, int(k)) for k in ks], dtype=np.int64)
                            if n < 4096 else _periodic_slots_fast(dev, start, n))
         elif mode in (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ, TickMode.VMI_ALARM):
-            if first <= hi:
-                out.append(np.arange(first, hi + 1, tick, dtype=np.int64))
+            hk = _to_kernel(res, hi) if mode != TickMode.VMI_ALARM else hi
+            if first <= hk:
+                out.append(np.arange(first, hk + 1, tick, dtype=np.int64))
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
@@ -129,9 +130,31 @@ def expected_count(res: Results, cpu: int, bound: int) -> int:
         dev = _periodic_device(res, cpu, mode) if mode in (TickMode.PERIODIC, TickMode.PERIODIC_BC) else None
         if dev is not None:
             total += _periodic_count_until(dev, start, hi)
-        elif mode in (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ, TickMode.VMI_ALARM) and first <= hi:
-            total += (hi - first) // tick + 1
+        elif mode in (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ, TickMode.VMI_ALARM):
+            hk = _to_kernel(res, hi) if mode != TickMode.VMI_ALARM else hi
+            if first <= hk:
+                total += (hk - first) // tick + 1
     return total
+
+
+def _drift_samples(res: Results):
+    cache = getattr(res, "_drift_cache", None)
+    if cache is None:
+        if not res.meta.get("clocksources"):
+            cache = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        else:
+            d = drift_series(res, max_points=4000)
+            cache = (d["time_ns"], d["drift_ns"])
+        object.__setattr__(res, "_drift_cache", cache)
+    return cache
+
+
+def _to_kernel(res: Results, t: int) -> int:
+    """True time -> the kernel's time at that moment (via the drift samples)."""
+    ts, ds = _drift_samples(res)
+    if ts.size == 0:
+        return t
+    return t + int(round(float(np.interp(t, ts, ds))))
 
 
 def kernel_offset(res: Results, t_ns: np.ndarray) -> np.ndarray:
@@ -142,12 +165,10 @@ def kernel_offset(res: Results, t_ns: np.ndarray) -> np.ndarray:
     switch or a migration has moved the kernel's clock away from true time.
     """
     t_ns = np.asarray(t_ns, dtype=np.int64)
-    if not res.meta.get("clocksources"):
+    ts, ds = _drift_samples(res)
+    if ts.size == 0:
         return np.zeros(t_ns.shape, dtype=np.int64)
-    d = drift_series(res, max_points=4000)
-    if d["time_ns"].size == 0:
-        return np.zeros(t_ns.shape, dtype=np.int64)
-    return np.round(np.interp(t_ns, d["time_ns"], d["drift_ns"])).astype(np.int64)
+    return np.round(np.interp(t_ns, ts, ds)).astype(np.int64)
 
 
 _KERNEL_TIME_MODES = (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ)
@@ -288,8 +309,31 @@ def watchdog_events(res: Results) -> list[dict]:
             for t, c, v, s in zip(res.time_ns[m], res.cpu[m], res.value[m], res.source[m])]
 
 
-def _cs_counter(cs: dict, t: int, jiffies: int) -> int:
-    return jiffies if cs["kind"] == 1 else t * cs["num"] // cs["den"]
+def _cs_counter(cs: dict, t: int, jiffies: int, tsc_pieces=None) -> int:
+    kind = cs["kind"]
+    if kind == 1:  # jiffies-based
+        return jiffies
+    if kind == 2 and tsc_pieces:  # the guest TSC, piecewise across migrations without TSC scaling
+        i = max(0, np.searchsorted([p[0] for p in tsc_pieces], t, side="right") - 1)
+        t0, c0, num, den = tsc_pieces[i]
+        return c0 + (t - t0) * num // den
+    return t * cs["num"] // cs["den"]
+
+
+def _tsc_pieces(res: Results):
+    """The guest TSC as (t0, c0, num, den) pieces: boot rate, then each migration's new rate."""
+    meta = res.meta
+    tsc = next((c for c in meta["clocksources"] if c["kind"] == 2), None)
+    if tsc is None:
+        return None
+    pieces = [(0, 0, tsc["num"], tsc["den"])]
+    if not meta.get("tsc_scaling", False):
+        m = np.flatnonzero((res.kind == Kind.MIGRATE) & (res.source == 1))
+        for i in m:
+            t = int(res.time_ns[i])
+            t0, c0, num, den = pieces[-1]
+            pieces.append((t, c0 + (t - t0) * num // den, int(res.value[i]), 1_000_000_000))
+    return pieces
 
 
 def kernel_time(res: Results, t_ns: np.ndarray, jiffies: np.ndarray) -> np.ndarray:
@@ -311,13 +355,14 @@ def kernel_time(res: Results, t_ns: np.ndarray, jiffies: np.ndarray) -> np.ndarr
         idx = int(res.source[i])
         k = np.searchsorted(jt, t, side="right")
         j = int(jv[k - 1]) if k else 0
-        pieces.append((t, idx, int(res.value[i]), _cs_counter(css[idx], t, j)))
+        pieces.append((t, idx, int(res.value[i]), _cs_counter(css[idx], t, j, _tsc_pieces(res))))
     out = np.empty(len(t_ns), dtype=np.int64)
     starts = [p[0] for p in pieces]
+    tp = _tsc_pieces(res)
     for n, (t, j) in enumerate(zip(t_ns, jiffies)):
         p = pieces[max(0, np.searchsorted(starts, int(t), side="right") - 1)]
         cs = css[p[1]]
-        out[n] = p[2] + (((_cs_counter(cs, int(t), int(j)) - p[3]) * cs["mult"]) >> cs["shift"])
+        out[n] = p[2] + (((_cs_counter(cs, int(t), int(j), tp) - p[3]) * cs["mult"]) >> cs["shift"])
     return out
 
 

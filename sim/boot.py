@@ -229,7 +229,7 @@ class BootPlan:
             "watchdog": self.clocksources[self.watchdog].name if self.watchdog >= 0 else "",
             "watchdog_margin_ns": self.watchdog_margin_ns,
             "backend": self.pv_name, "effects": self.effects, "effect_evidence": self.effect_evidence,
-            "overcommit": self.overcommit, "vmi_alarm": list(self.vmi_alarm),
+            "overcommit": self.overcommit, "vmi_alarm": list(self.vmi_alarm), "tsc_scaling": self.tsc_scaling,
         }
 
 
@@ -305,12 +305,12 @@ def _register_clocksources(sc, hz, log):
         rating = 250 if m.tsc_invariant else 500
         p = kclock.clocksource_register("hyperv_clocksource_tsc_page", kclock.HV_CLOCK_HZ, 64, rating=rating,
                                         flags=("CONTINUOUS", "VALID_FOR_HRES"))
-        add(Clocksource(p, CS_HVPAGE), at("hyperv_clocksource_tsc_page", 4_000))
+        add(Clocksource(p, CS_HVPAGE, 1, 100), at("hyperv_clocksource_tsc_page", 4_000))
     elif backend in ("vmi-2007", "vmi-clockevents"):
         # the VMI cycle counter (VMI_CYCLES_REAL) runs at the hypervisor's cycle frequency, here the TSC's
         p = kclock.clocksource_register("vmi-timer", m.tsc_hz // 1000, 64, scale=1000, rating=450,
                                         flags=("CONTINUOUS", "VALID_FOR_HRES"))
-        add(Clocksource(p, CS_TSC), at("vmi-timer", 4_000))
+        add(Clocksource(p, CS_TSC, *_tsc_ratio(m)), at("vmi-timer", 4_000))
     # x86 setup_arch registers refined-jiffies on the PIT rate whether or not a PIT exists
     add(Clocksource(kclock.refined_jiffies_clocksource(hz), CS_JIFFIES, continuous=False), at("refined-jiffies", 49_000_000))
     add(Clocksource(kclock.jiffies_clocksource(hz), CS_JIFFIES, continuous=False), at("jiffies", 137_000_000))
