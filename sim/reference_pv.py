@@ -24,35 +24,12 @@ mirrors it.
 from __future__ import annotations
 
 from tickscope.sim import boot as B
-from tickscope.sim.events import Kind, TickMode
+from tickscope.sim.events import Kind
+from tickscope.sim.pvclock import kvm_get_time_scale, pvclock_scale_delta
 
 KTIME_MAX = B.KTIME_MAX
 M64 = (1 << 64) - 1
 EV_VCPU, EV_INJ, EV_MIGRATE, EV_RESUME = 6, 7, 8, 9
-
-
-def kvm_get_time_scale(base_hz: int) -> tuple[int, int]:
-    """The host's pvclock scale for a TSC of *base_hz* (mirrors kclock.kvm_get_time_scale; kept here so the
-    engine's hot path has no import indirection)."""
-    scaled = 1_000_000_000
-    shift = 0
-    tps64 = base_hz
-    while tps64 > scaled * 2 or tps64 & 0xFFFFFFFF00000000:
-        tps64 >>= 1
-        shift -= 1
-    tps32 = tps64 & 0xFFFFFFFF
-    while tps32 <= scaled or scaled & 0xFFFFFFFF00000000:
-        if scaled & 0xFFFFFFFF00000000 or tps32 & 0x80000000:
-            scaled >>= 1
-        else:
-            tps32 <<= 1
-        shift += 1
-    return (scaled << 32) // tps32, shift
-
-
-def pvclock_scale_delta(delta: int, mul: int, shift: int) -> int:
-    delta = (delta << shift) & M64 if shift >= 0 else delta >> -shift
-    return ((delta * mul) >> 32) & M64
 
 
 class PvMixin:
