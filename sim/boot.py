@@ -168,6 +168,7 @@ class BootPlan:
     skew_tick: bool
     irq_latency_ns: int
     irq_jitter_ns: int
+    hpet_write_delay_ns: int
     until_ns: int
     seed: int
     devices: list[Device]
@@ -548,6 +549,7 @@ def plan(sc) -> BootPlan:
     return BootPlan(
         ncpus=m.cpus, hz=hz, tick_nsec=kclock.tick_nsec(hz), highres=sc.kernel.highres, nohz=sc.kernel.nohz,
         skew_tick=sc.kernel.skew_tick, irq_latency_ns=m.irq_latency, irq_jitter_ns=m.irq_jitter,
+        hpet_write_delay_ns=m.hpet_write_delay,
         until_ns=sc.run.until, seed=sc.run.seed, devices=devices, tick_device=tick,
         broadcast_device=bc_dev, clocksources=final_list, clocksource=final,
         log=log, initial_jiffies=kclock.initial_jiffies(hz),

@@ -206,9 +206,10 @@ class ReferenceEngine(IdleMixin, PvMixin):
         elif d.hw == B.HW_HPET:
             now_c = t * d.num // d.den
             target = now_c + ticks
-            # The comparator matches on equality: if the counter already passed
-            # (or is within HPET_MIN_CYCLES of) the target, the interrupt is lost.
-            diff = (target - now_c) & 0xFFFFFFFF
+            # The comparator matches on equality: hpet_clkevt_set_next_event re-reads the counter after the
+            # write; if it already passed (or is within HPET_MIN_CYCLES of) the target, the event is lost.
+            after = (t + self.plan.hpet_write_delay_ns) * d.num // d.den
+            diff = (target - after) & 0xFFFFFFFF
             if diff >= 1 << 31 or diff < HPET_MIN_CYCLES:
                 return -ETIME
             self._arm(slot, _ceil_div(target * d.den, d.num))

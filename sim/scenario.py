@@ -139,6 +139,9 @@ class Machine(_Section):
                                   description="Interrupt entry latency from device fire to handler.", json_schema_extra={"unit": "ns"})
     irq_jitter: Duration = Field(0, ge=0, le=10_000_000,
                                  description="Extra uniformly distributed random latency, 0..irq_jitter (seeded).", json_schema_extra={"unit": "ns"})
+    hpet_write_delay: Duration = Field(0, ge=0, le=10_000_000,
+                                       description="Delay before a comparator write lands (posted writes, SMIs): the HPET "
+                                       "comparator race of hpet_clkevt_set_next_event.", json_schema_extra={"unit": "ns"})
     ipi_latency: Duration = Field(2000, ge=0, le=10_000_000, description="IPI delivery latency (broadcast wake-ups).",
                                   json_schema_extra={"unit": "ns"})
     cstates: list[CStateItem] = Field(default_factory=list, description="Idle states, shallow to deep, e.g. [\"C1\", \"C1E\", \"C3\", \"C6\"].")

@@ -202,3 +202,23 @@ def test_presets_of_the_tick_layer_run():
         res = simulate(scen.apply_sets(scen.preset(name), ['run.until="1s"']), engine=ENGINE)
         assert len(res) > 0
     assert scen.preset("many-cores").machine.cpus == 256
+
+
+def test_hpet_comparator_race_raises_min_delta_like_the_kernel():
+    res = run("bare-metal-hpet-c3", ['machine.hpet_write_delay="30us"', 'workload.kind="timers"',
+                                     'workload.timers=[{kind="random", rate_hz=3000}]', 'machine.cstates=["C1", "C3"]'])
+    raised = res.value[(res.kind == Kind.MIN_DELTA) & (res.source == 1)].tolist()
+    # 13410 ns (192 cycles) fails against a 30 us write delay: +50 % steps until 45258 ns (648 cycles) holds
+    assert raised[:3] == [20115, 30172, 45258]
+    assert any(line.endswith("CE: hpet increased min_delta_ns to 20115 nsec") for line in analysis.kernel_log(res))
+    assert np.count_nonzero(res.kind == Kind.RETRY) >= 9
+
+
+def test_clockevents_program_rejects_past_expiries_with_etime():
+    sim = Simulation(scen.preset("bare-metal-lapic"), engine=ENGINE, until_ns=10_000_000)
+    sim.run()
+    eng = sim.engine
+    t = eng.now
+    assert eng._program_event(0, t, eng.ktime(t) - 1, False) == -62
+    res = sim.results()
+    assert res.value[res.kind == Kind.PROGRAM_ETIME][-1] == eng.ktime(t) - 1
