@@ -24,6 +24,9 @@ HZ_CHOICES = (100, 250, 300, 1000)
 # Clocksources the engine models, by the name the kernel registers them under.
 _MODELLED_CLOCKSOURCES = {"tsc", "tsc-early", "hpet", "acpi_pm", "pit", "jiffies", "refined-jiffies"}
 _MODELLED_CLOCKEVENTS = {"lapic", "lapic-deadline", "hpet", "pit"}
+# dmesg guest kind -> simulated backend, and the clocksources that backend registers itself
+_GUEST_BACKENDS = {"kvm": "kvm", "xen": "xen-pv", "hyperv": "hyperv", "hyper-v": "hyperv"}
+_BACKEND_CLOCKSOURCES = {"kvm": ("kvm-clock",), "xen-pv": ("xen",), "hyperv": ("hyperv_clocksource_tsc_page",)}
 # Ratings and frequencies as registered by the kernel (domain.md §1.9); rating None = varies.
 _CLOCKSOURCE_FACTS = {
     "kvm-clock": (400, NSEC_PER_SEC), "xen": (400, NSEC_PER_SEC), "tsc": (300, None), "tsc-early": (299, None),
@@ -85,6 +88,21 @@ class _Evidence:
         self.inferred[key] = why
 
 
+def _infer_workload(timer_list: dict, ev) -> dict | None:
+    """A mixed workload whose busy share matches the CPUs' idle time (.idle_sleeptime over the uptime)."""
+    now = timer_list.get("now_ns") or 0
+    shares = []
+    for c in timer_list.get("cpus", []):
+        sleep = (c.get("tick_sched") or {}).get("idle_sleeptime")
+        if now and sleep is not None:
+            shares.append(min(1.0, max(0.0, 1.0 - sleep / now)))
+    if not shares:
+        return None
+    busy = round(sum(shares) / len(shares), 4)
+    ev.set("workload.busy_fraction", f"timer_list: .idle_sleeptime is {100 * (1 - busy):.1f} % of the uptime")
+    return {"kind": "mixed", "busy_fraction": busy}
+
+
 def infer_scenario(timer_list: dict, dmesg: dict | None = None, interrupts: dict | None = None,
                    source_names=None) -> scen.Scenario:
     """Build a scenario that reproduces the machine the inputs came from.
@@ -142,6 +160,7 @@ def infer_scenario(timer_list: dict, dmesg: dict | None = None, interrupts: dict
     _infer_clocksource(dmesg, kernel, imported, ev)
     _keep_facts(timer_list, dmesg, interrupts, imported, ev)
 
+    workload = _infer_workload(timer_list, ev)
     guest = imported.get("guest")
     what = f"{guest.upper() if guest == 'kvm' else guest} guest" if guest else "machine"
     desc = (f"Imported from {names['timer_list']}: {len(cpus)}-CPU {what}, HZ={hz}, "
@@ -153,6 +172,10 @@ def infer_scenario(timer_list: dict, dmesg: dict | None = None, interrupts: dict
         imported["unmodelled"] = ev.unmodelled
     data = {"schema": scen.SCHEMA_VERSION, "name": Path(names["timer_list"]).stem or "imported",
             "description": desc, "machine": machine, "kernel": kernel, "imported": _plain(imported)}
+    if imported.get("backend"):
+        data["hypervisor"] = {"backend": imported["backend"]}
+    if workload:
+        data["workload"] = workload
     return scen.from_dict(data, f"scenario inferred from {names['timer_list']}")
 
 
@@ -244,8 +267,8 @@ def _infer_highres(timer_list, percpu, kernel, ev):
     nohz = [c["nohz_active"] for c in timer_list["cpus"] if c.get("nohz_active") is not None]
     kernel["nohz"] = "off"
     if any(nohz):
-        ev.unmodelled.append("NO_HZ idle was active (.nohz 1 / .nohz_mode != 0); the engine only models "
-                             "nohz=off, so simulated idle CPUs keep ticking")
+        kernel["nohz"] = "idle"
+        ev.set("kernel.nohz", "timer_list: .nohz 1 (NO_HZ idle active)")
 
 
 # -- TSC ----------------------------------------------------------------------------
@@ -418,7 +441,17 @@ def _keep_facts(timer_list, dmesg, interrupts, imported, ev):
             imported["clocksources"] = kept
         if dmesg["guest"]:
             imported["guest"] = dmesg["guest"]
-            ev.unmodelled.append(f"the machine is a {dmesg['guest']} guest (hypervisor effects are not modelled)")
+            backend = _GUEST_BACKENDS.get(dmesg["guest"])
+            if backend:
+                imported["backend"] = backend
+                for rec in imported.get("clocksources", []):
+                    if rec["name"] in _BACKEND_CLOCKSOURCES.get(backend, ()):
+                        rec["modelled"] = True
+                ev.unmodelled[:] = [u for u in ev.unmodelled
+                                    if not any(u.startswith(f"clocksource {n} ") for n in _BACKEND_CLOCKSOURCES.get(backend, ()))]
+                ev.set("hypervisor.backend", f"dmesg: the machine is a {dmesg['guest']} guest")
+            else:
+                ev.unmodelled.append(f"the machine is a {dmesg['guest']} guest, which no simulated backend models")
         if dmesg["hypervisor"]:
             imported["hypervisor"] = dmesg["hypervisor"]
         if dmesg["kvm_clock"]:
