@@ -112,6 +112,17 @@ class SetScenarioCommand(QtGui.QUndoCommand):
         self.model.set_scenario(self.old)
 
 
+def _toml_literal(value) -> str:
+    """A list or table as the inline TOML a user would type into the field."""
+    import tomli_w
+
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_literal(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_literal(v) for v in value) + "]"
+    return tomli_w.dumps({"v": value})[4:].strip()
+
+
 class _FieldEditor:
     """One form row: the widget for a schema field plus its inline error."""
 
@@ -297,8 +308,12 @@ class ScenarioPanel(QtWidgets.QWidget):
 
     def _show_scenario(self, sc: scen.Scenario):
         data = sc.model_dump(by_alias=True)
+        plain = sc.to_dict()  # TOML-ready: durations as "4ms", built-in C-states by name
         for (sec, key), ed in self._editors.items():
-            ed.show_value(data[key] if sec == "" else data[sec][key])
+            value = data[key] if sec == "" else data[sec][key]
+            if isinstance(value, (list, dict)):
+                value = _toml_literal(plain.get(key) if sec == "" else plain.get(sec, {}).get(key, value))
+            ed.show_value(value)
             ed.show_error(None)
         if not self._applying_toml:
             self.toml.blockSignals(True)
