@@ -1,0 +1,144 @@
+"""Demos in the app (play, step, record a session) and headless to video; recording actions."""
+import pytest
+
+from tickscope.gui import demo_player, launcher, recording_actions
+from tickscope.gui.main_window import MainWindow
+from tickscope.gui.video import count_frames
+from tickscope.sim import demo, scenario
+
+SMALL = """title = "small"
+[[step]]
+action = "preset"
+name = "bare-metal-lapic"
+[[step]]
+action = "run"
+until = "30ms"
+seconds = 0.5
+[[step]]
+action = "caption"
+title = "Hello"
+body = "A short demo"
+seconds = 0.5
+[[step]]
+action = "markers"
+markers = [{ at = "10ms", name = "here" }]
+[[step]]
+action = "zoom"
+from = "5ms"
+to = "20ms"
+[[step]]
+action = "pause"
+seconds = 0.25
+"""
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow(scenario.apply_sets(scenario.preset("bare-metal-lapic"), ['run.until="30ms"']),
+                     engine="reference", persistent=False)
+    qtbot.addWidget(win)
+    win.show()
+    errors = []
+    win.show_error = errors.append
+    win.errors = errors
+    yield win
+    win.controller.shutdown()
+
+
+@pytest.mark.parametrize("suffix,fps", [(".mp4", 8), (".gif", 4)])
+def test_demo_video_has_the_expected_frame_count(tmp_path, qapp, suffix, fps):
+    script = tmp_path / "small.toml"
+    script.write_text(SMALL)
+    out = tmp_path / f"small{suffix}"
+    assert launcher.main(["demo", str(script), "--video", str(out), "--fps", str(fps), "--size", "320x180"]) == 0
+    assert count_frames(out) == demo.total_frames(demo.load(script), fps) == round(1.25 * fps)
+
+
+def test_builtin_demo_renders_to_video(tmp_path, qapp):
+    out = tmp_path / "r.gif"
+    n = demo_player.render_demo_video(demo.load("reachout-2007"), out, 1, (320, 180))
+    assert n == count_frames(out) == demo.total_frames(demo.load("reachout-2007"), 1)
+
+
+def test_demo_cli_errors_exit_2_naming_the_step(tmp_path, capsys, qapp):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SMALL.replace('until = "30ms"', 'until = "thirty"'))
+    assert launcher.main(["demo", str(bad), "--video", str(tmp_path / "x.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert "step 2 (run): until" in err and err.count("\n") == 1
+    assert launcher.main(["demo", "small", "--video", str(tmp_path / "x.mp4")]) == 2
+    assert launcher.main(["demo", "reachout-2007", "--video", str(tmp_path / "x.mov")]) == 2
+    assert not list(tmp_path.glob("x.*"))
+
+
+def test_player_plays_steps_into_the_window(window, qtbot):
+    player = window.demo_player
+    player.load(demo.loads(SMALL))
+    while player.step():
+        pass
+    assert player.step_index == 6
+    assert window.results is not None and window.results.meta["until_ns"] == 30_000_000
+    assert [m["name"] for m in window.measure.markers()] == ["here"]
+    t0, t1 = window.raster.view_range()
+    assert abs(t0 - 5_000_000) < 1_000_000 and abs(t1 - 20_000_000) < 1_000_000
+    assert "Hello" in player.overlay.text() and player.overlay.isVisible()
+
+
+def test_player_play_runs_to_the_end(window, qtbot, monkeypatch):
+    monkeypatch.setattr(demo_player, "MIN_STEP_MS", 1)
+    player = window.demo_player
+    fast = SMALL.replace("seconds = 0.5", "seconds = 0.01").replace("seconds = 0.25", "seconds = 0.01")
+    with qtbot.waitSignal(player.finished, timeout=10_000):
+        player.play(demo.loads(fast))
+    assert not player.playing
+
+
+def test_session_recorder_saves_a_loadable_demo(window, tmp_path):
+    rec = window.demo_recorder
+    rec.start()
+    window.model.set_scenario(scenario.apply_sets(window.model.scenario(), ["kernel.hz=1000"]))
+    window.raster.set_view_range(1_000_000, 9_000_000)
+    window.measure.set_markers([{"time_ns": 2_000_000, "name": "m"}])
+    path = demo_player.save_recorded(rec, tmp_path / "session.toml")
+    d = demo.load(path)
+    actions = [s["action"] for s in d.steps]
+    assert actions[0] == "preset" and "set" in actions and "zoom" in actions and actions[-1] == "markers"
+    assert any(s.get("keys", {}).get("kernel.hz") == 1000 for s in d.steps)
+
+
+def test_save_and_open_recording_restore_results_and_markers(window, tmp_path):
+    window.run_to_end()
+    window.measure.set_markers([{"time_ns": 3_000_000, "name": "kept"}])
+    path = tmp_path / "s.tickrec"
+    assert recording_actions.save_recording_to(window, path)
+    n = len(window.results)
+    window.measure.set_markers([])
+    assert recording_actions.open_recording_from(window, path)
+    assert len(window.results) == n
+    assert [m["name"] for m in window.measure.markers()] == ["kept"]
+
+
+def test_hostile_recording_gives_an_error_naming_the_problem(window, tmp_path):
+    bad = tmp_path / "evil.tickrec"
+    bad.write_bytes(b"not a zip at all")
+    assert not recording_actions.open_recording_from(window, bad)
+    assert window.errors and "evil.tickrec" in window.errors[-1]
+
+
+def test_extensions_add_their_menu_actions(window):
+    for name in ("save_recording", "open_recording", "export", "demo_play", "demo_step", "demo_record",
+                 "demo_reachout-2007"):
+        assert name in window.actions_by_name
+        assert window.actions_by_name[name].shortcuts()
+
+
+def test_export_from_the_window_writes_files(window, tmp_path):
+    from tickscope.gui import export_dialog
+
+    window.run_to_end()
+    dlg = export_dialog.ExportDialog(window)
+    dlg.base.setText(str(tmp_path / "fig"))
+    dlg.size.setText("480x300")
+    req = dlg.request()
+    assert export_dialog.export_with_progress(window, req, dlg)
+    assert {p.name for p in tmp_path.iterdir()} == {"fig.png", "fig.svg", "fig.pdf"}

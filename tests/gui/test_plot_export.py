@@ -1,0 +1,169 @@
+"""Plot exports: PNG size and DPI, SVG as real vector with text, PDF pages, CSV equal to the data."""
+import csv
+import re
+import struct
+import xml.etree.ElementTree as ET
+import zlib
+
+import numpy as np
+import pytest
+
+from tickscope.gui import plot_export as pe
+from tickscope.sim import analysis, raster, scenario, simulation
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def vmi_lost():
+    sc = scenario.apply_sets(scenario.preset("vmi-2007"), ['core.changes=["lapic-irq-path"]'])
+    return simulation.simulate(sc, until_ns=100_000_000)
+
+
+@pytest.fixture
+def src(short_results, qapp):
+    return pe.PlotSource(short_results)
+
+
+def _png_info(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    w, h = struct.unpack(">II", data[16:24])
+    m = re.search(rb"pHYs(.{4})(.{4})\x01", data, re.S)
+    dpm = struct.unpack(">I", m.group(1))[0] if m else None
+    return w, h, dpm
+
+
+def _svg(path):
+    root = ET.parse(path).getroot()
+    texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+    return root, texts
+
+
+def _pdf_pages(path) -> int:
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF-")
+    return len(re.findall(rb"/Type\s*/Page(?!s)", data))
+
+
+def test_png_has_the_requested_pixels_at_each_dpi(src, tmp_path):
+    w_pt, h_pt = pe.parse_size("800x500")
+    for dpi, (w, h) in ((96, (800, 500)), (192, (1600, 1000))):
+        out = pe.write_png(src, "raster", tmp_path / f"r{dpi}.png", pe.PlotOptions(w_pt, h_pt, dpi=dpi))
+        pw, ph, dpm = _png_info(out)
+        assert (pw, ph) == (w, h)
+        assert abs(dpm * 0.0254 - dpi) < 1
+
+
+def test_svg_is_vector_with_text_captions_and_markers(src, tmp_path):
+    opts = pe.PlotOptions(markers=[{"time_ns": 40_000_000, "name": "change here"}],
+                          caption=pe.Caption("A caption title", "and its body"))
+    for view in pe.VIEW_CHOICES:
+        out = pe.write_svg(src, view, tmp_path / f"{view}.svg", opts)
+        root, texts = _svg(out)
+        assert "A caption title" in texts and "and its body" in texts
+        assert root.find(f".//{SVG}image") is None, "no raster image stands in for the plot"
+        if view in ("raster", "drift", "all"):
+            assert "change here" in texts
+    _, texts = _svg(tmp_path / "graph.svg")
+    assert any("linux-6.x" in t for t in texts)
+
+
+def test_title_font_size_is_the_same_in_every_view(src, tmp_path):
+    sizes = set()
+    for view in pe.VIEWS:
+        root, _ = _svg(pe.write_svg(src, view, tmp_path / f"{view}.svg", pe.PlotOptions(caption=pe.Caption("T"))))
+        sizes |= {t.get("font-size") for t in root.iter(f"{SVG}text") if "".join(t.itertext()) == "T"}
+    assert sizes == {str(pe.TITLE_PT)}
+
+
+def _stroke_hex(code):
+    r, g, b, _ = raster.LIGHT_COLORS[code]
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _subpaths(root, color):
+    n = 0
+    for g in root.iter(f"{SVG}g"):
+        if g.get("stroke") == color:
+            for p in g.iter(f"{SVG}path"):
+                n += len(re.findall(r"M", p.get("d", "")))
+    return n
+
+
+def test_exact_raster_draws_one_mark_per_tick(src, short_results, tmp_path):
+    root, texts = _svg(pe.write_svg(src, "raster", tmp_path / "r.svg", pe.PlotOptions()))
+    marks = raster.build(short_results).marks
+    on_time = marks[raster.MARK_ON_TIME][0].size
+    assert on_time > 0
+    assert _subpaths(root, _stroke_hex(raster.MARK_ON_TIME)) == on_time
+    assert any("exact: one mark per tick" in t for t in texts)
+
+
+def test_lost_ticks_are_marked_exact_and_binned(vmi_lost, qapp, tmp_path, monkeypatch):
+    src = pe.PlotSource(vmi_lost)
+    lost = src.raster_data.marks[raster.MARK_LOST][0].size
+    assert lost > 0
+    root, _ = _svg(pe.write_svg(src, "raster", tmp_path / "exact.svg", pe.PlotOptions()))
+    assert _subpaths(root, _stroke_hex(raster.MARK_LOST)) == lost
+    monkeypatch.setattr(pe, "EXACT_MARK_LIMIT", 10)
+    root, texts = _svg(pe.write_svg(src, "raster", tmp_path / "binned.svg", pe.PlotOptions()))
+    assert any("binned" in t for t in texts)
+    red = [r for g in root.iter(f"{SVG}g") if g.get("fill") == _stroke_hex(raster.MARK_LOST) for r in g.iter(f"{SVG}rect")]
+    # every lane has a lost slot in every bin column group: at least one red run per lane
+    assert len(red) >= src.raster_data.ncpu_lanes
+
+
+def test_pdf_has_one_page_per_view(src, tmp_path):
+    assert _pdf_pages(pe.write_pdf(src, "all", tmp_path / "all.pdf", pe.PlotOptions())) == 4
+    w, h = pe.page_size("a4")
+    out = pe.write_pdf(src, "drift", tmp_path / "d.pdf", pe.PlotOptions(w, h))
+    assert _pdf_pages(out) == 1
+    box = re.search(rb"/MediaBox\s*\[0 0 ([\d.]+) ([\d.]+)\]", out.read_bytes())
+    assert abs(float(box.group(1)) - w) < 1 and abs(float(box.group(2)) - h) < 1
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def test_csv_rows_equal_the_data_behind_each_plot(src, short_results, tmp_path):
+    paths = {p.name: p for p in pe.write_plot_csvs(src, tmp_path, "all")}
+    assert set(paths) >= {"events.csv", "cpus.csv", "raster_marks.csv", "tick_interval_hist.csv",
+                          "tick_latency_hist.csv", "drift.csv", "graph_edges.csv"}
+    drift = analysis.drift_series(short_results)
+    rows = _rows(paths["drift.csv"])
+    assert rows[0] == ["time_ns", "drift_ns"]
+    assert [[int(a), int(b)] for a, b in rows[1:]] == np.stack([drift["time_ns"], drift["drift_ns"]], 1).tolist()
+    hist = analysis.log_histogram(analysis.tick_intervals(short_results))
+    rows = _rows(paths["tick_interval_hist.csv"])
+    assert [int(r[2]) for r in rows[2:-1]] == hist["counts"].tolist()
+    assert int(rows[1][2]) == hist["underflow"] and int(rows[-1][2]) == hist["overflow"]
+    data = raster.build(short_results)
+    rows = _rows(paths["raster_marks.csv"])
+    assert len(rows) - 1 == sum(t.size for t, _ in data.marks.values()) + data.ghost[0].size
+    assert len(_rows(paths["events.csv"])) - 1 == len(short_results)
+
+
+def test_graph_view_is_bound_to_the_backend():
+    assert pe.model_for_backend("vmi-2007") == "linux-2.6.21"
+    assert pe.model_for_backend("vmi-clockevents") == "linux-2.6.22"
+    assert pe.model_for_backend("kvm") == pe.model_for_backend(None) == "linux-6.x"
+
+
+def test_highlighted_graph_nodes_are_marked(vmi_lost, qapp, tmp_path):
+    src = pe.PlotSource(vmi_lost)
+    opts = pe.PlotOptions(highlight={"nodes": ["do_timer"], "edges": [["vmi_account_real_cycles", "do_timer"]]})
+    svg = src.graph_svg(opts.highlight)
+    root = ET.fromstring(svg)
+    node = next(g for g in root.iter(f"{SVG}g") if g.get("data-id") == "do_timer")
+    assert node.find(f"{SVG}circle").get("fill") == pe.HIGHLIGHT_COLOR
+    _, texts = _svg(pe.write_svg(src, "graph", tmp_path / "g.svg", opts))
+    assert any("linux-2.6.21" in t for t in texts)
+
+
+@pytest.mark.parametrize("text", ["12x", "0x0", "99999x100", "axb"])
+def test_bad_sizes_are_refused(text):
+    with pytest.raises(pe.InputError, match="--size"):
+        pe.parse_size(text)
