@@ -32,7 +32,7 @@ class Layout:
     height: float = 0.0
 
 
-def layered_layout(graph, max_per_row: int | None = None) -> Layout:
+def layered_layout(graph, max_per_row: int | None = None, bands=BANDS, band_of=None) -> Layout:
     """Lay out the symbol nodes of an :class:`~tickscope.sim.graph.model.ArchGraph`.
 
     Parameters
@@ -40,6 +40,11 @@ def layered_layout(graph, max_per_row: int | None = None) -> Layout:
     graph : ArchGraph
     max_per_row : int, optional
         Symbols per sub-row before wrapping; by default about sqrt(3 n).
+    bands : sequence of str, optional
+        Band names from top to bottom (default :data:`BANDS`, the component kinds).
+    band_of : dict, optional
+        Component -> band name; by default the component's kind.  A component
+        whose band is not in *bands* goes to ``"core"``.
 
     Returns
     -------
@@ -50,7 +55,11 @@ def layered_layout(graph, max_per_row: int | None = None) -> Layout:
         by_comp[graph.component_of(n)].append(n)
     n_total = sum(len(v) for v in by_comp.values()) or 1
     per_row = max_per_row or max(8, int(math.sqrt(3 * n_total)))
-    band_of = {c: (graph.kind_of(c) if graph.kind_of(c) in BANDS else "core") for c in by_comp}
+    wanted = band_of or {}
+    band_of = {}
+    for c in by_comp:
+        b = wanted.get(c, graph.kind_of(c))
+        band_of[c] = b if b in bands else "core"
     comps_in_band = defaultdict(list)
     for c in sorted(by_comp):
         comps_in_band[band_of[c]].append(c)
@@ -63,11 +72,11 @@ def layered_layout(graph, max_per_row: int | None = None) -> Layout:
             neighbours[a][b] += 1
             neighbours[b][a] += 1
     order = {}
-    for band in BANDS:
+    for band in bands:
         for i, c in enumerate(comps_in_band[band]):
             order[c] = float(i) / max(1, len(comps_in_band[band]))
     for _sweep in range(2):
-        for band in BANDS:
+        for band in bands:
             comps = comps_in_band[band]
 
             def bary(c):
@@ -83,7 +92,7 @@ def layered_layout(graph, max_per_row: int | None = None) -> Layout:
 
     layout = Layout()
     y = 0.0
-    for band in BANDS:
+    for band in bands:
         comps = comps_in_band[band]
         if not comps:
             continue

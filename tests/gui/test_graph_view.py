@@ -1,0 +1,217 @@
+"""The graph panel: model per backend era, edge styles, evidence, filters, DSM, export, and raster linking."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from tickscope.gui.graph_view import GraphView
+from tickscope.sim import scenario as scen
+from tickscope.sim.errors import InputError
+from tickscope.sim.graph import link, metrics
+from tickscope.sim.graph.export import CLASS_STYLE
+
+FIXTURES = Path(__file__).resolve().parents[1] / "sim" / "graph" / "fixtures"
+
+
+@pytest.fixture
+def view(qtbot):
+    v = GraphView()
+    qtbot.addWidget(v)
+    v.resize(1400, 800)
+    v.show()
+    qtbot.waitExposed(v)
+    v.set_backend("vmi-2007")
+    return v
+
+
+def _click_scene_point(qtbot, view, x, y):
+    scene_pt = view.item.mapToScene(QtCore.QPointF(x, y))
+    pos = view.canvas.mapFromScene(scene_pt)
+    qtbot.mouseClick(view.canvas.viewport(), QtCore.Qt.LeftButton, pos=pos)
+
+
+def test_the_model_follows_the_backend_era(view):
+    assert view.model_name() == "linux-2.6.21"
+    view.set_backend("vmi-clockevents")
+    assert view.model_name() == "linux-2.6.22"
+    view.set_model("linux-2.6.25")  # the user's pick stays while the backend does not change
+    view.set_backend("vmi-clockevents")
+    assert view.model_name() == "linux-2.6.25"
+    view.set_backend("kvm")
+    assert view.model_name() == "linux-6.x"
+    assert view.model_box.currentData() == "linux-6.x"
+
+
+def test_edges_are_drawn_in_their_class_style(view):
+    seen = set()
+    for key in view._keys:
+        pen = view.edge_pen(key)
+        color, dashed = CLASS_STYLE[key[2]]
+        assert pen.color().name() == color
+        assert (pen.style() == QtCore.Qt.DashLine) == dashed
+        seen.add(key[2])
+    assert {"reachout", "interface", "callback"} <= seen
+    assert CLASS_STYLE["reachout"][0] == "#d62728" and CLASS_STYLE["shared-lib"][0] == "#1f77b4"
+
+
+def test_clicking_an_edge_shows_its_file_line_and_text(qtbot, view):
+    key = ("vmi_time_init", "set_intr_gate", "reachout")
+    d = view.item.graph_data()
+    i = view._edge_index[key]
+    a, b = d.xy[d.src[i]], d.xy[d.dst[i]]
+    x, y = a + 0.37 * (b - a)
+    _click_scene_point(qtbot, view, x, y)
+    assert view.selected_edges() == [key]
+    text = view.evidence_text()
+    assert "arch/i386/kernel/vmitime.c:188" in text
+    assert "overwrites the IDT gate" in text
+    assert "reachout" in text and "fix:" in text
+
+
+def test_hover_tip_names_the_edge_and_its_evidence(view):
+    i = view._edge_index[("vmi_time_init", "set_intr_gate", "reachout")]
+    tip = view._tooltip("edge", i)
+    assert "reachout: vmi_time_init → set_intr_gate" in tip and "vmitime.c:188" in tip
+
+
+def test_class_filters_count_and_hide_edges(view):
+    counts = view.class_counts()
+    expected = {c: 0 for c in counts}
+    for _s, _t, d in view.graph.edges():
+        expected[d["cls"]] += 1
+    assert counts == expected
+    total = view.item.visible_edge_count()
+    view.class_buttons["reachout"].click()
+    assert view.item.visible_edge_count() == total - counts["reachout"]
+    assert f"reachout {counts['reachout']}" in view.class_buttons["reachout"].text()
+    view.set_class_visible("reachout", True)
+    assert view.item.visible_edge_count() == total
+
+
+def test_focus_shows_a_component_and_its_neighbours_to_a_depth(view):
+    view.set_focus_component("vmi-timer", 0)
+    assert view.item.visible_node_count() == 12
+    assert view.item.visible_edge_count() == 0  # its edges all leave the component
+    view.set_focus_component("vmi-timer", 1)
+    assert view.focused_components() >= {"vmi-timer", "tick-core", "i386-apic-vector", "clock-api"}
+    assert view.class_counts()["reachout"] == view.item.visible_edge_count() - view.class_counts()["interface"] - view.class_counts()["callback"]
+    view.set_focus_component(None)
+    assert view.item.visible_node_count() == len(view._ids)
+
+
+def test_search_rings_matches_and_enter_selects_the_next(view):
+    assert view.set_search("DO_TIMER") == ["do_timer"]
+    view.next_match()
+    assert "do_timer" in view.evidence_text() and "tick-core" in view.evidence_text()
+    assert view.search_label.text() == "1 found"
+
+
+def test_dsm_cells_equal_the_metrics(qtbot, view):
+    view.dsm_button.click()
+    assert view.dsm_visible()
+    want = metrics.dsm(view.graph)
+    table = view.dsm_table
+    assert table.rowCount() == len(want["components"])
+    for i, row in enumerate(want["matrix"]):
+        for j, v in enumerate(row):
+            assert table.item(i, j).text() == (str(v) if v else "")
+    r, c = want["components"].index("vmi-timer"), want["components"].index("tick-core")
+    table.cellClicked.emit(r, c)
+    assert view.selected_edges() and all(view.graph.component_of(s) == "vmi-timer" for s, _t, _c in view.selected_edges())
+    view.dsm_button.click()
+    assert not view.dsm_visible()
+
+
+def test_export_writes_svg_and_png_atomically(tmp_path, view):
+    view.export_image(tmp_path / "g.svg")
+    view.export_image(tmp_path / "g.png")
+    assert "<svg" in (tmp_path / "g.svg").read_text(encoding="utf-8")
+    assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    view.set_dsm_visible(True)
+    view.export_image(tmp_path / "dsm.png")
+    with pytest.raises(InputError, match="svg or .png"):
+        view.export_image(tmp_path / "g.pdf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dsm.png", "g.png", "g.svg"]
+
+
+def test_open_c_tree_imports_in_the_background(qtbot, view):
+    with qtbot.waitSignal(view.import_finished, timeout=20_000) as sig:
+        view.open_c_tree(FIXTURES / "linuxlike", FIXTURES / "linuxlike-layers.toml")
+    assert sig.args == ["tree: linuxlike"]
+    assert view.model_name() == "tree: linuxlike"
+    assert view.class_counts()["reachout"] > 0
+    assert view.model_box.findData("tree: linuxlike") >= 0
+
+
+def test_open_c_tree_on_a_missing_directory_shows_an_error(qtbot, tmp_path, view):
+    with qtbot.waitSignal(view.import_finished, timeout=10_000) as sig:
+        view.open_c_tree(tmp_path / "nowhere")
+    assert sig.args == [""]
+    assert "no such directory" in view.error_box.text()
+    assert view.model_name() == "linux-2.6.21"
+
+
+# -- linking with a real run -----------------------------------------------------
+
+def _window(qtbot, changes):
+    from tickscope.gui.main_window import MainWindow
+
+    sets = ['hypervisor.backend="vmi-2007"', "core.changes=[" + ", ".join(f'"{c}"' for c in changes) + "]",
+            'run.until="400ms"']
+    win = MainWindow(scen.apply_sets(scen.preset("bare-metal-lapic"), sets), engine="reference", persistent=False)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    win.run_to_end()
+    view = win.docks["Graph"].widget()
+    return win, view
+
+
+def _click_raster(qtbot, win, time_ns, cpu):
+    raster = win.raster
+    raster.set_view_range(time_ns - 40_000_000, time_ns + 40_000_000)
+    QtCore.QCoreApplication.processEvents()
+    vb = raster.plot_item.getViewBox()
+    scene_pt = vb.mapViewToScene(QtCore.QPointF(time_ns / 1e9, raster.lane_of_cpu(cpu)))
+    pos = raster.plot_widget.mapFromScene(scene_pt)
+    qtbot.mouseClick(raster.plot_widget.viewport(), QtCore.Qt.LeftButton, pos=pos)
+
+
+def test_lost_tick_selects_its_reachout_edges_and_back(qtbot):
+    win, view = _window(qtbot, ["lapic-irq-path"])
+    assert view.model_name() == "linux-2.6.21"
+    res = win.results
+    masks = []
+    view.highlight_requested.connect(masks.append)
+    faults = link.tick_faults(res)
+    t, cpu = int(faults.lost_time_ns[20]), int(faults.lost_cpu[20])
+    _click_raster(qtbot, win, t, cpu)
+    want = link.cause_edges(res, view.graph, "lost")
+    assert len(want) == 4 and view.selected_edges() == want
+    assert "lost tick" in view.evidence_text() and "vmitime.c:188" in view.evidence_text()
+    # the reverse: one such edge highlights the run's lost-tick rows in the raster
+    view.select_edges([want[0]])
+    assert masks[-1] is not None and np.array_equal(masks[-1], link.edge_rows(res, view.graph, want[0]))
+    assert win.raster._highlight is not None
+    # a backend component highlights its CPUs' tick-path records; a component the run does not use clears it
+    view.select_component("vmi-timer")
+    assert np.array_equal(masks[-1], link.component_rows(res, view.graph, "vmi-timer"))
+    view.select_component("lapic-clockevent")
+    assert masks[-1] is None
+
+
+def test_duplicated_jiffies_select_do_timer_and_clean_edges_stay_dark(qtbot):
+    win, view = _window(qtbot, ["do-timer-owner"])
+    res = win.results
+    dup = np.flatnonzero(link.duplicated_rows(res))
+    row = int(dup[len(dup) // 2])
+    assert view.select_tick(int(res.time_ns[row]), int(res.cpu[row]), 1000) == "duplicated"
+    assert {t for _s, t, _c in view.selected_edges()} == {"do_timer", "xtime_lock"}
+    masks = []
+    view.highlight_requested.connect(masks.append)
+    clean = ("vmi_time_init", "clocksource_register", "interface")
+    view.select_edges([clean])
+    assert not masks or masks[-1] is None
+    assert "no core change" not in view.evidence_text()  # an interface edge is not blamed at all
