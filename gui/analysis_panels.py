@@ -1,7 +1,8 @@
 """Analysis panels: interval/latency histograms, clock drift, interrupt rate, idle residency and steal.
 
-Each panel is a plain QWidget with ``set_results(results, summary)``; it
-recomputes from whole numpy arrays (no per-event Python) and redraws.  Panels
+Each panel is a plain QWidget with ``set_results(results, summary, prepared=None)``;
+with *prepared* (:class:`tickscope.sim.aggregates.PanelData`, made in the engine
+thread) it only draws, else it computes from whole numpy arrays.  Panels
 where a point has a place in time emit ``jump_requested(time_ns, cpu)`` so the
 main window can move the tick raster there.  Line traces (drift, rates) use
 clipToView/autoDownsample: they are continuous curves, unlike the tick raster
@@ -14,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from tickscope.sim import analysis
+from tickscope.sim import aggregates, analysis
 from tickscope.sim.clock_drift import KERNEL_CLOCK, clock_drift
 from tickscope.sim.events import Kind
 from tickscope.sim.units import format_ns
@@ -27,6 +28,11 @@ DEFAULT_RANGES = {QUANTITY_INTERVAL: (10_000, 1_000_000_000), QUANTITY_LATENCY: 
 BINS_PER_DECADE = 20
 MIN_BINS = 10
 _SIDE_BAR = 0.35  # width of the under/overflow bars, in decades
+
+
+def bins_per_decade(lo_ns: int, hi_ns: int) -> int:
+    """Bins per decade of a histogram range: at least MIN_BINS bins however narrow (>= 2 edges)."""
+    return max(BINS_PER_DECADE, int(np.ceil(MIN_BINS / np.log10(hi_ns / lo_ns))))
 
 
 def _cpu_colour(cpu: int, ncpus: int):
@@ -62,6 +68,7 @@ class HistogramPanel(QWidget):
         self._ranges = dict(DEFAULT_RANGES)
         self._values = self._times = self._cpus = np.zeros(0, dtype=np.int64)
         self._hist = None
+        self._prepared = None
         self._click_cursor: dict[int, int] = {}
 
         self.quantity_box = QComboBox()
@@ -97,8 +104,9 @@ class HistogramPanel(QWidget):
         layout.addWidget(self.plot, 1)
 
     # -- public setters ---------------------------------------------------
-    def set_results(self, results, summary=None) -> None:
+    def set_results(self, results, summary=None, prepared=None) -> None:
         self._results = results
+        self._prepared = prepared
         ncpus = int(results.meta.get("ncpus", 0)) if results is not None else 0
         self.cpu_box.blockSignals(True)
         self.cpu_box.clear()
@@ -144,7 +152,10 @@ class HistogramPanel(QWidget):
         empty = np.zeros(0, dtype=np.int64)
         if res is None or len(res) == 0:
             return empty, empty, empty
-        if self._quantity == QUANTITY_LATENCY:
+        pre = self._prepared.samples.get(self._quantity) if self._prepared is not None else None
+        if pre is not None:
+            v, t, c = pre["values"], pre["time_ns"], pre["cpu"]
+        elif self._quantity == QUANTITY_LATENCY:
             out = analysis.tick_outcomes(res)
             v, t, c = out["latency_ns"], out["time_ns"], out["cpu"].astype(np.int64)
         else:
@@ -164,9 +175,9 @@ class HistogramPanel(QWidget):
         self._values, self._times, self._cpus = self._compute_samples()
         self._click_cursor.clear()
         lo, hi = self._ranges[self._quantity]
-        # at least MIN_BINS bins however narrow the range (log_histogram needs >= 2 edges)
-        bpd = max(BINS_PER_DECADE, int(np.ceil(MIN_BINS / np.log10(hi / lo))))
-        h = analysis.log_histogram(self._values, lo, hi, bpd)
+        bpd = bins_per_decade(lo, hi)
+        pre = self._prepared.histograms.get((self._quantity, lo, hi, bpd)) if self._prepared is not None else None
+        h = pre if pre is not None and self._cpu is None else analysis.log_histogram(self._values, lo, hi, bpd)
         self._hist = h
         le = np.log10(h["edges_ns"].astype(np.float64))
         self.bars.setOpts(x0=le[:-1], x1=le[1:], height=h["counts"])
@@ -187,9 +198,10 @@ class HistogramPanel(QWidget):
         v = self._values
         if v.size == 0:
             return "no samples"
-        p = np.percentile(v, [50, 99], method="lower")
-        return (f"n={v.size:,}  min {format_ns(int(v.min()))}  p50 {format_ns(int(p[0]))}  "
-                f"p99 {format_ns(int(p[1]))}  max {format_ns(int(v.max()))}")
+        st = self._prepared.stats.get(self._quantity) if self._prepared is not None and self._cpu is None else None
+        st = st if st is not None and st.get("n") == v.size else aggregates.sample_stats(v)
+        return (f"n={st['n']:,}  min {format_ns(st['min'])}  p50 {format_ns(st['p50'])}  "
+                f"p99 {format_ns(st['p99'])}  max {format_ns(st['max'])}")
 
     # -- interaction -------------------------------------------------------
     def bin_of_x(self, x: float) -> int | None:
@@ -264,9 +276,10 @@ class DriftPanel(QWidget):
         layout.addLayout(self._check_row)
         layout.addWidget(self.plot, 1)
 
-    def set_results(self, results, summary=None) -> None:
+    def set_results(self, results, summary=None, prepared=None) -> None:
         self._results = results
-        self._series = clock_drift(results) if results is not None and len(results) else {}
+        self._series = prepared.drift if prepared is not None else \
+            clock_drift(results) if results is not None and len(results) else {}
         self.plot.clear()
         self._curves.clear()
         for box in self._checks.values():
@@ -322,6 +335,7 @@ class RatePanel(QWidget):
         self._results = None
         self._rate = None
         self._bin_ns = None
+        self._prepared = None
         self._curves: list[pg.PlotDataItem] = []
         self.bin_box = QComboBox()
         self.bin_box.addItem("auto bin", None)
@@ -344,8 +358,9 @@ class RatePanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.plot, 1)
 
-    def set_results(self, results, summary=None) -> None:
+    def set_results(self, results, summary=None, prepared=None) -> None:
         self._results = results
+        self._prepared = prepared
         self._refresh()
 
     def set_bin_ns(self, bin_ns: int | None) -> None:
@@ -363,10 +378,8 @@ class RatePanel(QWidget):
     def effective_bin_ns(self) -> int:
         if self._bin_ns is not None:
             return self._bin_ns
-        until = int(self._results.meta.get("until_ns", 1)) if self._results is not None else 1
         # at least ~25 ticks per bin, or the rate aliases between k and k+1 ticks per bin
-        tick = int(self._results.meta.get("tick_nsec", 0)) if self._results is not None else 0
-        return next((b for b in RATE_BINS_NS if until // b <= 1000 and b >= 25 * tick), RATE_BINS_NS[-1])
+        return aggregates.auto_rate_bin_ns(self._results.meta if self._results is not None else {}, RATE_BINS_NS)
 
     def rate(self) -> dict | None:
         """What is drawn: :func:`analysis.interrupt_rate`'s dict."""
@@ -381,7 +394,8 @@ class RatePanel(QWidget):
             self._rate = None
             return
         bin_ns = self.effective_bin_ns()
-        self._rate = analysis.interrupt_rate(res, bin_ns)
+        pre = self._prepared
+        self._rate = pre.rate if pre is not None and pre.rate_bin_ns == bin_ns else analysis.interrupt_rate(res, bin_ns)
         x = np.append(self._rate["bin_start_ns"], self._rate["bin_start_ns"][-1] + bin_ns) / 1e9
         ncpus = self._rate["rate_hz"].shape[0]
         for cpu in range(ncpus):
@@ -438,7 +452,7 @@ class ResidencyPanel(QWidget):
         """What is drawn: ``{state or "steal": ns per CPU}`` in stacking order."""
         return self._rows
 
-    def set_results(self, results, summary=None) -> None:
+    def set_results(self, results, summary=None, prepared=None) -> None:
         cpus = (summary or {}).get("cpus", [])
         until = int((summary or {}).get("until_ns") or (results.meta.get("until_ns", 0) if results is not None else 0))
         self._rows = self._collect(cpus)

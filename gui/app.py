@@ -1,7 +1,7 @@
 """``tickscope gui``: open the desktop app, or render it headless to a PNG.
 
 ``tickscope gui [SCEN|REC] [--preset NAME] [--set K=V ...] [--compare NAME]
-[--compare-set K=V ...] [--run-until T] [--screenshot FILE.png] [--size WxH]``
+[--compare-set K=V ...] [--run-until T] [--hardware-lanes] [--screenshot FILE.png] [--size WxH]``
 
 ``--set`` applies to both A and B in compare mode; ``--compare-set`` only to B
 (``--preset X --compare X --compare-set kernel.hz=1000`` compares one machine
@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="FILE.png", help="render the window to FILE.png and exit")
     p.add_argument("--size", default="1600x1000", metavar="WxH", help="window size (default 1600x1000)")
     p.add_argument("--theme", choices=["system", "light", "dark"], help="colour theme for this session")
+    p.add_argument("--hardware-lanes", action="store_true",
+                   help="show one lane per clock event device (with its interrupts) under the CPU lanes")
     return p
 
 
@@ -136,6 +138,8 @@ def _run_app(args, prepared, error, headless) -> int:
     win = MainWindow(a, engine=args.engine, compare=b, persistent=not headless)
     if args.theme:
         win.theme.set_choice(args.theme)
+    if args.hardware_lanes:
+        win.actions_by_name["hardware"].setChecked(True)
     if recording is not None:
         win.show_recording(recording)
     if headless:

@@ -9,12 +9,11 @@ palette (Ctrl+Shift+P).
 from __future__ import annotations
 
 import time
-from importlib import resources
-from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from tickscope.gui.actions import build_actions, build_run_bar, icon, make_action, menu_actions
 from tickscope.gui.analysis_panels import DriftPanel, HistogramPanel, RatePanel, ResidencyPanel
 from tickscope.gui.compare import CompareView
 from tickscope.gui.event_table import EventTableView
@@ -23,23 +22,31 @@ from tickscope.gui.measure import MeasureController
 from tickscope.gui.palette import CommandPalette
 from tickscope.gui.run_controller import RunController
 from tickscope.gui.scenario_panel import ScenarioModel, ScenarioPanel
-from tickscope.gui.theme import Theme, add_recent, settings
+from tickscope.gui.session import Session
+from tickscope.gui.theme import Theme
 from tickscope.gui.tick_raster import TickRasterView
 from tickscope.sim import analysis
 from tickscope.sim import scenario as scen
 from tickscope.sim.errors import InputError
 
-# During a run the raster redraws at every snapshot (~20/s); one visible analysis panel per 0.25 s, round
-# robin, never more often than 5x its last cost: updating all panels at once stalled the UI 130 ms (p99)
-# on a 160k-tick run here, one at a time ~35 ms.
+# During a run the raster redraws at every snapshot; one visible panel per 0.25 s, round robin, never
+# more often than 10x its last cost.  The panels' aggregates come precomputed from the engine thread
+# (sim/aggregates.py), so a turn only draws: measured 1-10 ms per panel at 1e6 records, against 75-110 ms
+# when each panel computed its own.
 PANEL_UPDATE_EVERY_S = 0.25
 PANEL_COST_FACTOR = 10
+# Live refreshes only for views that drew within 30 ms last time (the measurement tools sort every tick:
+# 40 ms at 1e6 ticks, 190 ms at 5e6); the rest catch up when the run stops.
+PANEL_BUDGET_S = 0.030
 SCENARIO_FILTER = "Scenarios (*.toml);;Recordings (*.tickrec);;All files (*)"
 
 
-def icon(name: str) -> QtGui.QIcon:
-    path = resources.files("tickscope.assets").joinpath("icons", f"{name}.svg")
-    return QtGui.QIcon(str(path)) if path.is_file() else QtGui.QIcon()
+def _differences(a: scen.Scenario, b: scen.Scenario, most: int = 2) -> str:
+    """``section.key=value`` of *a*'s settings that differ from *b*'s (at most *most* of them)."""
+    da, db = a.model_dump(), b.model_dump()
+    out = [f"{sec}.{key}={value!r}" for sec, part in da.items() if isinstance(part, dict) and sec != "imported"
+           for key, value in part.items() if value != db.get(sec, {}).get(key)]
+    return ", ".join(out[:most]) + (", …" if len(out) > most else "")
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -70,13 +77,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.actions_by_name: dict[str, QtGui.QAction] = {}
         self._last_panel_update = 0.0
         self._panel_cost_s = 0.0
+        self._cost_of: dict = {}
         self._stale: set = set()
         self._panel_turn = 0
         self._results = None
         self._summary = None
-        self._store = settings()
+        self._prepared = None
+        self.session = Session(self, persistent)
+        self._markers_of = scenario.name
 
-        self.theme = Theme(self._store.value("theme", "system") if persistent else "system", self)
+        self.theme = Theme(self.session.value("theme", "system"), self)
         self.model = ScenarioModel(scenario, self)
         self.controller = RunController(scenario, engine, self)
         self.compare_controller = RunController(compare, engine, self) if compare is not None else None
@@ -115,8 +125,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resizeDocks([self.docks["Scenario"]], [330], QtCore.Qt.Horizontal)
         self.resizeDocks([self.docks["Histograms"]], [260], QtCore.Qt.Vertical)
 
-        self._build_run_bar()
-        self._build_actions()
+        self.run_bar = build_run_bar(self)
+        build_actions(self)
         self._build_status_bar()
         self.palette_dialog = CommandPalette(self.all_actions, self)
 
@@ -140,8 +150,11 @@ class MainWindow(QtWidgets.QMainWindow):
         from tickscope.gui import extensions
 
         self.extensions = extensions.install_all(self)
+        # extension panels join the bottom tabs: the histograms stay in front (in compare mode the
+        # kernel log of A, next to the compare view's metric table)
+        self.docks["Kernel log" if compare is not None else "Histograms"].raise_()
         if persistent:
-            self._restore()
+            self.session.restore_window()
         self._update_title()
         self._on_results(self.controller.last_snapshot["results"], self.controller.last_snapshot["summary"])
         self.raster.setFocus()
@@ -160,108 +173,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.actions_by_name[f"dock_{title}"] = act
         self.addAction(act)
 
-    def _build_run_bar(self):
-        bar = QtWidgets.QToolBar("Run")
-        bar.setObjectName("toolbar_run")
-        bar.setIconSize(QtCore.QSize(20, 20))
-        self.addToolBar(bar)
-        self.run_bar = bar
-        self.seed_box = QtWidgets.QSpinBox()
-        self.seed_box.setRange(0, 2**31 - 1)
-        self.seed_box.setPrefix("seed ")
-        self.seed_box.setValue(min(self.controller.seed(), 2**31 - 1))
-        self.seed_box.setToolTip("Random seed for this run (same scenario + seed = identical event log)")
-        self.seed_box.editingFinished.connect(lambda: self.controller.set_seed(self.seed_box.value()))
-        self.until_edit = QtWidgets.QLineEdit(scen.format_duration(self.controller.until_ns()))
-        self.until_edit.setMaximumWidth(90)
-        self.until_edit.setToolTip("Run until this simulated time (e.g. 500ms, 10s); Enter runs")
-        self.until_edit.returnPressed.connect(self._run_until_from_edit)
-        self.engine_box = QtWidgets.QComboBox()
-        self.engine_box.addItems(["auto", "cython", "reference"])
-        self.engine_box.setCurrentText(self.controller._engine)
-        self.engine_box.setToolTip("Simulation engine")
-        self.engine_box.activated.connect(lambda _i: self.controller.set_engine(self.engine_box.currentText()))
-        self.speed_label = QtWidgets.QLabel("")
-        self.speed_label.setMinimumWidth(120)
-
     def _act(self, name, text, shortcut, slot, icon_name=None, checkable=False, menu=None):
-        act = QtGui.QAction(text, self)
-        act.setObjectName(f"action_{name}")
-        shortcuts = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
-        act.setShortcuts([QtGui.QKeySequence(s) for s in shortcuts])
-        act.setShortcutContext(QtCore.Qt.WindowShortcut)
-        if icon_name:
-            act.setIcon(icon(icon_name))
-        act.setCheckable(checkable)
-        act.setToolTip(f"{text.replace('&', '')} ({', '.join(shortcuts)})")
-        (act.toggled if checkable else act.triggered).connect(slot)
-        self.actions_by_name[name] = act
-        self.addAction(act)
-        if menu is not None:
-            menu.addAction(act)
-        return act
-
-    def _build_actions(self):
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
-        self._act("open", "&Open scenario or recording…", "Ctrl+O", self.open_dialog, menu=m)
-        self._act("save", "&Save scenario", "Ctrl+S", self.save, menu=m)
-        self._act("save_as", "Save scenario &as…", "Ctrl+Shift+S", self.save_as_dialog, menu=m)
-        self.recent_menu = m.addMenu("Open &recent")
-        self._fill_recent()
-        m.addSeparator()
-        self._act("quit", "&Quit", "Ctrl+Q", self.close, menu=m)
-
-        m = mb.addMenu("&Edit")
-        undo = self.model.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcut(QtGui.QKeySequence("Ctrl+Z"))
-        redo = self.model.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcuts([QtGui.QKeySequence("Ctrl+Shift+Z"), QtGui.QKeySequence("Ctrl+Y")])
-        for name, a in (("undo", undo), ("redo", redo)):
-            self.actions_by_name[name] = a
-            self.addAction(a)
-            m.addAction(a)
-        pm = m.addMenu("&Presets")
-        for i, name in enumerate(scen.presets()):
-            self._act(f"preset_{name}", f"Load preset {name}", f"Alt+Shift+{i + 1}" if i < 9 else "",
-                      lambda _=False, n=name: self.model.load_preset(n), menu=pm)
-        self._act("edit_toml", "Edit scenario as TOML", "Ctrl+T", self._focus_toml, menu=m)
-
-        m = mb.addMenu("&Run")
-        bar = self.run_bar
-        for a in (self._act("run", "&Run / pause", ["F5", "Space"], self.controller.toggle, "run", menu=m),
-                  self._act("step", "&Step one slice", "F10", self.controller.step, "step", menu=m),
-                  self._act("reset", "Rese&t", "Ctrl+R", self.controller.reset, "reset", menu=m)):
-            bar.addAction(a)
-        self._act("run_until", "Run &until…", "Ctrl+U", self._focus_until, "run-until", menu=m)
-        bar.addWidget(self.until_edit)
-        bar.addAction(self.actions_by_name["run_until"])
-        self._act("seed", "Set s&eed…", "Ctrl+E", lambda: self.seed_box.setFocus() or self.seed_box.selectAll(), menu=m)
-        bar.addWidget(self.seed_box)
-        bar.addWidget(self.engine_box)
-        bar.addWidget(self.speed_label)
-
-        m = mb.addMenu("&View")
-        r = self.raster
-        self._act("zoom_in", "Zoom in", ["Ctrl+=", "Ctrl++"], lambda: r.zoom(1.5), menu=m)
-        self._act("zoom_out", "Zoom out", "Ctrl+-", lambda: r.zoom(1 / 1.5), menu=m)
-        self._act("fit", "Fit whole run", ["Ctrl+0", "Home"], r.fit, menu=m)
-        self._act("pan_left", "Pan earlier", "Alt+Left", lambda: r.pan(-0.25), menu=m)
-        self._act("pan_right", "Pan later", "Alt+Right", lambda: r.pan(0.25), menu=m)
-        self._act("hardware", "Show hardware lanes", "Ctrl+H", self.set_hardware_lanes, checkable=True, menu=m)
-        self._act("focus_raster", "Focus tick raster", "Ctrl+Shift+R", lambda: self._show_tab(self.raster), menu=m)
-        self._act("compare_tab", "Show compare view", "Ctrl+Shift+C", lambda: self._show_tab(self.compare_view), menu=m)
-        self._act("theme", "Cycle theme (system/light/dark)", "Ctrl+Shift+T", self._cycle_theme, menu=m)
-        dm = m.addMenu("&Panels")
-        for title in self.docks:
-            dm.addAction(self.actions_by_name[f"dock_{title}"])
-
-        m = mb.addMenu("&Measure")
-        self._act("cursors", "Place cursors A/B in view", "Ctrl+Shift+A", self.measure.place_cursors_in_view, menu=m)
-        self._act("marker", "Add marker at view centre", "Ctrl+M", lambda: self.measure.add_marker(), menu=m)
-
-        m = mb.addMenu("&Help")
-        self._act("palette", "Command palette…", "Ctrl+Shift+P", lambda: self.palette_dialog.open_palette(), menu=m)
+        return make_action(self, name, text, shortcut, slot, icon_name, checkable, menu)
 
     def _build_status_bar(self):
         sb = self.statusBar()
@@ -279,8 +192,42 @@ class MainWindow(QtWidgets.QMainWindow):
         sb.addPermanentWidget(self.progress_bar)
 
     def all_actions(self) -> list[QtGui.QAction]:
-        """Every action of the window (the command palette lists these)."""
-        return list(self.actions_by_name.values())
+        """Every command of the window: registered actions, then any other menu entry (the palette lists these).
+
+        The recent-files entries are left out: they are file names, not commands.
+        """
+        out = list(self.actions_by_name.values())
+        seen = set(out)
+        for a in menu_actions(self.menuBar(), skip=(self.recent_menu,)):
+            if a not in seen and a.text():
+                seen.add(a)
+                out.append(a)
+        return out
+
+    def focus_targets(self) -> list[QtWidgets.QWidget]:
+        """What F6 / Shift+F6 cycle through: the central view, then each shown dock's widget."""
+        out = [self.central_tabs.currentWidget()]
+        for dock in self.docks.values():  # insertion order: findChildren's order changes as docks are raised
+            if dock.isVisible() or (not dock.isHidden() and self.tabifiedDockWidgets(dock)):
+                out.append(dock.widget())
+        return out
+
+    def cycle_focus(self, step: int = 1) -> QtWidgets.QWidget:
+        """Move the keyboard focus to the next (*step* 1) or previous (-1) panel; returns it."""
+        targets = self.focus_targets()
+        focus = self.focusWidget()  # the window's focus child, also while another window is active
+        inside = [i for i, w in enumerate(targets) if focus is not None and (w is focus or w.isAncestorOf(focus))]
+        current = inside[0] if inside else (-1 if step > 0 else 0)
+        target = targets[(current + step) % len(targets)]
+        dock = target.parentWidget()
+        if isinstance(dock, QtWidgets.QDockWidget):
+            dock.show()
+            dock.raise_()
+        focusable = [target] + target.findChildren(QtWidgets.QWidget)
+        first = next((w for w in focusable if w.focusPolicy() & QtCore.Qt.TabFocus and w.isEnabled()
+                      and w.isVisibleTo(self)), target)
+        first.setFocus(QtCore.Qt.TabFocusReason)
+        return target
 
     # -- results --------------------------------------------------------------
     # -- extension API (see gui/extensions.py) ----------------------------------
@@ -317,7 +264,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._results, self._summary = results, summary
         self.results_changed.emit(results, summary)
         snap = self.controller.last_snapshot
-        data = snap["raster"] if snap and snap["results"] is results else None
+        same = bool(snap) and snap["results"] is results
+        data = snap["raster"] if same else None
+        self._prepared = snap.get("panels") if same else None
         self.raster.set_results(results, summary, data=data)
         now = time.monotonic()
         if self.controller.state() != "running":
@@ -327,25 +276,38 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _update_panels(self):
         """Give every panel the current results (when a run stops or new results are shown)."""
+        self._cost_of.clear()
         self.measure.set_results(self._results, self._summary)
         for panel in self.panels:
-            panel.set_results(self._results, self._summary)
+            self._feed(panel)
         self._stale.clear()
+
+    def _feed(self, panel):
+        """Hand *panel* the current results (with the precomputed aggregates when it draws them)."""
+        if isinstance(panel, (HistogramPanel, DriftPanel, RatePanel, ResidencyPanel)):
+            panel.set_results(self._results, self._summary, prepared=self._prepared)
+        else:
+            panel.set_results(self._results, self._summary)
 
     def _update_next_panel(self):
         """During a run: refresh one visible panel per turn, round robin, so no turn stalls long."""
         start = time.monotonic()
         self._last_panel_update = start
         shown = [self.measure] + [p for p in self.panels if p.isVisible() and not p.visibleRegion().isEmpty()]
-        self._stale.update(p for p in self.panels if p not in shown)
-        self._panel_turn = (self._panel_turn + 1) % len(shown)
-        shown[self._panel_turn].set_results(self._results, self._summary)
-        self._panel_cost_s = time.monotonic() - start
+        # a view that took longer than the budget last time waits for the end of the run
+        live = [p for p in shown if self._cost_of.get(p, 0.0) <= PANEL_BUDGET_S]
+        self._stale.update(p for p in self.panels if p not in live)
+        if not live:
+            return
+        self._panel_turn = (self._panel_turn + 1) % len(live)
+        panel = live[self._panel_turn]
+        self._feed(panel)
+        self._panel_cost_s = self._cost_of[panel] = time.monotonic() - start
 
     def _on_dock_visible(self, widget, visible):
         if visible and widget in self._stale and self._results is not None:
             self._stale.discard(widget)
-            widget.set_results(self._results, self._summary)
+            self._feed(widget)
 
     def show_recording(self, rec) -> None:
         """Show a loaded recording's stored results (no re-simulation)."""
@@ -373,8 +335,12 @@ class MainWindow(QtWidgets.QMainWindow):
     def _update_compare(self):
         a, b = self.controller.last_snapshot, self.compare_controller.last_snapshot
         if a and b:
-            self.compare_view.set_results_pair(a["results"], a["summary"], b["results"], b["summary"],
-                                               self.controller._scenario.name, self.compare_controller._scenario.name)
+            sa, sb = self.controller._scenario, self.compare_controller._scenario
+            na, nb = sa.name, sb.name
+            if na == nb:  # one scenario with and without a change: name each by the settings that differ
+                da, db = _differences(sa, sb), _differences(sb, sa)
+                na, nb = f"{na} [{da}]" if da else na, f"{nb} [{db}]" if db else nb
+            self.compare_view.set_results_pair(a["results"], a["summary"], b["results"], b["summary"], na, nb)
 
     def run_to_end(self, until_ns: int | None = None, timeout_s: float = 600.0) -> None:
         """Run A (and B in compare mode) to *until_ns* or the scenario's end and wait (headless mode)."""
@@ -406,8 +372,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.set_scenario(sc)
         self.seed_box.setValue(min(sc.run.seed, 2**31 - 1))
         self.until_edit.setText(scen.format_duration(sc.run.until))
-        if self.persistent:
-            self._store.setValue("last_scenario", sc.to_toml())
+        self.session.set_value("last_scenario", sc.to_toml())
+        if sc.name != self._markers_of:  # markers belong to a scenario: swap them with it
+            self.session.save_markers(self._markers_of)
+            if self.persistent:
+                self.measure.set_markers([])
+            self.session.restore_markers(sc.name)
+            self._markers_of = sc.name
         self._update_title()
 
     def _run_until_from_edit(self):
@@ -449,7 +420,7 @@ class MainWindow(QtWidgets.QMainWindow):
         except InputError as exc:
             self.show_error(str(exc))
             return False
-        self._remember(path)
+        self.session.remember(path)
         return True
 
     def open_dialog(self):
@@ -477,23 +448,8 @@ class MainWindow(QtWidgets.QMainWindow):
         except (InputError, OSError) as exc:
             self.show_error(str(exc))
             return False
-        self._remember(path)
+        self.session.remember(path)
         return True
-
-    def _remember(self, path):
-        if self.persistent:
-            self._store.setValue("recent_files", add_recent(self._recent(), path))
-            self._fill_recent()
-
-    def _recent(self) -> list[str]:
-        value = self._store.value("recent_files", []) or []
-        return [value] if isinstance(value, str) else list(value)
-
-    def _fill_recent(self):
-        self.recent_menu.clear()
-        for path in self._recent():
-            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
-        self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
 
     def _update_title(self):
         path = self.model.path()
@@ -511,8 +467,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _cycle_theme(self):
         choice = self.theme.cycle()
         self.statusBar().showMessage(f"theme: {choice}", 3000)
-        if self.persistent:
-            self._store.setValue("theme", choice)
+        self.session.set_value("theme", choice)
 
     def _apply_theme(self, dark: bool):
         bg, fg = self.theme.plot_background(), self.theme.plot_foreground()
@@ -525,20 +480,8 @@ class MainWindow(QtWidgets.QMainWindow):
                     axis.setPen(fg)
                     axis.setTextPen(fg)
 
-    def _restore(self):
-        geom = self._store.value("geometry")
-        state = self._store.value("window_state")
-        if geom is not None:
-            self.restoreGeometry(geom)
-        if state is not None:
-            self.restoreState(state)
-
     def closeEvent(self, event):  # noqa: N802 - Qt override
-        if self.persistent:
-            self._store.setValue("geometry", self.saveGeometry())
-            self._store.setValue("window_state", self.saveState())
-            self._store.setValue("theme", self.theme.choice())
-            self._store.sync()
+        self.session.save_window()
         self.controller.shutdown()
         if self.compare_controller is not None:
             self.compare_controller.shutdown()

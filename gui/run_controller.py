@@ -2,10 +2,13 @@
 
 The engine advances in slices sized to take ~20 ms of wall time each, so a
 pause or reset answers within one slice.  Everything heavy per snapshot --
-``Simulation.results()``, ``analysis.summarize`` and the raster
-classification -- is computed in the worker; the GUI thread only draws.  A
-new snapshot is published at most every 50 ms (>= 20 frames/s) and only once
-the GUI has taken the previous one, so a slow view never queues up work.
+``Simulation.results()``, the summary, the raster classification and the
+analysis panels' aggregates (:func:`prepare`, :mod:`tickscope.sim.aggregates`)
+-- is computed in the worker; the GUI thread only draws.  A new snapshot is
+published at most every 50 ms (>= 20 frames/s, less when a snapshot costs
+more), and only once the GUI has taken the previous one, so a slow view never
+queues up work.  The worker's numpy code avoids calls that hold the GIL for
+long (numpy >= 2.3's hash ``unique``, ``isin``): see sim/aggregates.py.
 
 :class:`StallProbe` measures how late a 10 ms QTimer fires on the GUI thread:
 its p99 is the event-loop stall figure (target < 50 ms during a run).
@@ -19,7 +22,8 @@ from collections import deque
 import numpy as np
 from PySide6 import QtCore
 
-from tickscope.sim import analysis, raster
+from tickscope.gui import analysis_panels as ap  # constants only: no widget is touched off the GUI thread
+from tickscope.sim import aggregates, analysis, raster
 from tickscope.sim.errors import InputError
 from tickscope.sim.results import Results
 from tickscope.sim.simulation import Simulation
@@ -30,14 +34,30 @@ DEFAULT_STEP_NS = 10_000_000
 # The reference engine is pure Python and holds the GIL while it runs: a 4 ms pause after every ~20 ms
 # slice lets the GUI thread paint.  Measured on a 160k-tick run here: UI stall p99 ~120 ms without, ~70 with.
 YIELD_S = 0.004
+# A snapshot costs ~1.5 s of worker time at 1e6 records (results copy, summary, raster, panel aggregates):
+# publishing at most every 2x that keeps the engine running >= 2/3 of the time on long runs.
+PUBLISH_COST_FACTOR = 2.0
 
 
-def snapshot(sim: Simulation, hardware: bool = False) -> tuple[Results, dict, raster.RasterData]:
-    """Results so far, their summary and raster data, judged up to ``now_ns`` (not the run's target)."""
+def prepare(res: Results, hardware: bool = False) -> tuple[dict, raster.RasterData, aggregates.PanelData]:
+    """Summary, raster data and panel aggregates of *res*: everything a view draws, computed once."""
+    prepared = aggregates.panel_data(res, ap.DEFAULT_RANGES, ap.bins_per_decade, ap.RATE_BINS_NS)
+    data = raster.build(res, hardware=hardware, outcomes=prepared.tick_outcomes)
+    return aggregates.summarize(res), data, prepared
+
+
+def snapshot(sim: Simulation, hardware: bool = False) -> dict:
+    """Results so far with their summary, raster data and panel aggregates, judged up to ``now_ns``.
+
+    Returns a dict with ``results``, ``summary``, ``raster``, ``panels`` (PanelData), ``now_ns``,
+    ``until_ns`` and ``events``.
+    """
     res = sim.results()
     now = int(res.meta["now_ns"])
     res.meta = dict(res.meta, until_ns=max(1, now), run_until_ns=sim.until_ns)
-    return res, analysis.summarize(res), raster.build(res, hardware=hardware)
+    summary, data, prepared = prepare(res, hardware)
+    return {"results": res, "summary": summary, "raster": data, "panels": prepared, "now_ns": sim.now_ns,
+            "until_ns": sim.until_ns, "events": sim.events}
 
 
 class StallProbe(QtCore.QObject):
@@ -98,7 +118,7 @@ class _Worker(QtCore.QObject):
         sim = self.sim
         try:
             n = 0
-            last_pub = 0.0
+            last_pub = pub_cost = 0.0
             ev0, w0 = sim.events, time.perf_counter()
             eps = 0.0
             while not sim.done and not self.stop_flag.is_set():
@@ -113,9 +133,11 @@ class _Worker(QtCore.QObject):
                     eps = (sim.events - ev0) / (now - w0)
                     ev0, w0 = sim.events, now
                 last = sim.done or (max_slices and n >= max_slices)
-                if last or (now - last_pub >= PUBLISH_EVERY_S and self.gui_ready.is_set()):
+                due = max(PUBLISH_EVERY_S, PUBLISH_COST_FACTOR * pub_cost)
+                if last or (now - last_pub >= due and self.gui_ready.is_set()):
                     self._publish(sim, eps)
                     last_pub = time.perf_counter()
+                    pub_cost = last_pub - now
                 if max_slices and n >= max_slices:
                     break
                 time.sleep(YIELD_S)
@@ -124,12 +146,12 @@ class _Worker(QtCore.QObject):
             self.failed.emit(f"{type(exc).__name__}: {exc}")
 
     def _publish(self, sim, eps):
-        res, summary, data = snapshot(sim, self.hardware)
+        snap = snapshot(sim, self.hardware)
         if not eps and sim.wall_s:
             eps = sim.events / sim.wall_s
+        snap["events_per_s"] = eps
         self.gui_ready.clear()
-        self.published.emit({"results": res, "summary": summary, "raster": data, "now_ns": sim.now_ns,
-                             "until_ns": sim.until_ns, "events": sim.events, "events_per_s": eps})
+        self.published.emit(snap)
 
 
 class RunController(QtCore.QObject):
@@ -290,10 +312,9 @@ class RunController(QtCore.QObject):
 
     def _publish_now(self):
         sim = self._worker.sim
-        res, summary, data = snapshot(sim, self._worker.hardware)
-        eps = sim.events / sim.wall_s if sim.wall_s else 0.0
-        self._on_published({"results": res, "summary": summary, "raster": data, "now_ns": sim.now_ns,
-                            "until_ns": sim.until_ns, "events": sim.events, "events_per_s": eps})
+        snap = snapshot(sim, self._worker.hardware)
+        snap["events_per_s"] = sim.events / sim.wall_s if sim.wall_s else 0.0
+        self._on_published(snap)
 
     # -- from the worker -------------------------------------------------
     def _on_published(self, snap: dict):

@@ -332,14 +332,31 @@ class TickRasterView(QtWidgets.QWidget):
             r, g, b, _ = c[code_or_key]
             return f'<span style="color:rgb({r},{g},{b})">&#9608;</span>&nbsp;{text}'
 
-        counts = self._data.counts if self._data else {}
+        def background(code, text):
+            # lane backgrounds are translucent: show them as they look over the plot background
+            r, g, b, alpha = raster.background_color(c, code, len(data.cstate_names))
+            base = 0 if sum(c["sep"][:3]) > 0 else 255
+            r, g, b = (int(base + (v - base) * alpha / 255) for v in (r, g, b))
+            return f'<span style="background-color:rgb({r},{g},{b})">&nbsp;&nbsp;&nbsp;</span>&nbsp;{text}'
+
+        data = self._data
+        counts = data.counts if data else {}
         items = [swatch("ghost", f"expected {counts.get('expected', 0)}")]
-        for code in (raster.MARK_ON_TIME, raster.MARK_LATE, raster.MARK_DUPLICATE, raster.MARK_LOST,
-                     raster.MARK_BROADCAST, raster.MARK_STEAL):
+        for code in (raster.MARK_ON_TIME, raster.MARK_BROADCAST, raster.MARK_LATE, raster.MARK_STEAL,
+                     raster.MARK_DUPLICATE, raster.MARK_LOST):
             items.append(swatch(code, f"{raster.MARK_NAMES[code]} {counts.get(code, 0)}"))
         if self._show_hardware:
-            items.append(swatch(raster.MARK_HW_FIRE, "device interrupt"))
-        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(items))
+            items.append(swatch(raster.MARK_HW_FIRE, f"device interrupt {counts.get(raster.MARK_HW_FIRE, 0)}"))
+            if counts.get(raster.MARK_HW_ETIME):
+                items.append(swatch(raster.MARK_HW_ETIME, f"-ETIME {counts[raster.MARK_HW_ETIME]}"))
+        rows = ["&nbsp;&nbsp;&nbsp;".join(items)]
+        if data is not None and data.spans:
+            bg = [background(code, f"idle {data.cstate_names[code - raster.BG_IDLE]}")
+                  for code in sorted(data.spans) if code != raster.BG_STEAL]
+            if raster.BG_STEAL in data.spans:
+                bg.append(background(raster.BG_STEAL, "steal (vCPU descheduled)"))
+            rows.append("lane background:&nbsp;&nbsp;" + "&nbsp;&nbsp;&nbsp;".join(bg))
+        self.legend.setText("<br>".join(rows))
 
     # -- keyboard --------------------------------------------------------
     def keyPressEvent(self, event: QtGui.QKeyEvent):  # noqa: N802 - Qt override

@@ -39,3 +39,11 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
     assert r.returncode == 2
     assert needle in r.stderr and r.stderr.count("\n") == 1
     assert not (tmp_path / "x.png").exists()
+
+
+def test_hardware_lanes_flag_adds_the_device_lanes(tmp_path):
+    out = tmp_path / "hw.png"
+    r = _gui("--preset", "bare-metal-hpet-c3", "--run-until", "50ms", "--hardware-lanes", "--screenshot", str(out),
+             tmp_path=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_size > 10_000

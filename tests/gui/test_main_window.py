@@ -55,3 +55,76 @@ def test_editing_the_scenario_resets_the_run(qtbot):
     win.actions_by_name["undo"].trigger()
     assert win.raster.raster_data().nlanes == 4
     win.close()
+
+
+def test_extension_and_menu_actions_are_in_the_palette_with_shortcuts(qtbot):
+    from PySide6 import QtGui
+
+    win = _window(qtbot)
+    win.add_action("ext_test", "Extension test action", "Ctrl+Alt+J", lambda: None, menu="&Tools")
+    stray = QtGui.QAction("Stray menu entry", win)
+    stray.setShortcut("Ctrl+Alt+K")
+    win.menu("&Tools").addAction(stray)
+    labels = [action_label(a) for a in win.all_actions()]
+    assert "Extension test action" in labels and "Stray menu entry" in labels
+    assert [action_label(a) for a in win.all_actions() if not a.shortcuts()] == []
+    win.palette_dialog.open_palette()
+    win.palette_dialog.query.setText("stray menu")
+    assert win.palette_dialog.visible_labels()[0].startswith("Stray menu entry")
+    win.controller.shutdown()
+
+
+def test_every_menu_command_is_reachable_from_the_keyboard(qtbot):
+    from tickscope.gui.actions import menu_actions
+
+    win = _window(qtbot)
+    in_palette = set(win.all_actions())
+    for act in menu_actions(win.menuBar(), skip=(win.recent_menu,)):
+        assert act in in_palette, act.text()
+        assert act.shortcuts(), act.text()
+    win.controller.shutdown()
+
+
+def test_f6_cycles_the_focus_through_the_panels(qtbot):
+    win = _window(qtbot)
+    targets = win.focus_targets()
+    assert win.raster in targets and win.histogram in targets and win.scenario_panel in targets
+    seen = []
+    for _ in range(len(targets)):
+        got = win.cycle_focus(1)
+        seen.append(got)
+        focus = win.focusWidget()
+        assert focus is not None and (focus is got or got.isAncestorOf(focus))
+    assert set(seen) == set(targets)
+    assert win.cycle_focus(-1) is seen[-2]
+    win.controller.shutdown()
+
+
+def test_markers_are_saved_with_the_session(qtbot):
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ["run.until=\"100ms\""])
+    win = MainWindow(sc, engine="reference", persistent=True)
+    qtbot.addWidget(win)
+    win.measure.add_marker(20_000_000, "spike", "look here")
+    win.close()
+    again = MainWindow(sc, engine="reference", persistent=True)
+    qtbot.addWidget(again)
+    assert again.measure.markers() == [{"time_ns": 20_000_000, "name": "spike", "note": "look here"}]
+    again.model.load_preset("bare-metal-hpet-c3")
+    assert again.measure.markers() == []
+    again.close()
+
+
+def test_panels_draw_the_aggregates_computed_in_the_engine_thread(qtbot):
+    from tickscope.sim import analysis
+
+    win = _window(qtbot)
+    win.run_to_end()
+    res = win.results
+    snap = win.controller.last_snapshot
+    assert snap["panels"] is not None and snap["results"] is res
+    assert win.histogram.samples()["values"] is snap["panels"].samples["interval"]["values"]
+    assert win.histogram.histogram()["counts"].sum() + win.histogram.histogram()["underflow"] \
+        + win.histogram.histogram()["overflow"] == analysis.tick_intervals(res).size
+    ref = analysis.interrupt_rate(res, win.rates.effective_bin_ns())
+    assert (win.rates.rate()["rate_hz"] == ref["rate_hz"]).all()
+    win.close()

@@ -34,3 +34,29 @@ def test_step_pause_reset_and_run_until(qtbot):
     assert snap["results"].meta["now_ns"] == 50_000_000
     assert np.all(snap["results"].time_ns <= 50_000_000)
     ctl.shutdown()
+
+
+def test_snapshots_carry_the_summary_raster_and_panel_aggregates_made_in_the_engine_thread(qtbot):
+    import json
+    import threading
+
+    from tickscope.gui import run_controller
+    from tickscope.sim import analysis
+
+    threads = []
+    real = run_controller.prepare
+    run_controller.prepare = lambda res, hw=False: threads.append(threading.current_thread()) or real(res, hw)
+    try:
+        sc = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ["run.until=\"200ms\""])
+        ctl = RunController(sc, "auto")
+        ctl.run()
+        assert ctl.wait(60) and ctl.state() == "done"
+    finally:
+        run_controller.prepare = real
+    assert any(t is not threading.main_thread() for t in threads)
+    snap = ctl.last_snapshot
+    res = snap["results"]
+    assert json.dumps(snap["summary"], sort_keys=True) == json.dumps(analysis.summarize(res), sort_keys=True)
+    assert np.array_equal(snap["panels"].samples["interval"]["values"], analysis.tick_intervals(res))
+    assert snap["raster"].spans and snap["raster"].counts["expected"] > 0
+    ctl.shutdown()

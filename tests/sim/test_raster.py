@@ -50,3 +50,93 @@ def test_huge_windows_stay_in_int64():
     t = np.array([0, 50_000 * 10**9, 99_999 * 10**9], dtype=np.int64)
     cols, i0, i1 = raster.pixel_columns(t, 0, 100_000 * 10**9, 8192)
     assert (i0, i1) == (0, 3) and cols.tolist()[0] == 0 and cols.tolist()[-1] == 8191
+
+
+@pytest.fixture(scope="module")
+def c3_results():
+    return simulation.simulate(scenario.preset("bare-metal-hpet-c3"), until_ns=400_000_000)
+
+
+@pytest.fixture(scope="module")
+def steal_results():
+    sets = ['hypervisor.backend="kvm"', "hypervisor.overcommit=3"]
+    sc = scenario.apply_sets(scenario.preset("bare-metal-lapic"), sets)
+    return simulation.simulate(sc, until_ns=300_000_000)
+
+
+def _outcome_counts(res):
+    out = analysis.tick_outcomes(res)
+    return {o: int(np.count_nonzero(out["outcome"] == o)) for o in analysis.OUTCOME_NAMES}, out
+
+
+def test_broadcast_ticks_get_their_own_colour_and_counts_stay_equal_to_the_analysis(c3_results):
+    data = raster.build(c3_results)
+    counts, out = _outcome_counts(c3_results)
+    c = data.counts
+    via_bc = (c3_results.source[out["index"]] == 1) & (out["outcome"] == analysis.OUTCOME_ON_TIME)
+    assert c[raster.MARK_BROADCAST] == int(np.count_nonzero(via_bc)) > 0
+    assert c[raster.MARK_ON_TIME] + c[raster.MARK_BROADCAST] == counts[analysis.OUTCOME_ON_TIME]
+    assert c[raster.MARK_LATE] == counts[analysis.OUTCOME_LATE]
+    assert c[raster.MARK_DUPLICATE] == counts[analysis.OUTCOME_DUPLICATE]
+    summary = analysis.summarize(c3_results)
+    assert c[raster.MARK_LOST] == sum(x["ticks_lost"] for x in summary["cpus"])
+    # at 1 us per pixel every mark of these colours has a pixel of its own colour
+    width = data.end_ns // 1000 + 1
+    p = raster.planes(data, 0, width * 1000, width=width)
+    for code in (raster.MARK_ON_TIME, raster.MARK_BROADCAST, raster.MARK_LATE):
+        t, lanes = data.marks[code]
+        assert np.count_nonzero(p["marks"] == code) == np.unique(lanes * width + t // 1000).size
+
+
+def test_idle_periods_shade_the_lane_by_c_state(c3_results):
+    data = raster.build(c3_results)
+    assert data.cstate_names == ["C1", "C1E", "C3"]
+    wake = c3_results.kind == Kind.WAKE
+    deep = wake & (c3_results.source == 2) & (c3_results.cpu == 0)
+    t, v = c3_results.time_ns[deep], c3_results.value[deep]
+    i = int(np.argmax(v))           # the longest C3 stay of CPU0
+    start, end = int(t[i] - v[i]), int(t[i])
+    bg = raster.planes(data, start, end, width=100)["background"]
+    assert (bg[0] == raster.BG_IDLE + 2).all()
+    img = raster.render(data, start, end, 100, 20)
+    colour = raster.background_color(raster.LIGHT_COLORS, raster.BG_IDLE + 2, 3)
+    assert np.all(img[15, 50] == np.array(colour, np.uint8))    # an empty pixel of CPU0's mark band
+
+
+def test_a_short_idle_period_still_covers_a_pixel_at_any_zoom():
+    spans = {raster.BG_IDLE: (np.array([500], np.int64), np.array([510], np.int64), np.array([0], np.int64))}
+    data = raster.RasterData(["CPU0"], 1, {}, (np.zeros(0, np.int64), np.zeros(0, np.int64)), 10**9,
+                             spans=spans, cstate_names=["C1"])
+    for width in (10, 1000, 100_000):
+        assert np.count_nonzero(raster.planes(data, 0, 10**9, width)["background"]) == 1
+
+
+def test_steal_periods_and_ticks_whose_slot_was_stolen(steal_results):
+    data = raster.build(steal_results)
+    m = steal_results.kind == Kind.STEAL
+    s, e, lane = data.spans[raster.BG_STEAL]
+    assert s.size == int(np.count_nonzero(m)) > 0
+    assert np.array_equal(e - s, steal_results.value[m])
+    counts, out = _outcome_counts(steal_results)
+    c = data.counts
+    assert c[raster.MARK_STEAL] > 0
+    assert (c[raster.MARK_ON_TIME] + c[raster.MARK_BROADCAST] + c[raster.MARK_STEAL] + c[raster.MARK_LATE]
+            == counts[analysis.OUTCOME_ON_TIME] + counts[analysis.OUTCOME_LATE])
+    k = int(np.argmax(e - s))
+    bg = raster.planes(data, int(s[k]), int(e[k]), width=50)["background"]
+    assert (bg[int(lane[k])] == raster.BG_STEAL).all()
+
+
+def test_hardware_lanes_hold_each_device_with_its_interrupts(c3_results):
+    data = raster.build(c3_results, hardware=True)
+    meta = c3_results.meta
+    assert data.lane_names[data.ncpu_lanes:] == raster.device_lane_names(meta)
+    assert data.lane_names[data.ncpu_lanes] == "hpet (bc)"
+    fire = np.isin(c3_results.kind, [Kind.TICK, Kind.IRQ])
+    t, lanes = data.marks[raster.MARK_HW_FIRE]
+    assert t.size == int(np.count_nonzero(fire))
+    bc_lane = data.ncpu_lanes + int(meta["broadcast_device"])
+    assert int(np.count_nonzero(lanes == bc_lane)) == int(np.count_nonzero(fire & (c3_results.source == 1))) > 0
+    own = data.ncpu_lanes + meta["tick_device"][1]
+    assert int(np.count_nonzero(lanes == own)) == int(np.count_nonzero(fire & (c3_results.source == 0)
+                                                                       & (c3_results.cpu == 1)))

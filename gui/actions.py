@@ -1,0 +1,151 @@
+"""The main window's actions and menus: every command has a shortcut and is in the command palette.
+
+:func:`build_actions` fills the menu bar and the run toolbar of a
+:class:`~tickscope.gui.main_window.MainWindow`; :func:`make_action` is the one
+way an action is made (the extension API's ``add_action`` uses it too), so
+every action is registered in ``window.actions_by_name``.
+"""
+from __future__ import annotations
+
+from importlib import resources
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from tickscope.sim import scenario as scen
+
+
+def icon(name: str) -> QtGui.QIcon:
+    path = resources.files("tickscope.assets").joinpath("icons", f"{name}.svg")
+    return QtGui.QIcon(str(path)) if path.is_file() else QtGui.QIcon()
+
+
+def make_action(window, name, text, shortcut, slot, icon_name=None, checkable=False, menu=None) -> QtGui.QAction:
+    """An action of *window* with its shortcut(s), registered as *name*, optionally added to *menu*."""
+    act = QtGui.QAction(text, window)
+    act.setObjectName(f"action_{name}")
+    shortcuts = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
+    act.setShortcuts([QtGui.QKeySequence(s) for s in shortcuts if s])
+    act.setShortcutContext(QtCore.Qt.WindowShortcut)
+    if icon_name:
+        act.setIcon(icon(icon_name))
+    act.setCheckable(checkable)
+    keys = ", ".join(s for s in shortcuts if s)
+    act.setToolTip(f"{text.replace('&', '')} ({keys})" if keys else text.replace("&", ""))
+    (act.toggled if checkable else act.triggered).connect(slot)
+    window.actions_by_name[name] = act
+    window.addAction(act)
+    if menu is not None:
+        menu.addAction(act)
+    return act
+
+
+def build_run_bar(window) -> QtWidgets.QToolBar:
+    """The Run toolbar's widgets: seed, run-until, engine and speed readout."""
+    ctl = window.controller
+    bar = QtWidgets.QToolBar("Run")
+    bar.setObjectName("toolbar_run")
+    bar.setIconSize(QtCore.QSize(20, 20))
+    window.addToolBar(bar)
+    window.seed_box = QtWidgets.QSpinBox()
+    window.seed_box.setRange(0, 2**31 - 1)
+    window.seed_box.setPrefix("seed ")
+    window.seed_box.setValue(min(ctl.seed(), 2**31 - 1))
+    window.seed_box.setToolTip("Random seed for this run (same scenario + seed = identical event log)")
+    window.seed_box.editingFinished.connect(lambda: ctl.set_seed(window.seed_box.value()))
+    window.until_edit = QtWidgets.QLineEdit(scen.format_duration(ctl.until_ns()))
+    window.until_edit.setMaximumWidth(90)
+    window.until_edit.setToolTip("Run until this simulated time (e.g. 500ms, 10s); Enter runs")
+    window.until_edit.returnPressed.connect(window._run_until_from_edit)
+    window.engine_box = QtWidgets.QComboBox()
+    window.engine_box.addItems(["auto", "cython", "reference"])
+    window.engine_box.setCurrentText(ctl._engine)
+    window.engine_box.setToolTip("Simulation engine")
+    window.engine_box.activated.connect(lambda _i: ctl.set_engine(window.engine_box.currentText()))
+    window.speed_label = QtWidgets.QLabel("")
+    window.speed_label.setMinimumWidth(120)
+    return bar
+
+
+def build_actions(window) -> None:
+    """File, Edit, Run, View, Measure and Help menus of *window*."""
+    w = window
+    act = lambda *a, **k: make_action(w, *a, **k)  # noqa: E731 - local shorthand
+    mb = w.menuBar()
+    m = mb.addMenu("&File")
+    act("open", "&Open scenario or recording…", "Ctrl+O", w.open_dialog, menu=m)
+    act("save", "&Save scenario", "Ctrl+S", w.save, menu=m)
+    act("save_as", "Save scenario &as…", "Ctrl+Shift+S", w.save_as_dialog, menu=m)
+    w.recent_menu = m.addMenu("Open &recent")
+    w.session.fill_recent()
+    m.addSeparator()
+    act("quit", "&Quit", "Ctrl+Q", w.close, menu=m)
+
+    m = mb.addMenu("&Edit")
+    undo = w.model.undo_stack.createUndoAction(w, "&Undo")
+    undo.setShortcut(QtGui.QKeySequence("Ctrl+Z"))
+    redo = w.model.undo_stack.createRedoAction(w, "&Redo")
+    redo.setShortcuts([QtGui.QKeySequence("Ctrl+Shift+Z"), QtGui.QKeySequence("Ctrl+Y")])
+    for name, a in (("undo", undo), ("redo", redo)):
+        w.actions_by_name[name] = a
+        w.addAction(a)
+        m.addAction(a)
+    pm = m.addMenu("&Presets")
+    for i, name in enumerate(scen.presets()):
+        act(f"preset_{name}", f"Load preset {name}", f"Alt+Shift+{i + 1}" if i < 9 else f"Ctrl+K, {i - 8}",
+            lambda _=False, n=name: w.model.load_preset(n), menu=pm)
+    act("edit_toml", "Edit scenario as TOML", "Ctrl+T", w._focus_toml, menu=m)
+
+    m = mb.addMenu("&Run")
+    bar, ctl = w.run_bar, w.controller
+    for a in (act("run", "&Run / pause", ["F5", "Space"], ctl.toggle, "run", menu=m),
+              act("step", "&Step one slice", "F10", ctl.step, "step", menu=m),
+              act("reset", "Rese&t", "Ctrl+R", ctl.reset, "reset", menu=m)):
+        bar.addAction(a)
+    act("run_until", "Run &until…", "Ctrl+U", w._focus_until, "run-until", menu=m)
+    bar.addWidget(w.until_edit)
+    bar.addAction(w.actions_by_name["run_until"])
+    act("seed", "Set s&eed…", "Ctrl+E", lambda: w.seed_box.setFocus() or w.seed_box.selectAll(), menu=m)
+    bar.addWidget(w.seed_box)
+    bar.addWidget(w.engine_box)
+    bar.addWidget(w.speed_label)
+
+    m = mb.addMenu("&View")
+    r = w.raster
+    act("zoom_in", "Zoom in", ["Ctrl+=", "Ctrl++"], lambda: r.zoom(1.5), menu=m)
+    act("zoom_out", "Zoom out", "Ctrl+-", lambda: r.zoom(1 / 1.5), menu=m)
+    act("fit", "Fit whole run", ["Ctrl+0", "Home"], r.fit, menu=m)
+    act("pan_left", "Pan earlier", "Alt+Left", lambda: r.pan(-0.25), menu=m)
+    act("pan_right", "Pan later", "Alt+Right", lambda: r.pan(0.25), menu=m)
+    act("hardware", "Show hardware lanes", "Ctrl+H", w.set_hardware_lanes, checkable=True, menu=m)
+    act("focus_raster", "Focus tick raster", "Ctrl+Shift+R", lambda: w._show_tab(w.raster), menu=m)
+    act("compare_tab", "Show compare view", "Ctrl+Shift+C", lambda: w._show_tab(w.compare_view), menu=m)
+    act("next_panel", "Focus next panel", "F6", lambda: w.cycle_focus(1), menu=m)
+    act("previous_panel", "Focus previous panel", "Shift+F6", lambda: w.cycle_focus(-1), menu=m)
+    act("theme", "Cycle theme (system/light/dark)", "Ctrl+Shift+T", w._cycle_theme, menu=m)
+    dm = m.addMenu("&Panels")
+    for title in w.docks:
+        dm.addAction(w.actions_by_name[f"dock_{title}"])
+
+    m = mb.addMenu("&Measure")
+    act("cursors", "Place cursors A/B in view", "Ctrl+Shift+A", w.measure.place_cursors_in_view, menu=m)
+    act("marker", "Add marker at view centre", "Ctrl+M", lambda: w.measure.add_marker(), menu=m)
+
+    m = mb.addMenu("&Help")
+    act("palette", "Command palette…", "Ctrl+Shift+P", lambda: w.palette_dialog.open_palette(), menu=m)
+
+
+def menu_actions(menu_bar: QtWidgets.QMenuBar, skip=()) -> list[QtGui.QAction]:
+    """Every command action reachable from *menu_bar* (submenus walked; menus in *skip* left out)."""
+    out = []
+
+    def walk(actions):
+        for a in actions:
+            sub = a.menu()
+            if sub is not None:
+                if sub not in skip:
+                    walk(sub.actions())
+            elif not a.isSeparator():
+                out.append(a)
+
+    walk(menu_bar.actions())
+    return out
