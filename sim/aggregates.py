@@ -94,26 +94,6 @@ def auto_rate_bin_ns(meta: dict, choices: tuple[int, ...]) -> int:
     return next((b for b in choices if until // b <= 1000 and b >= 25 * tick), choices[-1])
 
 
-def interrupt_rate(res: Results, bin_ns: int) -> dict[str, np.ndarray]:
-    """Same as :func:`analysis.interrupt_rate`, with one ``bincount`` instead of ``np.add.at``.
-
-    Raises
-    ------
-    ValueError
-        If *bin_ns* is not positive.
-    """
-    if bin_ns <= 0:
-        raise ValueError(f"bin_ns must be positive, got {bin_ns}")
-    until = max(1, int(res.meta.get("until_ns", 1)))
-    nb = max(1, -(-until // bin_ns))
-    ncpus = int(res.meta["ncpus"])
-    m = (res.kind == Kind.TICK) | (res.kind == Kind.IRQ)
-    b = np.minimum(res.time_ns[m] // bin_ns, nb - 1)
-    flat = res.cpu[m].astype(np.int64) * nb + b
-    counts = np.bincount(flat, minlength=ncpus * nb)[: ncpus * nb].reshape(ncpus, nb)
-    return {"bin_start_ns": np.arange(nb, dtype=np.int64) * bin_ns, "rate_hz": counts * (1e9 / bin_ns)}
-
-
 def panel_data(res: Results, histogram_ranges: dict | None = None, bins_per_decade=None,
                rate_bins: tuple[int, ...] | None = None, outcomes: dict | None = None) -> PanelData:
     """Everything the analysis panels draw for *res*.
@@ -153,88 +133,9 @@ def panel_data(res: Results, histogram_ranges: dict | None = None, bins_per_deca
     return out
 
 
-def _distinct_count(values: np.ndarray) -> int:
-    """``np.unique(values).size`` by sort + compare (numpy >= 2.3's hash ``unique`` holds the GIL throughout:
-    113 ms on 3e5 int64 here, stalling the GUI thread; sort + compare stalls it < 5 ms)."""
-    if values.size == 0:
-        return 0
-    s = np.sort(values)
-    return int(np.count_nonzero(s[1:] != s[:-1])) + 1
-
-
-def member_of(values: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """``np.isin(values, items)`` by sort + searchsorted (numpy's ``isin`` calls the GIL-holding hash
-    ``unique``: ~100 ms GUI stall on 6e5 values here; this one < 5 ms)."""
-    items = np.sort(np.asarray(items))
-    values = np.asarray(values)
-    if items.size == 0:
-        return np.zeros(values.shape, dtype=bool)
-    idx = np.searchsorted(items, values)
-    np.minimum(idx, items.size - 1, out=idx)
-    return items[idx] == values
-
-
-def per_cpu(res: Results, late_threshold_ns: int = analysis.LATE_THRESHOLD_NS) -> list[dict]:
-    """Equal to :func:`analysis.per_cpu`, computed without GIL-holding ``np.unique`` calls.
-
-    Raises
-    ------
-    KeyError
-        If ``res.meta`` lacks ``until_ns``, ``ncpus``, ``tick_device`` or ``devices``.
-    """
-    meta = res.meta
-    horizon = meta["until_ns"] - late_threshold_ns
-    tick_mask = res.kind == Kind.TICK
-    tick_cpu = res.cpu[tick_mask]
-    lat_all = analysis.tick_latency(res, np.flatnonzero(tick_mask))
-    names = [c["name"] for c in meta.get("cstates", [])] or ["HLT"]
-    out = []
-    for cpu in range(meta["ncpus"]):
-        did = meta["tick_device"][cpu]
-        m = tick_mask & (res.cpu == cpu)
-        e = res.value[m]
-        expected = analysis.expected_slots(res, cpu, horizon)
-        judged = member_of(e, expected)
-        ej = e[judged]
-        distinct = _distinct_count(ej)
-        lat = lat_all[tick_cpu == cpu]
-        state = meta["cpus"][cpu] if "cpus" in meta else {}
-        residency = state.get("residency_ns", [])
-        on_cpu = res.cpu == cpu
-        bc = (res.kind == Kind.BROADCAST) & on_cpu
-        out.append({
-            "cpu": cpu,
-            "tick_device": meta["devices"][did]["name"] if did >= 0 else "<NULL>",
-            "ticks_expected": int(expected.size),
-            "ticks_delivered": distinct,
-            "ticks_lost": int(expected.size - distinct),
-            "ticks_late": int(np.count_nonzero(lat[judged] > late_threshold_ns)),
-            "ticks_duplicated": int(ej.size - distinct),
-            "wakeups": int(state.get("wakeups", 0)),
-            "idle_ns": int(sum(residency)),
-            "broadcast_received": int(state.get("broadcast_received", 0)),
-            "latency_ns_p50": int(np.percentile(lat, 50, method="lower")) if lat.size else 0,
-            "latency_ns_max": int(lat.max()) if lat.size else 0,
-            "interrupts": int(state.get("irqs", 0)),
-            "ipis": int(np.count_nonzero(bc & (res.value != cpu))),
-            "cstate_residency_ns": {names[i]: int(v) for i, v in enumerate(residency)},
-            "tick_stops": int(np.count_nonzero((res.kind == Kind.TICK_STOP) & on_cpu)),
-            "idle_calls": int(state.get("idle_calls", 0)),
-            "idle_sleeps": int(state.get("idle_sleeps", 0)),
-            "deep_refused": int(np.count_nonzero((res.kind == Kind.BC_ENTER) & on_cpu & (res.source == 1))),
-            "steal_ns": int(state.get("steal_ns", 0)),
-            "jiffies_updates": int(np.count_nonzero((res.kind == Kind.JIFFIES) & on_cpu)),
-        })
-    return out
-
-
-def summarize(res: Results, late_threshold_ns: int = analysis.LATE_THRESHOLD_NS) -> dict:
-    """Equal to :func:`analysis.summarize` (the ``run --json`` object), with :func:`per_cpu` for ``cpus``.
-
-    For the GUI's engine thread: the GUI thread keeps running while this computes.
-    """
-    meta = res.meta
-    out = analysis.summarize(Results.empty(meta), late_threshold_ns)  # everything not read from the records
-    out.update({"events": meta["events"], "cpus": per_cpu(res, late_threshold_ns), "log": analysis.kernel_log(res),
-                "watchdog_events": analysis.watchdog_events(res)})
-    return out
+# The summary and its helpers live in analysis (one implementation, GIL-friendly there); these names
+# stay for the GUI's worker.
+member_of = analysis.member_of
+per_cpu = analysis.per_cpu
+summarize = analysis.summarize
+interrupt_rate = analysis.interrupt_rate
