@@ -68,7 +68,9 @@ class CompareView(QWidget):
         self.plot.invertY(True)
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.showGrid(x=True, y=False, alpha=0.15)
-        self._legend = self.plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(0, 0, 0, 170))
+        # one compact row, light text on a dark box: readable on both themes, covers one lane at most
+        self._legend = self.plot.addLegend(offset=(-10, 2), brush=pg.mkBrush(20, 20, 20, 200), colCount=4,
+                                           labelTextColor=(235, 235, 235), labelTextSize="8pt")
 
         self.table = QTableWidget(0, 5)
         self.table.verticalHeader().hide()

@@ -539,7 +539,9 @@ def plan(sc) -> BootPlan:
     if final.name != early.name:
         log.append((241_960_000, f"clocksource: Switched to clocksource {final.name}"))
     for cpu, t in enumerate(tick):
-        if t < 0:
+        if t < 0 and sc.hypervisor.backend == "vmi-2007":
+            log.append((250_000_000, f"vmi: CPU {cpu}: VMI alarm wired to the LAPIC timer vector (no clock event device)"))
+        elif t < 0:
             log.append((250_000_000, f"tick: CPU {cpu} has no clock event device; it will not tick"))
     bc_kind, bc_dev = _broadcast_plan(m, devices, tick)
     wd, margin = _watchdog_plan(sc, final_list, final)
