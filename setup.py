@@ -33,7 +33,10 @@ def _extensions():
             [os.path.join("ext", f)],
             include_dirs=[numpy.get_include(), "ext"],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-            extra_compile_args=["-O3"],
+            # Let GCC inline the per-event call chain (arrive -> handle -> hrtimer_interrupt -> ...).
+            # Measured on the bench (best of 6): 19.4 M events/s with these limits, 17.5 with GCC's defaults.
+            extra_compile_args=["-O3", "--param", "max-inline-insns-single=1200", "--param", "max-inline-insns-auto=300",
+                                "--param", "inline-unit-growth=400", "--param", "large-function-growth=400"],
         )
         for f in sources
     ]

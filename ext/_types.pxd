@@ -48,6 +48,9 @@ cdef enum:
     K_WATCHDOG = 13
     K_CS_SWITCH = 14
     K_BC_ENTER = 15
+    K_STEAL = 16
+    K_PIT_DISCARD = 17
+    K_MIGRATE = 18
 
 # Tick modes (sim/events.py TickMode): the handler the core installed.
 cdef enum:
@@ -57,6 +60,7 @@ cdef enum:
     TM_HIGHRES = 3
     TM_LOWRES_NOHZ = 4
     TM_PERIODIC_BC = 5
+    TM_VMI_ALARM = 6
 
 # Broadcast kinds, workload kinds, period distributions, user timer kinds (sim/boot.py)
 cdef enum:
@@ -84,6 +88,10 @@ cdef enum:
     EV_WORK = 3
     EV_WORKEND = 4
     EV_WATCHDOG = 5
+    EV_VCPU = 6       # sim/reference_pv.py: a vCPU is descheduled / runs again
+    EV_INJ = 7        # an interrupt injected into the guest (gen = the PEND_* bit)
+    EV_MIGRATE = 8    # a live migration pauses the VM (gen = migration index)
+    EV_RESUME = 9     # it resumes on the new host (gen = migration index)
 
 # Idle: pending-interrupt bits and idle_state sentinels (sim/reference_idle.py)
 cdef enum:
@@ -120,6 +128,27 @@ cdef enum:
 cdef enum:
     CS_COUNTER = 0
     CS_JIFFIES = 1
+    CS_TSC = 2        # the (guest) TSC, piecewise across migrations
+    CS_PVCLOCK = 3    # pvclock: system_time + scale_delta(tsc - tsc_timestamp, mul, shift)
+    CS_HVPAGE = 4     # Hyper-V reference TSC page: ((tsc * scale) >> 64) + offset
+
+# Paravirtual backends, core-change effect bits, KVM PIT lost-tick policies (sim/boot.py PV_*, EFF_*, PIT_*)
+cdef enum:
+    PV_NONE = 0
+    PV_VMI2007 = 1
+    PV_VMICE = 2
+    PV_XEN = 3
+    PV_KVM = 4
+    PV_HYPERV = 5
+cdef enum:
+    EFF_HOOK_BYPASSED = 1
+    EFF_DUP_DO_TIMER = 2
+    EFF_NO_NOHZ = 4
+    EFF_NO_HIGHRES = 8
+    EFF_NO_BROADCAST = 16
+cdef enum:
+    PIT_REINJECT = 0
+    PIT_DISCARD = 1
 
 # enum clock_event_state
 cdef enum:

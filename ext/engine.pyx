@@ -10,8 +10,9 @@ loop without the GIL and without Python objects per event.
 Layout: _types.pxd (types, shared numbers), kmath.pxd (integer kernel math),
 rng.pxd (splitmix64), heap.pxd (event queue), eventlog.pxd (columnar log),
 machine.pxd (structs and shared helpers), devices.pxd (device ops tables),
-tick.pxi and idle.pxi (the kernel model, included here so the tick and idle
-layers can call each other), and this file (the loop and the Python class).
+tick.pxi, idle.pxi, clocksource.pxi and pv.pxi (the kernel and hypervisor
+model, included here so the layers can call each other as the kernel's do),
+loop.pxi (the nogil event loop) and this file (the Python class).
 """
 from cpython.mem cimport PyMem_Calloc, PyMem_Free
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint64_t
@@ -20,36 +21,48 @@ from libc.stdlib cimport malloc, free
 cimport numpy as cnp
 
 from ext._types cimport *
-from ext.kmath cimport floordiv_i64, mul_shift_wrap, muldiv_u64
+from ext.kmath cimport floordiv_i64, mul_shift_wrap, Divider, divider_init, divide, kvm_get_time_scale
 from ext.rng cimport splitmix64_next
 from ext.heap cimport HeapEntry, heap_init, heap_free, heap_pop
 from ext.eventlog cimport log_init, log_free
-from ext.machine cimport (Machine, Slot, Cpu, Device, ClockSrc, CState, UTimer, Dist,
-                          rand64, push, arm, cancel, cs_cycles, ktime, mlog)
+from ext.machine cimport (Machine, Slot, Cpu, Device, ClockSrc, CState, UTimer, Dist, Migration,
+                          rand64, push, arm, cancel, cs_cycles, ktime, mlog, tsc_at, time_changed)
 from ext.devices cimport device_ops
 
 cnp.import_array()
 
 include "tick.pxi"
 include "idle.pxi"
+include "clocksource.pxi"
+include "pv.pxi"
+include "loop.pxi"
 
 # -- the numbers shared with sim/ (checked by tests/ext/test_types_mirror.py) -----------------
 KINDS = {"TICK": K_TICK, "IRQ": K_IRQ, "JIFFIES": K_JIFFIES, "PROGRAM_ETIME": K_PROGRAM_ETIME,
          "MIN_DELTA": K_MIN_DELTA, "MODE": K_MODE, "RETRY": K_RETRY, "IDLE": K_IDLE, "WAKE": K_WAKE,
          "TICK_STOP": K_TICK_STOP, "TICK_RESTART": K_TICK_RESTART, "BROADCAST": K_BROADCAST,
-         "UTIMER": K_UTIMER, "WATCHDOG": K_WATCHDOG, "CS_SWITCH": K_CS_SWITCH, "BC_ENTER": K_BC_ENTER}
+         "UTIMER": K_UTIMER, "WATCHDOG": K_WATCHDOG, "CS_SWITCH": K_CS_SWITCH, "BC_ENTER": K_BC_ENTER,
+         "STEAL": K_STEAL, "PIT_DISCARD": K_PIT_DISCARD, "MIGRATE": K_MIGRATE}
 TICK_MODES = {"NONE": TM_NONE, "PERIODIC": TM_PERIODIC, "PERIODIC_EMUL": TM_PERIODIC_EMUL,
-              "HIGHRES": TM_HIGHRES, "LOWRES_NOHZ": TM_LOWRES_NOHZ, "PERIODIC_BC": TM_PERIODIC_BC}
+              "HIGHRES": TM_HIGHRES, "LOWRES_NOHZ": TM_LOWRES_NOHZ, "PERIODIC_BC": TM_PERIODIC_BC,
+              "VMI_ALARM": TM_VMI_ALARM}
 HW_KINDS = {"HW_LAPIC": HW_LAPIC, "HW_DEADLINE": HW_DEADLINE, "HW_HPET": HW_HPET, "HW_PIT": HW_PIT, "HW_NS": HW_NS}
 FEATURES = {"FEAT_PERIODIC": FEAT_PERIODIC, "FEAT_ONESHOT": FEAT_ONESHOT, "FEAT_KTIME": FEAT_KTIME,
             "FEAT_C3STOP": FEAT_C3STOP, "FEAT_DUMMY": FEAT_DUMMY, "FEAT_PERCPU": FEAT_PERCPU}
-CS_KINDS = {"CS_COUNTER": CS_COUNTER, "CS_JIFFIES": CS_JIFFIES}
+CS_KINDS = {"CS_COUNTER": CS_COUNTER, "CS_JIFFIES": CS_JIFFIES, "CS_TSC": CS_TSC, "CS_PVCLOCK": CS_PVCLOCK,
+            "CS_HVPAGE": CS_HVPAGE}
+PV_KINDS = {"PV_NONE": PV_NONE, "PV_VMI2007": PV_VMI2007, "PV_VMICE": PV_VMICE, "PV_XEN": PV_XEN, "PV_KVM": PV_KVM,
+            "PV_HYPERV": PV_HYPERV}
+EFFECTS = {"EFF_HOOK_BYPASSED": EFF_HOOK_BYPASSED, "EFF_DUP_DO_TIMER": EFF_DUP_DO_TIMER, "EFF_NO_NOHZ": EFF_NO_NOHZ,
+           "EFF_NO_HIGHRES": EFF_NO_HIGHRES, "EFF_NO_BROADCAST": EFF_NO_BROADCAST}
+PIT_POLICIES = {"PIT_REINJECT": PIT_REINJECT, "PIT_DISCARD": PIT_DISCARD}
 BC_KINDS = {"BC_NONE": BC_NONE, "BC_DEVICE": BC_DEVICE, "BC_HRTIMER": BC_HRTIMER}
 WORKLOAD_KINDS = {"WL_BUSY": WL_BUSY, "WL_IDLE": WL_IDLE, "WL_MIXED": WL_MIXED, "WL_TIMERS": WL_TIMERS}
 DISTS = {"DIST_FIXED": DIST_FIXED, "DIST_EXP": DIST_EXP, "DIST_UNIFORM": DIST_UNIFORM}
 TIMER_KINDS = {"TIMER_PERIODIC": TIMER_PERIODIC, "TIMER_RANDOM": TIMER_RANDOM}
 EVENT_TYPES = {"EV_DEV": EV_DEV, "EV_IPI": EV_IPI, "EV_WAKE": EV_WAKE, "EV_WORK": EV_WORK,
-               "EV_WORKEND": EV_WORKEND, "EV_WATCHDOG": EV_WATCHDOG}
+               "EV_WORKEND": EV_WORKEND, "EV_WATCHDOG": EV_WATCHDOG, "EV_VCPU": EV_VCPU, "EV_INJ": EV_INJ,
+               "EV_MIGRATE": EV_MIGRATE, "EV_RESUME": EV_RESUME}
 CLOCK_STATES = {"STATE_DETACHED": STATE_DETACHED, "STATE_SHUTDOWN": STATE_SHUTDOWN,
                 "STATE_PERIODIC": STATE_PERIODIC, "STATE_ONESHOT": STATE_ONESHOT,
                 "STATE_ONESHOT_STOPPED": STATE_ONESHOT_STOPPED}
@@ -64,6 +77,15 @@ BYTES_PER_RECORD = 8 + 2 + 1 + 1 + 8
 # 64 Ki records (1.3 MB) to start; doubling after that.
 _INITIAL_LOG_CAPACITY = 1 << 16
 _UINT64_MAX = (1 << 64) - 1
+
+
+def divide_u64(uint64_t n, uint64_t d):
+    """floor(n / d) through kmath's Divider, for checking the reciprocal against Python's //."""
+    cdef Divider v
+    if d == 0:
+        raise ZeroDivisionError("divide_u64: d must be positive")
+    divider_init(&v, d)
+    return divide(&v, n)
 
 
 def splitmix64(uint64_t state):
@@ -83,61 +105,6 @@ cdef class _LogBlocks:
         for i in range(5):
             free(self.p[i])
             self.p[i] = NULL
-
-
-cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
-    """Process every event at or before *t_end*.  Returns a status code (ST_*)."""
-    cdef HeapEntry* top
-    cdef int ev, cpu
-    cdef ns_t t
-    cdef bint live
-    while m.heap.n and m.heap.e[0].time <= t_end:
-        top = &m.heap.e[0]
-        t = top.time
-        cpu = top.cpu
-        ev = <int>(top.key >> 56)
-        if ev == EV_DEV:
-            live = top.gen == m.slots[cpu].gen
-        elif ev == EV_WAKE:
-            live = top.gen == m.cpus[cpu].wake_gen
-        elif ev == EV_WORK:
-            live = top.gen == m.cpus[cpu].work_gen
-        elif ev == EV_WORKEND:
-            live = top.gen == m.cpus[cpu].tw_gen
-        else:
-            live = True
-        if not live:
-            heap_pop(&m.heap)
-            continue
-        m.heap.root_consumed = True
-        if ev == EV_DEV:
-            m.slots[cpu].fire_at = KTIME_MAX
-            if cpu == m.bslot:
-                arrive(m, m.bc_cpu, t, PEND_BC)
-            else:
-                arrive(m, cpu, t, PEND_DEV)
-        elif ev == EV_IPI:
-            arrive(m, cpu, t, PEND_IPI)
-        elif ev == EV_WAKE:
-            wake_done(m, cpu, t)
-        elif ev == EV_WORK:
-            work_toggle(m, cpu, t)
-        elif ev == EV_WORKEND:
-            work_changed(m, cpu, t, True)
-        else:
-            watchdog(m, t)
-        if m.heap.root_consumed:  # nothing was pushed: the handled entry leaves the queue
-            m.heap.root_consumed = False
-            heap_pop(&m.heap)
-        m.events += 1
-        done[0] += 1
-        if m.status or m.log.failed:
-            return ST_NOMEM
-    return ST_OK
-
-
-cdef uint64_t _fast_max(uint64_t factor):
-    return _UINT64_MAX // factor
 
 
 cdef void _set_dist(Dist* d, tup):
@@ -166,9 +133,10 @@ cdef class CyEngine:
     cdef bint _broken         # an allocation failed mid-event: the state is no longer trustworthy
     cdef int64_t* _residency
     cdef UTimer* _utimers
+    cdef Migration* _migs
 
     name = "cython"
-    SEMANTICS = 2  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
+    SEMANTICS = 3  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
 
     def __cinit__(self, plan):
         cdef Machine* m = &self.m
@@ -191,6 +159,7 @@ cdef class CyEngine:
         m.skew_tick = bool(plan.skew_tick)
         m.irq_latency = plan.irq_latency_ns
         m.irq_jitter = plan.irq_jitter_ns
+        m.hpet_write_delay = plan.hpet_write_delay_ns
         m.ipi_latency = plan.ipi_latency_ns
         m.timer_work = plan.timer_work_ns
         m.rng = plan.seed & _UINT64_MAX
@@ -205,6 +174,37 @@ cdef class CyEngine:
         m.watchdog = plan.watchdog
         m.watchdog_margin = plan.watchdog_margin_ns
         m.wd_first = True
+        m.kt_t = -1
+        m.tsc_key = -1
+        # guest and hypervisor
+        m.guest = plan.pv != PV_NONE
+        m.effects = plan.effects
+        m.overcommit = plan.overcommit
+        m.timeslice = plan.timeslice_ns
+        m.host_latency = plan.host_latency_ns
+        _set_dist(&m.injection, plan.injection)
+        m.pit_policy = plan.pit_policy
+        m.pv_pit = bool(plan.pv_pit)
+        m.tsc_scaling = bool(plan.tsc_scaling)
+        m.tsc_num = plan.tsc_num
+        m.tsc_den = plan.tsc_den
+        if m.tsc_den == 0:
+            raise ValueError(f"plan.tsc_den: {plan.tsc_den} must be positive")
+        divider_init(&m.tsc_dnum, m.tsc_num)
+        divider_init(&m.tsc_dden, m.tsc_den)
+        migs = list(plan.migrations)
+        m.nmig = len(migs)
+        self._migs = <Migration*>PyMem_Calloc(max(m.nmig, 1), sizeof(Migration))
+        m.migs = self._migs
+        for i, (at, hz, pause) in enumerate(migs):
+            m.migs[i].at = at
+            m.migs[i].tsc_hz = hz
+            m.migs[i].pause = pause
+        m.pit_cap = 16
+        m.pit_q = <ns_t*>malloc(m.pit_cap * sizeof(ns_t))
+        if m.migs == NULL or m.pit_q == NULL:
+            raise MemoryError()
+        pv_host_update(m, 0)
         # clocksources
         css = list(plan.clocksources)
         self._cs_names = [x.name for x in css]
@@ -231,7 +231,7 @@ cdef class CyEngine:
             k.kind = cs.kind
             k.num = cs.num
             k.den = cs.den
-            k.fast_num = _fast_max(k.num)
+            divider_init(&k.div_den, k.den)
             k.mult = cs.params.mult
             k.shift = cs.params.shift
             k.mask = cs.params.mask
@@ -260,10 +260,12 @@ cdef class CyEngine:
             d.max_delta_ns = dev.max_delta_ns
             d.num = dev.num
             d.den = dev.den
-            d.fast_num = _fast_max(d.num)
+            divider_init(&d.div_num, d.num)
+            divider_init(&d.div_den, d.den)
+            d.host_pit = bool(plan.pv_pit and dev.hw == HW_PIT)
             d.tick_scale = dev.tick_scale
             d.periodic_count = dev.periodic_count
-            if device_ops(dev.hw, &d.ops):
+            if device_ops(dev.hw, bool(dev.tsc_based), &d.ops):
                 raise ValueError(f"plan.devices[{i}].hw: {dev.hw} is not an ops kind (allowed: {sorted(HW_KINDS.values())})")
         slot_devs = list(plan.tick_device) + [plan.broadcast_device]
         for i in range(n + 1):
@@ -299,6 +301,8 @@ cdef class CyEngine:
                 c.utimers[i].param = param
             nut += c.nutimers
             c.tsc_offset = plan.tsc_offset[cpu] if cpu < len(plan.tsc_offset) else 0
+            c.vcpu_running = True
+            c.vmi_alarm = plan.vmi_alarm[cpu] if plan.vmi_alarm else -1
             did = plan.tick_device[cpu]
             c.in_periodic = bool(plan.bc_kind == BC_DEVICE and deep and not will_oneshot
                                  and did >= 0 and devices[did].features & FEAT_C3STOP)
@@ -311,6 +315,7 @@ cdef class CyEngine:
             for cpu in range(m.ncpus):
                 tick_setup_device(m, cpu, 0)
             start_idle(m)
+            start_pv(m)
         self._check()
 
     def __dealloc__(self):
@@ -323,6 +328,8 @@ cdef class CyEngine:
         PyMem_Free(self.m.cpus)
         PyMem_Free(self._residency)
         PyMem_Free(self._utimers)
+        PyMem_Free(self._migs)
+        free(self.m.pit_q)
 
     cdef int _check(self) except -1:
         if self.m.log.failed or self.m.status:
@@ -410,7 +417,7 @@ cdef class CyEngine:
                 "next_event": s.next_event, "min_delta_ns": s.min_delta_ns, "retries": s.retries,
                 "sched_expires": c.sched_expires, "nr_events": c.nr_events,
                 "nr_retries": c.nr_retries, "nr_hangs": c.nr_hangs, "irqs": c.irqs,
-                "ticks": c.ticks,
+                "ticks": c.ticks, "steal_ns": c.steal_ns,
                 "idle_state": c.idle_state, "tick_stopped": c.tick_stopped, "last_tick": c.last_tick,
                 "idle_jiffies": c.idle_jiffies, "idle_calls": c.idle_calls, "idle_sleeps": c.idle_sleeps,
                 "idle_entrytime": c.idle_entrytime, "idle_exittime": c.idle_exittime,
@@ -424,7 +431,9 @@ cdef class CyEngine:
         cdef Machine* m = &self.m
         cdef Slot* b = &m.slots[m.bslot]
         cdef ns_t behind = ktime(m, self._now) - m.last_jiffies_update
-        seen = m.jiffies + (1 + floordiv_i64(behind - m.tick, m.tick) if behind >= m.tick else 0)
+        # a reader on a running CPU sees jiffies caught up by tick_do_update_jiffies64 (the NO_HZ machinery)
+        catch_up = any(m.cpus[c].mode == TM_HIGHRES or m.cpus[c].mode == TM_LOWRES_NOHZ for c in range(self.ncpus))
+        seen = m.jiffies + (1 + floordiv_i64(behind - m.tick, m.tick) if behind >= m.tick and catch_up else 0)
         return {"jiffies": m.jiffies, "jiffies_seen": seen, "last_jiffies_update": m.last_jiffies_update,
                 "do_timer_cpu": m.do_timer_cpu, "events": m.events, "now_ns": self._now,
                 "ktime_ns": ktime(m, self._now), "clocksource": self._cs_names[m.cs_idx],
@@ -434,4 +443,8 @@ cdef class CyEngine:
                 "periodic_mask": [c for c in range(self.ncpus) if m.cpus[c].in_periodic],
                 "bc_oneshot": bool(m.bc_mode_oneshot), "bc_bound": m.bc_bound, "bc_state": b.state,
                 "bc_next_device_event": b.next_event, "bc_retries": b.retries,
-                "bc_min_delta_ns": b.min_delta_ns, "bc_irqs": m.bc_irqs}
+                "bc_min_delta_ns": b.min_delta_ns, "bc_irqs": m.bc_irqs,
+                "steal_ns": [m.cpus[c].steal_ns for c in range(self.ncpus)], "injections": m.injections,
+                "pit_discarded": m.pit_discarded, "pit_pending_max": m.pit_pending_max,
+                "migrations": m.migrations_done, "wall_ahead_ns": m.wall_ahead,
+                "tsc_hz_now": int(m.tsc_num) * 1000000000 // max(1, int(m.tsc_den))}

@@ -1,6 +1,6 @@
-# Workloads, idle and C-states, NO_HZ, broadcast and the clocksource watchdog,
-# included into engine.pyx; the twin of sim/reference_idle.py (same order of
-# side effects, records and random draws).  The reference's CPU sets
+# Workloads, idle and C-states, NO_HZ and broadcast, included into engine.pyx;
+# the twin of sim/reference_idle.py except its watchdog (clocksource.pxi): same order of
+# side effects, records and random draws.  The reference's CPU sets
 # (oneshot/pending/force/periodic masks) are per-CPU flags here, iterated by
 # ascending CPU number exactly as the reference iterates sorted(set).
 
@@ -444,17 +444,13 @@ cdef void bc_oneshot_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
 
 
 cdef void bc_periodic_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
-    """tick_handle_periodic_broadcast on a hardware-periodic broadcast device."""
-    cdef Slot* b = &m.slots[m.bslot]
-    cdef int64_t k = b.per_k
-    cdef ns_t expiry = b.dev.ops.periodic_fire(m, m.bslot, k)
+    """tick_handle_periodic_broadcast on a hardware-periodic broadcast device (it reloaded itself at dispatch)."""
+    cdef ns_t expiry = m.slots[m.bslot].per_expiry
     cdef int c, n = 0
     cdef int* targets = <int*>malloc(m.ncpus * sizeof(int))
     if targets == NULL:
         m.status = ST_NOMEM
         return
-    b.per_k = k + 1
-    arm(m, m.bslot, b.dev.ops.periodic_fire(m, m.bslot, k + 1))
     for c in range(m.ncpus):
         if m.cpus[c].in_periodic:
             targets[n] = c
@@ -475,66 +471,3 @@ cdef void do_broadcast(Machine* m, int cpu, ns_t t, const int* targets, int n, n
             event_handler(m, c, t, expiry)
         else:
             push(m, t + m.ipi_latency, EV_IPI, c, 0)
-
-
-# -- clocksource watchdog -----------------------------------------------------------------
-
-cdef uint64_t tsc_read(Machine* m, int cpu, ns_t t) noexcept nogil:
-    """The TSC as CPU *cpu* reads it: offset per CPU, and stopped while in deep idle if not invariant."""
-    cdef ClockSrc* cs = &m.cs[m.tsc_idx]
-    cdef Cpu* c = &m.cpus[cpu]
-    cdef ns_t lost = 0
-    cdef int s
-    if m.tsc_stops:
-        lost = c.deep_ns
-        s = c.idle_state
-        if s >= 0 and m.cstates[s].stops_timer:
-            lost += t - c.state_enter
-    return muldiv_u64(<uint64_t>(t - lost), cs.num, cs.den, cs.fast_num) + <uint64_t>c.tsc_offset
-
-
-cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
-    """clocksource_watchdog: compare the TSC with the watchdog over the last interval."""
-    cdef int ti = m.tsc_idx
-    cdef int cpu, i, best, rating
-    cdef ClockSrc* cs
-    cdef ClockSrc* wd
-    cdef uint64_t cs_now, wd_now, cs_nsec, wd_nsec
-    cdef int64_t skew
-    push(m, t + WATCHDOG_INTERVAL_NS_, EV_WATCHDOG, 0, 0)
-    if ti < 0 or m.cs[ti].unstable:
-        return
-    cpu = <int>(m.wd_round % m.ncpus)
-    m.wd_round += 1
-    cs = &m.cs[ti]
-    wd = &m.cs[m.watchdog]
-    cs_now = tsc_read(m, cpu, t) & cs.mask
-    wd_now = muldiv_u64(<uint64_t>t, wd.num, wd.den, wd.fast_num) & wd.mask
-    if m.wd_first:
-        m.wd_first = False
-        m.wd_cs_last = cs_now
-        m.wd_wd_last = wd_now
-        return
-    cs_nsec = (((cs_now - m.wd_cs_last) & cs.mask) * cs.mult) >> cs.shift
-    wd_nsec = (((wd_now - m.wd_wd_last) & wd.mask) * wd.mult) >> wd.shift
-    m.wd_cs_last = cs_now
-    m.wd_wd_last = wd_now
-    skew = <int64_t>cs_nsec - <int64_t>wd_nsec
-    if (skew if skew >= 0 else -skew) <= m.watchdog_margin:
-        mlog(m, t, cpu, K_WATCHDOG, 0, skew)
-        return
-    mlog(m, t, cpu, K_WATCHDOG, 1, skew)
-    mlog(m, t, cpu, K_WATCHDOG, 2, <int64_t>wd_nsec)
-    mlog(m, t, cpu, K_WATCHDOG, 3, <int64_t>cs_nsec)
-    cs.unstable = True
-    if m.cs_idx == ti:
-        best = -1
-        rating = -1
-        for i in range(m.ncs):
-            if m.cs[i].unstable or (m.bc_mode_oneshot and not m.cs[i].continuous):
-                continue
-            if m.cs[i].rating > rating:
-                best = i
-                rating = m.cs[i].rating
-        if best >= 0:
-            switch_clocksource(m, t, best)

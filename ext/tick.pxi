@@ -13,14 +13,6 @@ cdef inline int _slot_cpu(Machine* m, int slot) noexcept nogil:
     return slot if slot < m.ncpus else m.ncpus - 1
 
 
-cdef void switch_clocksource(Machine* m, ns_t t, int idx) noexcept nogil:
-    """timekeeping_notify: continue kernel time from now on the new clocksource."""
-    m.k_base = ktime(m, t)
-    m.cs_idx = idx
-    m.c_base = cs_cycles(m, idx, t)
-    mlog(m, t, 0, K_CS_SWITCH, idx, m.k_base)
-
-
 cdef inline void set_state(Machine* m, int slot, int state) noexcept nogil:
     """clockevents_switch_state: leaving PERIODIC/ONESHOT stops the hardware."""
     m.slots[slot].state = state
@@ -96,6 +88,15 @@ cdef void tick_setup_device(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef Cpu* c = &m.cpus[cpu]
     cdef Device* d = s.dev
     cdef ns_t nxt
+    if c.vmi_alarm >= 0:
+        # VMI 2.6.21: no clock event device; the alarm on the hijacked LVTT drives VMI's own tick code
+        s.dev = &m.devs[c.vmi_alarm]
+        s.dev_id = c.vmi_alarm
+        c.mode = TM_VMI_ALARM
+        c.check_clocks = 0
+        s.dev.ops.set_periodic(m, cpu, t)
+        mlog(m, t, cpu, K_MODE, TM_VMI_ALARM, m.tick)
+        return
     if d == NULL:
         return
     if m.do_timer_cpu == TICK_DO_TIMER_BOOT:
@@ -318,17 +319,16 @@ cdef void device_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef Cpu* c = &m.cpus[cpu]
     cdef Slot* s = &m.slots[cpu]
     cdef int mode = c.mode
-    cdef int64_t k
-    cdef ns_t expiry, nxt
+    cdef ns_t nxt
     c.irqs += 1
     if mode == TM_HIGHRES:
         hrtimer_interrupt(m, cpu, t)
     elif mode == TM_PERIODIC:
-        k = s.per_k
-        expiry = s.dev.ops.periodic_fire(m, cpu, k)
-        s.per_k = k + 1
-        arm(m, cpu, s.dev.ops.periodic_fire(m, cpu, k + 1))
-        tick_periodic(m, cpu, t, expiry)
+        # the device reloaded itself at dispatch (per_expiry); KVM's in-kernel PIT acks its host queue
+        if m.pv_pit and s.dev.host_pit and s.state == STATE_PERIODIC:
+            pit_guest_tick(m, cpu, t)
+        else:
+            tick_periodic(m, cpu, t, s.per_expiry)
     elif mode == TM_PERIODIC_EMUL:
         nxt = s.next_event
         tick_periodic(m, cpu, t, nxt)
@@ -340,6 +340,8 @@ cdef void device_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
                 tick_periodic(m, cpu, t, nxt)
     elif mode == TM_LOWRES_NOHZ:
         lowres_handler(m, cpu, t)
+    elif mode == TM_VMI_ALARM:
+        vmi_alarm(m, cpu, t)
 
 
 cdef void event_handler(Machine* m, int cpu, ns_t t, ns_t expiry) noexcept nogil:

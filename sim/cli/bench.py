@@ -3,8 +3,10 @@
 The standard scenario is bare-metal-lapic with 8 CPUs, HZ=1000, high-res ticks
 and a busy workload.  The reference engine runs a short simulated span and the
 Cython engine a long one; what is compared is events per wall second.
-``--gui`` / ``--graph`` hand over to ``tickscope.gui.bench.run(args)`` when the
-GUI provides it (imported dynamically: sim never imports gui statically).
+``--gui`` merges the figures of ``tickscope.gui.bench.run(args)`` into the report,
+``--graph`` those of ``tickscope.gui.graph_bench.run(args)`` (both imported by name
+at run time: sim never imports gui or Qt statically); a module that is missing
+leaves a "not available (...)" line instead.
 """
 from __future__ import annotations
 
@@ -27,8 +29,8 @@ def register(sub):
     p = sub.add_parser("bench", help="engine speed: Cython vs reference events/s (and, later, GUI frame time)")
     p.add_argument("--quick", action="store_true", help="shorter runs")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--gui", action="store_true", help="also time GUI frames (needs the GUI's bench module)")
-    p.add_argument("--graph", action="store_true", help="also time the dependency graph view (needs the GUI's bench module)")
+    p.add_argument("--gui", action="store_true", help="also time GUI frames and UI stalls (tickscope.gui.bench)")
+    p.add_argument("--graph", action="store_true", help="also time the dependency graph view (tickscope.gui.graph_bench)")
     p.set_defaults(func=_bench)
 
 
@@ -72,19 +74,40 @@ def run_bench(quick: bool = False) -> dict:
     }
 
 
-def _extra_benches(args, report):
-    wanted = [f for f in ("gui", "graph") if getattr(args, f, False)]
-    if not wanted:
-        return
+#: (flag, module, what it measures) of the optional benches in the GUI package, imported by name at run
+#: time so that sim/ never imports gui/ (or Qt) statically (import-linter contract).
+EXTRA_BENCHES = (("gui", "tickscope.gui.bench", "GUI frame time and UI stalls"),
+                 ("graph", "tickscope.gui.graph_bench", "dependency graph view"))
+
+
+def _load_extra(module: str):
+    """The bench module, or the reason it cannot run (a str)."""
     try:
-        mod = importlib.import_module("tickscope.gui.bench")
-    except ImportError:
-        mod = None
-    if mod is None or not hasattr(mod, "run"):
-        for f in wanted:
-            report[f] = "not available yet"
-        return
-    report.update(mod.run(args) or {})
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+            return f"not available ({module} is not installed)"
+        return f"not available ({module} needs {exc.name}: {exc})"
+    except ImportError as exc:
+        return f"not available ({module}: {exc})"
+    if not callable(getattr(mod, "run", None)):
+        return f"not available ({module} has no run(args))"
+    return mod
+
+
+def _extra_benches(args, report: dict) -> None:
+    """Merge the dicts returned by the GUI's bench modules into *report*; a missing one leaves a reason."""
+    for flag, module, _what in EXTRA_BENCHES:
+        if not getattr(args, flag, False):
+            continue
+        mod = _load_extra(module)
+        if isinstance(mod, str):
+            report[flag] = mod
+            continue
+        figures = mod.run(args)
+        if not isinstance(figures, dict):
+            raise InputError(f"{module}.run(args) returned {type(figures).__name__}, not a dict of figures")
+        report.update(figures)
 
 
 def _bench(args) -> int:
@@ -102,7 +125,12 @@ def _bench(args) -> int:
           f"{ref['simulated_ns'] / 1e9:g} s simulated, {ref['wall_s']:.3f} s wall)")
     print(f"ratio:     {report['ratio']:.1f}x")
     print(f"bytes/event: {report['bytes_per_event']:.2f}   peak RSS: {report['peak_rss_mb']:.1f} MB")
-    for f in ("gui", "graph"):
-        if f in report and isinstance(report[f], str):
-            print(f"{f}: {report[f]}")
+    engine_keys = {"engine_events_per_s", "reference_events_per_s", "ratio", "bytes_per_event", "peak_rss_mb",
+                   "engine_run", "reference_run", "scenario"}
+    for flag, _module, what in EXTRA_BENCHES:
+        if isinstance(report.get(flag), str):
+            print(f"{flag} ({what}): {report[flag]}")
+    for key, value in report.items():
+        if key not in engine_keys and not (key in ("gui", "graph") and isinstance(value, str)):
+            print(f"{key}: {value}")
     return 0

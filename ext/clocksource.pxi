@@ -1,0 +1,74 @@
+# Timekeeping: the clocksource switch and the clocksource watchdog, included into
+# engine.pyx; the twin of the watchdog in sim/reference_idle.py and of
+# ReferenceEngine._switch_clocksource.
+
+
+cdef void switch_clocksource(Machine* m, ns_t t, int idx) noexcept nogil:
+    """timekeeping_notify: continue kernel time from now on the new clocksource."""
+    m.k_base = ktime(m, t)
+    m.cs_idx = idx
+    m.c_base = cs_cycles(m, idx, t)
+    time_changed(m)
+    mlog(m, t, 0, K_CS_SWITCH, idx, m.k_base)
+
+
+# -- clocksource watchdog -----------------------------------------------------------------
+
+cdef uint64_t tsc_read(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """The TSC as CPU *cpu* reads it: offset per CPU, and stopped while in deep idle if not invariant."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef ns_t lost = 0
+    cdef int s
+    if m.tsc_stops:
+        lost = c.deep_ns
+        s = c.idle_state
+        if s >= 0 and m.cstates[s].stops_timer:
+            lost += t - c.state_enter
+    return <uint64_t>(tsc_at(m, t - lost) + c.tsc_offset)
+
+
+cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
+    """clocksource_watchdog: compare the TSC with the watchdog over the last interval."""
+    cdef int ti = m.tsc_idx
+    cdef int cpu, i, best, rating
+    cdef ClockSrc* cs
+    cdef ClockSrc* wd
+    cdef uint64_t cs_now, wd_now, cs_nsec, wd_nsec
+    cdef int64_t skew
+    push(m, t + WATCHDOG_INTERVAL_NS_, EV_WATCHDOG, 0, 0)
+    if ti < 0 or m.cs[ti].unstable:
+        return
+    cpu = <int>(m.wd_round % m.ncpus)
+    m.wd_round += 1
+    cs = &m.cs[ti]
+    wd = &m.cs[m.watchdog]
+    cs_now = tsc_read(m, cpu, t) & cs.mask
+    wd_now = <uint64_t>cs_cycles(m, m.watchdog, t) & wd.mask
+    if m.wd_first:
+        m.wd_first = False
+        m.wd_cs_last = cs_now
+        m.wd_wd_last = wd_now
+        return
+    cs_nsec = (((cs_now - m.wd_cs_last) & cs.mask) * cs.mult) >> cs.shift
+    wd_nsec = (((wd_now - m.wd_wd_last) & wd.mask) * wd.mult) >> wd.shift
+    m.wd_cs_last = cs_now
+    m.wd_wd_last = wd_now
+    skew = <int64_t>cs_nsec - <int64_t>wd_nsec
+    if (skew if skew >= 0 else -skew) <= m.watchdog_margin:
+        mlog(m, t, cpu, K_WATCHDOG, 0, skew)
+        return
+    mlog(m, t, cpu, K_WATCHDOG, 1, skew)
+    mlog(m, t, cpu, K_WATCHDOG, 2, <int64_t>wd_nsec)
+    mlog(m, t, cpu, K_WATCHDOG, 3, <int64_t>cs_nsec)
+    cs.unstable = True
+    if m.cs_idx == ti:
+        best = -1
+        rating = -1
+        for i in range(m.ncs):
+            if m.cs[i].unstable or (m.bc_mode_oneshot and not m.cs[i].continuous):
+                continue
+            if m.cs[i].rating > rating:
+                best = i
+                rating = m.cs[i].rating
+        if best >= 0:
+            switch_clocksource(m, t, best)

@@ -1,0 +1,86 @@
+# The event loop, included into engine.pyx: pop the earliest live queue entry and
+# dispatch it, as ReferenceEngine.run_until / _dispatch_event do, without the GIL.
+
+
+cdef inline void dispatch_device(Machine* m, int slot, ns_t t) noexcept nogil:
+    """A device slot's interrupt fires: a periodic device reloads itself, then the interrupt reaches its CPU."""
+    cdef Slot* s = &m.slots[slot]
+    cdef int64_t k
+    cdef int target = slot
+    cdef int what = PEND_DEV
+    s.fire_at = KTIME_MAX
+    if s.state == STATE_PERIODIC:
+        # a periodic device reloads itself at the expiry, whoever handles it and when
+        k = s.per_k
+        s.per_k = k + 1
+        s.per_expiry = s.dev.ops.periodic_fire(m, slot, k)
+        arm(m, slot, s.dev.ops.periodic_fire(m, slot, k + 1))
+    if slot == m.bslot:
+        target = m.bc_cpu
+        what = PEND_BC
+    if not m.guest:
+        arrive(m, target, t, what)
+    elif m.pv_pit and what == PEND_DEV and s.dev.host_pit and s.state == STATE_PERIODIC:
+        pit_host_queue(m, t, s.per_expiry)
+    else:
+        inject(m, target, t, what)
+
+
+cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
+    """Process every event at or before *t_end*.  Returns a status code (ST_*)."""
+    cdef HeapEntry* top
+    cdef int ev, cpu
+    cdef ns_t t
+    cdef uint64_t gen
+    cdef bint live
+    while m.heap.n and m.heap.e[0].time <= t_end:
+        top = &m.heap.e[0]
+        t = top.time
+        cpu = top.cpu
+        gen = top.gen
+        ev = <int>(top.key >> 56)
+        if ev == EV_DEV:
+            live = top.gen == m.slots[cpu].gen
+        elif ev == EV_WAKE:
+            live = top.gen == m.cpus[cpu].wake_gen
+        elif ev == EV_WORK:
+            live = top.gen == m.cpus[cpu].work_gen
+        elif ev == EV_WORKEND:
+            live = top.gen == m.cpus[cpu].tw_gen
+        else:
+            live = True
+        if not live:
+            heap_pop(&m.heap)
+            continue
+        m.heap.root_consumed = True
+        if ev == EV_DEV:
+            dispatch_device(m, cpu, t)
+        elif ev == EV_IPI:
+            if m.guest:
+                inject(m, cpu, t, PEND_IPI)
+            else:
+                arrive(m, cpu, t, PEND_IPI)
+        elif ev == EV_INJ:
+            arrive(m, cpu, t, <int>gen)
+        elif ev == EV_WAKE:
+            wake_done(m, cpu, t)
+        elif ev == EV_WORK:
+            work_toggle(m, cpu, t)
+        elif ev == EV_WORKEND:
+            work_changed(m, cpu, t, True)
+        elif ev == EV_WATCHDOG:
+            watchdog(m, t)
+        elif ev == EV_VCPU:
+            vcpu_toggle(m, cpu, t)
+        elif ev == EV_MIGRATE:
+            migrate(m, t, <int>gen)
+        else:
+            resume(m, t, <int>gen)
+        if m.heap.root_consumed:  # nothing was pushed: the handled entry leaves the queue
+            m.heap.root_consumed = False
+            heap_pop(&m.heap)
+        m.events += 1
+        done[0] += 1
+        if m.status or m.log.failed:
+            return ST_NOMEM
+    return ST_OK
