@@ -136,7 +136,7 @@ cdef class CyEngine:
     cdef Migration* _migs
 
     name = "cython"
-    SEMANTICS = 3  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
+    SEMANTICS = 4  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
 
     def __cinit__(self, plan):
         cdef Machine* m = &self.m

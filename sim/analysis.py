@@ -56,6 +56,41 @@ def _periodic_count_until(dev: dict, t0: int, bound: int) -> int:
     return max(0, k)
 
 
+_GRID_MODES = (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ, TickMode.VMI_ALARM)
+_BOUNDARY_KINDS = (Kind.MODE, Kind.TICK_STOP, Kind.TICK_RESTART)
+
+
+def _boundaries(res: Results) -> dict:
+    """Rows of MODE / TICK_STOP / TICK_RESTART records grouped by CPU (computed once per Results)."""
+    cache = getattr(res, "_boundary_cache", None)
+    if cache is None:
+        rows = np.flatnonzero(np.isin(res.kind, np.array(_BOUNDARY_KINDS, dtype=np.uint8)))
+        order = np.argsort(res.cpu[rows], kind="stable")
+        rows = rows[order]
+        cpus = res.cpu[rows]
+        cache = {int(c): rows[np.searchsorted(cpus, c, "left"):np.searchsorted(cpus, c, "right")]
+                 for c in np.unique(cpus)}
+        object.__setattr__(res, "_boundary_cache", cache)
+    return cache
+
+
+def _segment_arrays(res: Results, cpu: int):
+    """The CPU's tick segments as arrays: mode, start time, first expiry, end time."""
+    idx = _boundaries(res).get(cpu, np.zeros(0, dtype=np.int64))
+    end_all = res.meta.get("until_ns", int(res.time_ns[-1]) if len(res) else 0)
+    kinds = res.kind[idx]
+    is_mode = kinds == Kind.MODE
+    # the mode in force at each boundary: forward-fill the last MODE record's mode
+    last_mode = np.where(is_mode, np.arange(idx.size), -1)
+    np.maximum.accumulate(last_mode, out=last_mode) if idx.size else None
+    mode_now = np.where(last_mode >= 0, res.source[idx][np.maximum(last_mode, 0)], TickMode.NONE).astype(np.int64)
+    modes = np.where(kinds == Kind.TICK_STOP, TickMode.NONE, mode_now).astype(np.int64)
+    starts = res.time_ns[idx].astype(np.int64)
+    firsts = res.value[idx].astype(np.int64)
+    ends = np.append(starts[1:], end_all).astype(np.int64) if idx.size else starts
+    return modes, starts, firsts, ends
+
+
 def tick_segments(res: Results, cpu: int) -> list[tuple[int, int, int, int]]:
     """The CPU's tick segments: (mode, start_time_ns, first_expiry_ns, end_time_ns).
 
@@ -63,23 +98,7 @@ def tick_segments(res: Results, cpu: int) -> list[tuple[int, int, int, int]]:
     tick is intended while stopped) and TICK_RESTART starts a new one on the
     same grid.
     """
-    m = (res.cpu == cpu) & ((res.kind == Kind.MODE) | (res.kind == Kind.TICK_STOP) | (res.kind == Kind.TICK_RESTART))
-    idx = np.flatnonzero(m)
-    end_all = res.meta.get("until_ns", int(res.time_ns[-1]) if len(res) else 0)
-    segs = []
-    mode = int(TickMode.NONE)
-    for j, i in enumerate(idx):
-        kind = int(res.kind[i])
-        if kind == Kind.MODE:
-            mode = int(res.source[i])
-            seg_mode = mode
-        elif kind == Kind.TICK_STOP:
-            seg_mode = int(TickMode.NONE)
-        else:
-            seg_mode = mode
-        end = int(res.time_ns[idx[j + 1]]) if j + 1 < len(idx) else end_all
-        segs.append((seg_mode, int(res.time_ns[i]), int(res.value[i]), end))
-    return segs
+    return [tuple(int(x) for x in seg) for seg in zip(*_segment_arrays(res, cpu))]
 
 
 def _periodic_device(res: Results, cpu: int, mode: int):
@@ -90,50 +109,52 @@ def _periodic_device(res: Results, cpu: int, mode: int):
     return res.meta["devices"][did] if did >= 0 else None
 
 
+def _grid_counts(res: Results, modes, firsts, ends, bound):
+    """Slots per grid segment up to *bound*: the kernel-time grid is cut at the kernel's time of the bound."""
+    tick = res.meta["tick_nsec"]
+    hi = np.minimum(ends, bound)
+    grid = np.isin(modes, np.array(_GRID_MODES))
+    hk = hi.copy()
+    kern = grid & (modes != TickMode.VMI_ALARM)
+    if kern.any():
+        ts, ds = _drift_samples(res)
+        if ts.size:
+            hk[kern] = hi[kern] + np.round(np.interp(hi[kern], ts, ds)).astype(np.int64)
+    counts = np.where(grid & (firsts <= hk), (hk - firsts) // tick + 1, 0)
+    return counts.astype(np.int64)
+
+
 def expected_slots(res: Results, cpu: int, bound: int | None = None) -> np.ndarray:
     """Expiries (ns) of every tick slot the CPU's kernel intended to handle up to *bound*."""
     tick = res.meta["tick_nsec"]
     bound = res.meta["until_ns"] if bound is None else bound
+    modes, starts, firsts, ends = _segment_arrays(res, cpu)
     out = []
-    for mode, start, first, end in tick_segments(res, cpu):
-        hi = min(end, bound)
-        dev = _periodic_device(res, cpu, mode) if mode in (TickMode.PERIODIC, TickMode.PERIODIC_BC) else None
+    for i in np.flatnonzero(np.isin(modes, [TickMode.PERIODIC, TickMode.PERIODIC_BC])):
+        dev = _periodic_device(res, cpu, int(modes[i]))
         if dev is not None:
-            n = _periodic_count_until(dev, start, hi)
+            n = _periodic_count_until(dev, int(starts[i]), int(min(ends[i], bound)))
             if n:
-                ks = np.arange(1, n + 1, dtype=object)
-                out.append(np.array([_periodic_slot(dev, start, int(k)) for k in ks], dtype=np.int64)
-                           if n < 4096 else _periodic_slots_fast(dev, start, n))
-        elif mode in (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ, TickMode.VMI_ALARM):
-            hk = _to_kernel(res, hi) if mode != TickMode.VMI_ALARM else hi
-            if first <= hk:
-                out.append(np.arange(first, hk + 1, tick, dtype=np.int64))
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
-
-
-def _periodic_slots_fast(dev, t0, n):
-    # Exact for realistic magnitudes: the products stay far below 2**63 for runs under ~1e5 s.
-    k = np.arange(1, n + 1, dtype=np.int64)
-    p, num, den = dev["periodic_count"], dev["num"], dev["den"]
-    if dev["hw_name"] == "hpet":
-        c0 = t0 * num // den
-        return -((-(c0 + k * p) * den) // num)
-    return t0 + -((-(k * p) * den) // num)
+                out.append(_periodic_slots_fast(dev, int(starts[i]), n) if n >= 4096 else
+                           np.array([_periodic_slot(dev, int(starts[i]), k) for k in range(1, n + 1)], dtype=np.int64))
+    counts = _grid_counts(res, modes, firsts, ends, bound)
+    total = int(counts.sum())
+    if total:
+        seg_start = np.repeat(np.cumsum(counts) - counts, counts)
+        out.append(np.repeat(firsts, counts) + (np.arange(total, dtype=np.int64) - seg_start) * tick)
+    if not out:
+        return np.zeros(0, dtype=np.int64)
+    return np.sort(np.concatenate(out)) if len(out) > 1 else out[0]
 
 
 def expected_count(res: Results, cpu: int, bound: int) -> int:
     """Number of expected slots up to *bound* without materialising them."""
-    tick = res.meta["tick_nsec"]
-    total = 0
-    for mode, start, first, end in tick_segments(res, cpu):
-        hi = min(end, bound)
-        dev = _periodic_device(res, cpu, mode) if mode in (TickMode.PERIODIC, TickMode.PERIODIC_BC) else None
+    modes, starts, firsts, ends = _segment_arrays(res, cpu)
+    total = int(_grid_counts(res, modes, firsts, ends, bound).sum())
+    for i in np.flatnonzero(np.isin(modes, [TickMode.PERIODIC, TickMode.PERIODIC_BC])):
+        dev = _periodic_device(res, cpu, int(modes[i]))
         if dev is not None:
-            total += _periodic_count_until(dev, start, hi)
-        elif mode in (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ, TickMode.VMI_ALARM):
-            hk = _to_kernel(res, hi) if mode != TickMode.VMI_ALARM else hi
-            if first <= hk:
-                total += (hk - first) // tick + 1
+            total += _periodic_count_until(dev, int(starts[i]), int(min(ends[i], bound)))
     return total
 
 
@@ -147,14 +168,6 @@ def _drift_samples(res: Results):
             cache = (d["time_ns"], d["drift_ns"])
         object.__setattr__(res, "_drift_cache", cache)
     return cache
-
-
-def _to_kernel(res: Results, t: int) -> int:
-    """True time -> the kernel's time at that moment (via the drift samples)."""
-    ts, ds = _drift_samples(res)
-    if ts.size == 0:
-        return t
-    return t + int(round(float(np.interp(t, ts, ds))))
 
 
 def kernel_offset(res: Results, t_ns: np.ndarray) -> np.ndarray:
@@ -184,17 +197,18 @@ def tick_latency(res: Results, idx: np.ndarray) -> np.ndarray:
     lat = t - res.value[idx]
     if idx.size == 0:
         return lat
+    # the mode in force for each tick: the CPU's last MODE record before it, found by one searchsorted
+    # over (cpu, row) keys instead of a pass per CPU
     mrows = np.flatnonzero(res.kind == Kind.MODE)
-    kernel_based = np.zeros(idx.size, dtype=bool)
-    cpus = res.cpu[idx]
-    for c in np.unique(cpus):
-        mc = mrows[res.cpu[mrows] == c]
-        sel = np.flatnonzero(cpus == c)
-        if mc.size == 0:
-            continue
-        pos = np.searchsorted(mc, idx[sel], side="right") - 1
-        modes = np.where(pos >= 0, res.source[mc[np.maximum(pos, 0)]], 0)
-        kernel_based[sel] = np.isin(modes, _KERNEL_TIME_MODES)
+    nrec = np.int64(len(res) + 1)
+    mkeys = res.cpu[mrows].astype(np.int64) * nrec + mrows
+    order = np.argsort(mkeys)
+    mkeys, mrows = mkeys[order], mrows[order]
+    tkeys = res.cpu[idx].astype(np.int64) * nrec + idx
+    pos = np.searchsorted(mkeys, tkeys, side="right") - 1
+    ok = (pos >= 0) & (res.cpu[mrows[np.maximum(pos, 0)]] == res.cpu[idx]) if mrows.size else np.zeros(idx.size, bool)
+    modes = np.where(ok, res.source[mrows[np.maximum(pos, 0)]] if mrows.size else 0, 0)
+    kernel_based = np.isin(modes, np.array(_KERNEL_TIME_MODES))
     if kernel_based.any():
         lat[kernel_based] += kernel_offset(res, t[kernel_based])
     return lat
@@ -267,23 +281,38 @@ def _percentile(values: np.ndarray, q: float) -> int:
 def per_cpu(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> list[dict]:
     """Per-CPU tick statistics (the ``cpus`` list of ``run --json``)."""
     meta = res.meta
+    n = meta["ncpus"]
     horizon = meta["until_ns"] - late_threshold_ns
-    tick_mask = res.kind == Kind.TICK
-    lat_all = tick_latency(res, np.flatnonzero(tick_mask))
-    out = []
+    tick_rows = np.flatnonzero(res.kind == Kind.TICK)
+    lat_all = tick_latency(res, tick_rows)
+    # group the TICK rows by CPU once (a mask per CPU over the whole log costs O(records x CPUs))
+    order = np.argsort(res.cpu[tick_rows], kind="stable")
+    tick_rows, lat_all = tick_rows[order], lat_all[order]
+    bounds = np.searchsorted(res.cpu[tick_rows], np.arange(n + 1))
+
+    def per(kind, extra=None):
+        m = res.kind == kind
+        if extra is not None:
+            m &= extra
+        return np.bincount(res.cpu[m].astype(np.int64), minlength=n)
+
+    ipis = per(Kind.BROADCAST, res.value != res.cpu)
+    stops = per(Kind.TICK_STOP)
+    refused = per(Kind.BC_ENTER, res.source == 1)
+    jupd = per(Kind.JIFFIES)
     names = [c["name"] for c in meta.get("cstates", [])] or ["HLT"]
-    for cpu in range(meta["ncpus"]):
+    out = []
+    for cpu in range(n):
         did = meta["tick_device"][cpu]
-        m = tick_mask & (res.cpu == cpu)
-        t, e = res.time_ns[m], res.value[m]
+        rows = tick_rows[bounds[cpu]:bounds[cpu + 1]]
+        e = res.value[rows]
+        lat = lat_all[bounds[cpu]:bounds[cpu + 1]]
         expected = expected_slots(res, cpu, horizon)
         judged = member_of(e, expected)
         ej = e[judged]
         distinct = distinct_count(ej)
-        lat = lat_all[res.cpu[tick_mask] == cpu]
         state = meta["cpus"][cpu] if "cpus" in meta else {}
         residency = state.get("residency_ns", [])
-        bc = (res.kind == Kind.BROADCAST) & (res.cpu == cpu)
         out.append({
             "cpu": cpu,
             "tick_device": meta["devices"][did]["name"] if did >= 0 else "<NULL>",
@@ -298,14 +327,14 @@ def per_cpu(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> list[di
             "latency_ns_p50": _percentile(lat, 50),
             "latency_ns_max": int(lat.max()) if lat.size else 0,
             "interrupts": int(state.get("irqs", 0)),
-            "ipis": int(np.count_nonzero(bc & (res.value != cpu))),
+            "ipis": int(ipis[cpu]),
             "cstate_residency_ns": {names[i]: int(v) for i, v in enumerate(residency)},
-            "tick_stops": int(np.count_nonzero((res.kind == Kind.TICK_STOP) & (res.cpu == cpu))),
+            "tick_stops": int(stops[cpu]),
             "idle_calls": int(state.get("idle_calls", 0)),
             "idle_sleeps": int(state.get("idle_sleeps", 0)),
-            "deep_refused": int(np.count_nonzero((res.kind == Kind.BC_ENTER) & (res.cpu == cpu) & (res.source == 1))),
+            "deep_refused": int(refused[cpu]),
             "steal_ns": int(state.get("steal_ns", 0)),
-            "jiffies_updates": int(np.count_nonzero((res.kind == Kind.JIFFIES) & (res.cpu == cpu))),
+            "jiffies_updates": int(jupd[cpu]),
         })
     return out
 
