@@ -23,7 +23,7 @@ import numpy as np
 from PySide6 import QtCore
 
 from tickscope.gui import analysis_panels as ap  # constants only: no widget is touched off the GUI thread
-from tickscope.sim import aggregates, analysis, raster
+from tickscope.sim import aggregates, raster
 from tickscope.sim.errors import InputError
 from tickscope.sim.results import Results
 from tickscope.sim.simulation import Simulation

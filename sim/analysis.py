@@ -109,6 +109,19 @@ def _periodic_device(res: Results, cpu: int, mode: int):
     return res.meta["devices"][did] if did >= 0 else None
 
 
+def _periodic_slots_fast(dev, t0, n):
+    """The first *n* slots of a periodic device armed at *t0*, vectorised (same integers as _periodic_slot).
+
+    Exact while the products stay below 2**63: k * periodic_count * den stays there for runs under ~1e5 s.
+    """
+    k = np.arange(1, n + 1, dtype=np.int64)
+    p, num, den = dev["periodic_count"], dev["num"], dev["den"]
+    if dev["hw_name"] == "hpet":
+        c0 = t0 * num // den
+        return -((-(c0 + k * p) * den) // num)
+    return t0 + -((-(k * p) * den) // num)
+
+
 def _grid_counts(res: Results, modes, firsts, ends, bound):
     """Slots per grid segment up to *bound*: the kernel-time grid is cut at the kernel's time of the bound."""
     tick = res.meta["tick_nsec"]

@@ -6,8 +6,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tickscope.sim.kclock_base import *  # noqa: F401,F403 - constants and helpers shared by the kernel math
-from tickscope.sim.kclock_base import _check_positive, _check_uint  # noqa: F401
+from tickscope.sim.kclock_base import (  # shared constants and checks
+    APIC_DIVISOR,
+    CLOCKEVENT_MIN_NS,
+    HPET_MIN_PROG_DELTA,
+    M32,
+    M64,
+    MAX_UPDATE_LENGTH_SEC,
+    MIN_DELTA_FLOOR_NS,
+    NSEC_PER_SEC,
+    PIT_TICK_RATE,
+    TSC_DIVISOR,
+    _check_positive,
+    _check_uint,
+    clocks_calc_mult_shift,
+    tick_nsec,
+)
 
 # ----------------------------------------------------------------- clockevents
 

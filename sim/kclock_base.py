@@ -17,7 +17,7 @@ names happens at the CLI edge.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Iterable
 
 NSEC_PER_SEC = 1_000_000_000
 NSEC_PER_USEC = 1_000

@@ -9,8 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from tickscope.sim.kclock_base import *  # noqa: F401,F403
-from tickscope.sim.kclock_base import _check_positive, _check_uint  # noqa: F401
+from tickscope.sim.kclock_base import (  # shared constants and checks
+    M32,
+    M64,
+    NSEC_PER_SEC,
+    _check_positive,
+)
 
 # -------------------------------------------------------------- KVM/Xen pvclock
 

@@ -36,7 +36,7 @@ import numpy as np
 from tickscope.sim import boot as B
 from tickscope.sim.events import Kind, TickMode
 from tickscope.sim.reference_idle import IdleMixin
-from tickscope.sim.reference_pv import EV_INJ, EV_MIGRATE, EV_RESUME, EV_VCPU, PvMixin
+from tickscope.sim.reference_pv import EV_INJ, EV_MIGRATE, EV_VCPU, PvMixin
 from tickscope.sim.results import COLUMNS
 
 #: Version of the engine semantics.  The Cython engine declares the version it

@@ -457,7 +457,6 @@ class IdleMixin:
     # ------------------------------------------------------------------ clocksource watchdog
     def _tsc_read(self, cpu, t) -> int:
         """The TSC as CPU *cpu* reads it: offset per CPU, and stopped while in deep idle if not invariant."""
-        cs = self.plan.clocksources[self._tsc_index()]
         lost = 0
         if self.plan.tsc_stops:
             lost = self.deep_ns[cpu]

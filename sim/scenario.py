@@ -286,7 +286,7 @@ class Scenario(_Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":
-        m, k = self.machine, self.kernel
+        m = self.machine
         if m.tsc_hz == 0 and m.tsc_deadline and m.lapic:
             raise ValueError("machine.tsc_deadline needs a TSC (machine.tsc_hz > 0)")
         if not m.lapic and m.cpus > 1 and self.hypervisor.backend not in ("xen-pv", "vmi-2007"):

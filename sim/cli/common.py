@@ -41,3 +41,14 @@ def scenario_from_args(args, default_preset=None) -> scen.Scenario:
     if args.sets:
         sc = scen.apply_sets(sc, args.sets)
     return sc
+
+
+def duration_arg(text, flag: str, positive: bool = True) -> int:
+    """A duration option (``--until 10s``) in ns; InputError naming *flag* when malformed or not positive."""
+    try:
+        ns = scen.parse_duration(text)
+    except ValueError as exc:
+        raise InputError(f"{flag}: {exc}") from None
+    if positive and ns <= 0:
+        raise InputError(f"{flag}: must be positive")
+    return ns

@@ -1,10 +1,9 @@
 """``tickscope interrupts``: /proc/interrupts timer rows of the simulated kernel."""
 from __future__ import annotations
 
-from tickscope.sim import procfs, scenario as scen
+from tickscope.sim import procfs
 from tickscope.sim import snapshot
-from tickscope.sim.cli.common import add_scenario_args, scenario_from_args
-from tickscope.sim.errors import InputError
+from tickscope.sim.cli.common import add_scenario_args, duration_arg, scenario_from_args
 from tickscope.sim.simulation import Simulation
 
 
@@ -17,12 +16,7 @@ def register(sub):
 
 def _run(args):
     sc = scenario_from_args(args)
-    at = None
-    if args.at is not None:
-        try:
-            at = scen.parse_duration(args.at)
-        except ValueError as exc:
-            raise InputError(f"--at: {exc}") from None
+    at = duration_arg(args.at, "--at") if args.at is not None else None
     sim = Simulation(sc, until_ns=at)
     sim.run()
     print(procfs.render_interrupts(sim.plan.ncpus, snapshot.interrupts_rows(sim)), end="")

@@ -1,10 +1,8 @@
 """``tickscope boot-log`` and ``tickscope timer-list``: what the simulated kernel prints."""
 from __future__ import annotations
 
-from tickscope.sim import scenario as scen
 from tickscope.sim import snapshot
-from tickscope.sim.cli.common import add_scenario_args, scenario_from_args
-from tickscope.sim.errors import InputError
+from tickscope.sim.cli.common import add_scenario_args, duration_arg, scenario_from_args
 from tickscope.sim.simulation import Simulation
 
 
@@ -29,14 +27,7 @@ def _boot_log(args):
 
 def _timer_list(args):
     sc = scenario_from_args(args)
-    at = None
-    if args.at is not None:
-        try:
-            at = scen.parse_duration(args.at)
-        except ValueError as exc:
-            raise InputError(f"--at: {exc}") from None
-        if at <= 0:
-            raise InputError("--at: must be positive")
+    at = duration_arg(args.at, "--at") if args.at is not None else None
     sim = Simulation(sc, engine=args.engine or "auto", until_ns=at)
     sim.run()
     print(snapshot.timer_list_text(sim), end="")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
-from tickscope.sim import analysis, scenario as scen
-from tickscope.sim.cli.common import add_scenario_args, scenario_from_args
+from tickscope.sim import analysis
+from tickscope.sim.cli.common import add_scenario_args, duration_arg, scenario_from_args
 from tickscope.sim.errors import InputError
 from tickscope.sim.simulation import Simulation
 
@@ -24,23 +24,14 @@ def register(sub):
     p.set_defaults(func=_run)
 
 
-def _duration(text, flag):
-    try:
-        return scen.parse_duration(text)
-    except ValueError as exc:
-        raise InputError(f"{flag}: {exc}") from None
-
-
 def _run(args):
     if args.scenario and str(args.scenario).endswith(".tickrec"):
         return _replay(args)
     sc = scenario_from_args(args)
-    until = _duration(args.until, "--until") if args.until else None
-    if until is not None and until <= 0:
-        raise InputError("--until: must be positive")
+    until = duration_arg(args.until, "--until") if args.until else None
     if args.seed is not None and args.seed < 0:
         raise InputError("--seed: must be >= 0")
-    late = _duration(args.late_threshold, "--late-threshold")
+    late = duration_arg(args.late_threshold, "--late-threshold", positive=False)
     sim = Simulation(sc, engine=args.engine or "auto", seed=args.seed, until_ns=until)
     res = _run_with_progress(sim, quiet=args.json)
     summary = analysis.summarize(res, late)

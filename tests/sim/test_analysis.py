@@ -71,3 +71,17 @@ def test_log_histogram_has_explicit_under_and_overflow():
 def test_printk_timestamp_format():
     assert analysis.format_log_time(4_023) == "[    0.000004]"
     assert analysis.format_log_time(5902_973_839_769) == "[ 5902.973839]"
+
+
+def test_long_periodic_grids_use_the_vectorised_slots_and_agree():
+    from tickscope.sim import scenario as scen
+    from tickscope.sim.simulation import simulate
+
+    res = simulate(scen.apply_sets(scen.preset("pit-only"), ['run.until="50s"', 'workload.kind="busy"']),
+                   engine="reference")
+    slots = analysis.expected_slots(res, 0, res.meta["until_ns"])
+    assert slots.size >= 4096                                   # the vectorised branch
+    dev = res.meta["devices"][res.meta["tick_device"][0]]
+    start = analysis.tick_segments(res, 0)[0][1]
+    assert [analysis._periodic_slot(dev, start, k) for k in (1, 2, 4999)] == [int(slots[0]), int(slots[1]), int(slots[4998])]
+    assert analysis.per_cpu(res)[0]["ticks_lost"] == 0
