@@ -103,6 +103,14 @@ def main(argv=None) -> int:
     """Run the app; returns the exit status (0 ok, 2 bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     headless = "--screenshot" in argv or any(a.startswith("--screenshot=") for a in argv)
+    no_display = not (os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if no_display and headless:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+    elif no_display and not ("-h" in argv or "--help" in argv):
+        print("tickscope gui: error: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset); "
+              "run it on a desktop, under Xvfb (xvfb-run tickscope), or headless with --screenshot FILE.png",
+              file=sys.stderr)
+        return 2
     if "-h" in argv or "--help" in argv:
         build_parser().print_help()
         return 0

@@ -47,3 +47,20 @@ def test_hardware_lanes_flag_adds_the_device_lanes(tmp_path):
              tmp_path=tmp_path)
     assert r.returncode == 0, r.stderr
     assert out.stat().st_size > 10_000
+
+
+def test_no_display_is_a_clear_error_not_a_qt_abort(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    p = subprocess.run([sys.executable, "-m", "tickscope.gui.launcher", "--preset", "pit-only"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert "no display" in p.stderr and "--screenshot" in p.stderr and "Traceback" not in p.stderr
+    shot = tmp_path / "s.png"
+    p = subprocess.run([sys.executable, "-m", "tickscope.gui.launcher", "gui", "--preset", "pit-only",
+                        "--run-until", "50ms", "--screenshot", str(shot)], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
