@@ -15,3 +15,9 @@ def real_data():
     if not REAL_DATA.is_dir():
         pytest.skip(f"real data not found at {REAL_DATA}")
     return REAL_DATA
+
+from hypothesis import settings  # noqa: E402
+
+# A loaded 2-core CI box must not turn slow examples into failures: no per-example deadline.
+settings.register_profile("tickscope", deadline=None)
+settings.load_profile("tickscope")
