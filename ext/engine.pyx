@@ -23,10 +23,10 @@ cimport numpy as cnp
 from ext._types cimport *
 from ext.kmath cimport floordiv_i64, mul_shift_wrap, Divider, divider_init, divide, kvm_get_time_scale
 from ext.rng cimport splitmix64_next
-from ext.heap cimport HeapEntry, heap_init, heap_free, heap_pop
+from ext.heap cimport HeapEntry, heap_init, heap_free, heap_pop, heap_top
 from ext.eventlog cimport log_init, log_free
 from ext.machine cimport (Machine, Slot, Cpu, Device, ClockSrc, CState, UTimer, Dist, Migration,
-                          rand64, push, arm, cancel, cs_cycles, ktime, mlog, tsc_at, time_changed)
+                          rand64, push, arm, cancel, cs_cycles, ktime, ktime_miss, mlog, tsc_at, time_changed)
 from ext.devices cimport device_ops
 
 cnp.import_array()
@@ -176,6 +176,7 @@ cdef class CyEngine:
         m.wd_first = True
         m.kt_t = -1
         m.tsc_key = -1
+        m.kt_miss = ktime_miss
         # guest and hypervisor
         m.guest = plan.pv != PV_NONE
         m.effects = plan.effects

@@ -33,8 +33,8 @@ cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
     cdef ns_t t
     cdef uint64_t gen
     cdef bint live
-    while m.heap.n and m.heap.e[0].time <= t_end:
-        top = &m.heap.e[0]
+    while m.heap.n and heap_top(&m.heap).time <= t_end:
+        top = heap_top(&m.heap)
         t = top.time
         cpu = top.cpu
         gen = top.gen

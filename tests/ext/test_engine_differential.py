@@ -238,3 +238,17 @@ def test_columns_are_read_only_views():
     col = sim.engine.columns()["time_ns"]
     with pytest.raises(ValueError):
         col[0] = 1
+
+
+@pytest.mark.parametrize("cpus", [12, 20, 40])
+def test_queue_switching_between_sorted_and_heap_layouts_keeps_the_log(cpus):
+    # ext/heap.pxd keeps up to 32 entries sorted and more as a binary heap; these CPU counts with mixed
+    # work, idle wake-ups, timers and stale entries move the queue across that limit both ways.
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), [
+        'run.until="40ms"', f"machine.cpus={cpus}", 'machine.cstates=["C1","C6"]', 'kernel.nohz="idle"',
+        'workload.kind="mixed"', 'workload.timers=[{kind="random", rate_hz=2000}, {kind="periodic", period="700us"}]',
+        'machine.irq_jitter="30us"'])
+    a, b = _engines(sc)
+    a.run()
+    b.run()
+    _assert_same(a, b)
