@@ -21,6 +21,11 @@ from tickscope.sim.errors import InputError
 from tickscope.sim.simulation import Simulation, cython_available
 
 STANDARD_SETS = ["machine.cpus=8", "kernel.hz=1000", "kernel.highres=true", 'workload.kind="busy"']
+#: The tick-layer variants of the standard scenario (issue: tick layer): the same machine with NO_HZ idle,
+#: a C3STOP LAPIC timer, HPET broadcast and the watchdog on — busy, then with a mixed idle load.
+TICK_LAYER_SETS = ['kernel.nohz="idle"', "machine.arat=false", 'machine.cstates=["C1", "C3", "C6"]',
+                   'machine.broadcast="hpet"', "kernel.watchdog=true"]
+MIXED_SETS = ['workload.kind="mixed"']
 # (reference span, Cython span) in ns: ~0.4 s and ~3 s of wall time on the 2-core dev box.
 SPANS = {"full": (2_000_000_000, 600_000_000_000), "quick": (500_000_000, 60_000_000_000)}
 
@@ -38,8 +43,11 @@ def standard_scenario():
     return scen.apply_sets(scen.preset("bare-metal-lapic"), STANDARD_SETS)
 
 
-def _time_engine(engine: str, until_ns: int) -> dict:
-    sim = Simulation(standard_scenario(), engine=engine, until_ns=until_ns)
+def _time_engine(engine: str, until_ns: int, extra=()) -> dict:
+    sc = standard_scenario()
+    if extra:
+        sc = scen.apply_sets(sc, list(extra))
+    sim = Simulation(sc, engine=engine, until_ns=until_ns)
     t0 = time.perf_counter()
     sim.engine.run_until(until_ns)  # one call: no Python between events
     wall = time.perf_counter() - t0
@@ -62,6 +70,8 @@ def run_bench(quick: bool = False) -> dict:
     ref_ns, cy_ns = SPANS["quick" if quick else "full"]
     ref = _time_engine("reference", ref_ns)
     cy = _time_engine("cython", cy_ns)
+    tick_layer = _time_engine("cython", cy_ns // 2, TICK_LAYER_SETS)
+    mixed = _time_engine("cython", cy_ns // 6, TICK_LAYER_SETS + MIXED_SETS)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     return {
         "engine_events_per_s": cy["events_per_s"],
@@ -71,6 +81,9 @@ def run_bench(quick: bool = False) -> dict:
         "peak_rss_mb": peak_kb / 1024.0,
         "engine_run": cy, "reference_run": ref,
         "scenario": "bare-metal-lapic " + " ".join(STANDARD_SETS),
+        "tick_layer_events_per_s": tick_layer["events_per_s"],
+        "tick_layer_mixed_events_per_s": mixed["events_per_s"],
+        "tick_layer_scenario": " ".join(TICK_LAYER_SETS), "tick_layer_run": tick_layer, "tick_layer_mixed_run": mixed,
     }
 
 
@@ -125,8 +138,11 @@ def _bench(args) -> int:
           f"{ref['simulated_ns'] / 1e9:g} s simulated, {ref['wall_s']:.3f} s wall)")
     print(f"ratio:     {report['ratio']:.1f}x")
     print(f"bytes/event: {report['bytes_per_event']:.2f}   peak RSS: {report['peak_rss_mb']:.1f} MB")
+    print(f"tick layer ({report['tick_layer_scenario']}): busy {report['tick_layer_events_per_s'] / 1e6:.2f} M events/s, "
+          f"mixed idle {report['tick_layer_mixed_events_per_s'] / 1e6:.2f} M events/s")
     engine_keys = {"engine_events_per_s", "reference_events_per_s", "ratio", "bytes_per_event", "peak_rss_mb",
-                   "engine_run", "reference_run", "scenario"}
+                   "engine_run", "reference_run", "scenario", "tick_layer_events_per_s", "tick_layer_mixed_events_per_s",
+                   "tick_layer_scenario", "tick_layer_run", "tick_layer_mixed_run"}
     for flag, _module, what in EXTRA_BENCHES:
         if isinstance(report.get(flag), str):
             print(f"{flag} ({what}): {report[flag]}")
