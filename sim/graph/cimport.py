@@ -7,6 +7,21 @@ declarations and struct layouts.  After all files are read, every use is
 resolved to a definition (same file, then same component, then anywhere) and
 classified with :func:`~tickscope.sim.graph.model.classify_reference`.
 
+Kernel code is first passed through :mod:`~tickscope.sim.graph.cprep`
+(annotations, ``DEFINE_PER_CPU``, loop macros, asm blocks and ``#ifdef``-split
+code rewritten in place, same offsets and lines), so that only a really broken
+file draws a warning.  A file with ``#else`` branches is read twice, once per
+side, and what both define and use is merged.  Only file-scope declarations
+define symbols, a macro defined in a ``.c`` file is seen by that file only,
+and keywords are never symbols.
+
+A symbol is interface if an interface header declares it (enum constants
+included), or if it is exported (``EXPORT_SYMBOL*``) and no header in the tree
+declares it; a tree without any interface header takes the non-static symbols
+of its core, hardware and library components that no header declares as
+interface (with a warning).  A name in ``[interface] internal`` is a reachout
+even where the tree holds no definition of it.
+
 A file that does not parse is graphed as far as tree-sitter recovers and named
 in a warning; a ``.c``/``.h`` file holding NUL bytes is skipped with a warning.
 """
@@ -24,6 +39,7 @@ import tree_sitter as ts
 import tree_sitter_c as tsc
 
 from tickscope.sim.errors import InputError
+from tickscope.sim.graph.cprep import exported_symbols, has_alternatives, neutralize
 from tickscope.sim.graph.layers import Layers
 from tickscope.sim.graph.model import ArchGraph, Evidence, classify_reference
 
@@ -54,7 +70,7 @@ _QUERY = ts.Query(_LANG, """
 (initializer_pair designator: (field_designator (field_identifier) @dfield) value: (identifier) @dval)
 (struct_specifier name: (type_identifier) @sname body: (field_declaration_list) @sbody)
 (declaration) @decl
-(ERROR) @error
+(enumerator name: (identifier) @enumc)
 """)
 
 _C_KEYWORDS = frozenset("""
@@ -62,6 +78,8 @@ auto break case char const continue default do double else enum extern float for
 long register restrict return short signed sizeof static struct switch typedef union unsigned void
 volatile while _Bool asm __asm__ bool
 """.split())
+#: Words that are never symbols, even where error recovery reads them as identifiers.
+_NOT_SYMBOLS = _C_KEYWORDS | frozenset("typeof __typeof__ __attribute__ __extension__ __volatile__ __inline__ __restrict".split())
 _TOKEN_RE = re.compile(rb"[A-Za-z_]\w*|0[xX][0-9A-Fa-f]+[uUlL]*|\d+[uUlL]*|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'|\S")
 _COMMENT_RE = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
 
@@ -87,12 +105,13 @@ class FileFacts:
     lines: list = field(default_factory=list)
     functions: list = field(default_factory=list)   # (name, line, start, end, body_hash, ntokens)
     refs: list = field(default_factory=list)        # (function name, symbol, line)
-    field_calls: list = field(default_factory=list)  # (function name, member, line)
+    field_calls: list = field(default_factory=list)  # (function name, member, line, struct type or "")
     ops: list = field(default_factory=list)         # (var, struct type, member, value, line)
     includes: list = field(default_factory=list)
-    records: list = field(default_factory=list)     # (struct name, line, signature)
+    records: list = field(default_factory=list)     # (struct name, line, signature, is a time record)
     defs: list = field(default_factory=list)        # Definition without node
     declared: list = field(default_factory=list)    # (name, line) prototypes and externs
+    exported: set = field(default_factory=set)      # names given to EXPORT_SYMBOL*
 
 
 def _text(node) -> str:
@@ -106,10 +125,69 @@ def _unwrap(decl):
         if decl.type == "function_declarator":
             is_func = True
         inner = decl.child_by_field_name("declarator")
+        if inner is None and decl.type in ("parenthesized_declarator", "attributed_declarator"):
+            inner = next((c for c in decl.named_children if c.type.endswith("declarator") or c.type == "identifier"), None)
         if inner is None:
             return None, is_func
         decl = inner
     return decl, is_func
+
+
+_PREPROC_NAMES = frozenset(("preproc_params", "preproc_def", "preproc_function_def"))
+#: Containers whose children are at file scope.
+_FILE_SCOPE = frozenset(("translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
+                         "preproc_elifdef", "linkage_specification", "declaration_list"))
+_SYSCALL_RE = re.compile(r"(COMPAT_)?SYSCALL_DEFINE\w*")
+
+
+def _declared_struct(ident) -> str:
+    """``foo`` for an identifier declared as ``struct foo *x`` (a parameter or a local), else ""."""
+    node = ident.parent
+    while node is not None and node.type not in ("declaration", "parameter_declaration", "compound_statement"):
+        node = node.parent
+    if node is None or node.type == "compound_statement":
+        return ""
+    dtype = node.child_by_field_name("type")
+    if dtype is None or dtype.type != "struct_specifier":
+        return ""
+    name = dtype.child_by_field_name("name")
+    return _text(name) if name is not None else ""
+
+
+def _at_file_scope(node) -> bool:
+    parent = node.parent
+    return parent is None or parent.type in _FILE_SCOPE
+
+
+def _macro_functions(root):
+    """Functions a macro defines, ``MACRO(name, ...) { body }`` at file scope (``SYSCALL_DEFINE2``, ...).
+
+    tree-sitter sees a call without its semicolon followed by a bare block;
+    returns ``(name, start_node, body)`` for each.
+    """
+    out = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        prev = None
+        for child in node.named_children:
+            if child.type in _FILE_SCOPE:
+                stack.append(child)
+            elif child.type == "compound_statement" and prev is not None and prev.type == "expression_statement":
+                call = prev.named_children[0] if prev.named_children else None
+                fn = call.child_by_field_name("function") if call is not None and call.type == "call_expression" else None
+                if fn is not None and fn.type == "identifier":
+                    macro = _text(fn)
+                    args = call.child_by_field_name("arguments")
+                    first = args.named_children[0] if args is not None and args.named_children else None
+                    name = _text(first) if first is not None and first.type == "identifier" else macro
+                    m = _SYSCALL_RE.fullmatch(macro)
+                    if m:
+                        name = ("compat_sys_" if m.group(1) else "sys_") + name
+                    out.append((name, prev, child))
+            if child.type != "comment":
+                prev = child
+    return out
 
 
 def _body_fingerprint(src: bytes):
@@ -130,9 +208,14 @@ def _body_fingerprint(src: bytes):
     return hashlib.sha1(" ".join(out).encode()).hexdigest(), len(out)
 
 
+#: A record is a time-info record (a time model) if its name or a field name says so.
+_TIME_WORD_RE = re.compile(r"time|clock|tsc|cycle|nsec|_ns$|^ns_|tick|jiff|mult|mul$|shift|freq|khz|stamp|epoch|"
+                           r"counter|delta|scale", re.I)
+
+
 def _record_signature(body) -> tuple:
-    """Field types of a struct body in order, names dropped (structural equality)."""
-    sig = []
+    """Field types of a struct body in order, names dropped (structural equality), and the field names."""
+    sig, names = [], []
     for f in body.named_children:
         if f.type != "field_declaration":
             continue
@@ -144,76 +227,131 @@ def _record_signature(body) -> tuple:
                 mark += {"pointer_declarator": "*", "array_declarator": "[]", "function_declarator": "()"}.get(d.type, "")
                 d = d.child_by_field_name("declarator")
             sig.append(base + mark)
-    return tuple(sig)
+            names.append(_text(d) if d is not None else "")
+    return tuple(sig), names
+
+
+def _is_time_record(name: str, sig: tuple, field_names: list) -> bool:
+    """A plain data record about time: no function pointers, and a name or field that speaks of time."""
+    if any(t.endswith("()") for t in sig):
+        return False  # an ops table or an attribute, not a time record
+    return bool(_TIME_WORD_RE.search(name) or any(_TIME_WORD_RE.search(n) for n in field_names))
 
 
 def parse_file(path: str, data: bytes, component: str, kind: str, parser: ts.Parser):
-    """Extract the facts of one file; returns ``(FileFacts, error_line or None)``."""
-    tree = parser.parse(data)
+    """Extract the facts of one file; returns ``(FileFacts, error_line or None)``.
+
+    The text is first passed through :func:`~tickscope.sim.graph.cprep.neutralize`
+    (kernel annotations and declaration macros; same length, same lines), so
+    lines and evidence still refer to *data*.  A file with ``#else``/``#elif``
+    branches is parsed twice, once with the first and once with the last
+    branch of each group, and the facts of both are merged.
+    """
     facts = FileFacts(path, component, kind, data.split(b"\n"))
+    facts.exported = exported_symbols(data)
+    picks = ("first", "last") if has_alternatives(data) else ("first",)
+    errors = [_extract(parser.parse(neutralize(data, pick)), facts) for pick in picks]
+    for name in ("functions", "defs", "refs", "field_calls", "ops", "includes", "records", "declared"):
+        items = getattr(facts, name)
+        if len(picks) > 1 or name == "defs":
+            seen = set()
+            unique = []
+            for it in items:
+                key = (it.name, it.kind, it.line) if isinstance(it, Definition) else it
+                if key not in seen:
+                    seen.add(key)
+                    unique.append(it)
+            setattr(facts, name, unique)
+    found = [e for e in errors if e is not None]
+    return facts, (min(found) if found else None)
+
+
+def _extract(tree, facts: FileFacts):
+    """Add what one parse tree of the file defines and uses to *facts*; returns the first error line or None."""
+    path, component = facts.path, facts.component
     caps = ts.QueryCursor(_QUERY).captures(tree.root_node)
     get = lambda name: caps.get(name, [])  # noqa: E731
 
-    fdefs = sorted(get("fdef"), key=lambda n: n.start_byte)
-    starts = [n.start_byte for n in fdefs]
-    names = [None] * len(fdefs)
-    fname_nodes = get("fname")
+    # (start byte, end byte, name, line, body, static) of each function, sorted
+    funcs = []
+    for fd in get("fdef"):
+        ident, _ = _unwrap(fd.child_by_field_name("declarator"))
+        if ident is None:
+            continue
+        static = any(c.type == "storage_class_specifier" and _text(c) == "static" for c in fd.children)
+        funcs.append((fd.start_byte, fd.end_byte, _text(ident), fd.start_point[0] + 1, fd.child_by_field_name("body"), static))
+    macro_funcs = _macro_functions(tree.root_node)
+    for name, head, body in macro_funcs:
+        funcs.append((head.start_byte, body.end_byte, name, head.start_point[0] + 1, body, False))
+    funcs.sort(key=lambda f: f[0])
+    starts = [f[0] for f in funcs]
 
     def owner(node):
         i = bisect.bisect_right(starts, node.start_byte) - 1
-        if i >= 0 and node.end_byte <= fdefs[i].end_byte:
+        if i >= 0 and node.end_byte <= funcs[i][1]:
             return i
         return -1
 
-    for n in fname_nodes:
-        i = owner(n)
-        if i >= 0 and names[i] is None:
-            decl = fdefs[i].child_by_field_name("declarator")
-            if decl is not None and decl.start_byte <= n.start_byte < decl.end_byte:
-                names[i] = _text(n)
-    locals_ = [set() for _ in fdefs]
+    locals_ = [set() for _ in funcs]
+    local_types = [{} for _ in funcs]  # local or parameter name -> struct type, where declared as one
     for n in get("local"):
         i = owner(n)
         if i >= 0:
-            locals_[i].add(_text(n))
-    for i, fd in enumerate(fdefs):
-        if names[i] is None:
+            name = _text(n)
+            locals_[i].add(name)
+            stype = _declared_struct(n)
+            if stype:
+                local_types[i][name] = stype
+    for start, end, name, line, body, static in funcs:
+        if name in _NOT_SYMBOLS:
             continue
-        body = fd.child_by_field_name("body")
         digest, ntok = _body_fingerprint(body.text) if body is not None else ("", 0)
-        static = any(c.type == "storage_class_specifier" and _text(c) == "static" for c in fd.children)
-        facts.functions.append((names[i], fd.start_point[0] + 1, digest, ntok))
-        facts.defs.append(Definition(names[i], "function", path, fd.start_point[0] + 1, component, static))
+        facts.functions.append((name, line, digest, ntok))
+        facts.defs.append(Definition(name, "function", path, line, component, static))
 
     seen = set()
     for n in get("id"):
         i = owner(n)
-        if i < 0 or names[i] is None:
+        if i < 0:
             continue
         sym = _text(n)
-        if sym in locals_[i] or sym == names[i]:
+        fname = funcs[i][2]
+        if sym in locals_[i] or sym == fname or sym in _NOT_SYMBOLS:
             continue
+        if n.parent is not None and n.parent.type in _PREPROC_NAMES:
+            continue  # a macro's own name or parameters, defined inside a function
         key = (i, sym, n.start_point[0])
         if key in seen:
             continue
         seen.add(key)
-        facts.refs.append((names[i], sym, n.start_point[0] + 1))
+        facts.refs.append((fname, sym, n.start_point[0] + 1))
     for n in get("fcall"):
         i = owner(n)
-        if i >= 0 and names[i] is not None:
-            facts.field_calls.append((names[i], _text(n), n.start_point[0] + 1))
+        if i >= 0:
+            obj = n.parent.child_by_field_name("argument") if n.parent is not None else None
+            stype = local_types[i].get(_text(obj), "") if obj is not None and obj.type == "identifier" else ""
+            facts.field_calls.append((funcs[i][2], _text(n), n.start_point[0] + 1, stype))
 
+    is_c = path.endswith(".c")
     for n in get("macro"):
-        facts.defs.append(Definition(_text(n), "macro", path, n.start_point[0] + 1, component))
+        # a macro defined in a .c file is seen by that file only
+        facts.defs.append(Definition(_text(n), "macro", path, n.start_point[0] + 1, component, static=is_c))
+    for n in get("enumc"):  # an enum constant is declared where its enum is
+        if owner(n) < 0:
+            facts.declared.append((_text(n), n.start_point[0] + 1))
     for n in get("include"):
         facts.includes.append(_text(n).strip('<>"'))
     for sname in get("sname"):
         body = sname.next_named_sibling
         if body is not None and body.type == "field_declaration_list" and owner(sname) < 0:
-            facts.records.append((_text(sname), sname.start_point[0] + 1, _record_signature(body)))
+            sig, field_names = _record_signature(body)
+            rname = _text(sname)
+            facts.records.append((rname, sname.start_point[0] + 1, sig, _is_time_record(rname, sig, field_names)))
 
     for decl in get("decl"):
-        if owner(decl) >= 0:
+        # only file-scope declarations define symbols: a declaration inside a
+        # block the parser could not attach to a function is a local
+        if owner(decl) >= 0 or not _at_file_scope(decl):
             continue
         storage = {_text(c) for c in decl.children if c.type == "storage_class_specifier"}
         dtype = decl.child_by_field_name("type")
@@ -227,6 +365,8 @@ def parse_file(path: str, data: bytes, component: str, kind: str, parser: ts.Par
             if ident is None:
                 continue
             name, line = _text(ident), ident.start_point[0] + 1
+            if name in _NOT_SYMBOLS:
+                continue
             if is_func or "extern" in storage:
                 facts.declared.append((name, line))
                 continue
@@ -247,22 +387,28 @@ def parse_file(path: str, data: bytes, component: str, kind: str, parser: ts.Par
                     member = desig.named_children[0] if desig.named_children else None
                     if member is not None:
                         facts.ops.append((name, struct_name, _text(member), _text(value), pair.start_point[0] + 1))
-    error_line = None
-    if tree.root_node.has_error:
-        errs = get("error")
-        error_line = min((e.start_point[0] + 1 for e in errs), default=0) or _first_missing_line(tree.root_node)
-    return facts, error_line
+    if not tree.root_node.has_error:
+        return None
+    return _first_error_line(tree.root_node, {head.id for _name, head, _body in macro_funcs})
 
 
-def _first_missing_line(root) -> int:
+def _first_error_line(root, benign_heads=frozenset()):
+    """Line of the first ERROR or missing node, or None if every one is benign.
+
+    The missing semicolon after ``MACRO(name, ...)`` in front of a macro-defined
+    function body (*benign_heads*: ids of those expression statements) is how
+    tree-sitter reads a valid kernel idiom, not an error in the file.
+    """
     stack = [root]
     while stack:
         node = stack.pop()
-        if node.is_missing or node.type == "ERROR":
-            return node.start_point[0] + 1
+        if node.type == "ERROR" or node.is_missing:
+            if not (node.is_missing and node.parent is not None and node.parent.id in benign_heads):
+                return node.start_point[0] + 1
+            continue
         if node.has_error:
             stack.extend(reversed(node.children))
-    return 1
+    return None
 
 
 def scan_tree(root: Path):
@@ -332,18 +478,48 @@ def _resolve(graph: ArchGraph, files: list, layers: Layers) -> None:
         graph.add_component(f.component, f.kind)
     defs: dict[str, list[Definition]] = defaultdict(list)
     iface_decl: dict[str, tuple] = {}
+    header_decl: dict[str, tuple] = {}   # declared (or defined) in any header of the tree
+    exported: dict[str, FileFacts] = {}
     for f in files:
         graph.add_node(f.path, "file", f.component, f.path, 0)
+        is_header = f.path.endswith(".h")
         header_iface = layers.is_interface_header(f.path)
         for d in f.defs:
-            if f.path.endswith(".h"):
+            if is_header:
                 d.static = False  # a header's static inline is visible to every includer
+                header_decl.setdefault(d.name, (f.path, d.line, f.component))
             defs[d.name].append(d)
             if header_iface:
                 iface_decl.setdefault(d.name, (f.path, d.line, f.component))
-        if header_iface:
+        if is_header:
             for name, line in f.declared:
-                iface_decl.setdefault(name, (f.path, line, f.component))
+                header_decl.setdefault(name, (f.path, line, f.component))
+                if header_iface:
+                    iface_decl.setdefault(name, (f.path, line, f.component))
+        for name in f.exported:
+            exported.setdefault(name, f)
+    # An exported symbol that no header in the tree declares is part of the
+    # module interface whose header is not in the tree (a partial checkout).
+    for name, f in exported.items():
+        if name not in header_decl and layers.exports_are_interface:
+            d = next((d for d in defs.get(name, ()) if d.file == f.path), None)
+            iface_decl.setdefault(name, (f.path, d.line if d else 0, f.component))
+    if files and not any(layers.is_interface_header(f.path) for f in files):
+        # A partial checkout without its public headers (kernel/time +
+        # drivers/clocksource, no include/): what a private header does not
+        # declare, and the core, an arch layer or a library defines non-static,
+        # is taken as offered to everyone.
+        graph.warnings.append(
+            "no interface header in the tree (none matches " + ", ".join(layers.interface_headers)
+            + "): non-static symbols of core, hardware and library components that no header in the tree "
+              "declares are taken as interface")
+        for name, ds in defs.items():
+            if name in header_decl or name in iface_decl:
+                continue
+            d = next((d for d in ds if not d.static and d.kind != "macro"
+                      and graph.kind_of(d.component) in ("core", "hardware", "shared-lib", "interface")), None)
+            if d is not None:
+                iface_decl[name] = (d.file, d.line, d.component)
     for name in layers.internal_symbols:
         iface_decl.pop(name, None)
 
@@ -383,6 +559,19 @@ def _resolve(graph: ArchGraph, files: list, layers: Layers) -> None:
             decl_nodes[name] = nid
         return nid
 
+    def internal_node(name: str):
+        path, line, comp = header_decl.get(name, ("", 0, ""))
+        if not path and defs.get(name):  # defined, but static where it is defined
+            d = defs[name][0]
+            path, line, comp = d.file, d.line, d.component
+        if not path:
+            comp = next((c for c, a in graph.components.items() if a["kind"] == "core"), "")
+        nid = decl_nodes.get(name)
+        if nid is None:
+            nid = graph.add_node(f"{path or '(outside the tree)'}:{name}", "declaration", comp, path, line, symbol=name)
+            decl_nodes[name] = nid
+        return nid, comp
+
     for f in files:
         src_kind = f.kind
         for fname, sym, line in f.refs:
@@ -390,10 +579,15 @@ def _resolve(graph: ArchGraph, files: list, layers: Layers) -> None:
             target = resolve(sym, f.path, f.component)
             is_iface = sym in iface_decl
             if target is None:
-                if not is_iface:
+                if sym in layers.internal_symbols:
+                    # a named core internal whose definition is not in the tree
+                    tnode, tcomp = internal_node(sym)
+                    tkind, tdkind = graph.kind_of(tcomp), "declaration"
+                elif not is_iface:
                     continue  # defined outside the tree (printk, ...): nothing to judge
-                tnode = declaration_node(sym)
-                tcomp, tkind, tdkind = iface_decl[sym][2], graph.kind_of(iface_decl[sym][2]), "declaration"
+                else:
+                    tnode = declaration_node(sym)
+                    tcomp, tkind, tdkind = iface_decl[sym][2], graph.kind_of(iface_decl[sym][2]), "declaration"
             else:
                 tnode, tcomp, tkind, tdkind = node_for(target), target.component, graph.kind_of(target.component), target.kind
             cls = classify_reference(f.component, src_kind, tcomp, tkind, is_iface)
@@ -405,23 +599,29 @@ def _resolve(graph: ArchGraph, files: list, layers: Layers) -> None:
     # callbacks: the core calling through an ops member a backend filled in
     field_callers = defaultdict(list)
     for f in files:
-        for fname, member, line in f.field_calls:
-            field_callers[member].append((f, fname, line))
+        for fname, member, line, stype in f.field_calls:
+            field_callers[member].append((f, fname, line, stype))
+    record_owner = {}
+    for f in files:
+        for rec in f.records:
+            record_owner.setdefault(rec[0], f)
     for f in files:
         for var, struct_type, member, value, line in f.ops:
             target = resolve(value, f.path, f.component)
             if target is None or target.kind != "function":
                 continue
             ops_ev = _evidence(f, line)
-            callers = [(cf, fn, ln) for cf, fn, ln in field_callers.get(member, ())
-                       if cf.component != target.component and graph.kind_of(cf.component) != "backend"]
+            # a caller whose object is declared as another struct type calls another table
+            callers = [(cf, fn, ln) for cf, fn, ln, stype in field_callers.get(member, ())
+                       if cf.component != target.component and graph.kind_of(cf.component) != "backend"
+                       and not (stype and struct_type and stype != struct_type)]
             if callers:
                 for cf, fn, ln in callers:
                     graph.add_edge(f"{cf.path}:{fn}", node_for(target), "callback", [_evidence(cf, ln), ops_ev],
                                    dep=target.component, member=member, ops=var)
             else:
                 tname = f"struct {struct_type}" if struct_type else f"ops {var}"
-                owner = next((r for r in files for rec in r.records if rec[0] == struct_type), None)
+                owner = record_owner.get(struct_type)
                 graph.add_node(tname, "type", owner.component if owner else "", owner.path if owner else "", 0, symbol=tname)
                 graph.add_edge(tname, node_for(target), "callback", ops_ev, dep=target.component, member=member, ops=var)
 
@@ -444,6 +644,7 @@ def _resolve(graph: ArchGraph, files: list, layers: Layers) -> None:
 
     graph.meta["records"] = [
         {"component": f.component, "name": name, "file": f.path, "line": line, "signature": list(sig)}
-        for f in files if f.kind == "backend" for name, line, sig in f.records if len(sig) >= MIN_RECORD_FIELDS
+        for f in files if f.kind == "backend" for name, line, sig, timeish in f.records
+        if timeish and len(sig) >= MIN_RECORD_FIELDS
     ]
     graph.meta["files"] = len(files)

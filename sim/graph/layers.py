@@ -1,8 +1,10 @@
 """Which file belongs to which component, and which headers are interfaces.
 
-Defaults for a Linux-like tree: headers under ``include/`` declare the
-interface; ``lib/`` and ``arch/*/lib/`` are the shared library; ``kernel/`` is
-the core; every other directory is a backend component of its own.  A
+Defaults for a Linux-like tree: headers under ``include/`` and
+``arch/*/include/`` (``<asm/...>``) declare the interface and form interface
+components; ``lib/`` and ``arch/*/lib/`` are the shared library;
+``kernel/`` is the core; every other directory is a backend component of its
+own.  A
 ``--layers FILE.toml`` overrides this::
 
     [[component]]
@@ -13,9 +15,20 @@ the core; every other directory is a backend component of its own.  A
     [interface]
     headers = ["include/linux/clockchips.h", "include/linux/clocksource.h"]
     internal = ["do_timer"]     # never interface, even if a header declares it
+    exported = true             # EXPORT_SYMBOL'd names no header in the tree declares are interface
 
 The first component whose globs match a file wins; a file no component
 matches falls back to the defaults.
+
+``internal`` defaults to :data:`DEFAULT_INTERNAL_SYMBOLS`, the tick-core
+internals that old kernels declared in public headers (``do_timer``,
+``update_process_times``, ...); ``internal = []`` turns that off.  A named
+internal is a reachout even where its definition is not in the tree.
+
+``exported`` (default true): a symbol a file exports with ``EXPORT_SYMBOL*``
+and that no header in the tree declares counts as interface: its header is
+simply not part of a partial checkout (``kernel/time`` without ``include/``).
+A symbol declared only in a non-interface header stays internal.
 """
 from __future__ import annotations
 
@@ -29,7 +42,13 @@ from pathlib import Path
 from tickscope.sim.errors import InputError
 from tickscope.sim.graph.model import COMPONENT_KINDS
 
-DEFAULT_INTERFACE_HEADERS = ("include/**",)
+DEFAULT_INTERFACE_HEADERS = ("include/**", "arch/*/include/**")
+#: Core internals the tick core owns even where a public header declares them.
+DEFAULT_INTERNAL_SYMBOLS = frozenset((
+    "do_timer", "xtime_lock", "update_process_times", "profile_tick", "account_steal_time",
+    "next_timer_interrupt", "nohz_cpu_mask", "smp_apic_timer_interrupt", "tick_do_timer_cpu",
+    "set_intr_gate", "LOCAL_TIMER_VECTOR",
+))
 
 
 def glob_to_regex(pattern: str) -> re.Pattern:
@@ -79,8 +98,9 @@ class Layers:
 
     components: list = field(default_factory=list)
     interface_headers: list = field(default_factory=lambda: list(DEFAULT_INTERFACE_HEADERS))
-    internal_symbols: set = field(default_factory=set)
+    internal_symbols: set = field(default_factory=lambda: set(DEFAULT_INTERNAL_SYMBOLS))
     origin: str = "defaults"
+    exports_are_interface: bool = True
 
     def __post_init__(self):
         self._header_res = [glob_to_regex(p) for p in self.interface_headers]
@@ -103,6 +123,8 @@ def default_component(relpath: str) -> tuple[str, str]:
     parts = relpath.split("/")
     if parts[0] == "include":
         return "include", "interface"
+    if parts[0] == "arch" and len(parts) > 3 and parts[2] == "include":  # arch/x86/include/asm/...
+        return "/".join(parts[:3]), "interface"
     if parts[0] == "lib":
         return "lib", "shared-lib"
     if parts[0] == "arch" and len(parts) > 3 and parts[2] == "lib":
@@ -115,7 +137,7 @@ def default_component(relpath: str) -> tuple[str, str]:
 
 _TOP_KEYS = {"component", "interface", "description", "name"}
 _COMPONENT_KEYS = {"name", "kind", "paths", "description"}
-_INTERFACE_KEYS = {"headers", "internal"}
+_INTERFACE_KEYS = {"headers", "internal", "exported"}
 
 
 def parse_layers(data: dict, origin: str) -> Layers:
@@ -146,14 +168,17 @@ def parse_layers(data: dict, origin: str) -> Layers:
         raise InputError(f"{origin}: interface must be a table")
     bad = set(iface) - _INTERFACE_KEYS
     if bad:
-        raise InputError(f"{origin}: interface.{sorted(bad)[0]}: unknown key (allowed: headers, internal)")
+        raise InputError(f"{origin}: interface.{sorted(bad)[0]}: unknown key (allowed: headers, internal, exported)")
     headers = iface.get("headers", list(DEFAULT_INTERFACE_HEADERS))
     if not isinstance(headers, list) or not all(isinstance(h, str) for h in headers):
         raise InputError(f"{origin}: interface.headers: must be a list of globs")
-    internal = iface.get("internal", [])
+    internal = iface.get("internal", sorted(DEFAULT_INTERNAL_SYMBOLS))
     if not isinstance(internal, list) or not all(isinstance(h, str) for h in internal):
         raise InputError(f"{origin}: interface.internal: must be a list of symbol names")
-    return Layers(rules, list(headers), set(internal), origin)
+    exported = iface.get("exported", True)
+    if not isinstance(exported, bool):
+        raise InputError(f"{origin}: interface.exported: must be true or false")
+    return Layers(rules, list(headers), set(internal), origin, exported)
 
 
 def load_layers(path) -> Layers:

@@ -159,14 +159,20 @@ def _under(module: str, prefix: str) -> bool:
     return module == prefix or module.startswith(prefix + ".")
 
 
-def component_dependencies(graph: ArchGraph) -> nx.DiGraph:
-    """Component-level dependency graph; each edge holds its ``count`` and first ``evidence``."""
+def component_dependencies(graph: ArchGraph, from_interfaces: bool = True) -> nx.DiGraph:
+    """Component-level dependency graph; each edge holds its ``count`` and first ``evidence``.
+
+    With *from_interfaces* false, uses from an interface component (the inline
+    helpers of a header calling the code behind it) are left out.
+    """
     dg = nx.DiGraph()
     dg.add_nodes_from(graph.components)
     for s, t, d in graph.edges():
         if d["cls"] not in DEPENDENCY_CLASSES:
             continue
         a, b = graph.component_of(s), d.get("dep") or graph.component_of(t)
+        if not from_interfaces and graph.kind_of(a) == "interface":
+            continue
         if not a or not b or a == b or b not in graph.components:
             continue
         if dg.has_edge(a, b):
@@ -178,7 +184,9 @@ def component_dependencies(graph: ArchGraph) -> nx.DiGraph:
 
 def _cycles(graph: ArchGraph):
     out = []
-    dg = component_dependencies(graph)
+    # a header declaring an API and inlining calls into its implementation is
+    # not a cycle: the interface's own uses are left out
+    dg = component_dependencies(graph, from_interfaces=False)
     for scc in nx.strongly_connected_components(dg):
         if len(scc) < 2:
             continue
@@ -188,7 +196,7 @@ def _cycles(graph: ArchGraph):
         chain = [u for u, _v in cycle] + [cycle[0][0]]
         ev = dg.edges[cycle[0][0], cycle[0][1]]["evidence"]
         out.append(Violation(
-            "cycles", start, ev.file if ev else "", ev.line if ev else 0, " -> ".join(chain),
+            "cycles", chain[0], ev.file if ev else "", ev.line if ev else 0, " -> ".join(chain),
             f"dependency cycle between components: {' -> '.join(chain)}",
             "break the cycle: move what both sides need into a shared library or an interface, "
             "so dependencies point one way", chain))
