@@ -19,6 +19,10 @@
     simulated on 8 CPUs at HZ=1000 (~1.1e6 records), three runs pooled; also
     ``ui_stall_p50_ms``, ``ui_stall_max_ms`` and ``ui_platform`` (offscreen,
     xcb under Xvfb, ...; set ``QT_QPA_PLATFORM`` to choose).
+``live_fps``
+    Raster frames per second the GUI received during those runs (the run
+    controller's live path; the full rebuild when a run stops is not counted),
+    the lowest of the runs; target >= 20.
 """
 from __future__ import annotations
 
@@ -139,15 +143,20 @@ def _stall_bench(quick: bool, repeats: int = STALL_REPEATS) -> dict:
     app = _app()
     sc = scen.apply_sets(scen.preset(scen.DEFAULT_PRESET), ["machine.cpus=8", "kernel.hz=1000"])
     until = (20 if quick else 120) * 10**9
-    samples, walls, records = [], [], 0
+    samples, walls, records, fps = [], [], 0, []
     for _ in range(1 if quick else repeats):
         win = MainWindow(sc, persistent=False)
         win.resize(*SIZE)
         win.show()
         app.processEvents()
+        frames = []
+        win.controller.raster_ready.connect(lambda _data: frames.append(time.perf_counter()))
         t = time.perf_counter()
         win.run_to_end(until)
         walls.append(time.perf_counter() - t)
+        live = frames[:-1]  # the last frame is the stop's full rebuild
+        if len(live) > 2:
+            fps.append((len(live) - 1) / (live[-1] - live[0]))
         samples.extend(win.controller.probe.samples)
         records = len(win.results)
         win.close()
@@ -156,7 +165,7 @@ def _stall_bench(quick: bool, repeats: int = STALL_REPEATS) -> dict:
             "ui_stall_p50_ms": round(float(np.percentile(s, 50)), 1), "ui_stall_max_ms": round(float(s.max()), 1),
             "ui_stall_samples": len(samples), "ui_run_wall_s": round(statistics.median(walls), 2),
             "ui_run_simulated_s": until // 10**9, "ui_run_records": records,
-            "ui_platform": QtWidgets.QApplication.platformName()}
+            "ui_platform": QtWidgets.QApplication.platformName(), "live_fps": round(min(fps), 1) if fps else 0.0}
 
 
 def run(args=None) -> dict:

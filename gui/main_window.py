@@ -136,6 +136,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model.path_changed.connect(lambda _p: self._update_title())
         self.model.undo_stack.cleanChanged.connect(lambda _c: self._update_title())
         self.controller.results_ready.connect(self._on_results)
+        self.controller.raster_ready.connect(self._on_raster)
         self.controller.state_changed.connect(self._on_state)
         self.controller.progress.connect(self._on_progress)
         self.controller.speed.connect(lambda eps: self.speed_label.setText(f"{eps / 1e6:.2f} M events/s"))
@@ -260,14 +261,21 @@ class MainWindow(QtWidgets.QMainWindow):
         """An action with a shortcut, listed in the command palette and in *menu*."""
         return self._act(name, text, shortcut, slot, checkable=checkable, menu=self.menu(menu))
 
+    def _on_raster(self, data):
+        """Every live frame of a run (and the full rebuild when it stops): only the raster redraws."""
+        self.raster.show_data(data)
+
     def _on_results(self, results, summary):
         self._results, self._summary = results, summary
         self.results_changed.emit(results, summary)
         snap = self.controller.last_snapshot
         same = bool(snap) and snap["results"] is results
-        data = snap["raster"] if same else None
         self._prepared = snap.get("panels") if same else None
-        self.raster.set_results(results, summary, data=data)
+        if not same:  # a recording: nothing built it yet
+            self.raster.set_results(results, summary)
+        else:  # the raster's data came with raster_ready (live frames, or the stop's full build)
+            data = snap["raster"] if snap.get("raster") is not None else self.raster.raster_data()
+            self.raster.set_results(results, summary, data=data)
         now = time.monotonic()
         if self.controller.state() != "running":
             self._update_panels()

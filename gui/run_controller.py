@@ -1,14 +1,23 @@
-"""Running the simulation in a worker thread and streaming snapshots to the views.
+"""Running the simulation in a worker thread and streaming it to the views.
 
-The engine advances in slices sized to take ~20 ms of wall time each, so a
-pause or reset answers within one slice.  Everything heavy per snapshot --
-``Simulation.results()``, the summary, the raster classification and the
-analysis panels' aggregates (:func:`prepare`, :mod:`tickscope.sim.aggregates`)
--- is computed in the worker; the GUI thread only draws.  A new snapshot is
-published at most every 50 ms (>= 20 frames/s, less when a snapshot costs
-more), and only once the GUI has taken the previous one, so a slow view never
-queues up work.  The worker's numpy code avoids calls that hold the GIL for
-long (numpy >= 2.3's hash ``unique``, ``isin``): see sim/aggregates.py.
+The engine advances in slices sized to take ~10 ms of wall time each, so a
+pause or reset answers within one slice and a run keeps producing frames.
+Two paths leave the worker, so the frame rate does not depend on the log's length:
+
+* **Live frames** (every ``FRAME_EVERY_S``, >= 20 frames/s): the tick raster
+  from :class:`tickscope.sim.raster_stream.RasterStream`, which classifies only the
+  records appended since the last frame, plus progress and events/s.
+* **Analysis** (every ``ANALYSIS_EVERY_S``, less when it costs more): results,
+  summary and the analysis panels' aggregates (:func:`analyse`,
+  :mod:`tickscope.sim.aggregates`), O(records), computed in a third thread so
+  the engine and the live frames go on meanwhile.
+
+When a run stops (done or paused) the worker publishes one full snapshot
+(:func:`snapshot`): the raster is then :func:`tickscope.sim.raster.build` of
+the whole log, the same picture a rebuild gives.  Each kind of publication
+waits until the GUI has taken the previous one, so a slow view never queues up
+work.  The numpy code avoids calls that hold the GIL for long (numpy >= 2.3's
+hash ``unique``, ``isin``): see sim/aggregates.py.
 
 :class:`StallProbe` measures how late a 10 ms QTimer fires on the GUI thread:
 its p99 is the event-loop stall figure (target < 50 ms during a run).
@@ -23,20 +32,29 @@ import numpy as np
 from PySide6 import QtCore
 
 from tickscope.gui import analysis_panels as ap  # constants only: no widget is touched off the GUI thread
-from tickscope.sim import aggregates, raster
+from tickscope.sim import aggregates, raster, raster_stream
 from tickscope.sim.errors import InputError
 from tickscope.sim.results import Results
 from tickscope.sim.simulation import Simulation
 
-SLICE_WALL_S = 0.02
-PUBLISH_EVERY_S = 0.05
+# 10 ms slices: a frame is due every 40 ms, so it is at most ~10 ms late (25 frames/s target, >= 20 required)
+SLICE_WALL_S = 0.01
+FRAME_EVERY_S = 0.04
+# Summary + panel aggregates cost ~0.7 s per 1e6 records (measured here): 3 Hz on short logs, and
+# at most every 3x their cost: the analysis thread holds the GIL in bursts, and at 2x the live frames of a
+# 4.5e6-record run (bare-metal-lapic 3600 s) fell to ~8/s here.
+ANALYSIS_EVERY_S = 0.33
+ANALYSIS_COST_FACTOR = 3.0
 DEFAULT_STEP_NS = 10_000_000
 # The reference engine is pure Python and holds the GIL while it runs: a 4 ms pause after every ~20 ms
 # slice lets the GUI thread paint.  Measured on a 160k-tick run here: UI stall p99 ~120 ms without, ~70 with.
 YIELD_S = 0.004
-# A snapshot costs ~1.5 s of worker time at 1e6 records (results copy, summary, raster, panel aggregates):
-# publishing at most every 2x that keeps the engine running >= 2/3 of the time on long runs.
-PUBLISH_COST_FACTOR = 2.0
+
+
+def analyse(res: Results) -> tuple[dict, aggregates.PanelData]:
+    """Summary and panel aggregates of *res* (what the slow path publishes during a run)."""
+    prepared = aggregates.panel_data(res, ap.DEFAULT_RANGES, ap.bins_per_decade, ap.RATE_BINS_NS)
+    return aggregates.summarize(res), prepared
 
 
 def prepare(res: Results, hardware: bool = False) -> tuple[dict, raster.RasterData, aggregates.PanelData]:
@@ -46,15 +64,20 @@ def prepare(res: Results, hardware: bool = False) -> tuple[dict, raster.RasterDa
     return aggregates.summarize(res), data, prepared
 
 
+def partial_results(sim: Simulation) -> Results:
+    """The log so far, judged up to ``now_ns`` (``until_ns`` = now; the run's target is ``run_until_ns``)."""
+    res = sim.results()
+    res.meta = dict(res.meta, until_ns=max(1, int(res.meta["now_ns"])), run_until_ns=sim.until_ns)
+    return res
+
+
 def snapshot(sim: Simulation, hardware: bool = False) -> dict:
     """Results so far with their summary, raster data and panel aggregates, judged up to ``now_ns``.
 
     Returns a dict with ``results``, ``summary``, ``raster``, ``panels`` (PanelData), ``now_ns``,
     ``until_ns`` and ``events``.
     """
-    res = sim.results()
-    now = int(res.meta["now_ns"])
-    res.meta = dict(res.meta, until_ns=max(1, now), run_until_ns=sim.until_ns)
+    res = partial_results(sim)
     summary, data, prepared = prepare(res, hardware)
     return {"results": res, "summary": summary, "raster": data, "panels": prepared, "now_ns": sim.now_ns,
             "until_ns": sim.until_ns, "events": sim.events}
@@ -96,21 +119,80 @@ class StallProbe(QtCore.QObject):
         return max(self.samples) if self.samples else 0.0
 
 
+class _Analyst:
+    """A thread computing :func:`analyse` of one results snapshot at a time, off the engine's thread."""
+
+    def __init__(self, deliver):
+        self._deliver = deliver
+        self._cv = threading.Condition()
+        self._job = None
+        self._busy = False
+        self._quit = False
+        self.cost_s = 0.0
+        self._thread = threading.Thread(target=self._loop, name="tickscope-analysis", daemon=True)
+        self._thread.start()
+
+    def submit(self, res: Results, tag) -> bool:
+        """Analyse *res* unless a job is running; *tag* goes back with the result."""
+        with self._cv:
+            if self._busy or self._quit:
+                return False
+            self._busy, self._job = True, (res, tag)
+            self._cv.notify()
+            return True
+
+    def idle(self) -> bool:
+        return not self._busy
+
+    def stop(self) -> None:
+        with self._cv:
+            self._quit = True
+            self._cv.notify()
+        self._thread.join(5)
+
+    def _loop(self):
+        while True:
+            with self._cv:
+                while self._job is None and not self._quit:
+                    self._cv.wait()
+                if self._quit:
+                    return
+                (res, tag), self._job = self._job, None
+            t = time.perf_counter()
+            try:
+                summary, prepared = analyse(res)
+                self._deliver({"results": res, "summary": summary, "panels": prepared, "raster": None, "tag": tag})
+            except Exception as exc:  # noqa: BLE001 - shown by the controller, never swallowed
+                self._deliver({"error": f"{type(exc).__name__}: {exc}", "tag": tag})
+            finally:
+                self.cost_s = time.perf_counter() - t
+                with self._cv:
+                    self._busy = False
+
+
 class _Worker(QtCore.QObject):
     """Lives in the worker thread; owns the Simulation while a run is in progress."""
 
-    published = QtCore.Signal(object)      # dict: results, summary, raster, now_ns, until_ns, events, eps
+    published = QtCore.Signal(object)      # full snapshot dict: results, summary, raster, panels, now_ns, ...
+    framed = QtCore.Signal(object)         # live frame dict: raster, now_ns, until_ns, events, events_per_s
+    analysed = QtCore.Signal(object)       # slow path dict: results, summary, panels, tag
     stopped = QtCore.Signal(str)           # "paused" | "done"
     failed = QtCore.Signal(str)
 
     def __init__(self):
         super().__init__()
         self.sim: Simulation | None = None
+        self.stream: raster_stream.RasterStream | None = None
+        self.generation = 0
         self.stop_flag = threading.Event()
-        self.gui_ready = threading.Event()
+        self.gui_ready = threading.Event()       # the GUI took the last live frame
         self.gui_ready.set()
+        self.analysis_taken = threading.Event()  # ... and the last analysis
+        self.analysis_taken.set()
         self.hardware = False
+        self.quiet = False
         self.slice_ns = 1_000_000
+        self.analyst = _Analyst(self.analysed.emit)
 
     @QtCore.Slot(int)
     def run(self, max_slices: int):
@@ -118,13 +200,18 @@ class _Worker(QtCore.QObject):
         sim = self.sim
         try:
             n = 0
-            last_pub = pub_cost = 0.0
+            last_frame = last_analysis = 0.0
+            frame_ns = sim.now_ns
+            classify_s_per_ns = 0.0    # the live frames' cost per simulated ns (from the last frame)
             ev0, w0 = sim.events, time.perf_counter()
             eps = 0.0
             while not sim.done and not self.stop_flag.is_set():
                 t = time.perf_counter()
                 sim.step(self.slice_ns)
-                dt = time.perf_counter() - t
+                # a slice's cost includes classifying its records for the next frame: the Cython engine
+                # logs ~15x faster than RasterStream classifies (measured: 30 s of bare-metal-lapic in 1.5 ms
+                # vs 20-27 ms), so sizing slices by engine time alone made 100+ ms frames
+                dt = time.perf_counter() - t + self.slice_ns * classify_s_per_ns
                 self.slice_ns = int(min(max(self.slice_ns * min(4.0, max(0.25, SLICE_WALL_S / max(dt, 1e-4))), 1000),
                                         10**12))
                 n += 1
@@ -132,33 +219,54 @@ class _Worker(QtCore.QObject):
                 if now - w0 > 0.25:
                     eps = (sim.events - ev0) / (now - w0)
                     ev0, w0 = sim.events, now
-                last = sim.done or (max_slices and n >= max_slices)
-                due = max(PUBLISH_EVERY_S, PUBLISH_COST_FACTOR * pub_cost)
-                if last or (now - last_pub >= due and self.gui_ready.is_set()):
-                    self._publish(sim, eps)
-                    last_pub = time.perf_counter()
-                    pub_cost = last_pub - now
-                if max_slices and n >= max_slices:
+                if sim.done or (max_slices and n >= max_slices):
                     break
+                res = None
+                # due counting the classification the frame will cost, so frames stay ~FRAME_EVERY_S apart
+                debt = (sim.now_ns - frame_ns) * classify_s_per_ns
+                if now - last_frame + debt >= FRAME_EVERY_S and self.gui_ready.is_set():
+                    res = partial_results(sim)
+                    self._frame(sim, res, eps)
+                    last_frame = time.perf_counter()
+                    if sim.now_ns > frame_ns:
+                        classify_s_per_ns = (last_frame - now) / (sim.now_ns - frame_ns)
+                    frame_ns = sim.now_ns
+                due = max(ANALYSIS_EVERY_S, ANALYSIS_COST_FACTOR * self.analyst.cost_s)
+                if now - last_analysis >= due and self.analysis_taken.is_set() and self.analyst.idle():
+                    self.analysis_taken.clear()
+                    if self.analyst.submit(res if res is not None else partial_results(sim), self.generation):
+                        last_analysis = now
+                    else:
+                        self.analysis_taken.set()
                 time.sleep(YIELD_S)
+            if not self.quiet:
+                self._publish(sim, eps)
             self.stopped.emit("done" if sim.done else "paused")
         except Exception as exc:  # noqa: BLE001 - engine errors are shown, never swallowed
             self.failed.emit(f"{type(exc).__name__}: {exc}")
 
+    def _frame(self, sim, res, eps):
+        self.stream.update(res)
+        self.gui_ready.clear()
+        self.framed.emit({"raster": self.stream.data(self.hardware), "now_ns": sim.now_ns, "until_ns": sim.until_ns,
+                          "events": sim.events, "events_per_s": eps or self._average_eps(sim)})
+
+    @staticmethod
+    def _average_eps(sim):
+        return sim.events / sim.wall_s if sim.wall_s else 0.0
+
     def _publish(self, sim, eps):
         snap = snapshot(sim, self.hardware)
-        if not eps and sim.wall_s:
-            eps = sim.events / sim.wall_s
-        snap["events_per_s"] = eps
-        self.gui_ready.clear()
+        snap["events_per_s"] = eps or self._average_eps(sim)
+        snap["tag"] = self.generation
         self.published.emit(snap)
 
 
 class RunController(QtCore.QObject):
     """Run / pause / step / reset / run-until for one scenario, engine in a worker QThread."""
 
-    results_ready = QtCore.Signal(object, object)     # results, summary
-    raster_ready = QtCore.Signal(object)              # RasterData built with the snapshot
+    results_ready = QtCore.Signal(object, object)     # results, summary: a few times a second, and at each stop
+    raster_ready = QtCore.Signal(object)              # RasterData: every live frame (>= 20/s), full build at a stop
     state_changed = QtCore.Signal(str)                # idle | running | paused | done | error
     progress = QtCore.Signal(object, object)          # now_ns, until_ns
     speed = QtCore.Signal(float)                      # events per second
@@ -181,6 +289,8 @@ class RunController(QtCore.QObject):
         self._worker.moveToThread(self._thread)
         self._start.connect(self._worker.run)
         self._worker.published.connect(self._on_published)
+        self._worker.framed.connect(self._on_frame)
+        self._worker.analysed.connect(self._on_analysed)
         self._worker.stopped.connect(self._on_stopped)
         self._worker.failed.connect(self._on_failed)
         self._thread.start()
@@ -240,6 +350,8 @@ class RunController(QtCore.QObject):
             self.error.emit(str(exc))
             return
         self._worker.slice_ns = max(1000, self._worker.sim.plan.meta().get("tick_nsec", 1_000_000))
+        self._worker.stream = raster_stream.RasterStream()
+        self._worker.generation += 1
         self._set_state("idle")
         self._publish_now()
 
@@ -293,12 +405,15 @@ class RunController(QtCore.QObject):
         if self._thread.isRunning():
             self._thread.quit()
             self._thread.wait(5000)
+        self._worker.analyst.stop()
 
     def _go(self, max_slices):
         if self._worker.sim is None or self._state == "running" or self._worker.sim.done:
             return
         self._worker.stop_flag.clear()
+        self._worker.quiet = False
         self._worker.gui_ready.set()
+        self._worker.analysis_taken.set()
         self.probe.reset()
         self.probe.start()
         self._set_state("running")
@@ -306,6 +421,7 @@ class RunController(QtCore.QObject):
 
     def _halt(self):
         if self._state == "running":
+            self._worker.quiet = True     # the run is reset or redirected: no stop snapshot
             self._worker.stop_flag.set()
             self.wait(30)
         self.probe.stop()
@@ -314,18 +430,39 @@ class RunController(QtCore.QObject):
         sim = self._worker.sim
         snap = snapshot(sim, self._worker.hardware)
         snap["events_per_s"] = sim.events / sim.wall_s if sim.wall_s else 0.0
+        snap["tag"] = self._worker.generation
         self._on_published(snap)
 
     # -- from the worker -------------------------------------------------
     def _on_published(self, snap: dict):
+        """A full snapshot (a stop, a reset, a hardware toggle): the raster is a full rebuild."""
         self.last_snapshot = snap
+        self.raster_ready.emit(snap["raster"])
+        self.results_ready.emit(snap["results"], snap["summary"])
+        self.progress.emit(snap["now_ns"], snap["until_ns"])
+        self.speed.emit(float(snap["events_per_s"]))
+
+    def _on_frame(self, frame: dict):
         try:
-            self.raster_ready.emit(snap["raster"])
-            self.results_ready.emit(snap["results"], snap["summary"])
-            self.progress.emit(snap["now_ns"], snap["until_ns"])
-            self.speed.emit(float(snap["events_per_s"]))
+            if self._state == "running":
+                self.raster_ready.emit(frame["raster"])
+                self.progress.emit(frame["now_ns"], frame["until_ns"])
+                self.speed.emit(float(frame["events_per_s"]))
         finally:
             self._worker.gui_ready.set()
+
+    def _on_analysed(self, snap: dict):
+        try:
+            last = self.last_snapshot
+            if snap["tag"] != self._worker.generation or (last and snap["results"].meta["now_ns"] <= last["now_ns"]):
+                return  # an earlier run's, or older than the stop snapshot already shown
+            if "error" in snap:
+                self._on_failed(snap["error"])
+                return
+            self.last_snapshot = dict(snap, now_ns=int(snap["results"].meta["now_ns"]))
+            self.results_ready.emit(snap["results"], snap["summary"])
+        finally:
+            self._worker.analysis_taken.set()
 
     def _on_stopped(self, how: str):
         self.probe.stop()

@@ -27,6 +27,9 @@ PROFILE = bool(os.environ.get("TICKSCOPE_PROFILE"))
 MIN_SPAN_NS = 100
 ZOOM_STEP = 1.5
 PAN_FRACTION = 0.25
+# Live frames redraw the whole-run overview strip at most 4x/s: it costs as much as the main view in
+# follow mode (both show every mark: ~10 ms per 1e6 here), and only its right edge changes.
+OVERVIEW_LIVE_EVERY_S = 0.25
 
 
 def ns_to_x(t_ns) -> float:
@@ -101,6 +104,7 @@ class TickRasterView(QtWidgets.QWidget):
         self._follow = True      # keep the whole run in view while it grows, until the user zooms
         self._end_ns = 1
         self._in_set_range = False
+        self._overview_at = 0.0
 
         self.plot_widget = pg.PlotWidget()
         self.plot_item: pg.PlotItem = self.plot_widget.getPlotItem()
@@ -163,15 +167,28 @@ class TickRasterView(QtWidgets.QWidget):
             data = None
         elif data is None or data.hardware != self._show_hardware:
             data = raster.build(results, hardware=self._show_hardware)
-        self._data = data
-        self._end_ns = max(1, int(self._data.end_ns) if self._data else 1)
         if self._highlight is not None and results is not None and self._highlight[2] != len(results):
             self._highlight = None
+        self._show(data, overview=True)
+
+    def show_data(self, data: raster.RasterData | None) -> None:
+        """Draw *data* without new results: a live frame of a running simulation.
+
+        The run controller sends one per frame (:class:`tickscope.sim.raster_stream.RasterStream`), and the
+        full :func:`tickscope.sim.raster.build` when the run stops.
+        """
+        self._show(data, overview=time.perf_counter() - self._overview_at >= OVERVIEW_LIVE_EVERY_S)
+
+    def _show(self, data, overview):
+        self._data = data
+        self._end_ns = max(1, int(self._data.end_ns) if self._data else 1)
         self._update_lanes()
         if self._follow:
             self._set_range(0, self._end_ns)
         self._update_legend()
-        self._mark_all_dirty()
+        if overview:
+            self._overview_dirty = True
+        self._mark_dirty()
 
     def raster_data(self) -> raster.RasterData | None:
         """What is drawn (mark times and lanes per code, counts)."""
@@ -321,6 +338,7 @@ class TickRasterView(QtWidgets.QWidget):
         if self._overview_dirty:  # the whole-run strip only changes with the data, size or colours
             self._overview_dirty = False
             self._overview.render(self._data, 0, self._end_ns, self._colors)
+            self._overview_at = time.perf_counter()
 
     def last_render_ms(self) -> float:
         return self._main.last_ms

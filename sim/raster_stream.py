@@ -1,0 +1,411 @@
+"""Live raster frames: :class:`RasterStream` classifies only the records appended since the last frame.
+
+Each update equals what :func:`tickscope.sim.raster.build` draws for the log up to its last jiffies
+update (tests/sim/test_raster_stream.py holds them equal on every preset), so a run can be drawn at
+20+ frames per second without re-analysing the whole log every frame.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tickscope.sim import analysis
+from tickscope.sim.aggregates import member_of
+from tickscope.sim.events import Kind
+from tickscope.sim.raster import (
+    BG_IDLE, BG_STEAL, MARK_BROADCAST, MARK_DUPLICATE, MARK_HW_ETIME, MARK_HW_FIRE, MARK_LATE, MARK_LOST,
+    MARK_ON_TIME, MARK_STEAL, N_MARKS, RasterData, _device_of, _empty_pair, _in_spans, _sorted_pair,
+    device_lane_names,
+)
+from tickscope.sim.results import Results
+
+
+class _Appendable:
+    """Equal-length int64 columns that only grow; views handed out are never written again.
+
+    A full buffer moves to new memory (the old one lives as long as a view of it does), so a
+    reader in another thread keeps a consistent snapshot while the writer appends.
+    """
+
+    def __init__(self, ncols: int, capacity: int = 4096):
+        self._buf = np.empty((ncols, capacity), dtype=np.int64)
+        self.n = 0
+
+    def append(self, *cols) -> None:
+        k = int(np.asarray(cols[0]).size)
+        if not k:
+            return
+        if self.n + k > self._buf.shape[1]:
+            grown = np.empty((self._buf.shape[0], max(2 * self._buf.shape[1], self.n + k)), dtype=np.int64)
+            grown[:, :self.n] = self._buf[:, :self.n]
+            self._buf = grown
+        for row, col in zip(self._buf, cols):
+            row[self.n:self.n + k] = col
+        self.n += k
+
+    def append_sorted(self, times, lanes) -> None:
+        """Append marks sorted by time; a chunk that starts before the tail is merged into a new buffer."""
+        if times.size and self.n and times[0] < self._buf[0, self.n - 1]:
+            # rare (mixed tick modes cut the ghost grid at different bounds): keep published views intact
+            t, lane = _sorted_pair(np.concatenate([self._buf[0, :self.n], times]),
+                                   np.concatenate([self._buf[1, :self.n], lanes]))
+            self._buf = np.empty((2, max(4096, 2 * t.size)), dtype=np.int64)
+            self.n = 0
+            self.append(t, lane)
+            return
+        self.append(times, lanes)
+
+    def replace(self, *cols) -> None:
+        self._buf = np.empty((len(cols), max(4096, 2 * int(np.asarray(cols[0]).size))), dtype=np.int64)
+        self.n = 0
+        self.append(*cols)
+
+    def views(self) -> tuple[np.ndarray, ...]:
+        return tuple(row[:self.n] for row in self._buf)
+
+
+class _SortedKeys:
+    """A growing set of int64 keys as a few sorted runs (merged like a binary counter): O(k log n) to add k."""
+
+    def __init__(self):
+        self._runs: list[np.ndarray] = []
+
+    def add(self, keys: np.ndarray) -> None:
+        run = np.sort(keys)
+        while self._runs and self._runs[-1].size <= 2 * run.size:
+            run = np.sort(np.concatenate([self._runs.pop(), run]), kind="stable")
+        self._runs.append(run)
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        hit = np.zeros(keys.shape, dtype=bool)
+        for run in self._runs:
+            i = np.minimum(np.searchsorted(run, keys), run.size - 1)
+            hit |= run[i] == keys
+        return hit
+
+
+# drift samples per update once the log has over 4000 (where analysis thins too): kernel_time walks them in
+# Python, ~50 us each; 256 cost 13 ms per live frame, 64 cost ~3 ms (measured on bare-metal-lapic 3600 s)
+_DRIFT_CTX_SAMPLES = 64
+_GRID = np.array(analysis._GRID_MODES, dtype=np.int64)
+
+
+def _first_of_runs(keys: np.ndarray) -> np.ndarray:
+    """True at the first occurrence of each key (in array order)."""
+    order = np.argsort(keys, kind="stable")
+    first = np.ones(keys.size, dtype=bool)
+    s = keys[order]
+    first[order[1:]] = s[1:] != s[:-1]
+    return first
+
+
+def _periodic_slots(dev: dict, t0: int, k: np.ndarray) -> np.ndarray:
+    """Slots *k* (>= 1) of a periodic device armed at *t0*: :func:`analysis._periodic_slot` vectorised.
+
+    Exact while ``k * periodic_count * den`` stays below 2**63 (runs under ~1e5 s), as in analysis.
+    """
+    p, num, den = dev["periodic_count"], dev["num"], dev["den"]
+    if dev["hw_name"] == "hpet":
+        c0 = t0 * num // den
+        return -((-(c0 + k * p) * den) // num)
+    return t0 + -((-(k * p) * den) // num)
+
+
+class RasterStream:
+    """Raster data of a streaming run, updated from the records appended since the last update.
+
+    :func:`build` classifies the whole log (O(records)); a live view calls
+    :meth:`update` with each new snapshot and pays only for the new records
+    (plus O(CPUs + steal periods)).  Decided on arrival, as :func:`build` decides
+    them: duplicated, via broadcast, slot in steal, every hardware mark, idle
+    and steal periods.  Expected slots are counted per tick segment from where
+    the last update stopped; a slot is judged lost once it falls
+    ``late_threshold_ns`` behind the run's end, and unmarked if its tick comes
+    later.  Late versus on time and the kernel-time grid's cut-off use the
+    kernel's drift interpolated from the jiffies updates of the new records
+    (:func:`build` thins them over the whole log), so a tick within a few ns of
+    ``late_threshold_ns`` may be judged differently until the final
+    :func:`build` replaces the live data.
+
+    Parameters
+    ----------
+    late_threshold_ns : int
+        Latency above which a tick counts as late (as in :mod:`analysis`).
+    """
+
+    def __init__(self, late_threshold_ns: int = analysis.LATE_THRESHOLD_NS):
+        self.late_threshold_ns = int(late_threshold_ns)
+        self.rows = 0
+        self.end_ns = 0
+        self.meta: dict = {}
+        self.ncpus = 0
+        self._marks = {code: _Appendable(2) for code in range(1, N_MARKS)}
+        self._ghost = _Appendable(2)
+        self._closed = {}                        # background code -> _Appendable(3) of closed periods
+        self._delivered = _SortedKeys()         # cpu + ncpus * expiry of every TICK so far
+        self._pending = (np.zeros(0, np.int64), np.zeros(0, np.int64))   # expected slots not judged yet
+        self._history = np.zeros(0, dtype=np.int64)      # CS_SWITCH / MIGRATE rows and the JIFFIES row before each switch
+        self._last_jiffies = -1
+        self._njiffies = 0
+        self._last_mode = None                  # per CPU: row of its last MODE record (-1 none)
+        self._last_idle = self._last_wake = None
+        self._seg = None                        # per CPU: open segment (mode, start, first, slots emitted)
+
+    def _begin(self, res: Results) -> None:
+        self.meta = res.meta
+        n = int(res.meta.get("ncpus", int(res.cpu.max()) + 1 if len(res) else 1))
+        self.ncpus = n
+        self._last_mode = np.full(n, -1, dtype=np.int64)
+        self._last_idle = np.full(n, -1, dtype=np.int64)
+        self._last_wake = np.full(n, -1, dtype=np.int64)
+        self._idle_start = np.zeros(n, dtype=np.int64)
+        self._idle_code = np.zeros(n, dtype=np.int64)
+        self._seg = {"mode": np.full(n, int(analysis.TickMode.NONE), dtype=np.int64), "start": np.zeros(n, np.int64),
+                     "first": np.zeros(n, np.int64), "emitted": np.zeros(n, np.int64), "open": np.zeros(n, bool)}
+        self._grid_ok = "tick_nsec" in res.meta and "tick_device" in res.meta and "devices" in res.meta
+
+    def update(self, res: Results, final: bool = False) -> None:
+        """Take in the records of *res* after the ones already seen.
+
+        The stream moves up to the run's last jiffies update (the newest point where the
+        kernel's drift, hence every tick's lateness and the kernel-time grid, is known), or
+        up to ``meta["now_ns"]`` when *final* or when the machine has no clocksources: after
+        each update, :meth:`data` equals :func:`build` of the log up to there.
+
+        Parameters
+        ----------
+        res : Results
+            The whole log so far (a later snapshot of the same run), time-ordered.
+        final : bool
+            The run stopped here: judge everything up to ``meta["now_ns"]``.
+
+        Raises
+        ------
+        ValueError
+            If *res* has fewer records than already taken in (a different run: make a new stream).
+        """
+        if len(res) < self.rows:
+            raise ValueError(f"results have {len(res)} records, the stream has taken in {self.rows}: not the same run")
+        if not self.meta:
+            self._begin(res)
+        self.meta = res.meta
+        now = int(res.meta.get("now_ns", int(res.time_ns[-1]) if len(res) else 0))
+        lo = self.rows
+        if final or not res.meta.get("clocksources"):
+            end = now
+        else:
+            jif = lo + np.flatnonzero(res.kind[lo:] == Kind.JIFFIES)
+            end = int(res.time_ns[jif[-1]]) if jif.size else self.end_ns
+        end = max(end, self.end_ns)
+        hi = max(lo, int(np.searchsorted(res.time_ns, end, "right")))
+        kind = res.kind[lo:hi]
+        rows = {k: lo + np.flatnonzero(kind == k) for k in (Kind.TICK, Kind.IRQ, Kind.PROGRAM_ETIME, Kind.MODE,
+                                                             Kind.TICK_STOP, Kind.TICK_RESTART, Kind.JIFFIES,
+                                                             Kind.CS_SWITCH, Kind.MIGRATE, Kind.IDLE, Kind.WAKE,
+                                                             Kind.STEAL)}
+        ctx = self._context(res, rows)
+        self._spans(res, rows)
+        self._ticks(res, rows, ctx)
+        if self._grid_ok:
+            self._expected(res, rows, ctx, end)
+        self._hardware(res, rows)
+        self._last_mode_update(res, rows[Kind.MODE])
+        if rows[Kind.JIFFIES].size:
+            self._last_jiffies = int(rows[Kind.JIFFIES][-1])
+            self._njiffies += int(rows[Kind.JIFFIES].size)
+        self.rows, self.end_ns = hi, end
+
+    # -- pieces of update ------------------------------------------------------------------------
+    def _context(self, res, rows) -> tuple[Results, np.ndarray]:
+        """A small Results holding what the kernel clock and the tick modes need for the new records.
+
+        Rows (in log order): clocksource switches and migrations so far, each CPU's last MODE
+        record, the jiffies updates around the new records (thinned to a few hundred), and the
+        new MODE and TICK records.  Returns it with the positions of the new TICK rows in it.
+        """
+        jif = rows[Kind.JIFFIES]
+        sw = rows[Kind.CS_SWITCH]
+        if sw.size:  # kernel_time reads the jiffies value in force at each switch
+            allj = np.concatenate([[self._last_jiffies], jif]) if self._last_jiffies >= 0 else jif
+            before = np.searchsorted(allj, sw) - 1
+            self._history = np.concatenate([self._history, allj[before[before >= 0]]])
+        if sw.size or rows[Kind.MIGRATE].size:
+            self._history = np.sort(np.concatenate([self._history, sw, rows[Kind.MIGRATE]]))
+        # analysis thins the drift samples to 4000 over the whole log: below that, use every one (exact)
+        if self._njiffies + jif.size > 4000 and jif.size > _DRIFT_CTX_SAMPLES:
+            jif = jif[np.linspace(0, jif.size - 1, _DRIFT_CTX_SAMPLES).astype(np.int64)]
+        prev = [np.array([self._last_jiffies], dtype=np.int64)] if self._last_jiffies >= 0 else []
+        modes = self._last_mode[self._last_mode >= 0]
+        take = np.concatenate(prev + [self._history, modes, jif, rows[Kind.MODE], rows[Kind.TICK]]).astype(np.int64)
+        take = np.sort(take)
+        if take.size > 1:
+            take = take[np.concatenate([[True], take[1:] != take[:-1]])]
+        ctx = Results(*(col[take] for col in res.columns().values()), meta=res.meta)
+        return ctx, np.searchsorted(take, rows[Kind.TICK])
+
+    def _last_mode_update(self, res, mode_rows):
+        if mode_rows.size:
+            self._last_mode[res.cpu[mode_rows].astype(np.int64)] = mode_rows   # the last row per CPU wins
+
+    def _spans(self, res, rows):
+        w = rows[Kind.WAKE]
+        if w.size:
+            t, v = res.time_ns[w], res.value[w]
+            code = np.minimum(BG_IDLE + res.source[w].astype(np.int64), BG_STEAL - 1)
+            cpu = res.cpu[w].astype(np.int64)
+            for c in np.flatnonzero(np.bincount(code)).tolist():
+                m = code == c
+                self._closed.setdefault(c, _Appendable(3)).append(t[m] - v[m], t[m], cpu[m])
+            self._last_wake[cpu] = w
+        i = rows[Kind.IDLE]
+        if i.size:
+            cpu = res.cpu[i].astype(np.int64)
+            self._last_idle[cpu] = i                     # fancy assignment keeps the last row per CPU
+            self._idle_start[cpu] = res.time_ns[i]
+            self._idle_code[cpu] = np.minimum(BG_IDLE + res.source[i].astype(np.int64), BG_STEAL - 1)
+        s = rows[Kind.STEAL]
+        if s.size:
+            t = res.time_ns[s]
+            self._closed.setdefault(BG_STEAL, _Appendable(3)).append(t - res.value[s], t, res.cpu[s].astype(np.int64))
+
+    def _ticks(self, res, rows, ctx_and_pos):
+        idx = rows[Kind.TICK]
+        if not idx.size:
+            return
+        ctx, pos = ctx_and_pos
+        cpu = res.cpu[idx].astype(np.int64)
+        t, exp = res.time_ns[idx], res.value[idx]
+        lat = analysis.tick_latency(ctx, pos)
+        keys = exp * np.int64(self.ncpus) + cpu
+        dup = self._delivered.contains(keys) | ~_first_of_runs(keys)
+        self._delivered.add(keys)
+        self._unmark_lost(keys)
+        code = np.where(dup, MARK_DUPLICATE, np.where(lat > self.late_threshold_ns, MARK_LATE, MARK_ON_TIME))
+        code = code.astype(np.uint8)
+        steal = self._closed.get(BG_STEAL)
+        if steal is not None and steal.n:
+            plain = (code == MARK_ON_TIME) | (code == MARK_LATE)
+            code[plain & _in_spans(exp, cpu, steal.views())] = MARK_STEAL
+        code[(code == MARK_ON_TIME) & (res.source[idx] == 1)] = MARK_BROADCAST
+        for c in (MARK_ON_TIME, MARK_BROADCAST, MARK_STEAL, MARK_LATE, MARK_DUPLICATE):
+            m = code == c
+            if m.any():
+                self._marks[c].append_sorted(t[m], cpu[m])
+
+    def _unmark_lost(self, keys):
+        lost = self._marks[MARK_LOST]
+        if not lost.n:
+            return
+        lt, ll = lost.views()
+        gone = member_of(lt * np.int64(self.ncpus) + ll, keys)
+        if gone.any():  # a tick came after its slot was judged lost: the slot was only late
+            lost.replace(lt[~gone], ll[~gone])
+
+    def _expected(self, res, rows, ctx_and_pos, end):
+        """Emit every CPU's expected slots counted up to *end*; judge the ones behind the horizon."""
+        ctx, _ = ctx_and_pos
+        seg = self._seg
+        b = np.sort(np.concatenate([rows[Kind.MODE], rows[Kind.TICK_STOP], rows[Kind.TICK_RESTART]]))
+        # the segments to count: each CPU's open one, then every one the new boundary records start
+        bcpu = res.cpu[b].astype(np.int64)
+        order = np.argsort(bcpu, kind="stable")
+        b, bcpu = b[order], bcpu[order]
+        bkind = res.kind[b]
+        # mode in force at each boundary: the CPU's last MODE record up to it, else the one before the chunk
+        new_cpu = np.ones(b.size, dtype=bool)
+        new_cpu[1:] = bcpu[1:] != bcpu[:-1]
+        at = np.arange(b.size)
+        group_start = np.maximum.accumulate(np.where(new_cpu, at, 0)) if b.size else at
+        pos = np.maximum.accumulate(np.where(bkind == Kind.MODE, at, -1)) if b.size else at
+        pos[pos < group_start] = -1
+        carried = np.where(self._last_mode[bcpu] >= 0, res.source[np.maximum(self._last_mode[bcpu], 0)],
+                           analysis.TickMode.NONE).astype(np.int64)
+        mode_now = np.where(pos >= 0, res.source[b[np.maximum(pos, 0)]].astype(np.int64), carried)
+        bmode = np.where(bkind == Kind.TICK_STOP, int(analysis.TickMode.NONE), mode_now)
+        open_cpu = np.flatnonzero(seg["open"])
+        cpus = np.concatenate([open_cpu, bcpu])
+        modes = np.concatenate([seg["mode"][open_cpu], bmode])
+        starts = np.concatenate([seg["start"][open_cpu], res.time_ns[b]])
+        firsts = np.concatenate([seg["first"][open_cpu], res.value[b]])
+        emitted = np.concatenate([seg["emitted"][open_cpu], np.zeros(b.size, np.int64)])
+        order = np.lexsort((starts, np.concatenate([np.zeros(open_cpu.size), np.ones(b.size)]), cpus))
+        cpus, modes, starts, firsts, emitted = (a[order] for a in (cpus, modes, starts, firsts, emitted))
+        last = np.ones(cpus.size, dtype=bool)
+        last[:-1] = cpus[1:] != cpus[:-1]
+        ends = np.where(last, end, np.append(starts[1:], end))
+        counts = analysis._grid_counts(ctx, modes, firsts, ends, end)
+        for i in np.flatnonzero(np.isin(modes, [analysis.TickMode.PERIODIC, analysis.TickMode.PERIODIC_BC])).tolist():
+            dev = analysis._periodic_device(ctx, int(cpus[i]), int(modes[i]))
+            if dev is not None:
+                counts[i] = analysis._periodic_count_until(dev, int(starts[i]), int(min(ends[i], end)))
+        new = np.maximum(counts - emitted, 0)
+        slots, lanes = [], []
+        grid = np.isin(modes, _GRID) & (new > 0)
+        if grid.any():
+            n = new[grid]
+            k = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n) + np.repeat(emitted[grid], n)
+            slots.append(np.repeat(firsts[grid], n) + k * np.int64(self.meta["tick_nsec"]))
+            lanes.append(np.repeat(cpus[grid], n))
+        for i in np.flatnonzero(~np.isin(modes, _GRID) & (new > 0)).tolist():
+            dev = analysis._periodic_device(ctx, int(cpus[i]), int(modes[i]))
+            k = np.arange(emitted[i] + 1, counts[i] + 1, dtype=np.int64)
+            slots.append(_periodic_slots(dev, int(starts[i]), k))
+            lanes.append(np.full(k.size, cpus[i], dtype=np.int64))
+        emitted = np.maximum(counts, emitted)
+        # the last segment of each CPU stays open
+        seg["open"][cpus[last]] = True
+        for name, values in (("mode", modes), ("start", starts), ("first", firsts), ("emitted", emitted)):
+            seg[name][cpus[last]] = values[last]
+        if slots:
+            st, sl = _sorted_pair(np.concatenate(slots), np.concatenate(lanes))
+            self._ghost.append_sorted(st, sl)
+            self._pending = (np.concatenate([self._pending[0], st]), np.concatenate([self._pending[1], sl]))
+        self._judge(end - self.late_threshold_ns)
+
+    def _judge(self, horizon):
+        pt, pl = self._pending
+        due = pt <= horizon
+        if not due.any():
+            return
+        jt, jl = pt[due], pl[due]
+        self._pending = (pt[~due], pl[~due])
+        lost = ~self._delivered.contains(jt * np.int64(self.ncpus) + jl)
+        if lost.any():
+            self._marks[MARK_LOST].append_sorted(*_sorted_pair(jt[lost], jl[lost]))
+
+    def _hardware(self, res, rows):
+        names = device_lane_names(self.meta)
+        for code_hw, kinds in ((MARK_HW_FIRE, (Kind.TICK, Kind.IRQ)), (MARK_HW_ETIME, (Kind.PROGRAM_ETIME,))):
+            r = np.sort(np.concatenate([rows[k] for k in kinds]))
+            if not r.size:
+                continue
+            dev = _device_of(res, r, self.meta)
+            ok = (dev >= 0) & (dev < len(names))
+            if ok.any():
+                self._marks[code_hw].append_sorted(res.time_ns[r[ok]], self.ncpus + dev[ok])
+
+    # -- output ----------------------------------------------------------------------------------
+    def data(self, hardware: bool = False) -> RasterData:
+        """What the raster draws now: a :class:`RasterData` sharing the stream's arrays (never written again)."""
+        lane_names = [f"CPU{c}" for c in range(self.ncpus)]
+        marks = {c: a.views() for c, a in self._marks.items()}
+        if hardware:
+            lane_names += device_lane_names(self.meta)
+        else:
+            marks[MARK_HW_FIRE] = marks[MARK_HW_ETIME] = _empty_pair()
+        spans = {c: a.views() for c, a in self._closed.items() if a.n}
+        if self._last_idle is not None:
+            # an idle period with no WAKE after it yet is open until the run's end
+            open_cpu = np.flatnonzero((self._last_idle >= 0) & (self._last_idle > self._last_wake))
+            start, code = self._idle_start[open_cpu], self._idle_code[open_cpu]
+            for c in np.flatnonzero(np.bincount(code)).tolist() if open_cpu.size else ():
+                m = code == c
+                parts = (start[m], np.maximum(start[m], np.int64(self.end_ns)), open_cpu[m])
+                old = spans.get(c)
+                spans[c] = parts if old is None else tuple(np.concatenate([a, b]) for a, b in zip(old, parts))
+        counts = {c: int(v[0].size) for c, v in marks.items()}
+        ghost = self._ghost.views()
+        counts["expected"] = int(ghost[0].size)
+        cstates = [str(c.get("name", i)) for i, c in enumerate(self.meta.get("cstates", []))]
+        nstates = max([c - BG_IDLE + 1 for c in spans if c != BG_STEAL], default=0)
+        cstates += [f"state {i}" for i in range(len(cstates), nstates)]
+        return RasterData(lane_names, self.ncpus, marks, ghost, self.end_ns, counts, hardware, spans, cstates)

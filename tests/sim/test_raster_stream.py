@@ -1,0 +1,74 @@
+"""RasterStream: classifying a streaming run's new records gives the same raster as a full build."""
+import numpy as np
+import pytest
+
+from tickscope.sim import raster_stream, raster, simulation
+from tickscope.sim import scenario as scen
+
+
+def _partial(sim):
+    res = sim.results()
+    res.meta = dict(res.meta, until_ns=max(1, int(res.meta["now_ns"])))
+    return res
+
+
+def _sorted_marks(pair):
+    t, lane = pair
+    order = np.lexsort((lane, t))
+    return np.asarray(t)[order], np.asarray(lane)[order]
+
+
+def _sorted_spans(spans):
+    s, e, lane = spans
+    order = np.lexsort((lane, e, s))
+    return s[order], e[order], lane[order]
+
+
+@pytest.mark.parametrize("preset", ["bare-metal-hpet-c3", "kvm-migration", "kvm-overcommit", "xen-pv",
+                                    "laptop-deep-idle", "pit-only", "vmi-2007"])
+def test_stream_fed_in_slices_equals_the_full_build(preset):
+    sim = simulation.Simulation(scen.apply_sets(scen.preset(preset), ["run.until=\"2s\""]), engine="reference")
+    stream = raster_stream.RasterStream()
+    rng = np.random.default_rng(7)
+    while not sim.done:
+        sim.step(int(rng.integers(1, 60)) * 1_000_000 // 7)
+        stream.update(_partial(sim))
+    res = _partial(sim)
+    stream.update(res, final=True)
+    for hardware in (False, True):
+        full, live = raster.build(res, hardware=hardware), stream.data(hardware=hardware)
+        assert live.lane_names == full.lane_names and live.counts == full.counts
+        for code in full.marks:
+            assert all(np.array_equal(a, b) for a, b in zip(_sorted_marks(live.marks[code]), _sorted_marks(full.marks[code])))
+        assert all(np.array_equal(a, b) for a, b in zip(_sorted_marks(live.ghost), _sorted_marks(full.ghost)))
+        assert sorted(live.spans) == sorted(full.spans)
+        for code in full.spans:
+            assert all(np.array_equal(a, b) for a, b in zip(_sorted_spans(live.spans[code]), _sorted_spans(full.spans[code])))
+        args = (0, full.end_ns, 1200, 8)
+        assert np.array_equal(raster.render(live, *args), raster.render(full, *args))
+
+
+def test_each_update_equals_the_full_build_of_the_log_up_to_its_last_jiffies_update():
+    sim = simulation.Simulation(scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ["run.until=\"1s\""]),
+                                engine="reference")
+    stream = raster_stream.RasterStream()
+    while not sim.done:
+        sim.step(37_000_000)
+        res = _partial(sim)
+        stream.update(res)
+        n = stream.rows
+        head = res.select(np.arange(len(res)) < n)
+        head.meta = dict(res.meta, now_ns=stream.end_ns, until_ns=max(1, stream.end_ns))
+        full = raster.build(head)
+        assert stream.data().counts == full.counts
+
+
+def test_stream_refuses_a_shorter_log():
+    sim = simulation.Simulation(scen.preset("bare-metal-lapic"), engine="reference")
+    sim.step(20_000_000)
+    stream = raster_stream.RasterStream()
+    stream.update(_partial(sim))
+    other = simulation.Simulation(scen.preset("bare-metal-lapic"), engine="reference")
+    other.step(1_000_000)
+    with pytest.raises(ValueError, match="not the same run"):
+        stream.update(_partial(other))
