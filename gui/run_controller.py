@@ -262,6 +262,25 @@ class _Worker(QtCore.QObject):
         self.published.emit(snap)
 
 
+_GC = None
+
+
+def collect_garbage_in_gui_thread() -> None:
+    """Run Python's cyclic garbage collector only from a GUI-thread timer (once per process).
+
+    The collector finalises whatever becomes garbage, Qt wrappers included, in whichever thread happens to
+    allocate.  With the engine and analysis threads running Python code it ran there and deadlocked against
+    the GUI thread: a QMenu destroyed from the analysis thread waited for the GIL while the GUI thread,
+    deleting widgets, waited for Qt's mutex (seen in CI).  pyqtgraph's GarbageCollector disables automatic
+    collection and collects on a QTimer, i.e. in the GUI thread only.
+    """
+    global _GC
+    if _GC is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _GC = GarbageCollector(interval=0.5)
+
+
 class RunController(QtCore.QObject):
     """Run / pause / step / reset / run-until for one scenario, engine in a worker QThread."""
 
@@ -275,6 +294,7 @@ class RunController(QtCore.QObject):
 
     def __init__(self, scenario, engine: str = "auto", parent=None):
         super().__init__(parent)
+        collect_garbage_in_gui_thread()  # before any worker thread runs Python code
         self._scenario = scenario
         self._engine = engine
         self._seed: int | None = None
