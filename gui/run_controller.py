@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import deque
 
 import numpy as np
@@ -263,6 +264,16 @@ class _Worker(QtCore.QObject):
 
 
 _GC = None
+_LIVE: "weakref.WeakSet[RunController]" = weakref.WeakSet()
+
+
+def shutdown_all() -> None:
+    """Stop every live controller's threads (before a QThread could be destroyed while running, which aborts)."""
+    for ctl in list(_LIVE):
+        try:
+            ctl.shutdown()
+        except RuntimeError:  # its Qt objects were already deleted with their parent: nothing left running
+            pass
 
 
 def collect_garbage_in_gui_thread() -> None:
@@ -295,6 +306,10 @@ class RunController(QtCore.QObject):
     def __init__(self, scenario, engine: str = "auto", parent=None):
         super().__init__(parent)
         collect_garbage_in_gui_thread()  # before any worker thread runs Python code
+        _LIVE.add(self)
+        app = QtCore.QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
         self._scenario = scenario
         self._engine = engine
         self._seed: int | None = None

@@ -11,6 +11,27 @@ def _private_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("TICKSCOPE_CONFIG_DIR", str(tmp_path / "config"))
 
 
+@pytest.fixture(autouse=True)
+def _stop_threads_and_collect():
+    """After each test: stop every run controller's threads, collect garbage in this thread.
+
+    A window a test leaves behind must not be garbage-collected later with its worker QThread still
+    running (Qt aborts) or from another thread (deadlock).
+    """
+    yield
+    import gc
+
+    from PySide6 import QtWidgets
+
+    from tickscope.gui import run_controller
+
+    run_controller.shutdown_all()
+    app = QtWidgets.QApplication.instance()
+    if app is not None:
+        app.processEvents()
+    gc.collect()
+
+
 @pytest.fixture(scope="session")
 def short_results():
     from tickscope.sim import scenario, simulation
