@@ -22,31 +22,35 @@ from tickscope.sim.results import Results
 ENGINES = ("cython", "reference")
 
 
-def cython_available() -> bool:
-    """True if the compiled engine is built and implements the reference engine's current semantics."""
+def cython_unavailable_reason() -> str | None:
+    """Why the compiled engine cannot be used (not built, or built for other engine semantics), or None."""
     try:
         from tickscope.ext.engine import CyEngine
     except ImportError:
-        return False
-    return getattr(CyEngine, "SEMANTICS", 1) == SEMANTICS
+        return "the Cython engine is not built"
+    built = getattr(CyEngine, "SEMANTICS", 1)
+    if built != SEMANTICS:
+        return f"the built Cython engine implements engine semantics {built}, the reference engine {SEMANTICS}"
+    return None
+
+
+def cython_available() -> bool:
+    """True if the compiled engine is built and implements the reference engine's current semantics."""
+    return cython_unavailable_reason() is None
 
 
 def _make_engine(plan, engine: str):
     if engine == "reference":
         return ReferenceEngine(plan)
     if engine in ("cython", "auto"):
-        try:
+        why = cython_unavailable_reason()
+        if why is None:
             from tickscope.ext.engine import CyEngine
-        except ImportError:
-            if engine == "cython":
-                raise InputError("the Cython engine is not built; reinstall tickscope (pip install .) or use --engine reference") from None
-            return ReferenceEngine(plan)
-        if getattr(CyEngine, "SEMANTICS", 1) != SEMANTICS:
-            if engine == "cython":
-                raise InputError(f"the built Cython engine implements engine semantics {getattr(CyEngine, 'SEMANTICS', 1)}, "
-                                 f"this tickscope needs {SEMANTICS}; rebuild it or use --engine reference")
-            return ReferenceEngine(plan)
-        return CyEngine(plan)
+
+            return CyEngine(plan)
+        if engine == "cython":
+            raise InputError(f"{why}; reinstall tickscope (pip install .) or use --engine reference")
+        return ReferenceEngine(plan)
     raise InputError(f"engine: {engine!r} is not an engine (allowed: {', '.join(ENGINES)})")
 
 
@@ -75,7 +79,6 @@ class Simulation:
     """
 
     def __init__(self, scenario, engine: str = "auto", seed: int | None = None, until_ns: int | None = None):
-        updates = {}
         if seed is not None or until_ns is not None:
             run = scenario.run.model_copy(update={k: v for k, v in (("seed", seed), ("until", until_ns)) if v is not None})
             scenario = scenario.model_copy(update={"run": run})
@@ -86,7 +89,6 @@ class Simulation:
         self.engine = _make_engine(self.plan, engine)
         self.engine_name = self.engine.name
         self.wall_s = 0.0
-        del updates
 
     @property
     def now_ns(self) -> int:

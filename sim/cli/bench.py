@@ -18,7 +18,7 @@ import time
 
 from tickscope.sim import scenario as scen
 from tickscope.sim.errors import InputError
-from tickscope.sim.simulation import Simulation, cython_available
+from tickscope.sim.simulation import Simulation, cython_unavailable_reason
 
 STANDARD_SETS = ["machine.cpus=8", "kernel.hz=1000", "kernel.highres=true", 'workload.kind="busy"']
 #: The tick-layer variants of the standard scenario (issue: tick layer): the same machine with NO_HZ idle,
@@ -65,8 +65,9 @@ def run_bench(quick: bool = False) -> dict:
     InputError
         If the Cython engine is not built.
     """
-    if not cython_available():
-        raise InputError("the Cython engine is not built (or is out of date); reinstall tickscope (pip install -e .)")
+    why = cython_unavailable_reason()
+    if why:
+        raise InputError(f"{why}; reinstall tickscope (pip install -e .)")
     ref_ns, cy_ns = SPANS["quick" if quick else "full"]
     ref = _time_engine("reference", ref_ns)
     cy = _time_engine("cython", cy_ns)

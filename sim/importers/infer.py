@@ -18,7 +18,7 @@ from tickscope.sim.errors import InputError
 
 __all__ = ["infer_scenario", "tsc_khz_from_deadline_device"]
 
-NSEC_PER_SEC = 1_000_000_000
+NSEC_PER_SEC = kclock.NSEC_PER_SEC
 HZ_CHOICES = (100, 250, 300, 1000)
 
 # Clocksources the engine models, by the name the kernel registers them under.

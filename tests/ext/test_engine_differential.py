@@ -4,20 +4,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tickscope.sim import scenario as scen
-from tickscope.sim.simulation import Simulation, cython_available
+from tickscope.sim.simulation import Simulation, cython_available, cython_unavailable_reason
 
-def _why_not():
-    try:
-        from tickscope.ext.engine import CyEngine
-    except ImportError:
-        return "Cython engine not built"
-    from tickscope.sim.reference import SEMANTICS
-
-    return (f"Cython engine implements engine semantics {getattr(CyEngine, 'SEMANTICS', 1)}, "
-            f"the reference engine {SEMANTICS}: port pending")
-
-
-pytestmark = pytest.mark.skipif(not cython_available(), reason=_why_not())
+pytestmark = pytest.mark.skipif(not cython_available(), reason=str(cython_unavailable_reason()))
 
 CSTATES = ['[]', '["C1"]', '["C1","C3","C6"]', '["C1E","C6","C10"]']
 

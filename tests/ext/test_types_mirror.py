@@ -6,20 +6,9 @@ from tickscope.sim import boot as B
 from tickscope.sim import reference as R
 from tickscope.sim import reference_pv as RPV
 from tickscope.sim.events import Kind, TickMode
-from tickscope.sim.simulation import cython_available
+from tickscope.sim.simulation import cython_available, cython_unavailable_reason
 
-def _why_not():
-    try:
-        from tickscope.ext.engine import CyEngine
-    except ImportError:
-        return "Cython engine not built"
-    from tickscope.sim.reference import SEMANTICS
-
-    return (f"Cython engine implements engine semantics {getattr(CyEngine, 'SEMANTICS', 1)}, "
-            f"the reference engine {SEMANTICS}: port pending")
-
-
-pytestmark = pytest.mark.skipif(not cython_available(), reason=_why_not())
+pytestmark = pytest.mark.skipif(not cython_available(), reason=str(cython_unavailable_reason()))
 
 
 @pytest.fixture(scope="module")
