@@ -23,8 +23,9 @@ cimport numpy as cnp
 from ext._types cimport *
 from ext.kmath cimport floordiv_i64, mul_shift_wrap, Divider, divider_init, divide, kvm_get_time_scale
 from ext.rng cimport splitmix64_next
-from ext.heap cimport HeapEntry, heap_init, heap_free, heap_pop, heap_top
+from ext.heap cimport HeapEntry, heap_init, heap_free, heap_pop, heap_top, heap_before
 from ext.eventlog cimport log_init, log_free
+from ext.heap cimport EventHeap
 from ext.machine cimport (Machine, Slot, Cpu, Device, ClockSrc, CState, UTimer, Dist, Migration,
                           rand64, push, arm, cancel, cs_cycles, ktime, ktime_miss, mlog, tsc_at, time_changed)
 from ext.devices cimport device_ops
@@ -224,7 +225,7 @@ cdef class CyEngine:
         self._utimers = <UTimer*>PyMem_Calloc(max(nut, 1), sizeof(UTimer))
         if not (m.cs and m.cstates and m.devs and m.slots and m.cpus and self._residency and self._utimers):
             raise MemoryError()
-        if heap_init(&m.heap, 2 * n + 8) or log_init(&m.log, _INITIAL_LOG_CAPACITY):
+        if heap_init(&m.q[0], 4 * n + 1, 2 * n + 8) or heap_init(&m.q[1], 4 * n + 1, 2 * n + 8) or log_init(&m.log, _INITIAL_LOG_CAPACITY):
             raise MemoryError()
         m.tsc_idx = -1
         for i, cs in enumerate(css):
@@ -320,7 +321,8 @@ cdef class CyEngine:
         self._check()
 
     def __dealloc__(self):
-        heap_free(&self.m.heap)
+        heap_free(&self.m.q[0])
+        heap_free(&self.m.q[1])
         log_free(&self.m.log)  # leaves exported blocks to their _LogBlocks
         PyMem_Free(self.m.cs)
         PyMem_Free(self.m.cstates)

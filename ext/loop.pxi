@@ -1,4 +1,4 @@
-# The event loop, included into engine.pyx: pop the earliest live queue entry and
+# The event loop, included into engine.pyx: pop the earliest queue entry and
 # dispatch it, as ReferenceEngine.run_until / _dispatch_event do, without the GIL.
 
 
@@ -29,30 +29,25 @@ cdef inline void dispatch_device(Machine* m, int slot, ns_t t) noexcept nogil:
 cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
     """Process every event at or before *t_end*.  Returns a status code (ST_*)."""
     cdef HeapEntry* top
+    cdef EventHeap* q
     cdef int ev, cpu
     cdef ns_t t
     cdef uint64_t gen
-    cdef bint live
-    while m.heap.n and heap_top(&m.heap).time <= t_end:
-        top = heap_top(&m.heap)
+    while True:
+        # the earlier head of the two lanes (machine.pxd queue_lane)
+        q = &m.q[0]
+        if m.q[1].n and (q.n == 0 or heap_before(heap_top(&m.q[1]), heap_top(q))):
+            q = &m.q[1]
+        if q.n == 0:
+            break
+        top = heap_top(q)
+        if top.time > t_end:
+            break
         t = top.time
         cpu = top.cpu
         gen = top.gen
         ev = <int>(top.key >> 56)
-        if ev == EV_DEV:
-            live = top.gen == m.slots[cpu].gen
-        elif ev == EV_WAKE:
-            live = top.gen == m.cpus[cpu].wake_gen
-        elif ev == EV_WORK:
-            live = top.gen == m.cpus[cpu].work_gen
-        elif ev == EV_WORKEND:
-            live = top.gen == m.cpus[cpu].tw_gen
-        else:
-            live = True
-        if not live:
-            heap_pop(&m.heap)
-            continue
-        m.heap.root_consumed = True
+        q.root_consumed = True
         if ev == EV_DEV:
             dispatch_device(m, cpu, t)
         elif ev == EV_IPI:
@@ -76,9 +71,8 @@ cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
             migrate(m, t, <int>gen)
         else:
             resume(m, t, <int>gen)
-        if m.heap.root_consumed:  # nothing was pushed: the handled entry leaves the queue
-            m.heap.root_consumed = False
-            heap_pop(&m.heap)
+        if q.root_consumed:  # nothing was pushed to this lane: the handled entry leaves the queue
+            heap_pop(q)
         m.events += 1
         done[0] += 1
         if m.status or m.log.failed:

@@ -14,8 +14,8 @@
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from ext._types cimport (ns_t, cycles_t, int128, uint128, KTIME_MAX, CS_COUNTER, CS_JIFFIES, CS_TSC, CS_PVCLOCK,
-                         CS_HVPAGE, EV_DEV, ST_NOMEM)
-from ext.heap cimport EventHeap, heap_push
+                         CS_HVPAGE, EV_DEV, EV_IPI, EV_INJ, EV_WAKE, EV_WORK, EV_WORKEND, ST_NOMEM)
+from ext.heap cimport EventHeap, heap_push, heap_cancel
 from ext.eventlog cimport EventLog, log_append
 from ext.rng cimport splitmix64_next
 from ext.kmath cimport Divider, divide, muldiv_div, ceil_div_by, pvclock_scale_delta
@@ -224,7 +224,7 @@ cdef struct Machine:
     int ndevs
     Slot* slots
     Cpu* cpus
-    EventHeap heap
+    EventHeap q[2]            # the event queue in two lanes (see push): interrupts, and slow-moving events
     EventLog log
     int status                # ST_*
     # kernel-time and TSC caches: one event reads ktime(t) and the TSC at the same t up to three times.
@@ -276,9 +276,33 @@ cdef inline uint64_t rand64(Machine* m) noexcept nogil:
     return splitmix64_next(&m.rng)
 
 
+cdef inline int32_t queue_source(Machine* m, int ev, int cpu) noexcept nogil:
+    """The queue's keyed source of an event (heap.pxd): one per device slot and per CPU wake-up,
+    workload toggle and timer-work end; the rest are anonymous."""
+    if ev == EV_DEV:
+        return cpu
+    if ev == EV_WAKE:
+        return m.ncpus + 1 + cpu
+    if ev == EV_WORK:
+        return 2 * m.ncpus + 1 + cpu
+    if ev == EV_WORKEND:
+        return 3 * m.ncpus + 1 + cpu
+    return m.q[0].anon
+
+
+cdef inline int queue_lane(int ev) noexcept nogil:
+    """Lane 0 holds interrupts and wake-ups (due within about a tick, pushed in time order, so an
+    insertion is an append), lane 1 the slow-moving rest (workload toggles, timer-work ends, the
+    watchdog, vCPU switches, migrations), so that a tick's entry does not walk past each CPU's
+    far-off workload toggle.  The loop takes the earlier of the two heads: the order is unchanged.
+    perf (best of 3, one session): mixed tick-layer bench 9.3 -> 10.9 M events/s, standard bench unchanged."""
+    return 0 if ev == EV_DEV or ev == EV_WAKE or ev == EV_IPI or ev == EV_INJ else 1
+
+
 cdef inline void push(Machine* m, ns_t t, int ev, int cpu, uint64_t gen) noexcept nogil:
+    """Queue event *ev* for *cpu* (or slot) at *t*; a keyed source's earlier entry is replaced."""
     m.seq += 1
-    if heap_push(&m.heap, t, (<uint64_t>ev << 56) | m.seq, cpu, gen):
+    if heap_push(&m.q[queue_lane(ev)], t, (<uint64_t>ev << 56) | m.seq, cpu, gen, queue_source(m, ev, cpu)):
         m.status = ST_NOMEM
 
 
@@ -307,6 +331,7 @@ cdef inline void arm(Machine* m, int slot, ns_t fire) noexcept nogil:
 cdef inline void cancel(Machine* m, int slot) noexcept nogil:
     m.slots[slot].gen += 1
     m.slots[slot].fire_at = KTIME_MAX
+    heap_cancel(&m.q[0], slot)
 
 
 cdef inline int64_t tsc_at(Machine* m, ns_t t) noexcept nogil:
