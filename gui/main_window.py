@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import pyqtgraph as pg
+import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from tickscope.gui.actions import build_actions, build_run_bar, icon, make_action, menu_actions
@@ -264,6 +265,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_raster(self, data):
         """Every live frame of a run (and the full rebuild when it stops): only the raster redraws."""
         self.raster.show_data(data)
+        self.controller.set_live_widths(self.raster.live_widths())
 
     def _on_results(self, results, summary):
         self._results, self._summary = results, summary
@@ -460,6 +462,8 @@ class MainWindow(QtWidgets.QMainWindow):
         return True
 
     def _update_title(self):
+        if not (shiboken6.isValid(self) and shiboken6.isValid(self.model.undo_stack)):
+            return  # the window is being destroyed: its undo stack signals on the way out
         path = self.model.path()
         name = path.name if path else self.model.scenario().name
         dirty = "" if self.model.undo_stack.isClean() else " *"

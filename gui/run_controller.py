@@ -34,21 +34,29 @@ from PySide6 import QtCore
 
 from tickscope.gui import analysis_panels as ap  # constants only: no widget is touched off the GUI thread
 from tickscope.sim import aggregates, raster, raster_stream
+from tickscope.sim.raster_planes import IncrementalPlanes, live_window_end
 from tickscope.sim.errors import InputError
 from tickscope.sim.results import Results
 from tickscope.sim.simulation import Simulation
 
-# 10 ms slices: a frame is due every 40 ms, so it is at most ~10 ms late (25 frames/s target, >= 20 required)
-SLICE_WALL_S = 0.01
-FRAME_EVERY_S = 0.04
+# 10 ms slices: a frame is due every 33 ms and goes out at the end of the slice where it fell due, plus
+# the GUI's hand-back: ~40-48 ms apart in practice (>= 20 frames/s required; at 40 ms due, long runs
+# measured 17-18/s)
+SLICE_WALL_S = 0.006
+FRAME_EVERY_S = 0.03
 # Summary + panel aggregates cost ~0.7 s per 1e6 records (measured here): 3 Hz on short logs, and
 # at most every 3x their cost: the analysis thread holds the GIL in bursts, and at 2x the live frames of a
 # 4.5e6-record run (bare-metal-lapic 3600 s) fell to ~8/s here.
 ANALYSIS_EVERY_S = 0.33
 ANALYSIS_COST_FACTOR = 3.0
+# While the GUI is still drawing the last frame the engine goes on; its records are classified once they
+# would cost this much, so that the frame after a slow draw is not a long one (a 3600 s run had frames of
+# 0.3-1.6 s classifying ~2e6 ticks at once after the GUI had been busy).
+CLASSIFY_AHEAD_S = 0.015
 DEFAULT_STEP_NS = 10_000_000
 # The reference engine is pure Python and holds the GIL while it runs: a 4 ms pause after every ~20 ms
-# slice lets the GUI thread paint.  Measured on a 160k-tick run here: UI stall p99 ~120 ms without, ~70 with.
+# slice lets the GUI thread paint.  (The Cython engine runs without the GIL: no pause, which had cost a
+# fifth of the worker's time on long runs.)  Measured on a 160k-tick run here: UI stall p99 ~120 ms without, ~70 with.
 YIELD_S = 0.004
 
 
@@ -193,6 +201,8 @@ class _Worker(QtCore.QObject):
         self.hardware = False
         self.quiet = False
         self.slice_ns = 1_000_000
+        self.live_widths: tuple = ()          # pixel widths the GUI's whole-run views draw at (set from the GUI)
+        self._plane_caches: dict = {}
         self.analyst = _Analyst(self.analysed.emit)
 
     @QtCore.Slot(int)
@@ -203,7 +213,8 @@ class _Worker(QtCore.QObject):
             n = 0
             last_frame = last_analysis = 0.0
             frame_ns = sim.now_ns
-            classify_s_per_ns = 0.0    # the live frames' cost per simulated ns (from the last frame)
+            classify_s_per_ns = 0.0    # the live frames' cost per simulated ns (from the last classification)
+            fresh = False              # the stream took in records not yet sent to the GUI
             ev0, w0 = sim.events, time.perf_counter()
             eps = 0.0
             while not sim.done and not self.stop_flag.is_set():
@@ -225,13 +236,22 @@ class _Worker(QtCore.QObject):
                 res = None
                 # due counting the classification the frame will cost, so frames stay ~FRAME_EVERY_S apart
                 debt = (sim.now_ns - frame_ns) * classify_s_per_ns
-                if now - last_frame + debt >= FRAME_EVERY_S and self.gui_ready.is_set():
+                due = now - last_frame + debt >= FRAME_EVERY_S
+                ready = self.gui_ready.is_set()
+                if (due and ready) or debt >= CLASSIFY_AHEAD_S:
+                    # classify when the frame is due, and also while the GUI is still busy with the last one
+                    # once the backlog is worth CLASSIFY_AHEAD_S: no frame ever takes in more than that
                     res = partial_results(sim)
-                    self._frame(sim, res, eps)
-                    last_frame = time.perf_counter()
+                    c0 = time.perf_counter()
+                    self.stream.update(res)
                     if sim.now_ns > frame_ns:
-                        classify_s_per_ns = (last_frame - now) / (sim.now_ns - frame_ns)
+                        classify_s_per_ns = (time.perf_counter() - c0) / (sim.now_ns - frame_ns)
                     frame_ns = sim.now_ns
+                    fresh = True
+                if fresh and due and ready:
+                    self._emit_frame(sim, eps)
+                    fresh = False
+                    last_frame = time.perf_counter()
                 due = max(ANALYSIS_EVERY_S, ANALYSIS_COST_FACTOR * self.analyst.cost_s)
                 if now - last_analysis >= due and self.analysis_taken.is_set() and self.analyst.idle():
                     self.analysis_taken.clear()
@@ -239,18 +259,36 @@ class _Worker(QtCore.QObject):
                         last_analysis = now
                     else:
                         self.analysis_taken.set()
-                time.sleep(YIELD_S)
+                if sim.engine_name == "reference":
+                    time.sleep(YIELD_S)
             if not self.quiet:
                 self._publish(sim, eps)
             self.stopped.emit("done" if sim.done else "paused")
         except Exception as exc:  # noqa: BLE001 - engine errors are shown, never swallowed
             self.failed.emit(f"{type(exc).__name__}: {exc}")
 
-    def _frame(self, sim, res, eps):
-        self.stream.update(res)
+    def _emit_frame(self, sim, eps):
+        data = self.stream.data(self.hardware)
+        data.window_end = live_window_end(data.end_ns, sim.until_ns)
+        self._prepare_planes(data)
         self.gui_ready.clear()
-        self.framed.emit({"raster": self.stream.data(self.hardware), "now_ns": sim.now_ns, "until_ns": sim.until_ns,
+        self.framed.emit({"raster": data, "now_ns": sim.now_ns, "until_ns": sim.until_ns,
                           "events": sim.events, "events_per_s": eps or self._average_eps(sim)})
+
+    def _prepare_planes(self, data) -> None:
+        """Bin the frame for the views' whole-run window here, off the GUI thread (RasterData.prepared).
+
+        Incremental (IncrementalPlanes): a frame costs O(new marks); a new window (the run outgrew the
+        last "nice" end, or the view was resized) bins everything once, here and not in the GUI thread,
+        where such a rebuild stalled the event loop for ~0.3-0.5 s at 1e7 marks.
+        """
+        widths = self.live_widths
+        if not widths:
+            return
+        end = data.window_end
+        caches = {w: self._plane_caches.get(w) or IncrementalPlanes() for w in set(widths) if w > 0}
+        self._plane_caches = caches
+        data.prepared = {(0, end, w, data.nlanes): c.planes(data, 0, end, w) for w, c in caches.items()}
 
     @staticmethod
     def _average_eps(sim):
@@ -318,6 +356,7 @@ class RunController(QtCore.QObject):
         self._state = "idle"
         self.last_snapshot: dict | None = None
         self.probe = StallProbe(parent=self)
+        self.stop_ms = 0.0        # GUI time spent showing the last run's final snapshot (views, panels)
         self._thread = QtCore.QThread()
         self._thread.setObjectName("tickscope-engine")
         self._worker = _Worker()
@@ -367,6 +406,10 @@ class RunController(QtCore.QObject):
         self._engine = engine
         self.reset()
 
+    def set_live_widths(self, widths) -> None:
+        """Pixel widths of the views that show the whole run while it streams (the worker bins frames for them)."""
+        self._worker.live_widths = tuple(int(w) for w in widths)
+
     def set_hardware(self, on: bool) -> None:
         """Build hardware lanes in future snapshots."""
         self._worker.hardware = on
@@ -386,6 +429,7 @@ class RunController(QtCore.QObject):
             return
         self._worker.slice_ns = max(1000, self._worker.sim.plan.meta().get("tick_nsec", 1_000_000))
         self._worker.stream = raster_stream.RasterStream()
+        self._worker._plane_caches = {}
         self._worker.generation += 1
         self._set_state("idle")
         self._publish_now()
@@ -471,6 +515,19 @@ class RunController(QtCore.QObject):
     # -- from the worker -------------------------------------------------
     def _on_published(self, snap: dict):
         """A full snapshot (a stop, a reset, a hardware toggle): the raster is a full rebuild."""
+        if self._state == "running":
+            # the run is over: the stall probe measures the event loop *during* a run; drawing the final
+            # snapshot into every view is timed on its own (stop_ms)
+            self.probe.stop()
+            t0 = time.perf_counter()
+            try:
+                self._show_snapshot(snap)
+            finally:
+                self.stop_ms = (time.perf_counter() - t0) * 1e3
+            return
+        self._show_snapshot(snap)
+
+    def _show_snapshot(self, snap: dict):
         self.last_snapshot = snap
         self.raster_ready.emit(snap["raster"])
         self.results_ready.emit(snap["results"], snap["summary"])
@@ -501,7 +558,9 @@ class RunController(QtCore.QObject):
 
     def _on_stopped(self, how: str):
         self.probe.stop()
-        self._set_state(how)
+        t0 = time.perf_counter()
+        self._set_state(how)            # the views take the stop (the main window feeds every panel)
+        self.stop_ms += (time.perf_counter() - t0) * 1e3
 
     def _on_failed(self, message: str):
         self.probe.stop()

@@ -21,6 +21,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from tickscope.sim import raster
+from tickscope.sim.raster_planes import IncrementalPlanes
 from tickscope.sim.results import Results
 
 PROFILE = bool(os.environ.get("TICKSCOPE_PROFILE"))
@@ -60,6 +61,7 @@ class _RasterPlot:
         plot_item.addItem(self.image)
         self.lane_px_max = lane_px_max
         self.last_ms = 0.0
+        self.cache = IncrementalPlanes()
 
     def pixel_size(self) -> tuple[int, int]:
         rect = self.plot_item.getViewBox().sceneBoundingRect()
@@ -71,7 +73,7 @@ class _RasterPlot:
         n = max(1, data.nlanes)
         lane_px = max(1, min(self.lane_px_max, height // max(1, nlanes_visible or n)))
         t0, t1 = int(t0), int(max(t1, t0 + 1))
-        img = raster.render(data, t0, t1, width, lane_px, colors, highlight)
+        img = raster.render(data, t0, t1, width, lane_px, colors, highlight, cache=self.cache)
         self.image.setImage(img, autoLevels=False, levels=None)
         self.image.setRect(QtCore.QRectF(ns_to_x(t0), 0.0, (t1 - t0) / 1e9, float(n)))
         self.image.window = (t0, t1)
@@ -103,7 +105,7 @@ class TickRasterView(QtWidgets.QWidget):
         self._overview_dirty = False
         self._follow = True      # keep the whole run in view while it grows, until the user zooms
         self._end_ns = 1
-        self._in_set_range = False
+        self._extent_ns = 1      # the whole-run window: the run's end, or RasterData.window_end during a run
         self._overview_at = 0.0
 
         self.plot_widget = pg.PlotWidget()
@@ -148,6 +150,10 @@ class TickRasterView(QtWidgets.QWidget):
         layout.addWidget(self.overview_widget)
 
         vb.sigXRangeChanged.connect(self._on_view_changed)
+        # only the user's own zoom or pan (mouse drag, wheel) ends follow mode; the keyboard and the
+        # overview region go through set_view_range.  (Any range change used to count, and the
+        # ViewBox's own adjustments on show/resize/limits switched following off before a run began.)
+        vb.sigRangeChangedManually.connect(self._on_user_range)
         vb.sigResized.connect(self._mark_dirty)
         ov.getViewBox().sigResized.connect(self._mark_all_dirty)
         self._timer = QtCore.QTimer(self, singleShot=True, interval=0)
@@ -177,14 +183,17 @@ class TickRasterView(QtWidgets.QWidget):
         The run controller sends one per frame (:class:`tickscope.sim.raster_stream.RasterStream`), and the
         full :func:`tickscope.sim.raster.build` when the run stops.
         """
-        self._show(data, overview=time.perf_counter() - self._overview_at >= OVERVIEW_LIVE_EVERY_S)
+        self._show(data, overview=time.perf_counter() - self._overview_at >= OVERVIEW_LIVE_EVERY_S, live=True)
 
-    def _show(self, data, overview):
+    def _show(self, data, overview, live=False):
         self._data = data
         self._end_ns = max(1, int(self._data.end_ns) if self._data else 1)
+        # while following a live run: the window the run's worker binned planes for (RasterData.window_end)
+        self._extent_ns = max(self._end_ns, int(data.window_end)) if live and data and data.window_end else self._end_ns
+        self._extent_ns = max(self._extent_ns, MIN_SPAN_NS)   # the view cannot show less (limits must allow it)
         self._update_lanes()
         if self._follow:
-            self._set_range(0, self._end_ns)
+            self._set_range(0, self._extent_ns)
         self._update_legend()
         if overview:
             self._overview_dirty = True
@@ -250,7 +259,7 @@ class TickRasterView(QtWidgets.QWidget):
     def fit(self) -> None:
         """Show the whole run (and keep following it while it grows)."""
         self._follow = True
-        self._set_range(0, self._end_ns)
+        self._set_range(0, self._extent_ns)
 
     def zoom(self, factor: float, center_ns: float | None = None) -> None:
         """Zoom in (*factor* > 1) or out around *center_ns* (default: the middle)."""
@@ -280,16 +289,13 @@ class TickRasterView(QtWidgets.QWidget):
 
     def _set_range(self, t0, t1):
         t1 = max(int(t1), int(t0) + MIN_SPAN_NS)
-        self._in_set_range = True
-        try:
-            self.plot_item.getViewBox().setXRange(ns_to_x(t0), ns_to_x(t1), padding=0.0)
-        finally:
-            self._in_set_range = False
+        self.plot_item.getViewBox().setXRange(ns_to_x(t0), ns_to_x(t1), padding=0.0)
         self._on_view_changed()
 
+    def _on_user_range(self, *args):
+        self._follow = False
+
     def _on_view_changed(self, *args):
-        if not self._in_set_range and args:
-            self._follow = False     # the user zoomed or panned with the mouse
         t0, t1 = self.view_range()
         self.region.blockSignals(True)
         self.region.setRegion((ns_to_x(t0), ns_to_x(t1)))
@@ -306,12 +312,15 @@ class TickRasterView(QtWidgets.QWidget):
         n = len(names)
         step = max(1, math.ceil(n / 64))
         self.plot_item.getAxis("left").setTicks([[(i + 0.5, names[i]) for i in range(0, n, step)], []])
+        self._apply_limits(n)
+
+    def _apply_limits(self, n):
         self.plot_item.getViewBox().setYRange(0, n, padding=0.0)
-        self.plot_item.getViewBox().setLimits(xMin=ns_to_x(-self._end_ns * 0.05 - 1), xMax=ns_to_x(self._end_ns * 1.05 + 1),
+        self.plot_item.getViewBox().setLimits(xMin=ns_to_x(-self._extent_ns * 0.05 - 1), xMax=ns_to_x(self._extent_ns * 1.05 + 1),
                                               minXRange=ns_to_x(MIN_SPAN_NS))
         ovb = self.overview_widget.getPlotItem().getViewBox()
         ovb.setYRange(0, n, padding=0.0)
-        ovb.setXRange(0, ns_to_x(self._end_ns), padding=0.0)
+        ovb.setXRange(0, ns_to_x(self._extent_ns), padding=0.0)
 
     # -- rendering -------------------------------------------------------
     def _mark_all_dirty(self, *args):
@@ -322,6 +331,11 @@ class TickRasterView(QtWidgets.QWidget):
         self._dirty = True
         if not self._timer.isActive():
             self._timer.start()
+
+    def live_widths(self) -> tuple[int, int]:
+        """Pixel widths of the main view and the overview strip: what a run's worker bins planes for
+        (it bins the whole-run window, which is what the views show while following a live run)."""
+        return self._main.pixel_size()[0], self._overview.pixel_size()[0]
 
     def render_now(self) -> None:
         """Rebuild both images now if anything changed (normally done on the next event-loop turn)."""
@@ -337,7 +351,7 @@ class TickRasterView(QtWidgets.QWidget):
         self._main.render(self._data, t0, t1, self._colors, hl)
         if self._overview_dirty:  # the whole-run strip only changes with the data, size or colours
             self._overview_dirty = False
-            self._overview.render(self._data, 0, self._end_ns, self._colors)
+            self._overview.render(self._data, 0, self._extent_ns, self._colors)
             self._overview_at = time.perf_counter()
 
     def last_render_ms(self) -> float:

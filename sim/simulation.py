@@ -134,13 +134,20 @@ class Simulation:
                 raise Cancelled()
         return self.results()
 
+    def _scenario_toml(self) -> str:
+        """The scenario as TOML, serialised once per scenario object (a live view asks for results ~40x/s)."""
+        cached = getattr(self, "_toml_cache", None)
+        if cached is None or cached[0] is not self.scenario:
+            cached = self._toml_cache = (self.scenario, self.scenario.to_toml())
+        return cached[1]
+
     def results(self) -> Results:
         """The event log so far plus metadata."""
         cols = self.engine.columns()
         meta = self.plan.meta()
         g = self.engine.global_state()
         meta.update({
-            "scenario": self.scenario.to_toml(),
+            "scenario": self._scenario_toml(),
             "scenario_name": self.scenario.name,
             "seed": self.seed,
             "until_ns": self.until_ns,

@@ -1,4 +1,5 @@
 """The run controller's live path: raster frames at >= 20/s during a run, exact picture when it stops."""
+import dataclasses
 import time
 
 import numpy as np
@@ -45,4 +46,57 @@ def test_final_raster_after_a_run_is_the_full_rebuild(qtbot):
     assert final.counts == full.counts
     args = (0, full.end_ns, 900, 6)
     assert np.array_equal(raster.render(final, *args), raster.render(full, *args))
+    ctl.shutdown()
+
+
+def test_live_frames_carry_planes_binned_in_the_worker_for_the_views_window(qtbot):
+    # the GUI tells the controller the widths it draws the whole run at; each live frame then comes with
+    # the planes of [0, window_end) at those widths, and they equal binning the frame's data from scratch
+    sc = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ["run.until=\"300s\"", "machine.cpus=4"])
+    ctl = RunController(sc, "auto")
+    ctl.set_live_widths((700, 300))
+    frames = []
+    ctl.raster_ready.connect(frames.append)
+    ctl.run()
+    assert ctl.wait(60) and ctl.state() == "done"
+    live = [d for d in frames[:-1] if d.prepared]
+    assert len(live) >= 3
+    for data in (live[0], live[len(live) // 2], live[-1]):
+        assert data.window_end >= data.end_ns and data.window_end <= 300 * 10**9
+        assert sorted(k[2] for k in data.prepared) == [300, 700]
+        for (t0, t1, width, nlanes), planes in data.prepared.items():
+            assert (t0, t1, nlanes) == (0, data.window_end, data.nlanes)
+            want = raster.planes(data, t0, t1, width)
+            for name in ("marks", "background", "ghost"):
+                assert np.array_equal(planes[name], want[name]), name
+            # and render() takes them instead of binning again, with the same image
+            assert np.array_equal(raster.render(data, t0, t1, width, 6),
+                                  raster.render(dataclasses.replace(data, prepared=None), t0, t1, width, 6))
+    ctl.shutdown()
+
+
+def test_raster_view_follows_a_live_run_in_its_workers_window(qtbot):
+    from tickscope.gui.tick_raster import MIN_SPAN_NS, TickRasterView
+
+    view = TickRasterView()
+    qtbot.addWidget(view)
+    view.resize(900, 300)
+    view.show()
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ["run.until=\"30s\"", "machine.cpus=2"])
+    ctl = RunController(sc, "auto")
+    seen = []
+
+    def on_frame(data):
+        view.show_data(data)
+        ctl.set_live_widths(view.live_widths())
+        view.render_now()
+        seen.append((data.window_end, view.view_range()))
+
+    ctl.raster_ready.connect(on_frame)
+    ctl.run()
+    assert ctl.wait(60) and ctl.state() == "done"
+    live = seen[:-1]
+    # the view shows the worker's window (at least the view's minimum span, at the very start)
+    assert live and all(rng == (0, max(end, MIN_SPAN_NS)) for end, rng in live if end)
+    assert seen[-1][1][1] == ctl.last_snapshot["raster"].end_ns        # the stop's snapshot fits the run exactly
     ctl.shutdown()

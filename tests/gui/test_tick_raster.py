@@ -77,3 +77,44 @@ def test_highlight_and_center_on(qtbot, short_results):
     view.center_on(50_000_000, 2)
     t0, t1 = view.view_range()
     assert t0 < 50_000_000 < t1
+
+
+def test_follow_mode_survives_show_and_resize_and_ends_on_a_mouse_zoom(qtbot):
+    from PySide6 import QtCore, QtGui
+
+    from tickscope.sim import raster_stream, scenario as scen, simulation
+
+    view = TickRasterView()
+    qtbot.addWidget(view)
+    view.show()
+    view.resize(800, 300)
+    sim = simulation.Simulation(scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="10s"']), engine="auto")
+    stream = raster_stream.RasterStream()
+
+    def frame(step_ns):
+        sim.step(step_ns)
+        res = sim.results()
+        res.meta = dict(res.meta, until_ns=int(res.meta["now_ns"]), run_until_ns=sim.until_ns)
+        stream.update(res)
+        data = stream.data()
+        data.window_end = 2 * data.end_ns
+        view.show_data(data)
+        return data
+
+    data = frame(1_000_000_000)
+    view.resize(900, 320)                       # the ViewBox adjusts its range: not the user's doing
+    qtbot.wait(20)
+    data = frame(1_000_000_000)
+    assert view.view_range() == (0, data.window_end)
+    # a wheel zoom over the plot is the user's: the view stays where they put it
+    vp = view.plot_widget.viewport()
+    at = QtCore.QPointF(vp.width() / 2, vp.height() / 2)
+    wheel = QtGui.QWheelEvent(at, vp.mapToGlobal(at), QtCore.QPoint(0, 0), QtCore.QPoint(0, 240),
+                              QtCore.Qt.NoButton, QtCore.Qt.NoModifier, QtCore.Qt.NoScrollPhase, False)
+    QtCore.QCoreApplication.sendEvent(vp, wheel)
+    zoomed = view.view_range()
+    assert zoomed != (0, data.window_end)
+    frame(1_000_000_000)
+    assert view.view_range() == zoomed
+    view.fit()                                  # F / Fit: follow again
+    assert view.view_range() == (0, view.raster_data().window_end)
