@@ -1,4 +1,4 @@
-"""What the graph view's evidence panel says about a node, an edge, a component or a tick.
+"""What the graph view's evidence panel says about the model, a node, an edge, a component or a tick.
 
 Plain functions from the graph (and, when a run is shown, its linked faults)
 to HTML for a ``QTextBrowser``.  Links inside the HTML are ``edge:I``,
@@ -6,6 +6,7 @@ to HTML for a ``QTextBrowser``.  Links inside the HTML are ``edge:I``,
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from html import escape
 
 from tickscope.gui.graph_items import NODE_COLOR
@@ -42,6 +43,20 @@ def _violations(items) -> str:
     for v in items[:MAX_SITES]:
         out.append(f"<li><b>{escape(v.rule)}</b>: {escape(v.message)}<br><i>fix:</i> {escape(v.fix)}</li>")
     out.append("</ul>")
+    return "".join(out)
+
+
+def overview_html(graph) -> str:
+    """The model with nothing selected: its description, violations per rule and import warnings."""
+    out = [f"<h3>{escape(graph.name)}</h3><p>{escape(graph.meta.get('description', ''))}</p>"]
+    by_rule = defaultdict(int)
+    for v in graph.violations:
+        by_rule[v.rule] += 1
+    if by_rule:
+        out.append("<p>" + ", ".join(f"{escape(r)}: <b>{n}</b>" for r, n in sorted(by_rule.items())) + "</p>")
+    out.append("<p>Click an edge or a symbol for its evidence; click a component box to select it.</p>")
+    for w in graph.warnings[:20]:
+        out.append(f"<p style='color:#a05000'>{escape(w)}</p>")
     return "".join(out)
 
 

@@ -19,12 +19,12 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from tickscope.gui import graph_evidence as evid
+from tickscope.gui.graph_controls import GraphControls
 from tickscope.gui.graph_dsm import DsmTable
 from tickscope.gui.graph_io import TreeImport, export_widget_image
-from tickscope.gui.graph_items import VIEW_BANDS, GraphItem, build_view_data, edge_pen
+from tickscope.gui.graph_items import GraphItem, build_view_data, edge_pen
 from tickscope.sim.errors import InputError
 from tickscope.sim.graph import archmodel, link, metrics, rules
-from tickscope.sim.graph.export import CLASS_STYLE
 from tickscope.sim.graph.model import EDGE_CLASSES
 
 TREE_PREFIX = "tree: "
@@ -58,13 +58,9 @@ class GraphView(QtWidgets.QWidget):
         self._backend = None
         self._results = None
         self._faults = None
-        self._class_on = {c: True for c in EDGE_CLASSES}
-        self._focus = (None, 1)
         self._sel_edges: list = []
         self._sel_nodes: list = []
         self._sel_component = None
-        self._matches: list = []
-        self._match_pos = -1
         self._highlighting = False
         self._import = None
         self.error_box = None
@@ -73,53 +69,21 @@ class GraphView(QtWidgets.QWidget):
 
     # -- construction -----------------------------------------------------
     def _build_ui(self):
-        self.model_box = QtWidgets.QComboBox()
-        for name, desc in archmodel.list_models().items():
-            self.model_box.addItem(name, name)
-            self.model_box.setItemData(self.model_box.count() - 1, desc, QtCore.Qt.ToolTipRole)
-        self.model_box.activated.connect(lambda i: self.set_model(self.model_box.itemData(i)))
-        self.open_button = QtWidgets.QPushButton("Open C tree…")
-        self.open_button.clicked.connect(self.open_c_tree_dialog)
-        self.search_edit = QtWidgets.QLineEdit(placeholderText="search symbols (Enter: next)")
-        self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.textChanged.connect(self.set_search)
-        self.search_edit.returnPressed.connect(self.next_match)
-        self.search_label = QtWidgets.QLabel("")
-        self.focus_box = QtWidgets.QComboBox()
-        self.focus_box.setToolTip("Show only this component and its neighbours up to the depth")
-        self.focus_box.activated.connect(lambda _i: self._focus_from_controls())
-        self.depth_spin = QtWidgets.QSpinBox(minimum=0, maximum=6, value=1, prefix="depth ")
-        self.depth_spin.valueChanged.connect(lambda _v: self._focus_from_controls())
-        self.dsm_button = QtWidgets.QPushButton("DSM", checkable=True)
-        self.dsm_button.setToolTip("Component dependency matrix instead of the graph")
-        self.dsm_button.toggled.connect(self.set_dsm_visible)
-        self.fit_button = QtWidgets.QPushButton("Fit")
-        self.fit_button.clicked.connect(self.fit)
-        self.export_button = QtWidgets.QPushButton("Export…")
-        self.export_button.clicked.connect(self.export_dialog)
-
-        top = QtWidgets.QHBoxLayout()
-        for w in (QtWidgets.QLabel("Model"), self.model_box, self.open_button, self.search_edit, self.search_label,
-                  QtWidgets.QLabel("Focus"), self.focus_box, self.depth_spin, self.dsm_button, self.fit_button,
-                  self.export_button):
-            top.addWidget(w)
-        top.setStretchFactor(self.search_edit, 1)
-        self.class_buttons = {}
-        classes = QtWidgets.QHBoxLayout()
-        for cls in EDGE_CLASSES:
-            b = QtWidgets.QToolButton(checkable=True, checked=True)
-            b.setStyleSheet(f"QToolButton {{ color: {CLASS_STYLE[cls][0]}; font-weight: bold; }}"
-                            "QToolButton:!checked { color: #aaaaaa; font-weight: normal; }")
-            b.toggled.connect(lambda on, c=cls: self.set_class_visible(c, on))
-            self.class_buttons[cls] = b
-            classes.addWidget(b)
-        classes.addStretch(1)
-        self.status_label = QtWidgets.QLabel("")
-        classes.addWidget(self.status_label)
-
         self.item = GraphItem()
         self.item.clicked.connect(self._on_item_clicked)
         self.item.set_tooltip_fn(self._tooltip)
+        self.controls = GraphControls(self.item)
+        c = self.controls
+        c.model_box.activated.connect(lambda i: self.set_model(c.model_box.itemData(i)))
+        c.open_button.clicked.connect(self.open_c_tree_dialog)
+        c.search_edit.returnPressed.connect(self.next_match)
+        c.focus_changed.connect(self.fit)
+        c.dsm_button.toggled.connect(self.set_dsm_visible)
+        c.fit_button.clicked.connect(self.fit)
+        c.export_button.clicked.connect(self.export_dialog)
+        # these controls stay attributes of the view too: install() and its callers use them
+        self.model_box, self.search_label, self.dsm_button, self.class_buttons = (
+            c.model_box, c.search_label, c.dsm_button, c.class_buttons)
         self.canvas = pg.GraphicsView(background="w")
         self.viewbox = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.canvas.setCentralItem(self.viewbox)
@@ -140,8 +104,7 @@ class GraphView(QtWidgets.QWidget):
         split.setStretchFactor(1, 1)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(top)
-        layout.addLayout(classes)
+        layout.addWidget(self.controls)
         layout.addWidget(split, 1)
 
     # -- model ------------------------------------------------------------
@@ -186,8 +149,6 @@ class GraphView(QtWidgets.QWidget):
         self._node_index = {n: i for i, n in enumerate(self._ids)}
         self._edge_index = {k: i for i, k in enumerate(self._keys)}
         self._comp_index = {c: i for i, c in enumerate(sorted(self._graph.components))}
-        self._node_comp = np.array([self._comp_index.get(self._graph.component_of(n), -1) for n in self._ids],
-                                   dtype=np.int64)
         self._edges_of_node = defaultdict(list)
         for k in self._keys:
             self._edges_of_node[k[0]].append(k)
@@ -203,36 +164,12 @@ class GraphView(QtWidgets.QWidget):
         self._metrics = metrics.compute(self._graph)
         self.item.set_data(data)
         self.dsm_table.set_graph(self._graph, self._metrics["dsm"])
-        self.focus_box.blockSignals(True)
-        self.focus_box.clear()
-        self.focus_box.addItem("(all components)", None)
-        for c in sorted(self._graph.components, key=lambda c: (VIEW_BANDS.index(self._band_of.get(c, "core")), c)):
-            self.focus_box.addItem(f"{c}  [{self._band_of.get(c)}]", c)
-        self.focus_box.blockSignals(False)
-        self._focus = (None, self.depth_spin.value())
         self._sel_edges, self._sel_nodes, self._sel_component = [], [], None
-        self._apply_visibility()
-        self.set_search(self.search_edit.text())
-        n_viol = len(self._graph.violations)
-        self.status_label.setText(f"{len(self._ids)} symbols, {len(self._keys)} edges, {n_viol} violations"
-                                  + (f", {len(self._graph.warnings)} warnings" if self._graph.warnings else ""))
-        self.evidence.setHtml(self._overview_html())
+        self.controls.set_graph(self._graph, self._ids, self._keys, self._band_of, self._comp_index)
+        self.evidence.setHtml(evid.overview_html(self._graph))
         self.fit()
         self._update_highlight()
         self.selection_changed.emit()
-
-    def _overview_html(self) -> str:
-        g = self._graph
-        out = [f"<h3>{evid.escape(g.name)}</h3><p>{evid.escape(g.meta.get('description', ''))}</p>"]
-        by_rule = defaultdict(int)
-        for v in g.violations:
-            by_rule[v.rule] += 1
-        if by_rule:
-            out.append("<p>" + ", ".join(f"{evid.escape(r)}: <b>{n}</b>" for r, n in sorted(by_rule.items())) + "</p>")
-        out.append("<p>Click an edge or a symbol for its evidence; click a component box to select it.</p>")
-        for w in g.warnings[:20]:
-            out.append(f"<p style='color:#a05000'>{evid.escape(w)}</p>")
-        return "".join(out)
 
     # -- C trees ------------------------------------------------------------
     def open_c_tree_dialog(self) -> None:
@@ -271,92 +208,34 @@ class GraphView(QtWidgets.QWidget):
         self.progress.reset()
         self.progress.close()
 
-    # -- filters, search, focus -------------------------------------------
+    # -- filters, search, focus (kept by the controls) ---------------------
     def set_class_visible(self, cls: str, on: bool) -> None:
         """Show or hide every edge of class *cls*."""
-        if cls not in self._class_on:
-            raise ValueError(f"edge class {cls!r} is not one of {', '.join(EDGE_CLASSES)}")
-        self._class_on[cls] = bool(on)
-        b = self.class_buttons[cls]
-        if b.isChecked() != bool(on):
-            b.blockSignals(True)
-            b.setChecked(bool(on))
-            b.blockSignals(False)
-        self._apply_visibility()
+        self.controls.set_class_visible(cls, on)
 
     def set_focus_component(self, name: str | None, depth: int = 1) -> None:
         """Show only *name* and the components within *depth* dependency hops (``None``: all)."""
         if name is not None and name not in self._graph.components:
             raise ValueError(f"no component {name!r} in {self._name}")
-        self._focus = (name, int(depth))
-        i = self.focus_box.findData(name)
-        self.focus_box.setCurrentIndex(max(i, 0))
-        self.depth_spin.blockSignals(True)
-        self.depth_spin.setValue(int(depth))
-        self.depth_spin.blockSignals(False)
-        self._apply_visibility()
-        self.fit()
-
-    def _focus_from_controls(self):
-        self.set_focus_component(self.focus_box.currentData(), self.depth_spin.value())
+        self.controls.set_focus(name, depth)
 
     def focused_components(self) -> set:
-        name, depth = self._focus
-        if name is None:
-            return set(self._graph.components)
-        adj = defaultdict(set)
-        for s, t, _cls in self._keys:
-            a, b = self._graph.component_of(s), self._graph.component_of(t)
-            if a != b:
-                adj[a].add(b)
-                adj[b].add(a)
-        seen, frontier = {name}, {name}
-        for _ in range(depth):
-            frontier = {n for f in frontier for n in adj[f]} - seen
-            seen |= frontier
-        return seen
+        return self.controls.focused_components()
 
     def class_counts(self) -> dict:
         """Edges per class inside the focus (what each filter button shows)."""
-        nodes = self._focus_nodes()
-        d = self.item.graph_data()
-        both = nodes[d.src] & nodes[d.dst] if len(d.src) else np.zeros(0, dtype=bool)
-        return {c: int(np.count_nonzero(both & (d.cls == i))) for i, c in enumerate(EDGE_CLASSES)}
-
-    def _focus_nodes(self) -> np.ndarray:
-        keep = np.array([self._comp_index[c] for c in self.focused_components() if c in self._comp_index], dtype=np.int64)
-        return np.isin(self._node_comp, keep)
-
-    def _apply_visibility(self):
-        nodes = self._focus_nodes()
-        d = self.item.graph_data()
-        on = np.array([self._class_on[c] for c in EDGE_CLASSES], dtype=bool)
-        edges = (nodes[d.src] & nodes[d.dst] & on[d.cls]) if len(d.src) else np.zeros(0, dtype=bool)
-        self.item.set_visible(nodes, edges)
-        for cls, n in self.class_counts().items():
-            self.class_buttons[cls].setText(f"{'┅' if CLASS_STYLE[cls][1] else '━'} {cls} {n}")
+        return self.controls.class_counts()
 
     def set_search(self, text: str) -> list:
         """Ring the symbols whose name contains *text* (case-insensitive); returns their ids."""
-        text = (text or "").strip().lower()
-        self._matches = [n for n in self._ids if text and (text in n.lower() or text in self._graph.symbol_name(n).lower())]
-        self._match_pos = -1
-        self.item.set_marked(self._node_index[n] for n in self._matches)
-        self.search_label.setText(f"{len(self._matches)} found" if text else "")
-        if self.search_edit.text().strip().lower() != text:
-            self.search_edit.blockSignals(True)
-            self.search_edit.setText(text)
-            self.search_edit.blockSignals(False)
-        return list(self._matches)
+        return self.controls.set_search(text)
 
     def next_match(self) -> None:
         """Select the next search match and centre the view on it."""
-        if not self._matches:
-            return
-        self._match_pos = (self._match_pos + 1) % len(self._matches)
-        node = self._matches[self._match_pos]
-        self.select_node(node)
-        self.center_on_node(node)
+        node = self.controls.next_match()
+        if node is not None:
+            self.select_node(node)
+            self.center_on_node(node)
 
     # -- view -----------------------------------------------------------------
     def fit(self) -> None:
@@ -400,7 +279,7 @@ class GraphView(QtWidgets.QWidget):
         return self.evidence.toPlainText()
 
     def clear_selection(self) -> None:
-        self._select([], [], None, self._overview_html())
+        self._select([], [], None, evid.overview_html(self._graph))
 
     def select_edges(self, keys, header_html: str = "") -> None:
         """Select edges ``(source, target, class)``; the panel shows their evidence."""

@@ -32,24 +32,34 @@ all
 
 Markers (vertical dashed lines with names) appear on time-axis views, a
 caption (title and body) heads every figure.
+
+Modules
+-------
+This module holds the raster view (its drawn window is also what
+``raster_marks.csv`` holds), the figure layout and the PNG, SVG, PDF and CSV
+writers, and is the import point for all of it.
+:mod:`tickscope.gui.plot_source` holds the run and the options (Qt-free),
+:mod:`tickscope.gui.plot_panels` the painting primitives and the histogram,
+drift and graph panels.
 """
 from __future__ import annotations
 
-import math
-import re
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtSvg
 
-from tickscope.sim import __version__, analysis, raster
+from tickscope.gui.plot_panels import (BODY_PT, FONT_FAMILY, FOOT_PT, GRID, INK, LABEL_PT, MARGIN_PT, MARKER_COLOR,
+                                       SUBTITLE_PT, TICK_PT, TITLE_PT, draw_axes, draw_markers, draw_text, make_font,
+                                       make_pen, nice_ticks, paint_drift, paint_graph, paint_histograms, time_unit,
+                                       wrap_text)
+from tickscope.gui.plot_source import (DEFAULT_SIZE_PX, HIGHLIGHT_COLOR, MAX_DPI, MIN_DPI, PAGES, REFERENCE_DPI,
+                                       Caption, PlotOptions, PlotSource, check_dpi, highlight_svg, page_size,
+                                       parse_size)
+from tickscope.sim import __version__, raster
 from tickscope.sim.atomic import atomic_path
 from tickscope.sim.demo import model_for_backend
 from tickscope.sim.errors import InputError
-from tickscope.sim.events import Kind
 from tickscope.sim.export import ExportCancelled, report_progress
 from tickscope.sim.export.summary import format_ns
 
@@ -57,329 +67,15 @@ VIEWS = ("raster", "histograms", "drift", "graph")
 VIEW_CHOICES = VIEWS + ("all",)
 CAPTION_ONLY = "caption"
 """A title card: only the caption (demo steps before the first run)."""
-REFERENCE_DPI = 96
-"""``--size`` is in pixels at this DPI; a PNG at ``--dpi 96`` has exactly that many pixels."""
-DEFAULT_SIZE_PX = (1200, 750)
-PAGES = {"a4": (841.89, 595.28), "slide-16x9": (960.0, 540.0)}
-"""Page sizes in points: A4 landscape, and a 13.33 x 7.5 in widescreen slide."""
-MIN_DPI, MAX_DPI = 36, 1200
 MAX_PNG_PIXELS = 120_000_000
 EXACT_MARK_LIMIT = 200_000
 """Above this many marks in the window the raster is binned per pixel column; at this size
 an exact SVG is ~5 MB and takes ~1 s to build."""
-
-FONT_FAMILY = "DejaVu Sans"
-TITLE_PT, SUBTITLE_PT, BODY_PT, LABEL_PT, TICK_PT, FOOT_PT = 13, 8, 10, 9, 8, 7
-MARGIN_PT = 18.0
-INK = QtGui.QColor(30, 30, 30)
-GRID = QtGui.QColor(225, 225, 225)
-MARKER_COLOR = QtGui.QColor(0, 120, 200)
-HIGHLIGHT_COLOR = "#9400d3"
 _LEGEND_ORDER = (raster.MARK_ON_TIME, raster.MARK_LATE, raster.MARK_DUPLICATE, raster.MARK_LOST,
                  raster.MARK_BROADCAST, raster.MARK_STEAL)
 
 
-@dataclass
-class Caption:
-    """A figure caption: a bold title and an optional body paragraph."""
-
-    title: str
-    body: str = ""
-
-
-@dataclass
-class PlotOptions:
-    """How to draw a figure.
-
-    Attributes
-    ----------
-    width_pt, height_pt : float
-        Figure size in points (1/72 in).
-    dpi : int
-        Resolution of PNG output (and of the raster's bins in binned mode).
-    markers : list of dict
-        ``{"time_ns", "name"}`` drawn on the time-axis views.
-    caption : Caption, optional
-        Title and body; defaults to the scenario's name and description.
-    window : (int, int), optional
-        Raster time window ``[t0, t1)`` in ns; default the whole run.
-    highlight : dict
-        ``{"nodes": [...], "edges": [[src, dst], ...]}`` emphasised in the graph.
-    reveal_ns : int, optional
-        Only records up to this time are drawn (video playhead); None = all.
-    """
-
-    width_pt: float = DEFAULT_SIZE_PX[0] * 72 / REFERENCE_DPI
-    height_pt: float = DEFAULT_SIZE_PX[1] * 72 / REFERENCE_DPI
-    dpi: int = REFERENCE_DPI
-    markers: list = field(default_factory=list)
-    caption: Caption | None = None
-    window: tuple | None = None
-    highlight: dict = field(default_factory=dict)
-    reveal_ns: int | None = None
-    compare: "PlotSource | None" = None
-    """Run B: the raster view shows A above B."""
-
-
-def parse_size(text: str) -> tuple[float, float]:
-    """``WxH`` in pixels at 96 DPI -> (width_pt, height_pt); InputError naming the problem."""
-    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(text))
-    if not m:
-        raise InputError(f"--size: {text!r} is not WIDTHxHEIGHT in pixels (e.g. 1200x750)")
-    w, h = int(m.group(1)), int(m.group(2))
-    if not (160 <= w <= 16384 and 120 <= h <= 16384):
-        raise InputError(f"--size: {w}x{h} is out of range (allowed 160..16384 x 120..16384)")
-    return w * 72 / REFERENCE_DPI, h * 72 / REFERENCE_DPI
-
-
-def page_size(name: str) -> tuple[float, float]:
-    """A named page (``a4`` landscape, ``slide-16x9``) in points."""
-    if name not in PAGES:
-        raise InputError(f"--page: {name!r} is not a known page (use {', '.join(PAGES)})")
-    return PAGES[name]
-
-
-def check_dpi(dpi) -> int:
-    if isinstance(dpi, bool) or not isinstance(dpi, int) or not MIN_DPI <= dpi <= MAX_DPI:
-        raise InputError(f"--dpi: {dpi!r} is out of range (allowed {MIN_DPI}..{MAX_DPI})")
-    return dpi
-
-
-class PlotSource:
-    """One run's results and everything derived from them for plotting (computed once, lazily).
-
-    Parameters
-    ----------
-    results : Results
-        The run (stored in a recording or fresh from the engine).
-    name : str, optional
-        Shown in subtitles; defaults to the scenario name in ``meta``.
-    """
-
-    def __init__(self, results, name: str | None = None, scenario_toml: str | None = None):
-        self.results = results
-        self.meta = results.meta
-        self.name = name or self.meta.get("scenario_name") or "run"
-        self.scenario_toml = scenario_toml if scenario_toml is not None else self.meta.get("scenario", "")
-
-    @cached_property
-    def summary(self) -> dict:
-        return analysis.summarize(self.results)
-
-    @cached_property
-    def raster_data(self) -> raster.RasterData:
-        return raster.build(self.results)
-
-    @property
-    def end_ns(self) -> int:
-        return int(self.meta.get("now_ns") or self.meta.get("until_ns") or 1)
-
-    @cached_property
-    def interval_hist(self) -> dict:
-        return analysis.log_histogram(analysis.tick_intervals(self.results))
-
-    @cached_property
-    def latency_hist(self) -> dict:
-        return analysis.log_histogram(analysis.tick_outcomes(self.results)["latency_ns"])
-
-    @cached_property
-    def drift(self) -> dict:
-        if not self.meta.get("clocksources") or not np.any(self.results.kind == Kind.JIFFIES):
-            return {"time_ns": np.zeros(0, np.int64), "drift_ns": np.zeros(0, np.int64)}
-        return analysis.drift_series(self.results)
-
-    @property
-    def backend(self) -> str:
-        return str(self.meta.get("backend") or "none")
-
-    model_override: str | None = None
-    """Set to show another architecture model than the backend's (demo highlight steps)."""
-
-    @property
-    def model_name(self) -> str:
-        return self.model_override or model_for_backend(self.meta.get("backend"))
-
-    def _graph_for(self, name):
-        from tickscope.sim.graph.archmodel import load_model
-
-        cache = self.__dict__.setdefault("_graphs", {})
-        if name not in cache:
-            cache[name] = load_model(name)
-        return cache[name]
-
-    @property
-    def graph(self):
-        return self._graph_for(self.model_name)
-
-    def graph_svg(self, highlight: dict | None = None) -> str:
-        from tickscope.sim.graph.export import to_svg
-
-        return highlight_svg(to_svg(self.graph), highlight or {})
-
-    def subtitle(self) -> str:
-        m = self.meta
-        parts = [self.name, f"backend {self.backend}"]
-        if "seed" in m:
-            parts.append(f"seed {m['seed']}")
-        if m.get("until_ns"):
-            parts.append(f"{format_ns(m['until_ns'], 9)} simulated")
-        for key, label in (("hz", "HZ="), ("clocksource", "clocksource ")):
-            if m.get(key):
-                parts.append(f"{label}{m[key]}")
-        changes = _scenario_changes(self.scenario_toml)
-        if changes:
-            parts.append("core changes: " + ", ".join(changes))
-        return "  \u00b7  ".join(str(p) for p in parts)
-
-
-def _scenario_changes(toml_text: str) -> list[str]:
-    import tomllib
-
-    try:
-        return list(tomllib.loads(toml_text or "").get("core", {}).get("changes", []))
-    except (tomllib.TOMLDecodeError, AttributeError):
-        return []
-
-
-def highlight_svg(svg: str, highlight: dict) -> str:
-    """Emphasise nodes and edges (``{"nodes": [...], "edges": [[src, dst]]}``) in a graph SVG."""
-    nodes = set(highlight.get("nodes") or ())
-    edges = {tuple(e) for e in (highlight.get("edges") or ())}
-    if not nodes and not edges:
-        return svg
-    ET.register_namespace("", "http://www.w3.org/2000/svg")
-    root = ET.fromstring(svg)
-    ns = "{http://www.w3.org/2000/svg}"
-    for g in root.iter(f"{ns}g"):
-        if g.get("class") == "node" and g.get("data-id") in nodes:
-            for c in g.iter(f"{ns}circle"):
-                c.set("r", "6")
-                c.set("fill", HIGHLIGHT_COLOR)
-                c.set("stroke", "#4b006e")
-            for t in g.iter(f"{ns}text"):
-                t.set("font-weight", "bold")
-    for p in root.iter(f"{ns}path"):
-        title = p.find(f"{ns}title")
-        if title is None or not title.text:
-            continue
-        m = re.match(r"[\w-]+: (\S+) -> (\S+)", title.text)
-        if m and (m.group(1), m.group(2)) in edges:
-            p.set("stroke", HIGHLIGHT_COLOR)
-            p.set("stroke-width", "3")
-    return ET.tostring(root, encoding="unicode")
-
-
-# -- drawing helpers ---------------------------------------------------------------
-
-def _font(size_pt: int, bold: bool = False) -> QtGui.QFont:
-    # Pixel sizes in a 1-unit-per-point painter: identical text size on every device.
-    f = QtGui.QFont(FONT_FAMILY)
-    f.setPixelSize(int(size_pt))
-    f.setBold(bold)
-    return f
-
-
-def _pen(color, width: float = 0.8, style=QtCore.Qt.SolidLine) -> QtGui.QPen:
-    pen = QtGui.QPen(QtGui.QColor(color), width, style)
-    pen.setCapStyle(QtCore.Qt.FlatCap)
-    return pen
-
-
-def _text(p: QtGui.QPainter, x: float, y: float, text: str, size: int = LABEL_PT, align="left", bold=False,
-          color=INK) -> float:
-    """Draw one line with its baseline at *y*; returns its width."""
-    p.setFont(_font(size, bold))
-    p.setPen(_pen(color))
-    w = QtGui.QFontMetricsF(p.font()).horizontalAdvance(text)
-    dx = {"left": 0.0, "center": -w / 2, "right": -w}[align]
-    p.drawText(QtCore.QPointF(x + dx, y), text)
-    return w
-
-
-def _wrap(text: str, size: int, width: float) -> list[str]:
-    fm = QtGui.QFontMetricsF(_font(size))
-    lines = []
-    for para in str(text).splitlines() or [""]:
-        line = ""
-        for word in para.split():
-            trial = f"{line} {word}".strip()
-            if line and fm.horizontalAdvance(trial) > width:
-                lines.append(line)
-                line = word
-            else:
-                line = trial
-        lines.append(line)
-    return lines
-
-
-def nice_ticks(lo: float, hi: float, n: int = 6) -> list[float]:
-    """Round tick values covering ``[lo, hi]``."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [lo]
-    raw = (hi - lo) / max(1, n)
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    first = math.ceil(lo / step) * step
-    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
-
-
-def _time_unit(span_ns: float) -> tuple[float, str]:
-    for scale, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "\u00b5s")):
-        if span_ns >= 2 * scale:
-            return scale, unit
-    return 1.0, "ns"
-
-
-def _fmt_tick(v: float) -> str:
-    return f"{v:.6g}"
-
-
-def _axes(p, rect: QtCore.QRectF, xlo, xhi, xlabel, ylo=None, yhi=None, ylabel="", xfmt=None, yfmt=None, xticks=None):
-    """Frame, grid, ticks and labels of a plot area."""
-    p.setPen(_pen(INK, 0.8))
-    p.setBrush(QtCore.Qt.NoBrush)
-    p.drawRect(rect)
-    ticks = xticks if xticks is not None else nice_ticks(xlo, xhi)
-    for v in ticks:
-        if xhi == xlo or not xlo <= v <= xhi:
-            continue
-        x = rect.left() + (v - xlo) / (xhi - xlo) * rect.width()
-        p.setPen(_pen(INK, 0.6))
-        p.drawLine(QtCore.QPointF(x, rect.bottom()), QtCore.QPointF(x, rect.bottom() + 3))
-        _text(p, x, rect.bottom() + 4 + TICK_PT, (xfmt or _fmt_tick)(v), TICK_PT, "center")
-    _text(p, rect.center().x(), rect.bottom() + 8 + 2 * TICK_PT + 2, xlabel, LABEL_PT, "center")
-    if ylo is not None and yhi is not None and yhi > ylo:
-        for v in nice_ticks(ylo, yhi, 5):
-            y = rect.bottom() - (v - ylo) / (yhi - ylo) * rect.height()
-            p.setPen(_pen(GRID, 0.5))
-            p.drawLine(QtCore.QPointF(rect.left(), y), QtCore.QPointF(rect.right(), y))
-            p.setPen(_pen(INK, 0.6))
-            p.drawLine(QtCore.QPointF(rect.left() - 3, y), QtCore.QPointF(rect.left(), y))
-            _text(p, rect.left() - 5, y + TICK_PT / 2 - 1, (yfmt or _fmt_tick)(v), TICK_PT, "right")
-        if ylabel:
-            p.save()
-            p.translate(rect.left() - 44, rect.center().y())
-            p.rotate(-90)
-            _text(p, 0, 0, ylabel, LABEL_PT, "center")
-            p.restore()
-
-
-def _markers(p, rect: QtCore.QRectF, markers, t0: float, t1: float):
-    for m in markers:
-        t = float(m.get("time_ns", -1))
-        if not t0 <= t <= t1 or t1 <= t0:
-            continue
-        x = rect.left() + (t - t0) / (t1 - t0) * rect.width()
-        p.setPen(_pen(MARKER_COLOR, 1.0, QtCore.Qt.DashLine))
-        p.drawLine(QtCore.QPointF(x, rect.top()), QtCore.QPointF(x, rect.bottom()))
-        _text(p, x + 2, rect.top() + TICK_PT + 1, str(m.get("name", "")), TICK_PT, bold=True, color=MARKER_COLOR)
-
-
-def _no_data(p, rect, text):
-    _text(p, rect.center().x(), rect.center().y(), text, LABEL_PT, "center", color=QtGui.QColor(120, 120, 120))
-
-
-# -- the views ---------------------------------------------------------------------
+# -- the raster view ---------------------------------------------------------------
 
 def _window(src: PlotSource, opts: PlotOptions) -> tuple[int, int]:
     if opts.window:
@@ -408,20 +104,20 @@ def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, tit
         c = data.counts
         title += (f"  \u2014  on time {c.get(raster.MARK_ON_TIME, 0)}, late {c.get(raster.MARK_LATE, 0)}, "
                   f"lost {c.get(raster.MARK_LOST, 0)}")
-    _text(p, rect.left(), rect.top() + LABEL_PT + 1, title, LABEL_PT + 1, bold=True)
+    draw_text(p, rect.left(), rect.top() + LABEL_PT + 1, title, LABEL_PT + 1, bold=True)
     label_w = 40.0
     below = TICK_PT + 8 if compact else 2 * TICK_PT + LABEL_PT + 26
     area = QtCore.QRectF(rect.left() + label_w, rect.top() + LABEL_PT + 8, rect.width() - label_w - 4,
                          max(8.0, rect.height() - LABEL_PT - 8 - below))
     n = max(1, data.ncpu_lanes)
     lane_h = area.height() / n
-    scale, unit = _time_unit(t1 - t0)
+    scale, unit = time_unit(t1 - t0)
     for lane in range(n):
         top = area.top() + lane * lane_h
         if lane % 2:
             p.fillRect(QtCore.QRectF(area.left(), top, area.width(), lane_h), QtGui.QColor(0, 0, 0, 10))
         name = data.lane_names[lane] if lane < len(data.lane_names) else f"CPU{lane}"
-        _text(p, area.left() - 4, top + lane_h / 2 + TICK_PT / 2 - 1, name, TICK_PT, "right")
+        draw_text(p, area.left() - 4, top + lane_h / 2 + TICK_PT / 2 - 1, name, TICK_PT, "right")
     window = raster_window_marks(src, t0, reveal)
     total = sum(int(v[0].size) for v in window.values())
     binned = total > EXACT_MARK_LIMIT
@@ -470,18 +166,18 @@ def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, tit
                 path.moveTo(x, top + y0 * lane_h)
                 path.lineTo(x, top + y1 * lane_h)
             p.setBrush(QtCore.Qt.NoBrush)
-            p.setPen(_pen(QtGui.QColor(*rgba), 1.2 if key == raster.MARK_LOST else 0.7))
+            p.setPen(make_pen(QtGui.QColor(*rgba), 1.2 if key == raster.MARK_LOST else 0.7))
             p.drawPath(path)
     if reveal < t1:
         x = area.left() + (reveal - t0) / (t1 - t0) * area.width()
-        p.setPen(_pen(QtGui.QColor(90, 90, 90), 1.0))
+        p.setPen(make_pen(QtGui.QColor(90, 90, 90), 1.0))
         p.drawLine(QtCore.QPointF(x, area.top()), QtCore.QPointF(x, area.bottom()))
-    _axes(p, area, t0 / scale, t1 / scale, "" if compact else f"time ({unit})")
-    _markers(p, area, opts.markers, t0, t1)
+    draw_axes(p, area, t0 / scale, t1 / scale, "" if compact else f"time ({unit})")
+    draw_markers(p, area, opts.markers, t0, t1)
     mode = (f"binned: 1 column = {format_ns((t1 - t0) / max(1, int(area.width() * opts.dpi / 72)), 9)}, "
             "any tick in a column is drawn, most severe wins") if binned else "exact: one mark per tick"
     # on the title line: the legend may fill the bottom line of a narrow panel
-    _text(p, area.right(), rect.top() + LABEL_PT + 1, mode, TICK_PT, "right", color=QtGui.QColor(100, 100, 100))
+    draw_text(p, area.right(), rect.top() + LABEL_PT + 1, mode, TICK_PT, "right", color=QtGui.QColor(100, 100, 100))
     if compact:
         return
     # legend: what each colour means and how many marks of it are in the window
@@ -492,136 +188,11 @@ def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, tit
               if c in window and (window[c][0].size or c in (raster.MARK_ON_TIME, raster.MARK_LOST))]
     for label, rgba, count in items:
         p.fillRect(QtCore.QRectF(x, y - TICK_PT + 1, 8, TICK_PT - 1), QtGui.QColor(*rgba))
-        x += 11 + _text(p, x + 11, y, f"{label} {count}", TICK_PT) + 12
+        x += 11 + draw_text(p, x + 11, y, f"{label} {count}", TICK_PT) + 12
 
 
-def _log_hist_panel(p, rect: QtCore.QRectF, hist: dict, title: str, xlabel: str):
-    edges, counts = np.asarray(hist["edges_ns"]), np.asarray(hist["counts"])
-    under, over = int(hist["underflow"]), int(hist["overflow"])
-    _text(p, rect.left(), rect.top() + LABEL_PT + 1, f"{title} (n = {int(counts.sum()) + under + over})",
-          LABEL_PT + 1, bold=True)
-    area = QtCore.QRectF(rect.left() + 52, rect.top() + LABEL_PT + 10, rect.width() - 60,
-                         rect.height() - LABEL_PT - 10 - 2 * TICK_PT - LABEL_PT - 14)
-    total = int(counts.sum()) + under + over
-    if total == 0:
-        _axes(p, area, 0, 1, xlabel, xticks=[])
-        _no_data(p, area, "no samples")
-        return
-    nz = np.flatnonzero(counts)
-    if nz.size:
-        lo_b = max(0, int(nz[0]) - 3)
-        hi_b = min(len(counts), int(nz[-1]) + 4)
-    else:
-        lo_b, hi_b = 0, len(counts)
-    lx0, lx1 = math.log10(edges[lo_b]), math.log10(edges[hi_b])
-    ymax = max(int(counts.max(initial=0)), under, over, 1)
-    side = 16.0  # underflow / overflow bars sit outside the log axis, labelled
-    inner = QtCore.QRectF(area.left() + side, area.top(), area.width() - 2 * side, area.height())
-    p.setPen(QtCore.Qt.NoPen)
-    bar = QtGui.QColor(31, 119, 180)
-    for b in range(lo_b, hi_b):
-        if counts[b] == 0:
-            continue
-        x0 = inner.left() + (math.log10(edges[b]) - lx0) / (lx1 - lx0) * inner.width()
-        x1 = inner.left() + (math.log10(edges[b + 1]) - lx0) / (lx1 - lx0) * inner.width()
-        h = counts[b] / ymax * area.height()
-        p.fillRect(QtCore.QRectF(x0, area.bottom() - h, max(0.6, x1 - x0 - 0.3), h), bar)
-    flow = QtGui.QColor(150, 150, 150)
-    for count, x, label, align in ((under, area.left() + 2, f"<{_decade_label(int(edges[0]))}", "left"),
-                                   (over, area.right() - side + 2, f"\u2265{_decade_label(int(edges[-1]))}", "right")):
-        h = count / ymax * area.height()
-        p.fillRect(QtCore.QRectF(x, area.bottom() - h, side - 4, h), flow)
-        tx = area.left() + 2 if align == "left" else area.right() - 2
-        _text(p, tx, area.top() + TICK_PT + 2, f"{label}: {count}", TICK_PT - 1, align, color=flow.darker(150))
-    _axes(p, area, 0, 1, xlabel, 0, ymax, "ticks", xticks=[])
-    decades = list(range(math.ceil(lx0 - 1e-9), math.floor(lx1 + 1e-9) + 1))
-    label_w = QtGui.QFontMetricsF(_font(TICK_PT)).horizontalAdvance("100ms") + 6
-    every = 1
-    while len(decades) > 1 and inner.width() / max(1, (lx1 - lx0)) * every < label_w:
-        every += 1
-    for i, d in enumerate(decades):
-        x = inner.left() + (d - lx0) / (lx1 - lx0) * inner.width()
-        p.setPen(_pen(INK, 0.6))
-        p.drawLine(QtCore.QPointF(x, area.bottom()), QtCore.QPointF(x, area.bottom() + 3))
-        if i % every == 0:
-            _text(p, x, area.bottom() + 4 + TICK_PT, _decade_label(10 ** d), TICK_PT, "center")
 
-
-def _decade_label(ns: int) -> str:
-    for scale, unit in ((10**9, "s"), (10**6, "ms"), (10**3, "\u00b5s")):
-        if ns >= scale:
-            return f"{ns / scale:g}{unit}"
-    return f"{ns:g}ns"
-
-
-def paint_histograms(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, title=None):
-    half = rect.width() / 2
-    _log_hist_panel(p, QtCore.QRectF(rect.left(), rect.top(), half - 8, rect.height()), src.interval_hist,
-                    "Tick interval", "interval between handled ticks (log scale)")
-    _log_hist_panel(p, QtCore.QRectF(rect.left() + half + 8, rect.top(), half - 8, rect.height()), src.latency_hist,
-                    "Tick latency", "handled - expiry (log scale)")
-
-
-def paint_drift(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, title="Wall-clock drift"):
-    _text(p, rect.left(), rect.top() + LABEL_PT + 1, f"{title} (kernel time \u2212 true time)", LABEL_PT + 1, bold=True)
-    area = QtCore.QRectF(rect.left() + 60, rect.top() + LABEL_PT + 10, rect.width() - 68,
-                         rect.height() - LABEL_PT - 10 - 2 * TICK_PT - LABEL_PT - 14)
-    t0, t1 = 0, max(1, src.end_ns)
-    scale, unit = _time_unit(t1 - t0)
-    d = src.drift
-    t, v = np.asarray(d["time_ns"]), np.asarray(d["drift_ns"])
-    if opts.reveal_ns is not None:
-        keep = t <= opts.reveal_ns
-        t, v = t[keep], v[keep]
-    full = np.asarray(src.drift["drift_ns"])
-    if full.size == 0:
-        _axes(p, area, t0 / scale, t1 / scale, f"time ({unit})")
-        _no_data(p, area, "no clocksource samples in this run")
-        return
-    lo, hi = float(min(full.min(), 0)), float(max(full.max(), 0))
-    if hi - lo < 1:
-        lo, hi = lo - 1, hi + 1
-    pad = (hi - lo) * 0.08
-    lo, hi = lo - pad, hi + pad
-    yscale, yunit = _time_unit(max(abs(lo), abs(hi)) / 1.0)
-    _axes(p, area, t0 / scale, t1 / scale, f"time ({unit})", lo / yscale, hi / yscale, f"drift ({yunit})")
-    if lo < 0 < hi:
-        y0 = area.bottom() - (0 - lo) / (hi - lo) * area.height()
-        p.setPen(_pen(QtGui.QColor(160, 160, 160), 0.6, QtCore.Qt.DotLine))
-        p.drawLine(QtCore.QPointF(area.left(), y0), QtCore.QPointF(area.right(), y0))
-    if t.size:
-        xs = area.left() + (t - t0) / (t1 - t0) * area.width()
-        ys = area.bottom() - (v - lo) / (hi - lo) * area.height()
-        poly = QtGui.QPolygonF([QtCore.QPointF(x, y) for x, y in zip(xs.tolist(), ys.tolist())])
-        p.setPen(_pen(QtGui.QColor(214, 39, 40), 1.2))
-        p.drawPolyline(poly)
-    _markers(p, area, opts.markers, t0, t1)
-
-
-def paint_graph(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, title=None):
-    if title is None:
-        title = f"Architecture: {src.model_name}"
-        if not src.model_override:
-            title += f" (backend {src.backend})"
-        if opts.highlight.get("nodes") or opts.highlight.get("edges"):
-            title += "  \u2014  highlighted in violet"
-    _text(p, rect.left(), rect.top() + LABEL_PT + 1, title, LABEL_PT + 1, bold=True)
-    renderer = QtSvg.QSvgRenderer(QtCore.QByteArray(src.graph_svg(opts.highlight).encode("utf-8")))
-    box = QtCore.QRectF(rect.left(), rect.top() + LABEL_PT + 8, rect.width(), rect.height() - LABEL_PT - 22)
-    size = renderer.defaultSize()
-    if size.width() > 0 and size.height() > 0:
-        k = min(box.width() / size.width(), box.height() / size.height())
-        w, h = size.width() * k, size.height() * k
-        renderer.render(p, QtCore.QRectF(box.left() + (box.width() - w) / 2, box.top(), w, h))
-    x, y = rect.left(), rect.bottom() - 4
-    from tickscope.sim.graph.export import CLASS_STYLE
-
-    for cls in ("reachout", "interface", "shared-lib", "duplicate"):
-        color = CLASS_STYLE[cls][0]
-        p.setPen(_pen(color, 2.0))
-        p.drawLine(QtCore.QPointF(x, y - 3), QtCore.QPointF(x + 12, y - 3))
-        x += 16 + _text(p, x + 16, y, f"{cls} edge", TICK_PT) + 12
-
+# -- the figure --------------------------------------------------------------------
 
 PAINTERS = {"raster": paint_raster, "histograms": paint_histograms, "drift": paint_drift, "graph": paint_graph}
 
@@ -631,16 +202,16 @@ def _header(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions) -> float
     cap = opts.caption
     title = cap.title if cap and cap.title else f"tickscope: {src.name if src else ''}"
     y = rect.top() + TITLE_PT
-    _text(p, rect.left(), y, title, TITLE_PT, bold=True)
+    draw_text(p, rect.left(), y, title, TITLE_PT, bold=True)
     y += SUBTITLE_PT + 5
     if src is not None:
-        sub = QtGui.QFontMetricsF(_font(SUBTITLE_PT)).elidedText(src.subtitle(), QtCore.Qt.ElideRight, rect.width())
-        _text(p, rect.left(), y, sub, SUBTITLE_PT, color=QtGui.QColor(90, 90, 90))
+        sub = QtGui.QFontMetricsF(make_font(SUBTITLE_PT)).elidedText(src.subtitle(), QtCore.Qt.ElideRight, rect.width())
+        draw_text(p, rect.left(), y, sub, SUBTITLE_PT, color=QtGui.QColor(90, 90, 90))
     body = cap.body if cap else ""
     if body:
-        for line in _wrap(body, BODY_PT, rect.width())[:6]:
+        for line in wrap_text(body, BODY_PT, rect.width())[:6]:
             y += BODY_PT + 4
-            _text(p, rect.left(), y, line, BODY_PT)
+            draw_text(p, rect.left(), y, line, BODY_PT)
     return y + 10
 
 
@@ -670,7 +241,8 @@ def paint_figure(p: QtGui.QPainter, width_pt: float, height_pt: float, src: Plot
             PAINTERS[name](p, cell, src, opts)
     else:
         PAINTERS[view](p, body, src, opts)
-    _text(p, rect.right(), rect.bottom(), f"tickscope {__version__}", FOOT_PT, "right", color=QtGui.QColor(140, 140, 140))
+    draw_text(p, rect.right(), rect.bottom(), f"tickscope {__version__}", FOOT_PT, "right",
+              color=QtGui.QColor(140, 140, 140))
 
 
 # -- output formats ----------------------------------------------------------------
@@ -821,4 +393,8 @@ def check_cancel(progress, done, total):
 
 __all__ = ["Caption", "PlotOptions", "PlotSource", "ExportCancelled", "VIEWS", "VIEW_CHOICES", "parse_size",
            "page_size", "check_dpi", "render_image", "write_png", "write_svg", "write_pdf", "svg_bytes",
-           "write_plot_csvs", "paint_figure", "model_for_backend"]
+           "write_plot_csvs", "paint_figure", "model_for_backend", "CAPTION_ONLY", "REFERENCE_DPI",
+           "DEFAULT_SIZE_PX", "PAGES", "MIN_DPI", "MAX_DPI", "MAX_PNG_PIXELS", "EXACT_MARK_LIMIT", "HIGHLIGHT_COLOR",
+           "highlight_svg", "FONT_FAMILY", "TITLE_PT", "SUBTITLE_PT", "BODY_PT", "LABEL_PT", "TICK_PT", "FOOT_PT",
+           "MARGIN_PT", "INK", "GRID", "MARKER_COLOR", "nice_ticks", "raster_window_marks", "paint_raster",
+           "paint_histograms", "paint_drift", "paint_graph", "PAINTERS", "check_cancel"]

@@ -100,3 +100,18 @@ def test_raster_view_follows_a_live_run_in_its_workers_window(qtbot):
     assert live and all(rng == (0, max(end, MIN_SPAN_NS)) for end, rng in live if end)
     assert seen[-1][1][1] == ctl.last_snapshot["raster"].end_ns        # the stop's snapshot fits the run exactly
     ctl.shutdown()
+
+
+def test_the_whole_run_is_drawn_before_the_full_snapshot_arrives(qtbot):
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ["run.until=\"60s\"", "machine.cpus=4"])
+    ctl = RunController(sc, "auto")
+    frames = []
+    ctl.raster_ready.connect(frames.append)
+    ctl.run()
+    assert ctl.wait(60) and ctl.state() == "done"
+    assert len(frames) >= 2
+    last_live, final = frames[-2], frames[-1]
+    assert final is ctl.last_snapshot["raster"]
+    assert last_live.growth is not None and last_live.end_ns == final.end_ns == 60 * 10**9
+    assert last_live.counts == final.counts
+    ctl.shutdown()

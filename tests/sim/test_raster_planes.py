@@ -80,3 +80,15 @@ def test_render_with_a_cache_gives_the_same_image():
         data = stream.data()
         assert np.array_equal(raster.render(data, 0, 300_000_000, 640, 10, cache=cache),
                               raster.render(data, 0, 300_000_000, 640, 10))
+
+
+@pytest.mark.parametrize("end,until,want", [
+    (1, None, 1), (7, None, 10), (101, None, 200), (2_000_000_001, None, 5_000_000_000),
+    (499_999_999_999, None, 500_000_000_000),
+    (30 * 10**9, 3600 * 10**9, 50 * 10**9),        # the target is far: the next 1-2-5 step
+    (1001 * 10**9, 3600 * 10**9, 3600 * 10**9),    # within 4x of the target: straight to it
+    (3600 * 10**9, 3600 * 10**9, 3600 * 10**9),
+    (5 * 10**9, 3 * 10**9, 5 * 10**9),             # past the target (run-until moved): never below the end
+])
+def test_live_window_end_steps_1_2_5_and_jumps_to_the_target(end, until, want):
+    assert raster_planes.live_window_end(end, until) == want
