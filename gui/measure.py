@@ -41,7 +41,7 @@ class MeasureController(QObject):
         self.raster_view = raster_view
         self.plot_item = raster_view.plot_item
         self._results = None
-        self._tick_times = np.zeros(0, dtype=np.int64)  # every TICK, sorted, for snapping and counting
+        self._ticks_cache = None   # (results, every TICK time in log order = sorted): snapping and counting
         self._pos: dict[str, int | None] = {"A": None, "B": None}
         self._markers: list[dict] = []
         self._marker_lines: list[pg.InfiniteLine] = []
@@ -71,12 +71,8 @@ class MeasureController(QObject):
     def set_results(self, results, summary=None) -> None:
         """Give the controller the run (for snapping, tick counts and Nth-tick marks)."""
         self._results = results
-        if results is not None and len(results):
-            self._tick_times = np.sort(results.time_ns[results.kind == Kind.TICK])
-            ncpus = int(results.meta.get("ncpus", 0))
-        else:
-            self._tick_times = np.zeros(0, dtype=np.int64)
-            ncpus = 0
+        self._ticks_cache = None
+        ncpus = int(results.meta.get("ncpus", 0)) if results is not None and len(results) else 0
         self.cpu_box.blockSignals(True)
         cur = self.cpu_box.currentData()
         self.cpu_box.clear()
@@ -86,6 +82,16 @@ class MeasureController(QObject):
         self.cpu_box.blockSignals(False)
         self.clear_nth_marks()
         self._update_readout()
+
+    @property
+    def _tick_times(self) -> np.ndarray:
+        """Times of every TICK record, ascending (the log is time-ordered), found on first use: a run
+        hands over new results a few times a second and sorting them all each time stalled the GUI ~40 ms."""
+        r = self._results
+        if self._ticks_cache is None or self._ticks_cache[0] is not r:
+            t = r.time_ns[r.kind == Kind.TICK] if r is not None and len(r) else np.zeros(0, dtype=np.int64)
+            self._ticks_cache = (r, t)
+        return self._ticks_cache[1]
 
     # -- cursors -----------------------------------------------------------------
     def set_cursor(self, name: str, t_ns: int) -> None:

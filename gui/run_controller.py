@@ -55,9 +55,13 @@ ANALYSIS_COST_FACTOR = 3.0
 CLASSIFY_AHEAD_S = 0.015
 DEFAULT_STEP_NS = 10_000_000
 # The reference engine is pure Python and holds the GIL while it runs: a 4 ms pause after every ~20 ms
-# slice lets the GUI thread paint.  (The Cython engine runs without the GIL: no pause, which had cost a
-# fifth of the worker's time on long runs.)  Measured on a 160k-tick run here: UI stall p99 ~120 ms without, ~70 with.
+# slice lets the GUI thread paint.  Measured on a 160k-tick run here: UI stall p99 ~120 ms without, ~70 with.
 YIELD_S = 0.004
+# The Cython engine runs without the GIL, but classifying its records for the live frames is Python and
+# numpy in this thread: a 2 ms pause per ~6 ms slice lets the GUI thread take the GIL mid-paint.
+# Measured (3 x 120 s pooled, 2 sets each): UI stall p99 29-41 ms with 1 ms, 26-28 ms with 3 ms, 61-96 ms
+# with none (20 s runs); a 3600 s run kept 22-23 live frames/s with 2-3 ms.
+YIELD_CYTHON_S = 0.002
 
 
 def analyse(res: Results) -> tuple[dict, aggregates.PanelData]:
@@ -259,8 +263,7 @@ class _Worker(QtCore.QObject):
                         last_analysis = now
                     else:
                         self.analysis_taken.set()
-                if sim.engine_name == "reference":
-                    time.sleep(YIELD_S)
+                time.sleep(YIELD_S if sim.engine_name == "reference" else YIELD_CYTHON_S)
             if not self.quiet:
                 if sim.done and sim.now_ns > frame_ns:
                     # the whole run on screen at once: the full snapshot below is O(records) (~30 s after

@@ -105,6 +105,7 @@ class TickRasterView(QtWidgets.QWidget):
         self._overview_dirty = False
         self._follow = True      # keep the whole run in view while it grows, until the user zooms
         self._end_ns = 1
+        self._lanes_state = None  # (lane names, extent) the axes and limits were last set for
         self._extent_ns = 1      # the whole-run window: the run's end, or RasterData.window_end during a run
         self._overview_at = 0.0
 
@@ -309,6 +310,10 @@ class TickRasterView(QtWidgets.QWidget):
 
     def _update_lanes(self):
         names = self._data.lane_names if self._data else ["CPU0"]
+        state = (tuple(names), self._extent_ns)
+        if state == self._lanes_state:
+            return  # a live frame of the same lanes and window: touching the axes would make them regenerate
+        self._lanes_state = state
         n = len(names)
         step = max(1, math.ceil(n / 64))
         self.plot_item.getAxis("left").setTicks([[(i + 0.5, names[i]) for i in range(0, n, step)], []])
