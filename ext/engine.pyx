@@ -24,7 +24,7 @@ from ext._types cimport *
 from ext.kmath cimport floordiv_i64, mul_shift_wrap, Divider, divider_init, divide, kvm_get_time_scale
 from ext.rng cimport splitmix64_next
 from ext.heap cimport HeapEntry, heap_init, heap_free, heap_pop, heap_top, heap_before
-from ext.eventlog cimport log_init, log_free
+from ext.eventlog cimport log_init, log_free, log_unreserve, LOG_RESERVE_RECORDS
 from ext.heap cimport EventHeap
 from ext.machine cimport (Machine, Slot, Cpu, Device, ClockSrc, CState, UTimer, Dist, Migration,
                           rand64, push, arm, cancel, cs_cycles, ktime, ktime_miss, mlog, tsc_at, time_changed)
@@ -100,11 +100,16 @@ cdef class _LogBlocks:
     """Owns exported log blocks; numpy views hold it as their base and it frees them last."""
 
     cdef void* p[5]
+    cdef bint reserved        # reserved mappings (eventlog.pxd), released with munmap; else malloc'ed
 
     def __dealloc__(self):
         cdef int i
+        if self.reserved:
+            log_unreserve(self.p, LOG_RESERVE_RECORDS)
+        else:
+            for i in range(5):
+                free(self.p[i])
         for i in range(5):
-            free(self.p[i])
             self.p[i] = NULL
 
 
@@ -353,6 +358,11 @@ cdef class CyEngine:
         return self.m.events
 
     @property
+    def log_reserved(self):
+        """Whether the event log lives in reserved address space (else in malloc'ed, doubling blocks)."""
+        return bool(self.m.log.reserved)
+
+    @property
     def nrecords(self):
         """Records in the event log."""
         return self.m.log.n
@@ -391,6 +401,7 @@ cdef class CyEngine:
             owner.p[2] = self.m.log.kind
             owner.p[3] = self.m.log.src
             owner.p[4] = self.m.log.val
+            owner.reserved = self.m.log.reserved
             self.m.log.exported = True
             self._export = owner
         owner = self._export
