@@ -75,6 +75,16 @@ cdef inline void log_unreserve(void* p[5], Py_ssize_t records) noexcept nogil:
     ts_unreserve(p[4], records * sizeof(int64_t))
 
 
+cdef inline void _log_adopt(EventLog* lg, void* p[5], Py_ssize_t cap) noexcept nogil:
+    """Make the five column blocks in p the log's, with room for *cap* records."""
+    lg.t = <int64_t*>p[0]
+    lg.cpu = <int16_t*>p[1]
+    lg.kind = <uint8_t*>p[2]
+    lg.src = <uint8_t*>p[3]
+    lg.val = <int64_t*>p[4]
+    lg.cap = cap
+
+
 cdef inline bint _log_reserve(EventLog* lg) noexcept nogil:
     cdef void* p[5]
     p[0] = ts_reserve(LOG_RESERVE_RECORDS * sizeof(int64_t))
@@ -85,12 +95,7 @@ cdef inline bint _log_reserve(EventLog* lg) noexcept nogil:
     if not (p[0] and p[1] and p[2] and p[3] and p[4]):
         log_unreserve(p, LOG_RESERVE_RECORDS)
         return False
-    lg.t = <int64_t*>p[0]
-    lg.cpu = <int16_t*>p[1]
-    lg.kind = <uint8_t*>p[2]
-    lg.src = <uint8_t*>p[3]
-    lg.val = <int64_t*>p[4]
-    lg.cap = LOG_RESERVE_RECORDS
+    _log_adopt(lg, p, LOG_RESERVE_RECORDS)
     lg.reserved = True
     return True
 
@@ -179,12 +184,7 @@ cdef inline int log_grow(EventLog* lg) noexcept nogil:
         free(p[0]); free(p[1]); free(p[2]); free(p[3]); free(p[4])
         lg.failed = True
         return -1
-    lg.t = <int64_t*>p[0]
-    lg.cpu = <int16_t*>p[1]
-    lg.kind = <uint8_t*>p[2]
-    lg.src = <uint8_t*>p[3]
-    lg.val = <int64_t*>p[4]
-    lg.cap = newcap
+    _log_adopt(lg, p, newcap)
     lg.exported = False
     return 0
 
