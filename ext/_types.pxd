@@ -1,7 +1,8 @@
 # Shared C types and the numbers both engines agree on.
 #
 # Every constant here mirrors tickscope/sim/events.py (record kinds, tick modes)
-# or tickscope/sim/boot.py (ops kinds, feature bits, clocksource kinds);
+# or tickscope/sim/boot.py and the modules it re-exports (boot_devices: ops kinds, feature
+# bits; boot_clocksources: clocksource kinds);
 # tests/ext/test_types_mirror.py holds them equal through the constants that
 # engine.pyx exposes.  ext/ never imports sim/ (import-linter contract), so the
 # numbers are written twice on purpose and checked, not shared.
@@ -62,7 +63,7 @@ cdef enum:
     TM_PERIODIC_BC = 5
     TM_VMI_ALARM = 6
 
-# Broadcast kinds, workload kinds, period distributions, user timer kinds (sim/boot.py)
+# Broadcast kinds (sim/boot_devices.py BC_*), workload kinds, period distributions, user timer kinds (sim/boot.py)
 cdef enum:
     BC_NONE = 0
     BC_DEVICE = 1
@@ -106,7 +107,7 @@ cdef enum:
     EBUSY_ = 16
     WATCHDOG_INTERVAL_NS_ = 500000000
 
-# Device ops kinds (sim/boot.py HW_*): which ops table a device gets.
+# Device ops kinds (sim/boot_devices.py HW_*): which ops table a device gets.
 cdef enum:
     HW_LAPIC = 0
     HW_DEADLINE = 1
@@ -115,7 +116,7 @@ cdef enum:
     HW_NS = 4
     HW_NKINDS = 5
 
-# Clock event feature bits (include/linux/clockchips.h, sim/boot.py FEAT_*)
+# Clock event feature bits (include/linux/clockchips.h, sim/boot_devices.py FEAT_*)
 cdef enum:
     FEAT_PERIODIC = 0x01
     FEAT_ONESHOT = 0x02
@@ -124,7 +125,7 @@ cdef enum:
     FEAT_DUMMY = 0x10
     FEAT_PERCPU = 0x40
 
-# Clocksource counter kinds (sim/boot.py CS_*)
+# Clocksource counter kinds (sim/boot_clocksources.py CS_*)
 cdef enum:
     CS_COUNTER = 0
     CS_JIFFIES = 1

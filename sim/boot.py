@@ -1,54 +1,47 @@
-"""Boot: which clocksources and clock event devices a scenario's kernel registers.
+"""Boot: the plan a scenario's kernel boots into, which both engines consume.
 
-This is the cold, once-per-run part of the kernel model, in Python: it walks
-the x86 boot order, registers clocksources (with the kernel's dmesg lines),
-builds every clock event device as an ops record (features, rating, mult/shift,
-min/max delta) and picks each CPU's tick device with the kernel's rules
-(``tick_check_percpu`` / ``tick_check_preferred``).  The result is a
-:class:`BootPlan`, plain numbers the engines consume; the engines never branch
-on a device's name, only on its ops kind and feature bits.
+This is the cold, once-per-run part of the kernel model, in Python.
+:func:`plan` walks the x86 boot order: it registers clocksources
+(:mod:`tickscope.sim.boot_clocksources`), builds every clock event device as an
+ops record and picks each CPU's tick device and the broadcast device
+(:mod:`tickscope.sim.boot_devices`), then switches timekeeping to its final
+clocksource.  This module holds the result, :class:`BootPlan` (plain numbers,
+including the workload and timer plans, the paravirtual backend and the effects
+of core changes on it), and every integer code the engines share, re-exporting
+those defined beside the devices and clocksources.  The engines never branch on
+a device's name, only on its ops kind and feature bits.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, asdict
-from math import gcd
 
 from tickscope.sim import kclock
-from tickscope.sim.errors import InputError
+from tickscope.sim.boot_clocksources import (CS_COUNTER, CS_HVPAGE, CS_JIFFIES, CS_PVCLOCK, CS_TSC, Clocksource,
+                                             import_time, register_clocksources, select_clocksource, tsc_ratio,
+                                             watchdog_plan)
+from tickscope.sim.boot_devices import (BC_DEVICE, BC_HRTIMER, BC_NONE, FEAT_C3STOP, FEAT_DUMMY, FEAT_KTIME,
+                                        FEAT_ONESHOT, FEAT_PERCPU, FEAT_PERIODIC, HW_DEADLINE, HW_HPET, HW_LAPIC,
+                                        HW_NAMES, HW_NS, HW_PIT, Device, broadcast_plan, choose_tick_devices,
+                                        make_devices)
 
-# Clock event feature bits (include/linux/clockchips.h)
-FEAT_PERIODIC = 0x01
-FEAT_ONESHOT = 0x02
-FEAT_KTIME = 0x04
-FEAT_C3STOP = 0x08
-FEAT_DUMMY = 0x10
-FEAT_PERCPU = 0x40
-
-# Device hardware ops kinds: how set_next_event / periodic mode reach the hardware.
-HW_LAPIC = 0      # relative count at bus/16, periodic reload
-HW_DEADLINE = 1   # absolute TSC deadline, 1 device tick = 8 TSC cycles
-HW_HPET = 2       # absolute comparator on the main counter (equality match)
-HW_PIT = 3        # relative count at 1 193 182 Hz, mode 2 periodic / mode 4 oneshot
-HW_NS = 4         # paravirtual device programmed in nanoseconds
-
-HW_NAMES = {HW_LAPIC: "lapic", HW_DEADLINE: "tsc-deadline", HW_HPET: "hpet", HW_PIT: "pit", HW_NS: "pv-ns"}
-
-# Broadcast kinds
-BC_NONE = 0
-BC_DEVICE = 1     # a global hardware clock event device (HPET legacy channel, PIT)
-BC_HRTIMER = 2    # bc_hrtimer: one CPU's hrtimer stands in, that CPU may not go deep
+# Re-exports included: the reference engines and the ext mirror test read every code as boot.<NAME>.
+__all__ = [
+    "BootPlan", "plan", "Device", "Clocksource", "KTIME_MAX",
+    "FEAT_PERIODIC", "FEAT_ONESHOT", "FEAT_KTIME", "FEAT_C3STOP", "FEAT_DUMMY", "FEAT_PERCPU",
+    "HW_LAPIC", "HW_DEADLINE", "HW_HPET", "HW_PIT", "HW_NS", "HW_NAMES",
+    "BC_NONE", "BC_DEVICE", "BC_HRTIMER",
+    "WL_BUSY", "WL_IDLE", "WL_MIXED", "WL_TIMERS", "DIST_FIXED", "DIST_EXP", "DIST_UNIFORM",
+    "TIMER_PERIODIC", "TIMER_RANDOM",
+    "CS_COUNTER", "CS_JIFFIES", "CS_TSC", "CS_PVCLOCK", "CS_HVPAGE",
+    "PV_NONE", "PV_VMI2007", "PV_VMICE", "PV_XEN", "PV_KVM", "PV_HYPERV", "PV_CODES", "PV_MODEL", "PV_COMPONENT",
+    "EFF_HOOK_BYPASSED", "EFF_DUP_DO_TIMER", "EFF_NO_NOHZ", "EFF_NO_HIGHRES", "EFF_NO_BROADCAST", "EFFECT_BITS",
+    "PIT_REINJECT", "PIT_DISCARD",
+]
 
 # Workload kinds and period distributions (the engines' integer codes)
 WL_BUSY, WL_IDLE, WL_MIXED, WL_TIMERS = 0, 1, 2, 3
 DIST_FIXED, DIST_EXP, DIST_UNIFORM = 0, 1, 2
 TIMER_PERIODIC, TIMER_RANDOM = 0, 1
-
-# Clocksource counter kinds
-CS_COUNTER = 0    # a free-running hardware counter: cycles(t) = t * num // den
-CS_JIFFIES = 1    # jiffies: the kernel's own tick count
-CS_TSC = 2        # the (guest) TSC, piecewise across migrations
-CS_PVCLOCK = 3    # pvclock: system_time + scale_delta(tsc - tsc_timestamp, mul, shift) (kvm-clock, xen)
-CS_HVPAGE = 4     # Hyper-V reference TSC page: ((tsc * scale) >> 64) + offset, 100 ns units
 
 # Paravirtual backends (hypervisor.backend)
 PV_NONE, PV_VMI2007, PV_VMICE, PV_XEN, PV_KVM, PV_HYPERV = 0, 1, 2, 3, 4, 5
@@ -65,95 +58,6 @@ EFFECT_BITS = {"hook-bypassed": EFF_HOOK_BYPASSED, "duplicate-do-timer": EFF_DUP
 PIT_REINJECT, PIT_DISCARD = 0, 1
 
 KTIME_MAX = 2**63 - 1
-
-_NATIVE_CLOCKSOURCES = {"jiffies", "refined-jiffies", "tsc", "tsc-early", "hpet", "acpi_pm", "pit"}
-_PV_CLOCKSOURCE_NAMES = {"kvm": ("kvm-clock",), "xen-pv": ("xen",), "hyperv": ("hyperv_clocksource_tsc_page",),
-                         "vmi-2007": ("vmi-timer",), "vmi-clockevents": ("vmi-timer",)}
-
-# Kernel callback names per ops kind, as /proc/timer_list prints them.
-_CALLBACKS = {
-    HW_LAPIC: dict(set_next_event="lapic_next_event", shutdown="lapic_timer_shutdown", periodic="lapic_timer_set_periodic",
-                   oneshot="lapic_timer_set_oneshot", oneshot_stopped="lapic_timer_shutdown", resume=None),
-    HW_DEADLINE: dict(set_next_event="lapic_next_deadline", shutdown="lapic_timer_shutdown", periodic="lapic_timer_set_periodic",
-                      oneshot="lapic_timer_set_oneshot", oneshot_stopped="lapic_timer_shutdown", resume=None),
-    HW_HPET: dict(set_next_event="hpet_clkevt_set_next_event", shutdown="hpet_clkevt_set_state_shutdown",
-                  periodic="hpet_clkevt_set_state_periodic", oneshot="hpet_clkevt_set_state_oneshot",
-                  oneshot_stopped=None, resume="hpet_clkevt_legacy_resume"),
-    HW_PIT: dict(set_next_event="pit_next_event", shutdown="pit_shutdown", periodic="pit_set_periodic",
-                 oneshot="pit_set_oneshot", oneshot_stopped=None, resume=None),
-    HW_NS: dict(set_next_event="xen_vcpuop_set_next_event", shutdown="xen_vcpuop_shutdown", periodic=None,
-                oneshot="xen_vcpuop_set_oneshot", oneshot_stopped=None, resume=None),
-}
-_STIMER_CALLBACKS = dict(set_next_event="hv_ce_set_next_event", shutdown="hv_ce_shutdown", periodic=None,
-                         oneshot="hv_ce_set_oneshot", oneshot_stopped="hv_ce_shutdown", resume=None)
-_VMI_CALLBACKS = dict(set_next_event="vmi_timer_next_event", shutdown="vmi_timer_set_mode", periodic="vmi_timer_set_mode",
-                      oneshot="vmi_timer_set_mode", oneshot_stopped=None, resume=None)
-
-
-def _tsc_ratio(m) -> tuple[int, int]:
-    """The TSC's true counts per ns: its nominal rate, off by ``tsc_drift_ppm`` (the kernel calibrated the nominal)."""
-    return _ratio(m.tsc_hz * (10**6 + m.tsc_drift_ppm), 10**15)
-
-
-def _ratio(num: int, den: int) -> tuple[int, int]:
-    g = gcd(num, den)
-    return num // g, den // g
-
-
-@dataclass
-class Device:
-    """One clock event device: its ops kind, properties and hardware clock.
-
-    The hardware counter that backs the device advances ``num/den`` counts per
-    true nanosecond; one device tick is ``tick_scale`` counts.
-    """
-
-    id: int
-    name: str
-    hw: int
-    features: int
-    rating: int
-    mult: int
-    shift: int
-    min_delta_ns: int
-    max_delta_ns: int
-    min_delta_ticks: int
-    max_delta_ticks: int
-    freq_hz: int
-    num: int
-    den: int
-    tick_scale: int = 1
-    periodic_count: int = 0       # hardware counts per period in periodic state
-    cpu: int = -1                 # -1 = global device, else the CPU it is local to
-    irq: str = "LOC"
-    callbacks: dict = field(default_factory=dict)
-    clockevent: bool = True       # False: not a clock event device (the VMI 2.6.21 alarm)
-    tsc_based: bool = False       # counts the (guest) TSC, which a migration may change
-
-    def has(self, feature: int) -> bool:
-        return bool(self.features & feature)
-
-
-@dataclass
-class Clocksource:
-    """A registered clocksource with the kernel's numbers and the counter model."""
-
-    params: kclock.ClocksourceParams
-    kind: int
-    num: int = 1
-    den: int = 1
-    continuous: bool = True
-    must_verify: bool = False
-    registered_at_ns: int = 0
-    unstable: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.params.name
-
-    @property
-    def rating(self) -> int:
-        return self.params.rating
 
 
 @dataclass
@@ -248,243 +152,6 @@ def _cs_meta(c: Clocksource) -> dict:
             "uncertainty_margin": p.uncertainty_margin, "unstable": c.unstable}
 
 
-# --------------------------------------------------------------------------------------------
-# clocksources
-
-def _import_time(sc, name: str, default_ns: int) -> int:
-    """Registration time: the imported dmesg timestamp when the machine was imported, else *default_ns*."""
-    for e in sc.imported.get("clocksources", []) or []:
-        line = str(e.get("dmesg", "")) if isinstance(e, dict) and e.get("name") == name else ""
-        if line.startswith("[") and "]" in line:
-            try:
-                whole, frac = line[1:line.index("]")].strip().split(".")
-                return int(whole) * 10**9 + int(frac.ljust(6, "0")[:6]) * 1000
-            except ValueError:
-                pass
-    return default_ns
-
-
-def _register_clocksources(sc, hz, log):
-    m = sc.machine
-    out: list[Clocksource] = []
-
-    def add(cs: Clocksource, t_ns: int):
-        cs.registered_at_ns = t_ns
-        out.append(cs)
-        log.append((t_ns, cs.params.dmesg_line()))
-
-    def at(name: str, default_ns: int) -> int:
-        return _import_time(sc, name, default_ns)
-
-    # Paravirtual clocksources kept by an import (e.g. kvm-clock) register first, as in a guest.
-    for i, extra in enumerate(sc.imported.get("clocksources", []) or []):
-        if not isinstance(extra, dict) or extra.get("name") in _NATIVE_CLOCKSOURCES or extra.get("modelled"):
-            continue
-        if extra.get("name") in _PV_CLOCKSOURCE_NAMES.get(sc.hypervisor.backend, ()):
-            continue  # the backend registers it itself
-        try:
-            freq = int(extra["freq_hz"])
-            bits = int(extra.get("mask_bits", 64))
-            rating = int(extra.get("rating", 400))
-            name = str(extra["name"])
-        except (KeyError, TypeError, ValueError):
-            raise InputError(f"imported.clocksources[{i}]: needs name, freq_hz (and optional mask_bits, rating)") from None
-        if m.tsc_invariant and name == "kvm-clock" and rating == 400 and m.tsc_hz:
-            rating = 299  # kvmclock lowers itself when CPUID shows an invariant TSC
-        p = kclock.clocksource_register(name, freq, bits, rating=rating, flags=("CONTINUOUS", "VALID_FOR_HRES"))
-        add(Clocksource(p, CS_COUNTER, *_ratio(freq, kclock.NSEC_PER_SEC)), at(name, 4_000))
-    backend = sc.hypervisor.backend
-    if backend == "kvm":
-        log.append((0, "kvm-clock: Using msrs 4b564d01 and 4b564d00"))
-        rating = 299 if (m.tsc_invariant and m.tsc_hz) else 400  # kvmclock defers to an invariant TSC
-        p = kclock.clocksource_register("kvm-clock", kclock.NSEC_PER_SEC, 64, rating=rating, flags=("CONTINUOUS", "VALID_FOR_HRES"))
-        add(Clocksource(p, CS_PVCLOCK), at("kvm-clock", 4_000))
-    elif backend == "xen-pv":
-        p = kclock.clocksource_register("xen", kclock.NSEC_PER_SEC, 64, rating=400, flags=("CONTINUOUS", "VALID_FOR_HRES"))
-        add(Clocksource(p, CS_PVCLOCK), at("xen", 4_000))
-    elif backend == "hyperv":
-        rating = 250 if m.tsc_invariant else 500
-        p = kclock.clocksource_register("hyperv_clocksource_tsc_page", kclock.HV_CLOCK_HZ, 64, rating=rating,
-                                        flags=("CONTINUOUS", "VALID_FOR_HRES"))
-        add(Clocksource(p, CS_HVPAGE, 1, 100), at("hyperv_clocksource_tsc_page", 4_000))
-    elif backend in ("vmi-2007", "vmi-clockevents"):
-        # the VMI cycle counter (VMI_CYCLES_REAL) runs at the hypervisor's cycle frequency, here the TSC's
-        p = kclock.clocksource_register("vmi-timer", m.tsc_hz // 1000, 64, scale=1000, rating=450,
-                                        flags=("CONTINUOUS", "VALID_FOR_HRES"))
-        add(Clocksource(p, CS_TSC, *_tsc_ratio(m)), at("vmi-timer", 4_000))
-    # x86 setup_arch registers refined-jiffies on the PIT rate whether or not a PIT exists
-    add(Clocksource(kclock.refined_jiffies_clocksource(hz), CS_JIFFIES, continuous=False), at("refined-jiffies", 49_000_000))
-    add(Clocksource(kclock.jiffies_clocksource(hz), CS_JIFFIES, continuous=False), at("jiffies", 137_000_000))
-    if m.hpet and backend not in ("xen-pv", "vmi-2007"):
-        period = kclock.hpet_period_fs(m.hpet_hz)
-        freq = kclock.hpet_freq_from_period(period)
-        p = kclock.clocksource_register("hpet", freq, 32, rating=250, flags=("CONTINUOUS", "VALID_FOR_HRES"))
-        add(Clocksource(p, CS_COUNTER, *_ratio(10**6, period)), at("hpet", 137_500_000))
-    elif m.pit and backend == "none":
-        p = kclock.clocksource_register("pit", kclock.PIT_TICK_RATE, 32, rating=110)
-        add(Clocksource(p, CS_COUNTER, *_ratio(kclock.PIT_TICK_RATE, kclock.NSEC_PER_SEC), continuous=False), 137_500_000)
-    tsc_khz = m.tsc_hz // 1000
-    if m.tsc_hz:
-        p = kclock.clocksource_register("tsc-early", tsc_khz, 64, scale=1000, rating=299,
-                                        flags=("CONTINUOUS", "MUST_VERIFY"))
-        add(Clocksource(p, CS_TSC, *_tsc_ratio(m), must_verify=True), at("tsc-early", 137_800_000))
-    if m.acpi_pm and backend != "xen-pv":
-        p = kclock.clocksource_register("acpi_pm", kclock.ACPI_PM_HZ, 24, rating=200, flags=("CONTINUOUS", "VALID_FOR_HRES"))
-        add(Clocksource(p, CS_COUNTER, *_ratio(kclock.ACPI_PM_HZ, kclock.NSEC_PER_SEC)), at("acpi_pm", 180_000_000))
-    return out, tsc_khz
-
-
-def _select_clocksource(candidates, override, log, t_ns, oneshot):
-    """clocksource_select: best rating first; an override wins if usable."""
-    ranked = sorted((c for c in candidates if not c.unstable), key=lambda c: -c.rating)  # stable: equal ratings keep registration order
-    if oneshot:
-        usable = [c for c in ranked if c.continuous]
-    else:
-        usable = ranked
-    best = usable[0] if usable else ranked[0]
-    if override:
-        match = [c for c in candidates if c.name == override]
-        if not match:
-            names = ", ".join(c.name for c in candidates)
-            raise InputError(f"kernel.clocksource: {override!r} is not registered on this machine (registered: {names})")
-        # At boot the tick is still periodic, so a non-HRT override is accepted; it then keeps the
-        # tick from ever switching to oneshot (timekeeping is not valid for high resolution).
-        best = match[0]
-    return best
-
-
-# --------------------------------------------------------------------------------------------
-# clock event devices
-
-def _make_devices(sc, hz, tsc_khz):
-    m = sc.machine
-    devices: list[Device] = []
-    tick = kclock.tick_nsec(hz)
-
-    def add(**kw):
-        d = Device(id=len(devices), **kw)
-        d.callbacks = dict(_CALLBACKS[d.hw])
-        devices.append(d)
-        return d
-
-    backend = sc.hypervisor.backend
-    visible = backend not in ("xen-pv", "vmi-2007")   # a PV guest sees no emulated timer hardware
-    # Global devices first, registered on the boot CPU at time_init.
-    if m.hpet and visible:
-        period = kclock.hpet_period_fs(m.hpet_hz)
-        freq = kclock.hpet_freq_from_period(period)
-        p = kclock.hpet_clockevent(freq)
-        num, den = _ratio(10**6, period)
-        add(name="hpet", hw=HW_HPET, features=FEAT_PERIODIC | FEAT_ONESHOT, rating=50, mult=p.mult, shift=p.shift,
-            min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns, min_delta_ticks=p.min_delta_ticks,
-            max_delta_ticks=p.max_delta_ticks, freq_hz=freq, num=num, den=den,
-            periodic_count=(kclock.NSEC_PER_SEC // hz * p.mult) >> p.shift, irq="IO-APIC 2-edge timer")
-    elif m.pit and visible:
-        p = kclock.pit_clockevent()
-        num, den = _ratio(kclock.PIT_TICK_RATE, kclock.NSEC_PER_SEC)
-        add(name="pit", hw=HW_PIT, features=FEAT_PERIODIC | FEAT_ONESHOT, rating=0, mult=p.mult, shift=p.shift,
-            min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns, min_delta_ticks=p.min_delta_ticks,
-            max_delta_ticks=p.max_delta_ticks, freq_hz=kclock.PIT_TICK_RATE, num=num, den=den,
-            periodic_count=kclock.pit_latch(hz), irq="IO-APIC 2-edge timer")
-    # One local APIC timer per CPU (VMI 2.6.21 takes the LVTT over; a Xen PV guest has none).
-    if m.lapic and visible:
-        rating = 150 if m.arat else 100
-        c3 = 0 if m.arat else FEAT_C3STOP
-        for cpu in range(m.cpus):
-            if m.tsc_deadline:
-                p = kclock.lapic_deadline_clockevent(tsc_khz)
-                num, den = _tsc_ratio(m)
-                add(name="lapic-deadline", hw=HW_DEADLINE, features=FEAT_ONESHOT | c3, rating=rating, mult=p.mult,
-                    shift=p.shift, min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns,
-                    min_delta_ticks=p.min_delta_ticks, max_delta_ticks=p.max_delta_ticks, freq_hz=p.freq,
-                    num=num, den=den, tick_scale=kclock.TSC_DIVISOR, cpu=cpu, tsc_based=True)
-            else:
-                p = kclock.lapic_clockevent(m.lapic_bus_hz, hz)
-                num, den = _ratio(m.lapic_bus_hz, kclock.APIC_DIVISOR * kclock.NSEC_PER_SEC)
-                add(name="lapic", hw=HW_LAPIC, features=FEAT_PERIODIC | FEAT_ONESHOT | c3, rating=rating, mult=p.mult,
-                    shift=p.shift, min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns,
-                    min_delta_ticks=p.min_delta_ticks, max_delta_ticks=p.max_delta_ticks,
-                    freq_hz=m.lapic_bus_hz // kclock.APIC_DIVISOR, num=num, den=den,
-                    periodic_count=(m.lapic_bus_hz // hz) // kclock.APIC_DIVISOR, cpu=cpu)
-    # Paravirtual clock event devices, one per vCPU
-    for cpu in range(m.cpus):
-        if backend == "xen-pv":
-            d = add(name="xen", hw=HW_NS, features=FEAT_ONESHOT, rating=500, mult=1, shift=0, min_delta_ns=100_000,
-                    max_delta_ns=0xFFFFFFFF, min_delta_ticks=100_000, max_delta_ticks=0xFFFFFFFF, freq_hz=kclock.NSEC_PER_SEC,
-                    num=1, den=1, cpu=cpu, irq=f"timer{cpu}")
-        elif backend == "hyperv":
-            p = kclock.clockevents_config(kclock.HV_CLOCK_HZ, 1, 0xFFFFFFFF)
-            d = add(name="Hyper-V clockevent", hw=HW_DEADLINE, features=FEAT_ONESHOT, rating=1000, mult=p.mult,
-                    shift=p.shift, min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns, min_delta_ticks=1,
-                    max_delta_ticks=0xFFFFFFFF, freq_hz=kclock.HV_CLOCK_HZ, num=1, den=100, cpu=cpu, irq="HVS")
-            d.callbacks = dict(_STIMER_CALLBACKS)
-        elif backend == "vmi-clockevents":
-            cycles_per_msec = m.tsc_hz // 1000
-            mult = kclock.div_sc(cycles_per_msec, 1_000_000, 22)
-            num, den = _tsc_ratio(m)
-            d = add(name="vmi-timer", hw=HW_LAPIC, features=FEAT_PERIODIC | FEAT_ONESHOT, rating=1000, mult=mult, shift=22,
-                    min_delta_ns=kclock.cev_delta2ns(1, mult, 22, False),
-                    max_delta_ns=kclock.cev_delta2ns(0xFFFFFFFF, mult, 22, True), min_delta_ticks=1,
-                    max_delta_ticks=0xFFFFFFFF, freq_hz=m.tsc_hz, num=num, den=den, cpu=cpu,
-                    periodic_count=m.tsc_hz // hz, irq="VMI-LOCAL")
-            d.callbacks = dict(_VMI_CALLBACKS)
-        elif backend == "vmi-2007":
-            # not a clock event device: the 2.6.21 VMI alarm, wired to the hijacked LVTT vector
-            num, den = _tsc_ratio(m)
-            add(name="vmi-alarm", hw=HW_LAPIC, features=FEAT_PERIODIC, rating=0, mult=0, shift=0, min_delta_ns=0,
-                max_delta_ns=0, min_delta_ticks=0, max_delta_ticks=0, freq_hz=m.tsc_hz, num=num, den=den, cpu=cpu,
-                periodic_count=m.tsc_hz // sc.hypervisor.vmi_alarm_hz, irq="LOC", clockevent=False)
-    assert tick > 0
-    return devices
-
-
-def _preferred(cur: Device | None, new: Device, cpu: int) -> bool:
-    """tick_check_percpu + tick_check_preferred for the device *new* offered on *cpu*."""
-    if new.cpu not in (-1, cpu):
-        return False
-    if cur is not None and cur.cpu == cpu and new.cpu != cpu:
-        return False  # a non-local device never displaces a CPU-local one
-    if not new.has(FEAT_ONESHOT) and cur is not None and cur.has(FEAT_ONESHOT):
-        return False
-    return cur is None or new.rating > cur.rating or new.cpu != cur.cpu
-
-
-def _choose_tick_devices(devices, ncpus, forced):
-    """Per CPU, offer every device that can serve it in registration order (tick_check_new_device).
-
-    A forced device (``kernel.clockevent``) is the only candidate on the CPUs it can serve.
-    """
-    if forced and forced not in {d.name for d in devices}:
-        names = ", ".join(sorted({d.name for d in devices}))
-        raise InputError(f"kernel.clockevent: {forced!r} is not a clock event device on this machine (devices: {names})")
-    tick = [-1] * ncpus
-    taken: set[int] = set()
-    for cpu in range(ncpus):
-        cands = [d for d in devices if d.clockevent and (d.cpu == cpu or (d.cpu == -1 and d.id not in taken))]
-        chosen = [d for d in cands if d.name == forced] if forced else []
-        cur = None
-        for d in chosen or cands:
-            if _preferred(cur, d, cpu):
-                cur = d
-        if cur is not None:
-            tick[cpu] = cur.id
-            if cur.cpu == -1:
-                taken.add(cur.id)
-    return tick
-
-
-def _choose_broadcast(devices, tick):
-    """tick_check_broadcast_device: a leftover global device, not DUMMY/PERCPU/C3STOP, best rating."""
-    used = set(tick)
-    best = None
-    for d in devices:
-        if d.id in used or d.cpu != -1 or not d.clockevent or d.features & (FEAT_DUMMY | FEAT_PERCPU | FEAT_C3STOP):
-            continue
-        if best is None or d.rating > best.rating:
-            best = d
-    return -1 if best is None else best.id
-
-
 def plan(sc) -> BootPlan:
     """Boot the scenario's kernel: clocksources, devices, tick devices.
 
@@ -508,22 +175,22 @@ def plan(sc) -> BootPlan:
         log.append((23_000, f"tsc: Detected {m.tsc_hz // 1000 // 1000}.{m.tsc_hz // 1000 % 1000:03d} MHz processor"))
     if m.lapic and m.tsc_deadline:
         log.append((49_024_000, "TSC deadline timer available"))
-    clocksources, tsc_khz = _register_clocksources(sc, hz, log)
+    clocksources, tsc_khz = register_clocksources(sc, hz, log)
     log.sort(key=lambda x: x[0])
-    devices = _make_devices(sc, hz, tsc_khz)
-    tick = _choose_tick_devices(devices, m.cpus, sc.kernel.clockevent)
+    devices = make_devices(sc, hz, tsc_khz)
+    tick = choose_tick_devices(devices, m.cpus, sc.kernel.clockevent)
     oneshot_possible = sc.kernel.highres and any(
         t >= 0 and devices[t].has(FEAT_ONESHOT) for t in tick)
     # tsc-early is replaced by the refined tsc; both print a registration line, the final list holds tsc.
     t_switch = 195_000_000
-    early = _select_clocksource(clocksources, "", [], t_switch, False)
+    early = select_clocksource(clocksources, "", False)
     log.append((t_switch, f"clocksource: Switched to clocksource {early.name}"))
     final_list = list(clocksources)
     if m.tsc_hz:
         early_tsc = next(c for c in clocksources if c.name == "tsc-early")
         p = kclock.clocksource_register("tsc", tsc_khz, 64, scale=1000, rating=300,
                                         flags=("CONTINUOUS", "MUST_VERIFY", "VALID_FOR_HRES"))
-        t_tsc = _import_time(sc, "tsc", 241_900_000)
+        t_tsc = import_time(sc, "tsc", 241_900_000)
         tsc = Clocksource(p, CS_TSC, early_tsc.num, early_tsc.den, must_verify=True, registered_at_ns=t_tsc)
         log.append((t_tsc, p.dmesg_line()))
         final_list = [c for c in clocksources if c.name != "tsc-early"] + [tsc]
@@ -535,7 +202,7 @@ def plan(sc) -> BootPlan:
         for c in final_list:
             if c.name.startswith("tsc"):
                 c.unstable = True
-    final = _select_clocksource(final_list, sc.kernel.clocksource, log, 241_950_000, oneshot_possible)
+    final = select_clocksource(final_list, sc.kernel.clocksource, oneshot_possible)
     if final.name != early.name:
         log.append((241_960_000, f"clocksource: Switched to clocksource {final.name}"))
     for cpu, t in enumerate(tick):
@@ -543,11 +210,11 @@ def plan(sc) -> BootPlan:
             log.append((250_000_000, f"vmi: CPU {cpu}: VMI alarm wired to the LAPIC timer vector (no clock event device)"))
         elif t < 0:
             log.append((250_000_000, f"tick: CPU {cpu} has no clock event device; it will not tick"))
-    bc_kind, bc_dev = _broadcast_plan(m, devices, tick)
-    wd, margin = _watchdog_plan(sc, final_list, final)
+    bc_kind, bc_dev = broadcast_plan(m, devices, tick)
+    wd, margin = watchdog_plan(sc, final_list)
     hv = sc.hypervisor
     effects, evidence = _core_effects(sc, log)
-    tsc_num, tsc_den = _tsc_ratio(m) if m.tsc_hz else (0, 1)
+    tsc_num, tsc_den = tsc_ratio(m) if m.tsc_hz else (0, 1)
     return BootPlan(
         ncpus=m.cpus, hz=hz, tick_nsec=kclock.tick_nsec(hz), highres=sc.kernel.highres, nohz=sc.kernel.nohz,
         skew_tick=sc.kernel.skew_tick, irq_latency_ns=m.irq_latency, irq_jitter_ns=m.irq_jitter,
@@ -599,38 +266,6 @@ def _core_effects(sc, log) -> tuple[int, list[dict]]:
                                  f"them in {model}; unaffected"))
     return bits, [{"change": h["change"], "effect": h["effect"], "symbol": h["symbol"], "evidence": h.get("evidence", [])}
                   for h in hits]
-
-
-def _broadcast_plan(m, devices, tick):
-    """Which device stands in for CPU-local timers that stop in deep idle (machine.broadcast)."""
-    if m.broadcast == "none":
-        return BC_NONE, -1
-    if m.broadcast == "hrtimer":
-        return BC_HRTIMER, -1
-    if m.broadcast in ("hpet", "pit"):
-        for d in devices:
-            if d.name == m.broadcast and d.cpu == -1:
-                if d.id in tick:
-                    raise InputError(f"machine.broadcast: {m.broadcast!r} is used as a tick device (kernel.clockevent), "
-                                     "so it cannot also be the broadcast device")
-                return BC_DEVICE, d.id
-        raise InputError(f"machine.broadcast: {m.broadcast!r}: no such global clock event device on this machine "
-                         "(with an HPET, the kernel registers no PIT clock event device)")
-    bid = _choose_broadcast(devices, tick)
-    # x86 never sets up the hrtimer broadcast by itself (only some ARM platforms call tick_setup_hrtimer_broadcast)
-    return (BC_DEVICE, bid) if bid >= 0 else (BC_NONE, -1)
-
-
-def _watchdog_plan(sc, clocksources, current):
-    """clocksource_select_watchdog: the best continuous clocksource that needs no verification itself."""
-    if not sc.kernel.watchdog:
-        return -1, 0
-    cands = [c for c in clocksources if c.continuous and not c.must_verify and c.kind != CS_JIFFIES]
-    if not cands or not any(c.must_verify and not c.unstable for c in clocksources):
-        return -1, 0
-    wd = max(cands, key=lambda c: c.rating)
-    tsc = next(c for c in clocksources if c.must_verify)
-    return clocksources.index(wd), tsc.params.uncertainty_margin + wd.params.uncertainty_margin
 
 
 def _dist(period) -> tuple[int, int, int, int]:

@@ -40,19 +40,19 @@ def test_snapshots_carry_the_summary_raster_and_panel_aggregates_made_in_the_eng
     import json
     import threading
 
-    from tickscope.gui import run_controller
+    from tickscope.gui import run_worker
     from tickscope.sim import analysis
 
     threads = []
-    real = run_controller.prepare
-    run_controller.prepare = lambda res, hw=False: threads.append(threading.current_thread()) or real(res, hw)
+    real = run_worker.prepare
+    run_worker.prepare = lambda res, hw=False: threads.append(threading.current_thread()) or real(res, hw)
     try:
         sc = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ["run.until=\"200ms\""])
         ctl = RunController(sc, "auto")
         ctl.run()
         assert ctl.wait(60) and ctl.state() == "done"
     finally:
-        run_controller.prepare = real
+        run_worker.prepare = real
     assert any(t is not threading.main_thread() for t in threads)
     snap = ctl.last_snapshot
     res = snap["results"]
