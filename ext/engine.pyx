@@ -23,9 +23,8 @@ cimport numpy as cnp
 from ext._types cimport *
 from ext.kmath cimport floordiv_i64, mul_shift_wrap, Divider, divider_init, divide, kvm_get_time_scale
 from ext.rng cimport splitmix64_next
-from ext.heap cimport HeapEntry, heap_init, heap_free, heap_pop, heap_top, heap_before
+from ext.heap cimport EventHeap, HeapEntry, heap_init, heap_free, heap_pop, heap_top, heap_before
 from ext.eventlog cimport log_init, log_free, log_unreserve, LOG_RESERVE_RECORDS
-from ext.heap cimport EventHeap
 from ext.machine cimport (Machine, Slot, Cpu, Device, ClockSrc, CState, UTimer, Dist, Migration,
                           rand64, push, arm, cancel, cs_cycles, ktime, ktime_miss, mlog, tsc_at, time_changed)
 from ext.devices cimport device_ops

@@ -39,7 +39,7 @@ from ext._types cimport ns_t
 ctypedef struct HeapEntry:
     ns_t time
     uint64_t key      # ev << 56 | seq: event type is the priority at equal times, then arm order
-    uint64_t gen      # generation of the source when pushed
+    uint64_t gen      # payload of an anonymous entry (EV_INJ: the PEND_* bit; EV_MIGRATE/EV_RESUME: the index)
     int32_t cpu       # CPU or device slot
     int32_t src       # keyed source, or EventHeap.anon
 
@@ -310,13 +310,13 @@ cdef inline void _retire_root(EventHeap* h) noexcept nogil:
         _heap_remove_at(h, 0)
 
 
-cdef inline int heap_push(EventHeap* h, ns_t time, uint64_t key, int32_t cpu, uint64_t gen, int32_t src) noexcept nogil:
+cdef inline int heap_push(EventHeap* h, ns_t time, uint64_t key, int32_t cpu, uint64_t arg, int32_t src) noexcept nogil:
     """Queue an entry; a keyed source's earlier entry is replaced.  Returns -1 when the queue cannot grow."""
     cdef HeapEntry x
     cdef int32_t end, i
     x.time = time
     x.key = key
-    x.gen = gen
+    x.gen = arg
     x.cpu = cpu
     x.src = src
     if h.sorted:

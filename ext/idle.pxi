@@ -59,8 +59,7 @@ cdef inline bint is_busy(Machine* m, int cpu, ns_t t) noexcept nogil:
 
 
 cdef inline void schedule_work(Machine* m, int cpu, ns_t t, const Dist* dist) noexcept nogil:
-    m.cpus[cpu].work_gen += 1
-    push(m, t + draw(m, dist), EV_WORK, cpu, m.cpus[cpu].work_gen)
+    push(m, t + draw(m, dist), EV_WORK, cpu, 0)
 
 
 cdef void work_toggle(Machine* m, int cpu, ns_t t) noexcept nogil:
@@ -91,8 +90,7 @@ cdef void utimer_fire(Machine* m, int cpu, ns_t t, int i, ns_t now) noexcept nog
     if m.timer_work and not c.busy_mixed:
         if t + m.timer_work > c.busy_until:
             c.busy_until = t + m.timer_work
-            c.tw_gen += 1
-            push(m, c.busy_until, EV_WORKEND, cpu, c.tw_gen)
+            push(m, c.busy_until, EV_WORKEND, cpu, 0)
 
 
 cdef void run_timers_lowres(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
@@ -117,8 +115,7 @@ cdef inline void arrive(Machine* m, int cpu, ns_t t, int what) noexcept nogil:
     if s >= 0:
         c.pending |= what
         c.waking = True
-        c.wake_gen += 1
-        push(m, t + m.cstates[s].exit_latency, EV_WAKE, cpu, c.wake_gen)
+        push(m, t + m.cstates[s].exit_latency, EV_WAKE, cpu, 0)
         return
     handle(m, cpu, t, what)
     after_irq(m, cpu, t)

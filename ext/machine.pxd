@@ -60,7 +60,6 @@ ctypedef struct Slot:
     Device* dev               # NULL = no device
     int dev_id
     int state                 # STATE_*
-    uint64_t gen              # bumped on every arm/cancel; queue entries carry it
     ns_t fire_at              # when the device raises its interrupt (KTIME_MAX = not armed)
     ns_t next_event
     ns_t min_delta_ns
@@ -117,7 +116,6 @@ ctypedef struct Cpu:
     # idle
     int idle_state            # RUNNING, IN_IDLE or a C-state index
     bint waking
-    uint64_t wake_gen
     int pending               # PEND_* bits
     ns_t state_enter
     bint bc_used
@@ -144,8 +142,6 @@ ctypedef struct Cpu:
     Dist idle
     bint busy_mixed
     ns_t busy_until
-    uint64_t work_gen
-    uint64_t tw_gen
     UTimer* utimers
     int nutimers
     int64_t tsc_offset
@@ -299,10 +295,11 @@ cdef inline int queue_lane(int ev) noexcept nogil:
     return 0 if ev == EV_DEV or ev == EV_WAKE or ev == EV_IPI or ev == EV_INJ else 1
 
 
-cdef inline void push(Machine* m, ns_t t, int ev, int cpu, uint64_t gen) noexcept nogil:
-    """Queue event *ev* for *cpu* (or slot) at *t*; a keyed source's earlier entry is replaced."""
+cdef inline void push(Machine* m, ns_t t, int ev, int cpu, uint64_t arg) noexcept nogil:
+    """Queue event *ev* for *cpu* (or slot) at *t*; a keyed source's earlier entry is replaced.
+    *arg* rides along for anonymous events (an injection's PEND_* bit, a migration's index)."""
     m.seq += 1
-    if heap_push(&m.q[queue_lane(ev)], t, (<uint64_t>ev << 56) | m.seq, cpu, gen, queue_source(m, ev, cpu)):
+    if heap_push(&m.q[queue_lane(ev)], t, (<uint64_t>ev << 56) | m.seq, cpu, arg, queue_source(m, ev, cpu)):
         m.status = ST_NOMEM
 
 
@@ -317,7 +314,6 @@ cdef inline void arm(Machine* m, int slot, ns_t fire) noexcept nogil:
     (bare metal) or goes through injection at dispatch (a guest)."""
     cdef Slot* s = &m.slots[slot]
     cdef ns_t at
-    s.gen += 1
     s.fire_at = fire
     if m.guest:
         at = fire
@@ -325,13 +321,12 @@ cdef inline void arm(Machine* m, int slot, ns_t fire) noexcept nogil:
         at = fire + irq_latency(m)
         if at < fire:  # only past KTIME_MAX (a saturated far expiry): stays unreachable
             at = KTIME_MAX
-    push(m, at, EV_DEV, slot, s.gen)
+    push(m, at, EV_DEV, slot, 0)
 
 
 cdef inline void cancel(Machine* m, int slot) noexcept nogil:
-    m.slots[slot].gen += 1
     m.slots[slot].fire_at = KTIME_MAX
-    heap_cancel(&m.q[0], slot)
+    heap_cancel(&m.q[queue_lane(EV_DEV)], queue_source(m, EV_DEV, slot))
 
 
 cdef inline int64_t tsc_at(Machine* m, ns_t t) noexcept nogil:
