@@ -215,8 +215,8 @@ class EngineWorker(QtCore.QObject):
                     self._emit_frame(sim, eps)
                     fresh = False
                     last_frame = time.perf_counter()
-                due = max(ANALYSIS_EVERY_S, ANALYSIS_COST_FACTOR * self.analyst.cost_s)
-                if now - last_analysis >= due and self.analysis_taken.is_set() and self.analyst.idle():
+                analysis_every = max(ANALYSIS_EVERY_S, ANALYSIS_COST_FACTOR * self.analyst.cost_s)
+                if now - last_analysis >= analysis_every and self.analysis_taken.is_set() and self.analyst.idle():
                     self.analysis_taken.clear()
                     if self.analyst.submit(res if res is not None else partial_results(sim), self.generation):
                         last_analysis = now

@@ -190,8 +190,8 @@ class TickRasterView(QtWidgets.QWidget):
         self._data = data
         self._end_ns = max(1, int(self._data.end_ns) if self._data else 1)
         # while following a live run: the window the run's worker binned planes for (RasterData.window_end)
-        self._extent_ns = max(self._end_ns, int(data.window_end)) if live and data and data.window_end else self._end_ns
-        self._extent_ns = max(self._extent_ns, MIN_SPAN_NS)   # the view cannot show less (limits must allow it)
+        extent = int(data.window_end) if live and data is not None and data.window_end else self._end_ns
+        self._extent_ns = max(self._end_ns, extent, MIN_SPAN_NS)   # the view cannot show less (limits must allow it)
         self._update_lanes()
         if self._follow:
             self._set_range(0, self._extent_ns)
@@ -317,9 +317,6 @@ class TickRasterView(QtWidgets.QWidget):
         n = len(names)
         step = max(1, math.ceil(n / 64))
         self.plot_item.getAxis("left").setTicks([[(i + 0.5, names[i]) for i in range(0, n, step)], []])
-        self._apply_limits(n)
-
-    def _apply_limits(self, n):
         self.plot_item.getViewBox().setYRange(0, n, padding=0.0)
         self.plot_item.getViewBox().setLimits(xMin=ns_to_x(-self._extent_ns * 0.05 - 1), xMax=ns_to_x(self._extent_ns * 1.05 + 1),
                                               minXRange=ns_to_x(MIN_SPAN_NS))

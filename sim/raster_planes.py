@@ -36,6 +36,11 @@ def live_window_end(end_ns: int, until_ns: int | None = None) -> int:
     return nice
 
 
+def _done_mark(token, count: int) -> tuple:
+    """What the cache remembers of a growth key after binning *count* entries: the stream's identity and the count."""
+    return (token[0] if token is not None else None, count)
+
+
 class IncrementalPlanes:
     """A cache that turns successive snapshots of one stream into :func:`planes` at low cost."""
 
@@ -105,7 +110,7 @@ class IncrementalPlanes:
                 if flat.size:
                     self._marks[flat] = np.maximum(self._marks[flat], np.uint8(code))
             tok = growth.get(code)
-            self._done[code] = (tok[0], int(times.size)) if tok is not None else (None, int(times.size))
+            self._done[code] = _done_mark(tok, int(times.size))
 
     def _add(self, plane, gkey, pair, growth, t0, t1, width):
         tok = growth.get(gkey)
@@ -117,7 +122,7 @@ class IncrementalPlanes:
         times, lanes = pair
         if times.size > start:
             plane[_flat_index(times[start:], np.asarray(lanes[start:], dtype=np.int64), t0, t1, width)] = True
-        self._done[gkey] = (tok[0] if tok is not None else None, int(times.size))
+        self._done[gkey] = _done_mark(tok, int(times.size))
 
     def _background(self, data, n, t0, t1, width):
         growth = data.growth
@@ -137,7 +142,7 @@ class IncrementalPlanes:
             if closed > done:
                 cov = span_coverage((start[done:closed], end[done:closed], lane[done:closed]), n, t0, t1, width)
                 self._bg[cov] = np.maximum(self._bg[cov], np.uint8(code))
-            self._done[("span", code)] = (tok[0] if tok is not None else None, closed)
+            self._done[("span", code)] = _done_mark(tok, closed)
             if start.size > closed:  # open periods: drawn on a copy, they move every frame
                 if out is None:
                     out = self._bg.copy()

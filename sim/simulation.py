@@ -89,6 +89,7 @@ class Simulation:
         self.engine = _make_engine(self.plan, engine)
         self.engine_name = self.engine.name
         self.wall_s = 0.0
+        self._toml_cache = None  # (scenario, its TOML): see _scenario_toml
 
     @property
     def now_ns(self) -> int:
@@ -136,7 +137,7 @@ class Simulation:
 
     def _scenario_toml(self) -> str:
         """The scenario as TOML, serialised once per scenario object (a live view asks for results ~40x/s)."""
-        cached = getattr(self, "_toml_cache", None)
+        cached = self._toml_cache
         if cached is None or cached[0] is not self.scenario:
             cached = self._toml_cache = (self.scenario, self.scenario.to_toml())
         return cached[1]
