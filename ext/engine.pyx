@@ -27,7 +27,7 @@ from ext.heap cimport EventHeap, HeapEntry, heap_init, heap_free, heap_pop, heap
 from ext.eventlog cimport log_init, log_free, log_unreserve, LOG_RESERVE_RECORDS
 from ext.machine cimport (Machine, Slot, Cpu, Device, ClockSrc, CState, UTimer, Dist, Migration,
                           rand64, push, arm, cancel, cs_cycles, ktime, ktime_miss, mlog, tsc_at, time_changed)
-from ext.devices cimport device_ops
+from ext.devices cimport device_ops, dev_set_next_event, dev_set_periodic, dev_periodic_fire
 
 cnp.import_array()
 
@@ -271,7 +271,8 @@ cdef class CyEngine:
             d.host_pit = bool(plan.pv_pit and dev.hw == HW_PIT)
             d.tick_scale = dev.tick_scale
             d.periodic_count = dev.periodic_count
-            if device_ops(dev.hw, bool(dev.tsc_based), &d.ops):
+            d.ops = device_ops(dev.hw, bool(dev.tsc_based))
+            if d.ops < 0:
                 raise ValueError(f"plan.devices[{i}].hw: {dev.hw} is not an ops kind (allowed: {sorted(HW_KINDS.values())})")
         slot_devs = list(plan.tick_device) + [plan.broadcast_device]
         for i in range(n + 1):

@@ -33,7 +33,7 @@ cdef void start_idle(Machine* m) noexcept nogil:
     cdef Cpu* c
     cdef UTimer* u
     if m.any_periodic_bc:
-        m.slots[m.bslot].dev.ops.set_periodic(m, m.bslot, 0)
+        dev_set_periodic(m, m.bslot, 0)
     for cpu in range(m.ncpus):
         c = &m.cpus[cpu]
         for i in range(c.nutimers):

@@ -13,8 +13,8 @@ cdef inline void dispatch_device(Machine* m, int slot, ns_t t) noexcept nogil:
         # a periodic device reloads itself at the expiry, whoever handles it and when
         k = s.per_k
         s.per_k = k + 1
-        s.per_expiry = s.dev.ops.periodic_fire(m, slot, k)
-        arm(m, slot, s.dev.ops.periodic_fire(m, slot, k + 1))
+        s.per_expiry = dev_periodic_fire(m, slot, k)
+        arm(m, slot, dev_periodic_fire(m, slot, k + 1))
     if slot == m.bslot:
         target = m.bc_cpu
         what = PEND_BC

@@ -3,9 +3,10 @@
 # the engine core (queue, RNG, log).
 #
 # Slots 0..ncpus-1 hold each CPU's tick device, slot ncpus the broadcast device
-# (as in sim/reference.py).  devices.pxd fills the DevOps records; the kernel
-# model (tick.pxi, idle.pxi) calls devices only through them and never looks at
-# a device's kind or name (KVM's in-kernel PIT is marked by a capability flag,
+# (as in sim/reference.py).  devices.pxd gives each device its ops kind and is
+# the only code that reads it: the kernel model (tick.pxi, idle.pxi) calls
+# devices only through devices.pxd's dev_* entry points and never looks at a
+# device's kind or name (KVM's in-kernel PIT is marked by a capability flag,
 # host_pit, set when the device is registered; the VMI 2.6.21 alarm, the
 # deliberate exception, is a tick mode of its own, TM_VMI_ALARM, as in the
 # reference).  The guest TSC, the pvclock and Hyper-V records and the kernel-time
@@ -24,17 +25,7 @@ from ext.kmath cimport Divider, divide, muldiv_div, ceil_div_by, pvclock_scale_d
 cdef struct Machine
 
 
-# struct clock_event_device's callbacks that the tick layers use.
-ctypedef int (*set_next_event_fn)(Machine* m, int slot, ns_t t, uint64_t ticks) noexcept nogil
-ctypedef void (*set_periodic_fn)(Machine* m, int slot, ns_t t) noexcept nogil
-ctypedef ns_t (*periodic_fire_fn)(Machine* m, int slot, int64_t k) noexcept nogil
 ctypedef ns_t (*ktime_miss_fn)(Machine* m, ns_t t) noexcept nogil
-
-
-ctypedef struct DevOps:
-    set_next_event_fn set_next_event   # program a oneshot expiry *ticks* device ticks from now (0 / -ETIME)
-    set_periodic_fn set_periodic       # enter hardware periodic state at true time t
-    periodic_fire_fn periodic_fire     # true time of the k-th periodic interrupt since set_periodic
 
 
 ctypedef struct Device:
@@ -52,7 +43,7 @@ ctypedef struct Device:
     uint64_t tick_scale       # counter counts per device tick
     uint64_t periodic_count   # counter counts per period in periodic state
     bint host_pit             # KVM's in-kernel PIT: expiries go through the host queue and its lost-tick policy
-    DevOps ops
+    int ops                   # OPS_* (devices.pxd): which driver callbacks (struct clock_event_device's) it has
 
 
 ctypedef struct Slot:

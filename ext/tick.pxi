@@ -6,7 +6,7 @@
 # oneshot-emulated), the oneshot switch, hrtimer_interrupt with the sched_timer,
 # jiffies.  A line-for-line twin of sim/reference.py: same order of side
 # effects, same records, same RNG draws.  Devices are reached only through
-# their DevOps record.
+# the dev_* entry points of devices.pxd.
 
 cdef inline int _slot_cpu(Machine* m, int slot) noexcept nogil:
     """The CPU a slot's records are logged under (the broadcast slot logs as the last CPU)."""
@@ -36,7 +36,7 @@ cdef int program_min_delta(Machine* m, int slot, ns_t t) noexcept nogil:
             return 0
         s.retries += 1
         mlog(m, t, cpu, K_RETRY, slot == m.bslot, s.retries)
-        if d.ops.set_next_event(m, slot, t, mul_shift_wrap(<uint64_t>delta, d.mult, d.shift)) == 0:
+        if dev_set_next_event(m, slot, t, mul_shift_wrap(<uint64_t>delta, d.mult, d.shift)) == 0:
             return 0
         i += 1
         if i > 2:
@@ -73,7 +73,7 @@ cdef inline int program_event(Machine* m, int slot, ns_t t, ns_t expires, bint f
         delta = s.min_delta_ns
     if delta > d.max_delta_ns:
         delta = d.max_delta_ns
-    rc = d.ops.set_next_event(m, slot, t, mul_shift_wrap(<uint64_t>delta, d.mult, d.shift))
+    rc = dev_set_next_event(m, slot, t, mul_shift_wrap(<uint64_t>delta, d.mult, d.shift))
     if rc and force:
         return program_min_delta(m, slot, t)
     if rc:
@@ -95,7 +95,7 @@ cdef void tick_setup_device(Machine* m, int cpu, ns_t t) noexcept nogil:
         s.dev_id = c.vmi_alarm
         c.mode = TM_VMI_ALARM
         c.check_clocks = 0
-        s.dev.ops.set_periodic(m, cpu, t)
+        dev_set_periodic(m, cpu, t)
         mlog(m, t, cpu, K_MODE, TM_VMI_ALARM, m.tick)
         return
     if d == NULL:
@@ -111,8 +111,8 @@ cdef void tick_setup_device(Machine* m, int cpu, ns_t t) noexcept nogil:
         mlog(m, t, cpu, K_MODE, TM_PERIODIC_BC, 0)
     elif d.features & FEAT_PERIODIC:
         c.mode = TM_PERIODIC
-        d.ops.set_periodic(m, cpu, t)
-        mlog(m, t, cpu, K_MODE, TM_PERIODIC, d.ops.periodic_fire(m, cpu, 1))
+        dev_set_periodic(m, cpu, t)
+        mlog(m, t, cpu, K_MODE, TM_PERIODIC, dev_periodic_fire(m, cpu, 1))
     else:
         c.mode = TM_PERIODIC_EMUL
         s.state = STATE_ONESHOT
