@@ -17,7 +17,11 @@ duplicated
     Extra handler runs for a slot already handled.
 
 Only slots with expiry at or before ``until - late_threshold_ns`` are judged:
-a slot closer to the end may still legitimately be in flight.
+a slot closer to the end may still legitimately be in flight.  Likewise a slot
+due less than ``late_threshold_ns`` before the CPU stopped its tick (NO_HZ idle
+entry) and not handled is not expected: its interrupt may still have been on its
+way when the idle entry moved the sched_timer, and the kernel then skips that slot
+(``last_tick``; the restart forwards past it and jiffies catch up), as it does here.
 """
 from __future__ import annotations
 
@@ -91,6 +95,27 @@ def _segment_arrays(res: Results, cpu: int):
     return modes, starts, firsts, ends
 
 
+def _stop_windows(res: Results, cpu: int, stop_margin: int) -> np.ndarray:
+    """Start times of the windows (start, stop] of *stop_margin* before each tick stop of the CPU."""
+    idx = _boundaries(res).get(cpu, np.zeros(0, dtype=np.int64))
+    stops = res.time_ns[idx[res.kind[idx] == Kind.TICK_STOP]].astype(np.int64)
+    return stops - stop_margin, stops
+
+
+def _skipped_at_stop(res: Results, cpu: int, slots: np.ndarray, stop_margin: int, handled) -> np.ndarray:
+    """Mask of *slots* due within *stop_margin* before a tick stop and never handled (module docstring)."""
+    lo, hi = _stop_windows(res, cpu, stop_margin)
+    if not stop_margin or lo.size == 0 or slots.size == 0:
+        return np.zeros(slots.shape, dtype=bool)
+    k = np.searchsorted(hi, slots, "left")       # the first stop at or after each slot
+    inside = (k < hi.size) & (slots > lo[np.minimum(k, hi.size - 1)])
+    if inside.any():
+        if handled is None:
+            handled = res.value[(res.kind == Kind.TICK) & (res.cpu == cpu)]
+        inside[inside] = ~member_of(slots[inside], handled)
+    return inside
+
+
 def tick_segments(res: Results, cpu: int) -> list[tuple[int, int, int, int]]:
     """The CPU's tick segments: (mode, start_time_ns, first_expiry_ns, end_time_ns).
 
@@ -137,10 +162,17 @@ def _grid_counts(res: Results, modes, firsts, ends, bound):
     return counts.astype(np.int64)
 
 
-def expected_slots(res: Results, cpu: int, bound: int | None = None) -> np.ndarray:
-    """Expiries (ns) of every tick slot the CPU's kernel intended to handle up to *bound*."""
+def expected_slots(res: Results, cpu: int, bound: int | None = None,
+                   stop_margin: int = LATE_THRESHOLD_NS, handled: np.ndarray | None = None) -> np.ndarray:
+    """Expiries (ns) of every tick slot the CPU's kernel intended to handle up to *bound*, without the
+    unhandled ones due within *stop_margin* before a tick stop (*handled*: the CPU's TICK expiries, if
+    the caller has them)."""
+    out = _grid_and_periodic_slots(res, cpu, res.meta["until_ns"] if bound is None else bound)
+    return out[~_skipped_at_stop(res, cpu, out, stop_margin, handled)]
+
+
+def _grid_and_periodic_slots(res: Results, cpu: int, bound: int) -> np.ndarray:
     tick = res.meta["tick_nsec"]
-    bound = res.meta["until_ns"] if bound is None else bound
     modes, starts, firsts, ends = _segment_arrays(res, cpu)
     out = []
     for i in np.flatnonzero(np.isin(modes, [TickMode.PERIODIC, TickMode.PERIODIC_BC])):
@@ -161,7 +193,7 @@ def expected_slots(res: Results, cpu: int, bound: int | None = None) -> np.ndarr
 
 
 def expected_count(res: Results, cpu: int, bound: int) -> int:
-    """Number of expected slots up to *bound* without materialising them."""
+    """Number of slots up to *bound* without materialising them (slots skipped at a tick stop included)."""
     modes, starts, firsts, ends = _segment_arrays(res, cpu)
     total = int(_grid_counts(res, modes, firsts, ends, bound).sum())
     for i in np.flatnonzero(np.isin(modes, [TickMode.PERIODIC, TickMode.PERIODIC_BC])):
@@ -293,8 +325,8 @@ def tick_outcomes(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> d
 def lost_slots(res: Results, cpu: int, late_threshold_ns: int = LATE_THRESHOLD_NS) -> np.ndarray:
     """Expiries of the CPU's expected slots that were never handled (judged horizon only)."""
     horizon = res.meta["until_ns"] - late_threshold_ns
-    exp = expected_slots(res, cpu, horizon)
     m = (res.kind == Kind.TICK) & (res.cpu == cpu)
+    exp = expected_slots(res, cpu, horizon, late_threshold_ns, res.value[m])
     return exp[~member_of(exp, res.value[m])]
 
 
@@ -356,7 +388,7 @@ def per_cpu(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> list[di
         rows = tick_rows[bounds[cpu]:bounds[cpu + 1]]
         e = res.value[rows]
         lat = lat_all[bounds[cpu]:bounds[cpu + 1]]
-        expected = expected_slots(res, cpu, horizon)
+        expected = expected_slots(res, cpu, horizon, late_threshold_ns, e)
         judged = member_of(e, expected)
         ej = e[judged]
         distinct = distinct_count(ej)

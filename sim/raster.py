@@ -297,11 +297,11 @@ def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysi
     can_grid = "tick_nsec" in meta and "tick_device" in meta and "devices" in meta
     tick_mask = res.kind == Kind.TICK
     for cpu in range(ncpus) if can_grid else ():
-        exp = analysis.expected_slots(res, cpu, end_ns)
+        got = res.value[tick_mask & (res.cpu == cpu)]
+        exp = analysis.expected_slots(res, cpu, end_ns, late_threshold_ns, got)
         ghost_t.append(exp)
         ghost_l.append(np.full(exp.size, cpu, dtype=np.int32))
         judged = exp[exp <= end_ns - late_threshold_ns]
-        got = res.value[tick_mask & (res.cpu == cpu)]
         lost = judged[~member_of(judged, got)]
         if lost.size:
             collected[MARK_LOST].append((lost, np.full(lost.size, cpu, dtype=np.int32)))

@@ -399,9 +399,11 @@ class RasterStream:
         firsts = np.concatenate([seg["first"][open_cpu], res.value[b]])
         emitted = np.concatenate([seg["emitted"][open_cpu], np.zeros(b.size, np.int64)])
         order = np.lexsort((starts, np.concatenate([np.zeros(open_cpu.size), np.ones(b.size)]), cpus))
+        knd = np.concatenate([np.full(open_cpu.size, -1, dtype=np.int64), bkind.astype(np.int64)])[order]
         cpus, modes, starts, firsts, emitted = (a[order] for a in (cpus, modes, starts, firsts, emitted))
         last = np.ones(cpus.size, dtype=bool)
         last[:-1] = cpus[1:] != cpus[:-1]
+        by_stop = ~last & np.append(knd[1:] == Kind.TICK_STOP, False)
         ends = np.where(last, end, np.append(starts[1:], end))
         counts = analysis._grid_counts(ctx, modes, firsts, ends, end)
         for i in np.flatnonzero(np.isin(modes, [analysis.TickMode.PERIODIC, analysis.TickMode.PERIODIC_BC])).tolist():
@@ -426,11 +428,47 @@ class RasterStream:
         seg["open"][cpus[last]] = True
         for name, values in (("mode", modes), ("start", starts), ("first", firsts), ("emitted", emitted)):
             seg[name][cpus[last]] = values[last]
+        # unhandled slots due within late_threshold before a tick stop are skipped, not expected
+        # (analysis._skipped_at_stop): drop the new ones, take back those emitted while the segment was open
+        windows = (cpus[by_stop], ends[by_stop] - np.int64(self.late_threshold_ns), ends[by_stop])
+        if windows[0].size:
+            self._retract(windows)
+            if slots:
+                st, sl = np.concatenate(slots), np.concatenate(lanes)
+                keep = ~self._skipped(st, sl, windows)
+                slots, lanes = [st[keep]], [sl[keep]]
         if slots:
             st, sl = _sorted_pair(np.concatenate(slots), np.concatenate(lanes))
             self._ghost.append_sorted(st, sl)
             self._pending = (np.concatenate([self._pending[0], st]), np.concatenate([self._pending[1], sl]))
         self._judge(end - self.late_threshold_ns)
+
+    def _skipped(self, times, lanes, windows):
+        """Mask of the slots (times, lanes) inside a window (cpu, lo, hi] and never handled."""
+        out = np.zeros(times.shape, dtype=bool)
+        wcpu, wlo, whi = windows
+        for cpu in np.unique(wcpu).tolist():
+            m = wcpu == cpu
+            lo, hi = wlo[m], whi[m]
+            order = np.argsort(hi)
+            lo, hi = lo[order], hi[order]
+            sel = np.flatnonzero(lanes == cpu)
+            k = np.searchsorted(hi, times[sel], "left")
+            out[sel] = (k < hi.size) & (times[sel] > lo[np.minimum(k, hi.size - 1)])
+        if out.any():
+            out[out] = ~self._delivered.contains(times[out] * np.int64(self.ncpus) + lanes[out])
+        return out
+
+    def _retract(self, windows):
+        """Take back emitted slots that a tick stop skipped (not judged yet: they are within
+        late_threshold of the stop, which is after the last update's end)."""
+        pt, pl = self._pending
+        gone = self._skipped(pt, pl, windows)
+        if gone.any():
+            self._pending = (pt[~gone], pl[~gone])
+            gt, gl = self._ghost.views()
+            keep = ~self._skipped(gt, gl, windows)
+            self._ghost.replace(gt[keep], gl[keep])
 
     def _judge(self, horizon):
         pt, pl = self._pending

@@ -66,6 +66,10 @@ def main(argv=None, extra_register=None) -> int:
     except InputError as exc:
         print(f"tickscope: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file that cannot be read or written (a bad output path, a full disk)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"tickscope: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("tickscope: interrupted", file=sys.stderr)
         return 130

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import sys
 
 from tickscope.sim import analysis
@@ -24,6 +25,22 @@ def register(sub):
     p.set_defaults(func=_run)
 
 
+def _check_outputs(args):
+    """Refuse output paths that cannot work before spending the run on them."""
+    if args.output:
+        out = Path(args.output)
+        if out.is_dir():
+            raise InputError(f"-o {out}: is a directory (give a file name, e.g. {out / 'run.tickrec'})")
+        if not out.parent.is_dir():
+            raise InputError(f"-o {out}: directory {out.parent} does not exist")
+    if args.csv:
+        d = Path(args.csv)
+        if d.exists() and not d.is_dir():
+            raise InputError(f"--csv {d}: exists and is not a directory")
+        if not d.exists() and not d.parent.is_dir():
+            raise InputError(f"--csv {d}: directory {d.parent} does not exist")
+
+
 def _run(args):
     if args.scenario and str(args.scenario).endswith(".tickrec"):
         return _replay(args)
@@ -32,6 +49,7 @@ def _run(args):
     if args.seed is not None and args.seed < 0:
         raise InputError("--seed: must be >= 0")
     late = duration_arg(args.late_threshold, "--late-threshold", positive=False)
+    _check_outputs(args)
     sim = Simulation(sc, engine=args.engine or "auto", seed=args.seed, until_ns=until)
     res = _run_with_progress(sim, quiet=args.json)
     summary = analysis.summarize(res, late)

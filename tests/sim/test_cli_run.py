@@ -68,3 +68,24 @@ def test_presets_lists_one_line_each(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert any(line.startswith("bare-metal-lapic") for line in lines)
     assert any(line.startswith("pit-only") for line in lines)
+
+
+@pytest.mark.parametrize("make,flag,msg", [
+    (lambda p: (p / "afile").write_text("x"), ["--csv", "afile"], "exists and is not a directory"),
+    (lambda p: (p / "adir").mkdir(), ["-o", "adir"], "is a directory"),
+    (lambda p: None, ["-o", "nodir/x.tickrec"], "does not exist"),
+    (lambda p: None, ["--csv", "nodir/sub"], "does not exist"),
+])
+def test_run_refuses_unusable_output_paths_before_simulating(tmp_path, monkeypatch, capsys, make, flag, msg):
+    monkeypatch.chdir(tmp_path)
+    make(tmp_path)
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", *flag]) == 2
+    err = capsys.readouterr().err
+    assert msg in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_output_that_fails_while_writing_exits_2_naming_the_file(capsys):
+    # /proc exists, so the up-front check passes; creating a directory in it fails (also for root)
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "--csv", "/proc/tickscope-out"]) == 2
+    err = capsys.readouterr().err
+    assert "/proc/tickscope-out" in err and "Traceback" not in err
