@@ -79,7 +79,7 @@ Duration = Annotated[int, BeforeValidator(parse_duration)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)   # "yes" is not a bool, "4" not an int
 
 
 #: Built-in C-states (intel_idle-like): exit latency and target residency in ns; C3 and deeper stop the
@@ -163,6 +163,14 @@ class Kernel(_Section):
     clocksource: str = Field("", description="Clocksource override (clocksource=NAME); \"\" = best by rating.")
     clockevent: str = Field("", description="Tick device to use; \"\" = the kernel's own choice by rating.")
     skew_tick: bool = Field(False, description="skew_tick=1: offset each CPU's tick by cpu*(TICK_NSEC/2)/ncpus.")
+
+    @field_validator("hz", mode="before")
+    @classmethod
+    def _hz_is_an_integer(cls, v):
+        # a Literal of ints matches 250.0 by equality; CONFIG_HZ is an integer
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError("must be an integer: 100, 250, 300 or 1000")
+        return v
 
 
 class Period(_Section):
@@ -275,7 +283,7 @@ class Scenario(_Section):
     imported: dict[str, Any] = Field(default_factory=dict,
                                      description="Facts kept by `import timer-list` that the engine cannot model yet.")
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True, strict=True)
 
     @field_validator("name")
     @classmethod
@@ -304,6 +312,12 @@ class Scenario(_Section):
         names = [c.name for c in m.cstates]
         if len(set(names)) != len(names):
             raise ValueError("machine.cstates: duplicate state names")
+        for i in range(1, len(m.cstates)):
+            a, b = m.cstates[i - 1], m.cstates[i]
+            if b.target_residency < a.target_residency:   # the governor walks the list shallow to deep
+                raise ValueError(f"machine.cstates[{i}] ({b.name}): target residency {format_duration(b.target_residency)} "
+                                 f"is below the {format_duration(a.target_residency)} of {a.name} before it; "
+                                 "list the states shallow to deep")
         if m.broadcast == "hpet" and not m.hpet:
             raise ValueError("machine.broadcast = \"hpet\" needs machine.hpet = true")
         if m.broadcast == "pit" and not m.pit:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tickscope.sim import scenario as scen
+from tickscope.sim import boot, scenario as scen
 from tickscope.sim.errors import InputError
 
 
@@ -40,6 +40,13 @@ def scenario_from_args(args, default_preset=None) -> scen.Scenario:
         raise InputError("no scenario: give a SCENARIO file or --preset NAME")
     if args.sets:
         sc = scen.apply_sets(sc, args.sets)
+    # what only booting the machine can check (a clocksource or broadcast device it does not register):
+    # checked here so that the message says where the scenario came from
+    try:
+        boot.plan(sc)
+    except InputError as exc:
+        where = str(path) if path else f"preset {args.preset or default_preset}"
+        raise InputError(f"{where}{' with --set' if args.sets else ''}: {exc}") from None
     return sc
 
 

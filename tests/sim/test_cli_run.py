@@ -89,3 +89,13 @@ def test_an_output_that_fails_while_writing_exits_2_naming_the_file(capsys):
     assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "--csv", "/proc/tickscope-out"]) == 2
     err = capsys.readouterr().err
     assert "/proc/tickscope-out" in err and "Traceback" not in err
+
+
+def test_an_error_only_booting_finds_names_the_scenario_file(tmp_path, capsys):
+    f = tmp_path / "s.toml"
+    f.write_text('schema = 1\nname = "x"\n[kernel]\nclocksource = "bogus"\n')
+    assert main(["run", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert f"{f}: kernel.clocksource: 'bogus' is not registered" in err
+    assert main(["timer-list", "--preset", "bare-metal-lapic", "--set", 'machine.broadcast="pit"']) == 2
+    assert "preset bare-metal-lapic with --set: machine.broadcast:" in capsys.readouterr().err

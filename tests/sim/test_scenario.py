@@ -83,10 +83,20 @@ def test_apply_sets_reads_toml_values_then_strings():
 @pytest.mark.parametrize("item,msg", [("machine.cpus", "expected dotted.key=VALUE"),
                                       ("machine.nope=1", "unknown key"),
                                       ("kernel.hz=7", "not allowed"),
-                                      ("machine.cpus=0", "out of range")])
+                                      ("machine.cpus=0", "out of range"),
+                                      # values of the wrong type are refused, not coerced
+                                      ('kernel.highres="yes"', "kernel.highres: Input should be a valid boolean"),
+                                      ("kernel.highres=1", "kernel.highres: Input should be a valid boolean"),
+                                      ('machine.cpus="4"', "machine.cpus: Input should be a valid integer"),
+                                      ("kernel.hz=250.0", "kernel.hz: must be an integer")])
 def test_apply_sets_rejects(item, msg):
     with pytest.raises(InputError, match=msg):
         scen.apply_sets(scen.preset("bare-metal-lapic"), [item])
+
+
+def test_a_float_field_takes_an_integer():
+    sc = scen.apply_sets(scen.preset("many-cores"), ["workload.busy_fraction=1"])
+    assert sc.workload.busy_fraction == 1.0
 
 
 def test_smp_without_lapic_is_refused():
@@ -104,3 +114,10 @@ def test_schema_fields_cover_every_key():
     assert ("machine", "cpus") in keys and ("kernel", "hz") in keys and ("run", "until") in keys
     cpus = next(f for f in scen.schema_fields() if f["key"] == "cpus")
     assert (cpus["min"], cpus["max"]) == (1, 1024) and cpus["doc"]
+
+
+def test_cstates_must_be_listed_shallow_to_deep():
+    with pytest.raises(InputError, match=r"machine.cstates\[1\] \(C1\): target residency 2us is below the 100us of C3"):
+        scen.apply_sets(scen.preset("bare-metal-lapic"), ['machine.cstates=["C3", "C1"]'])
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['machine.cstates=["C1", "C1E", "C3", "C6", "C7s", "C8"]'])
+    assert [c.name for c in sc.machine.cstates][-2:] == ["C7s", "C8"]   # equal residencies are fine
