@@ -27,6 +27,19 @@ cdef uint64_t tsc_read(Machine* m, int cpu, ns_t t) noexcept nogil:
     return <uint64_t>(tsc_at(m, t - lost) + c.tsc_offset)
 
 
+cdef inline bint watchdog_watching(Machine* m) noexcept nogil:
+    """The watchdog timer is queued: a MUST_VERIFY clocksource is still being checked."""
+    return m.watchdog >= 0 and m.tsc_idx >= 0 and not m.cs[m.tsc_idx].unstable
+
+
+cdef void watchdog_requeued(Machine* m, ns_t t) noexcept nogil:
+    """add_timer_on(next CPU): a CPU whose tick is stopped past the new expiry is kicked (wake_up_nohz_cpu's
+    reschedule IPI) so that its idle loop sees the timer."""
+    cdef int target = <int>(m.wd_round % m.ncpus)
+    if m.cpus[target].tick_stopped and m.wd_expires < m.cpus[target].idle_expires:
+        arrive(m, target, t, PEND_RESCHED)
+
+
 cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
     """clocksource_watchdog: compare the TSC with the watchdog over the last interval."""
     cdef int ti = m.tsc_idx
@@ -35,11 +48,13 @@ cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
     cdef ClockSrc* wd
     cdef uint64_t cs_now, wd_now, cs_nsec, wd_nsec
     cdef int64_t skew
-    push(m, t + WATCHDOG_INTERVAL_NS_, EV_WATCHDOG, 0, 0)
+    m.wd_expires = t + WATCHDOG_INTERVAL_NS_
+    push(m, m.wd_expires, EV_WATCHDOG, 0, 0)
     if ti < 0 or m.cs[ti].unstable:
         return
     cpu = <int>(m.wd_round % m.ncpus)
     m.wd_round += 1
+    watchdog_requeued(m, t)
     cs = &m.cs[ti]
     wd = &m.cs[m.watchdog]
     cs_now = tsc_read(m, cpu, t) & cs.mask

@@ -141,7 +141,7 @@ cdef class CyEngine:
     cdef Migration* _migs
 
     name = "cython"
-    SEMANTICS = 4  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
+    SEMANTICS = 5  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
 
     def __cinit__(self, plan):
         cdef Machine* m = &self.m
@@ -179,6 +179,7 @@ cdef class CyEngine:
         m.watchdog = plan.watchdog
         m.watchdog_margin = plan.watchdog_margin_ns
         m.wd_first = True
+        m.wd_expires = KTIME_MAX
         m.kt_t = -1
         m.tsc_key = -1
         m.kt_miss = ktime_miss

@@ -49,6 +49,7 @@ cdef void start_idle(Machine* m) noexcept nogil:
         if not c.busy_mixed:
             idle_enter(m, cpu, 0)
     if m.watchdog >= 0:
+        m.wd_expires = WATCHDOG_INTERVAL_NS_
         push(m, WATCHDOG_INTERVAL_NS_, EV_WATCHDOG, 0, 0)
 
 
@@ -259,6 +260,9 @@ cdef ns_t next_timer(Machine* m, int cpu) noexcept nogil:
             nxt = c.utimers[i].expiry
     if m.bc_bound == cpu and m.bc_expires < nxt:
         nxt = m.bc_expires
+    if m.wd_expires < nxt and m.wd_round % m.ncpus == cpu and watchdog_watching(m):
+        # the watchdog is a timer_list timer on the CPU it runs on next (add_timer_on): it wakes that CPU
+        nxt = m.wd_expires
     if nxt != KTIME_MAX and c.mode == TM_LOWRES_NOHZ:
         # low-res: timers only run from the tick, so the next event is the jiffy at or after them
         base = m.last_jiffies_update

@@ -205,6 +205,7 @@ cdef struct Machine:
     int64_t watchdog_margin
     bint wd_first
     int64_t wd_round
+    ns_t wd_expires           # the watchdog timer's next expiry (queued on CPU wd_round % ncpus)
     uint64_t wd_cs_last
     uint64_t wd_wd_last
     Device* devs

@@ -41,7 +41,7 @@ from tickscope.sim.results import COLUMNS
 
 #: Version of the engine semantics.  The Cython engine declares the version it
 #: implements (``CyEngine.SEMANTICS``); ``auto`` only picks it when they match.
-SEMANTICS = 4
+SEMANTICS = 5
 
 M64 = (1 << 64) - 1
 KTIME_MAX = B.KTIME_MAX

@@ -85,6 +85,7 @@ class IdleMixin:
         # watchdog
         self.wd_first = True
         self.wd_round = 0
+        self.wd_expires = KTIME_MAX        # the watchdog timer's next expiry (queued on CPU wd_round % ncpus)
         self.wd_cs_last = 0
         self.wd_wd_last = 0
 
@@ -113,6 +114,7 @@ class IdleMixin:
             if not self.busy_mixed[cpu]:
                 self._idle_enter(cpu, 0)
         if p.watchdog >= 0:
+            self.wd_expires = WATCHDOG_INTERVAL_NS
             self._push(WATCHDOG_INTERVAL_NS, EV_WATCHDOG, 0, 0)
 
     # ------------------------------------------------------------------ random durations
@@ -296,6 +298,9 @@ class IdleMixin:
                 nxt = u[0]
         if self.bc_bound == cpu and self.bc_expires < nxt:
             nxt = self.bc_expires
+        if self.wd_expires < nxt and self.wd_round % self.ncpus == cpu and self._watchdog_watching():
+            # the watchdog is a timer_list timer on the CPU it runs on next (add_timer_on): it wakes that CPU
+            nxt = self.wd_expires
         if nxt != KTIME_MAX and self.mode[cpu] == TickMode.LOWRES_NOHZ:
             # low-res: timers only run from the tick, so the next event is the jiffy at or after them
             base = self.last_jiffies_update
@@ -465,6 +470,18 @@ class IdleMixin:
                 lost += t - self.state_enter[cpu]
         return self.tsc(t - lost) + self.plan.tsc_offset[cpu]
 
+    def _watchdog_requeued(self, t):
+        """add_timer_on(next CPU): a CPU whose tick is stopped past the new expiry is kicked (wake_up_nohz_cpu's
+        reschedule IPI) so that its idle loop sees the timer."""
+        target = self.wd_round % self.ncpus
+        if self.tick_stopped[target] and self.wd_expires < self.idle_expires[target]:
+            self._arrive(target, t, self.PEND_RESCHED)
+
+    def _watchdog_watching(self) -> bool:
+        """The watchdog timer is queued: a MUST_VERIFY clocksource is still being checked."""
+        ti = self._tsc_index()
+        return self.plan.watchdog >= 0 and ti >= 0 and not self.cs_unstable[ti]
+
     def _tsc_index(self) -> int:
         for i, c in enumerate(self.plan.clocksources):
             if c.must_verify:
@@ -474,12 +491,14 @@ class IdleMixin:
     def _watchdog(self, t):
         """clocksource_watchdog: compare the TSC with the watchdog over the last interval."""
         p = self.plan
-        self._push(t + WATCHDOG_INTERVAL_NS, EV_WATCHDOG, 0, 0)
+        self.wd_expires = t + WATCHDOG_INTERVAL_NS
+        self._push(self.wd_expires, EV_WATCHDOG, 0, 0)
         ti = self._tsc_index()
         if ti < 0 or self.cs_unstable[ti]:
             return
         cpu = self.wd_round % self.ncpus
         self.wd_round += 1
+        self._watchdog_requeued(t)
         cs = p.clocksources[ti].params
         wd = p.clocksources[p.watchdog]
         cs_now = self._tsc_read(cpu, t) & cs.mask

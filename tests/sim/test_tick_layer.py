@@ -184,6 +184,23 @@ def test_watchdog_marks_tsc_unstable_and_switches(sets, fault):
     assert "clocksource: Switched to clocksource hpet" in log
 
 
+@pytest.mark.parametrize("highres", [True, False])
+def test_the_watchdog_timer_wakes_the_idle_cpu_it_runs_on(highres):
+    # a timer_list timer queued on the CPU it runs on next (add_timer_on): that CPU's NO_HZ sleep ends for it
+    sets = ["machine.cpus=2", 'kernel.nohz="idle"', 'workload.kind="idle"', f"kernel.highres={str(highres).lower()}",
+            'run.until="3s"']
+    res = run("bare-metal-lapic", sets)
+    wd = np.flatnonzero(res.kind == Kind.WATCHDOG)
+    assert wd.size == 5                              # 1.0 .. 3.0 s (the 0.5 s round only takes the first sample)
+    wakes = (res.kind == Kind.WAKE)
+    for i in wd[res.time_ns[wd] < res.meta["until_ns"] - 5_000_000]:   # the 3.0 s run's wake is after the end
+        t, cpu = int(res.time_ns[i]), int(res.cpu[i])
+        near = wakes & (res.cpu == cpu) & (res.time_ns >= t) & (res.time_ns <= t + 5_000_000)
+        assert near.any(), (t, cpu)
+    quiet = run("bare-metal-lapic", sets + ["kernel.watchdog=false"])
+    assert int(np.count_nonzero(quiet.kind == Kind.WAKE)) <= 2 < int(np.count_nonzero(wakes))
+
+
 def test_healthy_tsc_passes_every_watchdog_round():
     res = run(sets=['run.until="3s"'])
     ev = analysis.watchdog_events(res)
