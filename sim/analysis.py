@@ -381,6 +381,7 @@ def per_cpu(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> list[di
     stops = per(Kind.TICK_STOP)
     refused = per(Kind.BC_ENTER, res.source == 1)
     jupd = per(Kind.JIFFIES)
+    timers = _timer_stats(res, n, horizon, late_threshold_ns)
     names = [c["name"] for c in meta.get("cstates", [])] or ["HLT"]
     out = []
     for cpu in range(n):
@@ -416,8 +417,30 @@ def per_cpu(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> list[di
             "deep_refused": int(refused[cpu]),
             "steal_ns": int(state.get("steal_ns", 0)),
             "jiffies_updates": int(jupd[cpu]),
+            **{k: int(v[cpu]) for k, v in timers.items()},
         })
     return out
+
+
+def _timer_stats(res: Results, n: int, horizon: int, late_threshold_ns: int) -> dict[str, np.ndarray]:
+    """Per-CPU user timers (``[workload] timers``): run, run late, and overdue at the end (never run).
+
+    A timer's expiry is kernel time: lateness is measured on the kernel's clock (:func:`kernel_offset`).
+    Overdue: still pending at the end with an expiry before the judged horizon (a broadcast device that
+    gave up, say), so a timer that never ran shows here and not only by its absence.
+    """
+    rows = np.flatnonzero(res.kind == Kind.UTIMER)
+    cpu = res.cpu[rows].astype(np.int64)
+    t = res.time_ns[rows].astype(np.int64)
+    lat = t + kernel_offset(res, t) - res.value[rows]
+    fired = np.bincount(cpu, minlength=n)
+    late = np.bincount(cpu[lat > late_threshold_ns], minlength=n)
+    overdue = np.zeros(n, dtype=np.int64)
+    states = res.meta.get("cpus", [])
+    h = int(horizon + kernel_offset(res, np.array([horizon]))[0])
+    for c, state in enumerate(states[:n]):
+        overdue[c] = sum(1 for e in state.get("timer_expiries", ()) if e <= h)
+    return {"timers_fired": fired, "timers_late": late, "timers_overdue": overdue}
 
 
 def _hypervisor_stats(res: Results) -> dict:

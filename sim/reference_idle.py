@@ -541,6 +541,7 @@ class IdleMixin:
             "idle_sleeptime": self.idle_sleeptime[c], "idle_expires": self.idle_expires[c],
             "residency_ns": residency, "wakeups": self.wakeups[c],
             "broadcast_received": self.bc_received[c], "ipis": self.ipis[c], "next_timer": self._next_timer(c),
+            "timer_expiries": [u[0] for u in self.utimers[c]],
         }
 
     def _bc_state(self) -> dict:

@@ -201,6 +201,21 @@ def test_the_watchdog_timer_wakes_the_idle_cpu_it_runs_on(highres):
     assert int(np.count_nonzero(quiet.kind == Kind.WAKE)) <= 2 < int(np.count_nonzero(wakes))
 
 
+def test_timers_are_counted_and_a_timer_that_never_ran_shows_as_overdue():
+    base = ['machine.broadcast="hpet"', "machine.arat=false", 'machine.cstates=["C1", "C3"]', 'kernel.nohz="idle"',
+            'workload.kind="timers"', 'workload.timers=[{kind="periodic", period="3ms"}]', "machine.cpus=2",
+            "kernel.hz=1000", 'run.until="1s"']
+    healthy = analysis.per_cpu(run("bare-metal-lapic", base))
+    for c in healthy:   # every 3 ms for 1 s (the one due at the very end may still be on its way)
+        assert 332 <= c["timers_fired"] <= 333 and c["timers_overdue"] == 0
+    # an HPET whose comparator write takes 2 ms: forced programming gives up ("CE: Reprogramming failure"),
+    # the broadcast never fires and the sleeping CPUs' timers never run
+    broken = run("bare-metal-lapic", base + ['machine.hpet_write_delay="2ms"'])
+    assert ((broken.kind == Kind.MIN_DELTA) & (broken.value == -1)).any()      # the kernel's "Giving up"
+    stats = analysis.per_cpu(broken)
+    assert all(c["timers_fired"] == 0 and c["timers_overdue"] == 1 for c in stats)
+
+
 def test_healthy_tsc_passes_every_watchdog_round():
     res = run(sets=['run.until="3s"'])
     ev = analysis.watchdog_events(res)
