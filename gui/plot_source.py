@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from tickscope.sim import analysis, raster
+from tickscope.sim import analysis, clock_drift, raster
 from tickscope.sim.demo import model_for_backend
 from tickscope.sim.errors import InputError
 from tickscope.sim.events import Kind
@@ -137,7 +137,7 @@ class PlotSource:
     def drift(self) -> dict:
         if not self.meta.get("clocksources") or not np.any(self.results.kind == Kind.JIFFIES):
             return {"time_ns": np.zeros(0, np.int64), "drift_ns": np.zeros(0, np.int64)}
-        return analysis.drift_series(self.results)
+        return clock_drift.drift_series(self.results)
 
     @property
     def backend(self) -> str:

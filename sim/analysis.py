@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tickscope.sim.clock_drift import _drift_samples, kernel_offset
 from tickscope.sim.events import Kind, TickMode
 from tickscope.sim.results import Results
 
@@ -201,32 +202,6 @@ def expected_count(res: Results, cpu: int, bound: int) -> int:
         if dev is not None:
             total += _periodic_count_until(dev, int(starts[i]), int(min(ends[i], bound)))
     return total
-
-
-def _drift_samples(res: Results):
-    cache = getattr(res, "_drift_cache", None)
-    if cache is None:
-        if not res.meta.get("clocksources"):
-            cache = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-        else:
-            d = drift_series(res, max_points=4000)
-            cache = (d["time_ns"], d["drift_ns"])
-        object.__setattr__(res, "_drift_cache", cache)
-    return cache
-
-
-def kernel_offset(res: Results, t_ns: np.ndarray) -> np.ndarray:
-    """ktime - true time at *t_ns*, interpolated from the drift samples (exact at the samples).
-
-    Tick expiries are kernel times; adding this offset to ``time - expiry``
-    measures lateness the way the kernel sees it, even after a clocksource
-    switch or a migration has moved the kernel's clock away from true time.
-    """
-    t_ns = np.asarray(t_ns, dtype=np.int64)
-    ts, ds = _drift_samples(res)
-    if ts.size == 0:
-        return np.zeros(t_ns.shape, dtype=np.int64)
-    return np.round(np.interp(t_ns, ts, ds)).astype(np.int64)
 
 
 _KERNEL_TIME_MODES = (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ)
@@ -463,73 +438,6 @@ def watchdog_events(res: Results) -> list[dict]:
     m = (res.kind == Kind.WATCHDOG) & (res.source <= 1)
     return [{"time_ns": int(t), "cpu": int(c), "skew_ns": int(v), "unstable": bool(s)}
             for t, c, v, s in zip(res.time_ns[m], res.cpu[m], res.value[m], res.source[m])]
-
-
-def _cs_counter(cs: dict, t: int, jiffies: int, tsc_pieces=None) -> int:
-    kind = cs["kind"]
-    if kind == 1:  # jiffies-based
-        return jiffies
-    if kind == 2 and tsc_pieces:  # the guest TSC, piecewise across migrations without TSC scaling
-        i = max(0, np.searchsorted([p[0] for p in tsc_pieces], t, side="right") - 1)
-        t0, c0, num, den = tsc_pieces[i]
-        return c0 + (t - t0) * num // den
-    return t * cs["num"] // cs["den"]
-
-
-def _tsc_pieces(res: Results):
-    """The guest TSC as (t0, c0, num, den) pieces: boot rate, then each migration's new rate."""
-    meta = res.meta
-    tsc = next((c for c in meta["clocksources"] if c["kind"] == 2), None)
-    if tsc is None:
-        return None
-    pieces = [(0, 0, tsc["num"], tsc["den"])]
-    if not meta.get("tsc_scaling", False):
-        m = np.flatnonzero((res.kind == Kind.MIGRATE) & (res.source == 1))
-        for i in m:
-            t = int(res.time_ns[i])
-            t0, c0, num, den = pieces[-1]
-            pieces.append((t, c0 + (t - t0) * num // den, int(res.value[i]), 1_000_000_000))
-    return pieces
-
-
-def kernel_time(res: Results, t_ns: np.ndarray, jiffies: np.ndarray) -> np.ndarray:
-    """CLOCK_MONOTONIC as the simulated kernel read it at true times *t_ns* (exact integers).
-
-    Follows timekeeping across clocksource switches (CS_SWITCH records);
-    *jiffies* (since boot, at each time) feeds jiffies-based clocksources.
-    """
-    meta = res.meta
-    css = meta["clocksources"]
-    names = [c["name"] for c in css]
-    sw = np.flatnonzero(res.kind == Kind.CS_SWITCH)
-    # (start time, clocksource index, kernel time base, counter base)
-    pieces = [(0, names.index(meta["boot_clocksource"] if "boot_clocksource" in meta else meta["clocksource"]), 0, 0)]
-    jt = res.time_ns[res.kind == Kind.JIFFIES]
-    jv = res.value[res.kind == Kind.JIFFIES]
-    for i in sw:
-        t = int(res.time_ns[i])
-        idx = int(res.source[i])
-        k = np.searchsorted(jt, t, side="right")
-        j = int(jv[k - 1]) if k else 0
-        pieces.append((t, idx, int(res.value[i]), _cs_counter(css[idx], t, j, _tsc_pieces(res))))
-    out = np.empty(len(t_ns), dtype=np.int64)
-    starts = [p[0] for p in pieces]
-    tp = _tsc_pieces(res)
-    for n, (t, j) in enumerate(zip(t_ns, jiffies)):
-        p = pieces[max(0, np.searchsorted(starts, int(t), side="right") - 1)]
-        cs = css[p[1]]
-        out[n] = p[2] + (((_cs_counter(cs, int(t), int(j), tp) - p[3]) * cs["mult"]) >> cs["shift"])
-    return out
-
-
-def drift_series(res: Results, max_points: int = 2000) -> dict[str, np.ndarray]:
-    """Wall-clock drift (kernel time - true time) sampled at jiffies updates."""
-    m = np.flatnonzero(res.kind == Kind.JIFFIES)
-    if m.size > max_points:
-        m = m[np.linspace(0, m.size - 1, max_points).astype(np.int64)]
-    t = res.time_ns[m]
-    k = kernel_time(res, t, res.value[m])
-    return {"time_ns": t, "drift_ns": k - t}
 
 
 def interrupt_rate(res: Results, bin_ns: int = 10_000_000) -> dict[str, np.ndarray]:

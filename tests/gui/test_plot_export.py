@@ -3,13 +3,12 @@ import csv
 import re
 import struct
 import xml.etree.ElementTree as ET
-import zlib
 
 import numpy as np
 import pytest
 
 from tickscope.gui import plot_export as pe
-from tickscope.sim import analysis, raster, scenario, simulation
+from tickscope.sim import analysis, clock_drift, raster, scenario, simulation
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -132,7 +131,7 @@ def test_csv_rows_equal_the_data_behind_each_plot(src, short_results, tmp_path):
     paths = {p.name: p for p in pe.write_plot_csvs(src, tmp_path, "all")}
     assert set(paths) >= {"events.csv", "cpus.csv", "raster_marks.csv", "tick_interval_hist.csv",
                           "tick_latency_hist.csv", "drift.csv", "graph_edges.csv"}
-    drift = analysis.drift_series(short_results)
+    drift = clock_drift.drift_series(short_results)
     rows = _rows(paths["drift.csv"])
     assert rows[0] == ["time_ns", "drift_ns"]
     assert [[int(a), int(b)] for a, b in rows[1:]] == np.stack([drift["time_ns"], drift["drift_ns"]], 1).tolist()
