@@ -95,9 +95,12 @@ cdef void utimer_fire(Machine* m, int cpu, ns_t t, int i, ns_t now) noexcept nog
 
 
 cdef void run_timers_lowres(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
-    """hrtimer_run_queues in low-res modes: user timers expire at the tick."""
+    """hrtimer_run_queues in low-res modes: the broadcast hrtimer and user timers expire at the tick."""
     cdef Cpu* c = &m.cpus[cpu]
     cdef int i
+    if m.bc_bound == cpu and m.bc_expires <= now:
+        m.bc_expires = KTIME_MAX
+        bc_oneshot_handler(m, cpu, t)
     for i in range(c.nutimers):
         if c.utimers[i].expiry <= now:
             utimer_fire(m, cpu, t, i, now)

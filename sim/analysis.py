@@ -17,11 +17,11 @@ duplicated
     Extra handler runs for a slot already handled.
 
 Only slots with expiry at or before ``until - late_threshold_ns`` are judged:
-a slot closer to the end may still legitimately be in flight.  Likewise a slot
-due less than ``late_threshold_ns`` before the CPU stopped its tick (NO_HZ idle
-entry) and not handled is not expected: its interrupt may still have been on its
-way when the idle entry moved the sched_timer, and the kernel then skips that slot
-(``last_tick``; the restart forwards past it and jiffies catch up), as it does here.
+a slot closer to the end may still legitimately be in flight.  Likewise the last
+slot before the CPU stopped its tick (NO_HZ idle entry), if not handled, is not
+expected: its interrupt was still on its way when the idle entry moved the
+sched_timer, and the kernel then skips that slot (``last_tick``; the restart
+forwards past it and jiffies catch up), as it does here.
 """
 from __future__ import annotations
 
@@ -96,25 +96,28 @@ def _segment_arrays(res: Results, cpu: int):
     return modes, starts, firsts, ends
 
 
-def _stop_windows(res: Results, cpu: int, stop_margin: int) -> np.ndarray:
-    """Start times of the windows (start, stop] of *stop_margin* before each tick stop of the CPU."""
+def stop_skipped_slots(res: Results, cpu: int, bound: int) -> np.ndarray:
+    """The last slot of each of the CPU's tick segments that ended by stopping the tick at or before
+    *bound* (the sched_timer's pending expiry at the stop: ``last_tick``)."""
     idx = _boundaries(res).get(cpu, np.zeros(0, dtype=np.int64))
-    stops = res.time_ns[idx[res.kind[idx] == Kind.TICK_STOP]].astype(np.int64)
-    return stops - stop_margin, stops
+    if idx.size < 2:
+        return np.zeros(0, dtype=np.int64)
+    modes, starts, firsts, ends = _segment_arrays(res, cpu)
+    by_stop = np.append(res.kind[idx][1:] == Kind.TICK_STOP, False) & (ends <= bound)
+    counts = _grid_counts(res, modes, firsts, ends, bound)
+    last = by_stop & (counts > 0)
+    return firsts[last] + (counts[last] - 1) * np.int64(res.meta["tick_nsec"])
 
 
-def _skipped_at_stop(res: Results, cpu: int, slots: np.ndarray, stop_margin: int, handled) -> np.ndarray:
-    """Mask of *slots* due within *stop_margin* before a tick stop and never handled (module docstring)."""
-    lo, hi = _stop_windows(res, cpu, stop_margin)
-    if not stop_margin or lo.size == 0 or slots.size == 0:
+def _skipped_at_stop(res: Results, cpu: int, slots: np.ndarray, bound: int, handled) -> np.ndarray:
+    """Mask of *slots* that a tick stop skipped: the last slot before the stop, never handled."""
+    skipped = stop_skipped_slots(res, cpu, bound)
+    if skipped.size == 0 or slots.size == 0:
         return np.zeros(slots.shape, dtype=bool)
-    k = np.searchsorted(hi, slots, "left")       # the first stop at or after each slot
-    inside = (k < hi.size) & (slots > lo[np.minimum(k, hi.size - 1)])
-    if inside.any():
-        if handled is None:
-            handled = res.value[(res.kind == Kind.TICK) & (res.cpu == cpu)]
-        inside[inside] = ~member_of(slots[inside], handled)
-    return inside
+    if handled is None:
+        handled = res.value[(res.kind == Kind.TICK) & (res.cpu == cpu)]
+    skipped = skipped[~member_of(skipped, handled)]
+    return member_of(slots, skipped)
 
 
 def tick_segments(res: Results, cpu: int) -> list[tuple[int, int, int, int]]:
@@ -163,13 +166,14 @@ def _grid_counts(res: Results, modes, firsts, ends, bound):
     return counts.astype(np.int64)
 
 
-def expected_slots(res: Results, cpu: int, bound: int | None = None,
-                   stop_margin: int = LATE_THRESHOLD_NS, handled: np.ndarray | None = None) -> np.ndarray:
+def expected_slots(res: Results, cpu: int, bound: int | None = None, skip_at_stop: bool = True,
+                   handled: np.ndarray | None = None) -> np.ndarray:
     """Expiries (ns) of every tick slot the CPU's kernel intended to handle up to *bound*, without the
-    unhandled ones due within *stop_margin* before a tick stop (*handled*: the CPU's TICK expiries, if
-    the caller has them)."""
-    out = _grid_and_periodic_slots(res, cpu, res.meta["until_ns"] if bound is None else bound)
-    return out[~_skipped_at_stop(res, cpu, out, stop_margin, handled)]
+    ones a tick stop skipped (unless not *skip_at_stop*; *handled*: the CPU's TICK expiries, if the caller
+    has them)."""
+    bound = res.meta["until_ns"] if bound is None else bound
+    out = _grid_and_periodic_slots(res, cpu, bound)
+    return out[~_skipped_at_stop(res, cpu, out, bound, handled)] if skip_at_stop else out
 
 
 def _grid_and_periodic_slots(res: Results, cpu: int, bound: int) -> np.ndarray:
@@ -301,7 +305,7 @@ def lost_slots(res: Results, cpu: int, late_threshold_ns: int = LATE_THRESHOLD_N
     """Expiries of the CPU's expected slots that were never handled (judged horizon only)."""
     horizon = res.meta["until_ns"] - late_threshold_ns
     m = (res.kind == Kind.TICK) & (res.cpu == cpu)
-    exp = expected_slots(res, cpu, horizon, late_threshold_ns, res.value[m])
+    exp = expected_slots(res, cpu, horizon, handled=res.value[m])
     return exp[~member_of(exp, res.value[m])]
 
 
@@ -364,7 +368,7 @@ def per_cpu(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> list[di
         rows = tick_rows[bounds[cpu]:bounds[cpu + 1]]
         e = res.value[rows]
         lat = lat_all[bounds[cpu]:bounds[cpu + 1]]
-        expected = expected_slots(res, cpu, horizon, late_threshold_ns, e)
+        expected = expected_slots(res, cpu, horizon, handled=e)
         judged = member_of(e, expected)
         ej = e[judged]
         distinct = distinct_count(ej)

@@ -428,9 +428,11 @@ class RasterStream:
         seg["open"][cpus[last]] = True
         for name, values in (("mode", modes), ("start", starts), ("first", firsts), ("emitted", emitted)):
             seg[name][cpus[last]] = values[last]
-        # unhandled slots due within late_threshold before a tick stop are skipped, not expected
-        # (analysis._skipped_at_stop): drop the new ones, take back those emitted while the segment was open
-        windows = (cpus[by_stop], ends[by_stop] - np.int64(self.late_threshold_ns), ends[by_stop])
+        # the last slot before a tick stop, if never handled, was skipped by the stop, not expected
+        # (analysis.stop_skipped_slots): drop it if new, take it back if emitted while the segment was open
+        stopped = by_stop & np.isin(modes, _GRID) & (counts > 0)
+        last_slot = firsts[stopped] + (counts[stopped] - 1) * np.int64(self.meta["tick_nsec"])
+        windows = (cpus[stopped], last_slot - 1, last_slot)
         if windows[0].size:
             self._retract(windows)
             if slots:
@@ -444,7 +446,8 @@ class RasterStream:
         self._judge(end - self.late_threshold_ns)
 
     def _skipped(self, times, lanes, windows):
-        """Mask of the slots (times, lanes) inside a window (cpu, lo, hi] and never handled."""
+        """Mask of the slots (times, lanes) inside a window (cpu, lo, hi] and never handled (a window here
+        holds one slot: (slot - 1, slot])."""
         out = np.zeros(times.shape, dtype=bool)
         wcpu, wlo, whi = windows
         for cpu in np.unique(wcpu).tolist():
@@ -460,12 +463,20 @@ class RasterStream:
         return out
 
     def _retract(self, windows):
-        """Take back emitted slots that a tick stop skipped (not judged yet: they are within
-        late_threshold of the stop, which is after the last update's end)."""
+        """Take back emitted slots that a tick stop skipped (not judged yet if the stop is within
+        late_threshold of the last update's end; a judged one is unmarked as lost)."""
         pt, pl = self._pending
         gone = self._skipped(pt, pl, windows)
         if gone.any():
             self._pending = (pt[~gone], pl[~gone])
+        lost = self._marks[MARK_LOST]
+        was_lost = np.zeros(0, dtype=bool)
+        if lost.n:
+            lt, ll = lost.views()
+            was_lost = self._skipped(lt, ll, windows)
+            if was_lost.any():
+                lost.replace(lt[~was_lost], ll[~was_lost])
+        if gone.any() or was_lost.any():
             gt, gl = self._ghost.views()
             keep = ~self._skipped(gt, gl, windows)
             self._ghost.replace(gt[keep], gl[keep])

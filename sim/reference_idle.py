@@ -170,7 +170,10 @@ class IdleMixin:
                 self._push(self.busy_until[cpu], EV_WORKEND, cpu, self.tw_gen[cpu])
 
     def _run_timers_lowres(self, cpu, t, now):
-        """hrtimer_run_queues in low-res modes: user timers expire at the tick."""
+        """hrtimer_run_queues in low-res modes: the broadcast hrtimer and user timers expire at the tick."""
+        if self.bc_bound == cpu and self.bc_expires <= now:
+            self.bc_expires = KTIME_MAX
+            self._bc_oneshot_handler(cpu, t)
         for i, u in enumerate(self.utimers[cpu]):
             if u[0] <= now:
                 self._utimer_fire(cpu, t, i, now)
