@@ -129,6 +129,7 @@ cdef void wake_done(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef Cpu* c = &m.cpus[cpu]
     cdef int s = c.idle_state
     cdef ns_t res = t - c.state_enter
+    cdef ns_t now
     cdef int pend
     c.waking = False
     c.residency[s] += res
@@ -140,6 +141,10 @@ cdef void wake_done(Machine* m, int cpu, ns_t t) noexcept nogil:
     if c.bc_used:
         c.bc_used = False
         bc_exit(m, cpu, t)
+    # irq_enter on an idle CPU (tick_nohz_stop_idle): the sleep so far counts now, the next starts now
+    now = ktime(m, t)
+    c.idle_sleeptime += now - c.idle_entrytime
+    c.idle_entrytime = now
     pend = c.pending
     c.pending = 0
     if pend & PEND_DEV:

@@ -206,6 +206,10 @@ class IdleMixin:
         if self.bc_used[cpu]:
             self.bc_used[cpu] = False
             self._bc_exit(cpu, t)
+        # irq_enter on an idle CPU (tick_nohz_stop_idle): the sleep so far counts now, the next starts now
+        now = self.ktime(t)
+        self.idle_sleeptime[cpu] += now - self.idle_entrytime[cpu]
+        self.idle_entrytime[cpu] = now
         pend = self.pending[cpu]
         self.pending[cpu] = 0
         for bit in (self.PEND_DEV, self.PEND_BC, self.PEND_IPI):

@@ -251,6 +251,16 @@ def test_drift_after_the_switch_stays_small():
     assert late.max() - late.min() < 10_000
 
 
+def test_idle_sleeptime_counts_up_to_each_interrupt_while_idle():
+    # tick_nohz_irq_enter -> tick_nohz_stop_idle: a CPU that never leaves idle still accumulates its sleep
+    # at every interrupt (here the watchdog's wake-ups), as /proc/timer_list shows it
+    res = run("bare-metal-lapic", ["machine.cpus=2", 'kernel.nohz="idle"', 'workload.kind="idle"', 'run.until="2s"'])
+    for state in res.meta["cpus"]:
+        assert state["idle_exittime"] == 0                      # never ran a task
+        assert 1_400_000_000 <= state["idle_sleeptime"] <= 2_000_100_000
+        assert state["idle_entrytime"] == state["idle_sleeptime"]   # asleep since boot: entry = last interrupt
+
+
 def test_timer_list_shows_idle_stats_and_broadcast():
     from tickscope.sim import snapshot
 
