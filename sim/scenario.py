@@ -123,7 +123,8 @@ class Machine(_Section):
 
     cpus: int = Field(4, ge=1, le=1024, description="Number of CPUs (1..1024).")
     tsc_hz: int = Field(2_400_000_000, ge=0, le=10_000_000_000,
-                        description="TSC frequency in Hz; 0 = no TSC (a pre-Pentium box).", json_schema_extra={"unit": "Hz"})
+                        description="TSC frequency in Hz, at least 1 MHz; 0 = no TSC (a pre-Pentium box).",
+                        json_schema_extra={"unit": "Hz"})
     tsc_invariant: bool = Field(True, description="Constant and non-stop TSC (CPUID 80000007H:EDX[8]).")
     lapic: bool = Field(True, description="Local APIC timer present (one per CPU).")
     lapic_bus_hz: int = Field(100_000_000, ge=1_000_000, le=10_000_000_000,
@@ -131,8 +132,9 @@ class Machine(_Section):
     tsc_deadline: bool = Field(True, description="LAPIC TSC-deadline mode available (lapic-deadline device).")
     arat: bool = Field(True, description="Always Running APIC Timer: the LAPIC timer keeps running in deep C-states.")
     hpet: bool = Field(True, description="HPET present.")
-    hpet_hz: int = Field(14_318_179, ge=10_000_000, le=10_000_000_000,
-                         description="HPET frequency in Hz (the kernel reads a period in fs: 10 MHz..10 GHz).", json_schema_extra={"unit": "Hz"})
+    hpet_hz: int = Field(14_318_179, ge=10_000_000, le=4_294_967_295,
+                         description="HPET frequency in Hz (10 MHz..4.29 GHz: the clockevents core takes a u32 frequency).",
+                         json_schema_extra={"unit": "Hz"})
     pit: bool = Field(True, description="i8254 PIT present (1 193 182 Hz).")
     acpi_pm: bool = Field(True, description="ACPI PM timer present (3 579 545 Hz, 24-bit).")
     irq_latency: Duration = Field(1000, ge=0, le=10_000_000,
@@ -177,10 +179,11 @@ class Period(_Section):
     """A random duration: fixed, exponential (mean) or uniform (min..max)."""
 
     dist: Literal["fixed", "exponential", "uniform"] = Field("exponential", description="Distribution.")
-    mean: Duration = Field(5_000_000, ge=1, le=100 * 10**9, description="Fixed value or exponential mean.",
+    # at least 1 us: shorter busy/idle periods are not a workload (and a 1 ns period floods the log)
+    mean: Duration = Field(5_000_000, ge=1000, le=100 * 10**9, description="Fixed value or exponential mean.",
                            json_schema_extra={"unit": "ns"})
-    min: Duration = Field(1_000_000, ge=1, le=100 * 10**9, description="Uniform lower bound.", json_schema_extra={"unit": "ns"})
-    max: Duration = Field(10_000_000, ge=1, le=100 * 10**9, description="Uniform upper bound.", json_schema_extra={"unit": "ns"})
+    min: Duration = Field(1_000_000, ge=1000, le=100 * 10**9, description="Uniform lower bound.", json_schema_extra={"unit": "ns"})
+    max: Duration = Field(10_000_000, ge=1000, le=100 * 10**9, description="Uniform upper bound.", json_schema_extra={"unit": "ns"})
 
     @model_validator(mode="after")
     def _order(self):
@@ -295,6 +298,8 @@ class Scenario(_Section):
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":
         m = self.machine
+        if 0 < m.tsc_hz < 1_000_000:
+            raise ValueError(f"machine.tsc_hz: {m.tsc_hz} Hz is not a TSC (at least 1 MHz; 0 = no TSC)")
         if m.tsc_hz == 0 and m.tsc_deadline and m.lapic:
             raise ValueError("machine.tsc_deadline needs a TSC (machine.tsc_hz > 0)")
         if not m.lapic and m.cpus > 1 and self.hypervisor.backend not in ("xen-pv", "vmi-2007"):
@@ -303,10 +308,18 @@ class Scenario(_Section):
             bad = [c for c in o.cpus if not 0 <= c < m.cpus]
             if bad:
                 raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {m.cpus})")
+        seen: dict[int, int] = {}
+        for i, o in enumerate(self.workload.per_cpu):
+            for c in o.cpus:
+                if c in seen:
+                    raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {c} is already in workload.per_cpu[{seen[c]}]")
+                seen[c] = i
         for i, t in enumerate(self.workload.timers):
             bad = [c for c in t.cpus if not 0 <= c < m.cpus]
             if bad:
                 raise ValueError(f"workload.timers[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {m.cpus})")
+            if len(set(t.cpus)) != len(t.cpus):
+                raise ValueError(f"workload.timers[{i}].cpus: a CPU is listed twice")
         if self.workload.kind == "timers" and not self.workload.timers:
             raise ValueError("workload.kind = \"timers\" needs at least one [[workload.timers]] entry")
         names = [c.name for c in m.cstates]
@@ -397,8 +410,8 @@ def _section_fields(loc: tuple) -> list[str]:
 
 
 def _describe(err: dict, source: str) -> str:
-    loc = tuple(p for p in err["loc"] if not isinstance(p, int) or True)
-    key = ".".join(str(p) for p in loc) if loc else "(top level)"
+    loc = tuple(err["loc"])
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") if loc else "(top level)"
     typ = err["type"]
     if typ == "extra_forbidden":
         names = _section_fields(loc)
@@ -418,6 +431,8 @@ def _describe(err: dict, source: str) -> str:
             for m in field.metadata:
                 lo = getattr(m, "ge", lo) if getattr(m, "ge", None) is not None else lo
                 hi = getattr(m, "le", hi) if getattr(m, "le", None) is not None else hi
+        if lo is None and hi is None:   # a field inside a list or an optional table: the bound broken
+            lo, hi = ctx.get("ge", ctx.get("gt")), ctx.get("le", ctx.get("lt"))
         rng = f"{lo if lo is not None else ''}..{hi if hi is not None else ''}"
         return f"{source}: {key}: {value!r} is out of range (allowed {rng})"
     if typ == "literal_error":
@@ -457,7 +472,7 @@ def from_dict(data: dict, source: str = "<scenario>") -> Scenario:
         raise InputError(f"{source}: a scenario must be a TOML table")
     if "schema" not in data:
         raise InputError(f"{source}: schema: required key is missing (write `schema = {SCHEMA_VERSION}` at the top)")
-    if data.get("schema") != SCHEMA_VERSION:
+    if data.get("schema") != SCHEMA_VERSION or type(data.get("schema")) is not int:   # true and 1.0 equal 1
         raise InputError(f"{source}: schema: {data.get('schema')!r} is not supported (this tickscope reads schema = {SCHEMA_VERSION})")
     try:
         return Scenario.model_validate(data)

@@ -88,7 +88,18 @@ def test_apply_sets_reads_toml_values_then_strings():
                                       ('kernel.highres="yes"', "kernel.highres: Input should be a valid boolean"),
                                       ("kernel.highres=1", "kernel.highres: Input should be a valid boolean"),
                                       ('machine.cpus="4"', "machine.cpus: Input should be a valid integer"),
-                                      ("kernel.hz=250.0", "kernel.hz: must be an integer")])
+                                      ("kernel.hz=250.0", "kernel.hz: must be an integer"),
+                                      # values the schema used to accept and the engine could not run
+                                      ("machine.tsc_hz=999", "is not a TSC"),
+                                      ("machine.hpet_hz=10000000000", r"allowed 10000000\.\.4294967295"),
+                                      ('workload.busy_period={dist="fixed", mean="1ns"}',
+                                       r"workload.busy_period.mean: 1 is out of range \(allowed 1000\.\."),
+                                      ('workload.timers=[{kind="periodic", period=5}]',
+                                       r"workload.timers\[0\].period: 5 is out of range \(allowed 1000\.\.\)"),
+                                      ('workload.timers=[{kind="periodic", period="5ms", cpus=[0, 0]}]', "listed twice"),
+                                      ('workload.per_cpu=[{cpus=[0], kind="busy"}, {cpus=[0, 1], kind="idle"}]',
+                                       r"CPU 0 is already in workload.per_cpu\[0\]"),
+                                      ("schema=true", "not supported"), ("schema=1.0", "not supported")])
 def test_apply_sets_rejects(item, msg):
     with pytest.raises(InputError, match=msg):
         scen.apply_sets(scen.preset("bare-metal-lapic"), [item])
