@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from tickscope.sim.errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_path(target):
@@ -23,8 +25,15 @@ def atomic_path(target):
         Where to write.  Removed again if the block raises.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + target.name + ".", suffix=".part", dir=target.parent)
+    if target.is_symlink():
+        target = target.resolve()   # write through a link: the file it points at is replaced, the link stays
+    if target.exists() and not target.is_file():
+        raise InputError(f"{target}: not a regular file (a directory, device or pipe): give a file name")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix="." + target.name + ".", suffix=".part", dir=target.parent)
+    except OSError as exc:   # name the file the user asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -32,7 +41,10 @@ def atomic_path(target):
     tmp = Path(tmp)
     try:
         yield tmp
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(target)) from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -27,10 +27,15 @@ def register(sub):
 
 def _check_outputs(args):
     """Refuse output paths that cannot work before spending the run on them."""
+    for flag, value in (("-o", args.output), ("--csv", args.csv)):
+        if value is not None and not str(value).strip():
+            raise InputError(f"{flag}: empty file name")
     if args.output:
         out = Path(args.output)
         if out.is_dir():
             raise InputError(f"-o {out}: is a directory (give a file name, e.g. {out / 'run.tickrec'})")
+        if out.exists() and not out.is_file():
+            raise InputError(f"-o {out}: not a regular file (a device or pipe): give a file name")
         if not out.parent.is_dir():
             raise InputError(f"-o {out}: directory {out.parent} does not exist")
     if args.csv:

@@ -99,3 +99,17 @@ def test_an_error_only_booting_finds_names_the_scenario_file(tmp_path, capsys):
     assert f"{f}: kernel.clocksource: 'bogus' is not registered" in err
     assert main(["timer-list", "--preset", "bare-metal-lapic", "--set", 'machine.broadcast="pit"']) == 2
     assert "preset bare-metal-lapic with --set: machine.broadcast:" in capsys.readouterr().err
+
+
+def test_output_through_a_symlink_replaces_its_target_and_a_pipe_is_refused(tmp_path, monkeypatch, capsys):
+    import os
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "target.tickrec").write_text("old")
+    (tmp_path / "link.tickrec").symlink_to("target.tickrec")
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "-o", "link.tickrec"]) == 0
+    assert (tmp_path / "link.tickrec").is_symlink() and (tmp_path / "target.tickrec").read_bytes()[:3] != b"old"
+    os.mkfifo(tmp_path / "pipe")
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "-o", "pipe"]) == 2
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "-o", ""]) == 2
+    err = capsys.readouterr().err
+    assert "not a regular file" in err and "-o: empty file name" in err and "Traceback" not in err
