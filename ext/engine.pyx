@@ -183,6 +183,7 @@ cdef class CyEngine:
         m.kt_t = -1
         m.tsc_key = -1
         m.kt_miss = ktime_miss
+        m.bc_expire = bc_hrtimer_expire
         # guest and hypervisor
         m.guest = plan.pv != PV_NONE
         m.effects = plan.effects

@@ -268,8 +268,7 @@ cdef bint expire_hrtimers(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
         tick_sched_timer(m, cpu, t, now)
         handled_tick = True
     if m.bc_bound == cpu and m.bc_expires <= now:
-        m.bc_expires = KTIME_MAX
-        bc_oneshot_handler(m, cpu, t)
+        bc_hrtimer_expire(m, cpu, t)
     for i in range(c.nutimers):
         if c.utimers[i].expiry <= now:
             utimer_fire(m, cpu, t, i, now)
