@@ -405,8 +405,9 @@ def _timer_stats(res: Results, n: int, horizon: int, late_threshold_ns: int) -> 
     """Per-CPU user timers (``[workload] timers``): run, run late, and overdue at the end (never run).
 
     A timer's expiry is kernel time: lateness is measured on the kernel's clock (:func:`kernel_offset`).
-    Overdue: still pending at the end with an expiry before the judged horizon (a broadcast device that
-    gave up, say), so a timer that never ran shows here and not only by its absence.
+    Overdue: still pending at the end with an expiry more than a jiffy before the judged horizon (a
+    broadcast device that gave up, say), so a timer that never ran shows here and not only by its absence;
+    the jiffy allows for low-res modes, where timers run from the next tick.
     """
     rows = np.flatnonzero(res.kind == Kind.UTIMER)
     cpu = res.cpu[rows].astype(np.int64)
@@ -416,7 +417,7 @@ def _timer_stats(res: Results, n: int, horizon: int, late_threshold_ns: int) -> 
     late = np.bincount(cpu[lat > late_threshold_ns], minlength=n)
     overdue = np.zeros(n, dtype=np.int64)
     states = res.meta.get("cpus", [])
-    h = int(horizon + kernel_offset(res, np.array([horizon]))[0])
+    h = int(horizon + kernel_offset(res, np.array([horizon]))[0]) - int(res.meta.get("tick_nsec", 0))
     for c, state in enumerate(states[:n]):
         overdue[c] = sum(1 for e in state.get("timer_expiries", ()) if e <= h)
     return {"timers_fired": fired, "timers_late": late, "timers_overdue": overdue}

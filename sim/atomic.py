@@ -4,6 +4,7 @@ A crash or a cancelled export never leaves a half-written file behind.
 """
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -37,7 +38,8 @@ def atomic_path(target):
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved file should get the user's usual mode
+    # mkstemp makes 0600: a new file gets the user's usual mode, a replaced one keeps its own
+    os.chmod(tmp, stat.S_IMODE(target.stat().st_mode) if target.is_file() else 0o666 & ~umask)
     tmp = Path(tmp)
     try:
         yield tmp

@@ -132,8 +132,9 @@ class Machine(_Section):
     tsc_deadline: bool = Field(True, description="LAPIC TSC-deadline mode available (lapic-deadline device).")
     arat: bool = Field(True, description="Always Running APIC Timer: the LAPIC timer keeps running in deep C-states.")
     hpet: bool = Field(True, description="HPET present.")
-    hpet_hz: int = Field(14_318_179, ge=10_000_000, le=4_294_967_295,
-                         description="HPET frequency in Hz (10 MHz..4.29 GHz: the clockevents core takes a u32 frequency).",
+    hpet_hz: int = Field(14_318_179, ge=10_000_000, le=4_000_000_000,
+                         description="HPET frequency in Hz (10 MHz..4 GHz: the kernel rebuilds it from a period in fs and "
+                         "the clockevents core takes a u32).",
                          json_schema_extra={"unit": "Hz"})
     pit: bool = Field(True, description="i8254 PIT present (1 193 182 Hz).")
     acpi_pm: bool = Field(True, description="ACPI PM timer present (3 579 545 Hz, 24-bit).")

@@ -113,3 +113,12 @@ def test_output_through_a_symlink_replaces_its_target_and_a_pipe_is_refused(tmp_
     assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "-o", ""]) == 2
     err = capsys.readouterr().err
     assert "not a regular file" in err and "-o: empty file name" in err and "Traceback" not in err
+
+
+def test_replacing_an_output_keeps_its_mode(tmp_path):
+    import stat
+    out = tmp_path / "private.tickrec"
+    out.write_text("old")
+    out.chmod(0o600)
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "-o", str(out)]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600 and out.read_bytes()[:3] != b"old"

@@ -229,6 +229,16 @@ def test_timers_are_counted_and_a_timer_that_never_ran_shows_as_overdue():
     assert all(c["timers_fired"] == 0 and c["timers_overdue"] == 1 for c in stats)
 
 
+def test_a_low_res_timer_due_in_the_last_jiffy_is_not_overdue():
+    # low-res modes run hrtimers from the tick: one due in the run's last jiffy waits for a tick after the end
+    res = run("bare-metal-lapic", ["kernel.highres=false", 'kernel.nohz="idle"', 'workload.kind="timers"',
+                                   'workload.timers=[{kind="periodic", period="7ms"}]', "kernel.hz=100",
+                                   'run.until="1s"'])
+    stats = analysis.per_cpu(res)
+    assert all(c["timers_overdue"] == 0 and c["timers_fired"] >= 95 for c in stats)   # 7 ms timers, 10 ms ticks
+    assert any(994_000_000 in s["timer_expiries"] for s in res.meta["cpus"])   # one due in the last jiffy
+
+
 def test_healthy_tsc_passes_every_watchdog_round():
     res = run(sets=['run.until="3s"'])
     ev = analysis.watchdog_events(res)
