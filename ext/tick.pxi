@@ -301,6 +301,9 @@ cdef void lowres_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
     now = ktime(m, t)
     if c.sched_expires > now:
         mlog(m, t, cpu, K_IRQ, m.via_bc, now)
+        # no tick due, but every low-res interrupt runs hrtimer_run_queues (the broadcast hrtimer, user
+        # timers): the device was programmed for them (next_timer) and they must not wait for a tick
+        run_timers_lowres(m, cpu, t, now)
         program_event(m, cpu, t, c.sched_expires, False)
         return
     stopped = c.tick_stopped

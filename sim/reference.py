@@ -473,6 +473,9 @@ class ReferenceEngine(IdleMixin, PvMixin):
         now = self.ktime(t)
         if self.sched_expires[cpu] > now:
             self._log(t, cpu, Kind.IRQ, self.via_bc, now)
+            # no tick due, but every low-res interrupt runs hrtimer_run_queues (the broadcast hrtimer, user
+            # timers): the device was programmed for them (next_timer) and they must not wait for a tick
+            self._run_timers_lowres(cpu, t, now)
             self._program_event(cpu, t, self.sched_expires[cpu], False)
             return
         stopped = self.tick_stopped[cpu]

@@ -147,6 +147,19 @@ def test_hrtimer_broadcast_wakes_sleepers_in_low_res_nohz_too():
     assert sum(c["cstate_residency_ns"]["C3"] for c in stats) > 100_000_000   # they slept deep and still woke
 
 
+@pytest.mark.parametrize("seed", [1, 4])
+def test_a_low_res_interrupt_with_no_tick_due_still_runs_the_broadcast_hrtimer(seed):
+    # skew_tick: the holder's device is programmed for the broadcast expiry on the unskewed jiffy grid, before
+    # its own skewed tick; that interrupt must expire the broadcast hrtimer (hrtimer_run_queues runs from
+    # every low-res interrupt), or the sleepers lose ticks (seeds 1 and 4 did)
+    res = run("bare-metal-lapic", ["kernel.hz=100", "kernel.highres=false", "machine.cpus=4", 'kernel.nohz="idle"',
+                                   'workload.kind="timers"', "machine.arat=false", 'machine.cstates=["C1", "C3"]',
+                                   'machine.broadcast="hrtimer"', 'workload.timers=[{kind="periodic", period="7ms"}]',
+                                   "kernel.skew_tick=true", 'machine.irq_jitter="300us"', 'run.until="1s"',
+                                   f"run.seed={seed}"])
+    assert all(c["ticks_lost"] == 0 and c["timers_overdue"] == 0 for c in analysis.per_cpu(res))
+
+
 def test_periodic_broadcast_delivers_every_tick_by_ipi():
     res = run(sets=['machine.cstates=["C1", "C6"]', "machine.arat=false", "machine.tsc_deadline=false",
                     "kernel.highres=false", 'kernel.nohz="off"', 'workload.kind="idle"', 'run.until="1s"'])
