@@ -297,18 +297,22 @@ cdef void lowres_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef Cpu* c = &m.cpus[cpu]
     cdef ns_t now
     cdef int stopped
+    cdef bint due
     m.slots[cpu].next_event = KTIME_MAX
     now = ktime(m, t)
-    if c.sched_expires > now:
+    # every low-res interrupt runs hrtimer_run_queues (the broadcast hrtimer, user timers), also with no tick
+    # due: the device was programmed for them (next_timer) and they must not wait for a tick.  One call site:
+    # see bc_hrtimer_expire on GCC's inlining of the tick path.
+    due = c.sched_expires <= now
+    stopped = c.tick_stopped
+    if due:
+        tick_sched_timer(m, cpu, t, now)
+    else:
         mlog(m, t, cpu, K_IRQ, m.via_bc, now)
-        # no tick due, but every low-res interrupt runs hrtimer_run_queues (the broadcast hrtimer, user
-        # timers): the device was programmed for them (next_timer) and they must not wait for a tick
-        run_timers_lowres(m, cpu, t, now)
+    run_timers_lowres(m, cpu, t, now)
+    if not due:
         program_event(m, cpu, t, c.sched_expires, False)
         return
-    stopped = c.tick_stopped
-    tick_sched_timer(m, cpu, t, now)
-    run_timers_lowres(m, cpu, t, now)
     if stopped:
         return
     while program_event(m, cpu, t, c.sched_expires, False):

@@ -471,16 +471,18 @@ class ReferenceEngine(IdleMixin, PvMixin):
         """tick_nohz_lowres_handler."""
         self.next_event[cpu] = KTIME_MAX
         now = self.ktime(t)
-        if self.sched_expires[cpu] > now:
+        # every low-res interrupt runs hrtimer_run_queues (the broadcast hrtimer, user timers), also with no
+        # tick due: the device was programmed for them (next_timer) and they must not wait for a tick
+        due = self.sched_expires[cpu] <= now
+        stopped = self.tick_stopped[cpu]
+        if due:
+            self._tick_sched_timer(cpu, t, now)
+        else:
             self._log(t, cpu, Kind.IRQ, self.via_bc, now)
-            # no tick due, but every low-res interrupt runs hrtimer_run_queues (the broadcast hrtimer, user
-            # timers): the device was programmed for them (next_timer) and they must not wait for a tick
-            self._run_timers_lowres(cpu, t, now)
+        self._run_timers_lowres(cpu, t, now)
+        if not due:
             self._program_event(cpu, t, self.sched_expires[cpu], False)
             return
-        stopped = self.tick_stopped[cpu]
-        self._tick_sched_timer(cpu, t, now)
-        self._run_timers_lowres(cpu, t, now)
         if stopped:
             return
         while self._program_event(cpu, t, self.sched_expires[cpu], False):
