@@ -50,7 +50,7 @@ cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
     cdef int64_t skew
     m.wd_expires = t + WATCHDOG_INTERVAL_NS_
     push(m, m.wd_expires, EV_WATCHDOG, 0, 0)
-    if ti < 0 or m.cs[ti].unstable:
+    if not watchdog_watching(m):
         return
     cpu = <int>(m.wd_round % m.ncpus)
     m.wd_round += 1

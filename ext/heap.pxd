@@ -39,7 +39,7 @@ from ext._types cimport ns_t
 ctypedef struct HeapEntry:
     ns_t time
     uint64_t key      # ev << 56 | seq: event type is the priority at equal times, then arm order
-    uint64_t gen      # payload of an anonymous entry (EV_INJ: the PEND_* bit; EV_MIGRATE/EV_RESUME: the index)
+    uint64_t arg      # payload of an anonymous entry (EV_INJ: the PEND_* bit; EV_MIGRATE/EV_RESUME: the index)
     int32_t cpu       # CPU or device slot
     int32_t src       # keyed source, or EventHeap.anon
 
@@ -316,7 +316,7 @@ cdef inline int heap_push(EventHeap* h, ns_t time, uint64_t key, int32_t cpu, ui
     cdef int32_t end, i
     x.time = time
     x.key = key
-    x.gen = arg
+    x.arg = arg
     x.cpu = cpu
     x.src = src
     if h.sorted:

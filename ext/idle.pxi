@@ -94,8 +94,9 @@ cdef void utimer_fire(Machine* m, int cpu, ns_t t, int i, ns_t now) noexcept nog
             push(m, c.busy_until, EV_WORKEND, cpu, 0)
 
 
-cdef void run_timers_lowres(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
-    """hrtimer_run_queues in low-res modes: the broadcast hrtimer and user timers expire at the tick."""
+cdef inline void run_timers(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
+    """The broadcast hrtimer and user timers due at *now*: from hrtimer_interrupt (high-res, after the sched
+    tick) or from every low-res tick interrupt (hrtimer_run_queues)."""
     cdef Cpu* c = &m.cpus[cpu]
     cdef int i
     if m.bc_bound == cpu and m.bc_expires <= now:
@@ -413,10 +414,10 @@ cdef void bc_device_interrupt(Machine* m, int cpu, ns_t t) noexcept nogil:
 
 
 cdef void bc_hrtimer_expire(Machine* m, int cpu, ns_t t) noexcept nogil:
-    """The broadcast hrtimer expires on the CPU holding it (from hrtimer_interrupt, or from the tick in low-res).
+    """The broadcast hrtimer expires on the CPU holding it (run_timers).
 
-    perf: the low-res timer run calls it through Machine.bc_expire: called there directly (inline or not),
-    GCC's inlining of the high-res tick path changed and the standard bench fell from 22.8 to 20.5-21.0
+    perf: run_timers calls it through Machine.bc_expire: called directly from the low-res timer run (inline or
+    not), GCC's inlining of the high-res tick path changed and the standard bench fell from 22.8 to 20.5-21.0
     M events/s (interleaved best of 3 runs each)."""
     m.bc_expires = KTIME_MAX
     bc_oneshot_handler(m, cpu, t)

@@ -32,7 +32,7 @@ cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
     cdef EventHeap* q
     cdef int ev, cpu
     cdef ns_t t
-    cdef uint64_t gen
+    cdef uint64_t arg
     while True:
         # the earlier head of the two lanes (machine.pxd queue_lane)
         q = &m.q[0]
@@ -45,7 +45,7 @@ cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
             break
         t = top.time
         cpu = top.cpu
-        gen = top.gen
+        arg = top.arg
         ev = <int>(top.key >> 56)
         q.root_consumed = True
         if ev == EV_DEV:
@@ -56,7 +56,7 @@ cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
             else:
                 arrive(m, cpu, t, PEND_IPI)
         elif ev == EV_INJ:
-            arrive(m, cpu, t, <int>gen)
+            arrive(m, cpu, t, <int>arg)
         elif ev == EV_WAKE:
             wake_done(m, cpu, t)
         elif ev == EV_WORK:
@@ -68,9 +68,9 @@ cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
         elif ev == EV_VCPU:
             vcpu_toggle(m, cpu, t)
         elif ev == EV_MIGRATE:
-            migrate(m, t, <int>gen)
+            migrate(m, t, <int>arg)
         else:
-            resume(m, t, <int>gen)
+            resume(m, t, <int>arg)
         if q.root_consumed:  # nothing was pushed to this lane: the handled entry leaves the queue
             heap_pop(q)
         m.events += 1

@@ -223,7 +223,7 @@ cdef struct Machine:
     ns_t tsc_key              # guest TSC cache, -1 = empty
     int64_t tsc_val
     ktime_miss_fn kt_miss     # ktime_miss, called through a pointer so that ktime's cache hit stays a few inlined instructions
-    cpu_event_fn bc_expire    # bc_hrtimer_expire (idle.pxi), called through a pointer from the low-res timer run
+    cpu_event_fn bc_expire    # bc_hrtimer_expire (idle.pxi), called through a pointer from run_timers
     # guest and hypervisor (sim/reference_pv.py)
     bint guest
     int effects               # EFF_* bits

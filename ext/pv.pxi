@@ -207,4 +207,4 @@ cdef void vmi_alarm(Machine* m, int cpu, ns_t t) noexcept nogil:
         c.vmi_proc_acc += tick
         c.ticks += 1
         mlog(m, t, cpu, K_TICK, 0, c.vmi_proc_acc)
-        run_timers_lowres(m, cpu, t, ktime(m, t))
+        run_timers(m, cpu, t, ktime(m, t))

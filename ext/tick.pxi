@@ -155,7 +155,7 @@ cdef void tick_periodic(Machine* m, int cpu, ns_t t, ns_t expiry) noexcept nogil
     do_timer_periodic(m, cpu, t)
     c.ticks += 1
     mlog(m, t, cpu, K_TICK, m.via_bc, expiry)
-    run_timers_lowres(m, cpu, t, ktime(m, t))
+    run_timers(m, cpu, t, ktime(m, t))
     hrtimer_run_queues(m, cpu, t)
 
 
@@ -261,17 +261,11 @@ cdef inline void hrtimer_interrupt(Machine* m, int cpu, ns_t t) noexcept nogil:
 
 cdef bint expire_hrtimers(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
     """Run every hrtimer of the CPU due at *now*: the sched tick, the broadcast hrtimer, user timers."""
-    cdef Cpu* c = &m.cpus[cpu]
     cdef bint handled_tick = False
-    cdef int i
-    if c.sched_expires <= now:
+    if m.cpus[cpu].sched_expires <= now:
         tick_sched_timer(m, cpu, t, now)
         handled_tick = True
-    if m.bc_bound == cpu and m.bc_expires <= now:
-        bc_hrtimer_expire(m, cpu, t)
-    for i in range(c.nutimers):
-        if c.utimers[i].expiry <= now:
-            utimer_fire(m, cpu, t, i, now)
+    run_timers(m, cpu, t, now)
     return handled_tick
 
 
@@ -309,7 +303,7 @@ cdef void lowres_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
         tick_sched_timer(m, cpu, t, now)
     else:
         mlog(m, t, cpu, K_IRQ, m.via_bc, now)
-    run_timers_lowres(m, cpu, t, now)
+    run_timers(m, cpu, t, now)
     if not due:
         program_event(m, cpu, t, c.sched_expires, False)
         return

@@ -349,7 +349,7 @@ class ReferenceEngine(IdleMixin, PvMixin):
         self._do_timer_periodic(cpu, t)
         self.ticks[cpu] += 1
         self._log(t, cpu, Kind.TICK, self.via_bc, expiry)
-        self._run_timers_lowres(cpu, t, self.ktime(t))
+        self._run_timers(cpu, t, self.ktime(t))
         self._hrtimer_run_queues(cpu, t)
 
     def _hrtimer_run_queues(self, cpu, t):
@@ -443,12 +443,7 @@ class ReferenceEngine(IdleMixin, PvMixin):
         if self.sched_expires[cpu] <= now:
             self._tick_sched_timer(cpu, t, now)
             handled_tick = True
-        if self.bc_bound == cpu and self.bc_expires <= now:
-            self.bc_expires = KTIME_MAX
-            self._bc_oneshot_handler(cpu, t)
-        for i, u in enumerate(self.utimers[cpu]):
-            if u[0] <= now:
-                self._utimer_fire(cpu, t, i, now)
+        self._run_timers(cpu, t, now)
         return handled_tick
 
     def _tick_sched_timer(self, cpu, t, now):
@@ -479,7 +474,7 @@ class ReferenceEngine(IdleMixin, PvMixin):
             self._tick_sched_timer(cpu, t, now)
         else:
             self._log(t, cpu, Kind.IRQ, self.via_bc, now)
-        self._run_timers_lowres(cpu, t, now)
+        self._run_timers(cpu, t, now)
         if not due:
             self._program_event(cpu, t, self.sched_expires[cpu], False)
             return

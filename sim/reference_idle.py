@@ -169,8 +169,9 @@ class IdleMixin:
                 self.tw_gen[cpu] += 1
                 self._push(self.busy_until[cpu], EV_WORKEND, cpu, self.tw_gen[cpu])
 
-    def _run_timers_lowres(self, cpu, t, now):
-        """hrtimer_run_queues in low-res modes: the broadcast hrtimer and user timers expire at the tick."""
+    def _run_timers(self, cpu, t, now):
+        """The broadcast hrtimer and user timers due at *now*: from hrtimer_interrupt (high-res, after the sched
+        tick) or from every low-res tick interrupt (hrtimer_run_queues)."""
         if self.bc_bound == cpu and self.bc_expires <= now:
             self.bc_expires = KTIME_MAX
             self._bc_oneshot_handler(cpu, t)
@@ -500,9 +501,9 @@ class IdleMixin:
         p = self.plan
         self.wd_expires = t + WATCHDOG_INTERVAL_NS
         self._push(self.wd_expires, EV_WATCHDOG, 0, 0)
-        ti = self._tsc_index()
-        if ti < 0 or self.cs_unstable[ti]:
+        if not self._watchdog_watching():
             return
+        ti = self._tsc_index()
         cpu = self.wd_round % self.ncpus
         self.wd_round += 1
         self._watchdog_requeued(t)

@@ -220,7 +220,7 @@ class PvMixin:
             self.vmi_proc_acc[cpu] += tick
             self.ticks[cpu] += 1
             self._log(t, cpu, Kind.TICK, 0, self.vmi_proc_acc[cpu])
-            self._run_timers_lowres(cpu, t, self.ktime(t))
+            self._run_timers(cpu, t, self.ktime(t))
 
     def _pv_state(self) -> dict:
         return {"steal_ns": list(self.steal_ns), "injections": self.injections, "pit_discarded": self.pit_discarded,
