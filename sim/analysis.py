@@ -96,28 +96,10 @@ def _segment_arrays(res: Results, cpu: int):
     return modes, starts, firsts, ends
 
 
-def stop_skipped_slots(res: Results, cpu: int, bound: int) -> np.ndarray:
-    """The last slot of each of the CPU's tick segments that ended by stopping the tick at or before
-    *bound* (the sched_timer's pending expiry at the stop: ``last_tick``)."""
+def _by_stop(res: Results, cpu: int) -> np.ndarray:
+    """Per tick segment of the CPU (:func:`_segment_arrays`): whether the CPU ended it by stopping its tick."""
     idx = _boundaries(res).get(cpu, np.zeros(0, dtype=np.int64))
-    if idx.size < 2:
-        return np.zeros(0, dtype=np.int64)
-    modes, starts, firsts, ends = _segment_arrays(res, cpu)
-    by_stop = np.append(res.kind[idx][1:] == Kind.TICK_STOP, False) & (ends <= bound)
-    counts = _grid_counts(res, modes, firsts, ends, bound)
-    last = by_stop & (counts > 0)
-    return firsts[last] + (counts[last] - 1) * np.int64(res.meta["tick_nsec"])
-
-
-def _skipped_at_stop(res: Results, cpu: int, slots: np.ndarray, bound: int, handled) -> np.ndarray:
-    """Mask of *slots* that a tick stop skipped: the last slot before the stop, never handled."""
-    skipped = stop_skipped_slots(res, cpu, bound)
-    if skipped.size == 0 or slots.size == 0:
-        return np.zeros(slots.shape, dtype=bool)
-    if handled is None:
-        handled = res.value[(res.kind == Kind.TICK) & (res.cpu == cpu)]
-    skipped = skipped[~member_of(skipped, handled)]
-    return member_of(slots, skipped)
+    return np.append(res.kind[idx][1:] == Kind.TICK_STOP, False) if idx.size else np.zeros(0, dtype=bool)
 
 
 def tick_segments(res: Results, cpu: int) -> list[tuple[int, int, int, int]]:
@@ -170,13 +152,12 @@ def expected_slots(res: Results, cpu: int, bound: int | None = None, skip_at_sto
                    handled: np.ndarray | None = None) -> np.ndarray:
     """Expiries (ns) of every tick slot the CPU's kernel intended to handle up to *bound*, without the
     ones a tick stop skipped (unless not *skip_at_stop*; *handled*: the CPU's TICK expiries, if the caller
-    has them)."""
+    has them).
+
+    A stop skips the last slot of the segment it ends (at or before *bound*) if that slot was never
+    handled: the sched_timer's pending expiry at the stop, ``last_tick`` (module docstring).
+    """
     bound = res.meta["until_ns"] if bound is None else bound
-    out = _grid_and_periodic_slots(res, cpu, bound)
-    return out[~_skipped_at_stop(res, cpu, out, bound, handled)] if skip_at_stop else out
-
-
-def _grid_and_periodic_slots(res: Results, cpu: int, bound: int) -> np.ndarray:
     tick = res.meta["tick_nsec"]
     modes, starts, firsts, ends = _segment_arrays(res, cpu)
     out = []
@@ -194,7 +175,17 @@ def _grid_and_periodic_slots(res: Results, cpu: int, bound: int) -> np.ndarray:
         out.append(np.repeat(firsts, counts) + (np.arange(total, dtype=np.int64) - seg_start) * tick)
     if not out:
         return np.zeros(0, dtype=np.int64)
-    return np.sort(np.concatenate(out)) if len(out) > 1 else out[0]
+    slots = np.sort(np.concatenate(out)) if len(out) > 1 else out[0]
+    if not skip_at_stop:
+        return slots
+    stopped = _by_stop(res, cpu) & (ends <= bound) & (counts > 0)
+    skipped = firsts[stopped] + (counts[stopped] - 1) * np.int64(tick)
+    if skipped.size:
+        if handled is None:
+            handled = res.value[(res.kind == Kind.TICK) & (res.cpu == cpu)]
+        skipped = skipped[~member_of(skipped, handled)]
+        slots = slots[~member_of(slots, skipped)]
+    return slots
 
 
 def expected_count(res: Results, cpu: int, bound: int) -> int:

@@ -429,15 +429,15 @@ class RasterStream:
         for name, values in (("mode", modes), ("start", starts), ("first", firsts), ("emitted", emitted)):
             seg[name][cpus[last]] = values[last]
         # the last slot before a tick stop, if never handled, was skipped by the stop, not expected
-        # (analysis.stop_skipped_slots): drop it if new, take it back if emitted while the segment was open
+        # (analysis.expected_slots): drop it if new, take it back if emitted while the segment was open
         stopped = by_stop & np.isin(modes, _GRID) & (counts > 0)
         last_slot = firsts[stopped] + (counts[stopped] - 1) * np.int64(self.meta["tick_nsec"])
-        windows = (cpus[stopped], last_slot - 1, last_slot)
-        if windows[0].size:
-            self._retract(windows)
+        at_stop = last_slot * np.int64(self.ncpus) + cpus[stopped]
+        if at_stop.size:
+            self._retract(at_stop)
             if slots:
                 st, sl = np.concatenate(slots), np.concatenate(lanes)
-                keep = ~self._skipped(st, sl, windows)
+                keep = ~self._skipped(st, sl, at_stop)
                 slots, lanes = [st[keep]], [sl[keep]]
         if slots:
             st, sl = _sorted_pair(np.concatenate(slots), np.concatenate(lanes))
@@ -445,40 +445,31 @@ class RasterStream:
             self._pending = (np.concatenate([self._pending[0], st]), np.concatenate([self._pending[1], sl]))
         self._judge(end - self.late_threshold_ns)
 
-    def _skipped(self, times, lanes, windows):
-        """Mask of the slots (times, lanes) inside a window (cpu, lo, hi] and never handled (a window here
-        holds one slot: (slot - 1, slot])."""
-        out = np.zeros(times.shape, dtype=bool)
-        wcpu, wlo, whi = windows
-        for cpu in np.unique(wcpu).tolist():
-            m = wcpu == cpu
-            lo, hi = wlo[m], whi[m]
-            order = np.argsort(hi)
-            lo, hi = lo[order], hi[order]
-            sel = np.flatnonzero(lanes == cpu)
-            k = np.searchsorted(hi, times[sel], "left")
-            out[sel] = (k < hi.size) & (times[sel] > lo[np.minimum(k, hi.size - 1)])
+    def _skipped(self, times, lanes, at_stop):
+        """Mask of the slots (times, lanes) whose key (time * ncpus + lane) is in *at_stop* and never handled."""
+        keys = np.asarray(times, dtype=np.int64) * np.int64(self.ncpus) + lanes
+        out = member_of(keys, at_stop)
         if out.any():
-            out[out] = ~self._delivered.contains(times[out] * np.int64(self.ncpus) + lanes[out])
+            out[out] = ~self._delivered.contains(keys[out])
         return out
 
-    def _retract(self, windows):
+    def _retract(self, at_stop):
         """Take back emitted slots that a tick stop skipped (not judged yet if the stop is within
         late_threshold of the last update's end; a judged one is unmarked as lost)."""
         pt, pl = self._pending
-        gone = self._skipped(pt, pl, windows)
+        gone = self._skipped(pt, pl, at_stop)
         if gone.any():
             self._pending = (pt[~gone], pl[~gone])
         lost = self._marks[MARK_LOST]
         was_lost = np.zeros(0, dtype=bool)
         if lost.n:
             lt, ll = lost.views()
-            was_lost = self._skipped(lt, ll, windows)
+            was_lost = self._skipped(lt, ll, at_stop)
             if was_lost.any():
                 lost.replace(lt[~was_lost], ll[~was_lost])
         if gone.any() or was_lost.any():
             gt, gl = self._ghost.views()
-            keep = ~self._skipped(gt, gl, windows)
+            keep = ~self._skipped(gt, gl, at_stop)
             self._ghost.replace(gt[keep], gl[keep])
 
     def _judge(self, horizon):

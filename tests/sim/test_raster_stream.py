@@ -97,14 +97,14 @@ def test_slots_skipped_at_a_tick_stop_are_left_out_as_the_full_build_leaves_them
     assert all(np.array_equal(a, b) for a, b in zip(_sorted_marks(live.ghost), _sorted_marks(full.ghost)))
 
 
-def test_retract_takes_back_pending_slots_inside_a_stop_window_that_were_never_handled():
+def test_retract_takes_back_a_pending_slot_a_stop_skipped_that_was_never_handled():
     stream = raster_stream.RasterStream()
     sim = simulation.Simulation(scen.preset("bare-metal-lapic"), engine="reference")
     sim.step(20_000_000)
     stream.update(_partial(sim))
     stream._pending = (np.array([5_000, 6_000, 7_000], dtype=np.int64), np.array([0, 0, 1], dtype=np.int64))
     stream._ghost.append_sorted(np.array([5_000, 6_000, 7_000], dtype=np.int64), np.array([0, 0, 1], dtype=np.int64))
-    stream._retract((np.array([0]), np.array([5_500]), np.array([6_500])))
+    stream._retract(np.array([6_000 * stream.ncpus + 0]))   # the key of slot 6000 on CPU 0
     assert stream._pending[0].tolist() == [5_000, 7_000]
     gt, gl = stream._ghost.views()
     assert not ((gt == 6_000) & (gl == 0)).any() and ((gt == 5_000) & (gl == 0)).any()
