@@ -20,7 +20,7 @@ KERNEL_CLOCK = "CLOCK_MONOTONIC"
 """Key of the kernel's own clock in :func:`clock_drift`'s result."""
 
 
-# -- the kernel's clock (re-exported by analysis) ----------------------------------------
+# -- the kernel's clock (analysis judges tick lateness with kernel_offset) ---------------
 
 def _cs_counter(cs: dict, t: int, jiffies: int, tsc_pieces=None) -> int:
     kind = cs["kind"]

@@ -287,7 +287,7 @@ class Scenario(_Section):
     imported: dict[str, Any] = Field(default_factory=dict,
                                      description="Facts kept by `import timer-list` that the engine cannot model yet.")
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True, strict=True)
+    model_config = ConfigDict(populate_by_name=True)   # merged with _Section's (extra="forbid", strict, ...)
 
     @field_validator("name")
     @classmethod
@@ -305,12 +305,11 @@ class Scenario(_Section):
             raise ValueError("machine.tsc_deadline needs a TSC (machine.tsc_hz > 0)")
         if not m.lapic and m.cpus > 1 and self.hypervisor.backend not in ("xen-pv", "vmi-2007"):
             raise ValueError("machine.lapic = false needs machine.cpus = 1 (SMP x86 needs a local APIC)")
+        seen: dict[int, int] = {}
         for i, o in enumerate(self.workload.per_cpu):
             bad = [c for c in o.cpus if not 0 <= c < m.cpus]
             if bad:
                 raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {m.cpus})")
-        seen: dict[int, int] = {}
-        for i, o in enumerate(self.workload.per_cpu):
             for c in o.cpus:
                 if c in seen:
                     raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {c} is already in workload.per_cpu[{seen[c]}]")
