@@ -106,6 +106,8 @@ cdef enum:
 cdef enum:
     EBUSY_ = 16
     WATCHDOG_INTERVAL_NS_ = 500000000
+    SETTLE_KTIME_CAP_NS = 1000000     # ReferenceEngine: the run's end (finish)
+    DRAIN_HORIZON_NS = 1000000000
 
 # Device ops kinds (sim/boot_devices.py HW_*): which ops table a device gets.
 cdef enum:

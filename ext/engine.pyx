@@ -71,6 +71,8 @@ EBUSY = EBUSY_
 HPET_MIN_CYCLES = HPET_MIN_CYCLES_
 WATCHDOG_INTERVAL_NS = WATCHDOG_INTERVAL_NS_
 KTIME_MAX_NS = KTIME_MAX
+SETTLE_KTIME_CAP = SETTLE_KTIME_CAP_NS
+DRAIN_HORIZON = DRAIN_HORIZON_NS
 
 COLUMN_NAMES = ("time_ns", "cpu", "kind", "source", "value")
 BYTES_PER_RECORD = 8 + 2 + 1 + 1 + 8
@@ -135,13 +137,14 @@ cdef class CyEngine:
     cdef object _export       # _LogBlocks owning the blocks columns() exported, while they are current
     cdef object _cs_names
     cdef long long _now
+    cdef bint _finished
     cdef bint _broken         # an allocation failed mid-event: the state is no longer trustworthy
     cdef int64_t* _residency
     cdef UTimer* _utimers
     cdef Migration* _migs
 
     name = "cython"
-    SEMANTICS = 5  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
+    SEMANTICS = 6  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
 
     def __cinit__(self, plan):
         cdef Machine* m = &self.m
@@ -181,6 +184,7 @@ cdef class CyEngine:
         m.wd_first = True
         m.wd_expires = KTIME_MAX
         m.kt_t = -1
+        m.acct_end = KTIME_MAX
         m.tsc_key = -1
         m.kt_miss = ktime_miss
         m.bc_expire = bc_hrtimer_expire
@@ -320,6 +324,7 @@ cdef class CyEngine:
         self._now = 0
         self._export = None
         self._broken = False
+        self._finished = False
         with nogil:
             for cpu in range(m.ncpus):
                 tick_setup_device(m, cpu, 0)
@@ -381,12 +386,43 @@ cdef class CyEngine:
         cdef Machine* m = &self.m
         if self._broken:
             raise RuntimeError("the engine failed earlier (out of memory); start a new one")
+        if self._finished:
+            raise RuntimeError("the run has ended (finish); start a new engine to run further")
         with nogil:
             run_events(m, t_end, &done)
         self._check()
         if t_end > self._now:
             self._now = t_end
         return done
+
+    def settle_ktime(self, long long t_end):
+        """The true time by which the kernel's clock reads *t_end* (ReferenceEngine.settle_ktime)."""
+        cdef Machine* m = &self.m
+        cdef ns_t lo = t_end, hi = t_end + SETTLE_KTIME_CAP_NS, mid
+        if ktime(m, t_end) >= t_end or ktime(m, hi) < t_end:
+            return t_end
+        while lo < hi:
+            mid = lo + (hi - lo) // 2
+            if ktime(m, mid) >= t_end:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def finish(self, long long t_end):
+        """End the run at *t_end* with the interrupts already on their way delivered; returns the settle
+        time (ReferenceEngine.finish)."""
+        cdef int64_t done = 0
+        cdef Machine* m = &self.m
+        cdef ns_t t_k = self.settle_ktime(t_end), last
+        self.run_until(t_k)
+        m.acct_end = t_end
+        with nogil:
+            last = drain_events(m, t_k, t_k + DRAIN_HORIZON_NS, &done)
+        self._check()
+        self._now = max(self._now, t_k, last)
+        self._finished = True
+        return t_k
 
     def columns(self):
         """The event log as five numpy arrays, zero-copy read-only views of the engine's buffers.
@@ -426,8 +462,9 @@ cdef class CyEngine:
             c = &m.cpus[cpu]
             s = &m.slots[cpu]
             residency = [c.residency[i] for i in range(m.nstates)]
-            if c.idle_state >= 0 and self._now > c.state_enter:
-                residency[c.idle_state] += self._now - c.state_enter  # the sleep still going on when read
+            end = min(self._now, m.acct_end)
+            if c.idle_state >= 0 and end > c.state_enter:
+                residency[c.idle_state] += end - c.state_enter  # the sleep still going on when read
             out.append({
                 "cpu": cpu, "device": s.dev_id, "mode": c.mode, "state": s.state,
                 "next_event": s.next_event, "min_delta_ns": s.min_delta_ns, "retries": s.retries,

@@ -132,7 +132,10 @@ cdef void wake_done(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef ns_t now
     cdef int pend
     c.waking = False
-    c.residency[s] += res
+    if t > m.acct_end:  # woken while finish drains: the residency report stops at the run's end
+        c.residency[s] += m.acct_end - c.state_enter if m.acct_end > c.state_enter else 0
+    else:
+        c.residency[s] += res
     c.wakeups += 1
     if m.cstates[s].stops_timer:
         c.deep_ns += res

@@ -78,3 +78,56 @@ cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
         if m.status or m.log.failed:
             return ST_NOMEM
     return ST_OK
+
+
+cdef ns_t drain_events(Machine* m, ns_t fired_by, ns_t horizon, int64_t* done) noexcept nogil:
+    """The run's end (CyEngine.finish, ReferenceEngine.finish): deliver what is in flight — device
+    interrupts raised by *fired_by*, injections, IPIs, C-state exits — up to *horizon*, and drop
+    everything else.  Returns the time of the last event delivered (0 if none)."""
+    cdef HeapEntry* top
+    cdef EventHeap* q
+    cdef int ev, cpu
+    cdef ns_t t, last = 0
+    cdef uint64_t arg
+    cdef bint deliver
+    while True:
+        q = &m.q[0]
+        if m.q[1].n and (q.n == 0 or heap_before(heap_top(&m.q[1]), heap_top(q))):
+            q = &m.q[1]
+        if q.n == 0:
+            break
+        top = heap_top(q)
+        if top.time > horizon:
+            break
+        t = top.time
+        cpu = top.cpu
+        arg = top.arg
+        ev = <int>(top.key >> 56)
+        q.root_consumed = True
+        deliver = True
+        if ev == EV_DEV:
+            if m.slots[cpu].fire_at <= fired_by:
+                dispatch_device(m, cpu, t)
+            else:
+                m.slots[cpu].fire_at = KTIME_MAX  # raised after the end: dropped
+                deliver = False
+        elif ev == EV_IPI:
+            if m.guest:
+                inject(m, cpu, t, PEND_IPI)
+            else:
+                arrive(m, cpu, t, PEND_IPI)
+        elif ev == EV_INJ:
+            arrive(m, cpu, t, <int>arg)
+        elif ev == EV_WAKE:
+            wake_done(m, cpu, t)
+        else:
+            deliver = False
+        if q.root_consumed:
+            heap_pop(q)
+        if deliver:
+            m.events += 1
+            done[0] += 1
+            last = t
+        if m.status or m.log.failed:
+            break
+    return last

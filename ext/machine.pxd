@@ -216,6 +216,7 @@ cdef struct Machine:
     EventHeap q[2]            # the event queue in two lanes (see push): interrupts, and slow-moving events
     EventLog log
     int status                # ST_*
+    ns_t acct_end             # C-state residency counts up to here: the run's end once finish drains (else KTIME_MAX)
     # kernel-time and TSC caches: one event reads ktime(t) and the TSC at the same t up to three times.
     # Measured on the bench (best of 6): 21.2 M events/s with them, 17.4 without.
     ns_t kt_t                 # -1 = empty

@@ -209,7 +209,8 @@ class RunController(QtCore.QObject):
         sim = self._worker.sim
         self._halt()
         self._until = int(until_ns)
-        if sim is None or until_ns < sim.now_ns:
+        if sim is None or until_ns < sim.now_ns or sim.settled_ns is not None:
+            # an ended run delivered what was in flight at its end (Simulation.step): a longer one starts over
             self.reset()
             sim = self._worker.sim
         if sim is not None:

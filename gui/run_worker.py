@@ -75,7 +75,7 @@ def prepare(res: Results, hardware: bool = False) -> tuple[dict, raster.RasterDa
 def partial_results(sim: Simulation) -> Results:
     """The log so far, judged up to ``now_ns`` (``until_ns`` = now; the run's target is ``run_until_ns``)."""
     res = sim.results()
-    res.meta = dict(res.meta, until_ns=max(1, int(res.meta["now_ns"])), run_until_ns=sim.until_ns)
+    res.meta = dict(res.meta, until_ns=max(1, min(int(res.meta["now_ns"]), sim.until_ns)), run_until_ns=sim.until_ns)
     return res
 
 

@@ -16,8 +16,10 @@ late
 duplicated
     Extra handler runs for a slot already handled.
 
-Only slots with expiry at or before ``until - late_threshold_ns`` are judged:
-a slot closer to the end may still legitimately be in flight.  Likewise the last
+Slots with expiry at or before ``until - late_threshold_ns`` are judged; a
+later one (up to the end, where the engine delivers what is still in flight:
+``settled_ns``) counts when its tick ran and is not judged when it did not:
+it may legitimately be late.  Likewise the last
 slot before the CPU stopped its tick (NO_HZ idle entry), if not handled, is not
 expected: its interrupt was still on its way when the idle entry moved the
 sched_timer, and the kernel then skips that slot (``last_tick``; the restart
@@ -83,6 +85,8 @@ def _segment_arrays(res: Results, cpu: int):
     """The CPU's tick segments as arrays: mode, start time, first expiry, end time."""
     idx = _boundaries(res).get(cpu, np.zeros(0, dtype=np.int64))
     end_all = res.meta.get("until_ns", int(res.time_ns[-1]) if len(res) else 0)
+    if res.meta.get("settled_ns") is not None:  # the last segment runs on into what the end delivered
+        end_all = max(end_all, res.meta["settled_ns"] + res.meta["tick_nsec"])
     kinds = res.kind[idx]
     is_mode = kinds == Kind.MODE
     # the mode in force at each boundary: forward-fill the last MODE record's mode
@@ -292,6 +296,25 @@ def tick_outcomes(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> d
     return {"index": idx, "cpu": cpu, "time_ns": t, "expiry_ns": exp, "latency_ns": lat, "outcome": outcome}
 
 
+def judged_slots(res: Results, cpu: int, horizon: int, handled: np.ndarray) -> np.ndarray:
+    """The expected slots judged at the end of a run: every one up to *horizon* (``until - late
+    threshold``), plus the later ones due by the end that were handled.
+
+    The engine's finish delivers the interrupts still in flight at ``until`` (``meta["settled_ns"]``:
+    every device expiry by then was delivered), so a slot due in the last ``late threshold`` counts when
+    its tick ran and is not judged when it did not (it may legitimately be late).  The tail is cut half a
+    tick after the settle time: the log's drift samples place a kernel-time slot due exactly at the end
+    only to within a few ns, and the next slot is a whole tick away.
+    """
+    expected = expected_slots(res, cpu, horizon, handled=handled)
+    end = res.meta.get("settled_ns")
+    if end is None or end <= horizon or handled.size == 0:
+        return expected
+    tail = expected_slots(res, cpu, end + res.meta["tick_nsec"] // 2, handled=handled)
+    tail = tail[member_of(tail, handled) & ~member_of(tail, expected)]
+    return np.sort(np.concatenate([expected, tail])) if tail.size else expected
+
+
 def lost_slots(res: Results, cpu: int, late_threshold_ns: int = LATE_THRESHOLD_NS) -> np.ndarray:
     """Expiries of the CPU's expected slots that were never handled (judged horizon only)."""
     horizon = res.meta["until_ns"] - late_threshold_ns
@@ -359,7 +382,7 @@ def per_cpu(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> list[di
         rows = tick_rows[bounds[cpu]:bounds[cpu + 1]]
         e = res.value[rows]
         lat = lat_all[bounds[cpu]:bounds[cpu + 1]]
-        expected = expected_slots(res, cpu, horizon, handled=e)
+        expected = judged_slots(res, cpu, horizon, e)
         judged = member_of(e, expected)
         ej = e[judged]
         distinct = distinct_count(ej)

@@ -274,6 +274,8 @@ def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysi
     meta = res.meta
     ncpus = int(meta.get("ncpus", int(res.cpu.max()) + 1 if len(res) else 1))
     end_ns = int(meta.get("now_ns", meta.get("until_ns", int(res.time_ns[-1]) if len(res) else 0)))
+    if meta.get("settled_ns") is not None:  # an ended run: the records finish delivered after until are beyond the view
+        end_ns = min(end_ns, int(meta["until_ns"]))
     lane_names = [f"CPU{c}" for c in range(ncpus)]
     collected: dict[int, list] = {code: [] for code in range(1, N_MARKS)}
 

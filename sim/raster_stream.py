@@ -283,6 +283,8 @@ class RasterStream:
         if rows[Kind.JIFFIES].size:
             self._last_jiffies = int(rows[Kind.JIFFIES][-1])
             self._njiffies += int(rows[Kind.JIFFIES].size)
+        if final and res.meta.get("settled_ns") is not None:
+            end = min(end, max(self.end_ns, int(res.meta["until_ns"])))  # as build: the view ends at until
         self.rows, self.end_ns = hi, end
 
     # -- pieces of update ------------------------------------------------------------------------

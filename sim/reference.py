@@ -41,7 +41,7 @@ from tickscope.sim.results import COLUMNS
 
 #: Version of the engine semantics.  The Cython engine declares the version it
 #: implements (``CyEngine.SEMANTICS``); ``auto`` only picks it when they match.
-SEMANTICS = 5
+SEMANTICS = 6
 
 M64 = (1 << 64) - 1
 KTIME_MAX = B.KTIME_MAX
@@ -56,6 +56,10 @@ EV_DEV, EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 0, 1, 2, 3, 4, 5
 
 HPET_MIN_CYCLES = 128
 NSEC_PER_SEC = 1_000_000_000
+# finish(): how far the kernel's clock may lag true time and still be waited for, and how long after the
+# end in-flight interrupts are still delivered
+SETTLE_KTIME_CAP_NS = 1_000_000
+DRAIN_HORIZON_NS = NSEC_PER_SEC
 
 
 def splitmix64(state: int) -> tuple[int, int]:
@@ -83,6 +87,8 @@ class ReferenceEngine(IdleMixin, PvMixin):
         self.bslot = n  # the broadcast device's slot
         self.tick = p.tick_nsec
         self.now = 0
+        self.finished = False
+        self.acct_end = KTIME_MAX  # C-state residency counts up to here (finish: the run's end)
         self.events = 0
         self._heap: list[tuple] = []
         self._seq = 0
@@ -524,6 +530,8 @@ class ReferenceEngine(IdleMixin, PvMixin):
     # ------------------------------------------------------------------ driving
     def run_until(self, t_end: int) -> int:
         """Process every event at or before *t_end*; returns the number processed."""
+        if self.finished:
+            raise RuntimeError("the run has ended (finish); start a new engine to run further")
         heap = self._heap
         done = 0
         while heap and heap[0][0] <= t_end:
@@ -534,6 +542,51 @@ class ReferenceEngine(IdleMixin, PvMixin):
             done += 1
         self.now = max(self.now, t_end)
         return done
+
+    def settle_ktime(self, t_end: int) -> int:
+        """The true time by which the kernel's clock reads *t_end* (at least *t_end*; at most
+        SETTLE_KTIME_CAP_NS later: a clock further behind is left behind)."""
+        if self.ktime(t_end) >= t_end or self.ktime(t_end + SETTLE_KTIME_CAP_NS) < t_end:
+            return t_end
+        lo, hi = t_end, t_end + SETTLE_KTIME_CAP_NS
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.ktime(mid) >= t_end:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def finish(self, t_end: int) -> int:
+        """End the run at *t_end* with the interrupts already on their way delivered.
+
+        Runs on until the kernel's clock reads *t_end* (:meth:`settle_ktime`), then handles only what
+        is in flight: device interrupts raised by then, injections, IPIs and C-state exits, with whatever
+        they cause in turn; nothing new starts (later device expiries, workload and host events are
+        dropped).  The engine cannot run further afterwards.  Returns the settle time: every device
+        expiry at or before it was delivered.
+        """
+        t_k = self.settle_ktime(t_end)
+        self.run_until(t_k)
+        self.acct_end = t_end
+        heap = self._heap
+        last = t_k
+        while heap and heap[0][0] <= t_k + DRAIN_HORIZON_NS:
+            t, ev, _seq, cpu, gen = heapq.heappop(heap)
+            if ev == EV_DEV:
+                if gen != self.gen[cpu]:
+                    continue
+                if self.fire_at[cpu] > t_k:
+                    self.fire_at[cpu] = KTIME_MAX  # raised after the end: dropped
+                    continue
+            elif ev not in (EV_IPI, EV_INJ, EV_WAKE):
+                continue
+            if self._dispatch_event(t, ev, cpu, gen):
+                self.events += 1
+                last = t
+        self.now = max(self.now, last)
+        self.finished = True
+        return t_k
 
     def _dispatch_event(self, t, ev, cpu, gen) -> bool:
         if ev == EV_DEV:

@@ -198,7 +198,8 @@ class IdleMixin:
         self.waking[cpu] = False
         s = self.idle_state[cpu]
         res = t - self.state_enter[cpu]
-        self.residency[cpu][s] += res
+        # woken while finish drains: the residency report stops at the run's end
+        self.residency[cpu][s] += max(0, self.acct_end - self.state_enter[cpu]) if t > self.acct_end else res
         self.wakeups[cpu] += 1
         if self.cstates[s][3]:
             self.deep_ns[cpu] += res
@@ -540,8 +541,9 @@ class IdleMixin:
     def _idle_state(self, c) -> dict:
         residency = list(self.residency[c])
         s = self.idle_state[c]
-        if s >= 0 and self.now > self.state_enter[c]:
-            residency[s] += self.now - self.state_enter[c]  # the sleep still going on when read
+        end = min(self.now, self.acct_end)
+        if s >= 0 and end > self.state_enter[c]:
+            residency[s] += end - self.state_enter[c]  # the sleep still going on when read
         return {
             "idle_state": self.idle_state[c], "tick_stopped": self.tick_stopped[c], "last_tick": self.last_tick[c],
             "idle_jiffies": self.idle_jiffies[c], "idle_calls": self.idle_calls[c], "idle_sleeps": self.idle_sleeps[c],

@@ -90,6 +90,7 @@ class Simulation:
         self.engine_name = self.engine.name
         self.wall_s = 0.0
         self._toml_cache = None  # (scenario, its TOML): see _scenario_toml
+        self.settled_ns = None   # set when the run reached its end: see step
 
     @property
     def now_ns(self) -> int:
@@ -107,9 +108,18 @@ class Simulation:
         """Advance by *slice_ns* (not past ``until``); returns True once the run is complete."""
         if slice_ns <= 0:
             raise ValueError(f"slice_ns must be positive, got {slice_ns}")
+        if self.settled_ns is not None:
+            if self.until_ns <= self._ended_at:
+                return True
+            raise RuntimeError("the run has ended; start a new Simulation to run further")
         target = min(self.engine.now + slice_ns, self.until_ns)
         t0 = time.perf_counter()
         self.engine.run_until(target)
+        if target >= self.until_ns:
+            # the end: the interrupts already on their way are delivered (engine finish), so a tick
+            # due exactly at `until` counts and jiffies read HZ per second of the run
+            self.settled_ns = self.engine.finish(self.until_ns)
+            self._ended_at = self.until_ns
         self.wall_s += time.perf_counter() - t0
         return self.done
 
@@ -152,6 +162,7 @@ class Simulation:
             "scenario_name": self.scenario.name,
             "seed": self.seed,
             "until_ns": self.until_ns,
+            "settled_ns": self.settled_ns,
             "now_ns": self.engine.now,
             "events": self.engine.events,
             "engine": self.engine_name,

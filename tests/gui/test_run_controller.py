@@ -36,6 +36,23 @@ def test_step_pause_reset_and_run_until(qtbot):
     ctl.shutdown()
 
 
+def test_run_until_past_an_ended_run_starts_over_and_matches_a_direct_run(qtbot):
+    # the end delivers what is in flight (the tick due at 40 ms): that run cannot go on, so a longer
+    # run-until boots again and runs the whole way
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="40ms"'])
+    ctl = RunController(sc, "reference")
+    ctl.run()
+    assert ctl.wait(30) and ctl.state() == "done"
+    first = ctl.simulation()
+    assert first.settled_ns == 40_000_000 and first.now_ns > 40_000_000
+    ctl.run_until(60_000_000)
+    assert ctl.wait(30) and ctl.state() == "done"
+    assert ctl.simulation() is not first
+    direct = simulation.simulate(sc, engine="reference", until_ns=60_000_000)
+    assert ctl.last_snapshot["results"].equal_log(direct)
+    ctl.shutdown()
+
+
 def test_snapshots_carry_the_summary_raster_and_panel_aggregates_made_in_the_engine_thread(qtbot):
     import json
     import threading

@@ -58,7 +58,7 @@ def test_keyboard_zoom_and_pan(qtbot, short_results):
     p0, _ = view.view_range()
     assert p0 > z0
     qtbot.keyClick(view, QtCore.Qt.Key_Home)
-    assert view.view_range() == (0, short_results.meta["now_ns"])
+    assert view.view_range() == (0, short_results.meta["until_ns"])
 
 
 def test_hardware_lanes_sit_under_the_cpu_lanes(qtbot, short_results):

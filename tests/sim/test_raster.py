@@ -80,8 +80,11 @@ def test_broadcast_ticks_get_their_own_colour_and_counts_stay_equal_to_the_analy
     assert c[raster.MARK_DUPLICATE] == counts[analysis.OUTCOME_DUPLICATE]
     summary = analysis.summarize(c3_results)
     assert c[raster.MARK_LOST] == sum(x["ticks_lost"] for x in summary["cpus"])
-    # at 1 us per pixel every mark of these colours has a pixel of its own colour
-    width = data.end_ns // 1000 + 1
+    # at 1 us per pixel every mark of these colours has a pixel of its own colour (the view ends at until;
+    # the ticks the run's end delivered in flight lie just after it)
+    last = max(int(data.marks[code][0].max()) for code in (raster.MARK_ON_TIME, raster.MARK_BROADCAST, raster.MARK_LATE))
+    assert data.end_ns == c3_results.meta["until_ns"] < last < data.end_ns + 1_000_000
+    width = last // 1000 + 1
     p = raster.planes(data, 0, width * 1000, width=width)
     for code in (raster.MARK_ON_TIME, raster.MARK_BROADCAST, raster.MARK_LATE):
         t, lanes = data.marks[code]

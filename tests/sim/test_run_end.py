@@ -1,0 +1,95 @@
+"""The run's end: interrupts on their way at ``until`` are delivered (engine finish), so a run of T seconds
+counts HZ*T jiffies and HZ*T ticks per CPU, whatever the tick's phase against the end."""
+import pytest
+
+from tickscope.sim import analysis, scenario as scen
+from tickscope.sim.reference import ReferenceEngine
+from tickscope.sim.simulation import Simulation, cython_available, simulate
+
+ENGINES = ["reference"] + (["cython"] if cython_available() else [])
+
+PIT_TICK_RATE = 1_193_182
+
+
+def _summary(preset, sets, engine="cython" if cython_available() else "reference"):
+    sc = scen.apply_sets(scen.preset(preset), list(sets))
+    return analysis.summarize(simulate(sc, engine=engine))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("preset,hz", [("bare-metal-lapic", 100), ("bare-metal-lapic", 1000), ("kvm", 250),
+                                       ("hyperv", 300), ("bare-metal-hpet-c3", 250)])
+def test_a_periodic_tick_counts_exactly_hz_jiffies_and_ticks_per_second(engine, preset, hz):
+    # a periodic device fires exactly at `until`; its interrupt arrives after the IRQ latency (injection in a
+    # guest): the end delivers it, so nothing is one short
+    s = _summary(preset, [f"kernel.hz={hz}", 'kernel.nohz="off"', "kernel.highres=false",
+                          'workload.kind="idle"', 'run.until="400ms"'], engine)
+    want = hz * 400 // 1000
+    assert s["jiffies_delta"] == want == s["jiffies_expected"]
+    assert all(c["ticks_delivered"] == c["ticks_expected"] == want and c["ticks_lost"] == 0 for c in s["cpus"])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_kernel_clock_behind_true_time_still_reaches_the_last_jiffy(engine):
+    # many-cores' TSC rate makes the kernel clock run a little slow (its mult rounds down): the high-res
+    # tick for kernel time `until` fires just after the true `until`; the end waits for the kernel's clock
+    sets = ["machine.cpus=4", 'workload.kind="busy"', 'kernel.nohz="off"', 'run.until="2s"']
+    s = _summary("many-cores", sets, engine)
+    assert s["clocks"]["wall_drift_ns"] < 0          # the premise: kernel time lags
+    assert s["jiffies_delta"] == 500
+    assert all(c["ticks_delivered"] == 500 and c["ticks_lost"] == 0 for c in s["cpus"])
+
+
+@pytest.mark.parametrize("hz,until_ms", [(100, 2000), (250, 2000), (1000, 2000), (300, 1000)])
+def test_pit_only_counts_the_pits_own_rate_not_hz(hz, until_ms):
+    # the i8254 runs at 1 193 182 / LATCH Hz (domain.md 5.2): HZ=100 is 99.9985 Hz, so 2 s hold 199 ticks
+    latch = (PIT_TICK_RATE + hz // 2) // hz
+    want = until_ms * PIT_TICK_RATE // (latch * 1000)
+    s = _summary("pit-only", [f"kernel.hz={hz}", f'run.until="{until_ms}ms"'])
+    assert s["jiffies_delta"] == want
+    assert abs(want - hz * until_ms // 1000) <= 1
+    assert all(c["ticks_delivered"] == want for c in s["cpus"])
+
+
+@pytest.mark.parametrize("preset", ["many-cores", "laptop-deep-idle", "bare-metal-hpet-c3"])
+def test_residency_stops_at_the_end_although_sleepers_wake_after_it(preset):
+    s = _summary(preset, ['workload.kind="idle"', "machine.cpus=8", 'run.until="1s"'])
+    assert all(0 < c["idle_ns"] <= s["until_ns"] for c in s["cpus"])
+    assert all(sum(c["cstate_residency_ns"].values()) == c["idle_ns"] for c in s["cpus"])
+    assert s["jiffies_delta"] == 250
+
+
+def test_an_ended_simulation_does_not_run_further():
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="20ms"'])
+    sim = Simulation(sc, engine="reference")
+    res = sim.run()
+    assert sim.done and res.meta["settled_ns"] == 20_000_000
+    assert sim.step(1_000_000) is True                  # asking again is harmless
+    sim.until_ns = 30_000_000
+    with pytest.raises(RuntimeError, match="ended"):
+        sim.step(1_000_000)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_engine_refuses_to_run_after_finish(engine):
+    sim = Simulation(scen.apply_sets(scen.preset("kvm"), ['run.until="10ms"']), engine=engine)
+    sim.run()
+    with pytest.raises(RuntimeError, match="finish"):
+        sim.engine.run_until(20_000_000)
+
+
+def test_finish_delivers_only_what_was_in_flight():
+    # bare metal, 250 us IRQ latency: the tick due at until arrives after it and is handled; the next
+    # tick's expiry (until + 4 ms) is dropped, as is every other event after the end
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['machine.irq_latency="250us"', 'run.until="40ms"',
+                                                           'kernel.nohz="off"', "kernel.highres=false",
+                                                           "machine.cpus=2"])
+    eng = ReferenceEngine(Simulation(sc, engine="reference").plan)
+    eng.run_until(40_000_000)
+    before = eng.events
+    assert eng.finish(40_000_000) == 40_000_000
+    cols = eng.columns()
+    tail = cols["time_ns"] > 40_000_000
+    assert eng.events - before >= 2                       # the two CPUs' in-flight ticks
+    assert tail.any() and int(cols["time_ns"][tail].max()) <= 40_000_000 + 250_000
+    assert eng.now == int(cols["time_ns"].max())
