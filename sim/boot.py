@@ -292,13 +292,14 @@ def _workload_plan(sc):
         o = per.get(cpu)
         kind = kinds[o.kind if o else w.kind]
         frac = o.busy_fraction if (o and o.busy_fraction is not None) else w.busy_fraction
-        busy = _dist(w.busy_period)
+        busy = _dist(o.busy_period if (o and o.busy_period is not None) else w.busy_period)
+        idle_period = o.idle_period if (o and o.idle_period is not None) else w.idle_period
         if kind == WL_MIXED and frac <= 0.0:
             kind = WL_IDLE
         elif kind == WL_MIXED and frac >= 1.0:
             kind = WL_BUSY
-        if w.idle_period is not None:
-            idle = _dist(w.idle_period)
+        if idle_period is not None:
+            idle = _dist(idle_period)
         else:
             # same shape as the busy period, scaled so that busy / (busy + idle) = busy_fraction
             f_ppm = int(round(frac * 10**6))
@@ -309,8 +310,9 @@ def _workload_plan(sc):
 
 def _timer_plan(sc):
     out = [[] for _ in range(sc.machine.cpus)]
-    for spec in sc.workload.timers:
-        cpus = spec.cpus or range(sc.machine.cpus)
+    specs = [(spec, spec.cpus or range(sc.machine.cpus)) for spec in sc.workload.timers]
+    specs += [(spec, o.cpus) for o in sc.workload.per_cpu for spec in o.timers]
+    for spec, cpus in specs:
         for c in cpus:
             if spec.kind == "periodic":
                 out[c].append((TIMER_PERIODIC, spec.period))

@@ -209,6 +209,11 @@ class CpuWorkload(_Section):
     cpus: list[int] = Field(description="The CPUs this override applies to.")
     kind: Literal["idle", "busy", "mixed", "timers"] = Field(description="What these CPUs do.")
     busy_fraction: float | None = Field(None, ge=0.0, le=1.0, description="Share of time busy (mixed).")
+    busy_period: Period | None = Field(None, description="Length of a busy period (mixed); default: the workload's.")
+    idle_period: Period | None = Field(None, description="Length of an idle period (mixed); default: the workload's, "
+                                       "else from busy_fraction.")
+    timers: list[TimerSpec] = Field(default_factory=list, description="User timers on these CPUs only (each "
+                                    "without `cpus`), in addition to the workload's.")
 
 
 class Workload(_Section):
@@ -314,6 +319,10 @@ class Scenario(_Section):
                 if c in seen:
                     raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {c} is already in workload.per_cpu[{seen[c]}]")
                 seen[c] = i
+            for j, t in enumerate(o.timers):
+                if t.cpus:
+                    raise ValueError(f"workload.per_cpu[{i}].timers[{j}].cpus: a per-CPU override's timers run on "
+                                     f"its own CPUs; leave cpus out")
         for i, t in enumerate(self.workload.timers):
             bad = [c for c in t.cpus if not 0 <= c < m.cpus]
             if bad:

@@ -322,3 +322,32 @@ def test_clockevents_program_rejects_past_expiries_with_etime():
     assert eng._program_event(0, t, eng.ktime(t) - 1, False) == -62
     res = sim.results()
     assert res.value[res.kind == Kind.PROGRAM_ETIME][-1] == eng.ktime(t) - 1
+
+
+def test_per_cpu_overrides_take_their_own_periods_and_timers():
+    sets = ['kernel.nohz="idle"', "machine.cpus=4", 'workload.kind="idle"', 'run.until="2s"',
+            'workload.per_cpu=[{cpus=[1], kind="timers", timers=[{kind="periodic", period="10ms"}]}, '
+            '{cpus=[2], kind="mixed", busy_fraction=0.5, busy_period={dist="fixed", mean="20ms"}, '
+            'idle_period={dist="fixed", mean="30ms"}}]']
+    res = run(sets=sets)
+    stats = analysis.per_cpu(res)
+    assert [c["timers_fired"] for c in stats] == [0, 200, 0, 0]          # 2 s of a 10 ms timer, on CPU 1 only
+    idle = res.kind == Kind.IDLE
+    # fixed 20 ms busy + 30 ms idle: CPU 2 enters idle once every 50 ms, 40 times in 2 s, idle 60 % of the run
+    starts = res.time_ns[idle & (res.cpu == 2)]
+    assert 39 <= starts.size <= 41
+    assert stats[2]["idle_ns"] == pytest.approx(0.6 * 2e9, rel=0.02)
+    assert stats[0]["idle_ns"] > 0.99 * 2e9 and stats[3]["idle_ns"] > 0.99 * 2e9
+
+
+def test_readme_scenario_examples_load_and_run():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", text, re.S) if "schema = 1" in b]
+    assert len(blocks) >= 2
+    for b in blocks:
+        sc = scen.loads(b, "README.md")
+        res = simulate(sc, engine=ENGINE, until_ns=100_000_000)
+        assert analysis.summarize(res)["jiffies_delta"] == sc.kernel.hz // 10
