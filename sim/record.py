@@ -490,11 +490,13 @@ def replay_matches(recording: Recording, simulate_fn: Callable[[scen.Scenario], 
     recording : Recording
         A loaded recording.
     simulate_fn : callable
-        ``simulate_fn(scenario) -> Results``, e.g.
-        ``lambda sc: Simulation(sc).run()`` or
+        ``simulate_fn(scenario, settle) -> Results``, e.g.
+        ``lambda sc, settle: Simulation(sc, settle=settle).run()`` or
         ``tickscope.sim.simulation.simulate``.  The scenario passed is a copy
         of the stored one with ``run.seed`` and ``run.until`` set to the
-        recording's ``seed`` and ``until_ns``.
+        recording's ``seed`` and ``until_ns``; *settle* says whether the stored
+        run ended (delivering what was in flight) or was paused there (also a
+        recording from before engine semantics 6, whose runs stopped dead).
 
     Returns
     -------
@@ -514,7 +516,7 @@ def replay_matches(recording: Recording, simulate_fn: Callable[[scen.Scenario], 
     data = recording.scenario.model_dump(by_alias=True)
     data["run"] = {**data["run"], "seed": recording.seed, "until": recording.until_ns}
     scenario = scen.from_dict(data, f"{MANIFEST} seed/until_ns")
-    replayed = simulate_fn(scenario)
+    replayed = simulate_fn(scenario, recording.results.meta.get("settled_ns") is not None)
     stored = recording.results
     diff = first_difference(stored, replayed)
     details = {

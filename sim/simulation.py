@@ -71,6 +71,9 @@ class Simulation:
         Overrides ``run.seed``.
     until_ns : int, optional
         Overrides ``run.until``.
+    settle : bool
+        At the end, deliver what is still in flight (the engine's ``finish``; default).  False stops
+        dead at ``until``, as a run paused there (a recording of a paused run replays that way).
 
     Raises
     ------
@@ -78,7 +81,8 @@ class Simulation:
         If the scenario names devices the machine does not have.
     """
 
-    def __init__(self, scenario, engine: str = "auto", seed: int | None = None, until_ns: int | None = None):
+    def __init__(self, scenario, engine: str = "auto", seed: int | None = None, until_ns: int | None = None,
+                 settle: bool = True):
         if seed is not None or until_ns is not None:
             run = scenario.run.model_copy(update={k: v for k, v in (("seed", seed), ("until", until_ns)) if v is not None})
             scenario = scenario.model_copy(update={"run": run})
@@ -90,6 +94,7 @@ class Simulation:
         self.engine_name = self.engine.name
         self.wall_s = 0.0
         self._toml_cache = None  # (scenario, its TOML): see _scenario_toml
+        self.settle = settle
         self.settled_ns = None   # set when the run reached its end: see step
 
     @property
@@ -115,7 +120,7 @@ class Simulation:
         target = min(self.engine.now + slice_ns, self.until_ns)
         t0 = time.perf_counter()
         self.engine.run_until(target)
-        if target >= self.until_ns:
+        if target >= self.until_ns and self.settle:
             # the end: the interrupts already on their way are delivered (engine finish), so a tick
             # due exactly at `until` counts and jiffies read HZ per second of the run
             self.settled_ns = self.engine.finish(self.until_ns)
@@ -184,6 +189,7 @@ class Simulation:
         return Results(**cols, meta=meta)
 
 
-def simulate(scenario, engine: str = "auto", seed: int | None = None, until_ns: int | None = None, **kw) -> Results:
+def simulate(scenario, engine: str = "auto", seed: int | None = None, until_ns: int | None = None,
+             settle: bool = True, **kw) -> Results:
     """Boot and run *scenario* to the end; see :class:`Simulation`."""
-    return Simulation(scenario, engine=engine, seed=seed, until_ns=until_ns).run(**kw)
+    return Simulation(scenario, engine=engine, seed=seed, until_ns=until_ns, settle=settle).run(**kw)

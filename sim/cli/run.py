@@ -107,7 +107,7 @@ def _replay(args):
     from tickscope.sim import record
 
     rec = record.load_recording(args.scenario)
-    ok, details = record.replay_matches(rec, lambda sc: Simulation(sc, engine=args.engine or "auto").run())
+    ok, details = record.replay_matches(rec, lambda sc, settle: Simulation(sc, engine=args.engine or "auto", settle=settle).run())
     if args.json:
         json.dump({"recording": str(args.scenario), "match": ok, "details": details}, sys.stdout)
         sys.stdout.write("\n")

@@ -20,6 +20,7 @@ from tickscope.sim import record
 from tickscope.sim import scenario as scen
 from tickscope.sim.errors import InputError
 from tickscope.sim.events import Kind
+from tickscope.sim import simulation
 from tickscope.sim.record import load_recording, replay_matches, save_recording
 from tickscope.sim.results import Results
 
@@ -207,13 +208,13 @@ def test_replay_identical_log_matches_and_passes_seed_and_until(good):
     rec = load_recording(good)
     seen = {}
 
-    def simulate(sc):
-        seen["seed"], seen["until_ns"] = sc.run.seed, sc.run.until
+    def simulate(sc, settle):
+        seen["seed"], seen["until_ns"], seen["settle"] = sc.run.seed, sc.run.until, settle
         return make_results()
 
     ok, details = replay_matches(rec, simulate)
     assert ok
-    assert seen == {"seed": 42, "until_ns": 2_000_000_000}
+    assert seen == {"seed": 42, "until_ns": 2_000_000_000, "settle": False}   # make_results' meta: no settled_ns
     assert details["first_difference"] is None
     assert details["records_stored"] == details["records_replayed"] == 1000
     assert all(details["columns"].values())
@@ -225,11 +226,10 @@ def test_replay_refuses_until_the_schema_does_not_allow(good):
     rec = load_recording(good)
     rec.manifest["until_ns"] = 10**20
     with pytest.raises(InputError, match="run.until"):
-        replay_matches(rec, lambda sc: make_results())
+        replay_matches(rec, lambda sc, settle: make_results())
 
 
 def test_replay_with_the_real_simulation_matches(tmp_path):
-    simulation = pytest.importorskip("tickscope.sim.simulation")
     sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ["run.until=\"50ms\"", "run.seed=5"])
     results = simulation.Simulation(sc, engine="reference").run()
     assert len(results) > 0
@@ -237,11 +237,11 @@ def test_replay_with_the_real_simulation_matches(tmp_path):
     rec = load_recording(path)
     assert rec.results.equal_log(results)
     assert rec.results.meta == json.loads(json.dumps(results.meta))
-    ok, details = replay_matches(rec, lambda s: simulation.Simulation(s, engine="reference").run())
+    ok, details = replay_matches(rec, lambda s, settle: simulation.Simulation(s, engine="reference", settle=settle).run())
     assert ok, details
     # A different seed or a shorter run is caught.
     rec.manifest["until_ns"] = 40_000_000
-    ok, details = replay_matches(rec, lambda s: simulation.Simulation(s, engine="reference").run())
+    ok, details = replay_matches(rec, lambda s, settle: simulation.Simulation(s, engine="reference", settle=settle).run())
     assert not ok and details["first_difference"]["columns"] == ["length"]
 
 
@@ -251,7 +251,7 @@ def test_replay_reports_first_differing_record(good):
     replayed.value[700] += 1
     replayed.cpu[300] = 3  # record 300 was cpu 0
     replayed.source[300] = 9
-    ok, details = replay_matches(rec, lambda sc: replayed)
+    ok, details = replay_matches(rec, lambda sc, settle: replayed)
     assert not ok
     diff = details["first_difference"]
     assert diff["index"] == 300
@@ -264,7 +264,7 @@ def test_replay_reports_first_differing_record(good):
 
 def test_replay_shorter_log_differs_at_its_end(good):
     rec = load_recording(good)
-    ok, details = replay_matches(rec, lambda sc: make_results().select(np.arange(1000) < 600))
+    ok, details = replay_matches(rec, lambda sc, settle: make_results().select(np.arange(1000) < 600))
     assert not ok
     assert details["first_difference"]["index"] == 600
     assert details["first_difference"]["columns"] == ["length"]
@@ -714,3 +714,20 @@ def test_randomly_damaged_recordings_only_raise_input_error(tmp_path, good):
             refused += 1
     assert refused > 250
     assert files_under(tmp_path) == ["fuzz", "fuzz/bad.tickrec", "good.tickrec"]
+
+
+def test_a_paused_run_replays_without_the_end_delivery(tmp_path):
+    # a recording saved while the run was paused (the GUI's partial results: until = now, nothing settled)
+    # replays to that instant without delivering what was in flight, so it still matches
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="100ms"'])
+    sim = simulation.Simulation(sc, engine="reference")
+    sim.step(40_000_000)                              # a tick is due exactly at 40 ms: in flight at the pause
+    res = sim.results()
+    res.meta = dict(res.meta, until_ns=sim.now_ns)
+    assert res.meta["settled_ns"] is None
+    save_recording(tmp_path / "p.tickrec", sc, res)
+    rec = load_recording(tmp_path / "p.tickrec")
+    ok, details = replay_matches(rec, lambda s, settle: simulation.Simulation(s, engine="reference", settle=settle).run())
+    assert ok, details
+    settled = simulation.simulate(sc, engine="reference", until_ns=40_000_000)
+    assert len(settled) > len(res)                   # ended there, the in-flight ticks would have been delivered
