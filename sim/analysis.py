@@ -510,6 +510,12 @@ def format_log_time(t_ns: int) -> str:
     return f"[{t_ns // 1_000_000_000:5d}.{t_ns % 1_000_000_000 // 1000:06d}]"
 
 
+def _div_s64(a: int, b: int) -> int:
+    """The kernel's div_s64: signed division truncating toward zero (Python's // floors)."""
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
 def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
     """The kernel-style log: boot messages then what happened during the run."""
     entries = [(int(t), text) for t, text in res.meta.get("boot_log", [])]
@@ -518,6 +524,7 @@ def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
     wd_name = res.meta.get("watchdog", "")
     rows = np.flatnonzero((res.kind == Kind.MIN_DELTA) | (res.kind == Kind.MODE) | (res.kind == Kind.CS_SWITCH)
                           | ((res.kind == Kind.WATCHDOG) & (res.source == 1)))
+    current = res.meta.get("boot_clocksource", res.meta.get("clocksource", ""))
     for i in rows[:limit]:
         t, cpu, kind, src, val = (int(res.time_ns[i]), int(res.cpu[i]), int(res.kind[i]), int(res.source[i]), int(res.value[i]))
         texts = []
@@ -526,17 +533,20 @@ def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
             name = devs[did]["name"] if did is not None and did >= 0 else "?"
             texts.append("CE: Reprogramming failure. Giving up" if val < 0 else f"CE: {name} increased min_delta_ns to {val} nsec")
         elif kind == Kind.CS_SWITCH:
-            texts.append(f"clocksource: Switched to clocksource {css[src]['name']}")
+            current = css[src]["name"]
+            texts.append(f"clocksource: Switched to clocksource {current}")
         elif kind == Kind.WATCHDOG:
             cs_name = next((c["name"] for c in css if c.get("must_verify")), "tsc")
             wd_nsec = int(res.value[i + 1]) if i + 1 < len(res) and res.kind[i + 1] == Kind.WATCHDOG else 0
             cs_nsec = int(res.value[i + 2]) if i + 2 < len(res) and res.kind[i + 2] == Kind.WATCHDOG else 0
-            pad = " " * 23
+            pad = " " * 22  # clocksource_watchdog's continuation lines (after pr_fmt's "clocksource: ")
             texts += [f"clocksource: timekeeping watchdog on CPU{cpu}: Marking clocksource '{cs_name}' as unstable because the skew is too large:",
                       f"clocksource: {pad}'{wd_name}' wd_nsec: {wd_nsec}",
                       f"clocksource: {pad}'{cs_name}' cs_nsec: {cs_nsec}",
-                      f"clocksource: {pad}Clocksource '{cs_name}' skewed {val} ns ({val // 1_000_000} ms) over watchdog "
-                      f"'{wd_name}' interval of {wd_nsec} ns ({wd_nsec // 1_000_000} ms)",
+                      f"clocksource: {pad}Clocksource '{cs_name}' skewed {val} ns ({_div_s64(val, 1_000_000)} ms) over "
+                      f"watchdog '{wd_name}' interval of {wd_nsec} ns ({_div_s64(wd_nsec, 1_000_000)} ms)",
+                      f"clocksource: {pad}'{cs_name}' is current clocksource." if current == cs_name else
+                      f"clocksource: {pad}'{current}' (not '{cs_name}') is current clocksource.",
                       "tsc: Marking TSC unstable due to clocksource watchdog",
                       "TSC found unstable after boot, most likely due to broken BIOS. Use 'tsc=unstable'."]
         elif src == TickMode.HIGHRES:

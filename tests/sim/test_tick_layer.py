@@ -208,6 +208,11 @@ def test_watchdog_marks_tsc_unstable_and_switches(sets, fault):
     log = "\n".join(analysis.kernel_log(res))
     assert "Marking clocksource 'tsc' as unstable because the skew is too large" in log
     assert "clocksource: Switched to clocksource hpet" in log
+    # clocksource_watchdog's continuation lines: 22 spaces after "clocksource: ", ms by div_s64 (toward zero)
+    skew = bad[0]["skew_ns"]
+    ms = abs(skew) // 1_000_000 * (1 if skew > 0 else -1)
+    assert f"clocksource: {' ' * 22}Clocksource 'tsc' skewed {skew} ns ({ms} ms) over watchdog 'hpet'" in log
+    assert f"clocksource: {' ' * 22}'tsc' is current clocksource." in log
 
 
 @pytest.mark.parametrize("highres", [True, False])
