@@ -54,6 +54,18 @@ def _make_engine(plan, engine: str):
     raise InputError(f"engine: {engine!r} is not an engine (allowed: {', '.join(ENGINES)})")
 
 
+SEED_MAX = 2**63 - 1
+UNTIL_MAX_NS = 100_000 * 10**9  # scenario.Run.until's bound
+
+
+def _check_run_override(seed, until_ns) -> None:
+    """The seed / until a caller passes instead of run.seed / run.until, held to the scenario's bounds."""
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise InputError(f"seed: {seed} is out of range (0..{SEED_MAX})")
+    if until_ns is not None and not 1 <= until_ns <= UNTIL_MAX_NS:
+        raise InputError(f"until: {until_ns} ns is out of range (1 ns..{UNTIL_MAX_NS // 10**9} s)")
+
+
 class Cancelled(Exception):
     """Raised by :meth:`Simulation.run` when its cancel callback returned true."""
 
@@ -83,6 +95,7 @@ class Simulation:
 
     def __init__(self, scenario, engine: str = "auto", seed: int | None = None, until_ns: int | None = None,
                  settle: bool = True):
+        _check_run_override(seed, until_ns)
         if seed is not None or until_ns is not None:
             run = scenario.run.model_copy(update={k: v for k, v in (("seed", seed), ("until", until_ns)) if v is not None})
             scenario = scenario.model_copy(update={"run": run})

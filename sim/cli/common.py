@@ -50,12 +50,31 @@ def scenario_from_args(args, default_preset=None) -> scen.Scenario:
     return sc
 
 
-def duration_arg(text, flag: str, positive: bool = True) -> int:
-    """A duration option (``--until 10s``) in ns; InputError naming *flag* when malformed or not positive."""
+def duration_arg(text, flag: str, positive: bool = True, maximum: int | None = None) -> int:
+    """A duration option (``--until 10s``) in ns; InputError naming *flag* when malformed, not positive or
+    above *maximum* ns."""
     try:
         ns = scen.parse_duration(text)
     except ValueError as exc:
         raise InputError(f"{flag}: {exc}") from None
     if positive and ns <= 0:
         raise InputError(f"{flag}: must be positive")
+    if maximum is not None and ns > maximum:
+        raise InputError(f"{flag}: {text} is longer than {scen.format_duration(maximum)}")
     return ns
+
+
+def run_end_arg(text, flag: str) -> int:
+    """``--until`` / ``--at``: a positive duration within what ``run.until`` allows."""
+    from tickscope.sim.simulation import UNTIL_MAX_NS
+
+    return duration_arg(text, flag, maximum=UNTIL_MAX_NS)
+
+
+def seed_arg(seed: int | None) -> int | None:
+    """``--seed``: None, or a seed ``run.seed`` allows."""
+    from tickscope.sim.simulation import SEED_MAX
+
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise InputError(f"--seed: {seed} is out of range (0..{SEED_MAX})")
+    return seed

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tickscope.sim import snapshot
-from tickscope.sim.cli.common import add_scenario_args, duration_arg, scenario_from_args
+from tickscope.sim.cli.common import add_scenario_args, run_end_arg, scenario_from_args, seed_arg
 from tickscope.sim.simulation import Simulation
 
 
@@ -12,8 +12,9 @@ def register(sub):
     p.set_defaults(func=_boot_log)
     p = sub.add_parser("timer-list", help="/proc/timer_list (v0.10) as the simulated kernel prints it")
     add_scenario_args(p)
-    p.add_argument("--at", metavar="T", default=None,
+    p.add_argument("--at", "--until", metavar="T", dest="at", default=None,
                    help="simulated time to read it at, e.g. 500ms (default: the scenario's run.until)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's run.seed)")
     p.add_argument("--engine", choices=("cython", "reference"), default=None)
     p.set_defaults(func=_timer_list)
 
@@ -27,8 +28,8 @@ def _boot_log(args):
 
 def _timer_list(args):
     sc = scenario_from_args(args)
-    at = duration_arg(args.at, "--at") if args.at is not None else None
-    sim = Simulation(sc, engine=args.engine or "auto", until_ns=at)
+    at = run_end_arg(args.at, "--at/--until") if args.at is not None else None
+    sim = Simulation(sc, engine=args.engine or "auto", until_ns=at, seed=seed_arg(args.seed))
     sim.run()
     print(snapshot.timer_list_text(sim), end="")
     return 0

@@ -6,7 +6,7 @@ from pathlib import Path
 import sys
 
 from tickscope.sim import analysis
-from tickscope.sim.cli.common import add_scenario_args, duration_arg, scenario_from_args
+from tickscope.sim.cli.common import add_scenario_args, duration_arg, run_end_arg, scenario_from_args, seed_arg
 from tickscope.sim.errors import InputError
 from tickscope.sim.simulation import Simulation
 
@@ -50,9 +50,8 @@ def _run(args):
     if args.scenario and str(args.scenario).endswith(".tickrec"):
         return _replay(args)
     sc = scenario_from_args(args)
-    until = duration_arg(args.until, "--until") if args.until else None
-    if args.seed is not None and args.seed < 0:
-        raise InputError("--seed: must be >= 0")
+    until = run_end_arg(args.until, "--until") if args.until else None
+    seed_arg(args.seed)
     late = duration_arg(args.late_threshold, "--late-threshold", positive=False)
     _check_outputs(args)
     sim = Simulation(sc, engine=args.engine or "auto", seed=args.seed, until_ns=until)

@@ -34,6 +34,11 @@ def test_run_seed_and_set(capsys):
     (["run", "--preset", "pit-only", "--until", "soon"], "--until"),
     (["run", "/no/such/file.toml"], "no such scenario file"),
     (["run"], "no scenario"),
+    (["run", "--preset", "pit-only", "--seed", "99999999999999999999"], "--seed: 99999999999999999999 is out of range"),
+    (["run", "--preset", "pit-only", "--seed", "-1"], "--seed: -1 is out of range"),
+    (["run", "--preset", "pit-only", "--until", "200000s"], "--until: 200000s is longer than 100000s"),
+    (["interrupts", "--preset", "pit-only", "--until", "0s"], "--at/--until: must be positive"),
+    (["timer-list", "--preset", "pit-only", "--seed", "-3"], "--seed: -3 is out of range"),
 ])
 def test_run_bad_input_exit_2_one_line(argv, msg, capsys):
     assert main(argv) == 2
@@ -122,3 +127,12 @@ def test_replacing_an_output_keeps_its_mode(tmp_path):
     out.chmod(0o600)
     assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "-o", str(out)]) == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o600 and out.read_bytes()[:3] != b"old"
+
+
+def test_interrupts_and_timer_list_take_until_seed_and_engine(capsys):
+    assert main(["interrupts", "--preset", "bare-metal-lapic", "--until", "100ms", "--seed", "3", "--engine", "reference"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    loc = next(r for r in rows if r.startswith("LOC:"))
+    assert [int(x) for x in loc.split()[1:5]] == [25] * 4     # HZ=250, 100 ms, the tick due at 100 ms included
+    assert main(["timer-list", "--preset", "bare-metal-lapic", "--until", "100ms", "--engine", "reference"]) == 0
+    assert "jiffies: " in capsys.readouterr().out
