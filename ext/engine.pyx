@@ -90,6 +90,19 @@ def divide_u64(uint64_t n, uint64_t d):
     return divide(&v, n)
 
 
+def log_record_budget():
+    """Event-log records the memory available now can hold (3/4 of /proc/meminfo's MemAvailable at 20 bytes
+    a record; the whole reservation where that cannot be read)."""
+    try:
+        with open("/proc/meminfo", "rb") as f:
+            for line in f:
+                if line.startswith(b"MemAvailable:"):
+                    return max(1 << 20, min(LOG_RESERVE_RECORDS, int(line.split()[1]) * 1024 * 3 // 4 // 20))
+    except (OSError, ValueError, IndexError):
+        pass
+    return LOG_RESERVE_RECORDS
+
+
 def splitmix64(uint64_t state):
     """One splitmix64 step: (new_state, output), for checking against the reference."""
     cdef uint64_t s = state
@@ -185,6 +198,8 @@ cdef class CyEngine:
         m.wd_expires = KTIME_MAX
         m.kt_t = -1
         m.acct_end = KTIME_MAX
+        m.jiffies_cap = KTIME_MAX
+        m.ev_t = -1
         m.tsc_key = -1
         m.kt_miss = ktime_miss
         m.bc_expire = bc_hrtimer_expire
@@ -237,6 +252,8 @@ cdef class CyEngine:
             raise MemoryError()
         if heap_init(&m.q[0], 4 * n + 1, 2 * n + 8) or heap_init(&m.q[1], 4 * n + 1, 2 * n + 8) or log_init(&m.log, _INITIAL_LOG_CAPACITY):
             raise MemoryError()
+        if m.log.reserved:  # the reservation is address space: hold the log to the memory there is
+            m.log.cap = min(m.log.cap, log_record_budget())
         m.tsc_idx = -1
         for i, cs in enumerate(css):
             k = &m.cs[i]
@@ -349,7 +366,9 @@ cdef class CyEngine:
     cdef int _check(self) except -1:
         if self.m.log.failed or self.m.status:
             self._broken = True
-            raise MemoryError(f"engine: out of memory (event log at {self.m.log.n} records)")
+            n = self.m.log.n
+            raise MemoryError(f"engine: out of memory: the event log reached {n} records ({n * 20 / 1e9:.1f} GB) at "
+                              f"{max(self.m.ev_t, 0) / 1e9:g} s simulated; shorten the run or use fewer CPUs")
         if self._export is not None and not self.m.log.exported:
             self._export = None  # the log moved to new blocks; the views keep the old ones alive
         return 0
@@ -417,6 +436,7 @@ cdef class CyEngine:
         cdef ns_t t_k = self.settle_ktime(t_end), last
         self.run_until(t_k)
         m.acct_end = t_end
+        m.jiffies_cap = ktime(m, t_k)
         with nogil:
             last = drain_events(m, t_k, t_k + DRAIN_HORIZON_NS, &done)
         self._check()
@@ -484,7 +504,7 @@ cdef class CyEngine:
     def global_state(self):
         cdef Machine* m = &self.m
         cdef Slot* b = &m.slots[m.bslot]
-        cdef ns_t behind = ktime(m, self._now) - m.last_jiffies_update
+        cdef ns_t behind = min(ktime(m, self._now), m.jiffies_cap) - m.last_jiffies_update
         # a reader on a running CPU sees jiffies caught up by tick_do_update_jiffies64 (the NO_HZ machinery)
         catch_up = any(m.cpus[c].mode == TM_HIGHRES or m.cpus[c].mode == TM_LOWRES_NOHZ for c in range(self.ncpus))
         seen = m.jiffies + (1 + floordiv_i64(behind - m.tick, m.tick) if behind >= m.tick and catch_up else 0)

@@ -48,6 +48,7 @@ cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
         arg = top.arg
         ev = <int>(top.key >> 56)
         q.root_consumed = True
+        m.ev_t = t
         if ev == EV_DEV:
             dispatch_device(m, cpu, t)
         elif ev == EV_IPI:
@@ -104,6 +105,7 @@ cdef ns_t drain_events(Machine* m, ns_t fired_by, ns_t horizon, int64_t* done) n
         arg = top.arg
         ev = <int>(top.key >> 56)
         q.root_consumed = True
+        m.ev_t = t
         deliver = True
         if ev == EV_DEV:
             if m.slots[cpu].fire_at <= fired_by:

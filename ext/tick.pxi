@@ -131,8 +131,11 @@ cdef inline void do_timer_periodic(Machine* m, int cpu, ns_t t) noexcept nogil:
 
 cdef inline void update_jiffies64(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
     """tick_do_update_jiffies64: catch jiffies up to *now* (several at once when late)."""
-    cdef ns_t delta = now - m.last_jiffies_update
+    cdef ns_t delta
     cdef int64_t n
+    if now > m.jiffies_cap:  # finish delivering past the end: jiffies stop at the end's kernel time
+        now = m.jiffies_cap
+    delta = now - m.last_jiffies_update
     if delta < m.tick:
         return
     # delta >= tick here; the common case (one jiffy) skips the division.

@@ -87,8 +87,10 @@ class ReferenceEngine(IdleMixin, PvMixin):
         self.bslot = n  # the broadcast device's slot
         self.tick = p.tick_nsec
         self.now = 0
+        self._t = -1  # time of the event being dispatched
         self.finished = False
         self.acct_end = KTIME_MAX  # C-state residency counts up to here (finish: the run's end)
+        self.jiffies_cap = KTIME_MAX  # jiffies catch up at most to this kernel time (finish: the end's)
         self.events = 0
         self._heap: list[tuple] = []
         self._seq = 0
@@ -116,6 +118,8 @@ class ReferenceEngine(IdleMixin, PvMixin):
         self.per_k = [0] * slots
         self.per_expiry = [0] * slots
         self.fire_at = [KTIME_MAX] * slots
+        self.arrive_at = [KTIME_MAX] * slots
+        self.keeps_in_flight = [False] * slots  # armed as a oneshot event on bare metal (see _keep_in_flight)
         # per-CPU tick state
         self.mode = [TickMode.NONE] * n
         self.sched_expires = [KTIME_MAX] * n
@@ -161,14 +165,27 @@ class ReferenceEngine(IdleMixin, PvMixin):
             lat += self._rand() % (self.plan.irq_jitter_ns + 1)
         return lat
 
+    def _keep_in_flight(self, slot):
+        """Re-arming or stopping a device whose oneshot interrupt is already raised (fire_at <= now) does not
+        recall it: the local APIC holds it until the CPU takes it, and the handler then finds what is due."""
+        if self.keeps_in_flight[slot] and self.fire_at[slot] <= self._t:
+            if slot == self.bslot:
+                self._push(self.arrive_at[slot], EV_INJ, self.plan.bc_cpu, self.PEND_BC)
+            else:
+                self._push(self.arrive_at[slot], EV_INJ, slot, self.PEND_DEV)
+
     def _arm(self, slot, fire):
         """The device in *slot* raises its interrupt at true time *fire*; it reaches a CPU after the IRQ latency."""
+        self._keep_in_flight(slot)
+        self.keeps_in_flight[slot] = not self.guest and self.state[slot] != STATE_PERIODIC
         self.gen[slot] += 1
         self.fire_at[slot] = fire
         # bare metal: the interrupt reaches the CPU after the IRQ latency; a guest's goes through injection
-        self._push(fire if self.guest else fire + self._latency(), EV_DEV, slot, self.gen[slot])
+        self.arrive_at[slot] = fire if self.guest else fire + self._latency()
+        self._push(self.arrive_at[slot], EV_DEV, slot, self.gen[slot])
 
     def _cancel(self, slot):
+        self._keep_in_flight(slot)
         self.gen[slot] += 1
         self.fire_at[slot] = KTIME_MAX
 
@@ -342,7 +359,8 @@ class ReferenceEngine(IdleMixin, PvMixin):
 
     def _update_jiffies64(self, cpu, t, now):
         """tick_do_update_jiffies64: catch jiffies up to *now* (several at once when late)."""
-        delta = now - self.last_jiffies_update
+        # finish delivering past the end: jiffies stop at the end's kernel time
+        delta = min(now, self.jiffies_cap) - self.last_jiffies_update
         if delta < self.tick:
             return
         n = 1 + (delta - self.tick) // self.tick
@@ -569,6 +587,7 @@ class ReferenceEngine(IdleMixin, PvMixin):
         t_k = self.settle_ktime(t_end)
         self.run_until(t_k)
         self.acct_end = t_end
+        self.jiffies_cap = self.ktime(t_k)
         heap = self._heap
         last = t_k
         while heap and heap[0][0] <= t_k + DRAIN_HORIZON_NS:
@@ -589,6 +608,7 @@ class ReferenceEngine(IdleMixin, PvMixin):
         return t_k
 
     def _dispatch_event(self, t, ev, cpu, gen) -> bool:
+        self._t = t
         if ev == EV_DEV:
             slot = cpu
             if gen != self.gen[slot]:
@@ -655,7 +675,7 @@ class ReferenceEngine(IdleMixin, PvMixin):
         return out
 
     def global_state(self) -> dict:
-        now = self.ktime(self.now)
+        now = min(self.ktime(self.now), self.jiffies_cap)
         behind = now - self.last_jiffies_update
         # a reader on a running CPU sees jiffies caught up by tick_do_update_jiffies64 (the NO_HZ machinery)
         catch_up = any(m == TickMode.HIGHRES or m == TickMode.LOWRES_NOHZ for m in self.mode)

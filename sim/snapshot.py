@@ -46,6 +46,8 @@ def timer_list_snapshot(sim) -> dict:
     cpus = eng.cpu_state()
     seed = plan.seed
     jiffies = plan.initial_jiffies + g["jiffies"]
+    # the reader runs on a CPU, whose irq entry caught jiffies up (tick_nohz_update_jiffies): as run's jiffies_delta
+    jiffies_read = plan.initial_jiffies + g["jiffies_seen"]
     tick = plan.tick_nsec
     out_cpus, tick_devices = [], []
     for c in cpus:
@@ -77,7 +79,7 @@ def timer_list_snapshot(sim) -> dict:
             "last_jiffies": jiffies, "next_timer": c["next_timer"],
             "idle_expires": c["idle_expires"] if c["idle_sleeps"] else 0,
         }
-        out_cpus.append({"cpu": cpu, "bases": bases, "tick_sched": ts, "jiffies": jiffies})
+        out_cpus.append({"cpu": cpu, "bases": bases, "tick_sched": ts, "jiffies": jiffies_read})
         did = c["device"]
         dev = None
         if did >= 0:

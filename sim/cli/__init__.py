@@ -70,6 +70,9 @@ def main(argv=None, extra_register=None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"tickscope: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+    except MemoryError as exc:  # a run too long for this machine's memory (the engine names how far it got)
+        print(f"tickscope: error: {exc or 'out of memory'}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("tickscope: interrupted", file=sys.stderr)
         return 130

@@ -136,3 +136,12 @@ def test_interrupts_and_timer_list_take_until_seed_and_engine(capsys):
     assert [int(x) for x in loc.split()[1:5]] == [25] * 4     # HZ=250, 100 ms, the tick due at 100 ms included
     assert main(["timer-list", "--preset", "bare-metal-lapic", "--until", "100ms", "--engine", "reference"]) == 0
     assert "jiffies: " in capsys.readouterr().out
+
+
+def test_a_run_longer_than_memory_allows_is_a_clear_error(monkeypatch, capsys):
+    engine = pytest.importorskip("tickscope.ext.engine")
+    monkeypatch.setattr(engine, "log_record_budget", lambda: 2_000)   # as if the machine had 40 kB to spare
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10s", "--engine", "cython"]) == 2
+    err = capsys.readouterr().err
+    assert "out of memory: the event log reached" in err and "shorten the run" in err
+    assert err.count("\n") == 1 and "Traceback" not in err

@@ -93,3 +93,24 @@ def test_finish_delivers_only_what_was_in_flight():
     assert eng.events - before >= 2                       # the two CPUs' in-flight ticks
     assert tail.any() and int(cols["time_ns"][tail].max()) <= 40_000_000 + 250_000
     assert eng.now == int(cols["time_ns"].max())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("until_ms", [1000, 2000, 2500])
+def test_a_slow_c_state_exit_after_the_end_does_not_carry_jiffies_past_it(engine, until_ms):
+    # HZ=1000 and C10's exit latency of several ticks: the broadcast wake-up in flight at `until` is handled
+    # ms after it, and its jiffies catch-up stops at the end's kernel time (it ran one over: +1001 in 1 s)
+    sets = ["machine.cpus=2", "machine.arat=false", 'machine.cstates=["C1", "C10"]', 'machine.broadcast="hpet"',
+            "kernel.hz=1000", 'kernel.nohz="idle"', 'workload.kind="idle"', f'run.until="{until_ms}ms"']
+    s = _summary("bare-metal-lapic", sets, engine)
+    assert s["jiffies_delta"] == until_ms
+
+
+def test_timer_list_reads_jiffies_as_the_run_reports_them(capsys):
+    from tickscope.sim.cli import main
+
+    sets = ["--set", "machine.cpus=2", "--set", 'kernel.nohz="idle"', "--set", 'workload.kind="idle"',
+            "--set", "kernel.watchdog=false"]
+    assert main(["timer-list", "--preset", "bare-metal-lapic", "--at", "3s", *sets]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("jiffies: "))
+    assert int(line.split()[1]) == 2**32 - 300 * 250 + 750     # INITIAL_JIFFIES + 3 s at HZ=250, all CPUs idle
