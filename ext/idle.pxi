@@ -356,6 +356,11 @@ cdef int bc_enter(Machine* m, int cpu, ns_t t) noexcept nogil:
         return -EBUSY_
     if not c.in_oneshot:
         c.in_oneshot = True
+        if c.mode == TM_PERIODIC and s.state == STATE_PERIODIC:
+            # still ticking periodically in hardware (no next_event) after the broadcast went oneshot: the
+            # broadcast wakes it at the next period (tick_broadcast_init_next_event); that tick switches it
+            ne = m.last_jiffies_update + m.tick
+            s.next_event = forward(ne, ktime(m, t), m.tick) if ne <= ktime(m, t) else ne
         if not (kind == BC_HRTIMER and s.next_event < m.bc_next_event):
             ne = s.next_event
             set_state(m, cpu, STATE_SHUTDOWN)

@@ -22,7 +22,7 @@ from tickscope.sim.events import Kind, TickMode
 
 KTIME_MAX = B.KTIME_MAX
 EBUSY = 16
-STATE_SHUTDOWN, STATE_ONESHOT = 1, 3
+STATE_SHUTDOWN, STATE_PERIODIC, STATE_ONESHOT = 1, 2, 3
 EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 1, 2, 3, 4, 5
 WATCHDOG_INTERVAL_NS = 500_000_000
 
@@ -380,6 +380,14 @@ class IdleMixin:
             return -EBUSY
         if cpu not in self.oneshot_mask:
             self.oneshot_mask.add(cpu)
+            if self.mode[cpu] == TickMode.PERIODIC and self.state[cpu] == STATE_PERIODIC:
+                # still ticking periodically in hardware (no next_event) after the broadcast went oneshot:
+                # the broadcast wakes it at the next period, as tick_broadcast_init_next_event arranges for
+                # the CPUs tick_broadcast_setup_oneshot takes over; that tick then switches it to oneshot
+                nxt, now = self.last_jiffies_update + self.tick, self.ktime(t)
+                if nxt <= now:
+                    nxt += ((now - nxt) // self.tick + 1) * self.tick
+                self.next_event[cpu] = nxt
             if not (kind == B.BC_HRTIMER and self.next_event[cpu] < self.bc_next_event):
                 ne = self.next_event[cpu]
                 self._set_state(cpu, STATE_SHUTDOWN)
