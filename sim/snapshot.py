@@ -132,9 +132,10 @@ def boot_log_lines(plan) -> list[str]:
 
 
 def interrupts_rows(sim) -> list[tuple[str, list[int], str]]:
-    """/proc/interrupts rows for timers: IRQ 0 (a global tick or broadcast device) and LOC.
+    """/proc/interrupts rows for timers: IRQ 0 (a global tick or broadcast device), LOC and the broadcast IPIs.
 
-    Broadcast wake-ups arrive on LOCAL_TIMER_VECTOR, so they count in LOC as on x86.
+    Broadcast wake-ups arrive on LOCAL_TIMER_VECTOR, so they count in LOC as on x86; where the machine has a
+    broadcast, an ``IPI`` row (as ARM's "Timer broadcast interrupts") shows them on their own too.
     """
     plan = sim.plan
     cpus = sim.engine.cpu_state()
@@ -155,4 +156,6 @@ def interrupts_rows(sim) -> list[tuple[str, list[int], str]]:
     if any(d.cpu == -1 for d in plan.devices):
         rows.append(("0", irq0, "IO-APIC   2-edge      timer"))
     rows.append(("LOC", loc, "Local timer interrupts"))
+    if plan.bc_kind != B.BC_NONE:
+        rows.append(("IPI", [c["ipis"] for c in cpus], "Timer broadcast interrupts (IPIs; x86 counts them in LOC)"))
     return rows

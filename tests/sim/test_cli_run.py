@@ -145,3 +145,15 @@ def test_a_run_longer_than_memory_allows_is_a_clear_error(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "out of memory: the event log reached" in err and "shorten the run" in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_interrupts_rows_add_up_as_x86_counts_them(capsys):
+    argv = ["--preset", "bare-metal-hpet-c3", "--until", "1s"]
+    assert main(["run", *argv, "--json"]) == 0
+    cpus = json.loads(capsys.readouterr().out)["cpus"]
+    assert main(["interrupts", *argv]) == 0
+    rows = {r.split(":")[0].strip(): [int(x) for x in r.split(":")[1].split()[:len(cpus)]]
+            for r in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["LOC"] == [c["interrupts"] + c["ipis"] for c in cpus]
+    assert rows["IPI"] == [c["ipis"] for c in cpus] and sum(rows["IPI"]) > 0
+    assert sum(rows["0"]) > 0                            # the HPET broadcasting on IRQ 0
