@@ -170,6 +170,7 @@ class TickRasterView(QtWidgets.QWidget):
         the caller already has it (the run controller builds it off the GUI thread).
         """
         self._results = results
+        self._summary = summary
         if results is None:
             data = None
         elif data is None or data.hardware != self._show_hardware:
@@ -359,6 +360,22 @@ class TickRasterView(QtWidgets.QWidget):
     def last_render_ms(self) -> float:
         return self._main.last_ms
 
+    def _grid_note(self, counts) -> str:
+        """How the marks relate to run --json's per-CPU counts, which judge only the tick grid's slots: NO_HZ also
+        runs the tick handler off the grid (the stopped sched_timer expiring at a timer), marked like the rest."""
+        summary = getattr(self, "_summary", None)
+        if not summary or not summary.get("cpus") or not counts:
+            return ""
+        delivered = sum(c["ticks_delivered"] for c in summary["cpus"])
+        late = sum(c["ticks_late"] for c in summary["cpus"])
+        runs = sum(counts.get(k, 0) for k in (raster.MARK_ON_TIME, raster.MARK_BROADCAST, raster.MARK_LATE,
+                                               raster.MARK_STEAL))
+        off = runs - delivered
+        if off <= 0:
+            return ""
+        return (f"on the tick grid (as run --json counts): delivered {delivered}, late {late};&nbsp;&nbsp;"
+                f"{off} more tick-handler runs off the grid (NO_HZ wake-ups for timers)")
+
     def _update_legend(self):
         c = self._colors
 
@@ -384,6 +401,9 @@ class TickRasterView(QtWidgets.QWidget):
             if counts.get(raster.MARK_HW_ETIME):
                 items.append(swatch(raster.MARK_HW_ETIME, f"-ETIME {counts[raster.MARK_HW_ETIME]}"))
         rows = ["&nbsp;&nbsp;&nbsp;".join(items)]
+        grid = self._grid_note(counts)
+        if grid:
+            rows.append(grid)
         if data is not None and data.spans:
             bg = [background(code, f"idle {data.cstate_names[code - raster.BG_IDLE]}")
                   for code in sorted(data.spans) if code != raster.BG_STEAL]

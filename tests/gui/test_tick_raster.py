@@ -118,3 +118,21 @@ def test_follow_mode_survives_show_and_resize_and_ends_on_a_mouse_zoom(qtbot):
     assert view.view_range() == zoomed
     view.fit()                                  # F / Fit: follow again
     assert view.view_range() == (0, view.raster_data().window_end)
+
+
+def test_the_legend_relates_the_marks_to_run_json_counts(qtbot):
+    from tickscope.sim import scenario as scen
+    from tickscope.sim.simulation import simulate
+
+    res = simulate(scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ['run.until="1s"']))
+    summary = analysis.summarize(res)
+    view = TickRasterView()
+    qtbot.addWidget(view)
+    view.set_results(res, summary)
+    text = view.legend.text()
+    delivered = sum(c["ticks_delivered"] for c in summary["cpus"])
+    late = sum(c["ticks_late"] for c in summary["cpus"])
+    counts = view.raster_data().counts
+    runs = sum(counts[k] for k in (raster.MARK_ON_TIME, raster.MARK_BROADCAST, raster.MARK_LATE, raster.MARK_STEAL))
+    assert runs > delivered                                   # NO_HZ runs the handler off the grid too
+    assert f"delivered {delivered}, late {late};" in text and f"{runs - delivered} more tick-handler runs" in text
