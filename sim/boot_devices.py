@@ -123,6 +123,8 @@ def make_devices(sc, hz: int, tsc_khz: int) -> list[Device]:
 
     backend = sc.hypervisor.backend
     visible = backend not in ("xen-pv", "vmi-2007")   # a PV guest sees no emulated timer hardware
+    # IRQ 0: through the IO-APIC (pin 2) with a local APIC, else the 8259 PIC (XT-PIC, line 0)
+    legacy_irq0 = "IO-APIC 2-edge timer" if m.lapic else "XT-PIC 0-edge timer"
     # Global devices first, registered on the boot CPU at time_init.
     if m.hpet and visible:
         period = kclock.hpet_period_fs(m.hpet_hz)
@@ -132,14 +134,14 @@ def make_devices(sc, hz: int, tsc_khz: int) -> list[Device]:
         add(name="hpet", hw=HW_HPET, features=FEAT_PERIODIC | FEAT_ONESHOT, rating=50, mult=p.mult, shift=p.shift,
             min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns, min_delta_ticks=p.min_delta_ticks,
             max_delta_ticks=p.max_delta_ticks, freq_hz=freq, num=num, den=den,
-            periodic_count=(kclock.NSEC_PER_SEC // hz * p.mult) >> p.shift, irq="IO-APIC 2-edge timer")
+            periodic_count=(kclock.NSEC_PER_SEC // hz * p.mult) >> p.shift, irq=legacy_irq0)
     elif m.pit and visible:
         p = kclock.pit_clockevent()
         num, den = ratio(kclock.PIT_TICK_RATE, kclock.NSEC_PER_SEC)
         add(name="pit", hw=HW_PIT, features=FEAT_PERIODIC | FEAT_ONESHOT, rating=0, mult=p.mult, shift=p.shift,
             min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns, min_delta_ticks=p.min_delta_ticks,
             max_delta_ticks=p.max_delta_ticks, freq_hz=kclock.PIT_TICK_RATE, num=num, den=den,
-            periodic_count=kclock.pit_latch(hz), irq="IO-APIC 2-edge timer")
+            periodic_count=kclock.pit_latch(hz), irq=legacy_irq0)
     # One local APIC timer per CPU (VMI 2.6.21 takes the LVTT over; a Xen PV guest has none).
     if m.lapic and visible:
         rating = 150 if m.arat else 100

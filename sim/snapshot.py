@@ -128,7 +128,8 @@ def timer_list_text(sim) -> str:
 
 def boot_log_lines(plan) -> list[str]:
     """The dmesg lines about clocksources and clock events that booting the scenario printed."""
-    return [procfs.dmesg_line(t, text) for t, text in plan.log]
+    # in time order, as dmesg prints them (stable: same-time lines keep their order), as the run's log does
+    return [procfs.dmesg_line(t, text) for t, text in sorted(plan.log, key=lambda e: e[0])]
 
 
 def interrupts_rows(sim) -> list[tuple[str, list[int], str]]:
@@ -153,8 +154,10 @@ def interrupts_rows(sim) -> list[tuple[str, list[int], str]]:
         loc[c["cpu"]] += ipis
     irq0[plan.bc_cpu] += g.get("bc_irqs", 0)
     rows = []
-    if any(d.cpu == -1 for d in plan.devices):
-        rows.append(("0", irq0, "IO-APIC   2-edge      timer"))
+    legacy = next((d for d in plan.devices if d.cpu == -1), None)
+    if legacy is not None:
+        chip, line, action = legacy.irq.split()            # e.g. "IO-APIC 2-edge timer" (boot_devices)
+        rows.append(("0", irq0, f"{chip}   {line}      {action}"))
     rows.append(("LOC", loc, "Local timer interrupts"))
     if plan.bc_kind != B.BC_NONE:
         rows.append(("IPI", [c["ipis"] for c in cpus], "Timer broadcast interrupts (IPIs; x86 counts them in LOC)"))
