@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -440,10 +441,15 @@ def _describe(err: dict, source: str) -> str:
             for m in field.metadata:
                 lo = getattr(m, "ge", lo) if getattr(m, "ge", None) is not None else lo
                 hi = getattr(m, "le", hi) if getattr(m, "le", None) is not None else hi
-        if lo is None and hi is None:   # a field inside a list or an optional table: the bound broken
+        if lo is None and hi is None:   # a field the models do not lead to: the bound broken
             lo, hi = ctx.get("ge", ctx.get("gt")), ctx.get("le", ctx.get("lt"))
+        extra = (field.json_schema_extra or {}) if field is not None else {}
+        if isinstance(extra, dict) and extra.get("unit") == "ns" and isinstance(value, int):
+            value, lo, hi = (format_duration(v) if isinstance(v, int) else v for v in (value, lo, hi))
+            value = str(value)
         rng = f"{lo if lo is not None else ''}..{hi if hi is not None else ''}"
-        return f"{source}: {key}: {value!r} is out of range (allowed {rng})"
+        shown = value if isinstance(value, str) and extra.get("unit") == "ns" else repr(value)
+        return f"{source}: {key}: {shown} is out of range (allowed {rng})"
     if typ == "literal_error":
         return f"{source}: {key}: {value!r} is not allowed (allowed: {ctx.get('expected')})"
     if typ == "missing":
@@ -457,16 +463,31 @@ def _describe(err: dict, source: str) -> str:
 
 
 def _field_for(loc):
+    """The model field at *loc* (list indices and optional tables walked through), or None."""
     model = Scenario
     field = None
     for part in loc:
+        if isinstance(part, int):   # an item of a list field: the list's model stays current
+            continue
+        if model is None:
+            return None
         fields = {f.alias or n: f for n, f in model.model_fields.items()}
         field = fields.get(part)
         if field is None:
             return None
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-            model = field.annotation
+        model = _model_in(field.annotation)
     return field
+
+
+def _model_in(annotation):
+    """The BaseModel a field holds, directly, in a list or as an optional table (else None)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def from_dict(data: dict, source: str = "<scenario>") -> Scenario:
