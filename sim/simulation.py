@@ -108,7 +108,8 @@ class Simulation:
         self.wall_s = 0.0
         self._toml_cache = None  # (scenario, its TOML): see _scenario_toml
         self.settle = settle
-        self.settled_ns = None   # set when the run reached its end: see step
+        self.settled_ns = None   # the engine's settle time, once the run reached its end: see step
+        self._ended_at = None    # the until the run ended at
 
     @property
     def now_ns(self) -> int:
