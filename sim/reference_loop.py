@@ -1,0 +1,133 @@
+"""The reference engine's event loop, mixed into :class:`tickscope.sim.reference.ReferenceEngine`: pop the
+earliest queue entry and dispatch it (``run_until``), and end a run with what is in flight delivered
+(``finish``).  Mirrors ext/loop.pxi and CyEngine.run_until / finish.
+"""
+from __future__ import annotations
+
+import heapq
+
+from tickscope.sim import boot as B
+from tickscope.sim.reference_pv import EV_INJ, EV_MIGRATE, EV_VCPU
+
+KTIME_MAX = B.KTIME_MAX
+STATE_PERIODIC = 2
+EV_DEV, EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 0, 1, 2, 3, 4, 5
+# finish(): how far the kernel's clock may lag true time and still be waited for, and how long after the
+# end in-flight interrupts are still delivered
+SETTLE_KTIME_CAP_NS = 1_000_000
+DRAIN_HORIZON_NS = 1_000_000_000
+
+
+class LoopMixin:
+    """run_until, finish and the dispatch of one queue entry."""
+
+    def run_until(self, t_end: int) -> int:
+        """Process every event at or before *t_end*; returns the number processed."""
+        if self.finished:
+            raise RuntimeError("the run has ended (finish); start a new engine to run further")
+        heap = self._heap
+        done = 0
+        while heap and heap[0][0] <= t_end:
+            t, ev, _seq, cpu, gen = heapq.heappop(heap)
+            if not self._dispatch_event(t, ev, cpu, gen):
+                continue
+            self.events += 1
+            done += 1
+        self.now = max(self.now, t_end)
+        return done
+
+    def settle_ktime(self, t_end: int) -> int:
+        """The true time by which the kernel's clock reads *t_end* (at least *t_end*; at most
+        SETTLE_KTIME_CAP_NS later: a clock further behind is left behind)."""
+        if self.ktime(t_end) >= t_end or self.ktime(t_end + SETTLE_KTIME_CAP_NS) < t_end:
+            return t_end
+        lo, hi = t_end, t_end + SETTLE_KTIME_CAP_NS
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.ktime(mid) >= t_end:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def finish(self, t_end: int) -> int:
+        """End the run at *t_end* with the interrupts already on their way delivered.
+
+        Runs on until the kernel's clock reads *t_end* (:meth:`settle_ktime`), then handles only what
+        is in flight: device interrupts raised by then, injections, IPIs and C-state exits, with whatever
+        they cause in turn; nothing new starts (later device expiries, workload and host events are
+        dropped).  The engine cannot run further afterwards.  Returns the settle time: every device
+        expiry at or before it was delivered.
+        """
+        t_k = self.settle_ktime(t_end)
+        self.run_until(t_k)
+        self.acct_end = t_end
+        self.jiffies_cap = self.ktime(t_k)
+        heap = self._heap
+        last = t_k
+        while heap and heap[0][0] <= t_k + DRAIN_HORIZON_NS:
+            t, ev, _seq, cpu, gen = heapq.heappop(heap)
+            if ev == EV_DEV:
+                if gen != self.gen[cpu]:
+                    continue
+                if self.fire_at[cpu] > t_k:
+                    self.fire_at[cpu] = KTIME_MAX  # raised after the end: dropped
+                    continue
+            elif ev not in (EV_IPI, EV_INJ, EV_WAKE):
+                continue
+            if self._dispatch_event(t, ev, cpu, gen):
+                self.events += 1
+                last = t
+        self.now = max(self.now, last)
+        self.finished = True
+        return t_k
+
+    def _dispatch_event(self, t, ev, cpu, gen) -> bool:
+        self._t = t
+        if ev == EV_DEV:
+            slot = cpu
+            if gen != self.gen[slot]:
+                return False
+            self.fire_at[slot] = KTIME_MAX
+            if self.state[slot] == STATE_PERIODIC:
+                # a periodic device reloads itself at the expiry, whoever handles it and when
+                k = self.per_k[slot]
+                self.per_k[slot] = k + 1
+                self.per_expiry[slot] = self._periodic_fire(slot, k)
+                self._arm(slot, self._periodic_fire(slot, k + 1))
+            target, what = (self.plan.bc_cpu, self.PEND_BC) if slot == self.bslot else (slot, self.PEND_DEV)
+            if not self.guest:
+                self._arrive(target, t, what)
+            elif (self.plan.pv_pit and what == self.PEND_DEV and self.devs[self.dev[slot]].hw == B.HW_PIT
+                  and self.state[slot] == STATE_PERIODIC):
+                self._pit_host_queue(t, self.per_expiry[slot])
+            else:
+                self._inject(target, t, what)
+        elif ev == EV_IPI:
+            if self.guest:
+                self._inject(cpu, t, self.PEND_IPI)
+            else:
+                self._arrive(cpu, t, self.PEND_IPI)
+        elif ev == EV_INJ:
+            self._arrive(cpu, t, gen)
+        elif ev == EV_WAKE:
+            if gen != self.wake_gen[cpu]:
+                return False
+            self._wake_done(cpu, t)
+        elif ev == EV_WORK:
+            if gen != self.work_gen[cpu]:
+                return False
+            self._work_toggle(cpu, t)
+        elif ev == EV_WORKEND:
+            if gen != self.tw_gen[cpu]:
+                return False
+            self._timer_work_end(cpu, t)
+        elif ev == EV_WATCHDOG:
+            self._watchdog(t)
+        elif ev == EV_VCPU:
+            self._vcpu_toggle(cpu, t)
+        elif ev == EV_MIGRATE:
+            self._migrate(t, gen)
+        else:
+            self._resume(t, gen)
+        return True
