@@ -341,6 +341,12 @@ class Scenario(_Section):
                 raise ValueError(f"machine.cstates[{i}] ({b.name}): target residency {format_duration(b.target_residency)} "
                                  f"is below the {format_duration(a.target_residency)} of {a.name} before it; "
                                  "list the states shallow to deep")
+        if m.cstates and m.cstates[0].stops_timer:
+            # x86 always has HLT (C1), and cpuidle falls back to a shallow state when nothing deeper fits or
+            # a deep state is refused (no broadcast): a list of deep states only has nothing to fall back to
+            raise ValueError(f"machine.cstates[0] ({m.cstates[0].name}): the shallowest state must keep the timer "
+                             "running (C1 or C1E, or a custom state with stops_timer = false): x86 always has HLT, "
+                             "and idle falls back to it")
         if m.broadcast == "hpet" and not m.hpet:
             raise ValueError("machine.broadcast = \"hpet\" needs machine.hpet = true")
         if m.broadcast == "pit" and not m.pit:

@@ -133,3 +133,13 @@ def test_cstates_must_be_listed_shallow_to_deep():
         scen.apply_sets(scen.preset("bare-metal-lapic"), ['machine.cstates=["C3", "C1"]'])
     sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['machine.cstates=["C1", "C1E", "C3", "C6", "C7s", "C8"]'])
     assert [c.name for c in sc.machine.cstates][-2:] == ["C7s", "C8"]   # equal residencies are fine
+
+
+@pytest.mark.parametrize("states", ['["C3"]', '["C10"]', '["C6", "C10"]',
+                                    '[{name="CX", exit_latency="5ms", target_residency="20ms", stops_timer=true}]'])
+def test_a_c_state_list_needs_a_shallow_state_to_fall_back_to(states):
+    # with deep states only the governor had nothing to pick for a 1 ms sleep, nor when the broadcast
+    # refused (C3 "entered" with deep_refused counting every entry)
+    with pytest.raises(InputError, match=r"machine.cstates\[0\] \(\w+\): the shallowest state must keep the timer"):
+        scen.apply_sets(scen.preset("bare-metal-lapic"), [f"machine.cstates={states}"])
+    assert scen.apply_sets(scen.preset("bare-metal-lapic"), ['machine.cstates=["C1E", "C10"]']).machine.cstates
