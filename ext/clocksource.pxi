@@ -37,6 +37,7 @@ cdef void watchdog_requeued(Machine* m, ns_t t) noexcept nogil:
     reschedule IPI) so that its idle loop sees the timer."""
     cdef int target = <int>(m.wd_round % m.ncpus)
     if m.cpus[target].tick_stopped and m.wd_expires < m.cpus[target].idle_expires:
+        m.cpus[target].resched_ipis += 1
         arrive(m, target, t, PEND_RESCHED)
 
 

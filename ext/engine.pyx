@@ -496,7 +496,7 @@ cdef class CyEngine:
                 "idle_entrytime": c.idle_entrytime, "idle_exittime": c.idle_exittime,
                 "idle_sleeptime": c.idle_sleeptime, "idle_expires": c.idle_expires,
                 "residency_ns": residency, "wakeups": c.wakeups,
-                "broadcast_received": c.bc_received, "ipis": c.ipis, "next_timer": next_timer(m, cpu),
+                "broadcast_received": c.bc_received, "ipis": c.ipis, "resched_ipis": c.resched_ipis, "next_timer": next_timer(m, cpu),
                 "timer_expiries": [c.utimers[i].expiry for i in range(c.nutimers)],
             })
         return out

@@ -118,6 +118,7 @@ ctypedef struct Cpu:
     int64_t wakeups
     int64_t bc_received
     int64_t ipis
+    int64_t resched_ipis      # NO_HZ kicks (wake_up_nohz_cpu's reschedule IPI): /proc/interrupts' RES
     ns_t ipi_expiry
     ns_t deep_ns
     # NO_HZ (struct tick_sched)

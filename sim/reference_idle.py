@@ -49,6 +49,7 @@ class IdleMixin:
         self.wakeups = [0] * n
         self.bc_received = [0] * n
         self.ipis = [0] * n
+        self.resched_ipis = [0] * n  # NO_HZ kicks (wake_up_nohz_cpu): /proc/interrupts' RES
         self.bc_irqs = 0
         self.ipi_expiry = [0] * n
         self.deep_ns = [0] * n        # time spent in timer-stopping states (a non-invariant TSC stops there)
@@ -492,6 +493,7 @@ class IdleMixin:
         reschedule IPI) so that its idle loop sees the timer."""
         target = self.wd_round % self.ncpus
         if self.tick_stopped[target] and self.wd_expires < self.idle_expires[target]:
+            self.resched_ipis[target] += 1
             self._arrive(target, t, self.PEND_RESCHED)
 
     def _watchdog_watching(self) -> bool:
@@ -558,7 +560,7 @@ class IdleMixin:
             "idle_entrytime": self.idle_entrytime[c], "idle_exittime": self.idle_exittime[c],
             "idle_sleeptime": self.idle_sleeptime[c], "idle_expires": self.idle_expires[c],
             "residency_ns": residency, "wakeups": self.wakeups[c],
-            "broadcast_received": self.bc_received[c], "ipis": self.ipis[c], "next_timer": self._next_timer(c),
+            "broadcast_received": self.bc_received[c], "ipis": self.ipis[c], "resched_ipis": self.resched_ipis[c], "next_timer": self._next_timer(c),
             "timer_expiries": [u[0] for u in self.utimers[c]],
         }
 

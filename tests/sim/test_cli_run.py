@@ -157,3 +157,17 @@ def test_interrupts_rows_add_up_as_x86_counts_them(capsys):
     assert rows["LOC"] == [c["interrupts"] + c["ipis"] for c in cpus]
     assert rows["IPI"] == [c["ipis"] for c in cpus] and sum(rows["IPI"]) > 0
     assert sum(rows["0"]) > 0                            # the HPET broadcasting on IRQ 0
+
+
+def test_interrupts_res_row_counts_the_watchdogs_nohz_kicks(capsys):
+    # all CPUs idle with their ticks stopped: each watchdog round (every 0.5 s: 0.5 .. 3.0 s, six) queues the
+    # next round's timer on the other CPU and kicks it (wake_up_nohz_cpu's reschedule IPI): three each
+    argv = ["--preset", "bare-metal-lapic", "--set", "machine.cpus=2", "--set", 'kernel.nohz="idle"',
+            "--set", 'workload.kind="idle"', "--until", "3s"]
+    outs = []
+    for engine in ("reference", "cython"):
+        assert main(["interrupts", *argv, "--engine", engine]) == 0
+        outs.append(capsys.readouterr().out)
+    res = next(r for r in outs[0].splitlines() if r.startswith("RES:"))
+    assert res.split()[1:3] == ["3", "3"] and "Rescheduling interrupts" in res
+    assert outs[0] == outs[1]
