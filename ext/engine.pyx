@@ -520,5 +520,6 @@ cdef class CyEngine:
                 "bc_min_delta_ns": b.min_delta_ns, "bc_irqs": m.bc_irqs,
                 "steal_ns": [m.cpus[c].steal_ns for c in range(self.ncpus)], "injections": m.injections,
                 "pit_discarded": m.pit_discarded, "pit_pending_max": m.pit_pending_max,
+                "pit_pending": [m.pit_q[(m.pit_head + i) % m.pit_cap] for i in range(m.pit_n)],
                 "migrations": m.migrations_done, "wall_ahead_ns": m.wall_ahead,
                 "tsc_hz_now": int(m.tsc_num) * 1000000000 // max(1, int(m.tsc_den))}

@@ -278,6 +278,9 @@ class RasterStream:
         self._ticks(res, rows, ctx)
         if self._grid_ok:
             self._expected(res, rows, ctx, end)
+            pending = analysis.pending_slots(res, 0)
+            if pending.size:  # as build: a re-injection backlog still on its way is not lost
+                self._unmark_lost(pending * np.int64(self.ncpus))
         self._hardware(res, rows)
         self._last_mode_update(res, rows[Kind.MODE])
         if rows[Kind.JIFFIES].size:

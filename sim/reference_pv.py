@@ -224,5 +224,6 @@ class PvMixin:
 
     def _pv_state(self) -> dict:
         return {"steal_ns": list(self.steal_ns), "injections": self.injections, "pit_discarded": self.pit_discarded,
-                "pit_pending_max": self.pit_pending_max, "migrations": self.migrations_done,
+                "pit_pending_max": self.pit_pending_max, "pit_pending": list(self.pit_queue),
+                "migrations": self.migrations_done,
                 "wall_ahead_ns": self.wall_ahead, "tsc_hz_now": self.tsc_num * 1_000_000_000 // max(1, self.tsc_den)}

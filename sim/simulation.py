@@ -195,8 +195,8 @@ class Simulation:
             "last_jiffies_update": g["last_jiffies_update"],
             "cpus": self.engine.cpu_state(),
             "wall_ahead_ns": g.get("wall_ahead_ns", 0),
-            "hypervisor": {k: g[k] for k in ("injections", "pit_discarded", "pit_pending_max", "migrations", "tsc_hz_now")
-                           if k in g},
+            "hypervisor": {k: g[k] for k in ("injections", "pit_discarded", "pit_pending_max", "pit_pending", "migrations",
+                                             "tsc_hz_now") if k in g},
             "kinds": {k.name: int(k) for k in ev.Kind},
             "modes": {m.name: int(m) for m in ev.TickMode},
         })
