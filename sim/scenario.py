@@ -11,9 +11,7 @@ Durations are strings with a unit (``"10s"``, ``"250ms"``, ``"40us"``,
 from __future__ import annotations
 
 import difflib
-import re
 import tomllib
-import typing
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,59 +20,10 @@ import tomli_w
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tickscope.sim.errors import InputError
+from tickscope.sim.scenario_errors import describe
+from tickscope.sim.units import format_duration, parse_duration
 
 SCHEMA_VERSION = 1
-
-_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)\s*$")
-
-
-def parse_duration(value: Any) -> int:
-    """Parse ``"10s"``, ``"250ms"``, ``"40us"``, ``"1500ns"`` (or an int of ns) into integer ns.
-
-    Parameters
-    ----------
-    value : str or int
-        The duration.
-
-    Returns
-    -------
-    int
-        Nanoseconds.
-
-    Raises
-    ------
-    ValueError
-        If the text is not a number followed by one of ns, us, ms, s, or the
-        result is not a whole number of nanoseconds.
-    """
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as \"10s\", \"250ms\", \"40us\" or \"1500ns\"")
-    if isinstance(value, int):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("expected a duration such as \"10s\", \"250ms\", \"40us\" or \"1500ns\"")
-    m = _DURATION_RE.match(value)
-    if not m:
-        raise ValueError(f"{value!r} is not a duration; write a number and a unit: ns, us, ms or s (e.g. \"250ms\")")
-    number, unit = m.groups()
-    scale = _UNITS[unit]
-    if "." in number:
-        whole, frac = number.split(".")
-        ns = int(whole) * scale + int(frac.ljust(18, "0")[:18]) * scale // 10**18
-        if (int(whole) * scale * 10**18 + int(frac.ljust(18, "0")[:18]) * scale) % 10**18:
-            raise ValueError(f"{value!r} is not a whole number of nanoseconds")
-        return ns
-    return int(number) * scale
-
-
-def format_duration(ns: int) -> str:
-    """Format integer ns with the largest unit that divides it exactly (``4000000`` → ``"4ms"``)."""
-    for unit, scale in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
-        if ns and ns % scale == 0:
-            return f"{ns // scale}{unit}"
-    return f"{ns}ns"
-
 
 Duration = Annotated[int, BeforeValidator(parse_duration)]
 
@@ -414,88 +363,6 @@ def _is_duration(field) -> bool:
 
 # -- loading, with errors that name the place --------------------------------
 
-def _section_fields(loc: tuple) -> list[str]:
-    model: type[BaseModel] = Scenario
-    for part in loc[:-1]:
-        field = model.model_fields.get(part) or next(
-            (f for f in model.model_fields.values() if f.alias == part), None)
-        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
-            return []
-        model = field.annotation
-    return [f.alias or n for n, f in model.model_fields.items()]
-
-
-def _describe(err: dict, source: str) -> str:
-    loc = tuple(err["loc"])
-    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") if loc else "(top level)"
-    typ = err["type"]
-    if typ == "extra_forbidden":
-        names = _section_fields(loc)
-        hint = difflib.get_close_matches(str(loc[-1]), names, n=1)
-        msg = f"{source}: {key}: unknown key"
-        if hint:
-            msg += f" (did you mean '{'.'.join(str(p) for p in loc[:-1] + (hint[0],))}'?)"
-        elif names:
-            msg += f"; allowed here: {', '.join(names)}"
-        return msg
-    value = err.get("input")
-    ctx = err.get("ctx") or {}
-    if typ in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        field = _field_for(loc)
-        lo = hi = None
-        if field is not None:
-            for m in field.metadata:
-                lo = getattr(m, "ge", lo) if getattr(m, "ge", None) is not None else lo
-                hi = getattr(m, "le", hi) if getattr(m, "le", None) is not None else hi
-        if lo is None and hi is None:   # a field the models do not lead to: the bound broken
-            lo, hi = ctx.get("ge", ctx.get("gt")), ctx.get("le", ctx.get("lt"))
-        extra = (field.json_schema_extra or {}) if field is not None else {}
-        if isinstance(extra, dict) and extra.get("unit") == "ns" and isinstance(value, int):
-            value, lo, hi = (format_duration(v) if isinstance(v, int) else v for v in (value, lo, hi))
-            value = str(value)
-        rng = f"{lo if lo is not None else ''}..{hi if hi is not None else ''}"
-        shown = value if isinstance(value, str) and extra.get("unit") == "ns" else repr(value)
-        return f"{source}: {key}: {shown} is out of range (allowed {rng})"
-    if typ == "literal_error":
-        return f"{source}: {key}: {value!r} is not allowed (allowed: {ctx.get('expected')})"
-    if typ == "missing":
-        return f"{source}: {key}: required key is missing"
-    text = err["msg"]
-    if text.startswith("Value error, "):
-        text = text[len("Value error, "):]
-    if loc:
-        return f"{source}: {key}: {text} (got {value!r})" if typ != "value_error" or not isinstance(value, dict) else f"{source}: {key}: {text}"
-    return f"{source}: {text}"
-
-
-def _field_for(loc):
-    """The model field at *loc* (list indices and optional tables walked through), or None."""
-    model = Scenario
-    field = None
-    for part in loc:
-        if isinstance(part, int):   # an item of a list field: the list's model stays current
-            continue
-        if model is None:
-            return None
-        fields = {f.alias or n: f for n, f in model.model_fields.items()}
-        field = fields.get(part)
-        if field is None:
-            return None
-        model = _model_in(field.annotation)
-    return field
-
-
-def _model_in(annotation):
-    """The BaseModel a field holds, directly, in a list or as an optional table (else None)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
 def from_dict(data: dict, source: str = "<scenario>") -> Scenario:
     """Validate plain data (as read from TOML) into a :class:`Scenario`.
 
@@ -514,7 +381,7 @@ def from_dict(data: dict, source: str = "<scenario>") -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
-        raise InputError("; ".join(_describe(e, source) for e in errors[:3])
+        raise InputError("; ".join(describe(e, source, Scenario) for e in errors[:3])
                          + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else "")) from None
 
 

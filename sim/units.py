@@ -1,8 +1,11 @@
-"""Human-readable times and frequencies for readouts, tables and axes.
+"""Human-readable times and frequencies for readouts, tables and axes, and the scenario files' durations.
 
 Readouts round for display only; callers keep the exact integer nanoseconds.
 """
 from __future__ import annotations
+
+import re
+from typing import Any
 
 _SCALES = ((1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "µs"), (1, "ns"))
 
@@ -44,3 +47,56 @@ def format_seconds_us(t_ns: int) -> str:
     sign = "-" if t_ns < 0 else ""
     t_ns = abs(t_ns)
     return f"{sign}{t_ns // 1_000_000_000}.{t_ns % 1_000_000_000 // 1000:06d}"
+
+
+# -- scenario durations: "10s", "250ms", "40us", "1500ns" --------------------------------------
+
+_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)\s*$")
+
+
+def parse_duration(value: Any) -> int:
+    """Parse ``"10s"``, ``"250ms"``, ``"40us"``, ``"1500ns"`` (or an int of ns) into integer ns.
+
+    Parameters
+    ----------
+    value : str or int
+        The duration.
+
+    Returns
+    -------
+    int
+        Nanoseconds.
+
+    Raises
+    ------
+    ValueError
+        If the text is not a number followed by one of ns, us, ms, s, or the
+        result is not a whole number of nanoseconds.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as \"10s\", \"250ms\", \"40us\" or \"1500ns\"")
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as \"10s\", \"250ms\", \"40us\" or \"1500ns\"")
+    m = _DURATION_RE.match(value)
+    if not m:
+        raise ValueError(f"{value!r} is not a duration; write a number and a unit: ns, us, ms or s (e.g. \"250ms\")")
+    number, unit = m.groups()
+    scale = _UNITS[unit]
+    if "." in number:
+        whole, frac = number.split(".")
+        ns = int(whole) * scale + int(frac.ljust(18, "0")[:18]) * scale // 10**18
+        if (int(whole) * scale * 10**18 + int(frac.ljust(18, "0")[:18]) * scale) % 10**18:
+            raise ValueError(f"{value!r} is not a whole number of nanoseconds")
+        return ns
+    return int(number) * scale
+
+
+def format_duration(ns: int) -> str:
+    """Format integer ns with the largest unit that divides it exactly (``4000000`` → ``"4ms"``)."""
+    for unit, scale in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if ns and ns % scale == 0:
+            return f"{ns // scale}{unit}"
+    return f"{ns}ns"

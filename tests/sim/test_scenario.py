@@ -143,3 +143,10 @@ def test_a_c_state_list_needs_a_shallow_state_to_fall_back_to(states):
     with pytest.raises(InputError, match=r"machine.cstates\[0\] \(\w+\): the shallowest state must keep the timer"):
         scen.apply_sets(scen.preset("bare-metal-lapic"), [f"machine.cstates={states}"])
     assert scen.apply_sets(scen.preset("bare-metal-lapic"), ['machine.cstates=["C1E", "C10"]']).machine.cstates
+
+
+def test_an_unknown_key_in_a_list_item_gets_a_did_you_mean_in_the_same_notation():
+    with pytest.raises(InputError, match=r"workload.per_cpu\[0\].busy_perod: unknown key "
+                                         r"\(did you mean 'workload.per_cpu\[0\].busy_period'\?\)"):
+        scen.apply_sets(scen.preset("bare-metal-lapic"),
+                        ['workload.per_cpu=[{cpus=[0], kind="busy", busy_perod={dist="fixed"}}]'])
