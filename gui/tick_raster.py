@@ -97,6 +97,7 @@ class TickRasterView(QtWidgets.QWidget):
         super().__init__(parent)
         self.setFocusPolicy(QtCore.Qt.StrongFocus)
         self._results: Results | None = None
+        self._summary: dict | None = None   # run --json of _results, for the legend's tick-grid line
         self._data: raster.RasterData | None = None
         self._show_hardware = False
         self._colors = raster.LIGHT_COLORS
@@ -209,7 +210,7 @@ class TickRasterView(QtWidgets.QWidget):
         """Show one lane per clock event device under the CPU lanes."""
         if on != self._show_hardware:
             self._show_hardware = on
-            self.set_results(self._results)
+            self.set_results(self._results, self._summary)
 
     def show_hardware(self) -> bool:
         return self._show_hardware
@@ -363,7 +364,7 @@ class TickRasterView(QtWidgets.QWidget):
     def _grid_note(self, counts) -> str:
         """How the marks relate to run --json's per-CPU counts, which judge only the tick grid's slots: NO_HZ also
         runs the tick handler off the grid (the stopped sched_timer expiring at a timer), marked like the rest."""
-        summary = getattr(self, "_summary", None)
+        summary = self._summary
         if not summary or not summary.get("cpus") or not counts:
             return ""
         delivered = sum(c["ticks_delivered"] for c in summary["cpus"])

@@ -136,3 +136,5 @@ def test_the_legend_relates_the_marks_to_run_json_counts(qtbot):
     runs = sum(counts[k] for k in (raster.MARK_ON_TIME, raster.MARK_BROADCAST, raster.MARK_LATE, raster.MARK_STEAL))
     assert runs > delivered                                   # NO_HZ runs the handler off the grid too
     assert f"delivered {delivered}, late {late};" in text and f"{runs - delivered} more tick-handler runs" in text
+    view.set_show_hardware(True)                              # redrawn with device lanes: the line stays
+    assert f"delivered {delivered}, late {late};" in view.legend.text()
