@@ -132,10 +132,8 @@ cdef void wake_done(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef ns_t now
     cdef int pend
     c.waking = False
-    if t > m.acct_end:  # woken while finish drains: the residency report stops at the run's end
-        c.residency[s] += m.acct_end - c.state_enter if m.acct_end > c.state_enter else 0
-    else:
-        c.residency[s] += res
+    # woken while finish drains: the residency report stops at the run's end
+    c.residency[s] += min(t, m.acct_end) - c.state_enter if m.acct_end > c.state_enter else 0
     c.wakeups += 1
     if m.cstates[s].stops_timer:
         c.deep_ns += res
@@ -347,7 +345,7 @@ cdef int bc_enter(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef Cpu* c = &m.cpus[cpu]
     cdef Slot* s = &m.slots[cpu]
     cdef int kind = m.bc_kind
-    cdef ns_t ne
+    cdef ns_t ne, now
     if kind == BC_NONE:
         return -EBUSY_
     if not m.bc_mode_oneshot:
@@ -360,7 +358,8 @@ cdef int bc_enter(Machine* m, int cpu, ns_t t) noexcept nogil:
             # still ticking periodically in hardware (no next_event) after the broadcast went oneshot: the
             # broadcast wakes it at the next period (tick_broadcast_init_next_event); that tick switches it
             ne = m.last_jiffies_update + m.tick
-            s.next_event = forward(ne, ktime(m, t), m.tick) if ne <= ktime(m, t) else ne
+            now = ktime(m, t)
+            s.next_event = forward(ne, now, m.tick) if ne <= now else ne
         if not (kind == BC_HRTIMER and s.next_event < m.bc_next_event):
             ne = s.next_event
             set_state(m, cpu, STATE_SHUTDOWN)

@@ -26,6 +26,22 @@ cdef inline void dispatch_device(Machine* m, int slot, ns_t t) noexcept nogil:
         inject(m, target, t, what)
 
 
+cdef inline EventHeap* queue_head(Machine* m) noexcept nogil:
+    """The lane whose head comes first (machine.pxd queue_lane); an empty lane when both are."""
+    cdef EventHeap* q = &m.q[0]
+    if m.q[1].n and (q.n == 0 or heap_before(heap_top(&m.q[1]), heap_top(q))):
+        q = &m.q[1]
+    return q
+
+
+cdef inline void ipi_arrives(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """A broadcast IPI reaches *cpu*: directly on bare metal, through injection in a guest."""
+    if m.guest:
+        inject(m, cpu, t, PEND_IPI)
+    else:
+        arrive(m, cpu, t, PEND_IPI)
+
+
 cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
     """Process every event at or before *t_end*.  Returns a status code (ST_*)."""
     cdef HeapEntry* top
@@ -34,10 +50,7 @@ cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
     cdef ns_t t
     cdef uint64_t arg
     while True:
-        # the earlier head of the two lanes (machine.pxd queue_lane)
-        q = &m.q[0]
-        if m.q[1].n and (q.n == 0 or heap_before(heap_top(&m.q[1]), heap_top(q))):
-            q = &m.q[1]
+        q = queue_head(m)
         if q.n == 0:
             break
         top = heap_top(q)
@@ -52,10 +65,7 @@ cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
         if ev == EV_DEV:
             dispatch_device(m, cpu, t)
         elif ev == EV_IPI:
-            if m.guest:
-                inject(m, cpu, t, PEND_IPI)
-            else:
-                arrive(m, cpu, t, PEND_IPI)
+            ipi_arrives(m, cpu, t)
         elif ev == EV_INJ:
             arrive(m, cpu, t, <int>arg)
         elif ev == EV_WAKE:
@@ -92,9 +102,7 @@ cdef ns_t drain_events(Machine* m, ns_t fired_by, ns_t horizon, int64_t* done) n
     cdef uint64_t arg
     cdef bint deliver
     while True:
-        q = &m.q[0]
-        if m.q[1].n and (q.n == 0 or heap_before(heap_top(&m.q[1]), heap_top(q))):
-            q = &m.q[1]
+        q = queue_head(m)
         if q.n == 0:
             break
         top = heap_top(q)
@@ -114,10 +122,7 @@ cdef ns_t drain_events(Machine* m, ns_t fired_by, ns_t horizon, int64_t* done) n
                 m.slots[cpu].fire_at = KTIME_MAX  # raised after the end: dropped
                 deliver = False
         elif ev == EV_IPI:
-            if m.guest:
-                inject(m, cpu, t, PEND_IPI)
-            else:
-                arrive(m, cpu, t, PEND_IPI)
+            ipi_arrives(m, cpu, t)
         elif ev == EV_INJ:
             arrive(m, cpu, t, <int>arg)
         elif ev == EV_WAKE:

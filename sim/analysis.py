@@ -303,6 +303,12 @@ def pending_slots(res: Results, cpu: int) -> np.ndarray:
     return np.asarray(pending, dtype=np.int64) if cpu == 0 else np.zeros(0, dtype=np.int64)
 
 
+def without_pending(res: Results, cpu: int, slots: np.ndarray) -> np.ndarray:
+    """*slots* less the CPU's :func:`pending_slots` (neither expected nor lost yet)."""
+    pending = pending_slots(res, cpu)
+    return slots[~member_of(slots, pending)] if pending.size else slots
+
+
 def judged_slots(res: Results, cpu: int, horizon: int, handled: np.ndarray) -> np.ndarray:
     """The expected slots judged at the end of a run: every one up to *horizon* (``until - late
     threshold``), plus the later ones due by the end that were handled.
@@ -313,10 +319,7 @@ def judged_slots(res: Results, cpu: int, horizon: int, handled: np.ndarray) -> n
     tick after the settle time: the log's drift samples place a kernel-time slot due exactly at the end
     only to within a few ns, and the next slot is a whole tick away.
     """
-    expected = expected_slots(res, cpu, horizon, handled=handled)
-    pending = pending_slots(res, cpu)
-    if pending.size:
-        expected = expected[~member_of(expected, pending)]
+    expected = without_pending(res, cpu, expected_slots(res, cpu, horizon, handled=handled))
     end = res.meta.get("settled_ns")
     if end is None or end <= horizon or handled.size == 0:
         return expected
@@ -330,9 +333,7 @@ def lost_slots(res: Results, cpu: int, late_threshold_ns: int = LATE_THRESHOLD_N
     horizon = res.meta["until_ns"] - late_threshold_ns
     m = (res.kind == Kind.TICK) & (res.cpu == cpu)
     exp = expected_slots(res, cpu, horizon, handled=res.value[m])
-    lost = exp[~member_of(exp, res.value[m])]
-    pending = pending_slots(res, cpu)
-    return lost[~member_of(lost, pending)] if pending.size else lost
+    return without_pending(res, cpu, exp[~member_of(exp, res.value[m])])
 
 
 def distinct_count(values: np.ndarray) -> int:

@@ -304,10 +304,7 @@ def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysi
         ghost_t.append(exp)
         ghost_l.append(np.full(exp.size, cpu, dtype=np.int32))
         judged = exp[exp <= end_ns - late_threshold_ns]
-        lost = judged[~member_of(judged, got)]
-        pending = analysis.pending_slots(res, cpu)
-        if pending.size:  # re-injection backlog still on its way
-            lost = lost[~member_of(lost, pending)]
+        lost = analysis.without_pending(res, cpu, judged[~member_of(judged, got)])  # a re-injection backlog is on its way
         if lost.size:
             collected[MARK_LOST].append((lost, np.full(lost.size, cpu, dtype=np.int32)))
     ghost = _sorted_pair(np.concatenate(ghost_t), np.concatenate(ghost_l)) if ghost_t else _empty_pair()

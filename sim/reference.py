@@ -398,8 +398,7 @@ class ReferenceEngine(LoopMixin, IdleMixin, PvMixin):
         exp = self.last_jiffies_update
         if self.plan.skew_tick:
             exp += (self.tick >> 1) // self.ncpus * cpu
-        if exp <= now:
-            exp += ((now - exp) // self.tick + 1) * self.tick
+        exp = self._not_before(exp, now)
         self.sched_expires[cpu] = exp
         self._log(t, cpu, Kind.MODE, mode, exp)
         if mode == TickMode.HIGHRES:

@@ -170,6 +170,11 @@ class IdleMixin:
                 self.tw_gen[cpu] += 1
                 self._push(self.busy_until[cpu], EV_WORKEND, cpu, self.tw_gen[cpu])
 
+    def _not_before(self, exp, now):
+        """*exp* if still ahead of *now*, else the next tick slot strictly after *now* (hrtimer_forward; the
+        engine's ``forward`` behind its ``exp <= now`` test)."""
+        return exp if exp > now else exp + ((now - exp) // self.tick + 1) * self.tick
+
     def _run_timers(self, cpu, t, now):
         """The broadcast hrtimer and user timers due at *now*: from hrtimer_interrupt (high-res, after the sched
         tick) or from every low-res tick interrupt (hrtimer_run_queues)."""
@@ -200,7 +205,7 @@ class IdleMixin:
         s = self.idle_state[cpu]
         res = t - self.state_enter[cpu]
         # woken while finish drains: the residency report stops at the run's end
-        self.residency[cpu][s] += max(0, self.acct_end - self.state_enter[cpu]) if t > self.acct_end else res
+        self.residency[cpu][s] += max(0, min(t, self.acct_end) - self.state_enter[cpu])
         self.wakeups[cpu] += 1
         if self.cstates[s][3]:
             self.deep_ns[cpu] += res
@@ -358,9 +363,7 @@ class IdleMixin:
         now = self.ktime(t)
         self._update_jiffies64(cpu, t, now)
         self.tick_stopped[cpu] = 0
-        exp = self.last_tick[cpu]
-        if exp <= now:
-            exp += ((now - exp) // self.tick + 1) * self.tick
+        exp = self._not_before(self.last_tick[cpu], now)
         self.sched_expires[cpu] = exp
         self._log(t, cpu, Kind.TICK_RESTART, 0, exp)
         if self.mode[cpu] == TickMode.HIGHRES:
@@ -385,10 +388,7 @@ class IdleMixin:
                 # still ticking periodically in hardware (no next_event) after the broadcast went oneshot:
                 # the broadcast wakes it at the next period, as tick_broadcast_init_next_event arranges for
                 # the CPUs tick_broadcast_setup_oneshot takes over; that tick then switches it to oneshot
-                nxt, now = self.last_jiffies_update + self.tick, self.ktime(t)
-                if nxt <= now:
-                    nxt += ((now - nxt) // self.tick + 1) * self.tick
-                self.next_event[cpu] = nxt
+                self.next_event[cpu] = self._not_before(self.last_jiffies_update + self.tick, self.ktime(t))
             if not (kind == B.BC_HRTIMER and self.next_event[cpu] < self.bc_next_event):
                 ne = self.next_event[cpu]
                 self._set_state(cpu, STATE_SHUTDOWN)

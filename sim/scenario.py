@@ -219,12 +219,16 @@ class Core(_Section):
     changes: list[str] = Field(default_factory=list, description="Core changes, e.g. [\"lapic-irq-path\"].")
 
 
+UNTIL_MAX_NS = 100_000 * 10**9
+SEED_MAX = 2**63 - 1
+
+
 class Run(_Section):
     """How long and with which seed."""
 
-    until: Duration = Field(1_000_000_000, ge=1, le=100_000 * 10**9,
+    until: Duration = Field(1_000_000_000, ge=1, le=UNTIL_MAX_NS,
                             description="Simulated time to run.", json_schema_extra={"unit": "ns"})
-    seed: int = Field(1, ge=0, le=2**63 - 1, description="Random seed; same scenario + same seed = identical event log.")
+    seed: int = Field(1, ge=0, le=SEED_MAX, description="Random seed; same scenario + same seed = identical event log.")
 
 
 class Scenario(_Section):

@@ -18,6 +18,7 @@ from tickscope.sim import events as ev
 from tickscope.sim.errors import InputError
 from tickscope.sim.reference import SEMANTICS, ReferenceEngine
 from tickscope.sim.results import Results
+from tickscope.sim.scenario import SEED_MAX, UNTIL_MAX_NS
 
 ENGINES = ("cython", "reference")
 
@@ -52,10 +53,6 @@ def _make_engine(plan, engine: str):
             raise InputError(f"{why}; reinstall tickscope (pip install .) or use --engine reference")
         return ReferenceEngine(plan)
     raise InputError(f"engine: {engine!r} is not an engine (allowed: {', '.join(ENGINES)})")
-
-
-SEED_MAX = 2**63 - 1
-UNTIL_MAX_NS = 100_000 * 10**9  # scenario.Run.until's bound
 
 
 def _check_run_override(seed, until_ns) -> None:

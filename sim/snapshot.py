@@ -159,7 +159,7 @@ def interrupts_rows(sim) -> list[tuple[str, list[int], str]]:
         chip, line, action = legacy.irq.split()            # e.g. "IO-APIC 2-edge timer" (boot_devices)
         rows.append(("0", irq0, f"{chip}   {line}      {action}"))
     rows.append(("LOC", loc, "Local timer interrupts"))
-    rows.append(("RES", [c.get("resched_ipis", 0) for c in cpus], "Rescheduling interrupts"))
+    rows.append(("RES", [c["resched_ipis"] for c in cpus], "Rescheduling interrupts"))
     if plan.bc_kind != B.BC_NONE:
         rows.append(("IPI", [c["ipis"] for c in cpus], "Timer broadcast interrupts (IPIs; x86 counts them in LOC)"))
     return rows

@@ -66,15 +66,11 @@ def duration_arg(text, flag: str, positive: bool = True, maximum: int | None = N
 
 def run_end_arg(text, flag: str) -> int:
     """``--until`` / ``--at``: a positive duration within what ``run.until`` allows."""
-    from tickscope.sim.simulation import UNTIL_MAX_NS
-
-    return duration_arg(text, flag, maximum=UNTIL_MAX_NS)
+    return duration_arg(text, flag, maximum=scen.UNTIL_MAX_NS)
 
 
 def seed_arg(seed: int | None) -> int | None:
     """``--seed``: None, or a seed ``run.seed`` allows."""
-    from tickscope.sim.simulation import SEED_MAX
-
-    if seed is not None and not 0 <= seed <= SEED_MAX:
-        raise InputError(f"--seed: {seed} is out of range (0..{SEED_MAX})")
+    if seed is not None and not 0 <= seed <= scen.SEED_MAX:
+        raise InputError(f"--seed: {seed} is out of range (0..{scen.SEED_MAX})")
     return seed
