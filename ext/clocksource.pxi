@@ -1,5 +1,5 @@
 # Timekeeping: the clocksource switch and the clocksource watchdog, included into
-# engine.pyx; the twin of the watchdog in sim/reference_idle.py and of
+# engine.pyx; the twin of sim/reference_watchdog.py and of
 # ReferenceEngine._switch_clocksource.
 
 

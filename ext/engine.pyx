@@ -33,6 +33,7 @@ cnp.import_array()
 
 include "tick.pxi"
 include "idle.pxi"
+include "broadcast.pxi"
 include "clocksource.pxi"
 include "pv.pxi"
 include "loop.pxi"

@@ -135,7 +135,6 @@ def panel_data(res: Results, histogram_ranges: dict | None = None, bins_per_deca
 
 # The summary and its helpers live in analysis (one implementation, GIL-friendly there); these names
 # stay for the GUI's worker.
-member_of = analysis.member_of
 per_cpu = analysis.per_cpu
 summarize = analysis.summarize
 interrupt_rate = analysis.interrupt_rate

@@ -3,10 +3,8 @@
 Definitions (per CPU)
 ---------------------
 expected
-    The tick slots the kernel intended to handle in its tick mode: the device's
-    period grid in periodic mode, the ``next_event + k*TICK_NSEC`` grid in
-    emulated periodic mode, the ``sched_timer`` grid in high-res mode.  Mode
-    changes are MODE records, so the grid is read from the log itself.
+    The tick slots the kernel intended to handle in its tick mode, read from the
+    log's MODE / TICK_STOP / TICK_RESTART records (:mod:`tickscope.sim.tick_grid`).
 delivered
     Distinct slots for which the tick handler ran.
 lost
@@ -19,189 +17,23 @@ duplicated
 Slots with expiry at or before ``until - late_threshold_ns`` are judged; a
 later one (up to the end, where the engine delivers what is still in flight:
 ``settled_ns``) counts when its tick ran and is not judged when it did not:
-it may legitimately be late.  Likewise the last
-slot before the CPU stopped its tick (NO_HZ idle entry), if not handled, is not
-expected: its interrupt was still on its way when the idle entry moved the
-sched_timer, and the kernel then skips that slot (``last_tick``; the restart
-forwards past it and jiffies catch up), as it does here.
+it may legitimately be late.  The last slot before a tick stop, if not handled,
+is not expected (the kernel skips it: :mod:`tickscope.sim.tick_grid`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from tickscope.sim.clock_drift import _drift_samples, kernel_offset
+from tickscope.sim.clock_drift import kernel_offset
 from tickscope.sim.events import Kind, TickMode
+from tickscope.sim.npsets import distinct_count, member_of
 from tickscope.sim.results import Results
+from tickscope.sim.tick_grid import expected_slots
 
 LATE_THRESHOLD_NS = 100_000
 
 OUTCOME_ON_TIME, OUTCOME_LATE, OUTCOME_DUPLICATE, OUTCOME_LOST = 0, 1, 2, 3
 OUTCOME_NAMES = {OUTCOME_ON_TIME: "on time", OUTCOME_LATE: "late", OUTCOME_DUPLICATE: "duplicated", OUTCOME_LOST: "lost"}
-
-
-def _ceil_div(a, b):
-    return -(-a // b)
-
-
-def _periodic_slot(dev: dict, t0: int, k: int) -> int:
-    if dev["hw_name"] == "hpet":
-        c0 = t0 * dev["num"] // dev["den"]
-        return _ceil_div((c0 + k * dev["periodic_count"]) * dev["den"], dev["num"])
-    return t0 + _ceil_div(k * dev["periodic_count"] * dev["den"], dev["num"])
-
-
-def _periodic_count_until(dev: dict, t0: int, bound: int) -> int:
-    """Number of k >= 1 with slot(k) <= bound (exact integer arithmetic)."""
-    p, num, den = dev["periodic_count"], dev["num"], dev["den"]
-    if dev["hw_name"] == "hpet":
-        c0 = t0 * num // den
-        k = (bound * num - c0 * den) // (p * den)
-    else:
-        if bound < t0:
-            return 0
-        k = (bound - t0) * num // (p * den)
-    return max(0, k)
-
-
-_GRID_MODES = (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ, TickMode.VMI_ALARM)
-_BOUNDARY_KINDS = (Kind.MODE, Kind.TICK_STOP, Kind.TICK_RESTART)
-
-
-def _boundaries(res: Results) -> dict:
-    """Rows of MODE / TICK_STOP / TICK_RESTART records grouped by CPU (computed once per Results)."""
-    cache = getattr(res, "_boundary_cache", None)
-    if cache is None:
-        rows = np.flatnonzero(np.isin(res.kind, np.array(_BOUNDARY_KINDS, dtype=np.uint8)))
-        order = np.argsort(res.cpu[rows], kind="stable")
-        rows = rows[order]
-        cpus = res.cpu[rows]
-        cache = {int(c): rows[np.searchsorted(cpus, c, "left"):np.searchsorted(cpus, c, "right")]
-                 for c in np.unique(cpus)}
-        object.__setattr__(res, "_boundary_cache", cache)
-    return cache
-
-
-def _segment_arrays(res: Results, cpu: int):
-    """The CPU's tick segments as arrays: mode, start time, first expiry, end time."""
-    idx = _boundaries(res).get(cpu, np.zeros(0, dtype=np.int64))
-    end_all = res.meta.get("until_ns", int(res.time_ns[-1]) if len(res) else 0)
-    if res.meta.get("settled_ns") is not None:  # the last segment runs on into what the end delivered
-        end_all = max(end_all, res.meta["settled_ns"] + res.meta["tick_nsec"])
-    kinds = res.kind[idx]
-    is_mode = kinds == Kind.MODE
-    # the mode in force at each boundary: forward-fill the last MODE record's mode
-    last_mode = np.where(is_mode, np.arange(idx.size), -1)
-    np.maximum.accumulate(last_mode, out=last_mode) if idx.size else None
-    mode_now = np.where(last_mode >= 0, res.source[idx][np.maximum(last_mode, 0)], TickMode.NONE).astype(np.int64)
-    modes = np.where(kinds == Kind.TICK_STOP, TickMode.NONE, mode_now).astype(np.int64)
-    starts = res.time_ns[idx].astype(np.int64)
-    firsts = res.value[idx].astype(np.int64)
-    ends = np.append(starts[1:], end_all).astype(np.int64) if idx.size else starts
-    return modes, starts, firsts, ends
-
-
-def _by_stop(res: Results, cpu: int) -> np.ndarray:
-    """Per tick segment of the CPU (:func:`_segment_arrays`): whether the CPU ended it by stopping its tick."""
-    idx = _boundaries(res).get(cpu, np.zeros(0, dtype=np.int64))
-    return np.append(res.kind[idx][1:] == Kind.TICK_STOP, False) if idx.size else np.zeros(0, dtype=bool)
-
-
-def tick_segments(res: Results, cpu: int) -> list[tuple[int, int, int, int]]:
-    """The CPU's tick segments: (mode, start_time_ns, first_expiry_ns, end_time_ns).
-
-    A MODE record starts a segment in its mode; NO_HZ's TICK_STOP ends it (no
-    tick is intended while stopped) and TICK_RESTART starts a new one on the
-    same grid.
-    """
-    return [tuple(int(x) for x in seg) for seg in zip(*_segment_arrays(res, cpu))]
-
-
-def _periodic_device(res: Results, cpu: int, mode: int):
-    if mode == TickMode.PERIODIC_BC:
-        b = res.meta.get("broadcast_device", -1)
-        return res.meta["devices"][b] if b is not None and b >= 0 else None
-    did = res.meta["tick_device"][cpu]
-    return res.meta["devices"][did] if did >= 0 else None
-
-
-def _periodic_slots_fast(dev, t0, n):
-    """The first *n* slots of a periodic device armed at *t0*, vectorised (same integers as _periodic_slot).
-
-    Exact while the products stay below 2**63: k * periodic_count * den stays there for runs under ~1e5 s.
-    """
-    k = np.arange(1, n + 1, dtype=np.int64)
-    p, num, den = dev["periodic_count"], dev["num"], dev["den"]
-    if dev["hw_name"] == "hpet":
-        c0 = t0 * num // den
-        return -((-(c0 + k * p) * den) // num)
-    return t0 + -((-(k * p) * den) // num)
-
-
-def _grid_counts(res: Results, modes, firsts, ends, bound):
-    """Slots per grid segment up to *bound*: the kernel-time grid is cut at the kernel's time of the bound."""
-    tick = res.meta["tick_nsec"]
-    hi = np.minimum(ends, bound)
-    grid = np.isin(modes, np.array(_GRID_MODES))
-    hk = hi.copy()
-    kern = grid & (modes != TickMode.VMI_ALARM)
-    if kern.any():
-        ts, ds = _drift_samples(res)
-        if ts.size:
-            hk[kern] = hi[kern] + np.round(np.interp(hi[kern], ts, ds)).astype(np.int64)
-    counts = np.where(grid & (firsts <= hk), (hk - firsts) // tick + 1, 0)
-    return counts.astype(np.int64)
-
-
-def expected_slots(res: Results, cpu: int, bound: int | None = None, skip_at_stop: bool = True,
-                   handled: np.ndarray | None = None) -> np.ndarray:
-    """Expiries (ns) of every tick slot the CPU's kernel intended to handle up to *bound*, without the
-    ones a tick stop skipped (unless not *skip_at_stop*; *handled*: the CPU's TICK expiries, if the caller
-    has them).
-
-    A stop skips the last slot of the segment it ends (at or before *bound*) if that slot was never
-    handled: the sched_timer's pending expiry at the stop, ``last_tick`` (module docstring).
-    """
-    bound = res.meta["until_ns"] if bound is None else bound
-    tick = res.meta["tick_nsec"]
-    modes, starts, firsts, ends = _segment_arrays(res, cpu)
-    out = []
-    for i in np.flatnonzero(np.isin(modes, [TickMode.PERIODIC, TickMode.PERIODIC_BC])):
-        dev = _periodic_device(res, cpu, int(modes[i]))
-        if dev is not None:
-            n = _periodic_count_until(dev, int(starts[i]), int(min(ends[i], bound)))
-            if n:
-                out.append(_periodic_slots_fast(dev, int(starts[i]), n) if n >= 4096 else
-                           np.array([_periodic_slot(dev, int(starts[i]), k) for k in range(1, n + 1)], dtype=np.int64))
-    counts = _grid_counts(res, modes, firsts, ends, bound)
-    total = int(counts.sum())
-    if total:
-        seg_start = np.repeat(np.cumsum(counts) - counts, counts)
-        out.append(np.repeat(firsts, counts) + (np.arange(total, dtype=np.int64) - seg_start) * tick)
-    if not out:
-        return np.zeros(0, dtype=np.int64)
-    slots = np.sort(np.concatenate(out)) if len(out) > 1 else out[0]
-    if not skip_at_stop:
-        return slots
-    stopped = _by_stop(res, cpu) & (ends <= bound) & (counts > 0)
-    skipped = firsts[stopped] + (counts[stopped] - 1) * np.int64(tick)
-    if skipped.size:
-        if handled is None:
-            handled = res.value[(res.kind == Kind.TICK) & (res.cpu == cpu)]
-        skipped = skipped[~member_of(skipped, handled)]
-        slots = slots[~member_of(slots, skipped)]
-    return slots
-
-
-def expected_count(res: Results, cpu: int, bound: int) -> int:
-    """Number of slots up to *bound* without materialising them (slots skipped at a tick stop included)."""
-    modes, starts, firsts, ends = _segment_arrays(res, cpu)
-    total = int(_grid_counts(res, modes, firsts, ends, bound).sum())
-    for i in np.flatnonzero(np.isin(modes, [TickMode.PERIODIC, TickMode.PERIODIC_BC])):
-        dev = _periodic_device(res, cpu, int(modes[i]))
-        if dev is not None:
-            total += _periodic_count_until(dev, int(starts[i]), int(min(ends[i], bound)))
-    return total
-
 
 _KERNEL_TIME_MODES = (TickMode.PERIODIC_EMUL, TickMode.HIGHRES, TickMode.LOWRES_NOHZ)
 
@@ -336,30 +168,6 @@ def lost_slots(res: Results, cpu: int, late_threshold_ns: int = LATE_THRESHOLD_N
     return without_pending(res, cpu, exp[~member_of(exp, res.value[m])])
 
 
-def distinct_count(values: np.ndarray) -> int:
-    """``np.unique(values).size`` by sort + compare.
-
-    numpy >= 2.3's hash-based ``unique`` holds the GIL throughout (113 ms on 3e5 int64 here, stalling the
-    GUI thread while its worker summarises); sort + compare stalls it < 5 ms.
-    """
-    if values.size == 0:
-        return 0
-    s = np.sort(values)
-    return int(np.count_nonzero(s[1:] != s[:-1])) + 1
-
-
-def member_of(values: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """``np.isin(values, items)`` by sort + searchsorted (``isin`` uses the GIL-holding hash ``unique``:
-    ~100 ms GUI stall on 6e5 values here; this < 5 ms)."""
-    items = np.sort(np.asarray(items))
-    values = np.asarray(values)
-    if items.size == 0:
-        return np.zeros(values.shape, dtype=bool)
-    idx = np.searchsorted(items, values)
-    np.minimum(idx, items.size - 1, out=idx)
-    return items[idx] == values
-
-
 def _percentile(values: np.ndarray, q: float) -> int:
     if values.size == 0:
         return 0
@@ -483,7 +291,7 @@ def interrupt_rate(res: Results, bin_ns: int = 10_000_000) -> dict[str, np.ndarr
     if bin_ns <= 0:
         raise ValueError(f"bin_ns must be positive, got {bin_ns}")
     until = max(1, int(res.meta.get("until_ns", 1)))
-    nb = max(1, _ceil_div(until, bin_ns))
+    nb = max(1, -(-until // bin_ns))
     ncpus = int(res.meta["ncpus"])
     m = (res.kind == Kind.TICK) | (res.kind == Kind.IRQ)
     b = np.minimum(res.time_ns[m] // bin_ns, nb - 1)

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tickscope.sim import analysis
-from tickscope.sim.aggregates import member_of
+from tickscope.sim import analysis, tick_grid
+from tickscope.sim.npsets import member_of
 from tickscope.sim.events import Kind
 from tickscope.sim.results import Results
 
@@ -300,7 +300,7 @@ def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysi
     tick_mask = res.kind == Kind.TICK
     for cpu in range(ncpus) if can_grid else ():
         got = res.value[tick_mask & (res.cpu == cpu)]
-        exp = analysis.expected_slots(res, cpu, end_ns, handled=got)
+        exp = tick_grid.expected_slots(res, cpu, end_ns, handled=got)
         ghost_t.append(exp)
         ghost_l.append(np.full(exp.size, cpu, dtype=np.int32))
         judged = exp[exp <= end_ns - late_threshold_ns]

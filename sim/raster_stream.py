@@ -10,8 +10,8 @@ import itertools
 
 import numpy as np
 
-from tickscope.sim import analysis
-from tickscope.sim.aggregates import member_of
+from tickscope.sim import analysis, tick_grid
+from tickscope.sim.npsets import member_of
 from tickscope.sim.events import Kind
 from tickscope.sim.raster import (
     BG_IDLE, BG_STEAL, MARK_BROADCAST, MARK_DUPLICATE, MARK_HW_ETIME, MARK_HW_FIRE, MARK_LATE, MARK_LOST,
@@ -140,7 +140,7 @@ class _SortedKeys:
 # drift samples per update once the log has over 4000 (where analysis thins too): kernel_time walks them in
 # Python, ~50 us each; 256 cost 13 ms per live frame, 64 cost ~3 ms (measured on bare-metal-lapic 3600 s)
 _DRIFT_CTX_SAMPLES = 64
-_GRID = np.array(analysis._GRID_MODES, dtype=np.int64)
+_GRID = np.array(tick_grid._GRID_MODES, dtype=np.int64)
 
 
 def _first_of_runs(keys: np.ndarray) -> np.ndarray:
@@ -153,7 +153,7 @@ def _first_of_runs(keys: np.ndarray) -> np.ndarray:
 
 
 def _periodic_slots(dev: dict, t0: int, k: np.ndarray) -> np.ndarray:
-    """Slots *k* (>= 1) of a periodic device armed at *t0*: :func:`analysis._periodic_slot` vectorised.
+    """Slots *k* (>= 1) of a periodic device armed at *t0*: :func:`tick_grid._periodic_slot` vectorised.
 
     Exact while ``k * periodic_count * den`` stays below 2**63 (runs under ~1e5 s), as in analysis.
     """
@@ -410,11 +410,11 @@ class RasterStream:
         last[:-1] = cpus[1:] != cpus[:-1]
         by_stop = ~last & np.append(knd[1:] == Kind.TICK_STOP, False)
         ends = np.where(last, end, np.append(starts[1:], end))
-        counts = analysis._grid_counts(ctx, modes, firsts, ends, end)
+        counts = tick_grid._grid_counts(ctx, modes, firsts, ends, end)
         for i in np.flatnonzero(np.isin(modes, [analysis.TickMode.PERIODIC, analysis.TickMode.PERIODIC_BC])).tolist():
-            dev = analysis._periodic_device(ctx, int(cpus[i]), int(modes[i]))
+            dev = tick_grid._periodic_device(ctx, int(cpus[i]), int(modes[i]))
             if dev is not None:
-                counts[i] = analysis._periodic_count_until(dev, int(starts[i]), int(min(ends[i], end)))
+                counts[i] = tick_grid._periodic_count_until(dev, int(starts[i]), int(min(ends[i], end)))
         new = np.maximum(counts - emitted, 0)
         slots, lanes = [], []
         grid = np.isin(modes, _GRID) & (new > 0)
@@ -424,7 +424,7 @@ class RasterStream:
             slots.append(np.repeat(firsts[grid], n) + k * np.int64(self.meta["tick_nsec"]))
             lanes.append(np.repeat(cpus[grid], n))
         for i in np.flatnonzero(~np.isin(modes, _GRID) & (new > 0)).tolist():
-            dev = analysis._periodic_device(ctx, int(cpus[i]), int(modes[i]))
+            dev = tick_grid._periodic_device(ctx, int(cpus[i]), int(modes[i]))
             k = np.arange(emitted[i] + 1, counts[i] + 1, dtype=np.int64)
             slots.append(_periodic_slots(dev, int(starts[i]), k))
             lanes.append(np.full(k.size, cpus[i], dtype=np.int64))
@@ -434,7 +434,7 @@ class RasterStream:
         for name, values in (("mode", modes), ("start", starts), ("first", firsts), ("emitted", emitted)):
             seg[name][cpus[last]] = values[last]
         # the last slot before a tick stop, if never handled, was skipped by the stop, not expected
-        # (analysis.expected_slots): drop it if new, take it back if emitted while the segment was open
+        # (tick_grid.expected_slots): drop it if new, take it back if emitted while the segment was open
         stopped = by_stop & np.isin(modes, _GRID) & (counts > 0)
         last_slot = firsts[stopped] + (counts[stopped] - 1) * np.int64(self.meta["tick_nsec"])
         at_stop = last_slot * np.int64(self.ncpus) + cpus[stopped]

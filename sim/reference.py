@@ -23,9 +23,11 @@ device.  Every slot has its own clockevents state (``next_event``, state,
 ``min_delta_ns``, ``retries``) and its own pending hardware interrupt, cancelled
 by bumping the slot's generation.
 
-This module holds the queue, the clockevents core and the tick handlers;
-:mod:`tickscope.sim.reference_idle` holds workloads, idle, NO_HZ, broadcast and
-the clocksource watchdog.
+This module holds the state, the queue and the tick handlers;
+:mod:`tickscope.sim.reference_clockevents` the device ops and the clockevents core,
+:mod:`tickscope.sim.reference_idle` workloads, idle and NO_HZ,
+:mod:`tickscope.sim.reference_broadcast` the tick broadcast, :mod:`tickscope.sim.reference_watchdog`
+the clocksource watchdog and :mod:`tickscope.sim.reference_loop` the event loop.
 """
 from __future__ import annotations
 
@@ -35,28 +37,23 @@ import numpy as np
 
 from tickscope.sim import boot as B
 from tickscope.sim.events import Kind, TickMode
+from tickscope.sim.reference_broadcast import BroadcastMixin
+from tickscope.sim.reference_clockevents import (KTIME_MAX, M64, STATE_DETACHED, STATE_ONESHOT, STATE_ONESHOT_STOPPED,
+                                                 STATE_PERIODIC, STATE_SHUTDOWN, ClockeventsMixin)
 from tickscope.sim.reference_idle import IdleMixin
 from tickscope.sim.reference_loop import LoopMixin
 from tickscope.sim.reference_pv import EV_INJ, PvMixin
+from tickscope.sim.reference_watchdog import WatchdogMixin
 from tickscope.sim.results import COLUMNS
 
 #: Version of the engine semantics.  The Cython engine declares the version it
 #: implements (``CyEngine.SEMANTICS``); ``auto`` only picks it when they match.
 SEMANTICS = 6
 
-M64 = (1 << 64) - 1
-KTIME_MAX = B.KTIME_MAX
-ETIME = 62
 EBUSY = 16
-
-# clock_event_state
-STATE_DETACHED, STATE_SHUTDOWN, STATE_PERIODIC, STATE_ONESHOT, STATE_ONESHOT_STOPPED = 0, 1, 2, 3, 4
 
 # Queue event types; the type is also the tie-break priority at equal times.
 EV_DEV, EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 0, 1, 2, 3, 4, 5
-
-HPET_MIN_CYCLES = 128
-NSEC_PER_SEC = 1_000_000_000
 
 
 def splitmix64(state: int) -> tuple[int, int]:
@@ -68,11 +65,7 @@ def splitmix64(state: int) -> tuple[int, int]:
     return state, z ^ (z >> 31)
 
 
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-class ReferenceEngine(LoopMixin, IdleMixin, PvMixin):
+class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, WatchdogMixin, PvMixin):
     """Pure-Python engine over a :class:`tickscope.sim.boot.BootPlan`."""
 
     name = "reference"
@@ -213,104 +206,6 @@ class ReferenceEngine(LoopMixin, IdleMixin, PvMixin):
 
     def _cs_hres(self) -> bool:
         return self.plan.clocksources[self.cs_idx].continuous
-
-    # ------------------------------------------------------------------ device ops (per hardware kind)
-    def _set_next_event(self, slot, t, ticks) -> int:
-        d = self.devs[self.dev[slot]]
-        if d.hw == B.HW_DEADLINE:
-            if d.tsc_based:
-                self._arm(slot, self._tsc_time(self.tsc(t) + ticks * d.tick_scale))
-            else:
-                target = t * d.num // d.den + ticks * d.tick_scale
-                self._arm(slot, _ceil_div(target * d.den, d.num))
-        elif d.hw == B.HW_HPET:
-            now_c = t * d.num // d.den
-            target = now_c + ticks
-            # The comparator matches on equality: hpet_clkevt_set_next_event re-reads the counter after the
-            # write; if it already passed (or is within HPET_MIN_CYCLES of) the target, the event is lost.
-            after = (t + self.plan.hpet_write_delay_ns) * d.num // d.den
-            diff = (target - after) & 0xFFFFFFFF
-            if diff >= 1 << 31 or diff < HPET_MIN_CYCLES:
-                return -ETIME
-            self._arm(slot, _ceil_div(target * d.den, d.num))
-        elif d.hw == B.HW_NS:
-            self._arm(slot, t + ticks)
-        else:  # relative down-counters: LAPIC, PIT
-            self._arm(slot, t + _ceil_div(ticks * d.tick_scale * d.den, d.num))
-        return 0
-
-    def _periodic_fire(self, slot, k) -> int:
-        d = self.devs[self.dev[slot]]
-        if d.hw == B.HW_HPET:
-            return _ceil_div((self.per_c0[slot] + k * d.periodic_count) * d.den, d.num)
-        return self.per_t0[slot] + _ceil_div(k * d.periodic_count * d.den, d.num)
-
-    def _set_periodic(self, slot, t):
-        d = self.devs[self.dev[slot]]
-        self.state[slot] = STATE_PERIODIC
-        self.per_t0[slot] = t
-        self.per_c0[slot] = t * d.num // d.den
-        self.per_k[slot] = 1
-        self._arm(slot, self._periodic_fire(slot, 1))
-
-    def _set_state(self, slot, state):
-        """clockevents_switch_state: leaving PERIODIC/ONESHOT stops the hardware."""
-        self.state[slot] = state
-        self._cancel(slot)
-        if state == STATE_ONESHOT_STOPPED or state == STATE_SHUTDOWN:
-            pass
-
-    # ------------------------------------------------------------------ clockevents core
-    def _program_event(self, slot, t, expires, force) -> int:
-        """clockevents_program_event."""
-        d = self.devs[self.dev[slot]]
-        self.next_event[slot] = expires
-        if self.state[slot] == STATE_SHUTDOWN:
-            return 0
-        if self.state[slot] == STATE_ONESHOT_STOPPED:
-            self.state[slot] = STATE_ONESHOT
-        delta = expires - self.ktime(t)
-        if delta <= 0:
-            if force:
-                return self._program_min_delta(slot, t)
-            self._log(t, min(slot, self.ncpus - 1), Kind.PROGRAM_ETIME, int(slot == self.bslot), expires)
-            return -ETIME
-        delta = min(max(delta, self.min_delta_ns[slot]), d.max_delta_ns)
-        ticks = ((delta * d.mult) & M64) >> d.shift
-        rc = self._set_next_event(slot, t, ticks)
-        if rc and force:
-            return self._program_min_delta(slot, t)
-        if rc:
-            self._log(t, min(slot, self.ncpus - 1), Kind.PROGRAM_ETIME, int(slot == self.bslot), expires)
-        return rc
-
-    def _program_min_delta(self, slot, t) -> int:
-        """clockevents_program_min_delta with CONFIG_GENERIC_CLOCKEVENTS_MIN_ADJUST (x86)."""
-        d = self.devs[self.dev[slot]]
-        cpu = min(slot, self.ncpus - 1)
-        i = 0
-        limit = NSEC_PER_SEC // self.plan.hz
-        while True:
-            delta = self.min_delta_ns[slot]
-            self.next_event[slot] = self.ktime(t) + delta
-            if self.state[slot] == STATE_SHUTDOWN:
-                return 0
-            self.retries[slot] += 1
-            self._log(t, cpu, Kind.RETRY, int(slot == self.bslot), self.retries[slot])
-            ticks = ((delta * d.mult) & M64) >> d.shift
-            if self._set_next_event(slot, t, ticks) == 0:
-                return 0
-            i += 1
-            if i > 2:
-                cur = self.min_delta_ns[slot]
-                if cur >= limit:
-                    self.next_event[slot] = KTIME_MAX
-                    self._log(t, cpu, Kind.MIN_DELTA, int(slot == self.bslot), -1)
-                    return -ETIME
-                new = 5000 if cur < 5000 else cur + (cur >> 1)
-                self.min_delta_ns[slot] = min(new, limit)
-                self._log(t, cpu, Kind.MIN_DELTA, int(slot == self.bslot), self.min_delta_ns[slot])
-                i = 0
 
     # ------------------------------------------------------------------ tick layer: setup and periodic
     def _tick_setup_device(self, cpu, t):

@@ -1,7 +1,8 @@
-"""Reference engine, part two: workloads, idle and C-states, NO_HZ, broadcast, the watchdog.
+"""Reference engine, part two: workloads, idle and C-states, NO_HZ.
 
 Mixed into :class:`tickscope.sim.reference.ReferenceEngine`; the Cython engine
-mirrors it in ``ext/idle.pxi``.
+mirrors it in ``ext/idle.pxi``.  The broadcast is in :mod:`tickscope.sim.reference_broadcast`
+and the clocksource watchdog in :mod:`tickscope.sim.reference_watchdog`.
 
 Idle model
 ----------
@@ -19,10 +20,9 @@ import math
 
 from tickscope.sim import boot as B
 from tickscope.sim.events import Kind, TickMode
+from tickscope.sim.reference_clockevents import KTIME_MAX, STATE_ONESHOT
 
-KTIME_MAX = B.KTIME_MAX
 EBUSY = 16
-STATE_SHUTDOWN, STATE_PERIODIC, STATE_ONESHOT = 1, 2, 3
 EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 1, 2, 3, 4, 5
 WATCHDOG_INTERVAL_NS = 500_000_000
 
@@ -372,181 +372,6 @@ class IdleMixin:
             while self._program_event(cpu, t, self.sched_expires[cpu], False):
                 self.sched_expires[cpu] += self.tick
 
-    # ------------------------------------------------------------------ broadcast
-    def _bc_enter(self, cpu, t) -> int:
-        """tick_broadcast_enter for a CPU whose timer stops in the chosen state; 0 or -EBUSY."""
-        kind = self.plan.bc_kind
-        if kind == B.BC_NONE:
-            return -EBUSY
-        if not self.bc_mode_oneshot:
-            return 0 if cpu in self.bc_periodic_mask else -EBUSY
-        if kind == B.BC_HRTIMER and self.bc_bound == cpu:
-            return -EBUSY
-        if cpu not in self.oneshot_mask:
-            self.oneshot_mask.add(cpu)
-            if self.mode[cpu] == TickMode.PERIODIC and self.state[cpu] == STATE_PERIODIC:
-                # still ticking periodically in hardware (no next_event) after the broadcast went oneshot:
-                # the broadcast wakes it at the next period, as tick_broadcast_init_next_event arranges for
-                # the CPUs tick_broadcast_setup_oneshot takes over; that tick then switches it to oneshot
-                self.next_event[cpu] = self._not_before(self.last_jiffies_update + self.tick, self.ktime(t))
-            if not (kind == B.BC_HRTIMER and self.next_event[cpu] < self.bc_next_event):
-                ne = self.next_event[cpu]
-                self._set_state(cpu, STATE_SHUTDOWN)
-                self.next_event[cpu] = ne
-            if cpu in self.force_mask:
-                return -EBUSY
-            if self.next_event[cpu] < self.bc_next_event:
-                self._bc_set_event(cpu, t, self.next_event[cpu])
-                if kind == B.BC_HRTIMER and self.bc_bound == cpu:
-                    self.oneshot_mask.discard(cpu)
-                    return -EBUSY
-        return 0
-
-    def _bc_exit(self, cpu, t):
-        """tick_broadcast_exit: take the local timer back."""
-        if cpu not in self.oneshot_mask:
-            return
-        self.oneshot_mask.discard(cpu)
-        ne = self.next_event[cpu]
-        self.state[cpu] = STATE_ONESHOT
-        if cpu in self.pending_mask:
-            self.pending_mask.discard(cpu)
-            return
-        if ne == KTIME_MAX:
-            return
-        if ne <= self.ktime(t):
-            self.force_mask.add(cpu)
-            return
-        self._program_event(cpu, t, ne, True)
-
-    def _bc_set_event(self, cpu, t, expires):
-        """tick_broadcast_set_event: program the broadcast device (forced) for *expires*."""
-        self.bc_next_event = expires
-        if self.plan.bc_kind == B.BC_DEVICE:
-            self.state[self.bslot] = STATE_ONESHOT
-            self._program_event(self.bslot, t, expires, True)
-        else:
-            old = self.bc_bound
-            self.bc_bound = cpu
-            self.bc_expires = expires
-            if old >= 0 and old != cpu and old not in self.oneshot_mask:
-                self._hrtimer_reprogram(old, t)
-            self._hrtimer_reprogram(cpu, t)
-
-    def _bc_device_interrupt(self, cpu, t):
-        """The broadcast device's interrupt on the CPU it is routed to."""
-        self.bc_irqs += 1
-        if self.bc_mode_oneshot:
-            self._bc_oneshot_handler(cpu, t)
-        else:
-            self._bc_periodic_handler(cpu, t)
-
-    def _bc_oneshot_handler(self, cpu, t):
-        """tick_handle_oneshot_broadcast."""
-        now = self.ktime(t)
-        self.bc_next_event = KTIME_MAX
-        self.next_event[self.bslot] = KTIME_MAX
-        nxt = KTIME_MAX
-        wake = set()
-        for c in sorted(self.oneshot_mask):
-            if self.next_event[c] <= now:
-                wake.add(c)
-                self.pending_mask.add(c)
-            elif self.next_event[c] < nxt:
-                nxt = self.next_event[c]
-        self.pending_mask.discard(cpu)
-        wake |= self.force_mask
-        self.force_mask.clear()
-        self._do_broadcast(cpu, t, sorted(wake), 0)
-        if nxt != KTIME_MAX:
-            self._bc_set_event(cpu, t, nxt)
-
-    def _bc_periodic_handler(self, cpu, t):
-        """tick_handle_periodic_broadcast on a hardware-periodic broadcast device."""
-        expiry = self.per_expiry[self.bslot]
-        self._do_broadcast(cpu, t, sorted(self.bc_periodic_mask), expiry)
-
-    def _do_broadcast(self, cpu, t, targets, expiry):
-        """tick_do_broadcast: the local CPU runs its handler directly, the others get an IPI."""
-        for c in targets:
-            self.ipi_expiry[c] = expiry
-            if c == cpu:
-                self.bc_received[c] += 1
-                self._log(t, c, Kind.BROADCAST, 0 if self.bc_mode_oneshot else 1, cpu)
-                self._event_handler(c, t, expiry)
-            else:
-                self._push(t + self.plan.ipi_latency_ns, EV_IPI, c, 0)
-
-    # ------------------------------------------------------------------ clocksource watchdog
-    def _tsc_read(self, cpu, t) -> int:
-        """The TSC as CPU *cpu* reads it: offset per CPU, and stopped while in deep idle if not invariant."""
-        lost = 0
-        if self.plan.tsc_stops:
-            lost = self.deep_ns[cpu]
-            s = self.idle_state[cpu]
-            if s >= 0 and self.cstates[s][3]:
-                lost += t - self.state_enter[cpu]
-        return self.tsc(t - lost) + self.plan.tsc_offset[cpu]
-
-    def _watchdog_requeued(self, t):
-        """add_timer_on(next CPU): a CPU whose tick is stopped past the new expiry is kicked (wake_up_nohz_cpu's
-        reschedule IPI) so that its idle loop sees the timer."""
-        target = self.wd_round % self.ncpus
-        if self.tick_stopped[target] and self.wd_expires < self.idle_expires[target]:
-            self.resched_ipis[target] += 1
-            self._arrive(target, t, self.PEND_RESCHED)
-
-    def _watchdog_watching(self) -> bool:
-        """The watchdog timer is queued: a MUST_VERIFY clocksource is still being checked."""
-        ti = self._tsc_index()
-        return self.plan.watchdog >= 0 and ti >= 0 and not self.cs_unstable[ti]
-
-    def _tsc_index(self) -> int:
-        for i, c in enumerate(self.plan.clocksources):
-            if c.must_verify:
-                return i
-        return -1
-
-    def _watchdog(self, t):
-        """clocksource_watchdog: compare the TSC with the watchdog over the last interval."""
-        p = self.plan
-        self.wd_expires = t + WATCHDOG_INTERVAL_NS
-        self._push(self.wd_expires, EV_WATCHDOG, 0, 0)
-        if not self._watchdog_watching():
-            return
-        ti = self._tsc_index()
-        cpu = self.wd_round % self.ncpus
-        self.wd_round += 1
-        self._watchdog_requeued(t)
-        cs = p.clocksources[ti].params
-        wd = p.clocksources[p.watchdog]
-        cs_now = self._tsc_read(cpu, t) & cs.mask
-        wd_now = self._cs_cycles(p.watchdog, t) & wd.params.mask
-        if self.wd_first:
-            self.wd_first = False
-            self.wd_cs_last, self.wd_wd_last = cs_now, wd_now
-            return
-        cs_nsec = ((((cs_now - self.wd_cs_last) & cs.mask) * cs.mult) & ((1 << 64) - 1)) >> cs.shift
-        wd_nsec = ((((wd_now - self.wd_wd_last) & wd.params.mask) * wd.params.mult) & ((1 << 64) - 1)) >> wd.params.shift
-        self.wd_cs_last, self.wd_wd_last = cs_now, wd_now
-        skew = cs_nsec - wd_nsec
-        if abs(skew) <= p.watchdog_margin_ns:
-            self._log(t, cpu, Kind.WATCHDOG, 0, skew)
-            return
-        self._log(t, cpu, Kind.WATCHDOG, 1, skew)
-        self._log(t, cpu, Kind.WATCHDOG, 2, wd_nsec)
-        self._log(t, cpu, Kind.WATCHDOG, 3, cs_nsec)
-        self.cs_unstable[ti] = True
-        if self.cs_idx == ti:
-            best, rating = -1, -1
-            for i, c in enumerate(p.clocksources):
-                if self.cs_unstable[i] or (self.bc_mode_oneshot and not c.continuous):
-                    continue
-                if c.rating > rating:
-                    best, rating = i, c.rating
-            if best >= 0:
-                self._switch_clocksource(t, best)
-
     # ------------------------------------------------------------------ state for views
     def _idle_state(self, c) -> dict:
         residency = list(self.residency[c])
@@ -563,10 +388,3 @@ class IdleMixin:
             "broadcast_received": self.bc_received[c], "ipis": self.ipis[c], "resched_ipis": self.resched_ipis[c], "next_timer": self._next_timer(c),
             "timer_expiries": [u[0] for u in self.utimers[c]],
         }
-
-    def _bc_state(self) -> dict:
-        return {"bc_next_event": self.bc_next_event, "oneshot_mask": sorted(self.oneshot_mask),
-                "periodic_mask": sorted(self.bc_periodic_mask), "bc_oneshot": self.bc_mode_oneshot,
-                "bc_bound": self.bc_bound, "bc_state": self.state[self.bslot],
-                "bc_next_device_event": self.next_event[self.bslot], "bc_retries": self.retries[self.bslot],
-                "bc_min_delta_ns": self.min_delta_ns[self.bslot], "bc_irqs": self.bc_irqs}

@@ -7,10 +7,9 @@ from __future__ import annotations
 import heapq
 
 from tickscope.sim import boot as B
+from tickscope.sim.reference_clockevents import KTIME_MAX, STATE_PERIODIC
 from tickscope.sim.reference_pv import EV_INJ, EV_MIGRATE, EV_VCPU
 
-KTIME_MAX = B.KTIME_MAX
-STATE_PERIODIC = 2
 EV_DEV, EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 0, 1, 2, 3, 4, 5
 # finish(): how far the kernel's clock may lag true time and still be waited for, and how long after the
 # end in-flight interrupts are still delivered

@@ -4,6 +4,7 @@ from hypothesis import given, settings, strategies as st
 
 from tickscope.sim import boot as B
 from tickscope.sim import reference as R
+from tickscope.sim import reference_clockevents as RCE
 from tickscope.sim import reference_loop as RL
 from tickscope.sim import reference_pv as RPV
 from tickscope.sim.events import Kind, TickMode
@@ -42,15 +43,15 @@ def test_boot_constants_match(E, table, prefix):
 
 
 def test_engine_constants_match(E):
-    assert E.ETIME == R.ETIME and E.EBUSY == R.EBUSY and E.HPET_MIN_CYCLES == R.HPET_MIN_CYCLES
+    assert E.ETIME == RCE.ETIME and E.EBUSY == R.EBUSY and E.HPET_MIN_CYCLES == RCE.HPET_MIN_CYCLES
     assert E.KTIME_MAX_NS == B.KTIME_MAX
     assert E.SETTLE_KTIME_CAP == RL.SETTLE_KTIME_CAP_NS and E.DRAIN_HORIZON == RL.DRAIN_HORIZON_NS
     assert E.EVENT_TYPES == {"EV_DEV": R.EV_DEV, "EV_IPI": R.EV_IPI, "EV_WAKE": R.EV_WAKE, "EV_WORK": R.EV_WORK,
                              "EV_WORKEND": R.EV_WORKEND, "EV_WATCHDOG": R.EV_WATCHDOG, "EV_VCPU": RPV.EV_VCPU,
                              "EV_INJ": RPV.EV_INJ, "EV_MIGRATE": RPV.EV_MIGRATE, "EV_RESUME": RPV.EV_RESUME}
-    assert E.CLOCK_STATES == {"STATE_DETACHED": R.STATE_DETACHED, "STATE_SHUTDOWN": R.STATE_SHUTDOWN,
-                              "STATE_PERIODIC": R.STATE_PERIODIC, "STATE_ONESHOT": R.STATE_ONESHOT,
-                              "STATE_ONESHOT_STOPPED": R.STATE_ONESHOT_STOPPED}
+    assert E.CLOCK_STATES == {"STATE_DETACHED": RCE.STATE_DETACHED, "STATE_SHUTDOWN": RCE.STATE_SHUTDOWN,
+                              "STATE_PERIODIC": RCE.STATE_PERIODIC, "STATE_ONESHOT": RCE.STATE_ONESHOT,
+                              "STATE_ONESHOT_STOPPED": RCE.STATE_ONESHOT_STOPPED}
     assert E.CyEngine.SEMANTICS == R.SEMANTICS
 
 

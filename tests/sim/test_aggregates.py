@@ -32,10 +32,3 @@ def test_panel_data_equals_the_analysis_functions(results):
     assert np.array_equal(pd.rate["rate_hz"], rate["rate_hz"])
     assert list(pd.drift) == list(clock_drift(results))
     assert pd.kind_counts.sum() == len(results)
-
-
-def test_member_of_equals_isin():
-    rng = np.random.default_rng(3)
-    v, items = rng.integers(0, 50, 1000), rng.integers(0, 50, 30)
-    assert np.array_equal(aggregates.member_of(v, items), np.isin(v, items))
-    assert not aggregates.member_of(v, np.zeros(0, np.int64)).any()

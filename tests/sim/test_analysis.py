@@ -1,7 +1,7 @@
 """Analysis on hand-built logs whose answers are known without running the engine."""
 import numpy as np
 
-from tickscope.sim import analysis
+from tickscope.sim import analysis, tick_grid
 from tickscope.sim.events import Kind, TickMode
 from tickscope.sim.results import Results
 
@@ -54,9 +54,9 @@ def test_periodic_hardware_grid_counts_exactly():
     res = make([(0, 0, Kind.MODE, TickMode.PERIODIC, 0)], until=100 * TICK)
     res.meta["devices"] = [dev]
     # PIT at HZ=1000: period 1193 / 1 193 182 Hz = 999 847.47 ns -> 100 slots in 99.9 ms (+ the 100th at 99 984 747)
-    n = analysis.expected_count(res, 0, 100 * TICK - 100_000)
+    n = tick_grid.expected_count(res, 0, 100 * TICK - 100_000)
     assert n == int((100 * TICK - 100_000) * 1193182 // (1193 * 10**9))
-    slots = analysis.expected_slots(res, 0, 100 * TICK - 100_000)
+    slots = tick_grid.expected_slots(res, 0, 100 * TICK - 100_000)
     assert len(slots) == n
     assert slots[0] == -(-1193 * 10**9 // 1193182)
 
@@ -79,9 +79,9 @@ def test_long_periodic_grids_use_the_vectorised_slots_and_agree():
 
     res = simulate(scen.apply_sets(scen.preset("pit-only"), ['run.until="50s"', 'workload.kind="busy"']),
                    engine="reference")
-    slots = analysis.expected_slots(res, 0, res.meta["until_ns"])
+    slots = tick_grid.expected_slots(res, 0, res.meta["until_ns"])
     assert slots.size >= 4096                                   # the vectorised branch
     dev = res.meta["devices"][res.meta["tick_device"][0]]
-    start = analysis.tick_segments(res, 0)[0][1]
-    assert [analysis._periodic_slot(dev, start, k) for k in (1, 2, 4999)] == [int(slots[0]), int(slots[1]), int(slots[4998])]
+    start = tick_grid.tick_segments(res, 0)[0][1]
+    assert [tick_grid._periodic_slot(dev, start, k) for k in (1, 2, 4999)] == [int(slots[0]), int(slots[1]), int(slots[4998])]
     assert analysis.per_cpu(res)[0]["ticks_lost"] == 0

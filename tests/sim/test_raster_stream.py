@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tickscope.sim import analysis, raster_stream, raster, simulation
+from tickscope.sim import analysis, raster_stream, raster, simulation, tick_grid
 from tickscope.sim import scenario as scen
 
 
@@ -90,8 +90,8 @@ def test_slots_skipped_at_a_tick_stop_are_left_out_as_the_full_build_leaves_them
     stream.update(res, final=True)
     full, live = raster.build(res), stream.data()
     horizon = res.meta["until_ns"] - analysis.LATE_THRESHOLD_NS
-    skipped = sum(analysis.expected_slots(res, c, horizon, skip_at_stop=False).size
-                  - analysis.expected_slots(res, c, horizon).size for c in range(8))
+    skipped = sum(tick_grid.expected_slots(res, c, horizon, skip_at_stop=False).size
+                  - tick_grid.expected_slots(res, c, horizon).size for c in range(8))
     assert skipped >= 1                                   # the case occurs in this run
     assert full.counts == live.counts and full.counts.get(raster.MARK_LOST, 0) == 0
     assert all(np.array_equal(a, b) for a, b in zip(_sorted_marks(live.ghost), _sorted_marks(full.ghost)))

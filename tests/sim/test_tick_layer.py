@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tickscope.sim import analysis, clock_drift, scenario as scen
+from tickscope.sim import analysis, clock_drift, npsets, scenario as scen, tick_grid
 from tickscope.sim.events import Kind, TickMode
 from tickscope.sim.simulation import Simulation, simulate
 
@@ -52,10 +52,10 @@ def test_a_tick_still_on_its_way_when_the_cpu_stops_its_tick_is_skipped_not_lost
     skipped = 0
     for cpu in range(8):
         handled = res.value[(res.kind == Kind.TICK) & (res.cpu == cpu)]
-        everything = analysis.expected_slots(res, cpu, horizon, skip_at_stop=False)
-        judged = analysis.expected_slots(res, cpu, horizon)
-        cut = everything[~analysis.member_of(everything, judged)]
-        assert not analysis.member_of(cut, handled).any()     # what the margin leaves out was never handled
+        everything = tick_grid.expected_slots(res, cpu, horizon, skip_at_stop=False)
+        judged = tick_grid.expected_slots(res, cpu, horizon)
+        cut = everything[~npsets.member_of(everything, judged)]
+        assert not npsets.member_of(cut, handled).any()     # what the margin leaves out was never handled
         skipped += cut.size
         assert analysis.lost_slots(res, cpu).size == 0
     assert skipped >= 1

@@ -1,0 +1,128 @@
+"""Reference engine: the tick broadcast (kernel/time/tick-broadcast.c).
+
+Mixed into :class:`tickscope.sim.reference.ReferenceEngine`; the Cython engine mirrors it in
+``ext/broadcast.pxi``.  A CPU whose local timer stops in the C-state its governor chose hands its next
+event to the broadcast device on entry (``tick_broadcast_enter``) and takes it back on exit; the
+broadcast device's interrupt, or the broadcast hrtimer on the CPU holding it, wakes the CPUs whose
+events expired, the local one directly and the others by IPI.
+"""
+from __future__ import annotations
+
+from tickscope.sim import boot as B
+from tickscope.sim.events import Kind, TickMode
+from tickscope.sim.reference_clockevents import KTIME_MAX, STATE_ONESHOT, STATE_PERIODIC, STATE_SHUTDOWN
+from tickscope.sim.reference_idle import EBUSY, EV_IPI
+
+
+class BroadcastMixin:
+    def _bc_enter(self, cpu, t) -> int:
+        """tick_broadcast_enter for a CPU whose timer stops in the chosen state; 0 or -EBUSY."""
+        kind = self.plan.bc_kind
+        if kind == B.BC_NONE:
+            return -EBUSY
+        if not self.bc_mode_oneshot:
+            return 0 if cpu in self.bc_periodic_mask else -EBUSY
+        if kind == B.BC_HRTIMER and self.bc_bound == cpu:
+            return -EBUSY
+        if cpu not in self.oneshot_mask:
+            self.oneshot_mask.add(cpu)
+            if self.mode[cpu] == TickMode.PERIODIC and self.state[cpu] == STATE_PERIODIC:
+                # still ticking periodically in hardware (no next_event) after the broadcast went oneshot:
+                # the broadcast wakes it at the next period, as tick_broadcast_init_next_event arranges for
+                # the CPUs tick_broadcast_setup_oneshot takes over; that tick then switches it to oneshot
+                self.next_event[cpu] = self._not_before(self.last_jiffies_update + self.tick, self.ktime(t))
+            if not (kind == B.BC_HRTIMER and self.next_event[cpu] < self.bc_next_event):
+                ne = self.next_event[cpu]
+                self._set_state(cpu, STATE_SHUTDOWN)
+                self.next_event[cpu] = ne
+            if cpu in self.force_mask:
+                return -EBUSY
+            if self.next_event[cpu] < self.bc_next_event:
+                self._bc_set_event(cpu, t, self.next_event[cpu])
+                if kind == B.BC_HRTIMER and self.bc_bound == cpu:
+                    self.oneshot_mask.discard(cpu)
+                    return -EBUSY
+        return 0
+
+    def _bc_exit(self, cpu, t):
+        """tick_broadcast_exit: take the local timer back."""
+        if cpu not in self.oneshot_mask:
+            return
+        self.oneshot_mask.discard(cpu)
+        ne = self.next_event[cpu]
+        self.state[cpu] = STATE_ONESHOT
+        if cpu in self.pending_mask:
+            self.pending_mask.discard(cpu)
+            return
+        if ne == KTIME_MAX:
+            return
+        if ne <= self.ktime(t):
+            self.force_mask.add(cpu)
+            return
+        self._program_event(cpu, t, ne, True)
+
+    def _bc_set_event(self, cpu, t, expires):
+        """tick_broadcast_set_event: program the broadcast device (forced) for *expires*."""
+        self.bc_next_event = expires
+        if self.plan.bc_kind == B.BC_DEVICE:
+            self.state[self.bslot] = STATE_ONESHOT
+            self._program_event(self.bslot, t, expires, True)
+        else:
+            old = self.bc_bound
+            self.bc_bound = cpu
+            self.bc_expires = expires
+            if old >= 0 and old != cpu and old not in self.oneshot_mask:
+                self._hrtimer_reprogram(old, t)
+            self._hrtimer_reprogram(cpu, t)
+
+    def _bc_device_interrupt(self, cpu, t):
+        """The broadcast device's interrupt on the CPU it is routed to."""
+        self.bc_irqs += 1
+        if self.bc_mode_oneshot:
+            self._bc_oneshot_handler(cpu, t)
+        else:
+            self._bc_periodic_handler(cpu, t)
+
+    def _bc_oneshot_handler(self, cpu, t):
+        """tick_handle_oneshot_broadcast."""
+        now = self.ktime(t)
+        self.bc_next_event = KTIME_MAX
+        self.next_event[self.bslot] = KTIME_MAX
+        nxt = KTIME_MAX
+        wake = set()
+        for c in sorted(self.oneshot_mask):
+            if self.next_event[c] <= now:
+                wake.add(c)
+                self.pending_mask.add(c)
+            elif self.next_event[c] < nxt:
+                nxt = self.next_event[c]
+        self.pending_mask.discard(cpu)
+        wake |= self.force_mask
+        self.force_mask.clear()
+        self._do_broadcast(cpu, t, sorted(wake), 0)
+        if nxt != KTIME_MAX:
+            self._bc_set_event(cpu, t, nxt)
+
+    def _bc_periodic_handler(self, cpu, t):
+        """tick_handle_periodic_broadcast on a hardware-periodic broadcast device."""
+        expiry = self.per_expiry[self.bslot]
+        self._do_broadcast(cpu, t, sorted(self.bc_periodic_mask), expiry)
+
+    def _do_broadcast(self, cpu, t, targets, expiry):
+        """tick_do_broadcast: the local CPU runs its handler directly, the others get an IPI."""
+        for c in targets:
+            self.ipi_expiry[c] = expiry
+            if c == cpu:
+                self.bc_received[c] += 1
+                self._log(t, c, Kind.BROADCAST, 0 if self.bc_mode_oneshot else 1, cpu)
+                self._event_handler(c, t, expiry)
+            else:
+                self._push(t + self.plan.ipi_latency_ns, EV_IPI, c, 0)
+
+    # ------------------------------------------------------------------ state for views
+    def _bc_state(self) -> dict:
+        return {"bc_next_event": self.bc_next_event, "oneshot_mask": sorted(self.oneshot_mask),
+                "periodic_mask": sorted(self.bc_periodic_mask), "bc_oneshot": self.bc_mode_oneshot,
+                "bc_bound": self.bc_bound, "bc_state": self.state[self.bslot],
+                "bc_next_device_event": self.next_event[self.bslot], "bc_retries": self.retries[self.bslot],
+                "bc_min_delta_ns": self.min_delta_ns[self.bslot], "bc_irqs": self.bc_irqs}

@@ -1,0 +1,82 @@
+"""Reference engine: the clocksource watchdog (kernel/time/clocksource.c, clocksource_watchdog).
+
+Mixed into :class:`tickscope.sim.reference.ReferenceEngine`; the Cython engine mirrors it in
+``ext/clocksource.pxi``.  Every 0.5 s the watchdog timer compares the MUST_VERIFY clocksource (the
+TSC, read as the CPU it runs on sees it) against the watchdog clocksource over the last interval; a
+skew beyond the margin marks the TSC unstable and switches to the best remaining clocksource.
+"""
+from __future__ import annotations
+
+from tickscope.sim.events import Kind
+from tickscope.sim.reference_idle import EV_WATCHDOG, WATCHDOG_INTERVAL_NS
+
+
+class WatchdogMixin:
+    def _tsc_read(self, cpu, t) -> int:
+        """The TSC as CPU *cpu* reads it: offset per CPU, and stopped while in deep idle if not invariant."""
+        lost = 0
+        if self.plan.tsc_stops:
+            lost = self.deep_ns[cpu]
+            s = self.idle_state[cpu]
+            if s >= 0 and self.cstates[s][3]:
+                lost += t - self.state_enter[cpu]
+        return self.tsc(t - lost) + self.plan.tsc_offset[cpu]
+
+    def _watchdog_requeued(self, t):
+        """add_timer_on(next CPU): a CPU whose tick is stopped past the new expiry is kicked (wake_up_nohz_cpu's
+        reschedule IPI) so that its idle loop sees the timer."""
+        target = self.wd_round % self.ncpus
+        if self.tick_stopped[target] and self.wd_expires < self.idle_expires[target]:
+            self.resched_ipis[target] += 1
+            self._arrive(target, t, self.PEND_RESCHED)
+
+    def _watchdog_watching(self) -> bool:
+        """The watchdog timer is queued: a MUST_VERIFY clocksource is still being checked."""
+        ti = self._tsc_index()
+        return self.plan.watchdog >= 0 and ti >= 0 and not self.cs_unstable[ti]
+
+    def _tsc_index(self) -> int:
+        for i, c in enumerate(self.plan.clocksources):
+            if c.must_verify:
+                return i
+        return -1
+
+    def _watchdog(self, t):
+        """clocksource_watchdog: compare the TSC with the watchdog over the last interval."""
+        p = self.plan
+        self.wd_expires = t + WATCHDOG_INTERVAL_NS
+        self._push(self.wd_expires, EV_WATCHDOG, 0, 0)
+        if not self._watchdog_watching():
+            return
+        ti = self._tsc_index()
+        cpu = self.wd_round % self.ncpus
+        self.wd_round += 1
+        self._watchdog_requeued(t)
+        cs = p.clocksources[ti].params
+        wd = p.clocksources[p.watchdog]
+        cs_now = self._tsc_read(cpu, t) & cs.mask
+        wd_now = self._cs_cycles(p.watchdog, t) & wd.params.mask
+        if self.wd_first:
+            self.wd_first = False
+            self.wd_cs_last, self.wd_wd_last = cs_now, wd_now
+            return
+        cs_nsec = ((((cs_now - self.wd_cs_last) & cs.mask) * cs.mult) & ((1 << 64) - 1)) >> cs.shift
+        wd_nsec = ((((wd_now - self.wd_wd_last) & wd.params.mask) * wd.params.mult) & ((1 << 64) - 1)) >> wd.params.shift
+        self.wd_cs_last, self.wd_wd_last = cs_now, wd_now
+        skew = cs_nsec - wd_nsec
+        if abs(skew) <= p.watchdog_margin_ns:
+            self._log(t, cpu, Kind.WATCHDOG, 0, skew)
+            return
+        self._log(t, cpu, Kind.WATCHDOG, 1, skew)
+        self._log(t, cpu, Kind.WATCHDOG, 2, wd_nsec)
+        self._log(t, cpu, Kind.WATCHDOG, 3, cs_nsec)
+        self.cs_unstable[ti] = True
+        if self.cs_idx == ti:
+            best, rating = -1, -1
+            for i, c in enumerate(p.clocksources):
+                if self.cs_unstable[i] or (self.bc_mode_oneshot and not c.continuous):
+                    continue
+                if c.rating > rating:
+                    best, rating = i, c.rating
+            if best >= 0:
+                self._switch_clocksource(t, best)
