@@ -16,8 +16,8 @@ cdef int bc_enter(Machine* m, int cpu, ns_t t) noexcept nogil:
         return -EBUSY_
     if not m.bc_mode_oneshot:
         return 0 if c.in_periodic else -EBUSY_
-    if kind == BC_HRTIMER and m.bc_bound == cpu:
-        return -EBUSY_
+    if kind == BC_HRTIMER and m.bc_bound == cpu and m.bc_next_event != KTIME_MAX:
+        return -EBUSY_   # broadcast_needs_cpu: it holds the armed broadcast hrtimer
     if not c.in_oneshot:
         c.in_oneshot = True
         if c.mode == TM_PERIODIC and s.state == STATE_PERIODIC:
@@ -73,8 +73,8 @@ cdef void bc_set_event(Machine* m, int cpu, ns_t t, ns_t expires) noexcept nogil
         m.bc_bound = cpu
         m.bc_expires = expires
         if old >= 0 and old != cpu and not m.cpus[old].in_oneshot:
-            hrtimer_reprogram(m, old, t)
-        hrtimer_reprogram(m, cpu, t)
+            hrtimer_reprogram(m, old, t, True)
+        hrtimer_reprogram(m, cpu, t, True)
 
 
 cdef void bc_device_interrupt(Machine* m, int cpu, ns_t t) noexcept nogil:

@@ -158,7 +158,7 @@ cdef class CyEngine:
     cdef Migration* _migs
 
     name = "cython"
-    SEMANTICS = 6  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
+    SEMANTICS = 7  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
 
     def __cinit__(self, plan):
         cdef Machine* m = &self.m
@@ -320,6 +320,7 @@ cdef class CyEngine:
             c.sched_expires = KTIME_MAX
             c.check_clocks = 1
             c.idle_state = RUNNING
+            c.work_len = -1
             c.residency = &self._residency[cpu * m.nstates]
             kind, busy, idle = plan.workload[cpu]
             c.wl_kind = kind

@@ -61,11 +61,17 @@ cdef inline void schedule_work(Machine* m, int cpu, ns_t t, const Dist* dist) no
 
 
 cdef void work_toggle(Machine* m, int cpu, ns_t t) noexcept nogil:
-    """A mixed workload's busy period ends or its idle period ends."""
+    """A mixed workload's busy period ends or its idle period ends.
+
+    A busy period is CPU time: drawn now, but when the CPU is asleep it starts once the CPU has woken
+    (idle_exit) and not during the C-state's exit latency."""
     cdef Cpu* c = &m.cpus[cpu]
     cdef bint was = is_busy(m, cpu, t)
     c.busy_mixed = not c.busy_mixed
-    schedule_work(m, cpu, t, &c.busy if c.busy_mixed else &c.idle)
+    if c.busy_mixed and c.idle_state >= 0:
+        c.work_len = draw(m, &c.busy)
+    else:
+        schedule_work(m, cpu, t, &c.busy if c.busy_mixed else &c.idle)
     work_changed(m, cpu, t, was)
 
 
@@ -82,9 +88,9 @@ cdef void utimer_fire(Machine* m, int cpu, ns_t t, int i, ns_t now) noexcept nog
     cdef UTimer* u = &c.utimers[i]
     mlog(m, t, cpu, K_UTIMER, i, u.expiry)
     if u.kind == TIMER_PERIODIC:
-        u.expiry += (floordiv_i64(now - u.expiry, u.param) + 1) * u.param
+        u.expiry += (floordiv_i64(now - u.expiry, u.param) + 1) * u.param   # hrtimer_forward: overruns skipped
     else:
-        u.expiry = now + draw_exp(m, u.param)
+        u.expiry += draw_exp(m, u.param)   # Poisson arrivals at rate_hz, however late this one ran
     if m.timer_work and not c.busy_mixed:
         if t + m.timer_work > c.busy_until:
             c.busy_until = t + m.timer_work
@@ -99,7 +105,7 @@ cdef inline void run_timers(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogi
     if m.bc_bound == cpu and m.bc_expires <= now:
         m.bc_expire(m, cpu, t)   # through a pointer: see bc_hrtimer_expire
     for i in range(c.nutimers):
-        if c.utimers[i].expiry <= now:
+        while c.utimers[i].expiry <= now:
             utimer_fire(m, cpu, t, i, now)
 
 
@@ -252,6 +258,9 @@ cdef void idle_exit(Machine* m, int cpu, ns_t t) noexcept nogil:
     c.idle_exittime = now
     c.idle_sleeptime += now - c.idle_entrytime
     c.idle_state = RUNNING
+    if c.work_len >= 0:
+        push(m, t + c.work_len, EV_WORK, cpu, 0)
+        c.work_len = -1
 
 
 # -- NO_HZ --------------------------------------------------------------------------------
@@ -305,7 +314,7 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     c.idle_expires = expires
     c.sched_expires = expires
     if c.mode == TM_HIGHRES:
-        hrtimer_reprogram(m, cpu, t)
+        hrtimer_reprogram(m, cpu, t, True)
     elif expires == KTIME_MAX:
         m.slots[cpu].next_event = KTIME_MAX
         if m.slots[cpu].state == STATE_ONESHOT:
@@ -313,7 +322,7 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     elif c.in_oneshot:
         m.slots[cpu].next_event = expires
     else:
-        program_event(m, cpu, t, expires, False)
+        program_event(m, cpu, t, expires, True)
 
 
 cdef void nohz_restart_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
@@ -329,7 +338,6 @@ cdef void nohz_restart_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     c.sched_expires = exp
     mlog(m, t, cpu, K_TICK_RESTART, 0, exp)
     if c.mode == TM_HIGHRES:
-        hrtimer_reprogram(m, cpu, t)
+        hrtimer_reprogram(m, cpu, t, True)
     else:
-        while program_event(m, cpu, t, c.sched_expires, False):
-            c.sched_expires += m.tick
+        program_event(m, cpu, t, c.sched_expires, True)

@@ -138,6 +138,7 @@ ctypedef struct Cpu:
     Dist idle
     bint busy_mixed
     ns_t busy_until
+    ns_t work_len             # a busy period drawn while the CPU slept: it starts when the CPU runs (-1: none)
     UTimer* utimers
     int nutimers
     int64_t tsc_offset

@@ -197,10 +197,9 @@ cdef void switch_to_oneshot(Machine* m, int cpu, ns_t t, int mode) noexcept nogi
     c.sched_expires = exp
     mlog(m, t, cpu, K_MODE, mode, exp)
     if mode == TM_HIGHRES:
-        hrtimer_reprogram(m, cpu, t)
+        hrtimer_reprogram(m, cpu, t, True)   # hrtimer_start_expires
     else:
-        while program_event(m, cpu, t, c.sched_expires, False):
-            c.sched_expires += m.tick
+        program_event(m, cpu, t, c.sched_expires, True)
 
 
 cdef inline bint broadcast_oneshot_available(Machine* m) noexcept nogil:
@@ -223,8 +222,11 @@ cdef inline ns_t hrtimer_next(Machine* m, int cpu) noexcept nogil:
     return nxt
 
 
-cdef inline int hrtimer_reprogram(Machine* m, int cpu, ns_t t) noexcept nogil:
-    """Program the CPU's device for its earliest hrtimer (or stop it when there is none)."""
+cdef inline int hrtimer_reprogram(Machine* m, int cpu, ns_t t, bint force) noexcept nogil:
+    """Program the CPU's device for its earliest hrtimer (or stop it when there is none).
+
+    *force*: everywhere but at the end of hrtimer_interrupt, which retries instead: starting or moving a
+    timer (hrtimer_start, hrtimer_force_reprogram) programs through __hrtimer_reprogram with force."""
     cdef ns_t nxt = hrtimer_next(m, cpu)
     cdef Slot* s = &m.slots[cpu]
     if nxt == KTIME_MAX:
@@ -238,7 +240,7 @@ cdef inline int hrtimer_reprogram(Machine* m, int cpu, ns_t t) noexcept nogil:
         if nxt < m.bc_next_event:
             bc_set_event(m, cpu, t, nxt)
         return 0
-    return program_event(m, cpu, t, nxt, False)
+    return program_event(m, cpu, t, nxt, force)
 
 
 cdef inline void hrtimer_interrupt(Machine* m, int cpu, ns_t t) noexcept nogil:
@@ -250,7 +252,7 @@ cdef inline void hrtimer_interrupt(Machine* m, int cpu, ns_t t) noexcept nogil:
     now = ktime(m, t)
     if not expire_hrtimers(m, cpu, t, now):
         mlog(m, t, cpu, K_IRQ, m.via_bc, now)
-    while hrtimer_reprogram(m, cpu, t):
+    while hrtimer_reprogram(m, cpu, t, False):
         # Already past: expire again (hrtimer_interrupt's retry loop), then the hang path.
         c.nr_retries += 1
         tries += 1
@@ -307,13 +309,9 @@ cdef void lowres_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
     else:
         mlog(m, t, cpu, K_IRQ, m.via_bc, now)
     run_timers(m, cpu, t, now)
-    if not due:
-        program_event(m, cpu, t, c.sched_expires, False)
+    if stopped and due:
         return
-    if stopped:
-        return
-    while program_event(m, cpu, t, c.sched_expires, False):
-        c.sched_expires += m.tick
+    program_event(m, cpu, t, c.sched_expires, True)   # forwarded past now by tick_sched_timer when due
 
 
 # -- interrupt handlers -------------------------------------------------------------------

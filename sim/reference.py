@@ -48,7 +48,7 @@ from tickscope.sim.results import COLUMNS
 
 #: Version of the engine semantics.  The Cython engine declares the version it
 #: implements (``CyEngine.SEMANTICS``); ``auto`` only picks it when they match.
-SEMANTICS = 6
+SEMANTICS = 7
 
 EBUSY = 16
 
@@ -297,10 +297,9 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         self.sched_expires[cpu] = exp
         self._log(t, cpu, Kind.MODE, mode, exp)
         if mode == TickMode.HIGHRES:
-            self._hrtimer_reprogram(cpu, t)
+            self._hrtimer_reprogram(cpu, t, True)   # hrtimer_start_expires
         else:
-            while self._program_event(cpu, t, self.sched_expires[cpu], False):
-                self.sched_expires[cpu] += self.tick
+            self._program_event(cpu, t, self.sched_expires[cpu], True)
 
     def _broadcast_oneshot_available(self) -> bool:
         if self.plan.bc_kind == B.BC_HRTIMER:
@@ -318,8 +317,11 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
             nxt = self.bc_expires
         return nxt
 
-    def _hrtimer_reprogram(self, cpu, t):
-        """Program the CPU's device for its earliest hrtimer (or stop it when there is none)."""
+    def _hrtimer_reprogram(self, cpu, t, force):
+        """Program the CPU's device for its earliest hrtimer (or stop it when there is none).
+
+        *force*: everywhere but at the end of hrtimer_interrupt, which retries instead: starting or moving a
+        timer (hrtimer_start, hrtimer_force_reprogram) programs through __hrtimer_reprogram with force."""
         nxt = self._hrtimer_next(cpu)
         if nxt == KTIME_MAX:
             self.next_event[cpu] = KTIME_MAX
@@ -332,7 +334,7 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
             if nxt < self.bc_next_event:
                 self._bc_set_event(cpu, t, nxt)
             return 0
-        return self._program_event(cpu, t, nxt, False)
+        return self._program_event(cpu, t, nxt, force)
 
     def _hrtimer_interrupt(self, cpu, t):
         self.nr_events[cpu] += 1
@@ -342,7 +344,7 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         if not handled_tick:
             self._log(t, cpu, Kind.IRQ, self.via_bc, now)
         tries = 0
-        while self._hrtimer_reprogram(cpu, t):
+        while self._hrtimer_reprogram(cpu, t, False):
             # Already past: expire again (hrtimer_interrupt's retry loop), then the hang path.
             self.nr_retries[cpu] += 1
             tries += 1
@@ -390,13 +392,9 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         else:
             self._log(t, cpu, Kind.IRQ, self.via_bc, now)
         self._run_timers(cpu, t, now)
-        if not due:
-            self._program_event(cpu, t, self.sched_expires[cpu], False)
+        if stopped and due:
             return
-        if stopped:
-            return
-        while self._program_event(cpu, t, self.sched_expires[cpu], False):
-            self.sched_expires[cpu] += self.tick
+        self._program_event(cpu, t, self.sched_expires[cpu], True)   # forwarded past now by the tick when due
 
     # ------------------------------------------------------------------ interrupt handlers
     def _device_handler(self, cpu, t):

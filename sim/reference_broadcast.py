@@ -22,8 +22,8 @@ class BroadcastMixin:
             return -EBUSY
         if not self.bc_mode_oneshot:
             return 0 if cpu in self.bc_periodic_mask else -EBUSY
-        if kind == B.BC_HRTIMER and self.bc_bound == cpu:
-            return -EBUSY
+        if kind == B.BC_HRTIMER and self.bc_bound == cpu and self.bc_next_event != KTIME_MAX:
+            return -EBUSY   # broadcast_needs_cpu: it holds the armed broadcast hrtimer
         if cpu not in self.oneshot_mask:
             self.oneshot_mask.add(cpu)
             if self.mode[cpu] == TickMode.PERIODIC and self.state[cpu] == STATE_PERIODIC:
@@ -72,8 +72,8 @@ class BroadcastMixin:
             self.bc_bound = cpu
             self.bc_expires = expires
             if old >= 0 and old != cpu and old not in self.oneshot_mask:
-                self._hrtimer_reprogram(old, t)
-            self._hrtimer_reprogram(cpu, t)
+                self._hrtimer_reprogram(old, t, True)
+            self._hrtimer_reprogram(cpu, t, True)
 
     def _bc_device_interrupt(self, cpu, t):
         """The broadcast device's interrupt on the CPU it is routed to."""

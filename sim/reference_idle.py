@@ -20,7 +20,7 @@ import math
 
 from tickscope.sim import boot as B
 from tickscope.sim.events import Kind, TickMode
-from tickscope.sim.reference_clockevents import KTIME_MAX, STATE_ONESHOT
+from tickscope.sim.reference_clockevents import KTIME_MAX, STATE_ONESHOT, STATE_ONESHOT_STOPPED
 
 EBUSY = 16
 EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 1, 2, 3, 4, 5
@@ -67,6 +67,7 @@ class IdleMixin:
         # workload
         self.busy_mixed = [False] * n
         self.busy_until = [0] * n
+        self.work_len = [-1] * n   # a busy period drawn while the CPU slept: it starts when the CPU runs
         self.work_gen = [0] * n
         self.tw_gen = [0] * n
         self.utimers = [[] for _ in range(n)]   # per CPU: [expiry, kind, param]
@@ -136,15 +137,24 @@ class IdleMixin:
         return self.busy_mixed[cpu] or t < self.busy_until[cpu]
 
     def _schedule_work(self, cpu, t, dist):
+        self._queue_work(cpu, t + self._draw(dist))
+
+    def _queue_work(self, cpu, at):
         self.work_gen[cpu] += 1
-        self._push(t + self._draw(dist), EV_WORK, cpu, self.work_gen[cpu])
+        self._push(at, EV_WORK, cpu, self.work_gen[cpu])
 
     def _work_toggle(self, cpu, t):
-        """A mixed workload's busy period ends or its idle period ends."""
+        """A mixed workload's busy period ends or its idle period ends.
+
+        A busy period is CPU time: drawn now, but when the CPU is asleep it starts once the CPU has woken
+        (``_idle_exit``) and not during the C-state's exit latency."""
         kind, busy, idle = self.plan.workload[cpu]
         was = self._busy(cpu, t)
         self.busy_mixed[cpu] = not self.busy_mixed[cpu]
-        self._schedule_work(cpu, t, busy if self.busy_mixed[cpu] else idle)
+        if self.busy_mixed[cpu] and self.idle_state[cpu] >= 0:
+            self.work_len[cpu] = self._draw(busy)
+        else:
+            self._schedule_work(cpu, t, busy if self.busy_mixed[cpu] else idle)
         self._work_changed(cpu, t, was)
 
     def _timer_work_end(self, cpu, t):
@@ -161,9 +171,9 @@ class IdleMixin:
         u = self.utimers[cpu][i]
         self._log(t, cpu, Kind.UTIMER, i, u[0])
         if u[1] == B.TIMER_PERIODIC:
-            u[0] += ((now - u[0]) // u[2] + 1) * u[2]
+            u[0] += ((now - u[0]) // u[2] + 1) * u[2]   # hrtimer_forward: overruns skipped
         else:
-            u[0] = now + self._draw_exp(u[2])
+            u[0] += self._draw_exp(u[2])   # Poisson arrivals at rate_hz, however late this one ran
         if self.plan.timer_work_ns and not self.busy_mixed[cpu]:
             if t + self.plan.timer_work_ns > self.busy_until[cpu]:
                 self.busy_until[cpu] = t + self.plan.timer_work_ns
@@ -182,7 +192,7 @@ class IdleMixin:
             self.bc_expires = KTIME_MAX
             self._bc_oneshot_handler(cpu, t)
         for i, u in enumerate(self.utimers[cpu]):
-            if u[0] <= now:
+            while u[0] <= now:
                 self._utimer_fire(cpu, t, i, now)
 
     # ------------------------------------------------------------------ interrupts reaching a CPU
@@ -304,6 +314,9 @@ class IdleMixin:
         self.idle_exittime[cpu] = now
         self.idle_sleeptime[cpu] += now - self.idle_entrytime[cpu]
         self.idle_state[cpu] = RUNNING
+        if self.work_len[cpu] >= 0:
+            self._queue_work(cpu, t + self.work_len[cpu])
+            self.work_len[cpu] = -1
 
     # ------------------------------------------------------------------ NO_HZ
     def _next_timer(self, cpu) -> int:
@@ -348,15 +361,15 @@ class IdleMixin:
         self.idle_expires[cpu] = expires
         self.sched_expires[cpu] = expires
         if self.mode[cpu] == TickMode.HIGHRES:
-            self._hrtimer_reprogram(cpu, t)
+            self._hrtimer_reprogram(cpu, t, True)
         elif expires == KTIME_MAX:
             self.next_event[cpu] = KTIME_MAX
             if self.state[cpu] == STATE_ONESHOT:
-                self._set_state(cpu, 4)
+                self._set_state(cpu, STATE_ONESHOT_STOPPED)
         elif cpu in self.oneshot_mask:
             self.next_event[cpu] = expires
         else:
-            self._program_event(cpu, t, expires, False)
+            self._program_event(cpu, t, expires, True)
 
     def _nohz_restart_tick(self, cpu, t):
         """tick_nohz_restart_sched_tick: catch jiffies up, resume the tick on its old grid."""
@@ -367,10 +380,9 @@ class IdleMixin:
         self.sched_expires[cpu] = exp
         self._log(t, cpu, Kind.TICK_RESTART, 0, exp)
         if self.mode[cpu] == TickMode.HIGHRES:
-            self._hrtimer_reprogram(cpu, t)
+            self._hrtimer_reprogram(cpu, t, True)
         else:
-            while self._program_event(cpu, t, self.sched_expires[cpu], False):
-                self.sched_expires[cpu] += self.tick
+            self._program_event(cpu, t, self.sched_expires[cpu], True)
 
     # ------------------------------------------------------------------ state for views
     def _idle_state(self, c) -> dict:

@@ -162,6 +162,18 @@ def test_hypervisor_paths_match(preset, sets):
      'workload.timers=[{kind="random", rate_hz=300}]', "machine.arat=false", 'machine.broadcast="hrtimer"'],
     ['machine.tsc_skew="50us"', "machine.irq_jitter=\"20us\""],
     ["machine.tsc_invariant=false", 'machine.cstates=["C1","C6"]', 'workload.kind="idle"'],
+    # engine semantics 7: forced tick stop/restart on a racing HPET (high-res and low-res), the hrtimer
+    # broadcast's holder, busy periods after a deep exit, Poisson timers through C6
+    ["machine.lapic=false", "machine.cpus=1", 'machine.hpet_write_delay="150us"', 'kernel.nohz="idle"',
+     'workload.kind="mixed"', "kernel.hz=1000"],
+    ["machine.lapic=false", "machine.cpus=1", 'machine.hpet_write_delay="150us"', 'kernel.nohz="idle"',
+     'workload.kind="mixed"', "kernel.highres=false"],
+    ["machine.cpus=5", 'kernel.nohz="off"', "machine.arat=false", 'machine.broadcast="hrtimer"',
+     'machine.cstates=["C1","C1E","C6"]', 'workload.kind="idle"'],
+    ["machine.cpus=2", 'kernel.nohz="idle"', 'machine.cstates=["C1","C8"]', 'workload.kind="mixed"',
+     'workload.busy_period={dist="exponential", mean="150us"}', "workload.busy_fraction=0.3"],
+    ['workload.kind="timers"', 'workload.timers=[{kind="random", rate_hz=3000}]', 'machine.cstates=["C1","C6"]',
+     "kernel.highres=false", 'kernel.nohz="idle"'],
 ])
 def test_idle_broadcast_and_watchdog_paths_match(sets):
     sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="1200ms"'] + sets)
