@@ -47,7 +47,7 @@ cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
     cdef int cpu, i, best, rating
     cdef ClockSrc* cs
     cdef ClockSrc* wd
-    cdef uint64_t cs_now, wd_now, cs_nsec, wd_nsec
+    cdef uint64_t cs_now, wd_now, cs_last, wd_last, cs_nsec, wd_nsec
     cdef int64_t skew
     m.wd_expires = t + WATCHDOG_INTERVAL_NS_
     push(m, m.wd_expires, EV_WATCHDOG, 0, 0)
@@ -65,8 +65,10 @@ cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
         m.wd_cs_last = cs_now
         m.wd_wd_last = wd_now
         return
-    cs_nsec = (((cs_now - m.wd_cs_last) & cs.mask) * cs.mult) >> cs.shift
-    wd_nsec = (((wd_now - m.wd_wd_last) & wd.mask) * wd.mult) >> wd.shift
+    cs_last = m.wd_cs_last
+    wd_last = m.wd_wd_last
+    cs_nsec = (((cs_now - cs_last) & cs.mask) * cs.mult) >> cs.shift
+    wd_nsec = (((wd_now - wd_last) & wd.mask) * wd.mult) >> wd.shift
     m.wd_cs_last = cs_now
     m.wd_wd_last = wd_now
     skew = <int64_t>cs_nsec - <int64_t>wd_nsec
@@ -76,6 +78,11 @@ cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
     mlog(m, t, cpu, K_WATCHDOG, 1, skew)
     mlog(m, t, cpu, K_WATCHDOG, 2, <int64_t>wd_nsec)
     mlog(m, t, cpu, K_WATCHDOG, 3, <int64_t>cs_nsec)
+    # the raw reads the kernel prints with them (wd_now / wd_last, cs_now / cs_last: masked counters)
+    mlog(m, t, cpu, K_WATCHDOG, 4, <int64_t>wd_now)
+    mlog(m, t, cpu, K_WATCHDOG, 5, <int64_t>wd_last)
+    mlog(m, t, cpu, K_WATCHDOG, 6, <int64_t>cs_now)
+    mlog(m, t, cpu, K_WATCHDOG, 7, <int64_t>cs_last)
     cs.unstable = True
     if m.cs_idx == ti:
         best = -1

@@ -337,6 +337,19 @@ def _div_s64(a: int, b: int) -> int:
     return q if (a < 0) == (b < 0) else -q
 
 
+M64 = (1 << 64) - 1
+
+
+def _watchdog_detail(res: Results, i: int) -> dict[int, int]:
+    """The detail records (source -> value) following the watchdog's "marked unstable" record at row *i*."""
+    out = {}
+    j = i + 1
+    while j < len(res) and res.kind[j] == Kind.WATCHDOG and res.source[j] >= 2 and res.time_ns[j] == res.time_ns[i]:
+        out[int(res.source[j])] = int(res.value[j])
+        j += 1
+    return out
+
+
 def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
     """The kernel-style log: boot messages then what happened during the run."""
     entries = [(int(t), text) for t, text in res.meta.get("boot_log", [])]
@@ -357,13 +370,17 @@ def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
             current = css[src]["name"]
             texts.append(f"clocksource: Switched to clocksource {current}")
         elif kind == Kind.WATCHDOG:
-            cs_name = next((c["name"] for c in css if c.get("must_verify")), "tsc")
-            wd_nsec = int(res.value[i + 1]) if i + 1 < len(res) and res.kind[i + 1] == Kind.WATCHDOG else 0
-            cs_nsec = int(res.value[i + 2]) if i + 2 < len(res) and res.kind[i + 2] == Kind.WATCHDOG else 0
+            cs = next((c for c in css if c.get("must_verify")), {"name": "tsc", "mask": M64})
+            wd = next((c for c in css if c["name"] == wd_name), {"mask": M64})
+            cs_name = cs["name"]
+            detail = _watchdog_detail(res, i)
+            wd_nsec, cs_nsec = detail.get(2, 0), detail.get(3, 0)
             pad = " " * 22  # clocksource_watchdog's continuation lines (after pr_fmt's "clocksource: ")
             texts += [f"clocksource: timekeeping watchdog on CPU{cpu}: Marking clocksource '{cs_name}' as unstable because the skew is too large:",
-                      f"clocksource: {pad}'{wd_name}' wd_nsec: {wd_nsec}",
-                      f"clocksource: {pad}'{cs_name}' cs_nsec: {cs_nsec}",
+                      f"clocksource: {pad}'{wd_name}' wd_nsec: {wd_nsec} wd_now: {detail.get(4, 0) & M64:x} "
+                      f"wd_last: {detail.get(5, 0) & M64:x} mask: {wd.get('mask', M64):x}",
+                      f"clocksource: {pad}'{cs_name}' cs_nsec: {cs_nsec} cs_now: {detail.get(6, 0) & M64:x} "
+                      f"cs_last: {detail.get(7, 0) & M64:x} mask: {cs.get('mask', M64):x}",
                       f"clocksource: {pad}Clocksource '{cs_name}' skewed {val} ns ({_div_s64(val, 1_000_000)} ms) over "
                       f"watchdog '{wd_name}' interval of {wd_nsec} ns ({_div_s64(wd_nsec, 1_000_000)} ms)",
                       f"clocksource: {pad}'{cs_name}' is current clocksource." if current == cs_name else

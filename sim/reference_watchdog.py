@@ -60,8 +60,9 @@ class WatchdogMixin:
             self.wd_first = False
             self.wd_cs_last, self.wd_wd_last = cs_now, wd_now
             return
-        cs_nsec = ((((cs_now - self.wd_cs_last) & cs.mask) * cs.mult) & ((1 << 64) - 1)) >> cs.shift
-        wd_nsec = ((((wd_now - self.wd_wd_last) & wd.params.mask) * wd.params.mult) & ((1 << 64) - 1)) >> wd.params.shift
+        cs_last, wd_last = self.wd_cs_last, self.wd_wd_last
+        cs_nsec = ((((cs_now - cs_last) & cs.mask) * cs.mult) & ((1 << 64) - 1)) >> cs.shift
+        wd_nsec = ((((wd_now - wd_last) & wd.params.mask) * wd.params.mult) & ((1 << 64) - 1)) >> wd.params.shift
         self.wd_cs_last, self.wd_wd_last = cs_now, wd_now
         skew = cs_nsec - wd_nsec
         if abs(skew) <= p.watchdog_margin_ns:
@@ -70,6 +71,9 @@ class WatchdogMixin:
         self._log(t, cpu, Kind.WATCHDOG, 1, skew)
         self._log(t, cpu, Kind.WATCHDOG, 2, wd_nsec)
         self._log(t, cpu, Kind.WATCHDOG, 3, cs_nsec)
+        # the raw reads the kernel prints with them (masked counters; the log holds int64 bits)
+        for src, raw in ((4, wd_now), (5, wd_last), (6, cs_now), (7, cs_last)):
+            self._log(t, cpu, Kind.WATCHDOG, src, raw - (1 << 64) if raw >= 1 << 63 else raw)
         self.cs_unstable[ti] = True
         if self.cs_idx == ti:
             best, rating = -1, -1

@@ -1,4 +1,6 @@
 """Tick layer behaviour with numbers: NO_HZ idle, C-states, broadcast, the watchdog, workloads."""
+import re
+
 import numpy as np
 import pytest
 
@@ -213,6 +215,16 @@ def test_watchdog_marks_tsc_unstable_and_switches(sets, fault):
     ms = abs(skew) // 1_000_000 * (1 if skew > 0 else -1)
     assert f"clocksource: {' ' * 22}Clocksource 'tsc' skewed {skew} ns ({ms} ms) over watchdog 'hpet'" in log
     assert f"clocksource: {' ' * 22}'tsc' is current clocksource." in log
+    # the kernel prints each side's raw reads: '<name>' wd_nsec: N wd_now: X wd_last: X mask: X, whose
+    # masked difference converts (mult, shift) to exactly the nsec printed
+    css = {c["name"]: c for c in res.meta["clocksources"]}
+    for name, side in (("hpet", "wd"), ("tsc", "cs")):
+        m = re.search(rf"'{name}' {side}_nsec: (\d+) {side}_now: ([0-9a-f]+) {side}_last: ([0-9a-f]+) mask: ([0-9a-f]+)\n", log)
+        assert m, side
+        nsec, now, last, mask = int(m[1]), int(m[2], 16), int(m[3], 16), int(m[4], 16)
+        c = css[name]
+        assert mask == c["mask"]
+        assert nsec == ((((now - last) & mask) * c["mult"]) & (2**64 - 1)) >> c["shift"]
 
 
 @pytest.mark.parametrize("highres", [True, False])
