@@ -65,8 +65,8 @@ cdef void bc_set_event(Machine* m, int cpu, ns_t t, ns_t expires) noexcept nogil
     """tick_broadcast_set_event: program the broadcast device (forced) for *expires*."""
     cdef int old
     m.bc_next_event = expires
+    m.slots[m.bslot].state = STATE_ONESHOT   # tick_broadcast_set_event: the HPET's or bc_hrtimer's
     if m.bc_kind == BC_DEVICE:
-        m.slots[m.bslot].state = STATE_ONESHOT
         program_event(m, m.bslot, t, expires, True)
     else:
         old = m.bc_bound
@@ -159,6 +159,7 @@ cdef void do_broadcast(Machine* m, int cpu, ns_t t, const int* targets, int n, n
     for i in range(n):
         c = targets[i]
         m.cpus[c].ipi_expiry = expiry
+        m.cpus[c].ipi_from = cpu
         if c == cpu:
             m.cpus[c].bc_received += 1
             mlog(m, t, c, K_BROADCAST, 0 if m.bc_mode_oneshot else 1, cpu)

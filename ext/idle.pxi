@@ -160,12 +160,6 @@ cdef void wake_done(Machine* m, int cpu, ns_t t) noexcept nogil:
     after_irq(m, cpu, t)
 
 
-cdef inline int ipi_sender(Machine* m, int cpu) noexcept nogil:
-    if m.bc_kind == BC_DEVICE:
-        return m.bc_cpu
-    return m.bc_bound if m.bc_bound > 0 else 0
-
-
 cdef inline void handle(Machine* m, int cpu, ns_t t, int what) noexcept nogil:
     cdef Cpu* c = &m.cpus[cpu]
     if what == PEND_RESCHED:
@@ -179,7 +173,7 @@ cdef inline void handle(Machine* m, int cpu, ns_t t, int what) noexcept nogil:
     else:
         c.bc_received += 1
         c.ipis += 1
-        mlog(m, t, cpu, K_BROADCAST, 0 if m.bc_mode_oneshot else 1, ipi_sender(m, cpu))
+        mlog(m, t, cpu, K_BROADCAST, 0 if m.bc_mode_oneshot else 1, c.ipi_from)
         event_handler(m, cpu, t, c.ipi_expiry)
 
 

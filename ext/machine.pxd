@@ -120,6 +120,7 @@ ctypedef struct Cpu:
     int64_t ipis
     int64_t resched_ipis      # NO_HZ kicks (wake_up_nohz_cpu's reschedule IPI): /proc/interrupts' RES
     ns_t ipi_expiry
+    int ipi_from              # the CPU that sent the last broadcast IPI (tick_do_broadcast's caller)
     ns_t deep_ns
     # NO_HZ (struct tick_sched)
     int tick_stopped

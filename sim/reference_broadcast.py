@@ -64,8 +64,8 @@ class BroadcastMixin:
     def _bc_set_event(self, cpu, t, expires):
         """tick_broadcast_set_event: program the broadcast device (forced) for *expires*."""
         self.bc_next_event = expires
+        self.state[self.bslot] = STATE_ONESHOT   # tick_broadcast_set_event: the HPET's or bc_hrtimer's
         if self.plan.bc_kind == B.BC_DEVICE:
-            self.state[self.bslot] = STATE_ONESHOT
             self._program_event(self.bslot, t, expires, True)
         else:
             old = self.bc_bound
@@ -112,6 +112,7 @@ class BroadcastMixin:
         """tick_do_broadcast: the local CPU runs its handler directly, the others get an IPI."""
         for c in targets:
             self.ipi_expiry[c] = expiry
+            self.ipi_from[c] = cpu
             if c == cpu:
                 self.bc_received[c] += 1
                 self._log(t, c, Kind.BROADCAST, 0 if self.bc_mode_oneshot else 1, cpu)

@@ -52,6 +52,7 @@ class IdleMixin:
         self.resched_ipis = [0] * n  # NO_HZ kicks (wake_up_nohz_cpu): /proc/interrupts' RES
         self.bc_irqs = 0
         self.ipi_expiry = [0] * n
+        self.ipi_from = [0] * n   # the CPU that sent the last broadcast IPI (tick_do_broadcast's caller)
         self.deep_ns = [0] * n        # time spent in timer-stopping states (a non-invariant TSC stops there)
         # NO_HZ per-CPU state (struct tick_sched)
         self.tick_stopped = [0] * n
@@ -247,11 +248,8 @@ class IdleMixin:
         else:
             self.bc_received[cpu] += 1
             self.ipis[cpu] += 1
-            self._log(t, cpu, Kind.BROADCAST, 0 if self.bc_mode_oneshot else 1, self.ipi_sender(cpu))
+            self._log(t, cpu, Kind.BROADCAST, 0 if self.bc_mode_oneshot else 1, self.ipi_from[cpu])
             self._event_handler(cpu, t, self.ipi_expiry[cpu])
-
-    def ipi_sender(self, cpu) -> int:
-        return self.plan.bc_cpu if self.plan.bc_kind == B.BC_DEVICE else max(self.bc_bound, 0)
 
     def _after_irq(self, cpu, t):
         if self.idle_state[cpu] == RUNNING:

@@ -6,7 +6,7 @@ import pytest
 
 from tickscope.sim import analysis, scenario as scen
 from tickscope.sim.events import Kind
-from tickscope.sim.simulation import simulate
+from tickscope.sim.simulation import Simulation, simulate
 
 
 def run(sets, preset="bare-metal-lapic", engine="auto"):
@@ -85,3 +85,38 @@ def test_random_user_timers_fire_at_their_rate_through_deep_c_states(rate):
     mean = rate * until_s
     for c in analysis.per_cpu(res):
         assert abs(c["timers_fired"] - mean) < 5 * mean ** 0.5, c["timers_fired"]   # 5 sigma of a Poisson count
+
+
+def test_a_broadcast_ipi_names_the_cpu_that_sent_it():
+    # tick_do_broadcast runs on the CPU whose broadcast hrtimer expired (or the one the HPET interrupt is
+    # routed to) and IPIs the others; the BROADCAST record's value is that sender, not whoever holds the
+    # broadcast hrtimer when the IPI lands.  The sender ran its hrtimer interrupt (a TICK or IRQ record)
+    # one IPI latency before the IPI arrived: the record's time, less the exit latency of the C-state the
+    # receiver woke from (its WAKE record at the same time).
+    res = run(["machine.cpus=4", "machine.arat=false", 'machine.broadcast="hrtimer"', 'machine.cstates=["C1","C6"]',
+               'kernel.nohz="idle"', 'workload.kind="timers"', 'workload.timers=[{kind="random", rate_hz=300}]',
+               'run.until="1s"'])
+    lat = 2000  # the default IPI latency (machine.ipi_latency)
+    exit_ns = [c["exit_latency_ns"] for c in res.meta["cstates"]]
+    handler = {(int(t), int(c)) for t, c, k in zip(res.time_ns, res.cpu, res.kind) if k in (Kind.TICK, Kind.IRQ)}
+    woke = {(int(t), int(c)): exit_ns[int(s)] for t, c, k, s in zip(res.time_ns, res.cpu, res.kind, res.source)
+            if k == Kind.WAKE}
+    bc = np.flatnonzero(res.kind == Kind.BROADCAST)
+    remote = [i for i in bc if int(res.value[i]) != int(res.cpu[i])]
+    assert len(remote) > 50
+    for i in remote:
+        t, cpu = int(res.time_ns[i]), int(res.cpu[i])
+        assert (t - woke.get((t, cpu), 0) - lat, int(res.value[i])) in handler
+
+
+@pytest.mark.parametrize("engine", ["reference", "auto"])
+def test_the_hrtimer_broadcast_device_is_oneshot_once_it_carries_an_event(engine):
+    # tick_broadcast_set_event switches any broadcast device to ONESHOT before programming it, the bc_hrtimer
+    # pseudo-device included: timer-list showed "mode: 1" (shut down) while CPUs slept on it
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ["machine.cpus=4", "machine.arat=false",
+                                                           'machine.broadcast="hrtimer"', 'machine.cstates=["C1","C6"]',
+                                                           'workload.kind="idle"', 'run.until="1s"'])
+    sim = Simulation(sc, engine=engine)
+    sim.run()
+    g = sim.engine.global_state()
+    assert g["oneshot_mask"] and g["bc_state"] == 3   # CLOCK_EVT_STATE_ONESHOT
