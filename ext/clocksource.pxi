@@ -41,6 +41,15 @@ cdef void watchdog_requeued(Machine* m, ns_t t) noexcept nogil:
         arrive(m, target, t, PEND_RESCHED)
 
 
+cdef inline uint64_t cycles_to_nsec_safe(ClockSrc* cs, uint64_t last, uint64_t now) noexcept nogil:
+    """The watchdog's interval in ns (6.13+): a masked delta above mask*7/8 is a small backwards step and
+    reads 0 (clocksource_delta's negative-motion rule); the product never wraps (mul_u64_u32_shr)."""
+    cdef uint64_t delta = (now - last) & cs.mask
+    if delta > (cs.mask >> 1) + (cs.mask >> 2) + (cs.mask >> 3):
+        return 0
+    return <uint64_t>((<uint128>delta * cs.mult) >> cs.shift)
+
+
 cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
     """clocksource_watchdog: compare the TSC with the watchdog over the last interval."""
     cdef int ti = m.tsc_idx
@@ -67,8 +76,8 @@ cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
         return
     cs_last = m.wd_cs_last
     wd_last = m.wd_wd_last
-    cs_nsec = (((cs_now - cs_last) & cs.mask) * cs.mult) >> cs.shift
-    wd_nsec = (((wd_now - wd_last) & wd.mask) * wd.mult) >> wd.shift
+    cs_nsec = cycles_to_nsec_safe(cs, cs_last, cs_now)
+    wd_nsec = cycles_to_nsec_safe(wd, wd_last, wd_now)
     m.wd_cs_last = cs_now
     m.wd_wd_last = wd_now
     skew = <int64_t>cs_nsec - <int64_t>wd_nsec

@@ -8,7 +8,14 @@ skew beyond the margin marks the TSC unstable and switches to the best remaining
 from __future__ import annotations
 
 from tickscope.sim.events import Kind
+from tickscope.sim.kclock_base import clocksource_delta
 from tickscope.sim.reference_idle import EV_WATCHDOG, WATCHDOG_INTERVAL_NS
+
+
+def _cycles_to_nsec_safe(cs, last: int, now: int) -> int:
+    """The watchdog's interval in ns (6.13+): clocksource_delta with the negative-motion rule (a masked delta
+    above mask*7/8 reads 0), then the product without a u64 wrap (mul_u64_u32_shr past max_cycles)."""
+    return (clocksource_delta(now, last, cs.mask, cs.max_raw_delta) * cs.mult) >> cs.shift
 
 
 class WatchdogMixin:
@@ -61,8 +68,8 @@ class WatchdogMixin:
             self.wd_cs_last, self.wd_wd_last = cs_now, wd_now
             return
         cs_last, wd_last = self.wd_cs_last, self.wd_wd_last
-        cs_nsec = ((((cs_now - cs_last) & cs.mask) * cs.mult) & ((1 << 64) - 1)) >> cs.shift
-        wd_nsec = ((((wd_now - wd_last) & wd.params.mask) * wd.params.mult) & ((1 << 64) - 1)) >> wd.params.shift
+        cs_nsec = _cycles_to_nsec_safe(cs, cs_last, cs_now)
+        wd_nsec = _cycles_to_nsec_safe(wd.params, wd_last, wd_now)
         self.wd_cs_last, self.wd_wd_last = cs_now, wd_now
         skew = cs_nsec - wd_nsec
         if abs(skew) <= p.watchdog_margin_ns:

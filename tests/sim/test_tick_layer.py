@@ -227,6 +227,20 @@ def test_watchdog_marks_tsc_unstable_and_switches(sets, fault):
         assert nsec == ((((now - last) & mask) * c["mult"]) & (2**64 - 1)) >> c["shift"]
 
 
+def test_a_backwards_tsc_step_between_watchdog_cpus_reads_as_no_motion():
+    # The watchdog rotates CPUs: CPU0 (busy, its TSC ran) then CPU1 (asleep in C6 all along, its TSC
+    # stopped at 0) reads a TSC far behind the last one.  6.13+ clocksource_delta treats a masked delta above
+    # mask*7/8 as a small backwards step (0), so cs_nsec prints 0, not the u64-wrapped product of ~2**64 cycles.
+    res = run("unstable-tsc", ['workload.per_cpu=[{cpus=[0], kind="busy"}, {cpus=[1], kind="idle"}]'])
+    log = "\n".join(analysis.kernel_log(res))
+    assert "'tsc' cs_nsec: 0 cs_now: 0 " in log
+    bad = [e for e in analysis.watchdog_events(res) if e["unstable"]]
+    wd_nsec = int(re.search(r"'hpet' wd_nsec: (\d+) ", log)[1])
+    assert abs(wd_nsec - 500_000_000) < 1_000                       # one 0.5 s watchdog interval
+    assert len(bad) == 1 and bad[0]["skew_ns"] == -wd_nsec          # cs_nsec 0 - wd_nsec
+    assert res.meta["clocksource"] == "hpet"
+
+
 @pytest.mark.parametrize("highres", [True, False])
 def test_the_watchdog_timer_wakes_the_idle_cpu_it_runs_on(highres):
     # a timer_list timer queued on the CPU it runs on next (add_timer_on): that CPU's NO_HZ sleep ends for it
