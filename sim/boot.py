@@ -280,7 +280,11 @@ def _scaled(dist, factor_num: int, factor_den: int):
 
 
 def _workload_plan(sc):
-    """Per CPU: (kind, busy period distribution, idle period distribution)."""
+    """Per CPU: (kind, busy period distribution, idle period distribution).
+
+    The idle periods come from one setting, the most specific one given (``Workload.idle_setting``):
+    the CPU's override's busy_fraction or idle_period, else the workload's idle_period or busy_fraction.
+    """
     w = sc.workload
     kinds = {"busy": WL_BUSY, "idle": WL_IDLE, "mixed": WL_MIXED, "timers": WL_TIMERS}
     per = {}
@@ -291,16 +295,15 @@ def _workload_plan(sc):
     for cpu in range(sc.machine.cpus):
         o = per.get(cpu)
         kind = kinds[o.kind if o else w.kind]
-        frac = o.busy_fraction if (o and o.busy_fraction is not None) else w.busy_fraction
         busy = _dist(o.busy_period if (o and o.busy_period is not None) else w.busy_period)
-        idle_period = o.idle_period if (o and o.idle_period is not None) else w.idle_period
-        if kind == WL_MIXED and frac <= 0.0:
-            kind = WL_IDLE
-        elif kind == WL_MIXED and frac >= 1.0:
-            kind = WL_BUSY
+        frac, idle_period = w.idle_setting(o)
         if idle_period is not None:
             idle = _dist(idle_period)
         else:
+            if kind == WL_MIXED and frac <= 0.0:
+                kind = WL_IDLE
+            elif kind == WL_MIXED and frac >= 1.0:
+                kind = WL_BUSY
             # same shape as the busy period, scaled so that busy / (busy + idle) = busy_fraction
             f_ppm = int(round(frac * 10**6))
             idle = _scaled(busy, 10**6 - f_ppm, max(1, f_ppm))

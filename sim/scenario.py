@@ -153,15 +153,22 @@ class TimerSpec(_Section):
     cpus: list[int] = Field(default_factory=list, description="CPUs that get this timer; empty = all.")
 
 
+#: A mixed workload's share of busy time when neither busy_fraction nor idle_period says otherwise.
+DEFAULT_BUSY_FRACTION = 0.5
+
+
 class CpuWorkload(_Section):
     """A per-CPU override of the workload."""
 
-    cpus: list[int] = Field(description="The CPUs this override applies to.")
-    kind: Literal["idle", "busy", "mixed", "timers"] = Field(description="What these CPUs do.")
-    busy_fraction: float | None = Field(None, ge=0.0, le=1.0, description="Share of time busy (mixed).")
+    cpus: list[int] = Field(description="The CPUs this override applies to (at least one).")
+    kind: Literal["idle", "busy", "mixed", "timers"] = Field(
+        description="What these CPUs do; \"timers\" needs a timer on each of them (here or in workload.timers).")
+    busy_fraction: float | None = Field(None, ge=0.0, le=1.0, description="Share of time busy (mixed): idle periods "
+                                        "scaled from the busy periods.  Give this or idle_period, not both; either "
+                                        "one here wins over the workload's.")
     busy_period: Period | None = Field(None, description="Length of a busy period (mixed); default: the workload's.")
-    idle_period: Period | None = Field(None, description="Length of an idle period (mixed); default: the workload's, "
-                                       "else from busy_fraction.")
+    idle_period: Period | None = Field(None, description="Length of an idle period (mixed).  Give this or "
+                                       "busy_fraction, not both; either one here wins over the workload's.")
     timers: list[TimerSpec] = Field(default_factory=list, description="User timers on these CPUs only (each "
                                     "without `cpus`), in addition to the workload's.")
 
@@ -172,13 +179,29 @@ class Workload(_Section):
     kind: Literal["idle", "busy", "mixed", "timers"] = Field(
         "busy", description="\"busy\": always running; \"idle\": only interrupts; \"mixed\": alternating busy/idle "
         "periods; \"timers\": idle, woken by user timers.")
-    busy_fraction: float = Field(0.5, ge=0.0, le=1.0, description="Share of time busy in a mixed workload.")
+    busy_fraction: float | None = Field(None, ge=0.0, le=1.0, description="Share of time busy in a mixed workload "
+                                        f"(default {DEFAULT_BUSY_FRACTION}): idle periods scaled from the busy periods.  "
+                                        "Give this or idle_period, not both.")
     busy_period: Period = Field(default_factory=Period, description="Length of a busy period (mixed).")
-    idle_period: Period | None = Field(None, description="Length of an idle period (mixed); default: from busy_fraction.")
+    idle_period: Period | None = Field(None, description="Length of an idle period (mixed); sets the busy share "
+                                       "instead of busy_fraction (give one, not both).")
     timers: list[TimerSpec] = Field(default_factory=list, description="User timers (any kind; the \"timers\" kind needs one).")
     timer_work: Duration = Field(20_000, ge=0, le=10**9, description="CPU time each user timer expiry runs for.",
                                  json_schema_extra={"unit": "ns"})
     per_cpu: list[CpuWorkload] = Field(default_factory=list, description="Per-CPU overrides.")
+
+    def idle_setting(self, override: CpuWorkload | None) -> tuple[float | None, Period | None]:
+        """What sets a CPU's idle periods: ``(busy_fraction, None)`` or ``(None, idle_period)``.
+
+        The more specific setting wins: the CPU's override's busy_fraction or idle_period (one at most),
+        else the workload's idle_period, else its busy_fraction (default :data:`DEFAULT_BUSY_FRACTION`).
+        """
+        for level in (override, self):
+            if level is not None and level.idle_period is not None:
+                return None, level.idle_period
+            if level is not None and level.busy_fraction is not None:
+                return level.busy_fraction, None
+        return DEFAULT_BUSY_FRACTION, None
 
 
 class Migration(_Section):
@@ -264,8 +287,20 @@ class Scenario(_Section):
             raise ValueError("machine.tsc_deadline needs a TSC (machine.tsc_hz > 0)")
         if not m.lapic and m.cpus > 1 and self.hypervisor.backend not in ("xen-pv", "vmi-2007"):
             raise ValueError("machine.lapic = false needs machine.cpus = 1 (SMP x86 needs a local APIC)")
+        w = self.workload
+        for at, level in [("workload", w)] + [(f"workload.per_cpu[{i}]", o) for i, o in enumerate(w.per_cpu)]:
+            if level.busy_fraction is not None and level.idle_period is not None:
+                raise ValueError(f"{at}.idle_period: conflicts with {at}.busy_fraction; give one of them (busy_fraction "
+                                 "scales the idle periods from the busy ones, idle_period sets them itself)")
         seen: dict[int, int] = {}
-        for i, o in enumerate(self.workload.per_cpu):
+        for i, o in enumerate(w.per_cpu):
+            if not o.cpus:
+                raise ValueError(f"workload.per_cpu[{i}].cpus: empty; list the CPUs this override applies to")
+            bare = [c for c in o.cpus if o.kind == "timers" and not o.timers
+                    and not any(not t.cpus or c in t.cpus for t in w.timers)]
+            if bare:
+                raise ValueError(f"workload.per_cpu[{i}].kind = \"timers\" needs a timer on CPU {bare[0]}: give this "
+                                 "entry timers, or a [[workload.timers]] entry that reaches the CPU")
             bad = [c for c in o.cpus if not 0 <= c < m.cpus]
             if bad:
                 raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {m.cpus})")
@@ -474,7 +509,8 @@ def apply_sets(scenario: Scenario, assignments: list[str], source: str = "--set"
     """Return a copy of *scenario* with ``dotted.key=VALUE`` assignments applied and validated.
 
     VALUE is read as a TOML value (``4``, ``true``, ``"x"``, ``[1, 2]``) and,
-    failing that, as a plain string.
+    failing that, as a plain string.  ``workload.busy_fraction`` and ``workload.idle_period``
+    are alternatives: setting one drops the scenario's other (setting both is refused).
 
     Raises
     ------
@@ -482,6 +518,7 @@ def apply_sets(scenario: Scenario, assignments: list[str], source: str = "--set"
         For a malformed assignment or a value the schema refuses.
     """
     data = scenario.model_dump(by_alias=True)
+    assigned: set[str] = set()
     for item in assignments:
         if "=" not in item:
             raise InputError(f"{source} {item!r}: expected dotted.key=VALUE (e.g. machine.cpus=8)")
@@ -505,6 +542,10 @@ def apply_sets(scenario: Scenario, assignments: list[str], source: str = "--set"
                     raise InputError(f"{source} {item!r}: {part} is not a table")
             node = nxt
         node[parts[-1]] = value
+        partner = {"busy_fraction": "idle_period", "idle_period": "busy_fraction"}.get(parts[-1])
+        if parts[:-1] == ["workload"] and partner and f"workload.{partner}" not in assigned:
+            node[partner] = None
+        assigned.add(key)
     return from_dict(data, source)
 
 

@@ -358,7 +358,7 @@ def test_clockevents_program_rejects_past_expiries_with_etime():
 def test_per_cpu_overrides_take_their_own_periods_and_timers():
     sets = ['kernel.nohz="idle"', "machine.cpus=4", 'workload.kind="idle"', 'run.until="2s"',
             'workload.per_cpu=[{cpus=[1], kind="timers", timers=[{kind="periodic", period="10ms"}]}, '
-            '{cpus=[2], kind="mixed", busy_fraction=0.5, busy_period={dist="fixed", mean="20ms"}, '
+            '{cpus=[2], kind="mixed", busy_period={dist="fixed", mean="20ms"}, '
             'idle_period={dist="fixed", mean="30ms"}}]']
     res = run(sets=sets)
     stats = analysis.per_cpu(res)

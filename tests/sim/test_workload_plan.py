@@ -1,0 +1,134 @@
+"""The workload plan: which setting decides a CPU's idle periods, and workload input the scenario refuses.
+
+A mixed CPU's idle periods come from one setting, the most specific one given: the CPU's per_cpu entry's
+busy_fraction or idle_period, else the workload's idle_period or busy_fraction (0.5 if none).  Both in one
+table contradict each other and are refused.
+"""
+import re
+from pathlib import Path
+
+import pytest
+
+from tickscope.sim import analysis, boot, scenario as scen
+from tickscope.sim.cli import main
+from tickscope.sim.errors import InputError
+from tickscope.sim.simulation import cython_available, simulate
+
+ENGINE = "cython" if cython_available() else "reference"
+MS = 1_000_000
+
+
+def _scenario(workload: dict, cpus: int = 4) -> scen.Scenario:
+    return scen.from_dict({"schema": 1, "machine": {"cpus": cpus}, "workload": workload})
+
+
+def _plan(workload: dict, cpus: int = 4):
+    """Per CPU: (kind, busy (dist, mean, min, max), idle (dist, mean, min, max))."""
+    return boot.plan(_scenario(workload, cpus)).workload
+
+
+FIXED_1MS = {"dist": "fixed", "mean": "1ms"}
+
+
+def test_a_per_cpu_busy_fraction_wins_over_the_workloads_idle_period():
+    plan = _plan({"kind": "mixed", "busy_period": FIXED_1MS, "idle_period": {"dist": "fixed", "mean": "3ms"},
+                  "per_cpu": [{"cpus": [1], "kind": "mixed", "busy_fraction": 0.8}]})
+    assert plan[0][2][:2] == (boot.DIST_FIXED, 3 * MS)              # the workload's idle period
+    # busy 80 %: idle = busy * 0.2 / 0.8 = 250 us after each 1 ms busy period
+    assert plan[1] == (boot.WL_MIXED, (boot.DIST_FIXED, MS, MS, 10 * MS), (boot.DIST_FIXED, 250_000, 250_000, 2_500_000))
+
+
+def test_a_per_cpu_idle_period_wins_over_the_workloads_busy_fraction():
+    plan = _plan({"kind": "mixed", "busy_fraction": 0.25, "busy_period": FIXED_1MS,
+                  "per_cpu": [{"cpus": [2], "kind": "mixed", "idle_period": {"dist": "fixed", "mean": "7ms"}}]})
+    assert plan[0][2][:2] == (boot.DIST_FIXED, 3 * MS)              # busy 25 %: idle = 3 x busy
+    assert plan[2][2][:2] == (boot.DIST_FIXED, 7 * MS)
+
+
+def test_an_idle_period_keeps_the_cpu_mixed_whatever_the_workloads_busy_fraction():
+    # busy_fraction 0 makes the other CPUs idle; CPU 1's own idle period decides for it, so it stays mixed
+    plan = _plan({"kind": "mixed", "busy_fraction": 0.0,
+                  "per_cpu": [{"cpus": [1], "kind": "mixed", "idle_period": FIXED_1MS}]})
+    assert [p[0] for p in plan] == [boot.WL_IDLE, boot.WL_MIXED, boot.WL_IDLE, boot.WL_IDLE]
+
+
+def test_without_either_setting_a_mixed_cpu_is_busy_half_the_time():
+    plan = _plan({"kind": "mixed", "busy_period": FIXED_1MS})
+    assert all(p[2][:2] == (boot.DIST_FIXED, MS) for p in plan)
+
+
+@pytest.mark.parametrize("workload,key", [
+    ({"kind": "mixed", "busy_fraction": 0.3, "idle_period": FIXED_1MS}, "workload.idle_period"),
+    ({"per_cpu": [{"cpus": [0], "kind": "busy"},
+                  {"cpus": [3], "kind": "mixed", "busy_fraction": 0.8, "idle_period": FIXED_1MS}]},
+     "workload.per_cpu[1].idle_period"),
+])
+def test_busy_fraction_and_idle_period_in_one_table_are_refused(workload, key):
+    with pytest.raises(InputError, match=re.escape(f"x.toml: {key}: conflicts with {key[:-len('idle_period')]}busy_fraction")):
+        scen.from_dict({"schema": 1, "workload": workload}, "x.toml")
+
+
+def test_setting_one_of_the_two_replaces_the_files_other():
+    sc = scen.preset("bare-metal-hpet-c3")
+    assert sc.workload.busy_fraction == 0.3
+    after = scen.apply_sets(sc, ['workload.idle_period={dist="fixed", mean="1ms"}'])
+    assert after.workload.busy_fraction is None and after.workload.idle_period.mean == MS
+    back = scen.apply_sets(after, ["workload.busy_fraction=0.6"])
+    assert back.workload.busy_fraction == 0.6 and back.workload.idle_period is None
+    with pytest.raises(InputError, match="conflicts"):
+        scen.apply_sets(sc, ['workload.idle_period={dist="fixed", mean="1ms"}', "workload.busy_fraction=0.6"])
+
+
+def test_a_workload_idle_period_survives_every_round_trip():
+    # to_toml, model_dump -> from_dict (recordings, demos, the form) and --set must not make the default
+    # busy_fraction look given next to the idle period
+    sc = _scenario({"kind": "mixed", "idle_period": FIXED_1MS})
+    assert scen.loads(sc.to_toml()) == sc
+    assert scen.from_dict(sc.model_dump(by_alias=True)) == sc
+    assert scen.apply_sets(sc, ["machine.cpus=2"]).workload == sc.workload
+
+
+def test_the_schema_says_which_setting_wins():
+    docs = {(f["section"], f["key"]): f["doc"] for f in scen.schema_fields()}
+    assert "not both" in docs[("workload", "busy_fraction")] and "not both" in docs[("workload", "idle_period")]
+    for key in ("busy_fraction", "idle_period"):
+        assert "wins over the workload's" in scen.CpuWorkload.model_fields[key].description
+
+
+def _readme_tick_layer_block() -> str:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    return next(b for b in re.findall(r"```toml\n(.*?)```", text, re.S) if "per_cpu" in b)
+
+
+def test_the_readme_per_cpu_busy_fraction_makes_that_cpu_busy_that_share():
+    sc = scen.loads(_readme_tick_layer_block(), "README.md")
+    plan = boot.plan(sc).workload
+    # busy periods exponential, mean 2 ms (the workload's); busy 80 %: idle periods of a quarter of that
+    assert plan[4] == (boot.WL_MIXED, (boot.DIST_EXP, 2 * MS, MS, 10 * MS), (boot.DIST_EXP, 500_000, 250_000, 2_500_000))
+    res = simulate(sc, engine=ENGINE, until_ns=2_000_000_000)
+    idle_share = analysis.per_cpu(res)[4]["idle_ns"] / 2e9
+    assert 0.1 < idle_share < 0.3          # ~20 % idle (was ~56 % while its idle_period silently won)
+
+
+# -- per_cpu entries the scenario refuses (exit 2 on the command line) ---------------------------
+
+@pytest.mark.parametrize("per_cpu,msg", [
+    ('[{cpus=[0], kind="timers"}]', 'workload.per_cpu[0].kind = "timers" needs a timer on CPU 0'),
+    ('[{cpus=[1], kind="busy"}, {cpus=[], kind="busy"}]', "workload.per_cpu[1].cpus: empty"),
+    ('[{cpus=[1], kind="mixed", busy_fraction=0.8, idle_period={dist="fixed", mean="1ms"}}]',
+     "workload.per_cpu[0].idle_period: conflicts with workload.per_cpu[0].busy_fraction"),
+])
+def test_bad_per_cpu_entries_exit_2_with_one_line(per_cpu, msg, capsys):
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "--set", f"workload.per_cpu={per_cpu}"]) == 2
+    err = capsys.readouterr().err
+    assert msg in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_timers_cpu_may_take_its_timers_from_the_workloads_list():
+    # workload timers without `cpus` reach every CPU; one with `cpus` only those
+    ok = {"timers": [{"kind": "periodic", "period": "5ms"}], "per_cpu": [{"cpus": [0, 3], "kind": "timers"}]}
+    assert boot.plan(_scenario(ok)).timers[3] == [(boot.TIMER_PERIODIC, 5 * MS)]
+    narrow = {"timers": [{"kind": "periodic", "period": "5ms", "cpus": [0]}],
+              "per_cpu": [{"cpus": [0, 3], "kind": "timers"}]}
+    with pytest.raises(InputError, match=r'per_cpu\[0\]\.kind = "timers" needs a timer on CPU 3'):
+        _scenario(narrow)
