@@ -184,3 +184,33 @@ def expected_count(res: Results, cpu: int, bound: int) -> int:
         if dev is not None:
             total += _periodic_count_until(dev, int(starts[i]), int(min(ends[i], bound)))
     return total
+
+
+_HW_PERIODIC_MODES = (TickMode.PERIODIC, TickMode.PERIODIC_BC)
+
+
+def jiffies_expected(res: Results) -> int:
+    """How far the kernel's jiffies should have advanced when the run reached ``until``.
+
+    On a kernel-time tick (high-res, NO_HZ, emulated periodic) jiffies follow the kernel's clock, one per
+    TICK_NSEC (``tick_do_update_jiffies64``), and the run ends when that clock reads ``until``:
+    ``until // TICK_NSEC``.  A hardware-periodic tick (a PIT, HPET or LAPIC timer in periodic mode, or
+    the broadcast device ticking for the CPU) adds one jiffy per interrupt (``tick_periodic``), so when
+    the CPU doing jiffies stays on one the whole run, jiffies count the device's periods in ``until``:
+    the i8254 runs at 1 193 182 / LATCH Hz, a little off HZ.
+    """
+    meta = res.meta
+    until = int(meta["until_ns"])
+    cpu = int(meta.get("do_timer_cpu", -1))
+    if cpu >= 0:
+        modes, starts, _, ends = _segment_arrays(res, cpu)
+        if modes.size and np.isin(modes, _HW_PERIODIC_MODES).all():
+            total = 0
+            for mode, start, end in zip(modes, starts, ends):
+                dev = _periodic_device(res, cpu, int(mode))
+                if dev is None:
+                    break
+                total += _periodic_count_until(dev, int(start), int(min(end, until)))
+            else:
+                return total
+    return until // int(meta["tick_nsec"])
