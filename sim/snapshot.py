@@ -103,9 +103,21 @@ def timer_list_snapshot(sim) -> dict:
     return {
         "version": "v0.10", "max_clock_bases": 8, "now_ns": now, "cpus": out_cpus,
         "broadcast": {"mode": 1 if any_oneshot else 0, "device": bdev,
-                      "mask": _cpumask(g["periodic_mask"]), "oneshot_mask": _cpumask(g["oneshot_mask"])},
+                      "mask": _cpumask(set(g["periodic_mask"]) | _broadcast_on(plan)),
+                      "oneshot_mask": _cpumask(g["oneshot_mask"])},
         "tick_devices": tick_devices,
     }
+
+
+def _broadcast_on(plan) -> set[int]:
+    """CPUs the idle driver put in tick_broadcast_on (and so tick_broadcast_mask): with a C-state that stops
+    the timer, cpuidle (and intel_idle without ARAT) calls tick_broadcast_enable() on every CPU, and
+    tick_broadcast_control() sets the CPU's bit when its tick device has C3STOP, with or without a broadcast
+    device (hrtimer or none: the bit is set all the same, only the local timer's shutdown depends on one)."""
+    if not any(stops for _, _, _, stops in plan.cstates):
+        return set()
+    return {cpu for cpu, did in enumerate(plan.tick_device) if did >= 0 and plan.devices[did].has(B.FEAT_C3STOP)
+            and not plan.devices[did].has(B.FEAT_DUMMY)}
 
 
 def _cpumask(cpus) -> str:

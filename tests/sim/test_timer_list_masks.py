@@ -1,0 +1,44 @@
+"""/proc/timer_list's tick_broadcast_mask on machines whose local timer stops in deep idle.
+
+With a C-state that stops the timer (CPUIDLE_FLAG_TIMER_STOP), cpuidle registers its driver with
+tick_broadcast_enable() on every CPU (intel_idle does so whenever there is no ARAT), and
+tick_broadcast_control(TICK_BROADCAST_ON) sets the CPU in tick_broadcast_on and tick_broadcast_mask when
+its tick device has CLOCK_EVT_FEAT_C3STOP, whether a broadcast device exists or not.  The mask stays set
+after the broadcast switches to oneshot; tick_broadcast_oneshot_mask holds the CPUs asleep right now.
+"""
+import pytest
+
+from tickscope.sim.cli import main
+
+
+def _masks(capsys, preset, *sets, at="1s"):
+    argv = ["timer-list", "--preset", preset, "--at", at]
+    for s in sets:
+        argv += ["--set", s]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    return {k: v for k, _, v in (line.partition(": ") for line in lines if line.startswith("tick_broadcast_"))}
+
+
+@pytest.mark.parametrize("broadcast", ["auto", "hpet", "hrtimer", "none"])
+def test_every_cpu_whose_lapic_stops_in_deep_idle_is_in_the_broadcast_mask(capsys, broadcast):
+    masks = _masks(capsys, "bare-metal-hpet-c3", f'machine.broadcast="{broadcast}"')   # 4 CPUs, no ARAT, C3
+    assert masks["tick_broadcast_mask"] == "f"
+
+
+def test_the_mask_holds_in_periodic_broadcast_too(capsys):
+    masks = _masks(capsys, "bare-metal-hpet-c3", 'kernel.nohz="off"', "kernel.highres=false")
+    assert masks["tick_broadcast_mask"] == "f"
+
+
+@pytest.mark.parametrize("sets", [
+    ["machine.arat=true"],                                         # the LAPIC timer keeps running: no C3STOP
+    ['machine.cstates=["C1", "C1E"]'],                             # no state stops the timer
+])
+def test_no_cpu_is_in_the_mask_when_its_timer_never_stops(capsys, sets):
+    assert _masks(capsys, "bare-metal-hpet-c3", *sets)["tick_broadcast_mask"] == "0"
+
+
+def test_a_wide_mask_prints_in_32_bit_groups(capsys):
+    masks = _masks(capsys, "bare-metal-hpet-c3", "machine.cpus=40", at="100ms")
+    assert masks["tick_broadcast_mask"] == "ff,ffffffff"
