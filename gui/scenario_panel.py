@@ -146,7 +146,9 @@ class _FieldEditor:
             self.widget.activated.connect(lambda i: self.on_commit(self, self.widget.itemData(i)))
         else:
             self.widget = QtWidgets.QLineEdit()
-            self.widget.setPlaceholderText(rng or field["type"])
+            # an optional key (default None) shows empty when not given; clearing it unsets it
+            self.widget.setPlaceholderText(("not set" + (f"; {rng}" if rng else "")) if field["default"] is None
+                                           else (rng or field["type"]))
             self.widget.editingFinished.connect(lambda: self.on_commit(self, self.widget.text()))
         self.widget.setToolTip(tip)
         self.widget.setObjectName(f"field_{field['section']}_{field['key']}")
@@ -166,7 +168,7 @@ class _FieldEditor:
             else:
                 if self.field["type"] == "duration" and isinstance(value, int):
                     value = scen.format_duration(value)
-                w.setText(str(value))
+                w.setText("" if value is None else str(value))
         finally:
             w.blockSignals(False)
 
@@ -297,6 +299,8 @@ class ScenarioPanel(QtWidgets.QWidget):
             editor.show_error(None)
             self.model.propose(sc, f"set {f['key']}")
             return
+        if isinstance(raw, str) and not raw.strip() and f["default"] is None:
+            raw = None   # a cleared optional key: not given
         error = self.model.propose_value(f["section"], f["key"], raw)
         editor.show_error(error.removeprefix("form: ") if error else None)
 

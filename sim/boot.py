@@ -186,25 +186,31 @@ def plan(sc) -> BootPlan:
     early = select_clocksource(clocksources, "", False)
     log.append((t_switch, f"clocksource: Switched to clocksource {early.name}"))
     final_list = list(clocksources)
+    tsc_offset = [(m.tsc_skew * c // max(1, m.cpus - 1)) * m.tsc_hz // kclock.NSEC_PER_SEC for c in range(m.cpus)]
+    warped = bool(m.tsc_hz and m.tsc_skew and m.cpus > 1)
     if m.tsc_hz:
         early_tsc = next(c for c in clocksources if c.name == "tsc-early")
         p = kclock.clocksource_register("tsc", tsc_khz, 64, scale=1000, rating=300,
                                         flags=("CONTINUOUS", "MUST_VERIFY", "VALID_FOR_HRES"))
         t_tsc = import_time(sc, "tsc", 241_900_000)
         tsc = Clocksource(p, CS_TSC, early_tsc.num, early_tsc.den, must_verify=True, registered_at_ns=t_tsc)
-        log.append((t_tsc, p.dmesg_line()))
+        if not warped:  # init_tsc_clocksource: a TSC found unstable before is never registered
+            log.append((t_tsc, p.dmesg_line()))
         final_list = [c for c in clocksources if c.name != "tsc-early"] + [tsc]
-    if m.tsc_hz and m.tsc_skew and m.cpus > 1:
-        warp = m.tsc_skew * m.tsc_hz // kclock.NSEC_PER_SEC
+    t_switch_final = 241_960_000
+    if warped:
+        # check_tsc_sync_source, bringing up CPU 1: the warp it measures is CPU 1's offset from CPU 0
         log.append((230_000_000, "TSC synchronization [CPU#0 -> CPU#1]:"))
-        log.append((230_000_000, f"Measured {warp} cycles TSC warp between CPUs, turning off TSC clock."))
+        log.append((230_000_000, f"Measured {abs(tsc_offset[1] - tsc_offset[0])} cycles TSC warp between CPUs, "
+                                 "turning off TSC clock."))
         log.append((230_000_000, "tsc: Marking TSC unstable due to check_tsc_sync_source failed"))
+        t_switch_final = 230_000_000   # tsc-early was current: the watchdog work re-selects at once
         for c in final_list:
             if c.name.startswith("tsc"):
                 c.unstable = True
     final = select_clocksource(final_list, sc.kernel.clocksource, oneshot_possible)
     if final.name != early.name:
-        log.append((241_960_000, f"clocksource: Switched to clocksource {final.name}"))
+        log.append((t_switch_final, f"clocksource: Switched to clocksource {final.name}"))
     for cpu, t in enumerate(tick):
         if t < 0 and sc.hypervisor.backend == "vmi-2007":
             log.append((250_000_000, f"vmi: CPU {cpu}: VMI alarm wired to the LAPIC timer vector (no clock event device)"))
@@ -226,7 +232,7 @@ def plan(sc) -> BootPlan:
         cstates=[(c.name, c.exit_latency, c.target_residency, c.stops_timer) for c in m.cstates],
         bc_kind=bc_kind, bc_cpu=0, ipi_latency_ns=m.ipi_latency,
         workload=_workload_plan(sc), timers=_timer_plan(sc), timer_work_ns=sc.workload.timer_work,
-        tsc_offset=[(m.tsc_skew * c // max(1, m.cpus - 1)) * m.tsc_hz // kclock.NSEC_PER_SEC for c in range(m.cpus)],
+        tsc_offset=tsc_offset,
         tsc_stops=not m.tsc_invariant, cs_index=final_list.index(final), watchdog=wd, watchdog_margin_ns=margin,
         pv=PV_CODES[hv.backend], pv_name=hv.backend, tsc_num=tsc_num, tsc_den=tsc_den, tsc_khz=tsc_khz,
         vmi_alarm=[next((d.id for d in devices if d.cpu == c and d.name == "vmi-alarm"), -1) for c in range(m.cpus)],

@@ -29,6 +29,7 @@ import io
 import json
 import math
 import re
+import tomllib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -427,7 +428,7 @@ def load_recording(path) -> Recording:
         scenario_text = bytes(data.pop(SCENARIO)).decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{where}: member {SCENARIO!r} is not UTF-8 text") from None
-    scenario = scen.loads(scenario_text, f"{where}: member {SCENARIO!r}")
+    scenario = _load_scenario(scenario_text, f"{where}: member {SCENARIO!r}")
 
     columns = {}
     for name in manifest["columns"]:
@@ -439,6 +440,23 @@ def load_recording(path) -> Recording:
         raise InputError(f"{where}: columns differ in length ({sizes})")
     results = Results(*(columns[name] for name, _ in COLUMNS), meta=meta)
     return Recording(scenario=scenario, results=results, actions=actions, manifest=manifest)
+
+
+def _load_scenario(text: str, source: str) -> scen.Scenario:
+    """The recording's scenario.  Recordings written before busy_fraction became optional hold the 0.5
+    default beside an idle_period, which now conflict: there the idle_period decided (as it still does),
+    so the busy_fraction beside it is dropped, at each level."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source}: malformed TOML: {exc}") from None
+    workload = data.get("workload") if isinstance(data, dict) else None
+    if isinstance(workload, dict):
+        per_cpu = workload.get("per_cpu")
+        for level in [workload] + (per_cpu if isinstance(per_cpu, list) else []):
+            if isinstance(level, dict) and "idle_period" in level:
+                level.pop("busy_fraction", None)
+    return scen.from_dict(data, source)
 
 
 # -- replay --------------------------------------------------------------------

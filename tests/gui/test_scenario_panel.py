@@ -63,3 +63,18 @@ def test_presets_and_atomic_save_and_open(qtbot, tmp_path):
     model.load_preset("bare-metal-lapic")
     model.open_file(path)
     assert model.scenario().name == "pit-only" and model.path() == path
+
+
+def test_an_optional_key_shows_empty_when_not_given_and_clearing_it_unsets_it(qtbot):
+    model, panel = _panel(qtbot)
+    ed = panel.editor("workload", "busy_fraction")
+    assert model.scenario().workload.busy_fraction is None
+    assert ed.widget.text() == "" and ed.widget.placeholderText().startswith("not set")
+    ed.widget.setText("0.25")
+    ed.widget.editingFinished.emit()
+    assert model.scenario().workload.busy_fraction == 0.25 and ed.widget.text() == "0.25"
+    ed.widget.setText("")
+    ed.widget.editingFinished.emit()
+    assert model.scenario().workload.busy_fraction is None and ed.error.isHidden()
+    model.undo_stack.undo()
+    assert model.scenario().workload.busy_fraction == 0.25

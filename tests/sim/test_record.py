@@ -6,6 +6,7 @@ import os
 import pickle
 import stat
 import struct
+import tomllib
 import tracemalloc
 import warnings
 import zipfile
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tomli_w
 
 from tickscope.sim import __version__
 from tickscope.sim import record
@@ -731,3 +733,22 @@ def test_a_paused_run_replays_without_the_end_delivery(tmp_path):
     assert ok, details
     settled = simulation.simulate(sc, engine="reference", until_ns=40_000_000)
     assert len(settled) > len(res)                   # ended there, the in-flight ticks would have been delivered
+
+
+def test_a_recording_from_before_busy_fraction_was_optional_still_loads(tmp_path, good):
+    # The old writer always wrote the 0.5 default; beside an idle_period (which decided then, as now) that
+    # is a conflict for today's scenario rules: the loader drops the busy_fraction at each level it shares.
+    members = members_of(good)
+    data = tomllib.loads(members["scenario.toml"].decode())
+    data["workload"].update(kind="mixed", busy_fraction=0.5, idle_period={"dist": "fixed", "mean": "3ms"},
+                            per_cpu=[{"cpus": [1], "kind": "mixed", "busy_fraction": 0.9,
+                                      "idle_period": {"dist": "fixed", "mean": "1ms"}}])
+    old = tomli_w.dumps(data)
+    members["scenario.toml"] = old.encode()
+    rec = load_recording(forge(tmp_path / "old.tickrec", members))
+    w = rec.scenario.workload
+    assert w.busy_fraction is None and w.idle_period.mean == 3_000_000
+    assert w.per_cpu[0].busy_fraction is None and w.per_cpu[0].idle_period.mean == 1_000_000
+    # a scenario file with both is still refused (only recordings get the old reading)
+    with pytest.raises(InputError, match="conflicts with workload.busy_fraction"):
+        scen.loads(old, "my.toml")

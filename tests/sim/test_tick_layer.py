@@ -297,6 +297,19 @@ def test_unsynchronised_tscs_are_caught_at_boot():
     assert any("TSC warp between CPUs" in text for _, text in sim.plan.log)
 
 
+def test_the_boot_sync_check_reports_cpu1s_warp_and_never_registers_tsc():
+    # check_tsc_sync_source runs when CPU 1 comes up and measures *its* warp: with the skew spread evenly
+    # over 4 CPUs that is 300 us / 3 = 100 us = 240 000 cycles at 2.4 GHz; init_tsc_clocksource then skips
+    # registering 'tsc' (tsc_unstable), so no "clocksource: tsc: mask: ..." line
+    sim = Simulation(scen.apply_sets(scen.preset("bare-metal-lapic"), ['machine.tsc_skew="300us"', "machine.cpus=4",
+                                                                      "machine.tsc_hz=2400000000"]), engine=ENGINE)
+    texts = [text for _, text in sim.plan.log]
+    assert "Measured 240000 cycles TSC warp between CPUs, turning off TSC clock." in texts
+    assert not any(t.startswith("clocksource: tsc: mask:") for t in texts)
+    assert texts.index("tsc: Marking TSC unstable due to check_tsc_sync_source failed") < \
+        texts.index("clocksource: Switched to clocksource hpet")
+
+
 def test_drift_after_the_switch_stays_small():
     res = run(sets=["machine.tsc_drift_ppm=2000", 'run.until="5s"'])
     # before the watchdog noticed, the kernel clock ran 2000 ppm fast; after the switch to the HPET it holds still
