@@ -50,6 +50,20 @@ cdef inline uint64_t cycles_to_nsec_safe(ClockSrc* cs, uint64_t last, uint64_t n
     return <uint64_t>((<uint128>delta * cs.mult) >> cs.shift)
 
 
+cdef inline int override_select(Machine* m, ns_t t, int cpu, int best) noexcept nogil:
+    """__clocksource_select's override check: the clocksource= override wins unless the tick is in oneshot
+    mode and it is not valid for high-res; an unstable one is then given up (and the kernel says so)."""
+    cdef int ov = m.cs_override
+    if ov < 0:
+        return best
+    if m.bc_mode_oneshot and (m.cs[ov].unstable or not m.cs[ov].continuous):
+        if m.cs[ov].unstable:
+            mlog(m, t, cpu, K_WATCHDOG, 8, ov)
+            m.cs_override = -1
+        return best
+    return ov
+
+
 cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
     """clocksource_watchdog: compare the TSC with the watchdog over the last interval."""
     cdef int ti = m.tsc_idx
@@ -102,5 +116,6 @@ cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
             if m.cs[i].rating > rating:
                 best = i
                 rating = m.cs[i].rating
-        if best >= 0:
+        best = override_select(m, t, cpu, best)
+        if best >= 0 and best != m.cs_idx:
             switch_clocksource(m, t, best)

@@ -273,6 +273,7 @@ cdef class CyEngine:
             if k.must_verify and m.tsc_idx < 0:
                 m.tsc_idx = i
         m.cs_idx = plan.cs_index
+        m.cs_override = plan.cs_override
         for i, (_name, exit_latency, target_residency, stops) in enumerate(cstates):
             m.cstates[i].exit_latency = exit_latency
             m.cstates[i].target_residency = target_residency

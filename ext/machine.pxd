@@ -187,6 +187,7 @@ cdef struct Machine:
     ns_t k_base
     int64_t c_base
     int tsc_idx               # first MUST_VERIFY clocksource, -1 = none
+    int cs_override           # the clocksource= override, -1 = none (cleared when the kernel gives it up)
     # kernel globals
     int64_t jiffies
     ns_t last_jiffies_update

@@ -348,7 +348,8 @@ def _watchdog_detail(res: Results, i: int) -> dict[int, int]:
     """The detail records (source -> value) following the watchdog's "marked unstable" record at row *i*."""
     out = {}
     j = i + 1
-    while j < len(res) and res.kind[j] == Kind.WATCHDOG and res.source[j] >= 2 and res.time_ns[j] == res.time_ns[i]:
+    while (j < len(res) and res.kind[j] == Kind.WATCHDOG and 2 <= res.source[j] <= 7
+           and res.time_ns[j] == res.time_ns[i]):
         out[int(res.source[j])] = int(res.value[j])
         j += 1
     return out
@@ -361,7 +362,7 @@ def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
     css = res.meta.get("clocksources", [])
     wd_name = res.meta.get("watchdog", "")
     rows = np.flatnonzero((res.kind == Kind.MIN_DELTA) | (res.kind == Kind.MODE) | (res.kind == Kind.CS_SWITCH)
-                          | ((res.kind == Kind.WATCHDOG) & (res.source == 1)))
+                          | ((res.kind == Kind.WATCHDOG) & ((res.source == 1) | (res.source == 8))))
     current = res.meta.get("boot_clocksource", res.meta.get("clocksource", ""))
     for i in rows[:limit]:
         t, cpu, kind, src, val = (int(res.time_ns[i]), int(res.cpu[i]), int(res.kind[i]), int(res.source[i]), int(res.value[i]))
@@ -373,6 +374,9 @@ def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
         elif kind == Kind.CS_SWITCH:
             current = css[src]["name"]
             texts.append(f"clocksource: Switched to clocksource {current}")
+        elif kind == Kind.WATCHDOG and src == 8:
+            texts.append(f"clocksource: Override clocksource {css[val]['name']} is unstable and not HRT compatible - "
+                         "cannot switch while in HRT/NOHZ mode")
         elif kind == Kind.WATCHDOG:
             cs = next((c for c in css if c.get("must_verify")), {"name": "tsc", "mask": M64})
             wd = next((c for c in css if c["name"] == wd_name), {"mask": M64})

@@ -94,6 +94,7 @@ class BootPlan:
     tsc_offset: list[int] = field(default_factory=list)     # per-CPU TSC offset in cycles
     tsc_stops: bool = False           # a non-invariant TSC stops in deep C-states
     cs_index: int = 0                 # index of the current clocksource in ``clocksources``
+    cs_override: int = -1             # index of the ``clocksource=`` override in ``clocksources``, -1 = none
     watchdog: int = -1                # index of the watchdog clocksource, -1 = none
     watchdog_margin_ns: int = 0
     # paravirtual backend and hypervisor (paravirt issue)
@@ -233,7 +234,8 @@ def plan(sc) -> BootPlan:
         bc_kind=bc_kind, bc_cpu=0, ipi_latency_ns=m.ipi_latency,
         workload=_workload_plan(sc), timers=_timer_plan(sc), timer_work_ns=sc.workload.timer_work,
         tsc_offset=tsc_offset,
-        tsc_stops=not m.tsc_invariant, cs_index=final_list.index(final), watchdog=wd, watchdog_margin_ns=margin,
+        tsc_stops=not m.tsc_invariant, cs_index=final_list.index(final),
+        cs_override=next((i for i, c in enumerate(final_list) if c.name == sc.kernel.clocksource), -1), watchdog=wd, watchdog_margin_ns=margin,
         pv=PV_CODES[hv.backend], pv_name=hv.backend, tsc_num=tsc_num, tsc_den=tsc_den, tsc_khz=tsc_khz,
         vmi_alarm=[next((d.id for d in devices if d.cpu == c and d.name == "vmi-alarm"), -1) for c in range(m.cpus)],
         effects=effects, effect_evidence=evidence, overcommit=hv.overcommit, timeslice_ns=hv.timeslice,

@@ -55,7 +55,8 @@ class Kind(IntEnum):
     """Clocksource watchdog round.  source = 0 within margin, 1 marked unstable,
     2 detail: value = wd_nsec, 3 detail: value = cs_nsec; for 0/1 value = skew
     (cs_nsec - wd_nsec); after 1..3: 4 wd_now, 5 wd_last, 6 cs_now, 7 cs_last (the masked counter
-    reads, int64 bits of the u64)."""
+    reads, int64 bits of the u64); 8: the clocksource= override (value = its index in
+    ``meta["clocksources"]``) is unstable and given up in oneshot mode."""
     CS_SWITCH = 14
     """Timekeeping switched clocksource.  source = index in ``meta["clocksources"]``,
     value = kernel time at the switch (ns)."""

@@ -91,6 +91,7 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         self.k_base = 0
         self.c_base = 0
         self.cs_unstable = [c.unstable for c in p.clocksources]
+        self.cs_override = p.cs_override   # cleared when the kernel gives an unstable override up
         # kernel-global tick state
         self.jiffies = 0
         self.last_jiffies_update = 0

@@ -89,5 +89,19 @@ class WatchdogMixin:
                     continue
                 if c.rating > rating:
                     best, rating = i, c.rating
-            if best >= 0:
+            best = self._override_select(t, cpu, best)
+            if best >= 0 and best != self.cs_idx:
                 self._switch_clocksource(t, best)
+
+    def _override_select(self, t, cpu, best) -> int:
+        """__clocksource_select's override check: the clocksource= override wins unless the tick is in oneshot
+        mode and it is not valid for high-res; an unstable one is then given up (and the kernel says so)."""
+        ov = self.cs_override
+        if ov < 0:
+            return best
+        if self.bc_mode_oneshot and (self.cs_unstable[ov] or not self.plan.clocksources[ov].continuous):
+            if self.cs_unstable[ov]:
+                self._log(t, cpu, Kind.WATCHDOG, 8, ov)
+                self.cs_override = -1
+            return best
+        return ov

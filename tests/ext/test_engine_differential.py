@@ -146,6 +146,10 @@ def test_cython_engine_log_equals_reference(sc):
     ("bare-metal-hpet-c3", ['run.until="400ms"', 'machine.hpet_write_delay="2ms"', 'kernel.clockevent="hpet"',
                             'machine.broadcast="none"', 'machine.cstates=["C1"]', "kernel.hz=1000"]),
     ("bare-metal-hpet-c3", ['run.until="400ms"', 'machine.hpet_write_delay="200us"']),
+    # the watchdog with a clocksource= override (given up in oneshot mode, kept while periodic)
+    ("unstable-tsc", ['run.until="1500ms"', 'kernel.clocksource="tsc"']),
+    ("unstable-tsc", ['run.until="1500ms"', 'kernel.clocksource="tsc"', "kernel.highres=false", 'kernel.nohz="off"']),
+    ("unstable-tsc", ['run.until="1500ms"', 'workload.per_cpu=[{cpus=[0], kind="busy"}, {cpus=[1], kind="idle"}]']),
 ])
 def test_hypervisor_paths_match(preset, sets):
     sc = scen.apply_sets(scen.preset(preset), sets)

@@ -227,6 +227,20 @@ def test_watchdog_marks_tsc_unstable_and_switches(sets, fault):
         assert nsec == ((((now - last) & mask) * c["mult"]) & (2**64 - 1)) >> c["shift"]
 
 
+@pytest.mark.parametrize("oneshot", [True, False])
+def test_a_clocksource_override_outlives_the_watchdog_only_while_the_tick_is_periodic(oneshot):
+    # __clocksource_select: the clocksource= override is used even when unstable unless the tick is in
+    # oneshot mode (high-res or NO_HZ), where an unstable override is given up with a warning
+    sets = ['kernel.clocksource="tsc"'] + ([] if oneshot else ["kernel.highres=false", 'kernel.nohz="off"'])
+    res = run("unstable-tsc", sets)
+    log = analysis.kernel_log(res)
+    assert any(e["unstable"] for e in analysis.watchdog_events(res))
+    warned = [line for line in log if "Override clocksource tsc is unstable and not HRT compatible - cannot switch "
+              "while in HRT/NOHZ mode" in line]
+    assert res.meta["clocksource"] == ("hpet" if oneshot else "tsc")
+    assert len(warned) == (1 if oneshot else 0)
+
+
 def test_a_backwards_tsc_step_between_watchdog_cpus_reads_as_no_motion():
     # The watchdog rotates CPUs: CPU0 (busy, its TSC ran) then CPU1 (asleep in C6 all along, its TSC
     # stopped at 0) reads a TSC far behind the last one.  6.13+ clocksource_delta treats a masked delta above
