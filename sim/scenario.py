@@ -20,16 +20,12 @@ import tomli_w
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tickscope.sim.errors import InputError
+from tickscope.sim.scenario_base import Duration, Section
 from tickscope.sim.scenario_errors import describe
+from tickscope.sim.scenario_workload import Period, Workload, check_workload
 from tickscope.sim.units import format_duration, parse_duration
 
 SCHEMA_VERSION = 1
-
-Duration = Annotated[int, BeforeValidator(parse_duration)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)   # "yes" is not a bool, "4" not an int
 
 
 #: Built-in C-states (intel_idle-like): exit latency and target residency in ns; C3 and deeper stop the
@@ -45,7 +41,7 @@ CSTATE_TABLE = {
 }
 
 
-class CState(_Section):
+class CState(Section):
     """One idle state: how long waking takes and how long sleeping must last to pay off."""
 
     name: str = Field(description="State name, e.g. C6.")
@@ -68,7 +64,7 @@ def _cstate(v):
 CStateItem = Annotated[CState, BeforeValidator(_cstate)]
 
 
-class Machine(_Section):
+class Machine(Section):
     """The simulated x86 machine's timer hardware."""
 
     cpus: int = Field(4, ge=1, le=1024, description="Number of CPUs (1..1024).")
@@ -106,7 +102,7 @@ class Machine(_Section):
     tsc_drift_ppm: int = Field(0, ge=-100_000, le=100_000, description="TSC runs this many ppm off its calibrated frequency.")
 
 
-class Kernel(_Section):
+class Kernel(Section):
     """The simulated Linux kernel's time configuration."""
 
     hz: Literal[100, 250, 300, 1000] = Field(250, description="CONFIG_HZ: 100, 250, 300 or 1000.")
@@ -126,85 +122,7 @@ class Kernel(_Section):
         return v
 
 
-class Period(_Section):
-    """A random duration: fixed, exponential (mean) or uniform (min..max)."""
-
-    dist: Literal["fixed", "exponential", "uniform"] = Field("exponential", description="Distribution.")
-    # at least 1 us: shorter busy/idle periods are not a workload (and a 1 ns period floods the log)
-    mean: Duration = Field(5_000_000, ge=1000, le=100 * 10**9, description="Fixed value or exponential mean.",
-                           json_schema_extra={"unit": "ns"})
-    min: Duration = Field(1_000_000, ge=1000, le=100 * 10**9, description="Uniform lower bound.", json_schema_extra={"unit": "ns"})
-    max: Duration = Field(10_000_000, ge=1000, le=100 * 10**9, description="Uniform upper bound.", json_schema_extra={"unit": "ns"})
-
-    @model_validator(mode="after")
-    def _order(self):
-        if self.dist == "uniform" and self.min > self.max:
-            raise ValueError("min must not exceed max")
-        return self
-
-
-class TimerSpec(_Section):
-    """User hrtimers that wake idle CPUs."""
-
-    kind: Literal["periodic", "random"] = Field("periodic", description="Periodic at `period`, or random at `rate_hz`.")
-    period: Duration = Field(10_000_000, ge=1000, le=100 * 10**9, description="Period of a periodic timer.",
-                             json_schema_extra={"unit": "ns"})
-    rate_hz: int = Field(100, ge=1, le=1_000_000, description="Mean rate of a random (Poisson) timer.")
-    cpus: list[int] = Field(default_factory=list, description="CPUs that get this timer; empty = all.")
-
-
-#: A mixed workload's share of busy time when neither busy_fraction nor idle_period says otherwise.
-DEFAULT_BUSY_FRACTION = 0.5
-
-
-class CpuWorkload(_Section):
-    """A per-CPU override of the workload."""
-
-    cpus: list[int] = Field(description="The CPUs this override applies to (at least one).")
-    kind: Literal["idle", "busy", "mixed", "timers"] = Field(
-        description="What these CPUs do; \"timers\" needs a timer on each of them (here or in workload.timers).")
-    busy_fraction: float | None = Field(None, ge=0.0, le=1.0, description="Share of time busy (mixed): idle periods "
-                                        "scaled from the busy periods.  Give this or idle_period, not both; either "
-                                        "one here wins over the workload's.")
-    busy_period: Period | None = Field(None, description="Length of a busy period (mixed); default: the workload's.")
-    idle_period: Period | None = Field(None, description="Length of an idle period (mixed).  Give this or "
-                                       "busy_fraction, not both; either one here wins over the workload's.")
-    timers: list[TimerSpec] = Field(default_factory=list, description="User timers on these CPUs only (each "
-                                    "without `cpus`), in addition to the workload's.")
-
-
-class Workload(_Section):
-    """What the CPUs do."""
-
-    kind: Literal["idle", "busy", "mixed", "timers"] = Field(
-        "busy", description="\"busy\": always running; \"idle\": only interrupts; \"mixed\": alternating busy/idle "
-        "periods; \"timers\": idle, woken by user timers.")
-    busy_fraction: float | None = Field(None, ge=0.0, le=1.0, description="Share of time busy in a mixed workload "
-                                        f"(default {DEFAULT_BUSY_FRACTION}): idle periods scaled from the busy periods.  "
-                                        "Give this or idle_period, not both.")
-    busy_period: Period = Field(default_factory=Period, description="Length of a busy period (mixed).")
-    idle_period: Period | None = Field(None, description="Length of an idle period (mixed); sets the busy share "
-                                       "instead of busy_fraction (give one, not both).")
-    timers: list[TimerSpec] = Field(default_factory=list, description="User timers (any kind; the \"timers\" kind needs one).")
-    timer_work: Duration = Field(20_000, ge=0, le=10**9, description="CPU time each user timer expiry runs for.",
-                                 json_schema_extra={"unit": "ns"})
-    per_cpu: list[CpuWorkload] = Field(default_factory=list, description="Per-CPU overrides.")
-
-    def idle_setting(self, override: CpuWorkload | None) -> tuple[float | None, Period | None]:
-        """What sets a CPU's idle periods: ``(busy_fraction, None)`` or ``(None, idle_period)``.
-
-        The more specific setting wins: the CPU's override's busy_fraction or idle_period (one at most),
-        else the workload's idle_period, else its busy_fraction (default :data:`DEFAULT_BUSY_FRACTION`).
-        """
-        for level in (override, self):
-            if level is not None and level.idle_period is not None:
-                return None, level.idle_period
-            if level is not None and level.busy_fraction is not None:
-                return level.busy_fraction, None
-        return DEFAULT_BUSY_FRACTION, None
-
-
-class Migration(_Section):
+class Migration(Section):
     """A live migration: the VM pauses, then resumes on a host whose TSC runs at ``tsc_hz``."""
 
     at: Duration = Field(ge=0, le=100_000 * 10**9, description="When the migration starts.", json_schema_extra={"unit": "ns"})
@@ -217,7 +135,7 @@ class Migration(_Section):
 BACKENDS = ("none", "vmi-2007", "vmi-clockevents", "xen-pv", "kvm", "hyperv")
 
 
-class Hypervisor(_Section):
+class Hypervisor(Section):
     """The hypervisor the guest runs under and its paravirtual timer backend."""
 
     backend: Literal["none", "vmi-2007", "vmi-clockevents", "xen-pv", "kvm", "hyperv"] = Field(
@@ -236,7 +154,7 @@ class Hypervisor(_Section):
     migrations: list[Migration] = Field(default_factory=list, description="Live migrations during the run.")
 
 
-class Core(_Section):
+class Core(Section):
     """Core-kernel changes applied to the simulated kernel (assets/arch/changes)."""
 
     changes: list[str] = Field(default_factory=list, description="Core changes, e.g. [\"lapic-irq-path\"].")
@@ -246,7 +164,7 @@ UNTIL_MAX_NS = 100_000 * 10**9
 SEED_MAX = 2**63 - 1
 
 
-class Run(_Section):
+class Run(Section):
     """How long and with which seed."""
 
     until: Duration = Field(1_000_000_000, ge=1, le=UNTIL_MAX_NS,
@@ -254,7 +172,7 @@ class Run(_Section):
     seed: int = Field(1, ge=0, le=SEED_MAX, description="Random seed; same scenario + same seed = identical event log.")
 
 
-class Scenario(_Section):
+class Scenario(Section):
     """One simulated machine, kernel, workload and run."""
 
     schema_: Literal[1] = Field(1, alias="schema", description="Scenario file format version.")
@@ -269,7 +187,7 @@ class Scenario(_Section):
     imported: dict[str, Any] = Field(default_factory=dict,
                                      description="Facts kept by `import timer-list` that the engine cannot model yet.")
 
-    model_config = ConfigDict(populate_by_name=True)   # merged with _Section's (extra="forbid", strict, ...)
+    model_config = ConfigDict(populate_by_name=True)   # merged with Section's (extra="forbid", strict, ...)
 
     @field_validator("name")
     @classmethod
@@ -287,39 +205,7 @@ class Scenario(_Section):
             raise ValueError("machine.tsc_deadline needs a TSC (machine.tsc_hz > 0)")
         if not m.lapic and m.cpus > 1 and self.hypervisor.backend not in ("xen-pv", "vmi-2007"):
             raise ValueError("machine.lapic = false needs machine.cpus = 1 (SMP x86 needs a local APIC)")
-        w = self.workload
-        for at, level in [("workload", w)] + [(f"workload.per_cpu[{i}]", o) for i, o in enumerate(w.per_cpu)]:
-            if level.busy_fraction is not None and level.idle_period is not None:
-                raise ValueError(f"{at}.idle_period: conflicts with {at}.busy_fraction; give one of them (busy_fraction "
-                                 "scales the idle periods from the busy ones, idle_period sets them itself)")
-        seen: dict[int, int] = {}
-        for i, o in enumerate(w.per_cpu):
-            if not o.cpus:
-                raise ValueError(f"workload.per_cpu[{i}].cpus: empty; list the CPUs this override applies to")
-            bare = [c for c in o.cpus if o.kind == "timers" and not o.timers
-                    and not any(not t.cpus or c in t.cpus for t in w.timers)]
-            if bare:
-                raise ValueError(f"workload.per_cpu[{i}].kind = \"timers\" needs a timer on CPU {bare[0]}: give this "
-                                 "entry timers, or a [[workload.timers]] entry that reaches the CPU")
-            bad = [c for c in o.cpus if not 0 <= c < m.cpus]
-            if bad:
-                raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {m.cpus})")
-            for c in o.cpus:
-                if c in seen:
-                    raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {c} is already in workload.per_cpu[{seen[c]}]")
-                seen[c] = i
-            for j, t in enumerate(o.timers):
-                if t.cpus:
-                    raise ValueError(f"workload.per_cpu[{i}].timers[{j}].cpus: a per-CPU override's timers run on "
-                                     f"its own CPUs; leave cpus out")
-        for i, t in enumerate(self.workload.timers):
-            bad = [c for c in t.cpus if not 0 <= c < m.cpus]
-            if bad:
-                raise ValueError(f"workload.timers[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {m.cpus})")
-            if len(set(t.cpus)) != len(t.cpus):
-                raise ValueError(f"workload.timers[{i}].cpus: a CPU is listed twice")
-        if self.workload.kind == "timers" and not self.workload.timers:
-            raise ValueError("workload.kind = \"timers\" needs at least one [[workload.timers]] entry")
+        check_workload(self.workload, m.cpus)
         names = [c.name for c in m.cstates]
         if len(set(names)) != len(names):
             raise ValueError("machine.cstates: duplicate state names")

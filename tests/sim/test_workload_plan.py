@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tickscope.sim import analysis, boot, scenario as scen
+from tickscope.sim import analysis, boot, scenario as scen, scenario_workload
 from tickscope.sim.cli import main
 from tickscope.sim.errors import InputError
 from tickscope.sim.simulation import cython_available, simulate
@@ -92,7 +92,7 @@ def test_the_schema_says_which_setting_wins():
     docs = {(f["section"], f["key"]): f["doc"] for f in scen.schema_fields()}
     assert "not both" in docs[("workload", "busy_fraction")] and "not both" in docs[("workload", "idle_period")]
     for key in ("busy_fraction", "idle_period"):
-        assert "wins over the workload's" in scen.CpuWorkload.model_fields[key].description
+        assert "wins over the workload's" in scenario_workload.CpuWorkload.model_fields[key].description
 
 
 def _readme_tick_layer_block() -> str:

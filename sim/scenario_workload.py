@@ -1,0 +1,126 @@
+"""The scenario's ``[workload]``: what the CPUs do (busy, idle, mixed periods, user timers, per-CPU overrides).
+
+Part of the scenario schema (:mod:`tickscope.sim.scenario`); :func:`check_workload` is its share of the
+scenario's consistency check.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from tickscope.sim.scenario_base import Duration, Section
+
+
+class Period(Section):
+    """A random duration: fixed, exponential (mean) or uniform (min..max)."""
+
+    dist: Literal["fixed", "exponential", "uniform"] = Field("exponential", description="Distribution.")
+    # at least 1 us: shorter busy/idle periods are not a workload (and a 1 ns period floods the log)
+    mean: Duration = Field(5_000_000, ge=1000, le=100 * 10**9, description="Fixed value or exponential mean.",
+                           json_schema_extra={"unit": "ns"})
+    min: Duration = Field(1_000_000, ge=1000, le=100 * 10**9, description="Uniform lower bound.", json_schema_extra={"unit": "ns"})
+    max: Duration = Field(10_000_000, ge=1000, le=100 * 10**9, description="Uniform upper bound.", json_schema_extra={"unit": "ns"})
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.dist == "uniform" and self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+class TimerSpec(Section):
+    """User hrtimers that wake idle CPUs."""
+
+    kind: Literal["periodic", "random"] = Field("periodic", description="Periodic at `period`, or random at `rate_hz`.")
+    period: Duration = Field(10_000_000, ge=1000, le=100 * 10**9, description="Period of a periodic timer.",
+                             json_schema_extra={"unit": "ns"})
+    rate_hz: int = Field(100, ge=1, le=1_000_000, description="Mean rate of a random (Poisson) timer.")
+    cpus: list[int] = Field(default_factory=list, description="CPUs that get this timer; empty = all.")
+
+
+#: A mixed workload's share of busy time when neither busy_fraction nor idle_period says otherwise.
+DEFAULT_BUSY_FRACTION = 0.5
+
+
+class CpuWorkload(Section):
+    """A per-CPU override of the workload."""
+
+    cpus: list[int] = Field(description="The CPUs this override applies to (at least one).")
+    kind: Literal["idle", "busy", "mixed", "timers"] = Field(
+        description="What these CPUs do; \"timers\" needs a timer on each of them (here or in workload.timers).")
+    busy_fraction: float | None = Field(None, ge=0.0, le=1.0, description="Share of time busy (mixed): idle periods "
+                                        "scaled from the busy periods.  Give this or idle_period, not both; either "
+                                        "one here wins over the workload's.")
+    busy_period: Period | None = Field(None, description="Length of a busy period (mixed); default: the workload's.")
+    idle_period: Period | None = Field(None, description="Length of an idle period (mixed).  Give this or "
+                                       "busy_fraction, not both; either one here wins over the workload's.")
+    timers: list[TimerSpec] = Field(default_factory=list, description="User timers on these CPUs only (each "
+                                    "without `cpus`), in addition to the workload's.")
+
+
+class Workload(Section):
+    """What the CPUs do."""
+
+    kind: Literal["idle", "busy", "mixed", "timers"] = Field(
+        "busy", description="\"busy\": always running; \"idle\": only interrupts; \"mixed\": alternating busy/idle "
+        "periods; \"timers\": idle, woken by user timers.")
+    busy_fraction: float | None = Field(None, ge=0.0, le=1.0, description="Share of time busy in a mixed workload "
+                                        f"(default {DEFAULT_BUSY_FRACTION}): idle periods scaled from the busy periods.  "
+                                        "Give this or idle_period, not both.")
+    busy_period: Period = Field(default_factory=Period, description="Length of a busy period (mixed).")
+    idle_period: Period | None = Field(None, description="Length of an idle period (mixed); sets the busy share "
+                                       "instead of busy_fraction (give one, not both).")
+    timers: list[TimerSpec] = Field(default_factory=list, description="User timers (any kind; the \"timers\" kind needs one).")
+    timer_work: Duration = Field(20_000, ge=0, le=10**9, description="CPU time each user timer expiry runs for.",
+                                 json_schema_extra={"unit": "ns"})
+    per_cpu: list[CpuWorkload] = Field(default_factory=list, description="Per-CPU overrides.")
+
+    def idle_setting(self, override: CpuWorkload | None) -> tuple[float | None, Period | None]:
+        """What sets a CPU's idle periods: ``(busy_fraction, None)`` or ``(None, idle_period)``.
+
+        The more specific setting wins: the CPU's override's busy_fraction or idle_period (one at most),
+        else the workload's idle_period, else its busy_fraction (default :data:`DEFAULT_BUSY_FRACTION`).
+        """
+        for level in (override, self):
+            if level is not None and level.idle_period is not None:
+                return None, level.idle_period
+            if level is not None and level.busy_fraction is not None:
+                return level.busy_fraction, None
+        return DEFAULT_BUSY_FRACTION, None
+
+
+def check_workload(w: Workload, ncpus: int) -> None:
+    """The workload's consistency with itself and the machine's *ncpus* (raises ValueError naming the key)."""
+    for at, level in [("workload", w)] + [(f"workload.per_cpu[{i}]", o) for i, o in enumerate(w.per_cpu)]:
+        if level.busy_fraction is not None and level.idle_period is not None:
+            raise ValueError(f"{at}.idle_period: conflicts with {at}.busy_fraction; give one of them (busy_fraction "
+                             "scales the idle periods from the busy ones, idle_period sets them itself)")
+    seen: dict[int, int] = {}
+    for i, o in enumerate(w.per_cpu):
+        if not o.cpus:
+            raise ValueError(f"workload.per_cpu[{i}].cpus: empty; list the CPUs this override applies to")
+        bare = [c for c in o.cpus if o.kind == "timers" and not o.timers
+                and not any(not t.cpus or c in t.cpus for t in w.timers)]
+        if bare:
+            raise ValueError(f"workload.per_cpu[{i}].kind = \"timers\" needs a timer on CPU {bare[0]}: give this "
+                             "entry timers, or a [[workload.timers]] entry that reaches the CPU")
+        bad = [c for c in o.cpus if not 0 <= c < ncpus]
+        if bad:
+            raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {ncpus})")
+        for c in o.cpus:
+            if c in seen:
+                raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {c} is already in workload.per_cpu[{seen[c]}]")
+            seen[c] = i
+        for j, t in enumerate(o.timers):
+            if t.cpus:
+                raise ValueError(f"workload.per_cpu[{i}].timers[{j}].cpus: a per-CPU override's timers run on "
+                                 f"its own CPUs; leave cpus out")
+    for i, t in enumerate(w.timers):
+        bad = [c for c in t.cpus if not 0 <= c < ncpus]
+        if bad:
+            raise ValueError(f"workload.timers[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {ncpus})")
+        if len(set(t.cpus)) != len(t.cpus):
+            raise ValueError(f"workload.timers[{i}].cpus: a CPU is listed twice")
+    if w.kind == "timers" and not w.timers:
+        raise ValueError("workload.kind = \"timers\" needs at least one [[workload.timers]] entry")
