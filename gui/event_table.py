@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHBoxLayout, QHeader
 from tickscope.sim.events import Kind, TickMode
 from tickscope.sim.units import format_seconds_us
 
-COLUMNS = ("time", "cpu", "kind", "source", "value")
+COLUMNS = ("time (s)", "cpu", "kind", "source", "value")
 COL_TIME, COL_CPU, COL_KIND, COL_SOURCE, COL_VALUE = range(len(COLUMNS))
 # kinds whose source column is a clock event device id
 DEVICE_KIND_NAMES = frozenset({"TICK", "IRQ", "PROGRAM_ETIME", "MIN_DELTA", "RETRY"})
@@ -43,6 +43,8 @@ class EventTableModel(QAbstractTableModel):
         self._n = 0
         self._kind_names = kind_names({})
         self._device_names: list[str] = []
+        self._tick_device: list[int] = []
+        self._broadcast_device = -1
         self._cstate_names: list[str] = []
         self._clocksource_names: list[str] = []
         self._mode_names = {int(m): m.name for m in TickMode}
@@ -56,6 +58,8 @@ class EventTableModel(QAbstractTableModel):
         meta = results.meta if results is not None else {}
         self._kind_names = kind_names(meta)
         self._device_names = [str(d.get("name", i)) for i, d in enumerate(meta.get("devices", []))]
+        self._tick_device = list(meta.get("tick_device", []))
+        self._broadcast_device = meta.get("broadcast_device", -1)
         self._cstate_names = [str(c.get("name", i)) for i, c in enumerate(meta.get("cstates", []))]
         self._clocksource_names = [str(c.get("name", i)) for i, c in enumerate(meta.get("clocksources", []))]
         self._mode_names = {int(m): m.name for m in TickMode}
@@ -135,16 +139,25 @@ class EventTableModel(QAbstractTableModel):
         if col == COL_KIND:
             return self._kind_names[kind]
         if col == COL_SOURCE:
-            return self.format_source(kind, src)
+            return self.format_source(kind, src, cpu)
         return self.format_value(t, kind, src, val)
 
     # -- formatting per kind -----------------------------------------------------
     # Keyed by kind *name* so that a kind renumbered or not yet in this build's Kind
     # enum still formats by its meta name, and anything unknown shows raw numbers.
-    def format_source(self, kind: int, src: int) -> str:
+    def _device_name(self, did) -> str:
+        return self._device_names[did] if did is not None and 0 <= did < len(self._device_names) else "?"
+
+    def format_source(self, kind: int, src: int, cpu: int = 0) -> str:
         name = self._kind_names[kind]
         if name in DEVICE_KIND_NAMES:
-            return self._device_names[src] if src < len(self._device_names) else f"device {src}"
+            # source 0: the CPU's own tick device, 1: the broadcast device (sim/events.py)
+            if src == 0:
+                did = self._tick_device[cpu] if 0 <= cpu < len(self._tick_device) else None
+                return self._device_name(did)
+            if src == 1:
+                return f"broadcast ({self._device_name(self._broadcast_device)})"
+            return str(src)
         if name == "MODE":
             return self._mode_names.get(src, str(src))
         if name == "JIFFIES":
@@ -158,7 +171,8 @@ class EventTableModel(QAbstractTableModel):
         if name in ("TICK_STOP", "TICK_RESTART"):
             return ""
         if name == "WATCHDOG":
-            return ("ok", "unstable", "wd_nsec", "cs_nsec")[src] if src < 4 else str(src)
+            names = ("ok", "unstable", "wd_nsec", "cs_nsec", "wd_now", "wd_last", "cs_now", "cs_last", "override given up")
+            return names[src] if src < len(names) else str(src)
         if name == "CS_SWITCH":
             return self._clocksource_names[src] if src < len(self._clocksource_names) else str(src)
         if name == "BC_ENTER":
@@ -182,7 +196,7 @@ class EventTableModel(QAbstractTableModel):
         if name == "RETRY":
             return f"retries {val:,}"
         if name == "IDLE":
-            return f"predicted sleep {val:,} ns"
+            return "predicted sleep: no timer pending" if val >= KTIME_MAX else f"predicted sleep {val:,} ns"
         if name == "WAKE":
             return f"residency {val:,} ns"
         if name == "TICK_STOP":
@@ -192,7 +206,13 @@ class EventTableModel(QAbstractTableModel):
         if name == "UTIMER":
             return f"expiry {format_seconds_us(val)}"
         if name == "WATCHDOG":
-            return f"skew {val:,} ns" if src <= 1 else f"{val:,} ns"
+            if src <= 1:
+                return f"skew {val:,} ns"
+            if 4 <= src <= 7:
+                return f"{val & (2**64 - 1):#x}"     # a raw counter read
+            if src == 8:
+                return self._clocksource_names[val] if 0 <= val < len(self._clocksource_names) else str(val)
+            return f"{val:,} ns"
         if name == "CS_SWITCH":
             return f"ktime {format_seconds_us(val)}"
         if name == "BC_ENTER":
@@ -303,7 +323,7 @@ class EventTableView(QWidget):
         self._update_count()
 
     def _update_count(self) -> None:
-        self.count_label.setText(f"{self.model.rowCount():,} of {self.model.total_count():,} events")
+        self.count_label.setText(f"{self.model.rowCount():,} of {self.model.total_count():,} log records")
 
     def _emit_jump(self, index) -> None:
         if index.isValid():

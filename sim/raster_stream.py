@@ -288,6 +288,8 @@ class RasterStream:
             self._njiffies += int(rows[Kind.JIFFIES].size)
         if final and res.meta.get("settled_ns") is not None:
             end = min(end, max(self.end_ns, int(res.meta["until_ns"])))  # as build: the view ends at until
+            if self._grid_ok and end >= int(res.meta["until_ns"]):
+                self._settled_grid(res, end)
         self.rows, self.end_ns = hi, end
 
     # -- pieces of update ------------------------------------------------------------------------
@@ -476,6 +478,28 @@ class RasterStream:
             gt, gl = self._ghost.views()
             keep = ~self._skipped(gt, gl, at_stop)
             self._ghost.replace(gt[keep], gl[keep])
+
+    def _settled_grid(self, res, end):
+        """As build at the run's end: the slots the end delivered just past ``until`` (a kernel clock a few ns
+        behind) are expected, a re-injection backlog still on its way is not."""
+        tail_ns = int(res.meta["settled_ns"]) + int(self.meta["tick_nsec"]) // 2
+        gt, gl = self._ghost.views()
+        add_t, add_l = [], []
+        for cpu in range(self.ncpus):
+            tail = tick_grid.last_segment_slots(res, cpu, end, tail_ns)
+            tail = tail[self._delivered.contains(tail * np.int64(self.ncpus) + cpu)] if tail.size else tail
+            mine = gt[gl == cpu]
+            if mine.size:
+                tail = tail[tail > mine.max()]
+            if tail.size:
+                add_t.append(tail)
+                add_l.append(np.full(tail.size, cpu, dtype=np.int64))
+        pending = analysis.pending_slots(res, 0)
+        gone = (gl == 0) & member_of(gt, pending) if pending.size else np.zeros(gt.size, dtype=bool)
+        if add_t or gone.any():
+            t = np.concatenate([gt[~gone]] + add_t)
+            lane = np.concatenate([gl[~gone].astype(np.int64)] + add_l)
+            self._ghost.replace(*_sorted_pair(t, lane))
 
     def _judge(self, horizon):
         pt, pl = self._pending

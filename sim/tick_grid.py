@@ -186,6 +186,25 @@ def expected_count(res: Results, cpu: int, bound: int) -> int:
     return total
 
 
+def last_segment_slots(res: Results, cpu: int, lo: int, hi: int) -> np.ndarray:
+    """Slots of the CPU's last tick segment counted up to *hi* but not up to *lo* (bounds in true time, cut
+    as :func:`expected_slots` cuts them): the end of a run without materialising the whole grid again."""
+    modes, starts, firsts, ends = (a[-1:] for a in _segment_arrays(res, cpu))
+    if modes.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    mode, start = int(modes[0]), int(starts[0])
+    if mode in _HW_PERIODIC_MODES:
+        dev = _periodic_device(res, cpu, mode)
+        if dev is None:
+            return np.zeros(0, dtype=np.int64)
+        a = _periodic_count_until(dev, start, int(min(ends[0], lo)))
+        b = _periodic_count_until(dev, start, int(min(ends[0], hi)))
+        return np.array([_periodic_slot(dev, start, k) for k in range(a + 1, b + 1)], dtype=np.int64)
+    a = int(_grid_counts(res, modes, firsts, ends, lo)[0])
+    b = int(_grid_counts(res, modes, firsts, ends, hi)[0])
+    return firsts[0] + np.arange(a, b, dtype=np.int64) * np.int64(res.meta["tick_nsec"])
+
+
 _HW_PERIODIC_MODES = (TickMode.PERIODIC, TickMode.PERIODIC_BC)
 
 

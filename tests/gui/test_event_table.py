@@ -57,8 +57,26 @@ def test_cells_are_formatted_per_kind(qtbot, run):
     assert str(t) in _cell(view, 0, COL_TIME, Qt.ToolTipRole).replace(",", "")
     assert _cell(view, 0, COL_CPU) == "0"
     assert _cell(view, 0, COL_KIND) == "TICK"
-    assert _cell(view, 0, COL_SOURCE) == res.meta["devices"][int(res.source[i])]["name"]
+    # source 0 of a TICK: the CPU's own tick device (not device 0 of the machine)
+    assert int(res.source[i]) == 0
+    assert _cell(view, 0, COL_SOURCE) == res.meta["devices"][res.meta["tick_device"][0]]["name"]
     assert f"{t - exp:,} ns" in _cell(view, 0, COL_VALUE)
+
+
+def test_a_tick_delivered_by_the_broadcast_names_the_broadcast_device(qtbot):
+    res = simulation.simulate(scenario.apply_sets(scenario.preset("bare-metal-hpet-c3"), ["run.until=300ms"]),
+                              engine="reference")
+    view = EventTableView()
+    qtbot.addWidget(view)
+    view.set_results(res, None)
+    rows = np.flatnonzero(res.kind == Kind.TICK)
+    own, via = rows[res.source[rows] == 0][0], rows[res.source[rows] == 1][0]
+    names = [d["name"] for d in res.meta["devices"]]
+    assert names[res.meta["tick_device"][int(res.cpu[own])]] == "lapic" and names[0] != "lapic"
+    view.set_filter(kinds=[Kind.TICK])
+    cells = {view.model.row_of_log(r): _cell(view, r, COL_SOURCE) for r in range(view.model.rowCount())}
+    assert cells[own] == "lapic"
+    assert cells[via] == "broadcast (hpet)"
 
 
 def test_unknown_kinds_show_their_number_and_do_not_crash(qtbot, run):
