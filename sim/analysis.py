@@ -45,7 +45,9 @@ def tick_latency(res: Results, idx: np.ndarray) -> np.ndarray:
     """Lateness of the TICK records at rows *idx*, measured in the time base of their expiry.
 
     Hardware-periodic slots are true times; oneshot and emulated ticks expire in
-    kernel time, so their lateness is ``ktime(handled) - expiry``.
+    kernel time, so their lateness is ``ktime(handled) - expiry``.  A kernel clock that only moves with
+    jiffies (the ``jiffies`` clocksource) can still read behind an expiry whose interrupt already came:
+    that tick was not early, its lateness is 0.
     """
     t = res.time_ns[idx]
     lat = t - res.value[idx]
@@ -58,6 +60,7 @@ def tick_latency(res: Results, idx: np.ndarray) -> np.ndarray:
         lat += kernel_offset(res, t)
     elif kernel_based.any():
         lat[kernel_based] += kernel_offset(res, t[kernel_based])
+    np.maximum(lat, 0, out=lat)
     return lat
 
 

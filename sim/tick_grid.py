@@ -216,10 +216,14 @@ def jiffies_expected(res: Results) -> int:
     ``until // TICK_NSEC``.  A hardware-periodic tick (a PIT, HPET or LAPIC timer in periodic mode, or
     the broadcast device ticking for the CPU) adds one jiffy per interrupt (``tick_periodic``), so when
     the CPU doing jiffies stays on one the whole run, jiffies count the device's periods in ``until``:
-    the i8254 runs at 1 193 182 / LATCH Hz, a little off HZ.
+    the i8254 runs at 1 193 182 / LATCH Hz, a little off HZ.  Those periods are counted up to where the
+    run's end settled (``settled_ns``: the true time the kernel's clock read ``until``, every device
+    interrupt raised by then delivered), so a PIT tick the clock reaches just after ``until`` counts as the
+    run's ``ticks_expected`` counts it.
     """
     meta = res.meta
     until = int(meta["until_ns"])
+    bound = max(until, int(meta["settled_ns"])) if meta.get("settled_ns") is not None else until
     cpu = int(meta.get("do_timer_cpu", -1))
     if cpu >= 0:
         modes, starts, _, ends = _segment_arrays(res, cpu)
@@ -229,7 +233,7 @@ def jiffies_expected(res: Results) -> int:
                 dev = _periodic_device(res, cpu, int(mode))
                 if dev is None:
                     break
-                total += _periodic_count_until(dev, int(start), int(min(end, until)))
+                total += _periodic_count_until(dev, int(start), int(min(end, bound)))
             else:
                 return total
     return until // int(meta["tick_nsec"])

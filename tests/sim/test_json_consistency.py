@@ -87,3 +87,31 @@ def test_a_tick_handled_while_stopped_is_not_in_the_latency_figures():
     c = analysis.per_cpu(res)[0]
     assert (c["ticks_expected"], c["ticks_delivered"], c["ticks_late"]) == (5, 5, 0)
     assert (c["latency_ns_p50"], c["latency_ns_max"]) == (2_000, 4_000)
+
+
+@pytest.mark.parametrize("until", ["10ms", "50ms", "1000015000ns", "2990045000ns"])
+def test_a_pit_tick_the_end_delivers_just_after_until_is_expected_everywhere(capsys, until):
+    # The end waits until the kernel's clock reads `until`; a PIT tick due a few hundred ns after `until` in
+    # true time is then delivered and counted in ticks_expected, so jiffies_expected counts it too (5 vs 4
+    # at 50 ms before).
+    out = _run_json(capsys, "--preset", "pit-only", "--until", until)
+    cpu = out["cpus"][0]
+    assert out["jiffies_expected"] == out["jiffies_delta"] == cpu["ticks_expected"] == cpu["ticks_delivered"]
+
+
+def test_tick_latency_is_never_negative_on_a_jiffies_clock(capsys):
+    # kvm-overcommit counts time in jiffies: its kernel clock can read behind an emulated tick's expiry when
+    # the interrupt comes (latency_ns_p50 was -852882); such a tick was not early
+    out = _run_json(capsys, "--preset", "kvm-overcommit", "--set", "machine.cpus=4", "--set", 'workload.kind="mixed"',
+                    "--until", "2s")
+    assert out["clocksource"] == "jiffies"
+    assert all(c["latency_ns_p50"] >= 0 and c["latency_ns_max"] >= 0 for c in out["cpus"])
+    res = simulate(scen.apply_sets(scen.preset("kvm-overcommit"), ["machine.cpus=4", 'workload.kind="mixed"',
+                                                                  'run.until="2s"']), engine=ENGINE)
+    assert analysis.tick_outcomes(res)["latency_ns"].min() >= 0
+
+
+def test_timer_list_is_read_when_the_kernel_clock_reads_at(capsys):
+    # the end delivers in-flight C-state exits up to ~1 ms later; "now at" is the kernel's clock at the read
+    assert main(["timer-list", "--preset", "laptop-deep-idle", "--at", "100ms"]) == 0
+    assert "now at 100000000 nsecs" in capsys.readouterr().out
