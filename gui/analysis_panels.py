@@ -156,8 +156,8 @@ class HistogramPanel(QWidget):
         if pre is not None:
             v, t, c = pre["values"], pre["time_ns"], pre["cpu"]
         elif self._quantity == QUANTITY_LATENCY:
-            out = analysis.tick_outcomes(res)
-            v, t, c = out["latency_ns"], out["time_ns"], out["cpu"].astype(np.int64)
+            s = aggregates.latency_samples(analysis.tick_outcomes(res))
+            v, t, c = s["values"], s["time_ns"], s["cpu"]
         else:
             # Same intervals as analysis.tick_intervals (per CPU, CPU order), but keeping
             # the time of the tick that ends each interval so a bar can be clicked.

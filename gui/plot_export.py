@@ -72,7 +72,7 @@ EXACT_MARK_LIMIT = 200_000
 """Above this many marks in the window the raster is binned per pixel column; at this size
 an exact SVG is ~5 MB and takes ~1 s to build."""
 _LEGEND_ORDER = (raster.MARK_ON_TIME, raster.MARK_LATE, raster.MARK_DUPLICATE, raster.MARK_LOST,
-                 raster.MARK_BROADCAST, raster.MARK_STEAL)
+                 raster.MARK_BROADCAST, raster.MARK_STEAL, raster.MARK_OFF_GRID)
 
 
 # -- the raster view ---------------------------------------------------------------

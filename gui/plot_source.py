@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from tickscope.sim import analysis, clock_drift, raster
+from tickscope.sim import aggregates, analysis, clock_drift, raster
 from tickscope.sim.demo import model_for_backend
 from tickscope.sim.errors import InputError
 from tickscope.sim.events import Kind
@@ -131,7 +131,7 @@ class PlotSource:
 
     @cached_property
     def latency_hist(self) -> dict:
-        return analysis.log_histogram(analysis.tick_outcomes(self.results)["latency_ns"])
+        return analysis.log_histogram(aggregates.latency_samples(analysis.tick_outcomes(self.results))["values"])
 
     @cached_property
     def drift(self) -> dict:

@@ -97,7 +97,7 @@ class TickRasterView(QtWidgets.QWidget):
         super().__init__(parent)
         self.setFocusPolicy(QtCore.Qt.StrongFocus)
         self._results: Results | None = None
-        self._summary: dict | None = None   # run --json of _results, for the legend's tick-grid line
+        self._summary: dict | None = None   # run --json of _results, kept with them
         self._data: raster.RasterData | None = None
         self._show_hardware = False
         self._colors = raster.LIGHT_COLORS
@@ -361,22 +361,6 @@ class TickRasterView(QtWidgets.QWidget):
     def last_render_ms(self) -> float:
         return self._main.last_ms
 
-    def _grid_note(self, counts) -> str:
-        """How the marks relate to run --json's per-CPU counts, which judge only the tick grid's slots: NO_HZ also
-        runs the tick handler off the grid (the stopped sched_timer expiring at a timer), marked like the rest."""
-        summary = self._summary
-        if not summary or not summary.get("cpus") or not counts:
-            return ""
-        delivered = sum(c["ticks_delivered"] for c in summary["cpus"])
-        late = sum(c["ticks_late"] for c in summary["cpus"])
-        runs = sum(counts.get(k, 0) for k in (raster.MARK_ON_TIME, raster.MARK_BROADCAST, raster.MARK_LATE,
-                                               raster.MARK_STEAL))
-        off = runs - delivered
-        if off <= 0:
-            return ""
-        return (f"on the tick grid (as run --json counts): delivered {delivered}, late {late};&nbsp;&nbsp;"
-                f"{off} more tick-handler runs off the grid (NO_HZ wake-ups for timers)")
-
     def _update_legend(self):
         c = self._colors
 
@@ -397,14 +381,14 @@ class TickRasterView(QtWidgets.QWidget):
         for code in (raster.MARK_ON_TIME, raster.MARK_BROADCAST, raster.MARK_LATE, raster.MARK_STEAL,
                      raster.MARK_DUPLICATE, raster.MARK_LOST):
             items.append(swatch(code, f"{raster.MARK_NAMES[code]} {counts.get(code, 0)}"))
+        if counts.get(raster.MARK_OFF_GRID):
+            items.append(swatch(raster.MARK_OFF_GRID, f"off the grid (NO_HZ timer wake-ups, not judged) "
+                                                      f"{counts[raster.MARK_OFF_GRID]}"))
         if self._show_hardware:
             items.append(swatch(raster.MARK_HW_FIRE, f"device interrupt {counts.get(raster.MARK_HW_FIRE, 0)}"))
             if counts.get(raster.MARK_HW_ETIME):
                 items.append(swatch(raster.MARK_HW_ETIME, f"-ETIME {counts[raster.MARK_HW_ETIME]}"))
         rows = ["&nbsp;&nbsp;&nbsp;".join(items)]
-        grid = self._grid_note(counts)
-        if grid:
-            rows.append(grid)
         if data is not None and data.spans:
             bg = [background(code, f"idle {data.cstate_names[code - raster.BG_IDLE]}")
                   for code in sorted(data.spans) if code != raster.BG_STEAL]

@@ -31,7 +31,7 @@ from tickscope.sim.clock_drift import kernel_offset
 from tickscope.sim.events import Kind, TickMode
 from tickscope.sim.npsets import distinct_count, member_of
 from tickscope.sim.results import Results
-from tickscope.sim.tick_grid import expected_slots, jiffies_expected
+from tickscope.sim.tick_grid import expected_slots, grid_to_end, jiffies_expected
 
 LATE_THRESHOLD_NS = 100_000
 
@@ -110,13 +110,17 @@ def _all_tick_latency(res: Results) -> tuple[np.ndarray, np.ndarray]:
 
 
 def tick_outcomes(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> dict[str, np.ndarray]:
-    """Every TICK record with its outcome (on time / late / duplicated).
+    """Every TICK record with its outcome (on time / late / duplicated), and whether it was off the grid.
+
+    Off the grid: a tick-handler run for no slot of the tick grid (the sched_timer of a CPU whose tick
+    NO_HZ stopped, expiring at a timer's time): ``run --json`` does not judge it (its latency figures and
+    ``ticks_late`` leave it out).
 
     Returns
     -------
     dict
         ``index`` (row in the log), ``cpu``, ``time_ns``, ``expiry_ns``,
-        ``latency_ns``, ``outcome`` (OUTCOME_* codes).
+        ``latency_ns``, ``outcome`` (OUTCOME_* codes), ``off_grid`` (bool).
     """
     idx, lat = _all_tick_latency(res)
     cpu = res.cpu[idx]
@@ -131,7 +135,24 @@ def tick_outcomes(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> d
         dup = np.zeros(len(idx), dtype=bool)
         dup[order] = dup_sorted
         outcome[dup] = OUTCOME_DUPLICATE
-    return {"index": idx, "cpu": cpu, "time_ns": t, "expiry_ns": exp, "latency_ns": lat, "outcome": outcome}
+    return {"index": idx, "cpu": cpu, "time_ns": t, "expiry_ns": exp, "latency_ns": lat, "outcome": outcome,
+            "off_grid": _off_grid(res, cpu, exp) if len(idx) else np.zeros(0, dtype=bool)}
+
+
+def _off_grid(res: Results, cpu: np.ndarray, exp: np.ndarray) -> np.ndarray:
+    """Which ticks (CPU *cpu*, expiry *exp*) ran for no slot of their CPU's grid up to the run's end."""
+    if "tick_nsec" not in res.meta or "tick_device" not in res.meta or "devices" not in res.meta:
+        return np.zeros(exp.size, dtype=bool)
+    end = int(res.meta.get("until_ns", int(res.time_ns[-1]) if len(res) else 0))
+    order = np.argsort(cpu, kind="stable")
+    bounds = np.searchsorted(cpu[order], np.arange(int(res.meta["ncpus"]) + 1))
+    off = np.zeros(exp.size, dtype=bool)
+    for c in range(int(res.meta["ncpus"])):
+        rows = order[bounds[c]:bounds[c + 1]]
+        if rows.size:
+            grid = grid_to_end(res, c, end, exp[rows])
+            off[rows] = ~member_of(exp[rows], grid)
+    return off
 
 
 def pending_slots(res: Results, cpu: int) -> np.ndarray:

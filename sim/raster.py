@@ -36,18 +36,19 @@ from tickscope.sim.results import Results
 # Mark codes; a larger code wins a shared pixel.
 MARK_NONE = 0
 MARK_HW_FIRE = 1
-MARK_ON_TIME = 2
-MARK_BROADCAST = 3
-MARK_STEAL = 4
-MARK_LATE = 5
-MARK_HW_ETIME = 6
-MARK_DUPLICATE = 7
-MARK_LOST = 8
-N_MARKS = 9
+MARK_OFF_GRID = 2     # a tick-handler run for no slot of the grid (NO_HZ: the stopped sched_timer at a timer)
+MARK_ON_TIME = 3
+MARK_BROADCAST = 4
+MARK_STEAL = 5
+MARK_LATE = 6
+MARK_HW_ETIME = 7
+MARK_DUPLICATE = 8
+MARK_LOST = 9
+N_MARKS = 10
 
 MARK_NAMES = {
-    MARK_HW_FIRE: "device interrupt", MARK_ON_TIME: "on time", MARK_BROADCAST: "via broadcast",
-    MARK_STEAL: "slot in steal", MARK_LATE: "late", MARK_HW_ETIME: "program -ETIME",
+    MARK_HW_FIRE: "device interrupt", MARK_OFF_GRID: "off the grid", MARK_ON_TIME: "on time",
+    MARK_BROADCAST: "via broadcast", MARK_STEAL: "slot in steal", MARK_LATE: "late", MARK_HW_ETIME: "program -ETIME",
     MARK_DUPLICATE: "duplicated", MARK_LOST: "lost",
 }
 
@@ -68,7 +69,7 @@ LIGHT_COLORS = {
     "bg_even": (255, 255, 255, 0), "bg_odd": (0, 0, 0, 14), "bg_hw": (40, 80, 160, 18),
     "sep": (0, 0, 0, 40), "ghost": (150, 150, 150, 255), "highlight": (0, 170, 255, 255),
     "idle_shallow": (150, 200, 240, 30), "idle_deep": (40, 70, 200, 110), "steal": (225, 90, 40, 90),
-    MARK_HW_FIRE: (60, 90, 170, 255), MARK_ON_TIME: (20, 150, 60, 255), MARK_BROADCAST: (0, 170, 200, 255),
+    MARK_HW_FIRE: (60, 90, 170, 255), MARK_OFF_GRID: (120, 140, 150, 255), MARK_ON_TIME: (20, 150, 60, 255), MARK_BROADCAST: (0, 170, 200, 255),
     MARK_STEAL: (40, 40, 120, 255), MARK_LATE: (235, 140, 0, 255), MARK_HW_ETIME: (235, 140, 0, 255),
     MARK_DUPLICATE: (170, 40, 200, 255), MARK_LOST: (220, 20, 30, 255),
 }
@@ -76,7 +77,7 @@ DARK_COLORS = {
     "bg_even": (0, 0, 0, 0), "bg_odd": (255, 255, 255, 14), "bg_hw": (90, 140, 255, 22),
     "sep": (255, 255, 255, 40), "ghost": (110, 110, 110, 255), "highlight": (0, 200, 255, 255),
     "idle_shallow": (90, 140, 220, 30), "idle_deep": (80, 110, 255, 120), "steal": (240, 110, 60, 95),
-    MARK_HW_FIRE: (120, 150, 230, 255), MARK_ON_TIME: (70, 210, 110, 255), MARK_BROADCAST: (40, 220, 240, 255),
+    MARK_HW_FIRE: (120, 150, 230, 255), MARK_OFF_GRID: (150, 165, 175, 255), MARK_ON_TIME: (70, 210, 110, 255), MARK_BROADCAST: (40, 220, 240, 255),
     MARK_STEAL: (235, 225, 140, 255), MARK_LATE: (255, 170, 40, 255), MARK_HW_ETIME: (255, 170, 40, 255),
     MARK_DUPLICATE: (220, 90, 255, 255), MARK_LOST: (255, 60, 60, 255),
 }
@@ -243,17 +244,20 @@ def device_lane_names(meta: dict) -> list[str]:
 
 
 def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysis.LATE_THRESHOLD_NS,
-          outcomes: dict | None = None) -> RasterData:
+          outcomes: dict | None = None, off_grid: bool = True) -> RasterData:
     """Classify every record the raster shows.
 
     Works on partial results of a streaming run: expected and lost slots are
     judged up to ``meta["now_ns"]`` (lost only once ``late_threshold_ns`` has
     passed since the slot's expiry), not up to the run's target.
 
-    Each delivered tick gets exactly one mark: duplicated; else ``MARK_STEAL``
-    when its slot expired while its vCPU was descheduled; else late; else via
-    broadcast (TICK source 1); else on time.  So on time + via broadcast +
-    slot in steal + late equals the analysis's on-time plus late ticks.
+    Each tick-handler run gets exactly one mark: off the grid when it ran for no
+    slot of the tick grid (NO_HZ: the stopped sched_timer expiring at a timer);
+    else duplicated; else ``MARK_STEAL`` when its slot expired while its vCPU was
+    descheduled; else late; else via broadcast (TICK source 1); else on time.  So
+    on time + via broadcast + slot in steal + late is run --json's delivered ticks
+    (plus the unjudged ones of the last ``late_threshold_ns``), and late its
+    ``ticks_late``.
 
     Parameters
     ----------
@@ -266,6 +270,8 @@ def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysi
         Latency above which a tick counts as late (as in :mod:`analysis`).
     outcomes : dict, optional
         :func:`analysis.tick_outcomes` of *res* if the caller has it already.
+    off_grid : bool
+        Mark the runs off the grid as such (False: by their outcome, as a live stream's frames do).
 
     Returns
     -------
@@ -290,27 +296,19 @@ def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysi
     if steal[0].size:
         code[plain & _in_spans(out["expiry_ns"], out["cpu"].astype(np.int64), steal)] = MARK_STEAL
     code[(code == MARK_ON_TIME) & (res.source[out["index"]] == 1)] = MARK_BROADCAST
-    for c in (MARK_ON_TIME, MARK_BROADCAST, MARK_STEAL, MARK_LATE, MARK_DUPLICATE):
+    if off_grid:
+        code[out["off_grid"]] = MARK_OFF_GRID
+    for c in (MARK_OFF_GRID, MARK_ON_TIME, MARK_BROADCAST, MARK_STEAL, MARK_LATE, MARK_DUPLICATE):
         m = code == c
         if m.any():
             collected[c].append((out["time_ns"][m], out["cpu"][m]))
 
     ghost_t, ghost_l = [], []
     can_grid = "tick_nsec" in meta and "tick_device" in meta and "devices" in meta
-    until_ns = int(meta.get("until_ns", end_ns))
-    settled_tail = meta.get("settled_ns") is not None and end_ns >= until_ns
-    tail_ns = int(meta["settled_ns"]) + int(meta.get("tick_nsec", 0)) // 2 if settled_tail else 0   # judged_slots' tail
     tick_mask = res.kind == Kind.TICK
     for cpu in range(ncpus) if can_grid else ():
         got = res.value[tick_mask & (res.cpu == cpu)]
-        exp = tick_grid.expected_slots(res, cpu, end_ns, handled=got)
-        if settled_tail:
-            # as run --json counts (analysis.judged_slots): a slot due at `until` that a kernel clock a few ns
-            # behind true time reaches just after it, and that the run's end delivered, is expected too
-            tail = tick_grid.last_segment_slots(res, cpu, end_ns, tail_ns)
-            tail = tail[member_of(tail, got)]
-            if tail.size:
-                exp = np.concatenate([exp, tail[tail > exp[-1]] if exp.size else tail])
+        exp = tick_grid.grid_to_end(res, cpu, end_ns, got)   # as run --json counts them at the end
         exp = analysis.without_pending(res, cpu, exp)   # a re-injection backlog on its way: not expected yet
         ghost_t.append(exp)
         ghost_l.append(np.full(exp.size, cpu, dtype=np.int32))

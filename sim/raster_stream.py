@@ -15,7 +15,7 @@ from tickscope.sim.npsets import member_of
 from tickscope.sim.events import Kind
 from tickscope.sim.raster import (
     BG_IDLE, BG_STEAL, MARK_BROADCAST, MARK_DUPLICATE, MARK_HW_ETIME, MARK_HW_FIRE, MARK_LATE, MARK_LOST,
-    MARK_ON_TIME, MARK_STEAL, N_MARKS, RasterData, _device_of, _empty_pair, _in_spans, _sorted_pair,
+    MARK_OFF_GRID, MARK_ON_TIME, MARK_STEAL, N_MARKS, RasterData, _device_of, _empty_pair, _in_spans, _sorted_pair,
     device_lane_names,
 )
 from tickscope.sim.results import Results
@@ -290,6 +290,8 @@ class RasterStream:
             end = min(end, max(self.end_ns, int(res.meta["until_ns"])))  # as build: the view ends at until
             if self._grid_ok and end >= int(res.meta["until_ns"]):
                 self._settled_grid(res, end)
+        if final and self._grid_ok:
+            self._off_grid(res)
         self.rows, self.end_ns = hi, end
 
     # -- pieces of update ------------------------------------------------------------------------
@@ -500,6 +502,24 @@ class RasterStream:
             t = np.concatenate([gt[~gone]] + add_t)
             lane = np.concatenate([gl[~gone].astype(np.int64)] + add_l)
             self._ghost.replace(*_sorted_pair(t, lane))
+
+    def _off_grid(self, res):
+        """As build: the tick-handler runs for no slot of the grid (NO_HZ) are marked off the grid, not on time
+        or late (live frames mark them like the rest; the grid they are judged against ends with the run)."""
+        out = analysis.tick_outcomes(res, self.late_threshold_ns)
+        off = out["off_grid"]
+        if not off.any():
+            return
+        keys = out["time_ns"][off].astype(np.int64) * np.int64(self.ncpus) + out["cpu"][off]
+        for code in (MARK_ON_TIME, MARK_BROADCAST, MARK_STEAL, MARK_LATE, MARK_DUPLICATE):
+            marks = self._marks[code]
+            if marks.n:
+                mt, ml = marks.views()
+                gone = member_of(mt * np.int64(self.ncpus) + ml, keys)
+                if gone.any():
+                    marks.replace(mt[~gone], ml[~gone])
+        self._marks[MARK_OFF_GRID].replace(*_sorted_pair(out["time_ns"][off].astype(np.int64),
+                                                         out["cpu"][off].astype(np.int64)))
 
     def _judge(self, horizon):
         pt, pl = self._pending

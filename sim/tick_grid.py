@@ -205,6 +205,22 @@ def last_segment_slots(res: Results, cpu: int, lo: int, hi: int) -> np.ndarray:
     return firsts[0] + np.arange(a, b, dtype=np.int64) * np.int64(res.meta["tick_nsec"])
 
 
+def grid_to_end(res: Results, cpu: int, end_ns: int, handled: np.ndarray) -> np.ndarray:
+    """The CPU's expected slots up to *end_ns* (:func:`expected_slots`), plus, once the run has ended
+    (``settled_ns``) and *end_ns* reaches ``until``, the slots its end delivered just past ``until`` (a
+    kernel clock a few ns behind true time reaches the slot due at ``until`` just after it), as
+    ``run --json`` judges them (``analysis.judged_slots``).  *handled*: the CPU's TICK expiries."""
+    exp = expected_slots(res, cpu, end_ns, handled=handled)
+    meta = res.meta
+    if meta.get("settled_ns") is None or end_ns < int(meta.get("until_ns", end_ns)):
+        return exp
+    tail = last_segment_slots(res, cpu, end_ns, int(meta["settled_ns"]) + int(meta["tick_nsec"]) // 2)
+    tail = tail[member_of(tail, handled)]
+    if tail.size:
+        exp = np.concatenate([exp, tail[tail > exp[-1]] if exp.size else tail])
+    return exp
+
+
 _HW_PERIODIC_MODES = (TickMode.PERIODIC, TickMode.PERIODIC_BC)
 
 
