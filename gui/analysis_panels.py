@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from tickscope.gui import lane_ticks
 from tickscope.sim import aggregates, analysis
 from tickscope.sim.clock_drift import KERNEL_CLOCK, clock_drift
 from tickscope.sim.events import Kind
@@ -434,8 +435,15 @@ class RatePanel(QWidget):
         # rates read against zero: a flat 250 Hz line must not look like a swing
         top = float(self._rate["rate_hz"].max()) if self._rate["rate_hz"].size else 0.0
         self.plot.setYRange(0, max(top, 1.0) * 1.1, padding=0)
+        self._legend.setVisible(ncpus <= self.MAX_LEGEND_CPUS)   # no names past that: no empty box
         hz = res.meta.get("hz")
-        self.info.setText(f"{ncpus} CPUs, {format_ns(bin_ns, 0)} bins" + (f", HZ={hz}" if hz else ""))
+        rate = self._rate["rate_hz"]
+        spread = ""
+        if ncpus > self.MAX_LEGEND_CPUS and rate.size:
+            mean = rate.mean(axis=1)   # per CPU over the run: what the lines are too many to tell
+            spread = (f"; per-CPU mean {mean.mean():.0f} Hz (min {mean.min():.0f} on CPU {int(mean.argmin())}, "
+                      f"max {mean.max():.0f} on CPU {int(mean.argmax())}); click a line for its CPU")
+        self.info.setText(f"{ncpus} CPUs, {format_ns(bin_ns, 0)} bins" + (f", HZ={hz}" if hz else "") + spread)
 
     def _on_curve_click(self, cpu: int, ev):
         x = self.plot.getViewBox().mapSceneToView(ev.scenePos()).x()
@@ -457,11 +465,13 @@ class ResidencyPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._rows: dict[str, np.ndarray] = {}
+        self._cpu_labels: list[str] = []
         self.message = QLabel(self.NO_DATA)
         self.message.setAlignment(Qt.AlignCenter)
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "share of run", units="%")
         self.plot.setLabel("left", "CPU")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)   # CPU numbers, not a quantity ("CPU (x0.001)")
         self.plot.invertY(True)
         self.plot.setMouseEnabled(x=False, y=True)
         self._legend = self.plot.addLegend(offset=(-10, 10))
@@ -506,7 +516,17 @@ class ResidencyPanel(QWidget):
             self.plot.addItem(item)  # named items join the legend by themselves
             left += pct
         self.plot.setXRange(0, 100, padding=0.02)
-        self.plot.getAxis("left").setTicks([[(float(i), f"CPU {c.get('cpu', i)}") for i, c in enumerate(cpus)]])
+        self._cpu_labels = [f"CPU {c.get('cpu', i)}" for i, c in enumerate(cpus)]
+        self._label_cpus()
+
+    def _label_cpus(self):
+        height = self.plot.getPlotItem().getViewBox().sceneBoundingRect().height() or 300.0
+        self.plot.getAxis("left").setTicks(lane_ticks.lane_ticks(self._cpu_labels, height))
+
+    def resizeEvent(self, event):  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self._rows and self._cpu_labels:
+            self._label_cpus()   # as many CPU labels as the new height holds
 
     def _collect(self, cpus: list[dict]) -> dict[str, np.ndarray]:
         states: list[str] = []

@@ -12,7 +12,6 @@ with CPU0 at the top.
 """
 from __future__ import annotations
 
-import math
 import os
 import time
 
@@ -20,6 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from tickscope.gui import lane_ticks
 from tickscope.sim import raster
 from tickscope.sim.raster_planes import IncrementalPlanes
 from tickscope.sim.results import Results
@@ -310,15 +310,20 @@ class TickRasterView(QtWidgets.QWidget):
         lo, hi = self.region.getRegion()
         self.set_view_range(x_to_ns(lo), x_to_ns(hi))
 
+    def resizeEvent(self, event):  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self._data is not None:
+            self._update_lanes()   # as many lane labels as the new height holds
+
     def _update_lanes(self):
         names = self._data.lane_names if self._data else ["CPU0"]
-        state = (tuple(names), self._extent_ns)
+        height = self.plot_item.getViewBox().sceneBoundingRect().height() or 400.0
+        state = (tuple(names), self._extent_ns, lane_ticks.label_step(len(names), height))
         if state == self._lanes_state:
             return  # a live frame of the same lanes and window: touching the axes would make them regenerate
         self._lanes_state = state
         n = len(names)
-        step = max(1, math.ceil(n / 64))
-        self.plot_item.getAxis("left").setTicks([[(i + 0.5, names[i]) for i in range(0, n, step)], []])
+        self.plot_item.getAxis("left").setTicks(lane_ticks.lane_ticks(names, height, offset=0.5))
         self.plot_item.getViewBox().setYRange(0, n, padding=0.0)
         self.plot_item.getViewBox().setLimits(xMin=ns_to_x(-self._extent_ns * 0.05 - 1), xMax=ns_to_x(self._extent_ns * 1.05 + 1),
                                               minXRange=ns_to_x(MIN_SPAN_NS))

@@ -243,6 +243,11 @@ def device_lane_names(meta: dict) -> list[str]:
     return names
 
 
+def cstate_names(meta: dict) -> list[str]:
+    """The idle states' names; a machine with no C-states listed idles in HLT (as run --json names it)."""
+    return [str(c.get("name", i)) for i, c in enumerate(meta.get("cstates", []))] or ["HLT"]
+
+
 def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysis.LATE_THRESHOLD_NS,
           outcomes: dict | None = None, off_grid: bool = True) -> RasterData:
     """Classify every record the raster shows.
@@ -337,7 +342,7 @@ def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysi
             marks[c] = _empty_pair()
     counts = {c: int(v[0].size) for c, v in marks.items()}
     counts["expected"] = int(ghost[0].size)
-    cstates = [str(c.get("name", i)) for i, c in enumerate(meta.get("cstates", []))]
+    cstates = cstate_names(meta)
     nstates = max([c - BG_IDLE + 1 for c in spans if c != BG_STEAL], default=0)
     cstates += [f"state {i}" for i in range(len(cstates), nstates)]
     return RasterData(lane_names, ncpus, marks, ghost, end_ns, counts, hardware, spans, cstates)

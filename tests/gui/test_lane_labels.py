@@ -1,0 +1,61 @@
+"""Lane and CPU labels stay legible with many CPUs; axes that count CPUs do not get an SI prefix."""
+import pytest
+
+from tickscope.gui import lane_ticks
+from tickscope.gui.analysis_panels import ResidencyPanel
+from tickscope.gui.tick_raster import TickRasterView
+from tickscope.sim import analysis, raster, scenario, simulation
+
+
+@pytest.mark.parametrize("n,height,step", [(1, 400, 1), (4, 400, 1), (25, 400, 1), (26, 400, 2), (64, 1000, 2),
+                                           (256, 400, 16), (256, 4096, 1), (300, 0, 1)])
+def test_label_step_is_the_smallest_power_of_two_keeping_labels_16px_apart(n, height, step):
+    assert lane_ticks.label_step(n, height) == step
+    if height and step > 1:
+        assert n * lane_ticks.PX_PER_LABEL / height <= step < 2 * n * lane_ticks.PX_PER_LABEL / height
+
+
+def _labels(axis):
+    return [label for level in axis._tickLevels for _, label in level]
+
+
+def test_256_cpus_in_the_residency_panel_get_labels_that_fit(qtbot):
+    cpus = [{"cpu": c, "cstate_residency_ns": {"C1": 10**6 * (1 + c % 5)}, "steal_ns": 0} for c in range(256)]
+    panel = ResidencyPanel()
+    qtbot.addWidget(panel)
+    panel.resize(600, 420)
+    panel.show()
+    panel.set_results(None, {"cpus": cpus, "until_ns": 10**9})
+    height = panel.plot.getPlotItem().getViewBox().sceneBoundingRect().height()
+    labels = _labels(panel.plot.getAxis("left"))
+    assert 2 <= len(labels) <= height / lane_ticks.PX_PER_LABEL + 1
+    assert labels[0] == "CPU 0" and labels[1] == f"CPU {256 // len(labels)}"
+    panel.resize(600, 3000)                      # taller: more labels
+    qtbot.wait(10)
+    assert len(_labels(panel.plot.getAxis("left"))) > len(labels)
+
+
+def test_one_cpu_axis_has_no_si_prefix(qtbot):
+    panel = ResidencyPanel()
+    qtbot.addWidget(panel)
+    panel.set_results(None, {"cpus": [{"cpu": 0, "cstate_residency_ns": {"HLT": 5 * 10**8}, "steal_ns": 0}],
+                             "until_ns": 10**9})
+    axis = panel.plot.getAxis("left")
+    assert not axis.autoSIPrefix and "x0.001" not in axis.labelString()
+
+
+def test_the_raster_labels_every_nth_cpu_of_many(qtbot):
+    res = simulation.simulate(scenario.apply_sets(scenario.preset("many-cores"), ["machine.cpus=96", 'run.until="50ms"']))
+    view = TickRasterView()
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    view.show()
+    view.set_results(res, analysis.summarize(res))
+    labels = _labels(view.plot_item.getAxis("left"))
+    height = view.plot_item.getViewBox().sceneBoundingRect().height()
+    assert len(labels) <= height / lane_ticks.PX_PER_LABEL + 1 and labels[0] == "CPU0"
+
+
+def test_a_machine_without_c_states_idles_in_hlt_in_the_raster_too():
+    res = simulation.simulate(scenario.apply_sets(scenario.preset("pit-only"), ['run.until="200ms"']), engine="reference")
+    assert raster.build(res).cstate_names == ["HLT"] == list(analysis.per_cpu(res)[0]["cstate_residency_ns"])
