@@ -296,9 +296,11 @@ class DriftPanel(QWidget):
         for box in self._checks.values():
             box.deleteLater()
         self._checks.clear()
+        switches = self._switches(results)
         for i, (name, s) in enumerate(self._series.items()):
             kernel = name == KERNEL_CLOCK
-            label = f"{name} (kernel)" if kernel else f"{name} (in use)" if s["in_use"] else name
+            in_use = "in use at the end" if switches else "in use"
+            label = f"{name} (kernel)" if kernel else f"{name} ({in_use})" if s["in_use"] else name
             pen = pg.mkPen(_cpu_colour(i, len(self._series)), width=3 if kernel else 1.5,
                            style=Qt.SolidLine if kernel else Qt.DashLine if s["in_use"] else Qt.SolidLine)
             curve = self.plot.plot(s["time_ns"] / 1e9, s["drift_ns"] / 1e9, pen=pen, name=label)
@@ -311,7 +313,21 @@ class DriftPanel(QWidget):
             curve.setVisible(box.isChecked())
             self._check_row.addWidget(box)
             self._checks[name] = box
+        for t_ns, name in switches:   # where timekeeping changed clocksource (the watchdog, a migration)
+            line = pg.InfiniteLine(pos=t_ns / 1e9, angle=90, pen=pg.mkPen((200, 60, 60), width=1, style=Qt.DotLine),
+                                   label=f"→ {name}", labelOpts={"position": 0.92, "color": (200, 60, 60)})
+            self.plot.addItem(line)
         self._set_summary(summary)
+
+    @staticmethod
+    def _switches(results) -> list[tuple[int, str]]:
+        """``(time_ns, clocksource)`` of each clocksource switch during the run."""
+        if results is None or not len(results):
+            return []
+        names = [c.get("name", "?") for c in results.meta.get("clocksources", [])]
+        rows = np.flatnonzero(results.kind == Kind.CS_SWITCH)
+        return [(int(results.time_ns[i]), names[int(results.source[i])] if int(results.source[i]) < len(names) else "?")
+                for i in rows]
 
     def _set_summary(self, summary):
         if summary is not None and "clocks" in summary:

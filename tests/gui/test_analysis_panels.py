@@ -157,3 +157,18 @@ def test_panels_accept_an_empty_run_and_no_run(qtbot, panel_cls):
     qtbot.addWidget(panel)
     panel.set_results(Results.empty(meta), None)
     panel.set_results(None, None)
+
+
+def test_the_drift_panel_marks_where_the_watchdog_switched_clocksource(qtbot):
+    import pyqtgraph as pg
+
+    res = simulation.simulate(scenario.apply_sets(scenario.preset("unstable-tsc"), ['run.until="2s"']))
+    panel = DriftPanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res, analysis.summarize(res))
+    lines = [i for i in panel.plot.getPlotItem().items if isinstance(i, pg.InfiniteLine)]
+    switch_t = [int(t) for t, k in zip(res.time_ns, res.kind) if k == Kind.CS_SWITCH]
+    assert [round(line.value() * 1e9) for line in lines] == switch_t and len(switch_t) == 1
+    assert lines[0].label.toPlainText() == "→ hpet"
+    names = [item.name() for item in panel.plot.getPlotItem().listDataItems()]
+    assert "hpet (in use at the end)" in names
