@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
 from tickscope.sim import analysis
 from tickscope.sim.compare import diff_summaries, format_pct, format_value
 
-RUN_COLOURS = ((80, 200, 255), (255, 160, 40))  # A, B: on-time ticks
+RUN_COLOURS = ((80, 200, 255), (90, 210, 120))  # A, B: on-time ticks (no warning hue: late is yellow, lost red)
 OUTCOME_COLOURS = {"late": (255, 235, 60), "duplicated": (230, 80, 255), "lost": (255, 50, 50)}
 DIFF_BRUSH = QColor(255, 190, 60, 90)
 
@@ -159,7 +159,7 @@ class CompareView(QWidget):
                 self.plot.addItem(item)
         for outcome, rgb in OUTCOME_COLOURS.items():
             if any(t.size for seg in self._segments for t in seg[outcome].values()):
-                self._legend.addItem(pg.PlotDataItem(pen=pg.mkPen(rgb, width=3)), outcome)
+                self._legend.addItem(pg.PlotDataItem(pen=pg.mkPen(rgb, width=3)), f"{outcome} (A or B)")
         ticks = []
         for cpu in range(self._ncpus):
             if self._overlay:

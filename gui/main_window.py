@@ -22,7 +22,7 @@ from tickscope.gui.log_view import KernelLogView
 from tickscope.gui.measure import MeasureController
 from tickscope.gui.palette import CommandPalette
 from tickscope.gui.run_controller import RunController
-from tickscope.gui.scenario_panel import ScenarioModel, ScenarioPanel
+from tickscope.gui.scenario_panel import ScenarioModel, ScenarioPanel, toml_literal
 from tickscope.gui.session import Session
 from tickscope.gui.theme import Theme
 from tickscope.gui.tick_raster import TickRasterView
@@ -43,9 +43,10 @@ SCENARIO_FILTER = "Scenarios (*.toml);;Recordings (*.tickrec);;All files (*)"
 
 
 def _differences(a: scen.Scenario, b: scen.Scenario, most: int = 2) -> str:
-    """``section.key=value`` of *a*'s settings that differ from *b*'s (at most *most* of them)."""
-    da, db = a.model_dump(), b.model_dump()
-    out = [f"{sec}.{key}={value!r}" for sec, part in da.items() if isinstance(part, dict) and sec != "imported"
+    """``section.key=value`` of *a*'s settings that differ from *b*'s (at most *most* of them), values as TOML
+    (``machine.arat=false``, ``run.until="2s"``), as a user would type them after ``--set``."""
+    da, db = a.to_dict(), b.to_dict()
+    out = [f"{sec}.{key}={toml_literal(value)}" for sec, part in da.items() if isinstance(part, dict) and sec != "imported"
            for key, value in part.items() if value != db.get(sec, {}).get(key)]
     return ", ".join(out[:most]) + (", …" if len(out) > most else "")
 

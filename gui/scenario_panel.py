@@ -112,14 +112,14 @@ class SetScenarioCommand(QtGui.QUndoCommand):
         self.model.set_scenario(self.old)
 
 
-def _toml_literal(value) -> str:
+def toml_literal(value) -> str:
     """A list or table as the inline TOML a user would type into the field."""
     import tomli_w
 
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_literal(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{k} = {toml_literal(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list):
-        return "[" + ", ".join(_toml_literal(v) for v in value) + "]"
+        return "[" + ", ".join(toml_literal(v) for v in value) + "]"
     return tomli_w.dumps({"v": value})[4:].strip()
 
 
@@ -316,7 +316,7 @@ class ScenarioPanel(QtWidgets.QWidget):
         for (sec, key), ed in self._editors.items():
             value = data[key] if sec == "" else data[sec][key]
             if isinstance(value, (list, dict)):
-                value = _toml_literal(plain.get(key) if sec == "" else plain.get(sec, {}).get(key, value))
+                value = toml_literal(plain.get(key) if sec == "" else plain.get(sec, {}).get(key, value))
             ed.show_value(value)
             ed.show_error(None)
         if not self._applying_toml:

@@ -128,3 +128,12 @@ def test_panels_draw_the_aggregates_computed_in_the_engine_thread(qtbot):
     ref = analysis.interrupt_rate(res, win.rates.effective_bin_ns())
     assert (win.rates.rate()["rate_hz"] == ref["rate_hz"]).all()
     win.close()
+
+
+def test_compare_runs_are_named_by_their_differing_settings_in_toml():
+    from tickscope.gui.main_window import _differences
+
+    a = scen.apply_sets(scen.preset("bare-metal-lapic"), ["machine.arat=false", 'run.until="3s"'])
+    b = scen.preset("bare-metal-lapic")
+    assert _differences(a, b) == 'machine.arat=false, run.until="3s"'
+    assert _differences(b, a) == 'machine.arat=true, run.until="2s"'
