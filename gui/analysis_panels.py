@@ -266,7 +266,7 @@ class DriftPanel(QWidget):
         self.plot.setLabel("bottom", "simulated time", units="s")
         self.plot.setLabel("left", "clock − true time", units="s")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(0, 0, 0, 160))
+        self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(0, 0, 0, 160), labelTextColor=(235, 235, 235))  # readable on both themes
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.scene().sigMouseClicked.connect(self._on_click)
@@ -379,7 +379,7 @@ class RatePanel(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
-        self._legend = self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(0, 0, 0, 160))
+        self._legend = self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(0, 0, 0, 160), labelTextColor=(235, 235, 235))
         bar = QHBoxLayout()
         bar.addWidget(self.bin_box)
         bar.addWidget(self.info, 1)
