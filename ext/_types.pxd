@@ -52,6 +52,7 @@ cdef enum:
     K_STEAL = 16
     K_PIT_DISCARD = 17
     K_MIGRATE = 18
+    K_BC_IRQ = 19
 
 # Tick modes (sim/events.py TickMode): the handler the core installed.
 cdef enum:

@@ -164,7 +164,7 @@ class EventTableModel(QAbstractTableModel):
             return f"+{src}"
         if name in ("IDLE", "WAKE"):
             return self._cstate_names[src] if src < len(self._cstate_names) else f"state {src}"
-        if name == "BROADCAST":
+        if name in ("BROADCAST", "BC_IRQ"):
             return ("oneshot", "periodic")[src] if src < 2 else str(src)
         if name == "UTIMER":
             return f"timer {src}"
@@ -203,6 +203,8 @@ class EventTableModel(QAbstractTableModel):
             return "no timer pending" if val >= KTIME_MAX else f"next expiry {format_seconds_us(val)}"
         if name == "BROADCAST":
             return f"from CPU {val}"
+        if name == "BC_IRQ":
+            return f"{self._device_name(self._broadcast_device)} fired for {format_seconds_us(val)}"
         if name == "UTIMER":
             return f"expiry {format_seconds_us(val)}"
         if name == "WATCHDOG":

@@ -71,6 +71,10 @@ class Kind(IntEnum):
     BC_ENTER = 15
     """tick_broadcast_enter on deep idle entry.  source = 0 accepted, 1 -EBUSY
     (the CPU stays shallow), value = the deep state asked for."""
+    BC_IRQ = 19
+    """The broadcast device's own interrupt (IRQ 0 on x86), on the CPU it is routed to, before its handler
+    wakes the CPUs due (TICK/IRQ source 1 are those CPUs' handler runs).  source = 0 oneshot / 1 periodic
+    broadcast, value = the expiry it fired for (ns)."""
 
 
 class TickMode(IntEnum):

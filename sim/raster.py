@@ -220,13 +220,20 @@ def _in_spans(times, cpus, spans) -> np.ndarray:
 
 
 def _device_of(res: Results, rows: np.ndarray, meta: dict) -> np.ndarray:
-    """Device id of TICK/IRQ/PROGRAM_ETIME *rows*: source 0 = the CPU's tick device, 1 = the broadcast device."""
+    """Device id of the interrupt or programming failure at TICK/IRQ/BC_IRQ/PROGRAM_ETIME *rows*, -1 for none.
+
+    TICK/IRQ source 0: the CPU's tick device interrupted; source 1: a CPU ran its handler for the broadcast
+    (a receipt, not a device interrupt: the broadcast device's own is its BC_IRQ record).  PROGRAM_ETIME
+    source 0/1: the CPU's tick device / the broadcast device."""
     tick_dev = np.asarray(list(meta.get("tick_device", [])) or [-1], dtype=np.int64)
     bc = meta.get("broadcast_device")
     bc = -1 if bc is None else int(bc)
     cpu = res.cpu[rows].astype(np.int64)
+    kind, src = res.kind[rows], res.source[rows]
     own = np.where(cpu < tick_dev.size, tick_dev[np.minimum(cpu, tick_dev.size - 1)], -1)
-    return np.where(res.source[rows] == 1, bc, own)
+    dev = np.where(src == 1, bc, own)
+    dev = np.where(((kind == Kind.TICK) | (kind == Kind.IRQ)) & (src == 1), -1, dev)
+    return np.where(kind == Kind.BC_IRQ, bc, dev)
 
 
 def device_lane_names(meta: dict) -> list[str]:
@@ -327,7 +334,7 @@ def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysi
         names = device_lane_names(meta)
         first = len(lane_names)
         lane_names.extend(names)
-        for code_hw, kinds in ((MARK_HW_FIRE, (Kind.TICK, Kind.IRQ)), (MARK_HW_ETIME, (Kind.PROGRAM_ETIME,))):
+        for code_hw, kinds in ((MARK_HW_FIRE, (Kind.TICK, Kind.IRQ, Kind.BC_IRQ)), (MARK_HW_ETIME, (Kind.PROGRAM_ETIME,))):
             rows = np.flatnonzero(np.isin(res.kind, np.array([int(k) for k in kinds], dtype=np.uint8)))
             dev = _device_of(res, rows, meta)
             ok = (dev >= 0) & (dev < len(names))

@@ -272,7 +272,7 @@ class RasterStream:
         rows = {k: lo + np.flatnonzero(kind == k) for k in (Kind.TICK, Kind.IRQ, Kind.PROGRAM_ETIME, Kind.MODE,
                                                              Kind.TICK_STOP, Kind.TICK_RESTART, Kind.JIFFIES,
                                                              Kind.CS_SWITCH, Kind.MIGRATE, Kind.IDLE, Kind.WAKE,
-                                                             Kind.STEAL)}
+                                                             Kind.STEAL, Kind.BC_IRQ)}
         ctx = self._context(res, rows)
         self._spans(res, rows)
         self._ticks(res, rows, ctx)
@@ -534,7 +534,7 @@ class RasterStream:
 
     def _hardware(self, res, rows):
         names = device_lane_names(self.meta)
-        for code_hw, kinds in ((MARK_HW_FIRE, (Kind.TICK, Kind.IRQ)), (MARK_HW_ETIME, (Kind.PROGRAM_ETIME,))):
+        for code_hw, kinds in ((MARK_HW_FIRE, (Kind.TICK, Kind.IRQ, Kind.BC_IRQ)), (MARK_HW_ETIME, (Kind.PROGRAM_ETIME,))):
             r = np.sort(np.concatenate([rows[k] for k in kinds]))
             if not r.size:
                 continue

@@ -144,10 +144,33 @@ def test_hardware_lanes_hold_each_device_with_its_interrupts(c3_results):
     assert data.lane_names[data.ncpu_lanes:] == raster.device_lane_names(meta)
     assert data.lane_names[data.ncpu_lanes] == "hpet (bc)"
     fire = np.isin(c3_results.kind, [Kind.TICK, Kind.IRQ])
+    bc_irq = c3_results.kind == Kind.BC_IRQ
     t, lanes = data.marks[raster.MARK_HW_FIRE]
-    assert t.size == int(np.count_nonzero(fire))
+    # each own-device interrupt and each broadcast-device interrupt (not the CPUs' broadcast receipts)
+    assert t.size == int(np.count_nonzero(fire & (c3_results.source == 0))) + int(np.count_nonzero(bc_irq))
     bc_lane = data.ncpu_lanes + int(meta["broadcast_device"])
-    assert int(np.count_nonzero(lanes == bc_lane)) == int(np.count_nonzero(fire & (c3_results.source == 1))) > 0
+    assert int(np.count_nonzero(lanes == bc_lane)) == int(np.count_nonzero(bc_irq)) > 0
     own = data.ncpu_lanes + meta["tick_device"][1]
     assert int(np.count_nonzero(lanes == own)) == int(np.count_nonzero(fire & (c3_results.source == 0)
                                                                        & (c3_results.cpu == 1)))
+
+
+def test_the_broadcast_device_lane_shows_its_own_interrupts_not_the_cpus_receipts():
+    # The HPET interrupt (IRQ 0) wakes the CPUs due, locally or by IPI; each of them logs a TICK/IRQ with
+    # source 1.  The HPET's lane shows the HPET's interrupts (BC_IRQ): as many as /proc/interrupts' IRQ 0.
+    from tickscope.sim import scenario as scen
+    from tickscope.sim.simulation import Simulation
+
+    sim = Simulation(scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ['run.until="2s"']), engine="reference")
+    res = sim.run()
+    data = raster.build(res, hardware=True)
+    t, lane = data.marks[raster.MARK_HW_FIRE]
+    names = data.lane_names
+    bc_lane = next(i for i, n in enumerate(names) if n.endswith("(bc)"))
+    irq0 = sim.engine.global_state()["bc_irqs"]
+    assert int((lane == bc_lane).sum()) == irq0 == int((res.kind == Kind.BC_IRQ).sum()) > 0
+    assert set(t[lane == bc_lane].tolist()) == set(res.time_ns[res.kind == Kind.BC_IRQ].tolist())
+    # each CPU's LAPIC lane: that CPU's own tick-device interrupts (run --json's `interrupts`)
+    for c in analysis.per_cpu(res):
+        lapic = names.index(f"lapic/{c['cpu']}")
+        assert int((lane == lapic).sum()) == c["interrupts"]
