@@ -81,6 +81,8 @@ def parse_duration(value: Any) -> int:
     if not isinstance(value, str):
         raise ValueError("expected a duration such as \"10s\", \"250ms\", \"40us\" or \"1500ns\"")
     m = _DURATION_RE.match(value)
+    if not m and _DURATION_RE.match(value.strip().lstrip("-").strip()) and value.strip().startswith("-"):
+        raise ValueError(f"{value!r} is negative; a duration is 0 or more (e.g. \"250ms\")")
     if not m:
         raise ValueError(f"{value!r} is not a duration; write a number and a unit: ns, us, ms or s (e.g. \"250ms\")")
     number, unit = m.groups()

@@ -150,3 +150,11 @@ def test_an_unknown_key_in_a_list_item_gets_a_did_you_mean_in_the_same_notation(
                                          r"\(did you mean 'workload.per_cpu\[0\].busy_period'\?\)"):
         scen.apply_sets(scen.preset("bare-metal-lapic"),
                         ['workload.per_cpu=[{cpus=[0], kind="busy", busy_perod={dist="fixed"}}]'])
+
+
+@pytest.mark.parametrize("text", ["-5ms", " -1s", "-250us"])
+def test_a_negative_duration_is_called_negative(text):
+    from tickscope.sim.units import parse_duration
+
+    with pytest.raises(ValueError, match="is negative; a duration is 0 or more"):
+        parse_duration(text)
