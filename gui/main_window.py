@@ -15,9 +15,10 @@ import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from tickscope.gui.actions import build_actions, build_run_bar, icon, make_action, menu_actions
-from tickscope.gui.analysis_panels import DriftPanel, HistogramPanel, RatePanel, ResidencyPanel
+from tickscope.gui.analysis_panels import DriftPanel, RatePanel, ResidencyPanel
 from tickscope.gui.compare import CompareView
 from tickscope.gui.event_table import EventTableView
+from tickscope.gui.histogram_panel import HistogramPanel
 from tickscope.gui.log_view import KernelLogView
 from tickscope.gui.measure import MeasureController
 from tickscope.gui.palette import CommandPalette

@@ -29,6 +29,7 @@ import time
 from PySide6 import QtCore
 
 from tickscope.gui import analysis_panels as ap  # constants only: no widget is touched off the GUI thread
+from tickscope.gui import histogram_panel as hp
 from tickscope.sim import aggregates, raster, raster_stream
 from tickscope.sim.raster_planes import IncrementalPlanes, live_window_end
 from tickscope.sim.results import Results
@@ -61,13 +62,13 @@ YIELD_CYTHON_S = 0.002
 
 def analyse(res: Results) -> tuple[dict, aggregates.PanelData]:
     """Summary and panel aggregates of *res* (what the slow path publishes during a run)."""
-    prepared = aggregates.panel_data(res, ap.DEFAULT_RANGES, ap.bins_per_decade, ap.RATE_BINS_NS)
+    prepared = aggregates.panel_data(res, hp.DEFAULT_RANGES, hp.bins_per_decade, ap.RATE_BINS_NS)
     return aggregates.summarize(res), prepared
 
 
 def prepare(res: Results, hardware: bool = False) -> tuple[dict, raster.RasterData, aggregates.PanelData]:
     """Summary, raster data and panel aggregates of *res*: everything a view draws, computed once."""
-    prepared = aggregates.panel_data(res, ap.DEFAULT_RANGES, ap.bins_per_decade, ap.RATE_BINS_NS)
+    prepared = aggregates.panel_data(res, hp.DEFAULT_RANGES, hp.bins_per_decade, ap.RATE_BINS_NS)
     data = raster.build(res, hardware=hardware, outcomes=prepared.tick_outcomes)
     return aggregates.summarize(res), data, prepared
 

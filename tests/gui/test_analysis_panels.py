@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from tickscope.gui.analysis_panels import DriftPanel, HistogramPanel, RatePanel, ResidencyPanel
+from tickscope.gui.analysis_panels import DriftPanel, RatePanel, ResidencyPanel
+from tickscope.gui.histogram_panel import HistogramPanel
 from tickscope.sim import analysis, scenario, simulation
 from tickscope.sim.clock_drift import KERNEL_CLOCK, drift_series
 from tickscope.sim.events import Kind
