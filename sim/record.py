@@ -428,7 +428,7 @@ def load_recording(path) -> Recording:
         scenario_text = bytes(data.pop(SCENARIO)).decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{where}: member {SCENARIO!r} is not UTF-8 text") from None
-    scenario = _load_scenario(scenario_text, f"{where}: member {SCENARIO!r}")
+    scenario = _load_scenario(scenario_text, f"{where}: member {SCENARIO!r}", legacy="engine_semantics" not in meta)
 
     columns = {}
     for name in manifest["columns"]:
@@ -442,10 +442,14 @@ def load_recording(path) -> Recording:
     return Recording(scenario=scenario, results=results, actions=actions, manifest=manifest)
 
 
-def _load_scenario(text: str, source: str) -> scen.Scenario:
-    """The recording's scenario.  Recordings written before busy_fraction became optional hold the 0.5
-    default beside an idle_period, which now conflict: there the idle_period decided (as it still does),
-    so the busy_fraction beside it is dropped, at each level."""
+def _load_scenario(text: str, source: str, legacy: bool = False) -> scen.Scenario:
+    """The recording's scenario.
+
+    *legacy*: a recording from before engine semantics 7 (its meta has no ``engine_semantics``), when any
+    ``idle_period`` in reach decided a CPU's idle periods: its own table's, else the workload's, over a
+    ``busy_fraction`` (and the writer always wrote the 0.5 default).  Read that way, the busy_fractions it
+    overruled are dropped, so the scenario means what it meant (today a per-CPU busy_fraction wins over the
+    workload's idle_period, and both in one table is an error)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -453,8 +457,11 @@ def _load_scenario(text: str, source: str) -> scen.Scenario:
     workload = data.get("workload") if isinstance(data, dict) else None
     if isinstance(workload, dict):
         per_cpu = workload.get("per_cpu")
-        for level in [workload] + (per_cpu if isinstance(per_cpu, list) else []):
-            if isinstance(level, dict) and "idle_period" in level:
+        shared = legacy and "idle_period" in workload
+        if "idle_period" in workload:
+            workload.pop("busy_fraction", None)
+        for level in per_cpu if isinstance(per_cpu, list) else []:
+            if isinstance(level, dict) and ("idle_period" in level or shared):
                 level.pop("busy_fraction", None)
     return scen.from_dict(data, source)
 
@@ -537,7 +544,10 @@ def replay_matches(recording: Recording, simulate_fn: Callable[[scen.Scenario], 
     replayed = simulate_fn(scenario, recording.results.meta.get("settled_ns") is not None)
     stored = recording.results
     diff = first_difference(stored, replayed)
+    made = stored.meta.get("engine_semantics")
+    now = replayed.meta.get("engine_semantics")
     details = {
+        "engine_semantics": {"recorded": made, "replayed": now},
         "seed": recording.seed,
         "until_ns": recording.until_ns,
         "records_stored": len(stored),
@@ -545,4 +555,8 @@ def replay_matches(recording: Recording, simulate_fn: Callable[[scen.Scenario], 
         "columns": {name: bool(np.array_equal(getattr(stored, name), getattr(replayed, name))) for name, _ in COLUMNS},
         "first_difference": diff,
     }
+    if diff is not None and made != now:
+        # not a regression or a corrupt file: the model changed since (e.g. semantics 7 forced programming)
+        details["why"] = (f"recorded with engine semantics {made if made is not None else '6 or older'}, replayed "
+                          f"with {now}: the simulated kernel changed in between (docs/engine.md)")
     return diff is None, details

@@ -182,6 +182,7 @@ class Simulation:
             "now_ns": self.engine.now,
             "events": self.engine.events,
             "engine": self.engine_name,
+            "engine_semantics": SEMANTICS,   # the model's version: a recording replays identically under the same
             "wall_s": self.wall_s,
             "jiffies": g["jiffies_seen"],
             "jiffies_updated": g["jiffies"],

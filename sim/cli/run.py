@@ -112,4 +112,6 @@ def _replay(args):
         sys.stdout.write("\n")
     else:
         print(f"{args.scenario}: re-simulated from its scenario and seed: " + ("results match" if ok else f"results DIFFER: {details}"))
+        if not ok and details.get("why"):
+            print(f"{args.scenario}: {details['why']}")
     return 0 if ok else 1

@@ -752,3 +752,37 @@ def test_a_recording_from_before_busy_fraction_was_optional_still_loads(tmp_path
     # a scenario file with both is still refused (only recordings get the old reading)
     with pytest.raises(InputError, match="conflicts with workload.busy_fraction"):
         scen.loads(old, "my.toml")
+
+
+@pytest.mark.parametrize("semantics,kept", [(None, None), (7, 0.8)])
+def test_an_old_recording_keeps_its_old_reading_of_a_workload_idle_period(tmp_path, good, semantics, kept):
+    # Before engine semantics 7 the workload's idle_period also overruled a per-CPU busy_fraction (CPU 1 ran
+    # 83 % busy where 80 % is asked today): a recording without `engine_semantics` is read the old way.
+    members = members_of(good)
+    data = tomllib.loads(members["scenario.toml"].decode())
+    data["workload"].update(kind="mixed", idle_period={"dist": "fixed", "mean": "1ms"},
+                            per_cpu=[{"cpus": [1], "kind": "mixed", "busy_fraction": 0.8}])
+    data["workload"].pop("busy_fraction", None)
+    members["scenario.toml"] = tomli_w.dumps(data).encode()
+    meta = json.loads(members["meta.json"])
+    meta.pop("engine_semantics", None)
+    if semantics is not None:
+        meta["engine_semantics"] = semantics
+    members["meta.json"] = json.dumps(meta).encode()
+    rec = load_recording(forge(tmp_path / "r.tickrec", members))
+    assert rec.scenario.workload.per_cpu[0].busy_fraction == kept
+
+
+def test_a_replay_that_differs_across_engine_semantics_says_so(tmp_path, scenario):
+    old = make_results()
+    old.meta["engine_semantics"] = 6
+    rec = load_recording(save_recording(tmp_path / "r.tickrec", scenario, old))
+    new = make_results(seed=8)
+    new.meta["engine_semantics"] = 7
+    ok, details = replay_matches(rec, lambda sc, settle: new)
+    assert not ok and details["engine_semantics"] == {"recorded": 6, "replayed": 7}
+    assert "recorded with engine semantics 6, replayed with 7" in details["why"]
+    same = make_results()
+    same.meta["engine_semantics"] = 7
+    ok, details = replay_matches(rec, lambda sc, settle: same)
+    assert ok and "why" not in details
