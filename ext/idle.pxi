@@ -92,9 +92,9 @@ cdef void utimer_fire(Machine* m, int cpu, ns_t t, int i, ns_t now) noexcept nog
     else:
         u.expiry += draw_exp(m, u.param)   # Poisson arrivals at rate_hz, however late this one ran
     if m.timer_work and not c.busy_mixed:
-        if t + m.timer_work > c.busy_until:
-            c.busy_until = t + m.timer_work
-            push(m, c.busy_until, EV_WORKEND, cpu, 0)
+        # each expiry's work is CPU time: it queues behind the work still running
+        c.busy_until = (c.busy_until if c.busy_until > t else t) + m.timer_work
+        push(m, c.busy_until, EV_WORKEND, cpu, 0)
 
 
 cdef inline void run_timers(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:

@@ -176,10 +176,10 @@ class IdleMixin:
         else:
             u[0] += self._draw_exp(u[2])   # Poisson arrivals at rate_hz, however late this one ran
         if self.plan.timer_work_ns and not self.busy_mixed[cpu]:
-            if t + self.plan.timer_work_ns > self.busy_until[cpu]:
-                self.busy_until[cpu] = t + self.plan.timer_work_ns
-                self.tw_gen[cpu] += 1
-                self._push(self.busy_until[cpu], EV_WORKEND, cpu, self.tw_gen[cpu])
+            # each expiry's work is CPU time: it queues behind the work still running
+            self.busy_until[cpu] = max(self.busy_until[cpu], t) + self.plan.timer_work_ns
+            self.tw_gen[cpu] += 1
+            self._push(self.busy_until[cpu], EV_WORKEND, cpu, self.tw_gen[cpu])
 
     def _not_before(self, exp, now):
         """*exp* if still ahead of *now*, else the next tick slot strictly after *now* (hrtimer_forward; the

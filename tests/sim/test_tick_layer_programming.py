@@ -120,3 +120,13 @@ def test_the_hrtimer_broadcast_device_is_oneshot_once_it_carries_an_event(engine
     sim.run()
     g = sim.engine.global_state()
     assert g["oneshot_mask"] and g["bc_state"] == 3   # CLOCK_EVT_STATE_ONESHOT
+
+
+def test_each_timer_expirys_work_is_cpu_time_that_queues():
+    # timer_work is the CPU time each expiry runs for: 2000 expiries/s x 200 us = 40 % busy.  Overlapping
+    # expiries used to share one timer_work (busy_until = max(...)): ~33 %.
+    res = run(['workload.timers=[{kind="random", rate_hz=2000}]', 'workload.timer_work="200us"',
+               'machine.cstates=["C1","C6"]', 'run.until="2s"'], preset="laptop-deep-idle")
+    for c in analysis.per_cpu(res):
+        busy = 1 - c["idle_ns"] / 2e9
+        assert abs(busy - c["timers_fired"] / 2 * 200e-6) < 0.02 and abs(busy - 0.4) < 0.04
