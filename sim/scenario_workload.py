@@ -122,5 +122,10 @@ def check_workload(w: Workload, ncpus: int) -> None:
             raise ValueError(f"workload.timers[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {ncpus})")
         if len(set(t.cpus)) != len(t.cpus):
             raise ValueError(f"workload.timers[{i}].cpus: a CPU is listed twice")
-    if w.kind == "timers" and not w.timers:
-        raise ValueError("workload.kind = \"timers\" needs at least one [[workload.timers]] entry")
+    if w.kind == "timers":
+        # every CPU the workload's kind reaches needs a timer: idle forever is kind = "idle"
+        overridden = {c for o in w.per_cpu for c in o.cpus}
+        bare = [c for c in range(ncpus) if c not in overridden and not any(not t.cpus or c in t.cpus for t in w.timers)]
+        if bare:
+            raise ValueError(f"workload.kind = \"timers\" needs a timer on CPU {bare[0]}: give [[workload.timers]] an "
+                             "entry that reaches it (no `cpus`, or one listing it), or a per_cpu entry for it")

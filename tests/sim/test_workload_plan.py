@@ -132,3 +132,23 @@ def test_a_timers_cpu_may_take_its_timers_from_the_workloads_list():
               "per_cpu": [{"cpus": [0, 3], "kind": "timers"}]}
     with pytest.raises(InputError, match=r'per_cpu\[0\]\.kind = "timers" needs a timer on CPU 3'):
         _scenario(narrow)
+
+
+@pytest.mark.parametrize("sets,ok", [
+    # a workload-level "timers" kind needs a timer on each CPU it reaches ...
+    (['workload.kind="timers"', 'workload.timers=[{kind="periodic", period="10ms", cpus=[0]}]'], False),
+    (['workload.kind="timers"'], False),
+    (['workload.kind="timers"', 'workload.timers=[{kind="periodic", period="10ms"}]'], True),
+    # ... and per-CPU entries may give every CPU its timers instead
+    (['workload.kind="timers"',
+      'workload.per_cpu=[{cpus=[0, 1, 2, 3], kind="timers", timers=[{kind="periodic", period="10ms"}]}]'], True),
+    (['workload.kind="timers"', 'workload.timers=[{kind="random", rate_hz=100, cpus=[0]}]',
+      'workload.per_cpu=[{cpus=[1, 2, 3], kind="idle"}]'], True),
+])
+def test_the_timers_kind_needs_a_timer_on_each_cpu_it_reaches(sets, ok):
+    base = scen.apply_sets(scen.preset("bare-metal-lapic"), ["machine.cpus=4"])
+    if ok:
+        scen.apply_sets(base, sets)
+    else:
+        with pytest.raises(InputError, match=r'workload.kind = "timers" needs a timer on CPU \d'):
+            scen.apply_sets(base, sets)
