@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from tickscope.gui import lane_ticks
+from tickscope.gui.panel_layout import bar_over_plot
 from tickscope.sim import aggregates, analysis
 from tickscope.sim.clock_drift import KERNEL_CLOCK, clock_drift
 from tickscope.sim.events import Kind
@@ -157,13 +158,7 @@ class RatePanel(QWidget):
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
         self._legend = self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(0, 0, 0, 160), labelTextColor=(235, 235, 235))
-        bar = QHBoxLayout()
-        bar.addWidget(self.bin_box)
-        bar.addWidget(self.info, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(bar)
-        layout.addWidget(self.plot, 1)
+        bar_over_plot(self, [self.bin_box, self.info], self.plot)
 
     def set_results(self, results, summary=None, prepared=None) -> None:
         self._results = results

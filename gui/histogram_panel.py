@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
+from tickscope.gui.panel_layout import bar_over_plot
 from tickscope.sim import aggregates, analysis
 from tickscope.sim.events import Kind
 from tickscope.sim.units import format_ns
@@ -84,14 +85,7 @@ class HistogramPanel(QWidget):
             self.plot.addItem(item)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
 
-        bar = QHBoxLayout()
-        bar.addWidget(self.quantity_box)
-        bar.addWidget(self.cpu_box)
-        bar.addWidget(self.stats, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(bar)
-        layout.addWidget(self.plot, 1)
+        bar_over_plot(self, [self.quantity_box, self.cpu_box, self.stats], self.plot)
 
     # -- public setters ---------------------------------------------------
     def set_results(self, results, summary=None, prepared=None) -> None:
