@@ -486,13 +486,13 @@ class RasterStream:
         behind) are expected, a re-injection backlog still on its way is not."""
         tail_ns = int(res.meta["settled_ns"]) + int(self.meta["tick_nsec"]) // 2
         gt, gl = self._ghost.views()
+        latest = np.full(self.ncpus, np.iinfo(np.int64).min, dtype=np.int64)   # each CPU's last emitted slot
+        np.maximum.at(latest, gl.astype(np.int64), gt)
         add_t, add_l = [], []
         for cpu in range(self.ncpus):
             tail = tick_grid.last_segment_slots(res, cpu, end, tail_ns)
             tail = tail[self._delivered.contains(tail * np.int64(self.ncpus) + cpu)] if tail.size else tail
-            mine = gt[gl == cpu]
-            if mine.size:
-                tail = tail[tail > mine.max()]
+            tail = tail[tail > latest[cpu]]
             if tail.size:
                 add_t.append(tail)
                 add_l.append(np.full(tail.size, cpu, dtype=np.int64))
@@ -505,12 +505,19 @@ class RasterStream:
 
     def _off_grid(self, res):
         """As build: the tick-handler runs for no slot of the grid (NO_HZ) are marked off the grid, not on time
-        or late (live frames mark them like the rest; the grid they are judged against ends with the run)."""
-        out = analysis.tick_outcomes(res, self.late_threshold_ns)
-        off = out["off_grid"]
+        or late (live frames mark them like the rest; the grid they are judged against ends with the run).
+
+        The grid is the ghost the stream has built (equal to build's: tests/sim/test_raster_stream.py), so
+        this is one pass over the log's TICK records, not analysis.tick_outcomes' grid per CPU again."""
+        n = np.int64(self.ncpus)
+        rows = np.flatnonzero(res.kind == Kind.TICK)
+        cpu = res.cpu[rows].astype(np.int64)
+        gt, gl = self._ghost.views()
+        off = ~member_of(res.value[rows].astype(np.int64) * n + cpu, gt * n + gl)
         if not off.any():
             return
-        keys = out["time_ns"][off].astype(np.int64) * np.int64(self.ncpus) + out["cpu"][off]
+        times, cpus = res.time_ns[rows][off].astype(np.int64), cpu[off]
+        keys = times * n + cpus
         for code in (MARK_ON_TIME, MARK_BROADCAST, MARK_STEAL, MARK_LATE, MARK_DUPLICATE):
             marks = self._marks[code]
             if marks.n:
@@ -518,8 +525,7 @@ class RasterStream:
                 gone = member_of(mt * np.int64(self.ncpus) + ml, keys)
                 if gone.any():
                     marks.replace(mt[~gone], ml[~gone])
-        self._marks[MARK_OFF_GRID].replace(*_sorted_pair(out["time_ns"][off].astype(np.int64),
-                                                         out["cpu"][off].astype(np.int64)))
+        self._marks[MARK_OFF_GRID].replace(*_sorted_pair(times, cpus))
 
     def _judge(self, horizon):
         pt, pl = self._pending
