@@ -29,7 +29,6 @@ import io
 import json
 import math
 import re
-import tomllib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -450,10 +449,7 @@ def _load_scenario(text: str, source: str, legacy: bool = False) -> scen.Scenari
     ``busy_fraction`` (and the writer always wrote the 0.5 default).  Read that way, the busy_fractions it
     overruled are dropped, so the scenario means what it meant (today a per-CPU busy_fraction wins over the
     workload's idle_period, and both in one table is an error)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: malformed TOML: {exc}") from None
+    data = scen.toml_data(text, source)
     workload = data.get("workload") if isinstance(data, dict) else None
     if isinstance(workload, dict):
         per_cpu = workload.get("per_cpu")

@@ -310,6 +310,20 @@ def from_dict(data: dict, source: str = "<scenario>") -> Scenario:
                          + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else "")) from None
 
 
+def toml_data(text: str, source: str = "<scenario>") -> dict:
+    """Scenario TOML text as plain data, not validated yet (:func:`from_dict` does that).
+
+    Raises
+    ------
+    InputError
+        For TOML syntax errors (with line and column).
+    """
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source}: malformed TOML: {exc}") from None
+
+
 def loads(text: str, source: str = "<scenario>") -> Scenario:
     """Parse and validate TOML text.
 
@@ -318,11 +332,7 @@ def loads(text: str, source: str = "<scenario>") -> Scenario:
     InputError
         For TOML syntax errors (with line and column) and validation errors.
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: malformed TOML: {exc}") from None
-    return from_dict(data, source)
+    return from_dict(toml_data(text, source), source)
 
 
 def load(path) -> Scenario:
