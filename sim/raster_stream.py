@@ -35,18 +35,6 @@ def _first_of_runs(keys: np.ndarray) -> np.ndarray:
     return first
 
 
-def _periodic_slots(dev: dict, t0: int, k: np.ndarray) -> np.ndarray:
-    """Slots *k* (>= 1) of a periodic device armed at *t0*: :func:`tick_grid._periodic_slot` vectorised.
-
-    Exact while ``k * periodic_count * den`` stays below 2**63 (runs under ~1e5 s), as in analysis.
-    """
-    p, num, den = dev["periodic_count"], dev["num"], dev["den"]
-    if dev["hw_name"] == "hpet":
-        c0 = t0 * num // den
-        return -((-(c0 + k * p) * den) // num)
-    return t0 + -((-(k * p) * den) // num)
-
-
 #: At most this many rows reserved per buffer (32 Mi rows x 2 int64 columns = 512 MiB of address space).
 _RESERVE_MAX = 1 << 25
 
@@ -313,7 +301,7 @@ class RasterStream:
         for i in np.flatnonzero(~np.isin(modes, _GRID) & (new > 0)).tolist():
             dev = tick_grid._periodic_device(ctx, int(cpus[i]), int(modes[i]))
             k = np.arange(emitted[i] + 1, counts[i] + 1, dtype=np.int64)
-            slots.append(_periodic_slots(dev, int(starts[i]), k))
+            slots.append(tick_grid._periodic_slots(dev, int(starts[i]), k))
             lanes.append(np.full(k.size, cpus[i], dtype=np.int64))
         emitted = np.maximum(counts, emitted)
         # the last segment of each CPU stays open

@@ -107,12 +107,12 @@ def _periodic_device(res: Results, cpu: int, mode: int):
     return res.meta["devices"][did] if did >= 0 else None
 
 
-def _periodic_slots_fast(dev, t0, n):
-    """The first *n* slots of a periodic device armed at *t0*, vectorised (same integers as _periodic_slot).
+def _periodic_slots(dev: dict, t0: int, k: np.ndarray) -> np.ndarray:
+    """Slots *k* (int64 array, each >= 1) of a periodic device armed at *t0*, vectorised (same integers as
+    _periodic_slot).
 
     Exact while the products stay below 2**63: k * periodic_count * den stays there for runs under ~1e5 s.
     """
-    k = np.arange(1, n + 1, dtype=np.int64)
     p, num, den = dev["periodic_count"], dev["num"], dev["den"]
     if dev["hw_name"] == "hpet":
         c0 = t0 * num // den
@@ -153,7 +153,7 @@ def expected_slots(res: Results, cpu: int, bound: int | None = None, skip_at_sto
         if dev is not None:
             n = _periodic_count_until(dev, int(starts[i]), int(min(ends[i], bound)))
             if n:
-                out.append(_periodic_slots_fast(dev, int(starts[i]), n) if n >= 4096 else
+                out.append(_periodic_slots(dev, int(starts[i]), np.arange(1, n + 1, dtype=np.int64)) if n >= 4096 else
                            np.array([_periodic_slot(dev, int(starts[i]), k) for k in range(1, n + 1)], dtype=np.int64))
     counts = _grid_counts(res, modes, firsts, ends, bound)
     total = int(counts.sum())
