@@ -267,6 +267,13 @@ def cstate_names(meta: dict) -> list[str]:
     return [str(c.get("name", i)) for i, c in enumerate(meta.get("cstates", []))] or ["HLT"]
 
 
+def _span_state_names(meta: dict, spans: dict) -> list[str]:
+    """:func:`cstate_names`, with ``state i`` for each deeper idle code in *spans* that meta does not name."""
+    cstates = cstate_names(meta)
+    nstates = max([c - BG_IDLE + 1 for c in spans if c != BG_STEAL], default=0)
+    return cstates + [f"state {i}" for i in range(len(cstates), nstates)]
+
+
 def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysis.LATE_THRESHOLD_NS,
           outcomes: dict | None = None, off_grid: bool = True) -> RasterData:
     """Classify every record the raster shows.
@@ -361,10 +368,7 @@ def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysi
             marks[c] = _empty_pair()
     counts = {c: int(v[0].size) for c, v in marks.items()}
     counts["expected"] = int(ghost[0].size)
-    cstates = cstate_names(meta)
-    nstates = max([c - BG_IDLE + 1 for c in spans if c != BG_STEAL], default=0)
-    cstates += [f"state {i}" for i in range(len(cstates), nstates)]
-    return RasterData(lane_names, ncpus, marks, ghost, end_ns, counts, hardware, spans, cstates)
+    return RasterData(lane_names, ncpus, marks, ghost, end_ns, counts, hardware, spans, _span_state_names(meta, spans))
 
 
 def lane_bands(lane_px: int) -> tuple[int, int]:

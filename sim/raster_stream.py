@@ -14,8 +14,8 @@ from tickscope.sim.events import Kind
 from tickscope.sim.growing_columns import GrowingColumns, SortedKeys
 from tickscope.sim.raster import (
     BG_IDLE, BG_STEAL, MARK_BROADCAST, MARK_DUPLICATE, MARK_HW_ETIME, MARK_HW_FIRE, MARK_LATE, MARK_LOST,
-    MARK_OFF_GRID, MARK_ON_TIME, MARK_STEAL, N_MARKS, cstate_names, RasterData, _device_of, _empty_pair, _in_spans, _sorted_pair,
-    device_lane_names,
+    MARK_OFF_GRID, MARK_ON_TIME, MARK_STEAL, N_MARKS, RasterData, _device_of, _empty_pair, _in_spans, _sorted_pair,
+    _span_state_names, device_lane_names,
 )
 from tickscope.sim.results import Results
 
@@ -447,8 +447,5 @@ class RasterStream:
         ghost = self._ghost.views()
         growth["ghost"] = self._ghost.token()
         counts["expected"] = int(ghost[0].size)
-        cstates = cstate_names(self.meta)
-        nstates = max([c - BG_IDLE + 1 for c in spans if c != BG_STEAL], default=0)
-        cstates += [f"state {i}" for i in range(len(cstates), nstates)]
-        return RasterData(lane_names, self.ncpus, marks, ghost, self.end_ns, counts, hardware, spans, cstates,
-                          growth=growth)
+        return RasterData(lane_names, self.ncpus, marks, ghost, self.end_ns, counts, hardware, spans,
+                          _span_state_names(self.meta, spans), growth=growth)
