@@ -1,19 +1,8 @@
 """Recordings: ``.tickrec`` files holding a scenario, its results and the user's actions.
 
-A recording is a zip archive with these members:
-
-=================  ==========================================================
-member             content
-=================  ==========================================================
-manifest.json      ``format`` ("tickrec"), ``format_version``, ``app_version``,
-                   ``created`` (ISO time), ``members`` (name -> sha256, size),
-                   ``columns`` (names of the .npy columns), ``seed``,
-                   ``until_ns``
-scenario.toml      the scenario that was run
-actions.jsonl      one JSON object per line: ``{"t": s, "action": str, "args": {}}``
-meta.json          :attr:`Results.meta <tickscope.sim.results.Results>`
-<column>.npy       one event-log column (``np.save``, never pickled)
-=================  ==========================================================
+A recording is a zip archive of the scenario, the event-log columns, their
+metadata and the actions, listed with their hashes in a manifest (the members and
+their checks: :mod:`tickscope.sim.record_format`).
 
 A recording comes from strangers (mailing lists, bug reports), so loading
 trusts nothing: member names, sizes, compression, hashes, JSON, TOML and the
@@ -25,10 +14,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import io
 import json
-import math
-import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,16 +27,11 @@ from tickscope.sim import scenario as scen
 from tickscope.sim.atomic import atomic_path
 from tickscope.sim.errors import InputError
 from tickscope.sim.events import Kind
+from tickscope.sim.record_format import (ACTIONS, FORMAT, FORMAT_VERSION, MANIFEST, META, SCENARIO, _DTYPES,
+                                         _check_manifest, _normalise_action, _parse_actions, _parse_json, _parse_npy,
+                                         _verify)
 from tickscope.sim.results import COLUMNS, Results
 from tickscope.sim.untrusted_zip import ZipLimits, check_archive, open_zip, read_member
-
-FORMAT = "tickrec"
-FORMAT_VERSION = 1
-
-MANIFEST = "manifest.json"
-SCENARIO = "scenario.toml"
-ACTIONS = "actions.jsonl"
-META = "meta.json"
 
 # Limits on what a recording may make us allocate.  Declared sizes are checked
 # before reading and actual sizes while reading, so a lying header cannot
@@ -70,10 +51,6 @@ ticks only) legitimately reach deflate's ~1030:1, but ``time_ns`` never
 compresses much, so whole real recordings stay far below 200:1."""
 RATIO_CHECK_MIN_BYTES = 64 * 1024**2
 READ_CHUNK = 1024**2
-
-_COLUMN_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-_DTYPES = {name: np.dtype(t) for name, t in COLUMNS}
 
 
 @dataclass
@@ -137,19 +114,6 @@ def _json_default(obj):
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
-
-
-def _normalise_action(action, index: int) -> dict:
-    if not isinstance(action, dict):
-        raise ValueError(f"action {index}: expected a dict with t, action, args, got {type(action).__name__}")
-    t, name, args = action.get("t"), action.get("action"), action.get("args", {})
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
-        raise ValueError(f"action {index}: t must be a finite number of seconds >= 0, got {t!r}")
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"action {index}: action must be a non-empty string, got {name!r}")
-    if not isinstance(args, dict):
-        raise ValueError(f"action {index}: args must be a dict, got {type(args).__name__}")
-    return {"t": float(t), "action": name, "args": args}
 
 
 def save_recording(path, scenario: scen.Scenario, results: Results, actions: Iterable[dict] = ()) -> Path:
@@ -245,118 +209,6 @@ def _member_limit(name: str) -> int:
     if name.endswith(".npy"):
         return MAX_MEMBER_BYTES
     return MAX_TEXT_BYTES
-
-
-def _verify(where: str, name: str, data: bytearray, entry: dict) -> None:
-    if len(data) != entry["size"]:
-        raise InputError(f"{where}: member {name!r} is {len(data)} bytes, the manifest says {entry['size']} "
-                         "(tampered or corrupt)")
-    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-        raise InputError(f"{where}: member {name!r}: sha256 mismatch with the manifest (tampered or corrupt)")
-
-
-def _parse_json(where: str, name: str, data) -> object:
-    try:
-        return json.loads(bytes(data).decode("utf-8"), parse_constant=_refuse_constant)
-    except UnicodeDecodeError:
-        raise InputError(f"{where}: member {name!r} is not UTF-8 text") from None
-    except (ValueError, RecursionError) as exc:
-        raise InputError(f"{where}: member {name!r} is malformed JSON ({exc})") from None
-
-
-def _refuse_constant(token: str):
-    raise ValueError(f"{token} is not valid JSON")
-
-
-def _check_manifest(where: str, manifest) -> dict:
-    if not isinstance(manifest, dict):
-        raise InputError(f"{where}: {MANIFEST}: expected a JSON object")
-    if manifest.get("format") != FORMAT:
-        raise InputError(f"{where}: {MANIFEST}: format {manifest.get('format')!r} is not a tickscope recording "
-                         f"(expected {FORMAT!r})")
-    version = manifest.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise InputError(f"{where}: {MANIFEST}: format_version {version!r} is not an integer")
-    if version != FORMAT_VERSION:
-        raise InputError(f"{where}: {MANIFEST}: unsupported format_version {version} "
-                         f"(this tickscope {__version__} reads format_version {FORMAT_VERSION})")
-    members = manifest.get("members")
-    if not isinstance(members, dict):
-        raise InputError(f"{where}: {MANIFEST}: members: expected an object of name -> {{sha256, size}}")
-    for name, entry in members.items():
-        if (not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str)
-                or not _SHA256_RE.match(entry["sha256"]) or isinstance(entry.get("size"), bool)
-                or not isinstance(entry.get("size"), int) or entry["size"] < 0):
-            raise InputError(f"{where}: {MANIFEST}: members[{name!r}]: expected {{\"sha256\": 64 hex digits, "
-                             "\"size\": bytes}")
-    columns = manifest.get("columns")
-    if not isinstance(columns, list) or not all(isinstance(c, str) and _COLUMN_NAME_RE.match(c) for c in columns):
-        raise InputError(f"{where}: {MANIFEST}: columns: expected a list of column names")
-    if len(set(columns)) != len(columns):
-        raise InputError(f"{where}: {MANIFEST}: columns: duplicate column names")
-    missing = [name for name, _ in COLUMNS if name not in columns]
-    if missing:
-        raise InputError(f"{where}: {MANIFEST}: columns: missing {', '.join(missing)}")
-    for key in ("seed", "until_ns"):
-        value = manifest.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-            raise InputError(f"{where}: {MANIFEST}: {key}: expected an integer 0..2**63-1, got {value!r}")
-    return manifest
-
-
-def _parse_npy(where: str, name: str, data: bytearray, expected: np.dtype | None) -> np.ndarray:
-    """Decode a ``.npy`` member without pickle and without copying the data.
-
-    The header is parsed by numpy's literal-only reader; the dtype is checked
-    before any array is built, so object arrays are refused unread.
-    """
-    head = io.BytesIO(bytes(data[:65536 + 16]))
-    try:
-        version = np.lib.format.read_magic(head)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(head)
-        elif version in ((2, 0), (3, 0)):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(head)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
-        raise InputError(f"{where}: member {name!r} is not a valid .npy array ({exc})") from None
-    offset = head.tell()
-    if dtype.hasobject:
-        raise InputError(f"{where}: member {name!r} holds Python objects (needs pickle); refusing to load it")
-    if dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in "biuf":
-        raise InputError(f"{where}: member {name!r} has dtype {dtype}, not a plain numeric column")
-    if len(shape) != 1:
-        raise InputError(f"{where}: member {name!r} has shape {shape}; a column is one-dimensional")
-    if expected is not None and dtype.newbyteorder("=") != expected.newbyteorder("="):
-        raise InputError(f"{where}: member {name!r} has dtype {dtype}, expected {expected}")
-    if len(data) - offset != shape[0] * dtype.itemsize:
-        raise InputError(f"{where}: member {name!r}: {len(data) - offset} data bytes do not match its header "
-                         f"({shape[0]} x {dtype.itemsize} bytes)")
-    arr = np.frombuffer(data, dtype=dtype, count=shape[0], offset=offset)
-    if expected is not None and not dtype.isnative:
-        arr = arr.astype(expected)
-    return arr
-
-
-def _parse_actions(where: str, data) -> list[dict]:
-    try:
-        text = bytes(data).decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{where}: member {ACTIONS!r} is not UTF-8 text") from None
-    actions = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line, parse_constant=_refuse_constant)
-        except (ValueError, RecursionError) as exc:
-            raise InputError(f"{where}: member {ACTIONS!r} line {lineno}: malformed JSON ({exc})") from None
-        try:
-            actions.append(_normalise_action(obj, lineno))
-        except ValueError as exc:
-            raise InputError(f"{where}: member {ACTIONS!r} line {lineno}: {str(exc).split(': ', 1)[1]}") from None
-    return actions
 
 
 def load_recording(path) -> Recording:
