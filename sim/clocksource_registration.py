@@ -106,6 +106,11 @@ def clocksource_max_adjustment(mult: int) -> int:
     return mult * 11 // 100
 
 
+def _check_maxadj(mult: int, maxadj: int) -> None:
+    if maxadj > mult or mult + maxadj == 0:
+        raise ValueError(f"mult={mult} maxadj={maxadj}: need 0 <= maxadj <= mult and mult > 0")
+
+
 def clocks_calc_max_nsecs(mult: int, shift: int, maxadj: int, mask: int) -> tuple[int, int]:
     """Longest idle time and the largest safe cycle delta (4.1+ kernels).
 
@@ -131,8 +136,7 @@ def clocks_calc_max_nsecs(mult: int, shift: int, maxadj: int, mask: int) -> tupl
     ValueError
         If ``mult + maxadj`` is 0 or ``maxadj > mult``.
     """
-    if maxadj > mult or mult + maxadj == 0:
-        raise ValueError(f"mult={mult} maxadj={maxadj}: need 0 <= maxadj <= mult and mult > 0")
+    _check_maxadj(mult, maxadj)
     max_cycles = min(M64 // ((mult + maxadj) & M32), mask)
     max_nsecs = clocksource_cyc2ns(max_cycles, mult - maxadj, shift)
     return max_nsecs >> 1, max_cycles
@@ -159,10 +163,9 @@ def clocks_calc_max_nsecs_legacy(mult: int, shift: int, maxadj: int, mask: int) 
     Raises
     ------
     ValueError
-        If ``mult + maxadj`` is 0 or ``maxadj > mult``.
+        As :func:`clocks_calc_max_nsecs`.
     """
-    if maxadj > mult or mult + maxadj == 0:
-        raise ValueError(f"mult={mult} maxadj={maxadj}: need 0 <= maxadj <= mult and mult > 0")
+    _check_maxadj(mult, maxadj)
     ilog2 = ((mult + maxadj) & M32).bit_length() - 1
     max_cycles = min(1 << (63 - (ilog2 + 1)), mask)
     max_nsecs = clocksource_cyc2ns(max_cycles, mult - maxadj, shift)
