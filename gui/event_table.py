@@ -12,6 +12,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
+from tickscope.sim import raster
 from tickscope.sim.events import Kind, TickMode
 from tickscope.sim.units import format_seconds_us
 
@@ -45,7 +46,7 @@ class EventTableModel(QAbstractTableModel):
         self._device_names: list[str] = []
         self._tick_device: list[int] = []
         self._broadcast_device = -1
-        self._cstate_names: list[str] = []
+        self._cstate_names: list[str] = raster.cstate_names({})
         self._clocksource_names: list[str] = []
         self._mode_names = {int(m): m.name for m in TickMode}
         self._cpus: frozenset | None = None
@@ -60,7 +61,8 @@ class EventTableModel(QAbstractTableModel):
         self._device_names = [str(d.get("name", i)) for i, d in enumerate(meta.get("devices", []))]
         self._tick_device = list(meta.get("tick_device", []))
         self._broadcast_device = meta.get("broadcast_device", -1)
-        self._cstate_names = [str(c.get("name", i)) for i, c in enumerate(meta.get("cstates", []))]
+        # the raster's and run --json's names: a machine with no C-states listed idles in HLT
+        self._cstate_names = raster.cstate_names(meta)
         self._clocksource_names = [str(c.get("name", i)) for i, c in enumerate(meta.get("clocksources", []))]
         self._mode_names = {int(m): m.name for m in TickMode}
         self._mode_names.update({int(v): str(k) for k, v in (meta.get("modes") or {}).items()})
@@ -148,6 +150,10 @@ class EventTableModel(QAbstractTableModel):
     def _device_name(self, did) -> str:
         return self._device_names[did] if did is not None and 0 <= did < len(self._device_names) else "?"
 
+    def _cstate_name(self, state: int) -> str:
+        # a state past the scenario's list is named as the raster's legend names it
+        return self._cstate_names[state] if 0 <= state < len(self._cstate_names) else f"state {state}"
+
     def format_source(self, kind: int, src: int, cpu: int = 0) -> str:
         name = self._kind_names[kind]
         if name in DEVICE_KIND_NAMES:
@@ -163,7 +169,7 @@ class EventTableModel(QAbstractTableModel):
         if name == "JIFFIES":
             return f"+{src}"
         if name in ("IDLE", "WAKE"):
-            return self._cstate_names[src] if src < len(self._cstate_names) else f"state {src}"
+            return self._cstate_name(src)
         if name in ("BROADCAST", "BC_IRQ"):
             return ("oneshot", "periodic")[src] if src < 2 else str(src)
         if name == "UTIMER":
@@ -218,7 +224,7 @@ class EventTableModel(QAbstractTableModel):
         if name == "CS_SWITCH":
             return f"ktime {format_seconds_us(val)}"
         if name == "BC_ENTER":
-            return f"deep state {self._cstate_names[val] if 0 <= val < len(self._cstate_names) else val}"
+            return f"deep state {self._cstate_name(val)}"
         return str(val)
 
 

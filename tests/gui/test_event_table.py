@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tickscope.gui.event_table import COL_CPU, COL_KIND, COL_SOURCE, COL_TIME, COL_VALUE, EventTableView
-from tickscope.sim import analysis, scenario, simulation
+from tickscope.sim import analysis, raster, scenario, simulation
 from tickscope.sim.events import Kind
 from tickscope.sim.results import Results
 
@@ -160,3 +160,26 @@ def test_idle_kinds_name_their_cstate(qtbot):
     assert _cell(view, 0, COL_KIND) == "WAKE"
     assert _cell(view, 0, COL_SOURCE) == res.meta["cstates"][int(res.source[i])]["name"]
     assert _cell(view, 0, COL_VALUE) == f"residency {int(res.value[i]):,} ns"
+
+
+def test_a_machine_without_c_states_idles_in_hlt_in_the_table_as_in_the_raster_and_run_json(qtbot):
+    # pit-only lists no C-states: its idle records used to read "state 0" here, "HLT" everywhere else
+    res = simulation.simulate(scenario.apply_sets(scenario.preset("pit-only"), ["run.until=200ms"]), engine="reference")
+    assert not res.meta.get("cstates")
+    view = EventTableView()
+    qtbot.addWidget(view)
+    view.set_results(res, analysis.summarize(res))
+    idle_kinds = [int(Kind.IDLE), int(Kind.WAKE)]
+    view.set_filter(kinds=idle_kinds)
+    assert view.model.rowCount() == np.count_nonzero(np.isin(res.kind, idle_kinds)) > 0
+    names = {_cell(view, row, COL_SOURCE) for row in range(view.model.rowCount())}
+    assert names == {"HLT"} == set(raster.build(res).cstate_names) == set(analysis.per_cpu(res)[0]["cstate_residency_ns"])
+
+
+def test_a_state_past_the_scenarios_list_is_named_as_the_raster_names_it(qtbot, run):
+    res, summ = run
+    view = EventTableView()
+    qtbot.addWidget(view)
+    view.set_results(res, summ)
+    assert view.model.format_source(int(Kind.IDLE), 3) == "state 3"
+    assert view.model.format_value(0, int(Kind.BC_ENTER), 0, 0) == "deep state HLT"
