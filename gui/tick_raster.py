@@ -51,6 +51,12 @@ class RasterImageItem(pg.ImageItem):
         self.window = (0, 1)
 
 
+def _half_label_height(axis: pg.AxisItem) -> int:
+    """Pixels a tick label centred on the axis' end sticks out past it (half its line height, rounded up)."""
+    font = axis.style["tickFont"] or axis.font()
+    return (QtGui.QFontMetrics(font).height() + 1) // 2 + 1
+
+
 class _RasterPlot:
     """A PlotItem holding one RasterImageItem that re-renders lazily for its view."""
 
@@ -121,6 +127,9 @@ class TickRasterView(QtWidgets.QWidget):
         self.plot_item.setMenuEnabled(False)
         # no grid: AxisItem grid lines replayed through QPicture cost ~7 ms per frame at 1600 px (measured)
         self.plot_item.getAxis("left").setWidth(110)
+        # a lane label is centred on its lane: with thin lanes (many CPUs) the top one reaches half a
+        # text line above the view, which the widget's edge clipped, so the plot leaves that room
+        self.plot_item.layout.setContentsMargins(1, _half_label_height(self.plot_item.getAxis("left")), 1, 1)
         self._main = _RasterPlot(self.plot_item, lane_px_max=48)
 
         self.overview_widget = pg.PlotWidget()
@@ -327,7 +336,9 @@ class TickRasterView(QtWidgets.QWidget):
         self.plot_item.getViewBox().setYRange(0, n, padding=0.0)
         self.plot_item.getViewBox().setLimits(xMin=ns_to_x(-self._extent_ns * 0.05 - 1), xMax=ns_to_x(self._extent_ns * 1.05 + 1),
                                               minXRange=ns_to_x(MIN_SPAN_NS))
-        ovb = self.overview_widget.getPlotItem().getViewBox()
+        ovp = self.overview_widget.getPlotItem()
+        ovp.getAxis("left").setTicks([[(n / 2, "overview")]])   # mid-strip: at lane 0 it met the clipped top edge
+        ovb = ovp.getViewBox()
         ovb.setYRange(0, n, padding=0.0)
         ovb.setXRange(0, ns_to_x(self._extent_ns), padding=0.0)
 
