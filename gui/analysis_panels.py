@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLa
 
 from tickscope.gui import lane_ticks
 from tickscope.gui.panel_layout import bar_over_plot
+from tickscope.gui.plot_legend import side_legend
 from tickscope.sim import aggregates, analysis
 from tickscope.sim.clock_drift import KERNEL_CLOCK, clock_drift
 from tickscope.sim.events import Kind
@@ -44,7 +45,7 @@ class DriftPanel(QWidget):
         self.plot.setLabel("bottom", "simulated time", units="s")
         self.plot.setLabel("left", "clock − true time", units="s")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(0, 0, 0, 160), labelTextColor=(235, 235, 235))  # readable on both themes
+        side_legend(self.plot)
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.scene().sigMouseClicked.connect(self._on_click)
@@ -157,7 +158,7 @@ class RatePanel(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
-        self._legend = self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(0, 0, 0, 160), labelTextColor=(235, 235, 235))
+        self._legend = side_legend(self.plot)
         bar_over_plot(self, [self.bin_box, self.info], self.plot)
 
     def set_results(self, results, summary=None, prepared=None) -> None:
@@ -262,7 +263,7 @@ class ResidencyPanel(QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)   # CPU numbers, not a quantity ("CPU (x0.001)")
         self.plot.invertY(True)
         self.plot.setMouseEnabled(x=False, y=True)
-        self._legend = self.plot.addLegend(offset=(-10, 10))
+        self._legend = side_legend(self.plot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.message)

@@ -84,6 +84,8 @@ class HistogramPanel(QWidget):
         for item in self._side_labels:
             self.plot.addItem(item)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
+        self._y_fit = (1, 0)   # (tallest bar, tallest side bar) the y range is fitted to
+        self.plot.getViewBox().sigResized.connect(self._fit_y)
 
         bar_over_plot(self, [self.quantity_box, self.cpu_box, self.stats], self.plot)
 
@@ -172,11 +174,25 @@ class HistogramPanel(QWidget):
                                   (self._side_labels[1], ox, f"≥ {format_ns(hi, 0)}", h["overflow"])):
             item.setText(f"{label}\n{n}")
             item.setPos(x + _SIDE_BAR / 2, max(n, 0) + 0.02 * top)
+        self._y_fit = (top, max(h["underflow"], h["overflow"], 0))
         self.plot.setXRange(ux - 0.1, ox + _SIDE_BAR + 0.1, padding=0)
-        self.plot.setYRange(0, top * 1.15, padding=0)
+        self._fit_y()
         what = "tick interval" if self._quantity == QUANTITY_INTERVAL else "tick latency"
         self.plot.setLabel("bottom", what + " (log scale)")
         self.stats.setText(self._stats_text())
+
+    def _fit_y(self, *_) -> None:
+        """Y range from 0 with room over the tallest side bar for its two-line label, at this plot's height."""
+        top, side = self._y_fit
+        label_px = max(item.boundingRect().height() for item in self._side_labels) + 4   # in px: TextItems ignore zoom
+        height_px = self.plot.getViewBox().sceneBoundingRect().height() or 150.0
+        room = 1.0 - min(0.8, label_px / height_px)   # the share of the height the label leaves to the bars
+        self.plot.setYRange(0, max(top * 1.15, (side + 0.02 * top) / room), padding=0)
+
+    def set_text_color(self, color) -> None:
+        """Colour of the under/overflow labels (the theme's foreground: they are on the plot background)."""
+        for item in self._side_labels:
+            item.setColor(color)
 
     def _stats_text(self) -> str:
         v = self._values

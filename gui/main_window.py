@@ -22,6 +22,7 @@ from tickscope.gui.histogram_panel import HistogramPanel
 from tickscope.gui.log_view import KernelLogView
 from tickscope.gui.measure import MeasureController
 from tickscope.gui.palette import CommandPalette
+from tickscope.gui.plot_legend import set_legend_color
 from tickscope.gui.run_controller import RunController
 from tickscope.gui.scenario_panel import ScenarioModel, ScenarioPanel, toml_literal
 from tickscope.gui.session import Session
@@ -494,6 +495,8 @@ class MainWindow(QtWidgets.QMainWindow):
                     axis = plot.getPlotItem().getAxis(name)
                     axis.setPen(fg)
                     axis.setTextPen(fg)
+                set_legend_color(plot, fg)
+        self.histogram.set_text_color(fg)
 
     def closeEvent(self, event):  # noqa: N802 - Qt override
         self.session.save_window()

@@ -1,0 +1,73 @@
+"""Legends and labels in the analysis plots sit beside the data, inside the widget, in the theme's colours."""
+import pytest
+from PySide6.QtGui import QColor
+
+from tickscope.gui.analysis_panels import DriftPanel, RatePanel, ResidencyPanel
+from tickscope.gui.histogram_panel import HistogramPanel
+from tickscope.gui.plot_legend import SideLegend, set_legend_color
+from tickscope.sim import analysis, scenario, simulation
+
+
+@pytest.fixture(scope="module")
+def run():
+    # six clocks to list in the drift legend, four CPUs in the rate legend, three C-states and steal
+    sc = scenario.apply_sets(scenario.preset("bare-metal-hpet-c3"), ["run.until=500ms"])
+    res = simulation.simulate(sc, engine="reference")
+    return res, analysis.summarize(res)
+
+
+def _show(qtbot, panel, run, size=(900, 170)):
+    qtbot.addWidget(panel)
+    panel.resize(*size)
+    panel.show()
+    panel.set_results(*run)
+    qtbot.wait(20)
+    return panel
+
+
+@pytest.mark.parametrize("panel_cls", [DriftPanel, RatePanel, ResidencyPanel])
+@pytest.mark.parametrize("size", [(900, 170), (700, 400)])
+def test_the_legend_lists_every_entry_beside_the_data_and_inside_the_widget(qtbot, run, panel_cls, size):
+    panel = _show(qtbot, panel_cls(), run, size)
+    legend = panel.plot.getPlotItem().legend
+    assert isinstance(legend, SideLegend) and len(legend.items) >= 4
+    view = panel.plot.getViewBox().sceneBoundingRect()
+    box = legend.sceneBoundingRect()
+    assert not box.intersects(view), f"legend {box} covers the data {view}"
+    assert panel.plot.sceneRect().contains(box), f"legend {box} runs past the widget {panel.plot.sceneRect()}"
+    for sample, label in legend.items:   # each entry in the widget, its sample beside its text
+        s, t = sample.sceneBoundingRect(), label.sceneBoundingRect()
+        assert panel.plot.sceneRect().contains(s) and panel.plot.sceneRect().contains(t)
+        assert abs(s.center().y() - t.center().y()) < t.height() / 2
+
+
+def test_a_short_plot_spreads_the_legend_over_more_columns(qtbot, run):
+    panel = _show(qtbot, DriftPanel(), run, (900, 400))
+    legend = panel.plot.getPlotItem().legend
+    tall = legend.columnCount
+    panel.resize(900, 150)
+    qtbot.wait(20)
+    assert legend.columnCount > tall
+    assert panel.plot.sceneRect().contains(legend.sceneBoundingRect())
+
+
+def test_legend_text_follows_the_theme(qtbot, run):
+    panel = _show(qtbot, RatePanel(), run)
+    for colour in ("#303030", "#dcdcdc"):
+        set_legend_color(panel.plot, colour)
+        for _, label in panel.plot.getPlotItem().legend.items:
+            assert QColor(label.opts["color"]) == QColor(colour)
+            assert colour.lstrip("#") in label.item.toHtml().lower()
+
+
+def test_the_side_bar_labels_stay_inside_the_plot_when_a_side_bar_is_the_tallest(qtbot, run):
+    panel = _show(qtbot, HistogramPanel(), run, (900, 200))
+    panel.set_range(10_000, 1_000_000)            # every 4 ms tick interval lands in the overflow bar
+    qtbot.wait(20)
+    h = panel.histogram()
+    assert h["overflow"] > max(h["counts"].max(), h["underflow"])
+    view = panel.plot.getViewBox().sceneBoundingRect()
+    for item in panel._side_labels:
+        assert view.contains(item.mapRectToScene(item.boundingRect())), item.textItem.toPlainText()
+    panel.set_text_color("#dcdcdc")
+    assert all(item.color == QColor("#dcdcdc") for item in panel._side_labels)
