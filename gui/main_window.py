@@ -8,8 +8,6 @@ palette (Ctrl+Shift+P).
 """
 from __future__ import annotations
 
-import time
-
 import pyqtgraph as pg
 import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -22,6 +20,7 @@ from tickscope.gui.histogram_panel import HistogramPanel
 from tickscope.gui.log_view import KernelLogView
 from tickscope.gui.measure import MeasureController
 from tickscope.gui.palette import CommandPalette
+from tickscope.gui.panel_refresh import PanelRefresh
 from tickscope.gui.plot_legend import set_legend_color
 from tickscope.gui.run_controller import RunController
 from tickscope.gui.scenario_panel import ScenarioModel, ScenarioPanel, toml_literal
@@ -32,15 +31,6 @@ from tickscope.sim import analysis
 from tickscope.sim import scenario as scen
 from tickscope.sim.errors import InputError
 
-# During a run the raster redraws at every snapshot; one visible panel per 0.25 s, round robin, never
-# more often than 10x its last cost.  The panels' aggregates come precomputed from the engine thread
-# (sim/aggregates.py), so a turn only draws: measured 1-10 ms per panel at 1e6 records, against 75-110 ms
-# when each panel computed its own.
-PANEL_UPDATE_EVERY_S = 0.25
-PANEL_COST_FACTOR = 10
-# Live refreshes only for views that drew within 30 ms last time (the measurement tools sort every tick:
-# 40 ms at 1e6 ticks, 190 ms at 5e6); the rest catch up when the run stops.
-PANEL_BUDGET_S = 0.030
 SCENARIO_FILTER = "Scenarios (*.toml);;Recordings (*.tickrec);;All files (*)"
 
 
@@ -79,14 +69,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setDockNestingEnabled(True)
         self.persistent = persistent
         self.actions_by_name: dict[str, QtGui.QAction] = {}
-        self._last_panel_update = 0.0
-        self._panel_cost_s = 0.0
-        self._cost_of: dict = {}
-        self._stale: set = set()
-        self._panel_turn = 0
         self._results = None
         self._summary = None
-        self._prepared = None
         self.session = Session(self, persistent)
         self._markers_of = scenario.name
 
@@ -113,6 +97,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.event_table = EventTableView()
         self.log_view = KernelLogView()
         self.panels = [self.histogram, self.drift, self.rates, self.residency, self.event_table, self.log_view]
+        self.panel_refresh = PanelRefresh(self.measure, self.panels)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self._dock("Scenario", self.scenario_panel, QtCore.Qt.LeftDockWidgetArea, "Ctrl+1")
         self._dock("Measure", self.measure.readout, QtCore.Qt.LeftDockWidgetArea, "Ctrl+2")
@@ -171,7 +156,7 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self.docks[title] = dock
-        dock.visibilityChanged.connect(lambda on, w=widget: self._on_dock_visible(w, on))
+        dock.visibilityChanged.connect(lambda on, w=widget: self.panel_refresh.on_visibility_changed(w, on))
         act = dock.toggleViewAction()
         act.setShortcut(QtGui.QKeySequence(shortcut))
         act.setText(f"Show {title} panel")
@@ -275,52 +260,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.results_changed.emit(results, summary)
         snap = self.controller.last_snapshot
         same = bool(snap) and snap["results"] is results
-        self._prepared = snap.get("panels") if same else None
         if not same:  # a recording: nothing built it yet
             self.raster.set_results(results, summary)
         else:  # the raster's data came with raster_ready (live frames, or the stop's full build)
             data = snap["raster"] if snap.get("raster") is not None else self.raster.raster_data()
             self.raster.set_results(results, summary, data=data)
-        now = time.monotonic()
-        if self.controller.state() != "running":
-            self._update_panels()
-        elif now - self._last_panel_update >= max(PANEL_UPDATE_EVERY_S, PANEL_COST_FACTOR * self._panel_cost_s):
-            self._update_next_panel()
-
-    def _update_panels(self):
-        """Give every panel the current results (when a run stops or new results are shown)."""
-        self._cost_of.clear()
-        self.measure.set_results(self._results, self._summary)
-        for panel in self.panels:
-            self._feed(panel)
-        self._stale.clear()
-
-    def _feed(self, panel):
-        """Hand *panel* the current results (with the precomputed aggregates when it draws them)."""
-        if isinstance(panel, (HistogramPanel, DriftPanel, RatePanel, ResidencyPanel)):
-            panel.set_results(self._results, self._summary, prepared=self._prepared)
-        else:
-            panel.set_results(self._results, self._summary)
-
-    def _update_next_panel(self):
-        """During a run: refresh one visible panel per turn, round robin, so no turn stalls long."""
-        start = time.monotonic()
-        self._last_panel_update = start
-        shown = [self.measure] + [p for p in self.panels if p.isVisible() and not p.visibleRegion().isEmpty()]
-        # a view that took longer than the budget last time waits for the end of the run
-        live = [p for p in shown if self._cost_of.get(p, 0.0) <= PANEL_BUDGET_S]
-        self._stale.update(p for p in self.panels if p not in live)
-        if not live:
-            return
-        self._panel_turn = (self._panel_turn + 1) % len(live)
-        panel = live[self._panel_turn]
-        self._feed(panel)
-        self._panel_cost_s = self._cost_of[panel] = time.monotonic() - start
-
-    def _on_dock_visible(self, widget, visible):
-        if visible and widget in self._stale and self._results is not None:
-            self._stale.discard(widget)
-            self._feed(widget)
+        self.panel_refresh.set_results(results, summary, snap.get("panels") if same else None,
+                                       running=self.controller.state() == "running")
 
     def show_recording(self, rec) -> None:
         """Show a loaded recording's stored results (no re-simulation)."""
@@ -329,13 +275,13 @@ class MainWindow(QtWidgets.QMainWindow):
         summary = analysis.summarize(res)
         self.controller.last_snapshot = None
         self._on_results(res, summary)
-        self._update_panels()
+        self.panel_refresh.refresh_all()
 
     def _on_state(self, state: str):
         self.state_label.setText(state)
         self.actions_by_name["run"].setIcon(icon("pause" if state == "running" else "run"))
         if state != "running":
-            self._update_panels()
+            self.panel_refresh.refresh_all()
             p99 = self.controller.probe.p99_ms()
             if self.controller.probe.samples:
                 self.stall_label.setText(f"UI stall p99 {p99:.1f} ms")
@@ -367,7 +313,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for ctl in filter(None, (self.controller, self.compare_controller)):
             ctl.wait(timeout_s)
         QtWidgets.QApplication.processEvents()
-        self._update_panels()
+        self.panel_refresh.refresh_all()
         if self.compare_controller is not None:
             self._update_compare()
         self.raster.fit()
