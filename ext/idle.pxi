@@ -149,6 +149,8 @@ cdef void wake_done(Machine* m, int cpu, ns_t t) noexcept nogil:
     now = ktime(m, t)
     c.idle_sleeptime += now - c.idle_entrytime
     c.idle_entrytime = now
+    if c.tick_stopped:
+        c.idle_waketime = now   # tick_nohz_irq_enter -> tick_nohz_update_jiffies
     pend = c.pending
     c.pending = 0
     if pend & PEND_DEV:

@@ -129,6 +129,7 @@ ctypedef struct Cpu:
     int64_t idle_calls
     int64_t idle_sleeps
     ns_t idle_entrytime
+    ns_t idle_waketime        # tick_nohz_update_jiffies: an interrupt's entry while the tick was stopped
     ns_t idle_exittime
     ns_t idle_sleeptime
     ns_t idle_expires

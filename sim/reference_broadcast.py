@@ -128,6 +128,6 @@ class BroadcastMixin:
     def _bc_state(self) -> dict:
         return {"bc_next_event": self.bc_next_event, "oneshot_mask": sorted(self.oneshot_mask),
                 "periodic_mask": sorted(self.bc_periodic_mask), "bc_oneshot": self.bc_mode_oneshot,
-                "bc_bound": self.bc_bound, "bc_state": self.state[self.bslot],
+                "bc_bound": self.bc_bound, "bc_expires": self.bc_expires, "bc_state": self.state[self.bslot],
                 "bc_next_device_event": self.next_event[self.bslot], "bc_retries": self.retries[self.bslot],
                 "bc_min_delta_ns": self.min_delta_ns[self.bslot], "bc_irqs": self.bc_irqs}

@@ -61,6 +61,7 @@ class IdleMixin:
         self.idle_calls = [0] * n
         self.idle_sleeps = [0] * n
         self.idle_entrytime = [0] * n
+        self.idle_waketime = [0] * n
         self.idle_exittime = [0] * n
         self.idle_sleeptime = [0] * n
         self.idle_expires = [0] * n
@@ -229,6 +230,8 @@ class IdleMixin:
         now = self.ktime(t)
         self.idle_sleeptime[cpu] += now - self.idle_entrytime[cpu]
         self.idle_entrytime[cpu] = now
+        if self.tick_stopped[cpu]:
+            self.idle_waketime[cpu] = now   # tick_nohz_irq_enter -> tick_nohz_update_jiffies
         pend = self.pending[cpu]
         self.pending[cpu] = 0
         for bit in (self.PEND_DEV, self.PEND_BC, self.PEND_IPI):
@@ -392,7 +395,7 @@ class IdleMixin:
         return {
             "idle_state": self.idle_state[c], "tick_stopped": self.tick_stopped[c], "last_tick": self.last_tick[c],
             "idle_jiffies": self.idle_jiffies[c], "idle_calls": self.idle_calls[c], "idle_sleeps": self.idle_sleeps[c],
-            "idle_entrytime": self.idle_entrytime[c], "idle_exittime": self.idle_exittime[c],
+            "idle_entrytime": self.idle_entrytime[c], "idle_waketime": self.idle_waketime[c], "idle_exittime": self.idle_exittime[c],
             "idle_sleeptime": self.idle_sleeptime[c], "idle_expires": self.idle_expires[c],
             "residency_ns": residency, "wakeups": self.wakeups[c],
             "broadcast_received": self.bc_received[c], "ipis": self.ipis[c], "resched_ipis": self.resched_ipis[c], "next_timer": self._next_timer(c),

@@ -60,25 +60,18 @@ def timer_list_snapshot(sim) -> dict:
         highres = mode == TickMode.HIGHRES
         bases = []
         for i in range(8):
-            timers = []
-            if i == 0 and highres and c["sched_expires"] != KTIME_MAX:
-                timers.append({"ptr": _hashed(seed, cpu, 100), "callback": "tick_nohz_handler", "state": "01",
-                               "soft_ns": c["sched_expires"], "hard_ns": c["sched_expires"]})
+            timers = _monotonic_timers(seed, cpu, c, g, highres) if i == 0 else []
             bases.append({"index": i, "base": _hashed(seed, cpu, i), "resolution_ns": 1 if highres else tick,
                           "offset_ns": WALL_EPOCH_NS if i in _REALTIME_LIKE else 0, "timers": timers})
         oneshot = mode in (TickMode.HIGHRES, TickMode.LOWRES_NOHZ)
-        if c["tick_stopped"]:
-            last_tick = c["last_tick"]
-        else:
-            last_tick = c["sched_expires"] - tick if oneshot and c["sched_expires"] != KTIME_MAX else 0
         ts = {
             "expires_next": (c["next_event"] if highres else KTIME_MAX),
             "hres_active": int(highres), "nr_events": c["nr_events"], "nr_retries": c["nr_retries"],
             "nr_hangs": c["nr_hangs"], "max_hang_time": 0,
             "nohz": int(plan.nohz_idle and oneshot),
-            "highres": int(highres), "last_tick": last_tick, "tick_stopped": c["tick_stopped"],
+            "highres": int(highres), "last_tick": c["last_tick"], "tick_stopped": c["tick_stopped"],
             "idle_jiffies": plan.initial_jiffies + c["idle_jiffies"], "idle_calls": c["idle_calls"],
-            "idle_sleeps": c["idle_sleeps"], "idle_entrytime": c["idle_entrytime"], "idle_waketime": c["idle_exittime"],
+            "idle_sleeps": c["idle_sleeps"], "idle_entrytime": c["idle_entrytime"], "idle_waketime": c["idle_waketime"],
             "idle_exittime": c["idle_exittime"], "idle_sleeptime": c["idle_sleeptime"], "iowait_sleeptime": 0,
             "last_jiffies": jiffies, "next_timer": c["next_timer"],
             "idle_expires": c["idle_expires"] if c["idle_sleeps"] else 0,
@@ -101,16 +94,35 @@ def timer_list_snapshot(sim) -> dict:
                             g["bc_min_delta_ns"])
     elif plan.bc_kind == B.BC_HRTIMER:
         bdev = {"name": "bc_hrtimer", "max_delta_ns": KTIME_MAX, "min_delta_ns": 1, "mult": 1, "shift": 0,
-                "mode": 3 if g["bc_oneshot"] else 1, "next_event": g["bc_next_event"], "set_next_event": "bc_set_next",
+                "mode": 3 if g["bc_oneshot"] else 1, "next_event": g["bc_next_event"],
+                # ce_broadcast_hrtimer sets set_next_ktime (bc_set_next), not set_next_event: %ps of NULL
+                "set_next_event": "0x0",
                 "shutdown": "bc_shutdown", "periodic": None, "oneshot": None, "oneshot_stopped": None, "resume": None,
                 "event_handler": "tick_handle_oneshot_broadcast", "retries": 0}
     return {
         "version": "v0.10", "max_clock_bases": 8, "now_ns": now, "cpus": out_cpus,
         "broadcast": {"mode": 1 if any_oneshot else 0, "device": bdev,
-                      "mask": _cpumask(set(g["periodic_mask"]) | _broadcast_on(plan)),
-                      "oneshot_mask": _cpumask(g["oneshot_mask"])},
+                      "mask": _cpumask(set(g["periodic_mask"]) | _broadcast_on(plan), len(cpus)),
+                      "oneshot_mask": _cpumask(g["oneshot_mask"], len(cpus))},
         "tick_devices": tick_devices,
     }
+
+
+def _monotonic_timers(seed: int, cpu: int, c: dict, g: dict, highres: bool) -> list[dict]:
+    """The CPU's queued CLOCK_MONOTONIC hrtimers in expiry order (the timerqueue's): the tick's sched_timer
+    (queued in high-res mode only; low-res NO_HZ keeps its expiry without queueing it), the user timers
+    (a task's nanosleep / poll timeout: hrtimer_wakeup) and, on the CPU holding it, the broadcast hrtimer."""
+    timers = []
+    if highres and c["sched_expires"] != KTIME_MAX:
+        timers.append((c["sched_expires"], 100, "tick_nohz_handler"))
+    for i, exp in enumerate(c.get("timer_expiries", ())):
+        if exp != KTIME_MAX:
+            timers.append((exp, 200 + i, "hrtimer_wakeup"))
+    if g.get("bc_bound") == cpu and g.get("bc_expires", KTIME_MAX) != KTIME_MAX:
+        timers.append((g["bc_expires"], 300, "bc_handler"))
+    timers.sort(key=lambda x: (x[0], x[1]))
+    return [{"ptr": _hashed(seed, cpu, tag), "callback": name, "state": "01", "soft_ns": exp, "hard_ns": exp}
+            for exp, tag, name in timers]
 
 
 def _broadcast_on(plan) -> set[int]:
@@ -124,17 +136,19 @@ def _broadcast_on(plan) -> set[int]:
             and not plan.devices[did].has(B.FEAT_DUMMY)}
 
 
-def _cpumask(cpus) -> str:
-    """%*pb: a hex bitmap, comma-separated every 32 bits, no leading zeros."""
+def _cpumask(cpus, nbits: int) -> str:
+    """%*pb with nr_cpu_ids bits: hex in 32-bit chunks separated by commas, each chunk zero-padded to its
+    width (the top chunk to the bits it holds: 4 CPUs print one digit, 16 four, 40 "00,00000000")."""
     v = 0
     for c in cpus:
         v |= 1 << c
-    text = f"{v:x}"
-    if len(text) > 8:
-        head, rest = text[:len(text) % 8], text[len(text) % 8:]
-        groups = [rest[i:i + 8] for i in range(0, len(rest), 8)]
-        text = ",".join(([head] if head else []) + groups)
-    return text
+    nbits = max(int(nbits), 1)
+    chunks = []
+    top = nbits % 32 or 32
+    for lo in range(((nbits - 1) // 32) * 32, -1, -32):
+        width = top if lo + 32 > nbits else 32
+        chunks.append(f"{(v >> lo) & ((1 << width) - 1):0{(width + 3) // 4}x}")
+    return ",".join(chunks)
 
 
 def timer_list_text(sim) -> str:

@@ -42,3 +42,23 @@ def test_no_cpu_is_in_the_mask_when_its_timer_never_stops(capsys, sets):
 def test_a_wide_mask_prints_in_32_bit_groups(capsys):
     masks = _masks(capsys, "bare-metal-hpet-c3", "machine.cpus=40", at="100ms")
     assert masks["tick_broadcast_mask"] == "ff,ffffffff"
+
+
+@pytest.mark.parametrize("cpus, mask", [
+    (16, "0000"),          # %*pb pads every chunk to its width in hex digits: nr_cpu_ids = 16 -> 4 digits
+    (6, "00"),             # 6 bits -> 2 digits
+    (40, "00,00000000"),   # top chunk 8 bits, then a full 32-bit chunk
+])
+def test_an_empty_mask_is_zero_padded_to_nr_cpu_ids_bits(capsys, cpus, mask):
+    # the LAPIC keeps running (ARAT): no CPU in either mask
+    masks = _masks(capsys, "bare-metal-hpet-c3", f"machine.cpus={cpus}", "machine.arat=true", at="100ms")
+    assert masks["tick_broadcast_mask"] == mask
+    assert masks["tick_broadcast_oneshot_mask"] == mask
+
+
+def test_a_partial_mask_keeps_its_leading_zeros():
+    from tickscope.sim.snapshot import _cpumask
+    assert _cpumask({1}, 6) == "02"
+    assert _cpumask({0, 35}, 40) == "08,00000001"
+    assert _cpumask({4}, 64) == "00000000,00000010"
+    assert _cpumask(set(), 2) == "0"                   # the real 2-CPU KVM guest's line

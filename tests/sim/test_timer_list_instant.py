@@ -1,0 +1,101 @@
+"""/proc/timer_list is one instant: what it lists is queued at "now at", and nothing in it is later.
+
+The kernel's print_cpu walks each clock base's timerqueue (every queued hrtimer, in expiry order), reads
+``now`` first, and tick_sched's times are of events that already happened.  ``last_tick`` is written only when
+the tick stops (tick_nohz_stop_tick), so a running tick shows the expiry it stopped at last time.
+"""
+import re
+
+from tickscope.sim.cli import main
+
+
+def _timer_list(capsys, preset, *sets, at="1500ms"):
+    argv = ["timer-list", "--preset", preset, "--at", at]
+    for s in sets:
+        argv += ["--set", s]
+    assert main(argv) == 0
+    return capsys.readouterr().out
+
+
+def _cpu_blocks(text):
+    blocks = re.split(r"\ncpu: (\d+)\n", text)
+    return {int(blocks[i]): blocks[i + 1].split("\nTick Device")[0] for i in range(1, len(blocks) - 1, 2)}
+
+
+def _field(block, name):
+    return int(re.search(rf"\.{name}\s*: (-?\d+)", block).group(1))
+
+
+def _clock0_callbacks(block):
+    clock0 = block.split(" clock 1:")[0]
+    return re.findall(r"#\d+: <[0-9a-f]+>, (\w+), S:01", clock0)
+
+
+def _expiries(block):
+    clock0 = block.split(" clock 1:")[0]
+    return [int(x) for x in re.findall(r"# expires at \d+-(\d+) nsecs", clock0)]
+
+
+def test_no_idle_time_is_after_now(capsys):
+    # bare-metal-hpet-c3 at 1.5 s: the run's end used to deliver in-flight C-state exits ~70 us later, and
+    # .idle_entrytime / .idle_exittime read 1500070884 beside "now at 1500000000"
+    for at in ("500ms", "1500ms"):
+        text = _timer_list(capsys, "bare-metal-hpet-c3", at=at)
+        now = int(re.search(r"now at (\d+) nsecs", text).group(1))
+        for cpu, block in _cpu_blocks(text).items():
+            for name in ("idle_entrytime", "idle_waketime", "idle_exittime", "last_tick"):
+                assert _field(block, name) <= now, (at, cpu, name)
+
+
+def test_user_timers_are_listed_with_the_tick_in_expiry_order(capsys):
+    # bare-metal-hpet-c3: a 25 ms user timer on CPU 0 (the .next_timer that the tick_sched block shows)
+    block = _cpu_blocks(_timer_list(capsys, "bare-metal-hpet-c3", at="1490ms"))[0]
+    callbacks = _clock0_callbacks(block)
+    assert "tick_nohz_handler" in callbacks and "hrtimer_wakeup" in callbacks
+    expiries = _expiries(block)
+    assert expiries == sorted(expiries)
+    assert _field(block, "next_timer") in expiries
+
+
+def test_laptop_timers_wake_through_listed_hrtimers(capsys):
+    # laptop-deep-idle: idle CPUs with the tick stopped; their sleep ends at a user timer (.idle_expires)
+    blocks = _cpu_blocks(_timer_list(capsys, "laptop-deep-idle", at="1500ms"))
+    stopped = [b for b in blocks.values() if _field(b, "tick_stopped") == 1]
+    assert stopped
+    for block in stopped:
+        callbacks = _clock0_callbacks(block)
+        assert "hrtimer_wakeup" in callbacks
+        if "tick_nohz_handler" in callbacks:
+            # tick_nohz_stop_tick re-queues the sched_timer at the sleep's end (cancels it for KTIME_MAX)
+            assert _expiries(block)[callbacks.index("tick_nohz_handler")] == _field(block, "idle_expires")
+
+
+def test_the_broadcast_hrtimer_is_queued_on_the_cpu_holding_it(capsys):
+    text = _timer_list(capsys, "bare-metal-hpet-c3", 'machine.broadcast="hrtimer"')
+    holders = [cpu for cpu, block in _cpu_blocks(text).items() if "bc_handler" in _clock0_callbacks(block)]
+    assert len(holders) == 1
+    # ce_broadcast_hrtimer has set_next_ktime, no set_next_event: %ps prints the NULL pointer as 0x0
+    bc = text.split("Broadcast device")[1].split("tick_broadcast_mask")[0]
+    assert "bc_hrtimer" in bc and " set_next_event: 0x0\n" in bc and "bc_set_next" not in bc
+
+
+def test_a_running_tick_shows_the_last_tick_of_its_last_stop(capsys):
+    # busy CPUs never stop their tick: last_tick stays 0 (it was printed as the next expiry minus a tick)
+    text = _timer_list(capsys, "bare-metal-hpet-c3", 'workload.kind="busy"')
+    for block in _cpu_blocks(text).values():
+        assert _field(block, "tick_stopped") == 0
+        assert _field(block, "last_tick") == 0
+
+
+def test_idle_waketime_is_an_interrupt_entry_with_the_tick_stopped(capsys):
+    # tick_nohz_irq_enter sets it (tick_nohz_update_jiffies) only while the tick is stopped: with NO_HZ off
+    # a CPU leaves idle many times (.idle_exittime) and never records a wake time
+    text = _timer_list(capsys, "bare-metal-hpet-c3", 'kernel.nohz="off"', at="1s")
+    for block in _cpu_blocks(text).values():
+        assert _field(block, "idle_exittime") > 0
+        assert _field(block, "idle_waketime") == 0
+    # with NO_HZ idle the CPUs sleep with the tick stopped and are woken by interrupts: a wake time before now
+    text = _timer_list(capsys, "laptop-deep-idle", at="1s")
+    now = int(re.search(r"now at (\d+) nsecs", text).group(1))
+    for block in _cpu_blocks(text).values():
+        assert 0 < _field(block, "idle_waketime") <= now
