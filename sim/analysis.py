@@ -31,7 +31,7 @@ from tickscope.sim.clock_drift import kernel_offset
 from tickscope.sim.events import Kind, TickMode
 from tickscope.sim.npsets import distinct_count, member_of
 from tickscope.sim.results import Results
-from tickscope.sim.tick_grid import expected_slots, grid_to_end, jiffies_expected
+from tickscope.sim.tick_grid import expected_slots, grid_to_end, jiffies_expected, settled_tail
 
 LATE_THRESHOLD_NS = 100_000
 
@@ -174,15 +174,14 @@ def judged_slots(res: Results, cpu: int, horizon: int, handled: np.ndarray) -> n
 
     The engine's finish delivers the interrupts still in flight at ``until`` (``meta["settled_ns"]``:
     every device expiry by then was delivered), so a slot due in the last ``late threshold`` counts when
-    its tick ran and is not judged when it did not (it may legitimately be late).  The tail is cut half a
-    tick after the settle time: the log's drift samples place a kernel-time slot due exactly at the end
-    only to within a few ns, and the next slot is a whole tick away.
+    its tick ran and is not judged when it did not (it may legitimately be late); the tail ends half a
+    tick after the settle time (:func:`tick_grid.settled_tail`).
     """
     expected = without_pending(res, cpu, expected_slots(res, cpu, horizon, handled=handled))
     end = res.meta.get("settled_ns")
     if end is None or end <= horizon or handled.size == 0:
         return expected
-    tail = expected_slots(res, cpu, end + res.meta["tick_nsec"] // 2, handled=handled)
+    tail = settled_tail(res, cpu, horizon)
     tail = tail[member_of(tail, handled) & ~member_of(tail, expected)]
     return np.sort(np.concatenate([expected, tail])) if tail.size else expected
 

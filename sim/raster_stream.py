@@ -355,13 +355,12 @@ class RasterStream:
     def _settled_grid(self, res, end):
         """As build at the run's end: the slots the end delivered just past ``until`` (a kernel clock a few ns
         behind) are expected, a re-injection backlog still on its way is not."""
-        tail_ns = int(res.meta["settled_ns"]) + int(self.meta["tick_nsec"]) // 2
         gt, gl = self._ghost.views()
         latest = np.full(self.ncpus, np.iinfo(np.int64).min, dtype=np.int64)   # each CPU's last emitted slot
         np.maximum.at(latest, gl.astype(np.int64), gt)
         add_t, add_l = [], []
         for cpu in range(self.ncpus):
-            tail = tick_grid.last_segment_slots(res, cpu, end, tail_ns)
+            tail = tick_grid.settled_tail(res, cpu, end)
             tail = tail[self._delivered.contains(tail * np.int64(self.ncpus) + cpu)] if tail.size else tail
             tail = tail[tail > latest[cpu]]
             if tail.size:

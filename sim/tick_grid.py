@@ -225,12 +225,35 @@ def grid_to_end(res: Results, cpu: int, end_ns: int, handled: np.ndarray) -> np.
     return cache[key]
 
 
+def settled_tail(res: Results, cpu: int, lo: int) -> np.ndarray:
+    """The CPU's slots counted after *lo* up to half a tick past where the run's end settled
+    (``settled_ns``), empty for a run that has not ended.
+
+    The end delivers what was in flight at ``until``, so a slot a kernel clock a few ns behind true time
+    reaches just after ``until`` may have been handled; callers keep the handled ones (``run --json``'s
+    judged slots, the raster's expected grid and the live stream's, one definition for all three).  The
+    bound is half a tick past the settle time: the log's drift samples place a kernel-time slot due exactly
+    at the end only to within a few ns, and the next slot is a whole tick away.
+    """
+    meta = res.meta
+    if meta.get("settled_ns") is None:
+        return np.zeros(0, dtype=np.int64)
+    hi = int(meta["settled_ns"]) + int(meta["tick_nsec"]) // 2
+    if hi <= lo:
+        return np.zeros(0, dtype=np.int64)
+    starts = _segment_arrays(res, cpu)[1]
+    if starts.size == 0 or starts[-1] <= lo:
+        return last_segment_slots(res, cpu, lo, hi)   # the usual case, without the whole grid again
+    later = expected_slots(res, cpu, hi)
+    return later[~member_of(later, expected_slots(res, cpu, lo))]
+
+
 def _grid_to_end(res: Results, cpu: int, end_ns: int, handled: np.ndarray) -> np.ndarray:
     exp = expected_slots(res, cpu, end_ns, handled=handled)
     meta = res.meta
     if meta.get("settled_ns") is None or end_ns < int(meta.get("until_ns", end_ns)):
         return exp
-    tail = last_segment_slots(res, cpu, end_ns, int(meta["settled_ns"]) + int(meta["tick_nsec"]) // 2)
+    tail = settled_tail(res, cpu, end_ns)
     tail = tail[member_of(tail, handled)]
     if tail.size:
         exp = np.concatenate([exp, tail[tail > exp[-1]] if exp.size else tail])

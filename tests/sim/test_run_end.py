@@ -114,3 +114,29 @@ def test_timer_list_reads_jiffies_as_the_run_reports_them(capsys):
     assert main(["timer-list", "--preset", "bare-metal-lapic", "--at", "3s", *sets]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("jiffies: "))
     assert int(line.split()[1]) == 2**32 - 300 * 250 + 750     # INITIAL_JIFFIES + 3 s at HZ=250, all CPUs idle
+
+
+@pytest.mark.parametrize("preset,sets", [
+    ("bare-metal-hpet-c3", []),
+    ("kvm", []),
+    ("pit-only", []),
+    ("bare-metal-lapic", ['workload.kind="mixed"', "kernel.skew_tick=true", 'machine.irq_latency="300us"']),
+])
+def test_the_settled_tail_is_the_grid_between_its_bounds(preset, sets):
+    # tick_grid.settled_tail takes the last tick segment's slots when it covers the bound (fast path): they
+    # must be exactly the slots counted up to half a tick past the settle time and not up to the bound
+    from tickscope.sim import tick_grid
+    from tickscope.sim.npsets import member_of
+    sc = scen.apply_sets(scen.preset(preset), list(sets) + ['run.until="333333333ns"'])
+    res = simulate(sc)
+    settled, tick = int(res.meta["settled_ns"]), int(res.meta["tick_nsec"])
+    hi = settled + tick // 2
+    checked = 0
+    for cpu in range(int(res.meta["ncpus"])):
+        for lo in (settled - 3 * tick, settled - tick, settled - tick // 3, settled):
+            want = tick_grid.expected_slots(res, cpu, hi)
+            want = want[~member_of(want, tick_grid.expected_slots(res, cpu, lo))]
+            got = tick_grid.settled_tail(res, cpu, lo)
+            assert sorted(got.tolist()) == sorted(want.tolist()), (cpu, lo)
+            checked += got.size
+    assert checked > 0
