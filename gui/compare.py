@@ -4,6 +4,10 @@ Lanes are drawn as vertical line segments with ``connect='pairs'`` (about 0.5 us
 per tick measured here), one item per run and outcome, never downsampled or
 clipped, so no tick is dropped at any zoom.  The metric diff itself is computed
 Qt-free in :mod:`tickscope.sim.compare`.
+
+As in the tick raster, the legend sits beside the lanes (never over them), the lane labels thin out to
+every 2nd, 4th... CPU when they would overlap, and the plot leaves half a text line above its top lane so
+that lane's label is never clipped.  Outcome colours are the raster's, for the theme in use.
 """
 from __future__ import annotations
 
@@ -14,12 +18,23 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from tickscope.sim import analysis
+from tickscope.gui import lane_ticks
+from tickscope.gui.plot_legend import side_legend
+from tickscope.sim import analysis, raster
 from tickscope.sim.compare import diff_summaries, format_pct, format_value
 
-RUN_COLOURS = ((80, 200, 255), (90, 210, 120))  # A, B: on-time ticks (no warning hue: late is yellow, lost red)
-OUTCOME_COLOURS = {"late": (255, 235, 60), "duplicated": (230, 80, 255), "lost": (255, 50, 50)}
+# A, B: on-time ticks, per theme (no warning hue: late, duplicated and lost take the raster's colours)
+RUN_COLOURS = {False: ((0, 110, 200), (20, 150, 60)), True: ((80, 200, 255), (90, 210, 120))}
+_OUTCOME_MARKS = {"late": raster.MARK_LATE, "duplicated": raster.MARK_DUPLICATE, "lost": raster.MARK_LOST}
 DIFF_BRUSH = QColor(255, 190, 60, 90)
+# separators between CPU pairs only while a pair is this tall: thinner, 255 of them grey out the lanes
+SEPARATOR_MIN_PAIR_PX = 6
+
+
+def outcome_colours(dark: bool) -> dict[str, tuple[int, int, int]]:
+    """RGB of late, duplicated and lost ticks: the tick raster's, for a dark or light plot background."""
+    colors = raster.DARK_COLORS if dark else raster.LIGHT_COLORS
+    return {name: tuple(colors[mark][:3]) for name, mark in _OUTCOME_MARKS.items()}
 
 
 def run_segments(res) -> dict[str, dict[int, np.ndarray]]:
@@ -56,11 +71,15 @@ class CompareView(QWidget):
         self._ncpus = 0
         self._rows: list[dict] = []
         self._overlay = False
+        self._dark = True   # pyqtgraph's default black background, until the window's theme says otherwise
+        self._separators: list[pg.InfiniteLine] = []
+        self._lanes_state = None
 
         self.overlay_box = QCheckBox("overlay lanes")
         self.overlay_box.setToolTip("draw A and B in the same lane per CPU (A upper half, B lower half)")
         self.overlay_box.toggled.connect(self.set_overlay)
         self.only_diff_box = QCheckBox("only differences")
+        self.only_diff_box.setToolTip("list only the metrics whose values differ between A and B")
         self.only_diff_box.toggled.connect(lambda _: self._fill_table())
         self.title = QLabel()
         self.plot = pg.PlotWidget()
@@ -68,9 +87,11 @@ class CompareView(QWidget):
         self.plot.invertY(True)
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.showGrid(x=True, y=False, alpha=0.15)
-        # one compact row, light text on a dark box: readable on both themes, covers one lane at most
-        self._legend = self.plot.addLegend(offset=(-10, 2), brush=pg.mkBrush(20, 20, 20, 200), colCount=4,
-                                           labelTextColor=(235, 235, 235), labelTextSize="8pt")
+        self._legend = side_legend(self.plot)   # beside the lanes: floating, it covered CPU0's ticks
+        axis = self.plot.getAxis("left")
+        # a lane label is centred on its lane: the top one reaches half a text line above the view
+        self.plot.getPlotItem().layout.setContentsMargins(1, lane_ticks.half_label_height(axis), 1, 1)
+        self.plot.getViewBox().sigResized.connect(lambda *_: self._label_lanes())   # as many labels as the height holds
 
         self.table = QTableWidget(0, 5)
         self.table.verticalHeader().hide()
@@ -119,6 +140,12 @@ class CompareView(QWidget):
         self._redraw()
         self._fit()
 
+    def set_theme(self, dark: bool) -> None:
+        """Tick colours for a dark or light plot background (the window's theme)."""
+        if bool(dark) != self._dark:
+            self._dark = bool(dark)
+            self._redraw()
+
     def overlay(self) -> bool:
         return self._overlay
 
@@ -140,6 +167,9 @@ class CompareView(QWidget):
     def _redraw(self) -> None:
         self.plot.clear()
         self._legend.clear()
+        self._separators = []
+        self._lanes_state = None
+        runs, outcomes = RUN_COLOURS[self._dark], outcome_colours(self._dark)
         half = self.LANE_HALF / 2 if self._overlay else self.LANE_HALF
         for run, seg in enumerate(self._segments):
             for outcome, per_cpu in seg.items():
@@ -150,8 +180,9 @@ class CompareView(QWidget):
                     y = self.lane_y(run, cpu)
                     xs.append(np.repeat(times / 1e9, 2))
                     ys.append(np.tile(np.array([y - half, y + half]), times.size))
-                rgb = RUN_COLOURS[run] if outcome == "on time" else OUTCOME_COLOURS[outcome]
-                name = f"{self._labels[run]}: {outcome}" if outcome == "on time" else None
+                rgb = runs[run] if outcome == "on time" else outcomes[outcome]
+                # "A"/"B": the title names the runs (two runs of one preset would read the same)
+                name = f"{'AB'[run]}: {outcome}" if outcome == "on time" else None
                 if not xs:
                     continue
                 item = pg.PlotDataItem(np.concatenate(xs), np.concatenate(ys), connect="pairs",
@@ -159,25 +190,49 @@ class CompareView(QWidget):
                 # outcomes other than on time are drawn above so a late/lost tick is never hidden
                 item.setZValue(0 if outcome == "on time" else 10)
                 self.plot.addItem(item)
-        for outcome, rgb in OUTCOME_COLOURS.items():
-            if any(t.size for seg in self._segments for t in seg[outcome].values()):
+        for outcome, rgb in outcomes.items():
+            if any(t.size for seg in self._segments for t in seg.get(outcome, {}).values()):
                 self._legend.addItem(pg.PlotDataItem(pen=pg.mkPen(rgb, width=3)), f"{outcome} (A or B)")
-        ticks = []
-        for cpu in range(self._ncpus):
-            if self._overlay:
-                ticks.append((float(cpu), f"CPU {cpu}"))
-            else:
-                ticks += [(self.lane_y(0, cpu), f"A · CPU {cpu}"), (self.lane_y(1, cpu), f"B · CPU {cpu}")]
         axis = self.plot.getAxis("left")
-        axis.setTicks([ticks])
         # fixed width: the axis only widens for long labels after a first paint, which
         # would leave them blank in one-shot screenshots
+        last = max(self._ncpus - 1, 0)
         metrics = QFontMetrics(axis.style.get("tickFont") or self.plot.font())
-        widest = max((metrics.horizontalAdvance(t) for _, t in ticks), default=30)
-        axis.setWidth(widest + 16)
-        if not self._overlay:
-            for cpu in range(1, self._ncpus):  # separators between CPU pairs
-                self.plot.addItem(pg.InfiniteLine(pos=2.0 * cpu - 0.5, angle=0, pen=pg.mkPen(90, 90, 90)))
+        axis.setWidth(max(metrics.horizontalAdvance(t) for t in (f"A · CPU {last}", f"CPU {last} A/B")) + 16)
+        self._label_lanes()
+
+    def lane_labels(self, height_px: float) -> list[tuple[float, str]]:
+        """The left axis' labels for a view *height_px* high: every lane, or every Nth CPU where they would overlap.
+
+        Interleaved lanes are labelled ``A · CPU n`` and ``B · CPU n`` while each lane has room for a label,
+        else ``CPU n A/B`` at the middle of every Nth CPU's pair; overlaid lanes ``CPU n``.
+        """
+        n = self._ncpus
+        if self._overlay:
+            return lane_ticks.lane_ticks([f"CPU {c}" for c in range(n)], height_px)[0]
+        if lane_ticks.label_step(2 * n, height_px) == 1:
+            return [(self.lane_y(run, c), f"{'AB'[run]} · CPU {c}") for c in range(n) for run in (0, 1)]
+        step = lane_ticks.label_step(n, height_px)
+        return [(2.0 * c + 0.5, f"CPU {c} A/B") for c in range(0, n, step)]
+
+    def _label_lanes(self) -> None:
+        """Lane labels and CPU-pair separators for the view's current height."""
+        height = self.plot.getViewBox().sceneBoundingRect().height() or 300.0
+        pair_px = 2 * height / max(2 * self._ncpus, 1)
+        separate = not self._overlay and pair_px >= SEPARATOR_MIN_PAIR_PX
+        state = (self._ncpus, self._overlay, lane_ticks.label_step(2 * self._ncpus, height),
+                 lane_ticks.label_step(self._ncpus, height), separate)
+        if state == self._lanes_state:
+            return
+        self._lanes_state = state
+        self.plot.getAxis("left").setTicks([self.lane_labels(height), []])
+        if separate and not self._separators:
+            pen = pg.mkPen(128, 128, 128, 160)   # mid grey: visible on the light and the dark background
+            self._separators = [pg.InfiniteLine(pos=2.0 * cpu - 0.5, angle=0, pen=pen) for cpu in range(1, self._ncpus)]
+            for line in self._separators:
+                self.plot.addItem(line)
+        for line in self._separators:
+            line.setVisible(separate)
 
     def _fit(self) -> None:
         lanes = self._ncpus if self._overlay else 2 * self._ncpus

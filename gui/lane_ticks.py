@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from PySide6 import QtGui
+
 PX_PER_LABEL = 16
 
 
@@ -22,3 +24,12 @@ def lane_ticks(labels: list[str], height_px: float, offset: float = 0.0) -> list
     """pyqtgraph ``setTicks`` levels for *labels* at ``i + offset``: the labelled lanes only."""
     step = label_step(len(labels), height_px)
     return [[(i + offset, labels[i]) for i in range(0, len(labels), step)], []]
+
+
+def half_label_height(axis) -> int:
+    """Pixels a tick label centred on the end of *axis* (a pyqtgraph AxisItem) sticks out past it.
+
+    Half its line height, rounded up: a plot whose top lane is labelled leaves this much room above it.
+    """
+    font = axis.style["tickFont"] or axis.font()
+    return (QtGui.QFontMetrics(font).height() + 1) // 2 + 1

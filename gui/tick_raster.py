@@ -51,12 +51,6 @@ class RasterImageItem(pg.ImageItem):
         self.window = (0, 1)
 
 
-def _half_label_height(axis: pg.AxisItem) -> int:
-    """Pixels a tick label centred on the axis' end sticks out past it (half its line height, rounded up)."""
-    font = axis.style["tickFont"] or axis.font()
-    return (QtGui.QFontMetrics(font).height() + 1) // 2 + 1
-
-
 class _RasterPlot:
     """A PlotItem holding one RasterImageItem that re-renders lazily for its view."""
 
@@ -129,7 +123,7 @@ class TickRasterView(QtWidgets.QWidget):
         self.plot_item.getAxis("left").setWidth(110)
         # a lane label is centred on its lane: with thin lanes (many CPUs) the top one reaches half a
         # text line above the view, which the widget's edge clipped, so the plot leaves that room
-        self.plot_item.layout.setContentsMargins(1, _half_label_height(self.plot_item.getAxis("left")), 1, 1)
+        self.plot_item.layout.setContentsMargins(1, lane_ticks.half_label_height(self.plot_item.getAxis("left")), 1, 1)
         self._main = _RasterPlot(self.plot_item, lane_px_max=48)
 
         self.overview_widget = pg.PlotWidget()

@@ -77,3 +77,83 @@ def test_empty_runs_draw_nothing_and_still_diff(qtbot):
     view.set_results_pair(Results.empty({"ncpus": 1}), {"hz": 100}, None, {"hz": 250})
     assert view.drawn_counts() == {"A": 0, "B": 0}
     assert _table(view)["hz"][1:] == ["100", "250", "+150", "+150.00%"]
+
+
+def _label_rects(axis):
+    """Scene rectangles of the tick labels *axis* draws, by text."""
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(4, 4, QImage.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return {text: axis.mapRectToScene(rect) for rect, _, text in specs[2]}
+
+
+def _shown(qtbot, pair, size=(900, 420)):
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    view.set_results_pair(*pair)
+    qtbot.wait(20)
+    return view
+
+
+def test_the_legend_sits_beside_the_lanes_and_names_runs_a_and_b(qtbot, pair):
+    from tickscope.gui.plot_legend import SideLegend
+
+    ra, sa, rb, sb = pair
+    view = _shown(qtbot, (ra, sa, rb, sb, "same-preset", "same-preset"))
+    legend = view.plot.getPlotItem().legend
+    assert isinstance(legend, SideLegend)
+    assert [label.text for _, label in legend.items][:2] == ["A: on time", "B: on time"]
+    box, lanes = legend.sceneBoundingRect(), view.plot.getViewBox().sceneBoundingRect()
+    assert not box.intersects(lanes), f"legend {box} covers the lanes {lanes}"
+    assert view.plot.sceneRect().contains(box)
+
+
+@pytest.fixture(scope="module")
+def many():
+    r = simulation.simulate(scenario.apply_sets(scenario.preset("many-cores"), ['run.until="20ms"']))
+    s = analysis.summarize(r)
+    return r, s, r, s
+
+
+@pytest.mark.parametrize("overlay", [False, True])
+def test_256_cpus_get_lane_labels_that_fit_inside_the_widget(qtbot, many, overlay):
+    from tickscope.gui import lane_ticks
+
+    view = _shown(qtbot, many)
+    view.set_overlay(overlay)
+    qtbot.wait(10)
+    rects = _label_rects(view.plot.getAxis("left"))
+    height = view.plot.getViewBox().sceneBoundingRect().height()
+    assert 2 <= len(rects) <= height / lane_ticks.PX_PER_LABEL + 1
+    assert ("CPU 0" if overlay else "CPU 0 A/B") in rects
+    for text, rect in rects.items():
+        assert view.plot.sceneRect().contains(rect), f"{text!r} at {rect} leaves the widget {view.plot.sceneRect()}"
+    ys = sorted(r.center().y() for r in rects.values())
+    assert min(b - a for a, b in zip(ys, ys[1:])) >= lane_ticks.PX_PER_LABEL - 1   # no label over another
+
+
+def test_few_cpus_label_every_lane_and_a_taller_view_labels_more(qtbot, pair, many):
+    view = _shown(qtbot, pair)
+    assert set(_label_rects(view.plot.getAxis("left"))) == {f"{r} · CPU {c}" for c in range(4) for r in "AB"}
+    view = _shown(qtbot, many, (900, 300))
+    few = len(_label_rects(view.plot.getAxis("left")))
+    view.resize(900, 1400)
+    qtbot.wait(20)
+    assert len(_label_rects(view.plot.getAxis("left"))) > few
+
+
+def test_outcome_colours_are_the_rasters_for_the_theme(qtbot, pair):
+    from tickscope.sim import raster
+
+    view = _shown(qtbot, pair)
+    for dark, colors in ((False, raster.LIGHT_COLORS), (True, raster.DARK_COLORS)):
+        view.set_theme(dark)
+        pens = {item.opts["pen"].color().getRgb()[:3] for item in view.plot.listDataItems()}
+        assert tuple(colors[raster.MARK_LATE][:3]) in pens   # yellow late ticks were unreadable on white
