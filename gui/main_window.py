@@ -12,7 +12,7 @@ import pyqtgraph as pg
 import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from tickscope.gui.actions import build_actions, build_run_bar, icon, make_action, menu_actions
+from tickscope.gui.actions import build_actions, build_run_bar, format_event_rate, icon, make_action, menu_actions
 from tickscope.gui.analysis_panels import DriftPanel, RatePanel, ResidencyPanel
 from tickscope.gui.compare import CompareView
 from tickscope.gui.event_table import EventTableView
@@ -128,7 +128,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.raster_ready.connect(self._on_raster)
         self.controller.state_changed.connect(self._on_state)
         self.controller.progress.connect(self._on_progress)
-        self.controller.speed.connect(lambda eps: self.speed_label.setText(f"{eps / 1e6:.2f} M events/s"))
+        self.controller.speed.connect(lambda eps: self.speed_label.setText(format_event_rate(eps)))
         self.controller.error.connect(self.show_error)
         if self.compare_controller is not None:
             for ctl in (self.controller, self.compare_controller):

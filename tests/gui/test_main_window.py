@@ -137,3 +137,17 @@ def test_compare_runs_are_named_by_their_differing_settings_in_toml():
     b = scen.preset("bare-metal-lapic")
     assert _differences(a, b) == 'machine.arat=false, run.until="3s"'
     assert _differences(b, a) == 'machine.arat=true, run.until="2s"'
+
+
+def test_the_speed_readout_picks_a_unit_that_suits_the_rate(qtbot):
+    from tickscope.gui.actions import format_event_rate
+
+    for eps, text in ((0, "0 events/s"), (850, "850 events/s"), (12_400, "12.4 k events/s"),
+                      (999_960, "1.00 M events/s"), (2_290_000, "2.29 M events/s"), (41e6, "41.0 M events/s")):
+        assert format_event_rate(eps) == text
+    win = _window(qtbot)
+    win.controller.speed.emit(12_345.0)    # a small run: it read "0.01 M events/s"
+    assert win.speed_label.text() == "12.3 k events/s"
+    for widget in (win.speed_label, win.engine_box, win.seed_box, win.until_edit):
+        assert widget.toolTip(), widget
+    win.controller.shutdown()
