@@ -43,7 +43,9 @@ class DriftPanel(QWidget):
         self._checks: dict[str, QCheckBox] = {}
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "simulated time", units="s")
-        self.plot.setLabel("left", "clock − true time", units="s")
+        # short: the bottom dock is ~80 px high and a longer title was cut off with its unit
+        self.plot.setLabel("left", "drift", units="s")
+        self.plot.getAxis("left").setToolTip("drift = the clock's reading − true (simulated) time")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         side_legend(self.plot)
         self.plot.setClipToView(True)
@@ -154,7 +156,8 @@ class RatePanel(QWidget):
         self.info = QLabel()
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "simulated time", units="s")
-        self.plot.setLabel("left", "timer interrupts", units="Hz")
+        self.plot.setLabel("left", "rate", units="Hz")   # short: "timer interrupts (kHz)" lost its unit in the dock
+        self.plot.getAxis("left").setToolTip("timer interrupts per second on each CPU (ticks and tickless IRQs)")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")

@@ -71,3 +71,16 @@ def test_the_side_bar_labels_stay_inside_the_plot_when_a_side_bar_is_the_tallest
         assert view.contains(item.mapRectToScene(item.boundingRect())), item.textItem.toPlainText()
     panel.set_text_color("#dcdcdc")
     assert all(item.color == QColor("#dcdcdc") for item in panel._side_labels)
+
+
+@pytest.mark.parametrize("panel_cls,unit", [(DriftPanel, "s)"), (RatePanel, "Hz)")])
+def test_the_left_axis_title_and_its_unit_fit_a_short_dock(qtbot, run, panel_cls, unit):
+    # "clock − true time (ns)" and "timer interrupts (Hz)" ran past a dock-high plot: the unit was cut off,
+    # and kvm-overcommit's 1 kHz rate read as "1.0"
+    panel = _show(qtbot, panel_cls(), run, (900, 170))
+    axis = panel.plot.getAxis("left")
+    assert axis.label.toPlainText().endswith(unit)
+    title, bounds = axis.label.mapRectToScene(axis.label.boundingRect()), panel.plot.sceneRect()
+    # along the axis (the text is turned 90°); across it the text item's empty 4 px margin may stick out
+    assert bounds.top() <= title.top() and title.bottom() <= bounds.bottom(), \
+        f"{axis.label.toPlainText()!r} from y={title.top()} to {title.bottom()} is cut off by {bounds}"
