@@ -87,6 +87,8 @@ class DriftPanel(QWidget):
             curve = self.plot.plot(s["time_ns"] / 1e9, s["drift_ns"] / 1e9, pen=pen, name=label)
             self._curves[name] = curve
             box = QCheckBox(name)
+            box.setToolTip(f"show {label}: its reading − true time" if s["continuous"] else
+                           f"show {label}: it steps by whole ticks, which would hide the ns-scale drift of the others")
             box.toggled.connect(curve.setVisible)
             # jiffies clocks step by a whole tick and would hide the ns-scale drift of
             # the continuous clocks, so they start hidden
@@ -149,6 +151,7 @@ class RatePanel(QWidget):
         self._prepared = None
         self._curves: list[pg.PlotDataItem] = []
         self.bin_box = QComboBox()
+        self.bin_box.setToolTip("Width of the time bins the interrupts are counted in (auto: from the run's length)")
         self.bin_box.addItem("auto bin", None)
         for b in RATE_BINS_NS:
             self.bin_box.addItem(f"{format_ns(b, 0)} bins", b)

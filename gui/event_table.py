@@ -248,6 +248,8 @@ class EventTableView(QWidget):
         self.model = EventTableModel(self)
         self.cpu_box = QComboBox()
         self.kind_box = QComboBox()
+        self.cpu_box.setToolTip("Show only this CPU's records")
+        self.kind_box.setToolTip("Show only records of this kind")
         self.count_label = QLabel()
         self.table = _Table()
         self.table.setModel(self.model)

@@ -54,7 +54,9 @@ class GraphControls(QtWidgets.QWidget):
         for name, desc in archmodel.list_models().items():
             self.model_box.addItem(name, name)
             self.model_box.setItemData(self.model_box.count() - 1, desc, QtCore.Qt.ToolTipRole)
+        self.model_box.setToolTip("Architecture model to draw (hover an entry for what it shows)")
         self.open_button = QtWidgets.QPushButton("Open C tree…")
+        self.open_button.setToolTip("Build the graph from a C source tree (e.g. a kernel checkout) instead of a model")
         self.search_edit = QtWidgets.QLineEdit(placeholderText="search symbols (Enter: next)")
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.textChanged.connect(self.set_search)
@@ -63,11 +65,14 @@ class GraphControls(QtWidgets.QWidget):
         self.focus_box.setToolTip("Show only this component and its neighbours up to the depth")
         self.focus_box.activated.connect(lambda _i: self._focus_from_widgets())
         self.depth_spin = QtWidgets.QSpinBox(minimum=0, maximum=6, value=1, prefix="depth ")
+        self.depth_spin.setToolTip("How many references away from the focused component to show")
         self.depth_spin.valueChanged.connect(lambda _v: self._focus_from_widgets())
         self.dsm_button = QtWidgets.QPushButton("DSM", checkable=True)
         self.dsm_button.setToolTip("Component dependency matrix instead of the graph")
         self.fit_button = QtWidgets.QPushButton("Fit")
+        self.fit_button.setToolTip("Zoom to show the whole graph")
         self.export_button = QtWidgets.QPushButton("Export…")
+        self.export_button.setToolTip("Save the graph view as SVG or PNG")
 
         top = QtWidgets.QHBoxLayout()
         for w in (QtWidgets.QLabel("Model"), self.model_box, self.open_button, self.search_edit, self.search_label,

@@ -66,7 +66,10 @@ class HistogramPanel(QWidget):
         self.quantity_box.addItem("Tick interval", QUANTITY_INTERVAL)
         self.quantity_box.addItem("Tick latency", QUANTITY_LATENCY)
         self.quantity_box.currentIndexChanged.connect(lambda _: self.set_quantity(self.quantity_box.currentData()))
+        self.quantity_box.setToolTip("Tick interval: time between successive ticks on a CPU;\n"
+                                     "tick latency: delivery time − the slot's intended expiry")
         self.cpu_box = QComboBox()
+        self.cpu_box.setToolTip("The CPU whose ticks are counted")
         self.cpu_box.addItem("All CPUs", None)
         self.cpu_box.currentIndexChanged.connect(lambda _: self.set_cpu(self.cpu_box.currentData()))
         self.stats = QLabel()

@@ -151,3 +151,19 @@ def test_the_speed_readout_picks_a_unit_that_suits_the_rate(qtbot):
     for widget in (win.speed_label, win.engine_box, win.seed_box, win.until_edit):
         assert widget.toolTip(), widget
     win.controller.shutdown()
+
+
+def test_every_control_says_what_it_does(qtbot):
+    # buttons, boxes and fields of every panel: a tooltip, or for a text field a placeholder
+    from PySide6 import QtWidgets
+
+    win = _window(qtbot)
+    kinds = (QtWidgets.QAbstractButton, QtWidgets.QComboBox, QtWidgets.QLineEdit, QtWidgets.QAbstractSpinBox)
+    silent = []
+    for w in win.findChildren(QtWidgets.QWidget):
+        if not isinstance(w, kinds) or w.objectName().startswith("qt_") or isinstance(w, QtWidgets.QToolButton):
+            continue   # Qt's own parts (dock buttons, a spin box's line edit); tool buttons show their action's tip
+        if not (w.toolTip() or getattr(w, "placeholderText", lambda: "")()):
+            silent.append(f"{type(w).__name__} {getattr(w, 'text', getattr(w, 'currentText', str))()!r}")
+    assert silent == []
+    win.controller.shutdown()

@@ -84,3 +84,10 @@ def test_the_left_axis_title_and_its_unit_fit_a_short_dock(qtbot, run, panel_cls
     # along the axis (the text is turned 90°); across it the text item's empty 4 px margin may stick out
     assert bounds.top() <= title.top() and title.bottom() <= bounds.bottom(), \
         f"{axis.label.toPlainText()!r} from y={title.top()} to {title.bottom()} is cut off by {bounds}"
+
+
+def test_every_clock_check_box_says_what_it_shows(qtbot, run):
+    panel = _show(qtbot, DriftPanel(), run)
+    assert len(panel._checks) >= 4
+    for name, box in panel._checks.items():
+        assert name in box.toolTip()
