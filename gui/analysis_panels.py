@@ -24,9 +24,33 @@ from tickscope.sim.clock_drift import KERNEL_CLOCK, clock_drift
 from tickscope.sim.events import Kind
 from tickscope.sim.units import format_ns
 
+# the brightest a trace may be: on white it keeps a 3:1 contrast (yellow and cyan had 1.1-1.3:1, invisible),
+# on the dark theme's #1e1e20 over 5:1
+MAX_TRACE_LUMINANCE = 0.29
+
+
+def _to_linear(c: float) -> float:
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def _from_linear(c: float) -> int:
+    return round(255 * (c * 12.92 if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055))
+
+
+def relative_luminance(colour) -> float:
+    """WCAG relative luminance of a QColor (0 black .. 1 white)."""
+    return 0.2126 * _to_linear(colour.redF()) + 0.7152 * _to_linear(colour.greenF()) + 0.0722 * _to_linear(colour.blueF())
+
+
 def _cpu_colour(cpu: int, ncpus: int):
-    # desaturated so that blue hues stay readable on a dark background
-    return pg.intColor(cpu, hues=max(ncpus, 6), values=1, sat=170)
+    # desaturated so that blue hues stay readable on a dark background, and the light hues (yellow, cyan,
+    # green) darkened to MAX_TRACE_LUMINANCE so that they stay readable on the light theme's white too
+    colour = pg.intColor(cpu, hues=max(ncpus, 6), values=1, sat=170)
+    lum = relative_luminance(colour)
+    if lum > MAX_TRACE_LUMINANCE:
+        k = MAX_TRACE_LUMINANCE / lum   # in linear light luminance scales with the channels
+        colour = pg.mkColor(*(_from_linear(_to_linear(c) * k) for c in (colour.redF(), colour.greenF(), colour.blueF())))
+    return colour
 
 
 class DriftPanel(QWidget):

@@ -91,3 +91,15 @@ def test_every_clock_check_box_says_what_it_shows(qtbot, run):
     assert len(panel._checks) >= 4
     for name, box in panel._checks.items():
         assert name in box.toolTip()
+
+
+@pytest.mark.parametrize("ncpus", [1, 2, 4, 6, 8, 16, 64])
+def test_cpu_and_clock_traces_keep_3_to_1_contrast_on_both_themes(ncpus):
+    # CPU 1's yellow (and the cyan/green of others) was invisible on the light theme's white
+    from tickscope.gui.analysis_panels import _cpu_colour, relative_luminance
+
+    backgrounds = [relative_luminance(QColor(bg)) for bg in ("#ffffff", "#1e1e20")]   # gui/theme.py
+    for cpu in range(ncpus):
+        lum = relative_luminance(_cpu_colour(cpu, ncpus))
+        for bg in backgrounds:
+            assert (max(lum, bg) + 0.05) / (min(lum, bg) + 0.05) >= 3.0, (cpu, _cpu_colour(cpu, ncpus).getRgb())
