@@ -188,17 +188,17 @@ class EventTableModel(QAbstractTableModel):
     def format_value(self, t: int, kind: int, src: int, val: int) -> str:
         name = self._kind_names[kind]
         if name == "TICK":
-            return f"slot {format_seconds_us(val)}  latency {t - val:,} ns"
+            return f"slot {_at(val)}  latency {t - val:,} ns"
         if name == "IRQ":
-            return f"ktime {format_seconds_us(val)}"
+            return f"ktime {_at(val)}"
         if name == "JIFFIES":
             return f"jiffies {val:,}"
         if name == "PROGRAM_ETIME":
-            return f"-ETIME for expiry {format_seconds_us(val)}"
+            return f"-ETIME for expiry {_at(val)}"
         if name == "MIN_DELTA":
             return "reprogramming failure, giving up" if val < 0 else f"min_delta_ns {val:,}"
         if name in ("MODE", "TICK_RESTART"):
-            return f"first expiry {format_seconds_us(val)}"
+            return f"first expiry {_at(val)}"
         if name == "RETRY":
             return f"retries {val:,}"
         if name == "IDLE":
@@ -206,13 +206,13 @@ class EventTableModel(QAbstractTableModel):
         if name == "WAKE":
             return f"residency {val:,} ns"
         if name == "TICK_STOP":
-            return "no timer pending" if val >= KTIME_MAX else f"next expiry {format_seconds_us(val)}"
+            return "no timer pending" if val >= KTIME_MAX else f"next expiry {_at(val)}"
         if name == "BROADCAST":
             return f"from CPU {val}"
         if name == "BC_IRQ":
-            return f"{self._device_name(self._broadcast_device)} fired for {format_seconds_us(val)}"
+            return f"{self._device_name(self._broadcast_device)} fired for {_at(val)}"
         if name == "UTIMER":
-            return f"expiry {format_seconds_us(val)}"
+            return f"expiry {_at(val)}"
         if name == "WATCHDOG":
             if src <= 1:
                 return f"skew {val:,} ns"
@@ -222,10 +222,15 @@ class EventTableModel(QAbstractTableModel):
                 return self._clocksource_names[val] if 0 <= val < len(self._clocksource_names) else str(val)
             return f"{val:,} ns"
         if name == "CS_SWITCH":
-            return f"ktime {format_seconds_us(val)}"
+            return f"ktime {_at(val)}"
         if name == "BC_ENTER":
             return f"deep state {self._cstate_name(val)}"
         return str(val)
+
+
+def _at(t_ns: int) -> str:
+    """An absolute time in the value column: printk's s.us with its unit (the column mixes s and ns)."""
+    return f"{format_seconds_us(t_ns)} s"
 
 
 class _Table(QTableView):
