@@ -13,6 +13,7 @@ only when the zoom leaves room for them.
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections import defaultdict
@@ -292,13 +293,27 @@ class GraphItem(pg.GraphicsObject):
             _arrowhead(p, a, b, QtGui.QColor(CLASS_STYLE[EDGE_CLASSES[d.cls[e]]][0]))
         p.setFont(self._band_font)
         p.setPen(QtGui.QColor("#444444"))
-        left = tr.map(QtCore.QPointF(view.left(), 0.0)).x()
-        for band, top, _bottom in d.bands:
-            y = tr.map(QtCore.QPointF(0.0, top)).y()
-            p.drawText(QtCore.QPointF(left + 6.0, y + 14.0), BAND_TITLES[band])
+        for at, title in self.band_titles(tr, view):
+            p.drawText(at, title)
         if scale * 120.0 >= LABEL_MIN_SPACING_PX and len(d.xy):
             self._paint_labels(p, tr, view)
         p.restore()
+
+    def band_titles(self, tr, view) -> list[tuple[QtCore.QPointF, str]]:
+        """Where each band's title is drawn (baseline, device px) for transform *tr* and visible *view*.
+
+        Top down, a title that would overlap the one above it is left out: zoomed out in a short dock the
+        bands are thinner than a line of text, and every title was drawn over its neighbours.
+        """
+        line = QtGui.QFontMetricsF(self._band_font).height()
+        left = tr.map(QtCore.QPointF(view.left(), 0.0)).x()
+        out, free_from = [], -math.inf
+        for band, top, _bottom in self._data.bands:
+            y = tr.map(QtCore.QPointF(0.0, top)).y()
+            if y >= free_from:
+                out.append((QtCore.QPointF(left + 6.0, y + 14.0), BAND_TITLES[band]))
+                free_from = y + line
+        return out
 
     def _paint_labels(self, p, tr, view):
         d = self._data

@@ -215,3 +215,24 @@ def test_duplicated_jiffies_select_do_timer_and_clean_edges_stay_dark(qtbot):
     view.select_edges([clean])
     assert not masks or masks[-1] is None
     assert "no core change" not in view.evidence_text()  # an interface edge is not blamed at all
+
+
+def test_band_titles_never_overlap_in_a_short_dock(qtbot, view):
+    from PySide6 import QtGui
+
+    from tickscope.gui.graph_items import BAND_TITLES
+
+    def titles():
+        qtbot.wait(20)
+        tr = view.item.sceneTransform() * view.canvas.viewportTransform()
+        return view.item.band_titles(tr, view.item._view_rect())
+
+    tall = titles()
+    assert [t for _, t in tall] == [BAND_TITLES[b] for b, _, _ in view.item._data.bands]   # room for every band
+    view.resize(1400, 110)    # the bottom dock: bands a few px high, titles were drawn over each other
+    view.fit()
+    short = titles()
+    line = QtGui.QFontMetricsF(view.item._band_font).height()
+    assert 0 < len(short) < len(tall) and short[0][1] == tall[0][1]
+    ys = [at.y() for at, _ in short]
+    assert all(b - a >= line for a, b in zip(ys, ys[1:]))
