@@ -80,7 +80,8 @@ _OUTCOME_TO_MARK = {
 LIGHT_COLORS = {
     "bg_even": (255, 255, 255, 0), "bg_odd": (0, 0, 0, 14), "bg_hw": (40, 80, 160, 18),
     "sep": (0, 0, 0, 40), "ghost": (150, 150, 150, 255), "highlight": (0, 170, 255, 255),
-    "idle_shallow": (150, 200, 240, 30), "idle_deep": (40, 70, 200, 110), "steal": (225, 90, 40, 90),
+    "idle_shallow": (150, 200, 240, 30), "idle_mid": (70, 130, 225, 65), "idle_deep": (25, 45, 140, 135),
+    "steal": (225, 90, 40, 90),
     MARK_HW_FIRE: (60, 90, 170, 255), MARK_OFF_GRID: (120, 140, 150, 255), MARK_ON_TIME: (20, 150, 60, 255), MARK_BROADCAST: (0, 170, 200, 255),
     MARK_STEAL: (40, 40, 120, 255), MARK_LATE: (235, 140, 0, 255), MARK_HW_ETIME: (235, 140, 0, 255),
     MARK_DUPLICATE: (170, 40, 200, 255), MARK_LOST: (220, 20, 30, 255),
@@ -88,7 +89,8 @@ LIGHT_COLORS = {
 DARK_COLORS = {
     "bg_even": (0, 0, 0, 0), "bg_odd": (255, 255, 255, 14), "bg_hw": (90, 140, 255, 22),
     "sep": (255, 255, 255, 40), "ghost": (110, 110, 110, 255), "highlight": (0, 200, 255, 255),
-    "idle_shallow": (90, 140, 220, 30), "idle_deep": (80, 110, 255, 120), "steal": (240, 110, 60, 95),
+    "idle_shallow": (90, 140, 220, 30), "idle_mid": (80, 120, 255, 70), "idle_deep": (120, 150, 255, 140),
+    "steal": (240, 110, 60, 95),
     MARK_HW_FIRE: (120, 150, 230, 255), MARK_OFF_GRID: (150, 165, 175, 255), MARK_ON_TIME: (70, 210, 110, 255), MARK_BROADCAST: (40, 220, 240, 255),
     MARK_STEAL: (235, 225, 140, 255), MARK_LATE: (255, 170, 40, 255), MARK_HW_ETIME: (255, 170, 40, 255),
     MARK_DUPLICATE: (220, 90, 255, 255), MARK_LOST: (255, 60, 60, 255),
@@ -96,11 +98,15 @@ DARK_COLORS = {
 
 
 def background_color(colors: dict, code: int, nstates: int) -> tuple[int, int, int, int]:
-    """RGBA of lane background *code*: C-states shade from ``idle_shallow`` to ``idle_deep`` by depth."""
+    """RGBA of lane background *code*: C-states shade by depth from ``idle_shallow`` through ``idle_mid``
+    to ``idle_deep``, so that the deep states of a long list (C6, C8, C10) stay apart (a straight ramp put
+    them within a few alpha steps of each other)."""
     if code == BG_STEAL:
         return tuple(colors["steal"])
-    f = (code - BG_IDLE) / max(1, nstates - 1)
-    a, b = np.array(colors["idle_shallow"], float), np.array(colors["idle_deep"], float)
+    f = 2.0 * (code - BG_IDLE) / max(1, nstates - 1)
+    a, b = ("idle_shallow", "idle_mid") if f <= 1.0 else ("idle_mid", "idle_deep")
+    f = f if f <= 1.0 else f - 1.0
+    a, b = np.array(colors[a], float), np.array(colors[b], float)
     return tuple(int(round(x)) for x in a + (b - a) * f)
 
 

@@ -174,3 +174,15 @@ def test_the_broadcast_device_lane_shows_its_own_interrupts_not_the_cpus_receipt
     for c in analysis.per_cpu(res):
         lapic = names.index(f"lapic/{c['cpu']}")
         assert int((lane == lapic).sum()) == c["interrupts"]
+
+
+def test_deep_c_states_of_a_long_list_are_told_apart():
+    # laptop-deep-idle lists C1 C1E C3 C6 C8 C10: the deep states carry the story (timer stopped, broadcast),
+    # so C6 -> C8 -> C10 must differ visibly on the light theme's white (a straight ramp gave ~27 and ~31)
+    def on_white(rgba):
+        a = rgba[3] / 255.0
+        return np.array(rgba[:3], float) * a + 255.0 * (1.0 - a)
+    shades = [on_white(raster.background_color(raster.LIGHT_COLORS, raster.BG_IDLE + i, 6)) for i in range(6)]
+    steps = [float(np.linalg.norm(shades[i + 1] - shades[i])) for i in range(5)]
+    assert min(steps[-2:]) >= 40
+    assert all(s > 10 for s in steps)          # every state differs from its neighbour
