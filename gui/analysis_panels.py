@@ -269,6 +269,18 @@ class RatePanel(QWidget):
         self.jump_requested.emit(max(0, int(round(x * 1e9))), cpu)
 
 
+#: Residency bars by C-state depth, pale to deep through a middle blue (the raster's lane shades ramp the same
+#: way): with a straight two-colour ramp C6, C8 and C10 of a six-state list were hard to tell apart.
+_DEPTH_RAMP = ((150, 210, 255), (60, 130, 235), (25, 45, 140))
+
+
+def _depth_colour(depth: float) -> tuple[int, int, int]:
+    f = 2.0 * min(max(depth, 0.0), 1.0)
+    a, b = (_DEPTH_RAMP[0], _DEPTH_RAMP[1]) if f <= 1.0 else (_DEPTH_RAMP[1], _DEPTH_RAMP[2])
+    f = f if f <= 1.0 else f - 1.0
+    return tuple(int(round(x + (y - x) * f)) for x, y in zip(a, b))
+
+
 class ResidencyPanel(QWidget):
     """Idle residency per C-state and steal time per CPU, as stacked bars in % of the run.
 
@@ -329,8 +341,7 @@ class ResidencyPanel(QWidget):
             if name == self.STEAL:
                 colour = pg.mkColor(230, 70, 60)
             else:
-                depth = states.index(name) / max(1, len(states) - 1)
-                colour = pg.mkColor(int(120 - 90 * depth), int(200 - 120 * depth), 255)
+                colour = pg.mkColor(*_depth_colour(states.index(name) / max(1, len(states) - 1)))
             item = pg.BarGraphItem(x0=left.copy(), width=pct, y=y, height=0.7, brush=colour, pen=None, name=name)
             self.plot.addItem(item)  # named items join the legend by themselves
             left += pct

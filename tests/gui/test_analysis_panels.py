@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import pyqtgraph as pg
 
 from tickscope.gui.analysis_panels import DriftPanel, RatePanel, ResidencyPanel
 from tickscope.gui.histogram_panel import HistogramPanel
@@ -173,3 +174,18 @@ def test_the_drift_panel_marks_where_the_watchdog_switched_clocksource(qtbot):
     assert lines[0].label.toPlainText() == "→ hpet"
     names = [item.name() for item in panel.plot.getPlotItem().listDataItems()]
     assert "hpet (in use at the end)" in names
+
+
+def test_residency_bars_of_deep_states_are_told_apart(qtbot, run):
+    # six states as laptop-deep-idle lists them: each bar's brush differs clearly from its neighbour's,
+    # the deepest ones too (the straight ramp gave C8 and C10 ~30 apart in RGB)
+    res, summ = run
+    panel = ResidencyPanel()
+    qtbot.addWidget(panel)
+    names = ["C1", "C1E", "C3", "C6", "C8", "C10"]
+    cpus = [dict(c, cstate_residency_ns={n: 10_000_000 for n in names}, steal_ns=0) for c in summ["cpus"]]
+    panel.set_results(res, dict(summ, cpus=cpus))
+    bars = [it for it in panel.plot.getPlotItem().items if isinstance(it, pg.BarGraphItem)]
+    colours = [np.array(b.opts["brush"].getRgb()[:3], float) for b in bars][:len(names)]
+    steps = [float(np.linalg.norm(colours[i + 1] - colours[i])) for i in range(len(names) - 1)]
+    assert min(steps) >= 35, steps
