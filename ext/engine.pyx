@@ -246,10 +246,11 @@ cdef class CyEngine:
         m.devs = <Device*>PyMem_Calloc(max(m.ndevs, 1), sizeof(Device))
         m.slots = <Slot*>PyMem_Calloc(n + 1, sizeof(Slot))
         m.cpus = <Cpu*>PyMem_Calloc(n, sizeof(Cpu))
+        m.idle_waketime = <ns_t*>PyMem_Calloc(n, sizeof(ns_t))
         self._residency = <int64_t*>PyMem_Calloc(n * m.nstates, sizeof(int64_t))
         nut = sum(len(x) for x in plan.timers)
         self._utimers = <UTimer*>PyMem_Calloc(max(nut, 1), sizeof(UTimer))
-        if not (m.cs and m.cstates and m.devs and m.slots and m.cpus and self._residency and self._utimers):
+        if not (m.cs and m.cstates and m.devs and m.slots and m.cpus and m.idle_waketime and self._residency and self._utimers):
             raise MemoryError()
         if heap_init(&m.q[0], 4 * n + 1, 2 * n + 8) or heap_init(&m.q[1], 4 * n + 1, 2 * n + 8) or log_init(&m.log, _INITIAL_LOG_CAPACITY):
             raise MemoryError()
@@ -361,6 +362,7 @@ cdef class CyEngine:
         PyMem_Free(self.m.devs)
         PyMem_Free(self.m.slots)
         PyMem_Free(self.m.cpus)
+        PyMem_Free(self.m.idle_waketime)
         PyMem_Free(self._residency)
         PyMem_Free(self._utimers)
         PyMem_Free(self._migs)
@@ -496,7 +498,7 @@ cdef class CyEngine:
                 "ticks": c.ticks, "steal_ns": c.steal_ns,
                 "idle_state": c.idle_state, "tick_stopped": c.tick_stopped, "last_tick": c.last_tick,
                 "idle_jiffies": c.idle_jiffies, "idle_calls": c.idle_calls, "idle_sleeps": c.idle_sleeps,
-                "idle_entrytime": c.idle_entrytime, "idle_waketime": c.idle_waketime, "idle_exittime": c.idle_exittime,
+                "idle_entrytime": c.idle_entrytime, "idle_waketime": m.idle_waketime[cpu], "idle_exittime": c.idle_exittime,
                 "idle_sleeptime": c.idle_sleeptime, "idle_expires": c.idle_expires,
                 "residency_ns": residency, "wakeups": c.wakeups,
                 "broadcast_received": c.bc_received, "ipis": c.ipis, "resched_ipis": c.resched_ipis, "next_timer": next_timer(m, cpu),

@@ -150,7 +150,7 @@ cdef void wake_done(Machine* m, int cpu, ns_t t) noexcept nogil:
     c.idle_sleeptime += now - c.idle_entrytime
     c.idle_entrytime = now
     if c.tick_stopped:
-        c.idle_waketime = now   # tick_nohz_irq_enter -> tick_nohz_update_jiffies
+        m.idle_waketime[cpu] = now   # tick_nohz_irq_enter -> tick_nohz_update_jiffies
     pend = c.pending
     c.pending = 0
     if pend & PEND_DEV:
