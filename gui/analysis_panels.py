@@ -5,9 +5,10 @@ Each panel is a plain QWidget with ``set_results(results, summary, prepared=None
 with *prepared* (:class:`tickscope.sim.aggregates.PanelData`, made in the engine
 thread) it only draws, else it computes from whole numpy arrays.  Panels
 where a point has a place in time emit ``jump_requested(time_ns, cpu)`` so the
-main window can move the tick raster there.  Line traces (drift, rates) use
-clipToView/autoDownsample: they are continuous curves, unlike the tick raster
-where downsampling would drop ticks.
+main window can move the tick raster there.  Line traces (drift, rates) are
+clipped to the view and peak-downsampled (drift: pyqtgraph's clipToView/autoDownsample;
+rates: :class:`tickscope.gui.step_curve.StepCurve`): they are continuous curves,
+unlike the tick raster where downsampling would drop ticks.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLa
 from tickscope.gui import lane_ticks
 from tickscope.gui.panel_layout import bar_over_plot
 from tickscope.gui.plot_legend import side_legend
+from tickscope.gui.step_curve import StepCurve
 from tickscope.sim import aggregates, analysis
 from tickscope.sim.clock_drift import KERNEL_CLOCK, clock_drift
 from tickscope.sim.events import Kind
@@ -173,7 +175,7 @@ class RatePanel(QWidget):
         self._rate = None
         self._bin_ns = None
         self._prepared = None
-        self._curves: list[pg.PlotDataItem] = []
+        self._curves: list[StepCurve] = []
         self.bin_box = QComboBox()
         self.bin_box.setToolTip("Width of the time bins the interrupts are counted in (auto: from the run's length)")
         self.bin_box.addItem("auto bin", None)
@@ -185,9 +187,7 @@ class RatePanel(QWidget):
         self.plot.setLabel("bottom", "simulated time", units="s")
         self.plot.setLabel("left", "rate", units="Hz")   # short: "timer interrupts (kHz)" lost its unit in the dock
         self.plot.getAxis("left").setToolTip("timer interrupts per second on each CPU (ticks and tickless IRQs)")
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.setClipToView(True)
-        self.plot.setDownsampling(auto=True, mode="peak")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)   # the rate curves thin themselves (StepCurve)
         self._legend = side_legend(self.plot)
         bar_over_plot(self, [self.bin_box, self.info], self.plot)
 
@@ -235,7 +235,7 @@ class RatePanel(QWidget):
             # the same CPUs (a run's next snapshot): new data into the same curves (rebuilding them and the
             # legend cost ~45 ms of the GUI thread per refresh during a run)
             for cpu, curve in enumerate(self._curves):
-                curve.setData(x, self._rate["rate_hz"][cpu])
+                curve.set_steps(x, self._rate["rate_hz"][cpu])
             self._finish(res, ncpus, bin_ns)
             return
         self.plot.clear()
@@ -243,10 +243,13 @@ class RatePanel(QWidget):
         self._curves = []
         for cpu in range(ncpus):
             name = f"CPU {cpu}" if ncpus <= self.MAX_LEGEND_CPUS else None
-            curve = self.plot.plot(x, self._rate["rate_hz"][cpu], stepMode="center",
-                                   pen=pg.mkPen(_cpu_colour(cpu, ncpus), width=1.5), name=name)
-            curve.setCurveClickable(True, width=6)
+            # StepCurve, not PlotDataItem: 256 CPUs built in 0.12 s instead of 0.81 s (measured here), and
+            # thinned to the view's width without pyqtgraph's step-mode downsampling error (gui/step_curve.py)
+            curve = StepCurve(x, self._rate["rate_hz"][cpu], pen=pg.mkPen(_cpu_colour(cpu, ncpus), width=1.5),
+                              name=name)
+            curve.setClickable(True, width=6)
             curve.sigClicked.connect(lambda item, ev, cpu=cpu: self._on_curve_click(cpu, ev))
+            self.plot.addItem(curve)
             self._curves.append(curve)
         self._finish(res, ncpus, bin_ns)
 
