@@ -48,12 +48,18 @@ def run_segments(res) -> dict[str, dict[int, np.ndarray]]:
     o = analysis.tick_outcomes(res)
     code = {analysis.OUTCOME_ON_TIME: "on time", analysis.OUTCOME_LATE: "late",
             analysis.OUTCOME_DUPLICATE: "duplicated"}
-    for cpu in range(int(res.meta.get("ncpus", 0))):
-        on_cpu = o["cpu"] == cpu
-        for c, name in code.items():   # the ticks run --json judges: not the NO_HZ runs off the grid
-            out[name][cpu] = o["time_ns"][on_cpu & (o["outcome"] == c) & ~o["off_grid"]]
+    ncpus = int(res.meta.get("ncpus", 0))
+    # the ticks grouped by CPU once (stable: log order within a CPU), not one mask over every tick per CPU:
+    # 256 CPUs x 80k ticks took ~0.2 s of masks, and lost_slots' own pass over the log per CPU ~0.5 s
+    order = np.argsort(o["cpu"], kind="stable")
+    bounds = np.searchsorted(o["cpu"][order], np.arange(ncpus + 1))
+    for cpu in range(ncpus):
+        rows = order[bounds[cpu]:bounds[cpu + 1]]
+        judged = rows[~o["off_grid"][rows]]   # the ticks run --json judges: not the NO_HZ runs off the grid
+        for c, name in code.items():
+            out[name][cpu] = o["time_ns"][judged[o["outcome"][judged] == c]]
         try:
-            out["lost"][cpu] = analysis.lost_slots(res, cpu)
+            out["lost"][cpu] = analysis.lost_slots(res, cpu, handled=o["expiry_ns"][rows])
         except (KeyError, IndexError):  # partial meta (a run still booting): nothing judged lost yet
             out["lost"][cpu] = np.zeros(0, dtype=np.int64)
     return out

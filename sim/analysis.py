@@ -186,12 +186,18 @@ def judged_slots(res: Results, cpu: int, horizon: int, handled: np.ndarray) -> n
     return np.sort(np.concatenate([expected, tail])) if tail.size else expected
 
 
-def lost_slots(res: Results, cpu: int, late_threshold_ns: int = LATE_THRESHOLD_NS) -> np.ndarray:
-    """Expiries of the CPU's expected slots that were never handled (judged horizon only)."""
+def lost_slots(res: Results, cpu: int, late_threshold_ns: int = LATE_THRESHOLD_NS,
+               handled: np.ndarray | None = None) -> np.ndarray:
+    """Expiries of the CPU's expected slots that were never handled (judged horizon only).
+
+    *handled*: the CPU's TICK expiries, if the caller has them (finding them costs a pass over the whole
+    log, per CPU: a caller asking for every CPU of a 256-CPU run groups them once instead).
+    """
     horizon = res.meta["until_ns"] - late_threshold_ns
-    m = (res.kind == Kind.TICK) & (res.cpu == cpu)
-    exp = expected_slots(res, cpu, horizon, handled=res.value[m])
-    return without_pending(res, cpu, exp[~member_of(exp, res.value[m])])
+    if handled is None:
+        handled = res.value[(res.kind == Kind.TICK) & (res.cpu == cpu)]
+    exp = expected_slots(res, cpu, horizon, handled=handled)
+    return without_pending(res, cpu, exp[~member_of(exp, handled)])
 
 
 def _percentile(values: np.ndarray, q: float) -> int:

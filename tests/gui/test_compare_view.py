@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tickscope.gui.compare import CompareView
+from tickscope.gui.compare import CompareView, run_segments
 from tickscope.sim import analysis, scenario, simulation
 from tickscope.sim.events import Kind
 
@@ -157,3 +157,20 @@ def test_outcome_colours_are_the_rasters_for_the_theme(qtbot, pair):
         view.set_theme(dark)
         pens = {item.opts["pen"].color().getRgb()[:3] for item in view.plot.listDataItems()}
         assert tuple(colors[raster.MARK_LATE][:3]) in pens   # yellow late ticks were unreadable on white
+
+
+def test_run_segments_are_each_cpus_judged_ticks_by_outcome_and_its_lost_slots():
+    code = {"on time": analysis.OUTCOME_ON_TIME, "late": analysis.OUTCOME_LATE,
+            "duplicated": analysis.OUTCOME_DUPLICATE}
+    # lost ticks (vmi-2007 under the core change), late ones and ticks off the grid (laptop-deep-idle)
+    for name, sets in (("vmi-2007", ['core.changes=["lapic-irq-path"]']), ("laptop-deep-idle", [])):
+        res = simulation.simulate(scenario.apply_sets(scenario.preset(name), sets + ["run.until=300ms"]))
+        seg = run_segments(res)
+        o = analysis.tick_outcomes(res)
+        assert sum(t.size for per_cpu in seg.values() for t in per_cpu.values()) > 0
+        for cpu in range(res.meta["ncpus"]):
+            for outcome, c in code.items():
+                want = o["time_ns"][(o["cpu"] == cpu) & (o["outcome"] == c) & ~o["off_grid"]]
+                assert np.array_equal(seg[outcome][cpu], want)
+            assert np.array_equal(seg["lost"][cpu], analysis.lost_slots(res, cpu))
+        assert sum(t.size for t in seg["lost"].values()) + sum(t.size for t in seg["late"].values()) > 0
