@@ -174,3 +174,22 @@ def test_run_segments_are_each_cpus_judged_ticks_by_outcome_and_its_lost_slots()
                 assert np.array_equal(seg[outcome][cpu], want)
             assert np.array_equal(seg["lost"][cpu], analysis.lost_slots(res, cpu))
         assert sum(t.size for t in seg["lost"].values()) + sum(t.size for t in seg["late"].values()) > 0
+
+
+def test_the_same_pair_again_is_not_drawn_again_and_an_unchanged_run_keeps_its_segments(qtbot, pair, monkeypatch):
+    from tickscope.gui import compare
+
+    ra, sa, rb, sb = pair
+    calls = []
+    real = compare.run_segments
+    monkeypatch.setattr(compare, "run_segments", lambda res: calls.append(res) or real(res))
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.set_results_pair(ra, sa, rb, sb, "A", "B")
+    items = view.plot.listDataItems()
+    view.set_results_pair(ra, sa, rb, sb, "A", "B")
+    assert view.plot.listDataItems() == items and calls == [ra, rb]
+    view.set_results_pair(ra, sa, ra, sa, "A", "B")   # B changed: only B's segments are new
+    assert calls == [ra, rb, ra] and view.drawn_counts()["A"] == view.drawn_counts()["B"]
+    view.set_results_pair(ra, sa, ra, sa, "A", "A again")   # a new label is drawn
+    assert view.table.horizontalHeaderItem(2).text() == "A again"
