@@ -146,6 +146,11 @@ class TickRasterView(QtWidgets.QWidget):
         self.legend = QtWidgets.QLabel()
         self.legend.setTextFormat(QtCore.Qt.RichText)
         self.legend.setContentsMargins(6, 2, 6, 2)
+        self.legend.setToolTip(
+            "Each delivered tick counts once, by its worst outcome: duplicated, else slot in steal, else late, else "
+            "on time via broadcast (woken by the broadcast device), else on time.\nSo a late broadcast wake-up counts "
+            "as late, and NO_HZ timer wake-ups (off the grid) are not judged: run --json's broadcast_received counts "
+            "every broadcast wake-up.")
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -316,9 +316,10 @@ def watchdog_events(res: Results) -> list[dict]:
 def interrupt_rate(res: Results, bin_ns: int = 10_000_000) -> dict[str, np.ndarray]:
     """Timer interrupts per second per CPU in bins of *bin_ns*: ``{"bin_start_ns", "rate_hz" (cpus x bins)}``.
 
-    What /proc/interrupts counts as LOC: the CPU's tick device's interrupts plus the broadcast IPIs (per
-    CPU, ``interrupts + ipis`` of :func:`per_cpu`).  The broadcast device's own interrupt on the CPU it is
-    routed to (IRQ 0) runs that CPU's tick handler directly; it is not a local timer interrupt.
+    Every timer interrupt the CPU takes, the sum of its /proc/interrupts timer rows: LOC (its tick device's
+    interrupts plus the broadcast IPIs: ``interrupts + ipis`` of :func:`per_cpu`) and IRQ 0, the broadcast
+    device's own interrupt on the CPU it is routed to (one BC_IRQ record each), which runs that CPU's tick
+    handler directly.  Leaving IRQ 0 out drew a CPU ticking at HZ through a periodic PIT broadcast flat at 0.
 
     Raises
     ------
@@ -336,8 +337,8 @@ def interrupt_rate(res: Results, bin_ns: int = 10_000_000) -> dict[str, np.ndarr
         return np.bincount(res.cpu[m].astype(np.int64) * nb + b, minlength=ncpus * nb)[: ncpus * nb]
 
     # every handler run (one TICK or IRQ record each) less the local broadcast calls, which log a BROADCAST
-    # record from the CPU itself at the same time
-    counts = per_bin((res.kind == Kind.TICK) | (res.kind == Kind.IRQ)) - per_bin(
+    # record from the CPU itself at the same time (their interrupt is the BC_IRQ counted once)
+    counts = per_bin((res.kind == Kind.TICK) | (res.kind == Kind.IRQ) | (res.kind == Kind.BC_IRQ)) - per_bin(
         (res.kind == Kind.BROADCAST) & (res.value == res.cpu))
     return {"bin_start_ns": np.arange(nb, dtype=np.int64) * bin_ns, "rate_hz": counts.reshape(ncpus, nb) * (1e9 / bin_ns)}
 

@@ -60,7 +60,7 @@ N_MARKS = 10
 
 MARK_NAMES = {
     MARK_HW_FIRE: "device interrupt", MARK_OFF_GRID: "off the grid", MARK_ON_TIME: "on time",
-    MARK_BROADCAST: "via broadcast", MARK_STEAL: "slot in steal", MARK_LATE: "late", MARK_HW_ETIME: "program -ETIME",
+    MARK_BROADCAST: "on time via broadcast", MARK_STEAL: "slot in steal", MARK_LATE: "late", MARK_HW_ETIME: "program -ETIME",
     MARK_DUPLICATE: "duplicated", MARK_LOST: "lost",
 }
 

@@ -25,6 +25,9 @@ def test_plotted_tick_counts_equal_the_results(qtbot, short_results):
     assert data.counts["expected"] >= expected
     assert data.nlanes == short_results.meta["ncpus"]
     assert f"on time {data.counts[raster.MARK_ON_TIME]}" in view.legend.text()
+    # broadcast-woken ticks judged on time are a share of on time, named so (not all broadcast wake-ups)
+    assert f"on time via broadcast {data.counts.get(raster.MARK_BROADCAST, 0)}" in view.legend.text()
+    assert "broadcast_received" in view.legend.toolTip()
 
 
 def test_image_covers_the_visible_window_at_view_resolution(qtbot, short_results):

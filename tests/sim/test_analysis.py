@@ -88,15 +88,22 @@ def test_long_periodic_grids_use_the_vectorised_slots_and_agree():
     assert analysis.per_cpu(res)[0]["ticks_lost"] == 0
 
 
-@pytest.mark.parametrize("preset", ["bare-metal-hpet-c3", "laptop-deep-idle", "kvm"])
-def test_interrupt_rate_counts_what_proc_interrupts_calls_loc(preset):
-    # LOC = the tick device's interrupts + the broadcast IPIs; the HPET's own interrupt on CPU 0 (IRQ 0) runs
-    # CPU 0's handler directly and is not a local timer interrupt (it made CPU 0's rate 233 against LOC 172)
-    from tickscope.sim import scenario as scen
-    from tickscope.sim.simulation import simulate
+@pytest.mark.parametrize("preset,sets", [
+    ("bare-metal-hpet-c3", []), ("laptop-deep-idle", []), ("kvm", []), ("pit-only", []),
+    # a periodic PIT broadcast: CPU 0 ticks at HZ through IRQ 0 alone (its LOC is 0; it was drawn flat at 0 Hz)
+    ("bare-metal-hpet-c3", ["kernel.highres=false", 'kernel.nohz="off"', "machine.hpet=false", 'machine.broadcast="pit"']),
+])
+def test_interrupt_rate_counts_every_timer_row_of_proc_interrupts(preset, sets):
+    # LOC (the tick device's interrupts + the broadcast IPIs) plus IRQ 0 (a global tick device's, or the
+    # broadcast device's own interrupt on the CPU it is routed to), per CPU, as `tickscope interrupts` prints
+    from tickscope.sim import scenario as scen, snapshot
+    from tickscope.sim.simulation import Simulation
 
-    res = simulate(scen.apply_sets(scen.preset(preset), ['run.until="2s"']), engine="reference")
+    sim = Simulation(scen.apply_sets(scen.preset(preset), list(sets) + ['run.until="2s"']), engine="reference")
+    res = sim.run()
     bin_ns = 10_000_000
     rate = analysis.interrupt_rate(res, bin_ns)["rate_hz"]
-    loc = [c["interrupts"] + c["ipis"] for c in analysis.per_cpu(res)]
-    assert np.rint(rate.sum(axis=1) * bin_ns / 1e9).astype(int).tolist() == loc
+    rows = {name: counts for name, counts, _ in snapshot.interrupts_rows(sim)}
+    want = [loc + irq0 for loc, irq0 in zip(rows["LOC"], rows.get("0", [0] * len(rows["LOC"])))]
+    assert np.rint(rate.sum(axis=1) * bin_ns / 1e9).astype(int).tolist() == want
+    assert min(want) > 0
