@@ -289,8 +289,25 @@ def load_recording(path) -> Recording:
     if len(lengths) > 1:
         sizes = ", ".join(f"{n}.npy: {len(c)}" for n, c in columns.items())
         raise InputError(f"{where}: columns differ in length ({sizes})")
+    _check_agrees(where, scenario, meta, columns)
     results = Results(*(columns[name] for name, _ in COLUMNS), meta=meta)
     return Recording(scenario=scenario, results=results, actions=actions, manifest=manifest)
+
+
+def _check_agrees(where: str, scenario: scen.Scenario, meta: dict, columns: dict) -> None:
+    """The stored results belong to the stored scenario: a scenario.toml edited after recording (the manifest
+    re-hashed) opened with 4 CPU lanes under a form saying 2 CPUs.  Cheap checks, no re-simulation (``run
+    FILE.tickrec`` replays and compares everything)."""
+    for key, want, what in (("ncpus", scenario.machine.cpus, "machine.cpus"), ("hz", scenario.kernel.hz, "kernel.hz")):
+        got = meta.get(key)
+        if got is not None and got != want:
+            raise InputError(f"{where}: member {SCENARIO!r} says {what} = {want} but the stored results "
+                             f"({META!r}) have {key} = {got}: the scenario was changed after recording")
+    ncpus = meta.get("ncpus")
+    cpu = columns.get("cpu")
+    if isinstance(ncpus, int) and cpu is not None and len(cpu) and (int(cpu.min()) < 0 or int(cpu.max()) >= ncpus):
+        raise InputError(f"{where}: member 'cpu.npy' holds CPU numbers {int(cpu.min())}..{int(cpu.max())}, "
+                         f"outside 0..{ncpus - 1} of the recorded machine")
 
 
 def _load_scenario(text: str, source: str, legacy: bool = False) -> scen.Scenario:

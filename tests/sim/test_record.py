@@ -786,3 +786,41 @@ def test_a_replay_that_differs_across_engine_semantics_says_so(tmp_path, scenari
     same.meta["engine_semantics"] = 7
     ok, details = replay_matches(rec, lambda sc, settle: same)
     assert ok and "why" not in details
+
+
+# -- stored results against the stored scenario ---------------------------------
+
+@pytest.fixture
+def simulated(tmp_path):
+    from tickscope.sim.simulation import simulate
+    sc = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ['run.until="100ms"'])
+    path = tmp_path / "c3.tickrec"
+    save_recording(path, sc, simulate(sc))
+    return path
+
+
+def test_a_scenario_changed_after_recording_is_refused(tmp_path, simulated):
+    # cpus 4 -> 2 with the manifest re-hashed: the GUI drew 4 lanes under a form saying 2 CPUs
+    members = members_of(simulated)
+    text = tomllib.loads(members["scenario.toml"].decode())
+    text["machine"]["cpus"] = 2
+    members["scenario.toml"] = tomli_w.dumps(text).encode()
+    bad = forge(tmp_path / "cpus.tickrec", members)
+    refuse(bad, "machine.cpus = 2", "ncpus = 4", "changed after recording")
+
+
+def test_cpu_numbers_outside_the_machine_are_refused(tmp_path, simulated):
+    members = members_of(simulated)
+    cpu = np.load(io.BytesIO(members["cpu.npy"]), allow_pickle=False).copy()
+    cpu[3] = 9
+    members["cpu.npy"] = npy_bytes(cpu)
+    bad = forge(tmp_path / "cpu.tickrec", members)
+    refuse(bad, "'cpu.npy'", "0..9", "outside 0..3")
+
+
+def test_a_real_recording_of_every_tick_layer_preset_loads(tmp_path):
+    from tickscope.sim.simulation import simulate
+    for name in ("laptop-deep-idle", "unstable-tsc", "pit-only"):
+        sc = scen.apply_sets(scen.preset(name), ['run.until="50ms"'])
+        save_recording(tmp_path / f"{name}.tickrec", sc, simulate(sc))
+        assert load_recording(tmp_path / f"{name}.tickrec").scenario.machine.cpus == sc.machine.cpus
