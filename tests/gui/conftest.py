@@ -37,3 +37,19 @@ def short_results():
     from tickscope.sim import scenario, simulation
 
     return simulation.simulate(scenario.preset("bare-metal-lapic"), engine="reference", until_ns=100_000_000)
+
+
+@pytest.fixture
+def label_rects():
+    """``label_rects(axis)``: scene rectangles of the tick labels a pyqtgraph *axis* draws, by text."""
+    def rects(axis):
+        from PySide6.QtGui import QImage, QPainter
+
+        image = QImage(4, 4, QImage.Format_ARGB32)
+        painter = QPainter(image)
+        try:
+            specs = axis.generateDrawSpecs(painter)
+        finally:
+            painter.end()
+        return {text: axis.mapRectToScene(rect) for rect, _, text in specs[2]}
+    return rects

@@ -79,19 +79,6 @@ def test_empty_runs_draw_nothing_and_still_diff(qtbot):
     assert _table(view)["hz"][1:] == ["100", "250", "+150", "+150.00%"]
 
 
-def _label_rects(axis):
-    """Scene rectangles of the tick labels *axis* draws, by text."""
-    from PySide6.QtGui import QImage, QPainter
-
-    image = QImage(4, 4, QImage.Format_ARGB32)
-    painter = QPainter(image)
-    try:
-        specs = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return {text: axis.mapRectToScene(rect) for rect, _, text in specs[2]}
-
-
 def _shown(qtbot, pair, size=(900, 420)):
     view = CompareView()
     qtbot.addWidget(view)
@@ -123,13 +110,13 @@ def many():
 
 
 @pytest.mark.parametrize("overlay", [False, True])
-def test_256_cpus_get_lane_labels_that_fit_inside_the_widget(qtbot, many, overlay):
+def test_256_cpus_get_lane_labels_that_fit_inside_the_widget(qtbot, label_rects, many, overlay):
     from tickscope.gui import lane_ticks
 
     view = _shown(qtbot, many)
     view.set_overlay(overlay)
     qtbot.wait(10)
-    rects = _label_rects(view.plot.getAxis("left"))
+    rects = label_rects(view.plot.getAxis("left"))
     height = view.plot.getViewBox().sceneBoundingRect().height()
     assert 2 <= len(rects) <= height / lane_ticks.PX_PER_LABEL + 1
     assert ("CPU 0" if overlay else "CPU 0 A/B") in rects
@@ -139,14 +126,14 @@ def test_256_cpus_get_lane_labels_that_fit_inside_the_widget(qtbot, many, overla
     assert min(b - a for a, b in zip(ys, ys[1:])) >= lane_ticks.PX_PER_LABEL - 1   # no label over another
 
 
-def test_few_cpus_label_every_lane_and_a_taller_view_labels_more(qtbot, pair, many):
+def test_few_cpus_label_every_lane_and_a_taller_view_labels_more(qtbot, label_rects, pair, many):
     view = _shown(qtbot, pair)
-    assert set(_label_rects(view.plot.getAxis("left"))) == {f"{r} · CPU {c}" for c in range(4) for r in "AB"}
+    assert set(label_rects(view.plot.getAxis("left"))) == {f"{r} · CPU {c}" for c in range(4) for r in "AB"}
     view = _shown(qtbot, many, (900, 300))
-    few = len(_label_rects(view.plot.getAxis("left")))
+    few = len(label_rects(view.plot.getAxis("left")))
     view.resize(900, 1400)
     qtbot.wait(20)
-    assert len(_label_rects(view.plot.getAxis("left"))) > few
+    assert len(label_rects(view.plot.getAxis("left"))) > few
 
 
 def test_outcome_colours_are_the_rasters_for_the_theme(qtbot, pair):

@@ -61,21 +61,8 @@ def test_a_machine_without_c_states_idles_in_hlt_in_the_raster_too():
     assert raster.build(res).cstate_names == ["HLT"] == list(analysis.per_cpu(res)[0]["cstate_residency_ns"])
 
 
-def _label_rects(axis):
-    """Scene rectangles of the tick labels *axis* draws, by text."""
-    from PySide6.QtGui import QImage, QPainter
-
-    image = QImage(4, 4, QImage.Format_ARGB32)
-    painter = QPainter(image)
-    try:
-        specs = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return {text: axis.mapRectToScene(rect) for rect, _, text in specs[2]}
-
-
 @pytest.mark.parametrize("cpus", [256, 4])
-def test_every_raster_lane_label_is_inside_the_widget(qtbot, cpus):
+def test_every_raster_lane_label_is_inside_the_widget(qtbot, label_rects, cpus):
     # the top lane's label is centred on a lane a few px high with many CPUs: it was clipped at the top edge
     res = simulation.simulate(scenario.apply_sets(scenario.preset("many-cores"), [f"machine.cpus={cpus}", 'run.until="20ms"']))
     view = TickRasterView()
@@ -86,9 +73,9 @@ def test_every_raster_lane_label_is_inside_the_widget(qtbot, cpus):
     qtbot.wait(10)
     for widget, axis in ((view.plot_widget, view.plot_item.getAxis("left")),
                          (view.overview_widget, view.overview_widget.getPlotItem().getAxis("left"))):
-        rects = _label_rects(axis)
+        rects = label_rects(axis)
         assert rects, "no lane labels drawn"
         bounds = widget.sceneRect()
         for text, rect in rects.items():
             assert bounds.contains(rect), f"{text!r} at {rect} leaves the widget {bounds}"
-    assert "CPU0" in _label_rects(view.plot_item.getAxis("left"))
+    assert "CPU0" in label_rects(view.plot_item.getAxis("left"))
