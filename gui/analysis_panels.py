@@ -374,7 +374,7 @@ class ResidencyPanel(QWidget):
                 if s not in states:
                     states.append(s)
             per_cpu.append(res)
-        have_steal = any("steal_ns" in c for c in cpus)
+        have_steal = any(c.get("steal_ns") for c in cpus)   # a steal bar (and legend entry) only when there is some
         if not states and not have_steal:
             return {}
         rows = {s: np.array([float(r.get(s, 0) or 0) for r in per_cpu]) for s in states}

@@ -276,6 +276,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.last_snapshot = None
         self._on_results(res, summary)
         self.panel_refresh.refresh_all()
+        # a finished run, shown from the file: say so, with its length (the run state is the live engine's)
+        until = int(res.meta.get("until_ns") or rec.scenario.run.until)
+        self._on_progress(until, until)
+        self.state_label.setText("recording")
 
     def _on_state(self, state: str):
         self.state_label.setText(state)

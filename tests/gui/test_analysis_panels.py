@@ -189,3 +189,12 @@ def test_residency_bars_of_deep_states_are_told_apart(qtbot, run):
     colours = [np.array(b.opts["brush"].getRgb()[:3], float) for b in bars][:len(names)]
     steps = [float(np.linalg.norm(colours[i + 1] - colours[i])) for i in range(len(names) - 1)]
     assert min(steps) >= 35, steps
+
+
+def test_residency_lists_steal_only_when_there_is_some(qtbot, run):
+    res, summ = run
+    panel = ResidencyPanel()
+    qtbot.addWidget(panel)
+    cpus = [dict(c, cstate_residency_ns={"C1": 100_000_000}, steal_ns=0) for c in summ["cpus"]]
+    panel.set_results(res, dict(summ, cpus=cpus))
+    assert list(panel.shares()) == ["C1"]          # bare metal: no steal entry in the legend

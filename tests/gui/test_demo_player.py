@@ -113,9 +113,14 @@ def test_save_and_open_recording_restore_results_and_markers(window, tmp_path):
     assert recording_actions.save_recording_to(window, path)
     n = len(window.results)
     window.measure.set_markers([])
+    window.progress_bar.setValue(0)
+    window.state_label.setText("idle")
     assert recording_actions.open_recording_from(window, path)
     assert len(window.results) == n
     assert [m["name"] for m in window.measure.markers()] == ["kept"]
+    # a finished run from a file: the status bar says so, with its full length (it read "idle", bar empty)
+    assert window.state_label.text() == "recording"
+    assert window.progress_bar.value() == 1000 and " of " in window.time_label.text()
 
 
 def test_hostile_recording_gives_an_error_naming_the_problem(window, tmp_path):
