@@ -140,7 +140,21 @@ class DriftPanel(QWidget):
 
     def _set_summary(self, summary):
         if summary is not None and "clocks" in summary:
-            self.summary_label.setText(f"wall drift at end: {format_ns(summary['clocks'].get('wall_drift_ns', 0))}")
+            text = f"wall drift at end: {format_ns(summary['clocks'].get('wall_drift_ns', 0))}"
+            bad = [w for w in summary.get("watchdog_events", []) if w.get("unstable")]
+            if bad:
+                # the watchdog compares what its CPU's TSC reads (per-CPU warps, a TSC stopped in deep idle), which
+                # timekeeping's clock drawn here does not follow: say so beside a "tsc" curve that looks exact
+                w = bad[0]
+                text += (f"  ·  watchdog: tsc skew {format_ns(w['skew_ns'])} on CPU{w['cpu']} at "
+                         f"{w['time_ns'] / 1e9:.3f} s (that CPU's TSC read; see the Kernel log)")
+                self.summary_label.setToolTip(
+                    "The clocksource watchdog compares the TSC as its CPU reads it (with that CPU's offset, or a TSC\n"
+                    "that stopped in deep idle) against the HPET/ACPI PM timer. The curves show the clocks as\n"
+                    "timekeeping reads them, so a per-CPU fault shows in the watchdog's skew and not in the drift.")
+            else:
+                self.summary_label.setToolTip("")
+            self.summary_label.setText(text)
         else:
             self.summary_label.setText("" if self._series else "no jiffies updates in this run")
 

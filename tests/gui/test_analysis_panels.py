@@ -198,3 +198,19 @@ def test_residency_lists_steal_only_when_there_is_some(qtbot, run):
     cpus = [dict(c, cstate_residency_ns={"C1": 100_000_000}, steal_ns=0) for c in summ["cpus"]]
     panel.set_results(res, dict(summ, cpus=cpus))
     assert list(panel.shares()) == ["C1"]          # bare metal: no steal entry in the legend
+
+
+def test_drift_says_what_the_watchdog_saw_when_it_marked_the_tsc_unstable(qtbot):
+    # unstable-tsc: the TSC stops in C6 on the watchdog's CPU; timekeeping's curves stay exact, so the panel
+    # names the skew the watchdog read (the kernel log's -390 ms) instead of leaving the two views at odds
+    sc = scenario.apply_sets(scenario.preset("unstable-tsc"), ['run.until="2s"'])
+    res = simulation.simulate(sc)
+    summ = analysis.summarize(res)
+    bad = [w for w in summ["watchdog_events"] if w["unstable"]]
+    assert bad
+    panel = DriftPanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res, summ)
+    text = panel.summary_label.text()
+    assert f"on CPU{bad[0]['cpu']}" in text and "watchdog: tsc skew" in text
+    assert "timekeeping" in panel.summary_label.toolTip()
