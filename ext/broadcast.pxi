@@ -82,11 +82,9 @@ cdef void bc_device_interrupt(Machine* m, int cpu, ns_t t) noexcept nogil:
     m.bc_irqs += 1
     if m.bc_mode_oneshot:
         mlog(m, t, cpu, K_BC_IRQ, 0, m.bc_next_event)
-    else:
-        mlog(m, t, cpu, K_BC_IRQ, 1, m.slots[m.bslot].per_expiry)
-    if m.bc_mode_oneshot:
         bc_oneshot_handler(m, cpu, t)
     else:
+        mlog(m, t, cpu, K_BC_IRQ, 1, m.slots[m.bslot].per_expiry)
         bc_periodic_handler(m, cpu, t)
 
 

@@ -80,11 +80,9 @@ class BroadcastMixin:
         self.bc_irqs += 1
         if self.bc_mode_oneshot:
             self._log(t, cpu, Kind.BC_IRQ, 0, self.bc_next_event)
-        else:
-            self._log(t, cpu, Kind.BC_IRQ, 1, self.per_expiry[self.bslot])
-        if self.bc_mode_oneshot:
             self._bc_oneshot_handler(cpu, t)
         else:
+            self._log(t, cpu, Kind.BC_IRQ, 1, self.per_expiry[self.bslot])
             self._bc_periodic_handler(cpu, t)
 
     def _bc_oneshot_handler(self, cpu, t):
