@@ -99,14 +99,12 @@ def _tick_modes(res, idx, tcpu, mrows, m_cpu, m_kernel) -> np.ndarray:
 def _all_tick_latency(res: Results) -> tuple[np.ndarray, np.ndarray]:
     """Rows of every TICK record and their :func:`tick_latency`, computed once per Results
     (the summary and the tick outcomes both need them: ~0.6 s per 5e6 records)."""
-    cache = getattr(res, "_tick_latency_cache", None)
-    if cache is None or cache[0] != len(res):
+    def compute():
         idx = np.flatnonzero(res.kind == Kind.TICK)
         lat = tick_latency(res, idx)
         idx.flags.writeable = lat.flags.writeable = False   # shared by every caller
-        cache = (len(res), idx, lat)
-        object.__setattr__(res, "_tick_latency_cache", cache)
-    return cache[1], cache[2]
+        return idx, lat
+    return res.memo(("analysis.tick_latency", len(res)), compute)
 
 
 def tick_outcomes(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> dict[str, np.ndarray]:

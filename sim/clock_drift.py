@@ -90,15 +90,12 @@ def drift_series(res: Results, max_points: int = 2000) -> dict[str, np.ndarray]:
 
 
 def _drift_samples(res: Results):
-    cache = getattr(res, "_drift_cache", None)
-    if cache is None:
+    def compute():
         if not res.meta.get("clocksources"):
-            cache = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-        else:
-            d = drift_series(res, max_points=4000)
-            cache = (d["time_ns"], d["drift_ns"])
-        object.__setattr__(res, "_drift_cache", cache)
-    return cache
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        d = drift_series(res, max_points=4000)
+        return d["time_ns"], d["drift_ns"]
+    return res.memo("clock_drift.samples", compute)
 
 
 def kernel_offset(res: Results, t_ns: np.ndarray) -> np.ndarray:

@@ -66,6 +66,17 @@ class Results:
         """A new Results with only the records where *mask* is true (same meta)."""
         return Results(*(getattr(self, n)[mask] for n, _ in COLUMNS), meta=self.meta)
 
+    def memo(self, key, compute):
+        """``compute()`` computed once per *key* for these results and kept on them.
+
+        Analyses derived from the log (tick segments, drift samples, latencies, expected grids) are asked for
+        several times per view; *key* names the analysis and whatever else its value depends on.  Values
+        shared this way should be read-only arrays."""
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
     def equal_log(self, other: "Results") -> bool:
         """True if both event logs are identical, record for record."""
         return all(np.array_equal(getattr(self, n), getattr(other, n)) for n, _ in COLUMNS)

@@ -52,16 +52,13 @@ _BOUNDARY_KINDS = (Kind.MODE, Kind.TICK_STOP, Kind.TICK_RESTART)
 
 def _boundaries(res: Results) -> dict:
     """Rows of MODE / TICK_STOP / TICK_RESTART records grouped by CPU (computed once per Results)."""
-    cache = getattr(res, "_boundary_cache", None)
-    if cache is None:
+    def compute():
         rows = np.flatnonzero(np.isin(res.kind, np.array(_BOUNDARY_KINDS, dtype=np.uint8)))
-        order = np.argsort(res.cpu[rows], kind="stable")
-        rows = rows[order]
+        rows = rows[np.argsort(res.cpu[rows], kind="stable")]
         cpus = res.cpu[rows]
-        cache = {int(c): rows[np.searchsorted(cpus, c, "left"):np.searchsorted(cpus, c, "right")]
-                 for c in np.unique(cpus)}
-        object.__setattr__(res, "_boundary_cache", cache)
-    return cache
+        return {int(c): rows[np.searchsorted(cpus, c, "left"):np.searchsorted(cpus, c, "right")]
+                for c in np.unique(cpus)}
+    return res.memo("tick_grid.boundaries", compute)
 
 
 def _in_modes(modes: np.ndarray, codes) -> np.ndarray:
@@ -79,17 +76,13 @@ def _segment_arrays(res: Results, cpu: int):
     Kept on *res* per CPU (and the meta values they depend on): a summary, the tick outcomes and the raster
     ask for them ~4 times per CPU (256 CPUs: ~0.1 s a time)."""
     meta = res.meta
-    key = (int(cpu), len(res), meta.get("until_ns"), meta.get("settled_ns"), meta.get("tick_nsec"))
-    cache = getattr(res, "_segment_cache", None)
-    if cache is None:
-        cache = {}
-        object.__setattr__(res, "_segment_cache", cache)
-    if key not in cache:
+    def compute():
         arrays = _compute_segment_arrays(res, cpu)
         for a in arrays:
             a.flags.writeable = False   # shared by every caller
-        cache[key] = arrays
-    return cache[key]
+        return arrays
+    return res.memo(("tick_grid.segments", int(cpu), len(res), meta.get("until_ns"), meta.get("settled_ns"),
+                     meta.get("tick_nsec")), compute)
 
 
 def _compute_segment_arrays(res: Results, cpu: int):
@@ -240,16 +233,11 @@ def grid_to_end(res: Results, cpu: int, end_ns: int, handled: np.ndarray) -> np.
 
     Kept on *res* per (cpu, end_ns): the outcomes' off-grid test and the raster's expected grid both ask
     for it (a 256-CPU log: ~0.25 s each time)."""
-    cache = getattr(res, "_grid_to_end_cache", None)
-    if cache is None:
-        cache = {}
-        object.__setattr__(res, "_grid_to_end_cache", cache)
-    key = (int(cpu), int(end_ns))
-    if key not in cache:
+    def compute():
         grid = _grid_to_end(res, cpu, end_ns, handled)
         grid.flags.writeable = False   # shared by every caller
-        cache[key] = grid
-    return cache[key]
+        return grid
+    return res.memo(("tick_grid.grid_to_end", int(cpu), int(end_ns)), compute)
 
 
 def settled_tail(res: Results, cpu: int, lo: int) -> np.ndarray:
