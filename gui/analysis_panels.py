@@ -21,7 +21,7 @@ from tickscope.gui import lane_ticks
 from tickscope.gui.panel_layout import bar_over_plot
 from tickscope.gui.plot_legend import side_legend
 from tickscope.gui.step_curve import StepCurve
-from tickscope.sim import aggregates, analysis
+from tickscope.sim import aggregates, analysis, raster
 from tickscope.sim.clock_drift import KERNEL_CLOCK, clock_drift
 from tickscope.sim.events import Kind
 from tickscope.sim.units import format_ns
@@ -292,13 +292,6 @@ class RatePanel(QWidget):
 _DEPTH_RAMP = ((150, 210, 255), (60, 130, 235), (25, 45, 140))
 
 
-def _depth_colour(depth: float) -> tuple[int, int, int]:
-    f = 2.0 * min(max(depth, 0.0), 1.0)
-    a, b = (_DEPTH_RAMP[0], _DEPTH_RAMP[1]) if f <= 1.0 else (_DEPTH_RAMP[1], _DEPTH_RAMP[2])
-    f = f if f <= 1.0 else f - 1.0
-    return tuple(int(round(x + (y - x) * f)) for x, y in zip(a, b))
-
-
 class ResidencyPanel(QWidget):
     """Idle residency per C-state and steal time per CPU, as stacked bars in % of the run.
 
@@ -359,7 +352,7 @@ class ResidencyPanel(QWidget):
             if name == self.STEAL:
                 colour = pg.mkColor(230, 70, 60)
             else:
-                colour = pg.mkColor(*_depth_colour(states.index(name) / max(1, len(states) - 1)))
+                colour = pg.mkColor(*raster.depth_ramp(_DEPTH_RAMP, states.index(name) / max(1, len(states) - 1)))
             item = pg.BarGraphItem(x0=left.copy(), width=pct, y=y, height=0.7, brush=colour, pen=None, name=name)
             self.plot.addItem(item)  # named items join the legend by themselves
             left += pct

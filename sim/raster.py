@@ -40,7 +40,7 @@ from tickscope.sim.results import Results
 __all__ = [
     "MARK_NONE", "MARK_HW_FIRE", "MARK_OFF_GRID", "MARK_ON_TIME", "MARK_BROADCAST", "MARK_STEAL", "MARK_LATE",
     "MARK_HW_ETIME", "MARK_DUPLICATE", "MARK_LOST", "N_MARKS", "MARK_NAMES",
-    "BG_NONE", "BG_IDLE", "BG_STEAL", "MAX_CSTATES", "LIGHT_COLORS", "DARK_COLORS", "background_color",
+    "BG_NONE", "BG_IDLE", "BG_STEAL", "MAX_CSTATES", "LIGHT_COLORS", "DARK_COLORS", "background_color", "depth_ramp",
     "RasterData", "idle_spans", "steal_spans", "device_lane_names", "cstate_names", "build",
     "lane_bands", "render", "planes", "pixel_columns", "highlight_plane",
 ]
@@ -103,11 +103,17 @@ def background_color(colors: dict, code: int, nstates: int) -> tuple[int, int, i
     them within a few alpha steps of each other)."""
     if code == BG_STEAL:
         return tuple(colors["steal"])
-    f = 2.0 * (code - BG_IDLE) / max(1, nstates - 1)
-    a, b = ("idle_shallow", "idle_mid") if f <= 1.0 else ("idle_mid", "idle_deep")
-    f = f if f <= 1.0 else f - 1.0
-    a, b = np.array(colors[a], float), np.array(colors[b], float)
-    return tuple(int(round(x)) for x in a + (b - a) * f)
+    return depth_ramp((colors["idle_shallow"], colors["idle_mid"], colors["idle_deep"]),
+                      (code - BG_IDLE) / max(1, nstates - 1))
+
+
+def depth_ramp(anchors, depth: float) -> tuple[int, ...]:
+    """The colour at *depth* (0 shallowest .. 1 deepest, clamped) of a linear ramp through equally spaced
+    *anchors* (RGB or RGBA tuples): C-state shades, here and in the GUI's residency bars."""
+    f = min(max(float(depth), 0.0), 1.0) * (len(anchors) - 1)
+    i = min(int(f), len(anchors) - 2)
+    a, b = np.array(anchors[i], float), np.array(anchors[i + 1], float)
+    return tuple(int(round(x)) for x in a + (b - a) * (f - i))
 
 
 @dataclass
