@@ -13,7 +13,7 @@ from collections import defaultdict
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from tickscope.gui.graph_items import VIEW_BANDS
+from tickscope.gui.graph_items import VIEW_BANDS, edge_color
 from tickscope.sim.graph import archmodel
 from tickscope.sim.graph.export import CLASS_STYLE
 from tickscope.sim.graph.model import EDGE_CLASSES
@@ -84,11 +84,10 @@ class GraphControls(QtWidgets.QWidget):
         classes = QtWidgets.QHBoxLayout()
         for cls in EDGE_CLASSES:
             b = QtWidgets.QToolButton(checkable=True, checked=True)
-            b.setStyleSheet(f"QToolButton {{ color: {CLASS_STYLE[cls][0]}; font-weight: bold; }}"
-                            "QToolButton:!checked { color: #aaaaaa; font-weight: normal; }")
             b.toggled.connect(lambda on, c=cls: self.set_class_visible(c, on))
             self.class_buttons[cls] = b
             classes.addWidget(b)
+        self.set_dark(False)
         classes.addStretch(1)
         self.status_label = QtWidgets.QLabel("")
         classes.addWidget(self.status_label)
@@ -96,6 +95,13 @@ class GraphControls(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addLayout(classes)
+
+    def set_dark(self, dark: bool) -> None:
+        """Class filter buttons in their edge colours for a dark or light window."""
+        off = "#6a6a6a" if dark else "#aaaaaa"
+        for cls, b in self.class_buttons.items():
+            b.setStyleSheet(f"QToolButton {{ color: {edge_color(cls, dark)}; font-weight: bold; }}"
+                            f"QToolButton:!checked {{ color: {off}; font-weight: normal; }}")
 
     def set_graph(self, graph, ids, keys, band_of, comp_index) -> None:
         """Filter a newly shown graph: every component in focus, the class filters kept, the search redone.

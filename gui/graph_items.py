@@ -47,12 +47,41 @@ LABEL_MIN_SPACING_PX = 64.0   # node spacing on screen below which labels would 
 AA_MAX_EDGES = 1500
 SELECT_COLOR = "#ffb000"
 SEARCH_COLOR = "#00a0d0"
+#: The dark theme's canvas: bands tinted from the plot background, lighter nodes and edges (the light
+#: theme's greys and dark blues vanish on it), light text.  Same hues, so the legend reads the same.
+BAND_FILL_DARK = {"backend": "#3a3024", "shared-lib": "#232f3d", "interface": "#2e2e31", "core": "#243328",
+                  "arch": "#342a32", "hardware": "#2c2839"}
+NODE_COLOR_DARK = {"backend": "#f0a050", "shared-lib": "#6aaaf0", "interface": "#b4b4b4", "core": "#6cc070",
+                   "arch": "#d888bb", "hardware": "#ab94e6"}
+EDGE_COLOR_DARK = {"reachout": "#ff5c5c", "interface": "#a8a8a8", "callback": "#5cc85c", "shared-lib": "#5aaae6",
+                   "duplicate": "#ff9a3c", "internal": "#6e6e6e"}
+#: Text and component-box colours of the canvas, light and dark.
+INK = {False: {"title": "#444444", "label": "#222222", "component": "#777777", "box": "#9a9a9a", "background": "#ffffff"},
+       True: {"title": "#c8c8c8", "label": "#e6e6e6", "component": "#9a9a9a", "box": "#707070", "background": "#1e1e20"}}
 
 
-def edge_pen(cls: str, extra_width: float = 0.0) -> QtGui.QPen:
+def edge_color(cls: str, dark: bool = False) -> str:
+    """An edge class's colour on a light (the export's and the legend's) or dark canvas."""
+    return EDGE_COLOR_DARK[cls] if dark else CLASS_STYLE[cls][0]
+
+
+#: Light colour -> dark colour, for text written with the light theme's colours (the evidence pane's HTML).
+_DARK_OF = {**{CLASS_STYLE[c][0]: EDGE_COLOR_DARK[c] for c in EDGE_COLOR_DARK},
+            **{NODE_COLOR[b]: NODE_COLOR_DARK[b] for b in NODE_COLOR}}
+
+
+def for_canvas(html: str, dark: bool) -> str:
+    """*html* coloured with the light theme's edge and band colours, with the dark theme's if *dark*."""
+    if dark:
+        for light, dark_color in _DARK_OF.items():
+            html = html.replace(light, dark_color)
+    return html
+
+
+def edge_pen(cls: str, extra_width: float = 0.0, dark: bool = False) -> QtGui.QPen:
     """The cosmetic pen of an edge class (reachout red, interface/callback dashed, shared-lib blue ...)."""
-    color, dashed = CLASS_STYLE[cls]
-    pen = QtGui.QPen(QtGui.QColor(color), EDGE_WIDTH[cls] + extra_width)
+    dashed = CLASS_STYLE[cls][1]
+    pen = QtGui.QPen(QtGui.QColor(edge_color(cls, dark)), EDGE_WIDTH[cls] + extra_width)
     pen.setCosmetic(True)
     if dashed:
         pen.setStyle(QtCore.Qt.DashLine)
@@ -150,22 +179,37 @@ class GraphItem(pg.GraphicsObject):
         self._lines: dict = {}       # class index -> [QLineF]
         self._edge_count = 0
         self._points: dict = {}      # band index -> QPolygonF
-        self._pens = {i: edge_pen(c) for i, c in enumerate(EDGE_CLASSES)}
-        self._band_brushes = {b: QtGui.QBrush(QtGui.QColor(BAND_FILL[b])) for b in VIEW_BANDS}
-        self._node_pens = {}
-        for i, b in enumerate(VIEW_BANDS):
-            pen = QtGui.QPen(QtGui.QColor(NODE_COLOR[b]), NODE_PX)
-            pen.setCapStyle(QtCore.Qt.RoundCap)
-            pen.setCosmetic(True)
-            self._node_pens[i] = pen
-        self._box_pen = QtGui.QPen(QtGui.QColor("#9a9a9a"), 1.0, QtCore.Qt.DotLine)
-        self._box_pen.setCosmetic(True)
+        self._set_colors(False)
         self._font = QtGui.QFont()
         self._font.setPixelSize(10)
         self._band_font = QtGui.QFont()
         self._band_font.setPixelSize(12)
         self._band_font.setBold(True)
         self.last_paint_ms = 0.0
+
+    def _set_colors(self, dark: bool) -> None:
+        self._dark = dark
+        self._ink = INK[dark]
+        fills, nodes = (BAND_FILL_DARK, NODE_COLOR_DARK) if dark else (BAND_FILL, NODE_COLOR)
+        self._pens = {i: edge_pen(c, dark=dark) for i, c in enumerate(EDGE_CLASSES)}
+        self._band_brushes = {b: QtGui.QBrush(QtGui.QColor(fills[b])) for b in VIEW_BANDS}
+        self._node_pens = {}
+        for i, b in enumerate(VIEW_BANDS):
+            pen = QtGui.QPen(QtGui.QColor(nodes[b]), NODE_PX)
+            pen.setCapStyle(QtCore.Qt.RoundCap)
+            pen.setCosmetic(True)
+            self._node_pens[i] = pen
+        self._box_pen = QtGui.QPen(QtGui.QColor(self._ink["box"]), 1.0, QtCore.Qt.DotLine)
+        self._box_pen.setCosmetic(True)
+
+    def set_dark(self, dark: bool) -> None:
+        """Draw for a dark (the window's dark theme) or light canvas."""
+        if bool(dark) != self._dark:
+            self._set_colors(bool(dark))
+            self.update()
+
+    def is_dark(self) -> bool:
+        return self._dark
 
     # -- setters (mark dirty; paint() rebuilds) ------------------------------
     def set_data(self, data: GraphData) -> None:
@@ -261,7 +305,7 @@ class GraphItem(pg.GraphicsObject):
                 p.drawLines(lines)
         if self._selected_edges.size:
             for e in self._selected_edges.tolist():
-                p.setPen(edge_pen(EDGE_CLASSES[d.cls[e]], 3.0))
+                p.setPen(edge_pen(EDGE_CLASSES[d.cls[e]], 3.0, self._dark))
                 (ax, ay), (bx, by) = d.xy[d.src[e]], d.xy[d.dst[e]]
                 p.drawLine(QtCore.QLineF(ax, ay, bx, by))
         p.setRenderHint(QtGui.QPainter.Antialiasing, True)
@@ -290,9 +334,9 @@ class GraphItem(pg.GraphicsObject):
         for e in self._selected_edges.tolist():
             a = tr.map(QtCore.QPointF(*d.xy[d.src[e]]))
             b = tr.map(QtCore.QPointF(*d.xy[d.dst[e]]))
-            _arrowhead(p, a, b, QtGui.QColor(CLASS_STYLE[EDGE_CLASSES[d.cls[e]]][0]))
+            _arrowhead(p, a, b, QtGui.QColor(edge_color(EDGE_CLASSES[d.cls[e]], self._dark)))
         p.setFont(self._band_font)
-        p.setPen(QtGui.QColor("#444444"))
+        p.setPen(QtGui.QColor(self._ink["title"]))
         for at, title in self.band_titles(tr, view):
             p.drawText(at, title)
         if scale * 120.0 >= LABEL_MIN_SPACING_PX and len(d.xy):
@@ -323,7 +367,7 @@ class GraphItem(pg.GraphicsObject):
         if idx.size > 1500:  # beyond this the labels cost more than the rest of the frame
             return
         p.setFont(self._font)
-        p.setPen(QtGui.QColor("#222222"))
+        p.setPen(QtGui.QColor(self._ink["label"]))
         metrics = QtGui.QFontMetrics(self._font)
         # neighbours in a row alternate above/below, so each label may use two columns of width
         room = max(20, int(2 * 120.0 * abs(tr.m11()) - 14))
@@ -333,7 +377,7 @@ class GraphItem(pg.GraphicsObject):
             text = metrics.elidedText(d.labels[n], QtCore.Qt.ElideRight, room)
             p.drawText(QtCore.QPointF(c.x() - 4.0, c.y() + (15.0 if odd else -6.0)), text)
         p.setFont(self._band_font)
-        p.setPen(QtGui.QColor("#777777"))
+        p.setPen(QtGui.QColor(self._ink["component"]))
         for name, (cx0, cy0, _cx1, _cy1) in d.components.items():
             c = tr.map(QtCore.QPointF(cx0, cy0))
             p.drawText(QtCore.QPointF(c.x() + 2.0, c.y() - 3.0), name)

@@ -22,7 +22,7 @@ from tickscope.gui import graph_evidence as evid
 from tickscope.gui.graph_controls import GraphControls
 from tickscope.gui.graph_dsm import DsmTable
 from tickscope.gui.graph_io import TreeImport, export_widget_image
-from tickscope.gui.graph_items import GraphItem, build_view_data, edge_pen
+from tickscope.gui.graph_items import INK, GraphItem, build_view_data, edge_pen, for_canvas
 from tickscope.sim.errors import InputError
 from tickscope.sim.graph import archmodel, link, metrics, rules
 from tickscope.sim.graph.model import EDGE_CLASSES
@@ -93,6 +93,7 @@ class GraphView(QtWidgets.QWidget):
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(self.canvas)
         self.stack.addWidget(self.dsm_table)
+        self._evidence_html = ""
         self.evidence = QtWidgets.QTextBrowser()
         self.evidence.setOpenLinks(False)
         self.evidence.anchorClicked.connect(self._on_anchor)
@@ -166,7 +167,7 @@ class GraphView(QtWidgets.QWidget):
         self.dsm_table.set_graph(self._graph, self._metrics["dsm"])
         self._sel_edges, self._sel_nodes, self._sel_component = [], [], None
         self.controls.set_graph(self._graph, self._ids, self._keys, self._band_of, self._comp_index)
-        self.evidence.setHtml(evid.overview_html(self._graph))
+        self._set_evidence(evid.overview_html(self._graph))
         self.fit()
         self._update_highlight()
         self.selection_changed.emit()
@@ -265,8 +266,19 @@ class GraphView(QtWidgets.QWidget):
         return self.stack.currentWidget() is self.dsm_table
 
     def edge_pen(self, key) -> QtGui.QPen:
-        """The pen an edge is drawn with (its class style)."""
-        return edge_pen(key[2])
+        """The pen an edge is drawn with (its class style, for the canvas's theme)."""
+        return edge_pen(key[2], dark=self.item.is_dark())
+
+    def set_theme(self, dark: bool) -> None:
+        """Canvas, bands, nodes, edges, text, filter buttons and evidence for the window's dark or light theme."""
+        self.canvas.setBackground(INK[bool(dark)]["background"])
+        self.item.set_dark(dark)
+        self.controls.set_dark(dark)
+        self._set_evidence(self._evidence_html)
+
+    def _set_evidence(self, html: str) -> None:
+        self._evidence_html = html
+        self.evidence.setHtml(for_canvas(html, self.item.is_dark()))
 
     # -- selection ----------------------------------------------------------
     def selected_edges(self) -> list:
@@ -308,7 +320,7 @@ class GraphView(QtWidgets.QWidget):
     def _select(self, edges, nodes, component, html):
         self._sel_edges, self._sel_nodes, self._sel_component = list(edges), list(nodes), component
         self.item.set_selection((self._node_index[n] for n in nodes), (self._edge_index[k] for k in edges))
-        self.evidence.setHtml(html)
+        self._set_evidence(html)
         self._update_highlight()
         self.selection_changed.emit()
 
@@ -427,7 +439,7 @@ class GraphView(QtWidgets.QWidget):
         if self.dsm_visible():
             self.dsm_table.render(painter, QtCore.QPoint(0, 0))
             return
-        painter.fillRect(target, QtGui.QColor("white"))
+        painter.fillRect(target, QtGui.QColor(INK[self.item.is_dark()]["background"]))
         source = self.viewbox.sceneBoundingRect()
         self.canvas.scene().render(painter, target, source, QtCore.Qt.KeepAspectRatio)
 
@@ -480,6 +492,8 @@ def install(window) -> GraphView:
     window.model.scenario_changed.connect(lambda sc: view.set_backend(sc.hypervisor.backend))
     view.set_backend(window.model.scenario().hypervisor.backend)
     view.set_results(window.results)
+    window.theme.changed.connect(view.set_theme)
+    view.set_theme(window.theme.is_dark())
     scene = window.raster.plot_item.scene()
     if scene is not None:
         scene.sigMouseClicked.connect(lambda ev: _raster_click(window, view, dock, ev))

@@ -55,6 +55,26 @@ def test_edges_are_drawn_in_their_class_style(view):
     assert CLASS_STYLE["reachout"][0] == "#d62728" and CLASS_STYLE["shared-lib"][0] == "#1f77b4"
 
 
+def test_the_dark_theme_recolours_canvas_edges_buttons_and_evidence(view):
+    from tickscope.gui.graph_items import EDGE_COLOR_DARK, NODE_COLOR, NODE_COLOR_DARK
+
+    view.set_theme(True)
+    assert view.canvas.backgroundBrush().color().lightness() < 60
+    key = next(k for k in view._keys if k[2] == "interface")
+    assert view.edge_pen(key).color().name() == EDGE_COLOR_DARK["interface"]
+    assert view.edge_pen(key).color().lightness() > 128      # the light theme's #555555 vanished on the canvas
+    assert EDGE_COLOR_DARK["interface"] in view.class_buttons["interface"].styleSheet()
+    view.select_component("vmi-timer")
+    html = view.evidence.toHtml().lower()
+    assert NODE_COLOR_DARK["backend"] in html and NODE_COLOR["backend"] not in html
+    view.set_theme(False)   # the pane shown is redrawn in the light colours
+    assert view.canvas.backgroundBrush().color().name() == "#ffffff"
+    assert view.edge_pen(key).color().name() == CLASS_STYLE["interface"][0]
+    assert CLASS_STYLE["interface"][0] in view.class_buttons["interface"].styleSheet()
+    html = view.evidence.toHtml().lower()
+    assert NODE_COLOR["backend"] in html and NODE_COLOR_DARK["backend"] not in html
+
+
 def test_clicking_an_edge_shows_its_file_line_and_text(qtbot, view):
     key = ("vmi_time_init", "set_intr_gate", "reachout")
     d = view.item.graph_data()
