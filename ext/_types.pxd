@@ -106,7 +106,6 @@ cdef enum:
 
 cdef enum:
     EBUSY_ = 16
-    WATCHDOG_INTERVAL_NS_ = 500000000
     SETTLE_KTIME_CAP_NS = 1000000     # ReferenceEngine: the run's end (finish)
     DRAIN_HORIZON_NS = 1000000000
 

@@ -41,6 +41,18 @@ cdef void watchdog_requeued(Machine* m, ns_t t) noexcept nogil:
         arrive(m, target, t, PEND_RESCHED)
 
 
+cdef void watchdog_arm(Machine* m) noexcept nogil:
+    """add_timer_on: the timer's expires moves on by WATCHDOG_INTERVAL (HZ/2 jiffies) and the timer wheel runs
+    it from the tick that starts its bucket's jiffy (timer_wheel_bucket, queued at the jiffies of the round
+    that re-arms it): 120 or 128 jiffies apart at HZ=250, never exactly 0.5 s.  The jiffy starts on the TICK_NSEC
+    grid from t = 0, and the round runs right then, ahead of that tick's interrupt (the kernel runs it in the
+    tick's softirq, the IRQ latency later, but before the idle loop looks at its timers again)."""
+    m.wd_jexp += m.wd_interval
+    m.wd_bucket = timer_wheel_bucket(m.wd_jexp, m.wd_bucket)
+    m.wd_expires = (m.wd_bucket - m.jiffies0) * m.tick
+    push(m, m.wd_expires, EV_WATCHDOG, 0, 0)
+
+
 cdef inline uint64_t cycles_to_nsec_safe(ClockSrc* cs, uint64_t last, uint64_t now) noexcept nogil:
     """The watchdog's interval in ns (6.13+): a masked delta above mask*7/8 is a small backwards step and
     reads 0 (clocksource_delta's negative-motion rule); the product never wraps (mul_u64_u32_shr)."""
@@ -72,8 +84,7 @@ cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
     cdef ClockSrc* wd
     cdef uint64_t cs_now, wd_now, cs_last, wd_last, cs_nsec, wd_nsec
     cdef int64_t skew
-    m.wd_expires = t + WATCHDOG_INTERVAL_NS_
-    push(m, m.wd_expires, EV_WATCHDOG, 0, 0)
+    watchdog_arm(m)
     if not watchdog_watching(m):
         return
     cpu = <int>(m.wd_round % m.ncpus)

@@ -21,7 +21,7 @@ from libc.stdlib cimport malloc, free
 cimport numpy as cnp
 
 from ext._types cimport *
-from ext.kmath cimport floordiv_i64, mul_shift_wrap, Divider, divider_init, divide, kvm_get_time_scale
+from ext.kmath cimport floordiv_i64, mul_shift_wrap, Divider, divider_init, divide, kvm_get_time_scale, timer_wheel_bucket
 from ext.rng cimport splitmix64_next
 from ext.heap cimport EventHeap, HeapEntry, heap_init, heap_free, heap_pop, heap_top, heap_before
 from ext.eventlog cimport log_init, log_free, log_unreserve, LOG_RESERVE_RECORDS
@@ -70,7 +70,6 @@ CLOCK_STATES = {"STATE_DETACHED": STATE_DETACHED, "STATE_SHUTDOWN": STATE_SHUTDO
 ETIME = ETIME_
 EBUSY = EBUSY_
 HPET_MIN_CYCLES = HPET_MIN_CYCLES_
-WATCHDOG_INTERVAL_NS = WATCHDOG_INTERVAL_NS_
 KTIME_MAX_NS = KTIME_MAX
 SETTLE_KTIME_CAP = SETTLE_KTIME_CAP_NS
 DRAIN_HORIZON = DRAIN_HORIZON_NS
@@ -158,7 +157,7 @@ cdef class CyEngine:
     cdef Migration* _migs
 
     name = "cython"
-    SEMANTICS = 7  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
+    SEMANTICS = 8  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
 
     def __cinit__(self, plan):
         cdef Machine* m = &self.m
@@ -197,6 +196,8 @@ cdef class CyEngine:
         m.watchdog_margin = plan.watchdog_margin_ns
         m.wd_first = True
         m.wd_expires = KTIME_MAX
+        m.wd_interval = plan.hz >> 1
+        m.jiffies0 = plan.initial_jiffies
         m.kt_t = -1
         m.acct_end = KTIME_MAX
         m.jiffies_cap = KTIME_MAX

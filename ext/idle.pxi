@@ -46,8 +46,10 @@ cdef void start_idle(Machine* m) noexcept nogil:
         if not c.busy_mixed:
             idle_enter(m, cpu, 0)
     if m.watchdog >= 0:
-        m.wd_expires = WATCHDOG_INTERVAL_NS_
-        push(m, WATCHDOG_INTERVAL_NS_, EV_WATCHDOG, 0, 0)
+        # clocksource_start_watchdog: expires = jiffies + WATCHDOG_INTERVAL, queued at jiffies
+        m.wd_jexp = m.jiffies0
+        m.wd_bucket = m.jiffies0
+        watchdog_arm(m)
 
 
 # -- workload -----------------------------------------------------------------------------

@@ -129,3 +129,20 @@ cdef inline uint128 ceil_div_by(uint128 a, const Divider* v) noexcept nogil:
     if (a >> 62) == 0 and v.how != 2:
         return divide(v, <uint64_t>a + v.d - 1)   # a + d - 1 < 2**63: the exact fast path applies
     return a // v.d + (1 if a % v.d else 0)
+
+
+cdef enum:
+    WHEEL_LVL_CLK_SHIFT = 3   # sim/kclock_base.py: the timer wheel's levels
+    WHEEL_LVL_START_1 = 63
+    WHEEL_LEVELS = 8
+
+
+cdef inline int64_t timer_wheel_bucket(int64_t expires, int64_t clk) noexcept nogil:
+    """sim/kclock_base.timer_wheel_bucket: the jiffy at which a timer_list timer due at *expires* runs."""
+    cdef int64_t delta = expires - clk
+    cdef int shift = 0
+    if delta < 0:
+        return clk
+    while shift < WHEEL_LVL_CLK_SHIFT * (WHEEL_LEVELS - 1) and delta >= (<int64_t>WHEEL_LVL_START_1) << shift:
+        shift += WHEEL_LVL_CLK_SHIFT
+    return ((expires >> shift) + 1) << shift

@@ -214,6 +214,10 @@ cdef struct Machine:
     bint wd_first
     int64_t wd_round
     ns_t wd_expires           # the watchdog timer's next expiry (queued on CPU wd_round % ncpus)
+    int64_t wd_jexp           # its expires, absolute jiffies: + WATCHDOG_INTERVAL (HZ >> 1) a round
+    int64_t wd_interval
+    int64_t wd_bucket         # the jiffy whose tick runs it (timer_wheel_bucket)
+    int64_t jiffies0          # INITIAL_JIFFIES: the absolute jiffies at t = 0
     uint64_t wd_cs_last
     uint64_t wd_wd_last
     Device* devs

@@ -158,6 +158,47 @@ def initial_jiffies(hz: int) -> int:
     return (-300 * hz) & M32
 
 
+# ------------------------------------------------------------ timer wheel
+
+#: kernel/time/timer.c (4.8+): each level of the timer wheel has 64 buckets (LVL_BITS) of 8 times the
+#: granularity of the level below (LVL_CLK_SHIFT 3); level n takes timers from LVL_START(n) = 63 << 3(n-1)
+#: jiffies ahead of the wheel's clock.
+WHEEL_LVL_CLK_SHIFT = 3
+WHEEL_LVL_START_1 = 63
+WHEEL_LEVELS = 8   # LVL_DEPTH at HZ > 100 (9 at HZ <= 100: a level that starts ~2**24 jiffies ahead)
+
+
+def timer_wheel_bucket(expires: int, clk: int) -> int:
+    """The jiffy at which a ``timer_list`` timer runs: ``calc_wheel_index``'s ``bucket_expiry``.
+
+    The level comes from the distance ``expires - clk`` to the wheel's clock; the expiry is then
+    rounded up to that level's granularity, strictly past it (``(expires >> shift) + 1 << shift``),
+    so that a timer never runs early: a level-0 timer runs one jiffy after *expires*, the clocksource
+    watchdog's 125 jiffies at HZ=250 (level 1, 8-jiffy buckets) run 120 or 128 jiffies apart.  An
+    expiry already behind *clk* runs at *clk*.  The last level's cut-off (``WHEEL_TIMEOUT_MAX``, weeks
+    ahead) is not modelled.
+
+    Parameters
+    ----------
+    expires : int
+        The timer's ``expires``, absolute jiffies.
+    clk : int
+        The timer base's clock when it is queued (``forward_timer_base``: jiffies then).
+
+    Returns
+    -------
+    int
+        The jiffy whose tick runs it (the bucket's expiry): 128 for ``(125, 0)``, 51 for ``(50, 0)``.
+    """
+    delta = expires - clk
+    if delta < 0:
+        return clk
+    shift = 0
+    while shift < WHEEL_LVL_CLK_SHIFT * (WHEEL_LEVELS - 1) and delta >= WHEEL_LVL_START_1 << shift:
+        shift += WHEEL_LVL_CLK_SHIFT
+    return ((expires >> shift) + 1) << shift
+
+
 # ------------------------------------------------------------ mult/shift core
 
 def clocks_calc_mult_shift(from_hz: int, to_hz: int, maxsec: int) -> tuple[int, int]:

@@ -24,7 +24,6 @@ from tickscope.sim.reference_clockevents import KTIME_MAX, STATE_ONESHOT, STATE_
 
 EBUSY = 16
 EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 1, 2, 3, 4, 5
-WATCHDOG_INTERVAL_NS = 500_000_000
 
 RUNNING = -2   # idle_state: running a task
 IN_IDLE = -1   # idle_state: in the idle loop, awake
@@ -90,6 +89,8 @@ class IdleMixin:
         self.wd_first = True
         self.wd_round = 0
         self.wd_expires = KTIME_MAX        # the watchdog timer's next expiry (queued on CPU wd_round % ncpus)
+        self.wd_jexp = 0                   # its expires, absolute jiffies: + WATCHDOG_INTERVAL (HZ >> 1) a round
+        self.wd_bucket = 0                 # the jiffy whose tick runs it (timer_wheel_bucket)
         self.wd_cs_last = 0
         self.wd_wd_last = 0
 
@@ -118,8 +119,9 @@ class IdleMixin:
             if not self.busy_mixed[cpu]:
                 self._idle_enter(cpu, 0)
         if p.watchdog >= 0:
-            self.wd_expires = WATCHDOG_INTERVAL_NS
-            self._push(WATCHDOG_INTERVAL_NS, EV_WATCHDOG, 0, 0)
+            # clocksource_start_watchdog: expires = jiffies + WATCHDOG_INTERVAL, queued at jiffies
+            self.wd_jexp = self.wd_bucket = p.initial_jiffies
+            self._watchdog_arm()
 
     # ------------------------------------------------------------------ random durations
     def _draw_exp(self, mean) -> int:

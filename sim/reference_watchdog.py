@@ -1,15 +1,15 @@
 """Reference engine: the clocksource watchdog (kernel/time/clocksource.c, clocksource_watchdog).
 
 Mixed into :class:`tickscope.sim.reference.ReferenceEngine`; the Cython engine mirrors it in
-``ext/clocksource.pxi``.  Every 0.5 s the watchdog timer compares the MUST_VERIFY clocksource (the
+``ext/clocksource.pxi``.  Every HZ/2 jiffies (on the timer wheel's buckets) the watchdog timer compares the MUST_VERIFY clocksource (the
 TSC, read as the CPU it runs on sees it) against the watchdog clocksource over the last interval; a
 skew beyond the margin marks the TSC unstable and switches to the best remaining clocksource.
 """
 from __future__ import annotations
 
 from tickscope.sim.events import Kind
-from tickscope.sim.kclock_base import clocksource_delta
-from tickscope.sim.reference_idle import EV_WATCHDOG, WATCHDOG_INTERVAL_NS
+from tickscope.sim.kclock_base import clocksource_delta, timer_wheel_bucket
+from tickscope.sim.reference_idle import EV_WATCHDOG
 
 
 def _cycles_to_nsec_safe(cs, last: int, now: int) -> int:
@@ -37,6 +37,18 @@ class WatchdogMixin:
             self.resched_ipis[target] += 1
             self._arrive(target, t, self.PEND_RESCHED)
 
+    def _watchdog_arm(self):
+        """add_timer_on: the timer's expires moves on by WATCHDOG_INTERVAL (HZ/2 jiffies) and the timer wheel runs
+        it from the tick that starts its bucket's jiffy (timer_wheel_bucket, queued at the jiffies of the round
+        that re-arms it): 120 or 128 jiffies apart at HZ=250, never exactly 0.5 s.  The jiffy starts on the TICK_NSEC
+        grid from t = 0, and the round runs right then, ahead of that tick's interrupt (the kernel runs it in the
+        tick's softirq, the IRQ latency later, but before the idle loop looks at its timers again)."""
+        p = self.plan
+        self.wd_jexp += p.hz >> 1
+        self.wd_bucket = timer_wheel_bucket(self.wd_jexp, self.wd_bucket)
+        self.wd_expires = (self.wd_bucket - p.initial_jiffies) * self.tick
+        self._push(self.wd_expires, EV_WATCHDOG, 0, 0)
+
     def _watchdog_watching(self) -> bool:
         """The watchdog timer is queued: a MUST_VERIFY clocksource is still being checked."""
         ti = self._tsc_index()
@@ -51,8 +63,7 @@ class WatchdogMixin:
     def _watchdog(self, t):
         """clocksource_watchdog: compare the TSC with the watchdog over the last interval."""
         p = self.plan
-        self.wd_expires = t + WATCHDOG_INTERVAL_NS
-        self._push(self.wd_expires, EV_WATCHDOG, 0, 0)
+        self._watchdog_arm()
         if not self._watchdog_watching():
             return
         ti = self._tsc_index()

@@ -224,6 +224,31 @@ def test_initial_jiffies_is_five_minutes_before_u32_wrap():
     assert kc.initial_jiffies(1000) == 2**32 - 300_000
 
 
+def test_timer_wheel_bucket_rounds_past_the_expiry_to_the_levels_granularity():
+    # calc_wheel_index / calc_index (5.10+): under 63 jiffies ahead (level 0) a timer runs one jiffy after its
+    # expiry; 63..503 ahead (level 1) at the next multiple of 8 strictly after it; 504..4031 (level 2) of 64
+    assert kc.timer_wheel_bucket(50, 0) == 51            # the watchdog's HZ/2 at HZ=100
+    assert kc.timer_wheel_bucket(62, 0) == 63
+    assert kc.timer_wheel_bucket(63, 0) == 64
+    assert kc.timer_wheel_bucket(125, 0) == 128          # HZ=250
+    assert kc.timer_wheel_bucket(128, 0) == 136          # on a bucket boundary: still strictly after
+    assert kc.timer_wheel_bucket(500, 0) == 504          # HZ=1000: 500 ahead is still level 1
+    assert kc.timer_wheel_bucket(504, 0) == 512          # level 2
+    assert kc.timer_wheel_bucket(600, 0) == 640
+    assert kc.timer_wheel_bucket(10, 20) == 20           # already due: runs at the clock
+    base = kc.initial_jiffies(250)                       # absolute jiffies: INITIAL_JIFFIES is a multiple of 8
+    assert kc.timer_wheel_bucket(base + 250, base + 128) == base + 256
+
+
+@given(st.integers(0, 2**40), st.integers(0, 2**22))
+def test_timer_wheel_bucket_never_runs_early_nor_a_bucket_late(clk, ahead):
+    expires = clk + ahead
+    bucket = kc.timer_wheel_bucket(expires, clk)
+    level = next(n for n in range(8) if n == 7 or ahead < 63 << (3 * n))
+    gran = 8 ** level
+    assert expires < bucket <= expires + gran and bucket % gran == 0
+
+
 def test_constants():
     assert (kc.PIT_TICK_RATE, kc.ACPI_PM_HZ) == (1193182, 3579545)
     assert (kc.HPET_MIN_CYCLES, kc.HPET_MIN_PROG_DELTA) == (128, 192)

@@ -4,7 +4,7 @@ import re
 import numpy as np
 import pytest
 
-from tickscope.sim import analysis, clock_drift, npsets, scenario as scen, tick_grid
+from tickscope.sim import analysis, clock_drift, kclock, npsets, scenario as scen, tick_grid
 from tickscope.sim.events import Kind, TickMode
 from tickscope.sim.simulation import Simulation, simulate
 
@@ -250,7 +250,7 @@ def test_a_backwards_tsc_step_between_watchdog_cpus_reads_as_no_motion():
     assert "'tsc' cs_nsec: 0 cs_now: 0 " in log
     bad = [e for e in analysis.watchdog_events(res) if e["unstable"]]
     wd_nsec = int(re.search(r"'hpet' wd_nsec: (\d+) ", log)[1])
-    assert abs(wd_nsec - 500_000_000) < 1_000                       # one 0.5 s watchdog interval
+    assert abs(wd_nsec - 512_000_000) < 1_000                       # 128 jiffies at HZ=250 (8-jiffy wheel buckets)
     assert len(bad) == 1 and bad[0]["skew_ns"] == -wd_nsec          # cs_nsec 0 - wd_nsec
     assert res.meta["clocksource"] == "hpet"
 
@@ -262,7 +262,7 @@ def test_the_watchdog_timer_wakes_the_idle_cpu_it_runs_on(highres):
             'run.until="3s"']
     res = run("bare-metal-lapic", sets)
     wd = np.flatnonzero(res.kind == Kind.WATCHDOG)
-    assert wd.size == 5                              # 1.0 .. 3.0 s (the 0.5 s round only takes the first sample)
+    assert wd.size == 4                              # 1.024 .. 2.528 s (the 0.512 s round only takes the first sample)
     wakes = (res.kind == Kind.WAKE)
     for i in wd[res.time_ns[wd] < res.meta["until_ns"] - 5_000_000]:   # the 3.0 s run's wake is after the end
         t, cpu = int(res.time_ns[i]), int(res.cpu[i])
@@ -303,6 +303,19 @@ def test_healthy_tsc_passes_every_watchdog_round():
     assert len(ev) >= 4 and not any(e["unstable"] for e in ev)
     assert all(abs(e["skew_ns"]) < 1000 for e in ev)
     assert res.meta["clocksource"] == "tsc"
+
+
+@pytest.mark.parametrize("hz, jiffies", [(250, [256, 376, 504, 632]), (100, [101, 151, 201, 251]),
+                                         (1000, [1008, 1504, 2008, 2504]), (300, [304, 456, 608, 752])])
+def test_watchdog_rounds_run_on_the_timer_wheels_jiffies(hz, jiffies):
+    # expires += HZ/2 jiffies a round (clocksource_watchdog), run from the jiffy the wheel's bucket ends at:
+    # at HZ=250 125 jiffies land in 8-jiffy buckets, so rounds come 120 or 128 jiffies (480 / 512 ms) apart.
+    # The first round (at jiffy 128, 51, 504, 152) only takes the first sample.
+    res = run(sets=[f"kernel.hz={hz}", 'run.until="2600ms"'])
+    ev = analysis.watchdog_events(res)
+    tick = kclock.tick_nsec(hz)
+    assert [e["time_ns"] for e in ev] == [j * tick for j in jiffies]
+    assert not any(e["unstable"] for e in ev)
 
 
 def test_unsynchronised_tscs_are_caught_at_boot():
