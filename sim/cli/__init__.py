@@ -63,6 +63,12 @@ def main(argv=None, extra_register=None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # the reader went away (`tickscope ... | head`): not bad input. BrokenPipeError is an OSError, so it
+        # must be caught before the OSError clause below (which reported it as an error and exited 2); stdout is
+        # pointed at /dev/null so the interpreter's final flush does not fail on the closed pipe again
+        _silence_stdout()
+        return 0
     except InputError as exc:
         print(f"tickscope: error: {exc}", file=sys.stderr)
         return 2
@@ -76,8 +82,18 @@ def main(argv=None, extra_register=None) -> int:
     except KeyboardInterrupt:
         print("tickscope: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
+
+
+def _silence_stdout() -> None:
+    """Send what is left of stdout to /dev/null (its reader closed the pipe)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):   # no real stdout (captured in tests): nothing to flush
+        pass
 
 
 if __name__ == "__main__":
