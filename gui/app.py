@@ -185,10 +185,19 @@ def _screenshot(win, path, app) -> int:
     win.raster.render_now()
     app.processEvents()
     pixmap = win.grab()
-    with atomic_path(path) as tmp:
-        ok = pixmap.save(str(tmp), "PNG")
-        if not ok:
-            raise OSError(f"{path}: could not write the PNG")
+    try:
+        with atomic_path(path) as tmp:
+            ok = pixmap.save(str(tmp), "PNG")
+            if not ok:
+                raise OSError(f"{path}: could not write the PNG")
+    except (InputError, OSError) as exc:
+        # an unwritable --screenshot path: one line and exit 2, like every other output path (this raised out
+        # of the app with a traceback, and the engine thread still running aborted the interpreter)
+        if isinstance(exc, OSError) and exc.strerror:
+            exc = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+        print(f"tickscope gui: error: --screenshot: {exc}", file=sys.stderr)
+        win.close()
+        return 2
     p99 = win.controller.probe.p99_ms()
     if os.environ.get("TICKSCOPE_PROFILE"):
         print(f"tickscope: ui stall p99 {p99:.1f} ms", file=sys.stderr)

@@ -64,3 +64,14 @@ def test_no_display_is_a_clear_error_not_a_qt_abort(tmp_path):
                         "--run-until", "50ms", "--screenshot", str(shot)], env=env, capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_unwritable_screenshot_path_is_one_line_and_exit_2(tmp_path):
+    # a folder that cannot be made (its parent is a file): the run happens, the PNG cannot be written
+    (tmp_path / "plain-file").write_text("x")
+    target = tmp_path / "plain-file" / "shot.png"
+    r = _gui("--preset", "pit-only", "--run-until", "20ms", "--screenshot", str(target), tmp_path=tmp_path)
+    assert r.returncode == 2, r.stderr
+    err = [line for line in r.stderr.splitlines() if "propagateSizeHints" not in line]   # the offscreen plugin's note
+    assert len(err) == 1 and "Traceback" not in r.stderr and "QThread" not in r.stderr
+    assert err[0].startswith("tickscope gui: error: --screenshot:") and str(target) in err[0]
