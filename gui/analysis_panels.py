@@ -244,7 +244,8 @@ class RatePanel(QWidget):
         bin_ns = self.effective_bin_ns()
         pre = self._prepared
         self._rate = pre.rate if pre is not None and pre.rate_bin_ns == bin_ns else analysis.interrupt_rate(res, bin_ns)
-        x = np.append(self._rate["bin_start_ns"], self._rate["bin_start_ns"][-1] + bin_ns) / 1e9
+        # the last edge is where the run ends (the last bin may be narrower than the others)
+        x = np.append(self._rate["bin_start_ns"], self._rate["bin_end_ns"][-1]) / 1e9
         ncpus = self._rate["rate_hz"].shape[0]
         if len(self._curves) == ncpus and ncpus:
             # the same CPUs (a run's next snapshot): new data into the same curves (rebuilding them and the

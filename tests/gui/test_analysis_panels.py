@@ -214,3 +214,15 @@ def test_drift_says_what_the_watchdog_saw_when_it_marked_the_tsc_unstable(qtbot)
     text = panel.summary_label.text()
     assert f"on CPU{bad[0]['cpu']}" in text and "watchdog: tsc skew" in text
     assert "timekeeping" in panel.summary_label.toolTip()
+
+
+def test_rate_panel_ends_at_the_run_and_reads_the_real_rate_in_a_short_run(qtbot):
+    # a 500 ms pit-only run: the auto bin (>= 25 ticks at HZ=100) is 1 s, longer than the run; the panel drew one
+    # 1 s step at 49 Hz over 0..1 s for a tick at ~100 Hz that stopped at 0.5 s
+    res = simulation.simulate(scenario.apply_sets(scenario.preset("pit-only"), ["run.until=500ms"]))
+    panel = RatePanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res)
+    x, y = panel._curves[0].getOriginalDataset()
+    assert x[0] == 0 and x[-1] == pytest.approx(0.5)
+    assert np.all((np.asarray(y) >= 95) & (np.asarray(y) <= 105))

@@ -107,3 +107,20 @@ def test_interrupt_rate_counts_every_timer_row_of_proc_interrupts(preset, sets):
     want = [loc + irq0 for loc, irq0 in zip(rows["LOC"], rows.get("0", [0] * len(rows["LOC"])))]
     assert np.rint(rate.sum(axis=1) * bin_ns / 1e9).astype(int).tolist() == want
     assert min(want) > 0
+
+
+@pytest.mark.parametrize("until, bin_ns", [("500ms", 1_000_000_000), ("250ms", 100_000_000)])
+def test_interrupt_rate_counts_a_last_partial_bin_over_its_own_width(until, bin_ns):
+    # pit-only ticks at ~100 Hz (HZ=100) throughout: a run shorter than a bin, or not a whole number of bins,
+    # must not read a lower rate in its last bin (500 ms in one 1 s bin read 49 Hz)
+    from tickscope.sim import scenario as scen
+    from tickscope.sim.simulation import Simulation
+
+    res = Simulation(scen.apply_sets(scen.preset("pit-only"), [f'run.until="{until}"']), engine="reference").run()
+    rate = analysis.interrupt_rate(res, bin_ns)
+    until_ns = res.meta["until_ns"]
+    assert rate["bin_end_ns"][-1] == until_ns and np.all(rate["bin_end_ns"] > rate["bin_start_ns"])
+    widths_s = (rate["bin_end_ns"] - rate["bin_start_ns"]) / 1e9
+    interrupts = np.count_nonzero(((res.kind == Kind.TICK) | (res.kind == Kind.IRQ)) & (res.cpu == 0))
+    assert round(float((rate["rate_hz"][0] * widths_s).sum())) == interrupts
+    assert 95 <= rate["rate_hz"][0][-1] <= 105
