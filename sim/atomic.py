@@ -42,7 +42,14 @@ def atomic_path(target):
     os.chmod(tmp, stat.S_IMODE(target.stat().st_mode) if target.is_file() else 0o666 & ~umask)
     tmp = Path(tmp)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as exc:
+            # a write that failed (a full disk: ENOSPC from write or close carries no file name) names the
+            # file the user asked for, not the temporary one
+            if exc.errno is not None and (exc.filename is None or str(tmp) in str(exc.filename)):
+                raise OSError(exc.errno, exc.strerror, str(target)) from None
+            raise
         try:
             os.replace(tmp, target)
         except OSError as exc:

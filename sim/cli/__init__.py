@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from tickscope.sim import __version__
@@ -70,11 +71,11 @@ def main(argv=None, extra_register=None) -> int:
         _silence_stdout()
         return 0
     except InputError as exc:
-        print(f"tickscope: error: {exc}", file=sys.stderr)
+        print(f"tickscope: error: {_user_names(str(exc))}", file=sys.stderr)
         return 2
     except OSError as exc:  # a file that cannot be read or written (a bad output path, a full disk)
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"tickscope: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"tickscope: error: {_user_names(where + str(exc.strerror or exc))}", file=sys.stderr)
         return 2
     except MemoryError as exc:  # a run too long for this machine's memory (the engine names how far it got)
         print(f"tickscope: error: {exc or 'out of memory'}", file=sys.stderr)
@@ -82,6 +83,15 @@ def main(argv=None, extra_register=None) -> int:
     except KeyboardInterrupt:
         print("tickscope: interrupted", file=sys.stderr)
         return 130
+
+
+#: A staged output (sim/atomic.py, gui/export_dialog.py): ".NAME.<random>.part" beside NAME, renamed on success
+_STAGED = re.compile(r"(^|/)\.([^/]+?)\.[A-Za-z0-9_]{8}\.part(?=/|:|$|\s)")
+
+
+def _user_names(message: str) -> str:
+    """*message* with staged temporary names turned back into the names the user gave."""
+    return _STAGED.sub(r"\1\2", message)
 
 
 def _silence_stdout() -> None:
