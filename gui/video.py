@@ -5,6 +5,7 @@ and renamed when complete, so a cancelled or failed render leaves nothing.
 """
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -69,6 +70,7 @@ def write_video(path, frames: Iterable, size: tuple[int, int], fps: int, total: 
         writer = imageio_ffmpeg.write_frames(str(tmp), (w, h), fps=fps, macro_block_size=1,
                                              ffmpeg_log_level="error", **kw)
         writer.send(None)
+        ffmpeg = _ffmpeg_process(writer)
         try:
             for frame in frames:
                 arr = frame if isinstance(frame, np.ndarray) else image_rgb(frame)
@@ -79,7 +81,18 @@ def write_video(path, frames: Iterable, size: tuple[int, int], fps: int, total: 
                 report_progress(progress, n, total)
         finally:
             writer.close()  # waits for (or on error stops) ffmpeg before the file is renamed or removed
+        # imageio-ffmpeg does not check how ffmpeg ended: one that failed (a full disk while writing the MP4
+        # trailer) left a truncated video renamed into place and exit status 0
+        if ffmpeg is not None and ffmpeg.returncode not in (0, None):
+            raise OSError(errno.EIO, f"ffmpeg could not write the video (exit status {ffmpeg.returncode})", str(path))
     return n
+
+
+def _ffmpeg_process(writer):
+    """The ffmpeg process behind an imageio-ffmpeg frame writer (started), or None where it cannot be found."""
+    frame = getattr(writer, "gi_frame", None)
+    proc = frame.f_locals.get("p") if frame is not None else None
+    return proc if hasattr(proc, "returncode") and hasattr(proc, "poll") else None
 
 
 def count_frames(path) -> int:
