@@ -288,11 +288,6 @@ class RatePanel(QWidget):
         self.jump_requested.emit(max(0, int(round(x * 1e9))), cpu)
 
 
-#: Residency bars by C-state depth, pale to deep through a middle blue (the raster's lane shades ramp the same
-#: way): with a straight two-colour ramp C6, C8 and C10 of a six-state list were hard to tell apart.
-_DEPTH_RAMP = ((150, 210, 255), (60, 130, 235), (25, 45, 140))
-
-
 class ResidencyPanel(QWidget):
     """Idle residency per C-state and steal time per CPU, as stacked bars in % of the run.
 
@@ -309,6 +304,8 @@ class ResidencyPanel(QWidget):
         super().__init__(parent)
         self._rows: dict[str, np.ndarray] = {}
         self._cpu_labels: list[str] = []
+        self._colors, self._background = raster.LIGHT_COLORS, (255, 255, 255)
+        self._last = None
         self.message = QLabel(self.NO_DATA)
         self.message.setAlignment(Qt.AlignCenter)
         self.plot = pg.PlotWidget()
@@ -331,7 +328,21 @@ class ResidencyPanel(QWidget):
         """What is drawn: ``{state or "steal": ns per CPU}`` in stacking order."""
         return self._rows
 
+    def set_theme(self, dark: bool, background: str) -> None:
+        """Bars in the C-state shades the raster's lanes show on the *background* colour ("#rrggbb")."""
+        self._colors = raster.DARK_COLORS if dark else raster.LIGHT_COLORS
+        self._background = pg.mkColor(background).getRgb()[:3]
+        if self._last is not None:
+            self.set_results(*self._last)
+
+    def state_color(self, name: str) -> tuple[int, int, int]:
+        """The bar colour of C-state *name* (of those drawn): its raster lane shade, opaque."""
+        states = [k for k in self._rows if k != self.STEAL]
+        shade = raster.background_color(self._colors, raster.BG_IDLE + states.index(name), len(states))
+        return raster.composite(shade, self._background)
+
     def set_results(self, results, summary=None, prepared=None) -> None:
+        self._last = (results, summary, prepared)
         cpus = (summary or {}).get("cpus", [])
         until = int((summary or {}).get("until_ns") or (results.meta.get("until_ns", 0) if results is not None else 0))
         self._rows = self._collect(cpus)
@@ -347,13 +358,12 @@ class ResidencyPanel(QWidget):
         self.plot.show()
         y = np.arange(len(cpus), dtype=float)
         left = np.zeros(len(cpus))
-        states = [k for k in self._rows if k != self.STEAL]
         for name, ns in self._rows.items():
             pct = 100.0 * ns / until
             if name == self.STEAL:
                 colour = pg.mkColor(230, 70, 60)
             else:
-                colour = pg.mkColor(*raster.depth_ramp(_DEPTH_RAMP, states.index(name) / max(1, len(states) - 1)))
+                colour = pg.mkColor(*self.state_color(name))
             item = pg.BarGraphItem(x0=left.copy(), width=pct, y=y, height=0.7, brush=colour, pen=None, name=name)
             self.plot.addItem(item)  # named items join the legend by themselves
             left += pct

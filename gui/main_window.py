@@ -447,6 +447,7 @@ class MainWindow(QtWidgets.QMainWindow):
                     axis.setTextPen(fg)
                 set_legend_color(plot, fg)
         self.histogram.set_text_color(fg)
+        self.residency.set_theme(dark, bg)
         self.compare_view.set_theme(dark)
 
     def closeEvent(self, event):  # noqa: N802 - Qt override

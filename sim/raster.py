@@ -40,7 +40,7 @@ from tickscope.sim.results import Results
 __all__ = [
     "MARK_NONE", "MARK_HW_FIRE", "MARK_OFF_GRID", "MARK_ON_TIME", "MARK_BROADCAST", "MARK_STEAL", "MARK_LATE",
     "MARK_HW_ETIME", "MARK_DUPLICATE", "MARK_LOST", "N_MARKS", "MARK_NAMES",
-    "BG_NONE", "BG_IDLE", "BG_STEAL", "MAX_CSTATES", "LIGHT_COLORS", "DARK_COLORS", "background_color", "depth_ramp",
+    "BG_NONE", "BG_IDLE", "BG_STEAL", "MAX_CSTATES", "LIGHT_COLORS", "DARK_COLORS", "background_color", "composite", "depth_ramp",
     "RasterData", "idle_spans", "steal_spans", "device_lane_names", "cstate_names", "build",
     "lane_bands", "render", "planes", "pixel_columns", "highlight_plane",
 ]
@@ -80,7 +80,7 @@ _OUTCOME_TO_MARK = {
 LIGHT_COLORS = {
     "bg_even": (255, 255, 255, 0), "bg_odd": (0, 0, 0, 14), "bg_hw": (40, 80, 160, 18),
     "sep": (0, 0, 0, 40), "ghost": (150, 150, 150, 255), "highlight": (0, 170, 255, 255),
-    "idle_shallow": (150, 200, 240, 30), "idle_mid": (70, 130, 225, 65), "idle_deep": (25, 45, 140, 135),
+    "idle_shallow": (120, 180, 245, 70), "idle_mid": (65, 125, 225, 120), "idle_deep": (25, 40, 130, 165),
     "steal": (225, 90, 40, 90),
     MARK_HW_FIRE: (60, 90, 170, 255), MARK_OFF_GRID: (120, 140, 150, 255), MARK_ON_TIME: (20, 150, 60, 255), MARK_BROADCAST: (0, 170, 200, 255),
     MARK_STEAL: (40, 40, 120, 255), MARK_LATE: (235, 140, 0, 255), MARK_HW_ETIME: (235, 140, 0, 255),
@@ -89,7 +89,7 @@ LIGHT_COLORS = {
 DARK_COLORS = {
     "bg_even": (0, 0, 0, 0), "bg_odd": (255, 255, 255, 14), "bg_hw": (90, 140, 255, 22),
     "sep": (255, 255, 255, 40), "ghost": (110, 110, 110, 255), "highlight": (0, 200, 255, 255),
-    "idle_shallow": (90, 140, 220, 30), "idle_mid": (80, 120, 255, 70), "idle_deep": (120, 150, 255, 140),
+    "idle_shallow": (45, 85, 200, 100), "idle_mid": (80, 125, 255, 150), "idle_deep": (150, 180, 255, 185),
     "steal": (240, 110, 60, 95),
     MARK_HW_FIRE: (120, 150, 230, 255), MARK_OFF_GRID: (150, 165, 175, 255), MARK_ON_TIME: (70, 210, 110, 255), MARK_BROADCAST: (40, 220, 240, 255),
     MARK_STEAL: (235, 225, 140, 255), MARK_LATE: (255, 170, 40, 255), MARK_HW_ETIME: (255, 170, 40, 255),
@@ -105,6 +105,13 @@ def background_color(colors: dict, code: int, nstates: int) -> tuple[int, int, i
         return tuple(colors["steal"])
     return depth_ramp((colors["idle_shallow"], colors["idle_mid"], colors["idle_deep"]),
                       (code - BG_IDLE) / max(1, nstates - 1))
+
+
+def composite(rgba, background) -> tuple[int, int, int]:
+    """What translucent *rgba* shows over an opaque *background* RGB (source-over): the residency bars draw
+    the C-state shades the raster's lanes show, opaque."""
+    a = rgba[3] / 255.0 if len(rgba) > 3 else 1.0
+    return tuple(int(round(c * a + b * (1.0 - a))) for c, b in zip(rgba[:3], background[:3]))
 
 
 def depth_ramp(anchors, depth: float) -> tuple[int, ...]:

@@ -4,7 +4,7 @@ import pyqtgraph as pg
 
 from tickscope.gui.analysis_panels import DriftPanel, RatePanel, ResidencyPanel
 from tickscope.gui.histogram_panel import HistogramPanel
-from tickscope.sim import analysis, scenario, simulation
+from tickscope.sim import analysis, raster, scenario, simulation
 from tickscope.sim.clock_drift import KERNEL_CLOCK, drift_series
 from tickscope.sim.events import Kind
 from tickscope.sim.results import Results
@@ -176,19 +176,29 @@ def test_the_drift_panel_marks_where_the_watchdog_switched_clocksource(qtbot):
     assert "hpet (in use at the end)" in names
 
 
-def test_residency_bars_of_deep_states_are_told_apart(qtbot, run):
-    # six states as laptop-deep-idle lists them: each bar's brush differs clearly from its neighbour's,
-    # the deepest ones too (the straight ramp gave C8 and C10 ~30 apart in RGB)
+@pytest.mark.parametrize("dark", [False, True])
+def test_residency_bars_of_deep_states_are_told_apart_in_the_rasters_shades(qtbot, run, dark):
+    # six states as laptop-deep-idle lists them: each bar's brush differs from its neighbour's, the deep ones
+    # clearly (the straight ramp gave C8 and C10 ~30 apart in RGB); and each bar is the shade its state's lanes
+    # show in the raster on the same background (C3 was navy in the bars, periwinkle in the lanes)
     res, summ = run
     panel = ResidencyPanel()
     qtbot.addWidget(panel)
+    background = "#1e1e20" if dark else "#ffffff"
+    panel.set_theme(dark, background)
     names = ["C1", "C1E", "C3", "C6", "C8", "C10"]
     cpus = [dict(c, cstate_residency_ns={n: 10_000_000 for n in names}, steal_ns=0) for c in summ["cpus"]]
     panel.set_results(res, dict(summ, cpus=cpus))
     bars = [it for it in panel.plot.getPlotItem().items if isinstance(it, pg.BarGraphItem)]
     colours = [np.array(b.opts["brush"].getRgb()[:3], float) for b in bars][:len(names)]
     steps = [float(np.linalg.norm(colours[i + 1] - colours[i])) for i in range(len(names) - 1)]
-    assert min(steps) >= 35, steps
+    assert min(steps) >= 20 and min(steps[2:]) >= 30, steps
+    colors = raster.DARK_COLORS if dark else raster.LIGHT_COLORS
+    bg = (30, 30, 32) if dark else (255, 255, 255)
+    for i, colour in enumerate(colours):       # source-over of the lane's RGBA shade, computed here by hand
+        r, g, b, a = raster.background_color(colors, raster.BG_IDLE + i, len(names))
+        want = [round(c * a / 255 + k * (1 - a / 255)) for c, k in zip((r, g, b), bg)]
+        assert colour.tolist() == want
 
 
 def test_residency_lists_steal_only_when_there_is_some(qtbot, run):
