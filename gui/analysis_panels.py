@@ -281,7 +281,7 @@ class RatePanel(QWidget):
             mean = rate.mean(axis=1)   # per CPU over the run: what the lines are too many to tell
             spread = (f"; per-CPU mean {mean.mean():.0f} Hz (min {mean.min():.0f} on CPU {int(mean.argmin())}, "
                       f"max {mean.max():.0f} on CPU {int(mean.argmax())}); click a line for its CPU")
-        self.info.setText(f"{ncpus} CPUs, {format_ns(bin_ns, 0)} bins" + (f", HZ={hz}" if hz else "") + spread)
+        self.info.setText(f"{ncpus} CPU{'' if ncpus == 1 else 's'}, {format_ns(bin_ns, 0)} bins" + (f", HZ={hz}" if hz else "") + spread)
 
     def _on_curve_click(self, cpu: int, ev):
         x = self.plot.getViewBox().mapSceneToView(ev.scenePos()).x()

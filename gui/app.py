@@ -143,9 +143,7 @@ def _run_app(args, prepared, error, headless) -> int:
     a, b, recording, until, (w, h) = prepared
     if not headless and args.path is None and args.preset is None and not args.sets:
         a = _last_scenario() or a
-    win = MainWindow(a, engine=args.engine, compare=b, persistent=not headless)
-    if args.theme:
-        win.theme.set_choice(args.theme)
+    win = MainWindow(a, engine=args.engine, compare=b, persistent=not headless, theme=args.theme)
     if args.hardware_lanes:
         win.actions_by_name["hardware"].setChecked(True)
     if recording is not None:

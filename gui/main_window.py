@@ -56,13 +56,16 @@ class MainWindow(QtWidgets.QMainWindow):
         Scenario B for compare mode (run side by side with A).
     persistent : bool
         Restore and save layout/theme/recent files (off for headless screenshots).
+    theme : str, optional
+        "system", "light" or "dark" for this window instead of the saved choice: set before any widget is built,
+        as the style it may switch to re-lays out the docks (a theme set afterwards shrank the bottom panels).
     """
 
     #: New results were shown (results, summary): extensions subscribe to this.
     results_changed = QtCore.Signal(object, object)
 
     def __init__(self, scenario: scen.Scenario, engine: str = "auto", compare: scen.Scenario | None = None,
-                 persistent: bool = True):
+                 persistent: bool = True, theme: str | None = None):
         super().__init__()
         self.setWindowTitle("tickscope")
         self.setWindowIcon(icon("tickscope"))
@@ -74,7 +77,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session = Session(self, persistent)
         self._markers_of = scenario.name
 
-        self.theme = Theme(self.session.value("theme", "system"), self)
+        self.theme = Theme(theme or self.session.value("theme", "system"), self)
         self.model = ScenarioModel(scenario, self)
         self.controller = RunController(scenario, engine, self)
         self.compare_controller = RunController(compare, engine, self) if compare is not None else None

@@ -167,3 +167,18 @@ def test_every_control_says_what_it_does(qtbot):
             silent.append(f"{type(w).__name__} {getattr(w, 'text', getattr(w, 'currentText', str))()!r}")
     assert silent == []
     win.controller.shutdown()
+
+
+def test_a_theme_given_at_start_keeps_the_panel_layout(qtbot):
+    # `gui --theme dark` used to switch the theme after the docks were sized: the style change re-laid them
+    # out and the bottom panels shrank from ~230 to ~145 px in a 1600x1000 window
+    heights = {}
+    for theme in (None, "dark", "light"):
+        win = MainWindow(scen.preset("bare-metal-lapic"), engine="reference", persistent=False, theme=theme)
+        qtbot.addWidget(win)
+        win.resize(1600, 1000)
+        win.show()
+        qtbot.waitExposed(win)
+        heights[theme] = win.docks["Histograms"].height()
+        assert win.theme.is_dark() == (theme == "dark")
+    assert heights[None] > 200 and heights["dark"] == heights[None] == heights["light"], heights
