@@ -77,6 +77,7 @@ class CompareView(QWidget):
         self._segments_of = ((None, None), (None, None))   # (results, their run_segments) per run
         self._shown = None    # the arguments of the last set_results_pair (runs by identity, labels by value)
         self._ncpus = 0
+        self._run_ncpus = (0, 0)   # each run's CPUs: runs of two machines compare CPU by CPU, up to the larger
         self._rows: list[dict] = []
         self._overlay = False
         self._dark = True   # pyqtgraph's default black background, until the window's theme says otherwise
@@ -139,7 +140,8 @@ class CompareView(QWidget):
         self._segments = tuple(seg if old is not None and res is old else run_segments(res)
                                for res, (old, seg) in zip((res_a, res_b), self._segments_of))
         self._segments_of = tuple(zip((res_a, res_b), self._segments))
-        self._ncpus = max(int(r.meta.get("ncpus", 0)) if r is not None else 0 for r in (res_a, res_b))
+        self._run_ncpus = tuple(int(r.meta.get("ncpus", 0)) if r is not None else 0 for r in (res_a, res_b))
+        self._ncpus = max(self._run_ncpus)
         self._rows = diff_summaries(sum_a or {}, sum_b or {})
         ndiff = sum(r["differs"] for r in self._rows)
         self.title.setText(f"<b>A</b> = {label_a} &nbsp; <b>B</b> = {label_b} &nbsp; — "
@@ -223,15 +225,20 @@ class CompareView(QWidget):
         """The left axis' labels for a view *height_px* high: every lane, or every Nth CPU where they would overlap.
 
         Interleaved lanes are labelled ``A · CPU n`` and ``B · CPU n`` while each lane has room for a label,
-        else ``CPU n A/B`` at the middle of every Nth CPU's pair; overlaid lanes ``CPU n``.
+        else ``CPU n A/B`` at the middle of every Nth CPU's pair; overlaid lanes ``CPU n``.  A CPU only one run
+        has says so (``B · no CPU n``, ``CPU n A only``): its other lane stays empty.
         """
         n = self._ncpus
+        has = [[c < self._run_ncpus[run] for run in (0, 1)] for c in range(n)]
         if self._overlay:
-            return lane_ticks.lane_ticks([f"CPU {c}" for c in range(n)], height_px)[0]
+            names = [f"CPU {c}" + ("" if all(has[c]) else f" {'AB'[has[c].index(True)]} only") for c in range(n)]
+            return lane_ticks.lane_ticks(names, height_px)[0]
         if lane_ticks.label_step(2 * n, height_px) == 1:
-            return [(self.lane_y(run, c), f"{'AB'[run]} · CPU {c}") for c in range(n) for run in (0, 1)]
+            return [(self.lane_y(run, c), f"{'AB'[run]} · {'' if has[c][run] else 'no '}CPU {c}")
+                    for c in range(n) for run in (0, 1)]
         step = lane_ticks.label_step(n, height_px)
-        return [(2.0 * c + 0.5, f"CPU {c} A/B") for c in range(0, n, step)]
+        return [(2.0 * c + 0.5, f"CPU {c} " + ("A/B" if all(has[c]) else f"{'AB'[has[c].index(True)]} only"))
+                for c in range(0, n, step)]
 
     def _label_lanes(self) -> None:
         """Lane labels and CPU-pair separators for the view's current height."""

@@ -180,3 +180,20 @@ def test_the_same_pair_again_is_not_drawn_again_and_an_unchanged_run_keeps_its_s
     assert calls == [ra, rb, ra] and view.drawn_counts()["A"] == view.drawn_counts()["B"]
     view.set_results_pair(ra, sa, ra, sa, "A", "A again")   # a new label is drawn
     assert view.table.horizontalHeaderItem(2).text() == "A again"
+
+
+def test_a_cpu_only_one_run_has_is_labelled_so(qtbot, pair):
+    # a 4-CPU run A against a 2-CPU run B: B's lanes for CPUs 2 and 3 are empty, and their labels say why
+    ra, sa, _rb, _sb = pair
+    small = simulation.simulate(scenario.apply_sets(scenario.preset("bare-metal-lapic"),
+                                                    ["run.until=200ms", "machine.cpus=2"]), engine="reference")
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.set_results_pair(ra, sa, small, analysis.summarize(small))
+    assert ra.meta["ncpus"] == 4
+    labels = [text for _y, text in view.lane_labels(2000.0)]
+    assert labels[:4] == ["A · CPU 0", "B · CPU 0", "A · CPU 1", "B · CPU 1"]
+    assert labels[4:] == ["A · CPU 2", "B · no CPU 2", "A · CPU 3", "B · no CPU 3"]
+    assert [text for _y, text in view.lane_labels(40.0)][-1].endswith("A only")
+    view.set_overlay(True)
+    assert [text for _y, text in view.lane_labels(2000.0)] == ["CPU 0", "CPU 1", "CPU 2 A only", "CPU 3 A only"]
