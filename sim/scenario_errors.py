@@ -49,11 +49,20 @@ def describe(err: dict, source: str, root: type[BaseModel]) -> str:
         return f"{source}: {key}: {value!r} is not allowed (allowed: {ctx.get('expected')})"
     if typ == "missing":
         return f"{source}: {key}: required key is missing"
+    if typ == "model_type" and loc:   # a whole table given a value: "--set machine=3"
+        names = _section_fields(root, loc + ("",))
+        if isinstance(loc[-1], int):   # an item of a list of tables
+            first = f"{names[0]} = ..., " if names else ""
+            return f"{source}: {key}: is an inline table ({{ {first}... }}), not a value (got {value!r})"
+        return (f"{source}: {key}: is a table ([{key}]), not a value (got {value!r}); set one of its keys"
+                + (f", e.g. {key}.{names[0]}" if names else ""))
     text = err["msg"]
     if text.startswith("Value error, "):
         text = text[len("Value error, "):]
     if loc:
-        return f"{source}: {key}: {text} (got {value!r})" if typ != "value_error" or not isinstance(value, dict) else f"{source}: {key}: {text}"
+        # a message that already quotes the value (our validators' "unknown C-state 'C99'") is not repeated
+        shown = typ == "value_error" and (isinstance(value, dict) or repr(value) in text)
+        return f"{source}: {key}: {text}" if shown else f"{source}: {key}: {text} (got {value!r})"
     return f"{source}: {text}"
 
 

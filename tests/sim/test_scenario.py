@@ -158,3 +158,18 @@ def test_a_negative_duration_is_called_negative(text):
 
     with pytest.raises(ValueError, match="is negative; a duration is 0 or more"):
         parse_duration(text)
+
+
+def test_a_table_given_a_value_says_it_is_a_table_and_a_quoted_value_is_not_repeated():
+    base = scen.preset("bare-metal-lapic")
+    with pytest.raises(InputError) as e:
+        scen.apply_sets(base, ["machine=3"])
+    assert str(e.value).endswith("machine: is a table ([machine]), not a value (got 3); set one of its keys, "
+                                 "e.g. machine.cpus")
+    with pytest.raises(InputError, match=r"workload\.timers\[0\]: is an inline table \(\{ kind = \.\.\., \.\.\. \}\)"):
+        scen.apply_sets(base, ["workload.timers=[3]"])
+    with pytest.raises(InputError) as e:
+        scen.apply_sets(base, ['machine.cstates=["C99"]'])
+    assert str(e.value).count("'C99'") == 1 and "unknown C-state 'C99'" in str(e.value)
+    with pytest.raises(InputError, match=r"machine\.cpus: .*integer \(got 'x'\)"):
+        scen.apply_sets(base, ['machine.cpus="x"'])
