@@ -67,7 +67,7 @@ cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
         elif ev == EV_IPI:
             ipi_arrives(m, cpu, t)
         elif ev == EV_INJ:
-            arrive(m, cpu, t, <int>arg)
+            inj_arrives(m, cpu, t, <int>arg)
         elif ev == EV_WAKE:
             wake_done(m, cpu, t)
         elif ev == EV_WORK:
@@ -124,7 +124,7 @@ cdef ns_t drain_events(Machine* m, ns_t fired_by, ns_t horizon, int64_t* done) n
         elif ev == EV_IPI:
             ipi_arrives(m, cpu, t)
         elif ev == EV_INJ:
-            arrive(m, cpu, t, <int>arg)
+            inj_arrives(m, cpu, t, <int>arg)
         elif ev == EV_WAKE:
             wake_done(m, cpu, t)
         else:

@@ -52,6 +52,16 @@ cdef void inject(Machine* m, int cpu, ns_t t, int what) noexcept nogil:
         m.cpus[cpu].pend_inj |= what
 
 
+cdef inline void inj_arrives(Machine* m, int cpu, ns_t t, int what) noexcept nogil:
+    """An injected interrupt reaches its vCPU, which takes it if it runs; one descheduled (or a VM paused for a
+    migration) since the injection keeps it pending and is injected again when it next runs (VM entry).
+    Bare metal: every CPU runs."""
+    if m.cpus[cpu].vcpu_running and not m.paused:
+        arrive(m, cpu, t, what)
+    else:
+        m.cpus[cpu].pend_inj |= what
+
+
 cdef void deliver_pending(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef int what = m.cpus[cpu].pend_inj
     m.cpus[cpu].pend_inj = 0

@@ -108,7 +108,7 @@ class LoopMixin:
             else:
                 self._arrive(cpu, t, self.PEND_IPI)
         elif ev == EV_INJ:
-            self._arrive(cpu, t, gen)
+            self._inj_arrives(cpu, t, gen)
         elif ev == EV_WAKE:
             if gen != self.wake_gen[cpu]:
                 return False

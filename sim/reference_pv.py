@@ -112,6 +112,15 @@ class PvMixin:
         else:
             self.pend_inj[cpu] |= what
 
+    def _inj_arrives(self, cpu, t, what):
+        """An injected interrupt reaches its vCPU, which takes it if it runs; one descheduled (or a VM paused for a
+        migration) since the injection keeps it pending and is injected again when it next runs (VM entry).
+        Bare metal: every CPU runs."""
+        if self.vcpu_running[cpu] and not self.paused:
+            self._arrive(cpu, t, what)
+        else:
+            self.pend_inj[cpu] |= what
+
     def _deliver_pending(self, cpu, t):
         what = self.pend_inj[cpu]
         self.pend_inj[cpu] = 0

@@ -112,6 +112,19 @@ def test_migration_without_tsc_scaling_makes_tsc_unstable():
     assert np.count_nonzero(scaled.kind == Kind.MIGRATE) == 2
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_paused_vm_takes_no_interrupt_until_it_resumes(seed):
+    # kvm-migration pauses the VM 50 ms at 1 s: an interrupt injected just before the pause (a tick on its
+    # way) waits for VM entry on the destination, as a descheduled vCPU's does (it was handled at 1.0000038 s,
+    # in the middle of the pause, with seed 2)
+    res = run("kvm-migration", [f"run.seed={seed}", 'run.until="1500ms"'], engine="cython")
+    start, end = (int(t) for t in res.time_ns[res.kind == Kind.MIGRATE])
+    assert (start, end) == (1_000_000_000, 1_050_000_000)
+    handled = np.isin(res.kind, [Kind.TICK, Kind.IRQ]) & (res.time_ns > start) & (res.time_ns < end)
+    assert not handled.any(), res.time_ns[handled]
+    assert (np.isin(res.kind, [Kind.TICK, Kind.IRQ]) & (res.time_ns >= end) & (res.time_ns < end + 1_000_000)).any()
+
+
 def test_kvm_clock_is_read_through_the_shared_pvclock_math():
     # the engine's pvclock scale for the guest TSC equals the library's (one implementation of the math)
     sim = Simulation(scen.preset("kvm"), engine="reference")
