@@ -26,7 +26,7 @@ from ext.rng cimport splitmix64_next
 from ext.heap cimport EventHeap, HeapEntry, heap_init, heap_free, heap_pop, heap_top, heap_before
 from ext.eventlog cimport log_init, log_free, log_unreserve, LOG_RESERVE_RECORDS
 from ext.machine cimport (Machine, Slot, Cpu, Device, ClockSrc, CState, UTimer, Dist, Migration,
-                          rand64, push, arm, cancel, cs_cycles, ktime, ktime_miss, mlog, tsc_at, time_changed)
+                          rand64, push, arm, cancel, cs_cycles, ktime, ktime_miss, ktime_read, mlog, tsc_at, time_changed)
 from ext.devices cimport device_ops, dev_set_next_event, dev_set_periodic, dev_periodic_fire
 
 cnp.import_array()
@@ -157,7 +157,7 @@ cdef class CyEngine:
     cdef Migration* _migs
 
     name = "cython"
-    SEMANTICS = 8  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
+    SEMANTICS = 9  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
 
     def __cinit__(self, plan):
         cdef Machine* m = &self.m

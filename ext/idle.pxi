@@ -266,16 +266,18 @@ cdef void idle_exit(Machine* m, int cpu, ns_t t) noexcept nogil:
 cdef ns_t next_timer(Machine* m, int cpu) noexcept nogil:
     cdef Cpu* c = &m.cpus[cpu]
     cdef ns_t nxt = KTIME_MAX
-    cdef ns_t base
+    cdef ns_t base, wd
     cdef int i
     for i in range(c.nutimers):
         if c.utimers[i].expiry < nxt:
             nxt = c.utimers[i].expiry
     if m.bc_bound == cpu and m.bc_expires < nxt:
         nxt = m.bc_expires
-    if m.wd_expires < nxt and m.wd_round % m.ncpus == cpu and watchdog_watching(m):
+    if m.wd_round % m.ncpus == cpu and watchdog_watching(m):
         # the watchdog is a timer_list timer on the CPU it runs on next (add_timer_on): it wakes that CPU
-        nxt = m.wd_expires
+        wd = watchdog_expiry(m)
+        if wd < nxt:
+            nxt = wd
     if nxt != KTIME_MAX and c.mode == TM_LOWRES_NOHZ:
         # low-res: timers only run from the tick, so the next event is the jiffy at or after them
         base = m.last_jiffies_update

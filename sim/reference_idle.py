@@ -329,9 +329,9 @@ class IdleMixin:
                 nxt = u[0]
         if self.bc_bound == cpu and self.bc_expires < nxt:
             nxt = self.bc_expires
-        if self.wd_expires < nxt and self.wd_round % self.ncpus == cpu and self._watchdog_watching():
+        if self.wd_round % self.ncpus == cpu and self._watchdog_watching():
             # the watchdog is a timer_list timer on the CPU it runs on next (add_timer_on): it wakes that CPU
-            nxt = self.wd_expires
+            nxt = min(nxt, self._watchdog_expiry())
         if nxt != KTIME_MAX and self.mode[cpu] == TickMode.LOWRES_NOHZ:
             # low-res: timers only run from the tick, so the next event is the jiffy at or after them
             base = self.last_jiffies_update

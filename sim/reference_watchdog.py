@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tickscope.sim.events import Kind
 from tickscope.sim.kclock_base import clocksource_delta, timer_wheel_bucket
+from tickscope.sim.reference_clockevents import KTIME_MAX
 from tickscope.sim.reference_idle import EV_WATCHDOG
 
 
@@ -33,7 +34,7 @@ class WatchdogMixin:
         """add_timer_on(next CPU): a CPU whose tick is stopped past the new expiry is kicked (wake_up_nohz_cpu's
         reschedule IPI) so that its idle loop sees the timer."""
         target = self.wd_round % self.ncpus
-        if self.tick_stopped[target] and self.wd_expires < self.idle_expires[target]:
+        if self.tick_stopped[target] and self._watchdog_expiry() < self.idle_expires[target]:
             self.resched_ipis[target] += 1
             self._arrive(target, t, self.PEND_RESCHED)
 
@@ -48,6 +49,16 @@ class WatchdogMixin:
         self.wd_bucket = timer_wheel_bucket(self.wd_jexp, self.wd_bucket)
         self.wd_expires = (self.wd_bucket - p.initial_jiffies) * self.tick
         self._push(self.wd_expires, EV_WATCHDOG, 0, 0)
+
+    def _watchdog_expiry(self) -> int:
+        """The watchdog timer's expiry on the kernel's clock.  Its round runs at true time ``wd_expires``; a
+        kernel clock running ahead (a fast-drifting TSC, a clock stepped forward) reads that time early, so the
+        CPU it is queued on sleeps until the kernel time of the round (never before ``wd_expires``): woken
+        early, it would find the timer past and spin in the idle loop until the round."""
+        t = self.wd_expires
+        if t == KTIME_MAX:
+            return t
+        return max(t, self.ktime(t))
 
     def _watchdog_watching(self) -> bool:
         """The watchdog timer is queued: a MUST_VERIFY clocksource is still being checked."""
