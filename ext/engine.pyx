@@ -511,8 +511,9 @@ cdef class CyEngine:
         cdef Machine* m = &self.m
         cdef Slot* b = &m.slots[m.bslot]
         cdef ns_t behind = min(ktime(m, self._now), m.jiffies_cap) - m.last_jiffies_update
-        # a reader on a running CPU sees jiffies caught up by tick_do_update_jiffies64 (the NO_HZ machinery)
-        catch_up = any(m.cpus[c].mode == TM_HIGHRES or m.cpus[c].mode == TM_LOWRES_NOHZ for c in range(self.ncpus))
+        # a reader on a running CPU sees jiffies caught up by tick_do_update_jiffies64 (the NO_HZ machinery: only
+        # a stopped tick catches up on irq entry or idle exit; with nohz=off a tick that died leaves jiffies there)
+        catch_up = m.nohz_idle and any(m.cpus[c].mode == TM_HIGHRES or m.cpus[c].mode == TM_LOWRES_NOHZ for c in range(self.ncpus))
         seen = m.jiffies + (1 + floordiv_i64(behind - m.tick, m.tick) if behind >= m.tick and catch_up else 0)
         return {"jiffies": m.jiffies, "jiffies_seen": seen, "last_jiffies_update": m.last_jiffies_update,
                 "do_timer_cpu": m.do_timer_cpu, "events": m.events, "now_ns": self._now,

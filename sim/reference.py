@@ -455,8 +455,9 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
     def global_state(self) -> dict:
         now = min(self.ktime(self.now), self.jiffies_cap)
         behind = now - self.last_jiffies_update
-        # a reader on a running CPU sees jiffies caught up by tick_do_update_jiffies64 (the NO_HZ machinery)
-        catch_up = any(m == TickMode.HIGHRES or m == TickMode.LOWRES_NOHZ for m in self.mode)
+        # a reader on a running CPU sees jiffies caught up by tick_do_update_jiffies64 (the NO_HZ machinery: only
+        # a stopped tick catches up on irq entry or idle exit; with nohz=off a tick that died leaves jiffies there)
+        catch_up = self.plan.nohz_idle and any(m == TickMode.HIGHRES or m == TickMode.LOWRES_NOHZ for m in self.mode)
         seen = self.jiffies + (1 + (behind - self.tick) // self.tick if behind >= self.tick and catch_up else 0)
         return {"jiffies": self.jiffies, "jiffies_seen": seen, "last_jiffies_update": self.last_jiffies_update,
                 "do_timer_cpu": self.do_timer_cpu, "events": self.events, "now_ns": self.now,

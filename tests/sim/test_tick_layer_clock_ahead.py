@@ -29,3 +29,20 @@ def test_an_idle_cpu_does_not_spin_before_the_watchdog_round_when_its_clock_runs
     assert np.count_nonzero(res.kind == Kind.RETRY) == 0          # nothing forced a past expiry
     rounds = [e for e in analysis.watchdog_events(res)]
     assert len(rounds) >= 1                                       # the watchdog still ran its rounds
+
+
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+def test_a_dead_tick_without_nohz_leaves_jiffies_where_it_stopped(engine):
+    # An HPET tick device whose comparator write takes 1 ms cannot be programmed at HZ=1000: forced programming
+    # gives up ("CE: Reprogramming failure. Giving up") and the tick never runs again.  With nohz=off nothing
+    # catches jiffies up (tick_nohz_irq_enter / idle exit only do so for a stopped tick), so the run must report
+    # the jiffies the engine really counted, not HZ*T as if a NO_HZ reader had caught them up.
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), [
+        'machine.hpet_write_delay="1ms"', "machine.lapic=false", "machine.cpus=1", "kernel.hz=1000",
+        "kernel.highres=true", 'kernel.nohz="off"', 'workload.kind="mixed"', 'run.until="1s"'])
+    res = simulate(sc, engine=engine)
+    assert ((res.kind == Kind.MIN_DELTA) & (res.value == -1)).any()              # the kernel's "Giving up"
+    counted = int(res.value[res.kind == Kind.JIFFIES][-1])
+    assert counted < 10
+    assert res.meta["jiffies"] == counted
+    assert analysis.summarize(res)["jiffies_delta"] == counted
