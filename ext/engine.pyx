@@ -422,17 +422,7 @@ cdef class CyEngine:
 
     def settle_ktime(self, long long t_end):
         """The true time by which the kernel's clock reads *t_end* (ReferenceEngine.settle_ktime)."""
-        cdef Machine* m = &self.m
-        cdef ns_t lo = t_end, hi = t_end + SETTLE_KTIME_CAP_NS, mid
-        if ktime(m, t_end) >= t_end or ktime(m, hi) < t_end:
-            return t_end
-        while lo < hi:
-            mid = lo + (hi - lo) // 2
-            if ktime(m, mid) >= t_end:
-                hi = mid
-            else:
-                lo = mid + 1
-        return lo
+        return settle_at(&self.m, t_end)
 
     def finish(self, long long t_end):
         """End the run at *t_end* with the interrupts already on their way delivered; returns the settle
@@ -444,7 +434,7 @@ cdef class CyEngine:
         m.acct_end = t_end
         m.jiffies_cap = ktime(m, t_k)
         with nogil:
-            last = drain_events(m, t_k, t_k + DRAIN_HORIZON_NS, &done)
+            last = drain_events(m, t_k, t_end, t_k + DRAIN_HORIZON_NS, &done)
         self._check()
         self._now = max(self._now, t_k, last)
         self._finished = True

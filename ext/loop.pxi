@@ -91,10 +91,41 @@ cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
     return ST_OK
 
 
-cdef ns_t drain_events(Machine* m, ns_t fired_by, ns_t horizon, int64_t* done) noexcept nogil:
+cdef ns_t settle_at(Machine* m, ns_t t_end) noexcept nogil:
+    """The true time by which the kernel's clock reads *t_end* (ReferenceEngine.settle_ktime)."""
+    cdef ns_t lo = t_end, hi = t_end + SETTLE_KTIME_CAP_NS, mid
+    if ktime(m, t_end) >= t_end or ktime(m, hi) < t_end:
+        return t_end
+    while lo < hi:
+        mid = lo + (hi - lo) // 2
+        if ktime(m, mid) >= t_end:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+cdef bint due_by_end(Machine* m, int slot, ns_t t_end) noexcept nogil:
+    """A oneshot device programmed for a kernel expiry at or before the end, firing within one clock quantum
+    of the moment the kernel's clock reached that expiry: on its way at the end (ReferenceEngine._due_by_end:
+    the delta is programmed from a clock read floored to a whole clocksource cycle, and the device counts
+    whole ticks).  A programming clamped to min_delta_ns stays dropped; jiffies and pit clocksources too."""
+    cdef Slot* s = &m.slots[slot]
+    cdef ClockSrc* cs = &m.cs[m.cs_idx]
+    cdef ns_t expires = s.next_event
+    cdef uint64_t quantum
+    if s.state != STATE_ONESHOT or expires > t_end or not cs.continuous:
+        return False
+    quantum = (cs.mult + (<uint64_t>1 << cs.shift) - 1) >> cs.shift
+    if s.dev.mult:
+        quantum += ((<uint64_t>1 << s.dev.shift) + s.dev.mult - 1) // s.dev.mult
+    return s.fire_at <= settle_at(m, expires) + <ns_t>quantum
+
+
+cdef ns_t drain_events(Machine* m, ns_t fired_by, ns_t t_end, ns_t horizon, int64_t* done) noexcept nogil:
     """The run's end (CyEngine.finish, ReferenceEngine.finish): deliver what is in flight — device
-    interrupts raised by *fired_by*, injections, IPIs, C-state exits — up to *horizon*, and drop
-    everything else.  Returns the time of the last event delivered (0 if none)."""
+    interrupts raised by *fired_by* (or due by *t_end*: due_by_end), injections, IPIs, C-state exits — up
+    to *horizon*, and drop everything else.  Returns the time of the last event delivered (0 if none)."""
     cdef HeapEntry* top
     cdef EventHeap* q
     cdef int ev, cpu
@@ -116,7 +147,7 @@ cdef ns_t drain_events(Machine* m, ns_t fired_by, ns_t horizon, int64_t* done) n
         m.ev_t = t
         deliver = True
         if ev == EV_DEV:
-            if m.slots[cpu].fire_at <= fired_by:
+            if m.slots[cpu].fire_at <= fired_by or due_by_end(m, cpu, t_end):
                 dispatch_device(m, cpu, t)
             else:
                 m.slots[cpu].fire_at = KTIME_MAX  # raised after the end: dropped

@@ -140,3 +140,37 @@ def test_the_settled_tail_is_the_grid_between_its_bounds(preset, sets):
             assert sorted(got.tolist()) == sorted(want.tolist()), (cpu, lo)
             checked += got.size
     assert checked > 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("hz", [100, 1000])
+@pytest.mark.parametrize("highres", ["true", "false"])
+@pytest.mark.parametrize("cs,sets", [("hpet", ['kernel.clocksource="hpet"']),
+                                     ("acpi_pm", ["machine.hpet=false", 'kernel.clocksource="acpi_pm"'])])
+def test_a_coarse_clocksource_still_delivers_the_tick_due_at_the_end(engine, hz, highres, cs, sets):
+    # The HPET (70 ns a cycle) or the ACPI PM timer (279 ns): the kernel reads its clock floored to a whole
+    # cycle when it programs the tick for kernel time `until`, so the device fires up to a cycle after the
+    # kernel's clock read `until`.  That interrupt is on its way at the end and must be delivered (found by an
+    # acceptance check: with kernel.clocksource="hpet" and nohz=off every run of 1, 2 or 3 s ended one jiffy and
+    # one tick short, jiffies_delta = HZ*T - 1 against jiffies_expected = HZ*T).
+    s = _summary("bare-metal-lapic", sets + [f"kernel.hz={hz}", f"kernel.highres={highres}", 'kernel.nohz="off"',
+                                             'workload.kind="busy"', "machine.cpus=3", 'run.until="2s"'], engine)
+    assert s["clocksource"] == cs
+    want = 2 * hz
+    assert s["jiffies_delta"] == want == s["jiffies_expected"]
+    assert all(c["ticks_delivered"] == c["ticks_expected"] == want and c["ticks_lost"] == 0 for c in s["cpus"])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_tick_due_at_the_end_is_delivered_after_the_watchdog_switched_to_acpi_pm(engine):
+    # A TSC that stops in C3 is marked unstable at 1 s and timekeeping falls back to acpi_pm (no HPET); the kernel
+    # clock then runs 46 ns ahead of true time at the end, but the tick for kernel time `until`, programmed from a
+    # clock read floored to a 279 ns cycle, fires 64-197 ns after the true `until` (a sweep found 199/200 jiffies)
+    s = _summary("bare-metal-lapic", [
+        "kernel.hz=100", "machine.cpus=3", 'kernel.nohz="off"', "kernel.highres=true", 'machine.broadcast="pit"',
+        'machine.cstates=["C1","C3"]', 'run.until="2s"', "run.seed=985851363288", "machine.hpet=false",
+        'workload.kind="timers"', 'workload.timers=[{kind="random",rate_hz=2000},{kind="periodic",period="11ms"}]',
+        'machine.irq_jitter="5us"', "machine.tsc_invariant=false"], engine)
+    assert s["clocksource"] == "acpi_pm"
+    assert s["jiffies_delta"] == 200 == s["jiffies_expected"]
+    assert all(c["ticks_delivered"] == c["ticks_expected"] == 200 and c["ticks_lost"] == 0 for c in s["cpus"])
