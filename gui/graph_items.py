@@ -45,6 +45,7 @@ NODE_PX = 7.0
 LABEL_MIN_SPACING_PX = 64.0   # node spacing on screen below which labels would overlap
 # Antialiased edges cost 85 ms per zoomed-in frame at 6 000 edges (16 ms without), so big graphs draw them aliased.
 AA_MAX_EDGES = 1500
+BOX_MARGIN_TOP = 16.0   # a component box reaches this far above its first row of nodes (scene units)
 SELECT_COLOR = "#ffb000"
 SEARCH_COLOR = "#00a0d0"
 #: The dark theme's canvas: bands tinted from the plot background, lighter nodes and edges (the light
@@ -146,7 +147,7 @@ def build_view_data(graph):
     for c, members in by_comp.items():
         pts = xy[members]
         below[members] = np.rint((pts[:, 0] - pts[:, 0].min()) / NODE_DX).astype(np.int64) % 2 == 1
-        boxes[c] = (pts[:, 0].min() - 16.0, pts[:, 1].min() - 16.0, pts[:, 0].max() + 70.0, pts[:, 1].max() + 14.0)
+        boxes[c] = (pts[:, 0].min() - 16.0, pts[:, 1].min() - BOX_MARGIN_TOP, pts[:, 0].max() + 70.0, pts[:, 1].max() + 14.0)
     band_rects = [(b, top - 40.0, bottom - ROW_DY + 24.0) for b, top, bottom in lay.bands]
     data = GraphData(xy=xy, band=bands, labels=[graph.symbol_name(n) for n in ids], below=below, src=src, dst=dst, cls=cls,
                      bands=band_rects, components=boxes, width=lay.width, height=lay.height)
@@ -378,9 +379,20 @@ class GraphItem(pg.GraphicsObject):
             p.drawText(QtCore.QPointF(c.x() - 4.0, c.y() + (15.0 if odd else -6.0)), text)
         p.setFont(self._band_font)
         p.setPen(QtGui.QColor(self._ink["component"]))
-        for name, (cx0, cy0, _cx1, _cy1) in d.components.items():
+        for at, name in self.component_titles(tr):
+            p.drawText(at, name)
+
+    def component_titles(self, tr) -> list[tuple[QtCore.QPointF, str]]:
+        """Where each component box's title is drawn (baseline, device px) for transform *tr*: above its box,
+        and above the labels of its first row (drawn 6 px above the nodes); zoomed out, the box's margin is
+        thinner than a label, and the title was drawn over the first node's name."""
+        ascent = QtGui.QFontMetricsF(self._font).ascent()
+        out = []
+        for name, (cx0, cy0, _cx1, _cy1) in self._data.components.items():
             c = tr.map(QtCore.QPointF(cx0, cy0))
-            p.drawText(QtCore.QPointF(c.x() + 2.0, c.y() - 3.0), name)
+            first_row = tr.map(QtCore.QPointF(cx0, cy0 + BOX_MARGIN_TOP)).y()
+            out.append((QtCore.QPointF(c.x() + 2.0, min(c.y() - 3.0, first_row - 6.0 - ascent - 3.0)), name))
+        return out
 
     # -- hit testing ---------------------------------------------------------
     def node_at(self, pos: QtCore.QPointF, radius: float) -> int | None:

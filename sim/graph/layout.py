@@ -19,6 +19,9 @@ BANDS = ("backend", "shared-lib", "interface", "core", "hardware")
 NODE_DX = 120.0
 ROW_DY = 40.0
 BAND_GAP = 60.0
+#: A component that starts below another in its band leaves one more row free above it: the title of its
+#: box and its first row's labels (drawn above the nodes) sit there, clear of the labels of the row above.
+TITLE_GAP = ROW_DY
 
 
 @dataclass
@@ -101,7 +104,7 @@ def layered_layout(graph, max_per_row: int | None = None, bands=BANDS, band_of=N
         for c in comps:
             nodes = sorted(by_comp[c], key=lambda n: (graph.g.nodes[n].get("file", ""), n))
             if x and x / NODE_DX + min(len(nodes), per_row) > per_row:
-                x, row = 0.0, rows_used  # start the component on a fresh sub-row
+                x, row = 0.0, rows_used + TITLE_GAP / ROW_DY  # start the component on a fresh sub-row
             x0, y0 = x, top + row * ROW_DY
             for i, n in enumerate(nodes):
                 r, col = divmod(i, per_row)
@@ -110,9 +113,8 @@ def layered_layout(graph, max_per_row: int | None = None, bands=BANDS, band_of=N
             width = min(len(nodes), per_row) * NODE_DX
             layout.components[c] = (x0, y0, x0 + width, y0 + used_rows * ROW_DY)
             rows_used = max(rows_used, row + used_rows)
-            if used_rows > 1:
-                x, row = 0.0, row + used_rows
-                rows_used = max(rows_used, row)
+            if used_rows > 1:   # the next component starts below it, past the title gap
+                x, row = 0.0, row + used_rows + TITLE_GAP / ROW_DY
             else:
                 x = x0 + width + NODE_DX / 2
         bottom = top + rows_used * ROW_DY

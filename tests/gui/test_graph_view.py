@@ -256,3 +256,34 @@ def test_band_titles_never_overlap_in_a_short_dock(qtbot, view):
     assert 0 < len(short) < len(tall) and short[0][1] == tall[0][1]
     ys = [at.y() for at, _ in short]
     assert all(b - a >= line for a, b in zip(ys, ys[1:]))
+
+
+def test_component_titles_clear_their_first_rows_labels_at_the_fit_zoom(qtbot, view):
+    # linux-2.6.21 fitted in a 1400x800 view (scale ~0.6): the titles irq-entry, tick-core, clock-api,
+    # i386-apic-vector ... were drawn over the label of their box's first node
+    from PySide6 import QtGui
+
+    view.fit()
+    qtbot.wait(20)
+    item = view.item
+    tr = item.sceneTransform() * view.canvas.viewportTransform()
+    assert 0.3 < tr.m11() < 1.0                           # zoomed out, labels still drawn
+    label = QtGui.QFontMetricsF(item._font)
+    title = QtGui.QFontMetricsF(item._band_font)
+    d = item.graph_data()
+    for at, name in item.component_titles(tr):
+        x0, y0, x1, _y1 = d.components[name]
+        first = [i for i in range(len(d.xy)) if x0 <= d.xy[i, 0] <= x1 and abs(d.xy[i, 1] - (y0 + 16.0)) < 1e-6]
+        assert first, name
+        label_top = min(tr.map(QtCore.QPointF(*d.xy[i])).y() for i in first) - 6.0 - label.ascent()
+        assert at.y() + title.descent() <= label_top, name   # the title's text ends above the labels' tops
+
+
+def test_a_component_below_another_in_its_band_leaves_a_row_for_its_title():
+    from tickscope.sim.graph import archmodel
+    from tickscope.sim.graph.layout import ROW_DY, TITLE_GAP, layered_layout
+
+    lay = layered_layout(archmodel.load_model("linux-2.6.21"))
+    boxes = lay.components
+    above, below = boxes["irq-entry"], boxes["tick-core"]   # both core, tick-core on the next sub-row
+    assert below[1] - above[3] >= TITLE_GAP == ROW_DY
