@@ -149,7 +149,10 @@ class MainWindow(QtWidgets.QMainWindow):
         if persistent:
             self.session.restore_window()
         self._update_title()
-        self._on_results(self.controller.last_snapshot["results"], self.controller.last_snapshot["summary"])
+        snap = self.controller.last_snapshot
+        self._on_results(snap["results"] if snap else None, snap["summary"] if snap else None)
+        if self.controller.last_error:  # the scenario could not boot (raised before the signal was connected)
+            self.show_error(self.controller.last_error)
         self.raster.setFocus()
 
     # -- construction ---------------------------------------------------------

@@ -111,6 +111,7 @@ class RunController(QtCore.QObject):
         self.step_ns = DEFAULT_STEP_NS
         self._state = "idle"
         self.last_snapshot: dict | None = None
+        self.last_error: str | None = None  # why the scenario could not boot (state "error"), else None
         self.probe = StallProbe(parent=self)
         self.stop_ms = 0.0        # GUI time spent showing the last run's final snapshot (views, panels)
         self._thread = QtCore.QThread()
@@ -180,9 +181,15 @@ class RunController(QtCore.QObject):
             self._worker.sim = Simulation(self._scenario, engine=self._engine, seed=self._seed, until_ns=self._until)
         except InputError as exc:
             self._worker.sim = None
+            self.last_error = str(exc)
+            # nothing of the previous scenario's run stays on show as if it were this one's
+            self.last_snapshot = None
             self._set_state("error")
-            self.error.emit(str(exc))
+            self.results_ready.emit(None, None)
+            self.progress.emit(0, self.until_ns())
+            self.error.emit(self.last_error)
             return
+        self.last_error = None
         self._worker.slice_ns = max(1000, self._worker.sim.plan.meta().get("tick_nsec", 1_000_000))
         self._worker.stream = raster_stream.RasterStream()
         self._worker._plane_caches = {}
