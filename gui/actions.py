@@ -39,6 +39,40 @@ def make_action(window, name, text, shortcut, slot, icon_name=None, checkable=Fa
     return act
 
 
+class SpaceKeyGuard(QtCore.QObject):
+    """Space is Run / pause's second shortcut (F5 the first); a focused control that Space operates keeps it.
+
+    A window shortcut takes Space before the focused widget sees it unless that widget claims the key, which
+    line and text edits do and check boxes, buttons and combo boxes do not: Space on the scenario form's
+    ``arat`` check box started the run instead of ticking the box.  The guard watches the focus and claims
+    Space (the ShortcutOverride event) for such a control of its window, so it toggles, clicks or opens.
+    """
+
+    def __init__(self, window: QtWidgets.QWidget):
+        super().__init__(window)
+        self._window = window
+        app = QtWidgets.QApplication.instance()
+        app.focusChanged.connect(self._on_focus_changed)
+        self._on_focus_changed(None, app.focusWidget())
+
+    @staticmethod
+    def wants_space(widget) -> bool:
+        if isinstance(widget, QtWidgets.QAbstractButton):
+            return True
+        return isinstance(widget, QtWidgets.QComboBox) and not widget.isEditable()
+
+    def _on_focus_changed(self, _old, new):
+        if new is not None and self.wants_space(new) and self._window.isAncestorOf(new):
+            new.installEventFilter(self)   # once: Qt moves a filter installed again to the front
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt override
+        if (event.type() == QtCore.QEvent.ShortcutOverride and event.key() == QtCore.Qt.Key_Space
+                and not event.modifiers() & ~QtCore.Qt.KeypadModifier and self.wants_space(obj)):
+            event.accept()   # the control's key: no shortcut; the key press follows to the control
+            return True
+        return False
+
+
 def build_run_bar(window) -> QtWidgets.QToolBar:
     """The Run toolbar's widgets: seed, run-until, engine and speed readout."""
     ctl = window.controller
@@ -115,6 +149,7 @@ def build_actions(window) -> None:
 
     m = mb.addMenu("&Run")
     bar, ctl = w.run_bar, w.controller
+    w.space_guard = SpaceKeyGuard(w)   # Space on a focused check box, button or combo box is theirs
     for a in (act("run", "&Run / pause", ["F5", "Space"], ctl.toggle, "run", menu=m),
               act("step", "&Step one slice", "F10", ctl.step, "step", menu=m),
               act("reset", "Rese&t", "Ctrl+R", ctl.reset, "reset", menu=m)):
