@@ -77,6 +77,24 @@ class EventTableModel(QAbstractTableModel):
         self._apply_filter()
         self.endResetModel()
 
+    def cpu_filter(self) -> frozenset | None:
+        """The CPUs shown (None = every CPU)."""
+        return self._cpus
+
+    def kind_filter(self) -> frozenset | None:
+        """The kinds shown (None = every kind)."""
+        return self._kinds
+
+    def rows_of_logs(self, logs) -> np.ndarray:
+        """Table rows of the log indices *logs* that the filter shows."""
+        logs = np.asarray(logs, dtype=np.int64)
+        if self._rows is None:
+            return logs[(logs >= 0) & (logs < self._n)]
+        pos = np.searchsorted(self._rows, logs)
+        ok = pos < self._rows.size
+        ok[ok] = self._rows[pos[ok]] == logs[ok]
+        return pos[ok]
+
     def total_count(self) -> int:
         return 0 if self._res is None else len(self._res)
 
@@ -228,6 +246,11 @@ class EventTableModel(QAbstractTableModel):
         return str(val)
 
 
+def _same_record(a, b, i: int) -> bool:
+    """Whether log row *i* is the same record in results *a* and *b* (the same run's log, grown)."""
+    return all(int(getattr(a, col)[i]) == int(getattr(b, col)[i]) for col in ("time_ns", "cpu", "kind", "source", "value"))
+
+
 def _at(t_ns: int) -> str:
     """An absolute time in the value column: printk's s.us with its unit (the column mixes s and ns)."""
     return f"{format_seconds_us(t_ns)} s"
@@ -255,6 +278,10 @@ class EventTableView(QWidget):
         self.kind_box = QComboBox()
         self.cpu_box.setToolTip("Show only this CPU's records")
         self.kind_box.setToolTip("Show only records of this kind")
+        for box in (self.cpu_box, self.kind_box):
+            # as wide as the longest entry ("TICK_RESTART (951)"): sized when first shown, with only "all"
+            # in them, the kind box cut its entries to "WATCHDC"
+            box.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.count_label = QLabel()
         self.table = _Table()
         self.table.setModel(self.model)
@@ -292,6 +319,11 @@ class EventTableView(QWidget):
         self._update_count()
 
     def set_results(self, results, summary=None) -> None:
+        """Show *results*, keeping the user's CPU/kind filter and, while the log it was in goes on, the
+        selected record (the panel is fed every snapshot of a run: both went back to "all" and the top)."""
+        old_res, cpus, kinds = self.model._res, self.model.cpu_filter(), self.model.kind_filter()
+        current = self.table.currentIndex()
+        picked = self.model.row_of_log(current.row()) if current.isValid() else None
         self.model.set_results(results)
         meta = results.meta if results is not None else {}
         for box in (self.cpu_box, self.kind_box):
@@ -307,10 +339,20 @@ class EventTableView(QWidget):
             names = kind_names(meta)
             for k in np.flatnonzero(counts):
                 self.kind_box.addItem(f"{names[k]} ({counts[k]:,})", int(k))
+        if cpus is not None:   # the CPUs of the filter this machine still has
+            cpus = sorted(c for c in cpus if c < int(meta.get("ncpus", 0))) or None
+        if kinds is not None and len(kinds) == 1 and self.kind_box.findData(next(iter(kinds))) < 0:
+            k = next(iter(kinds))   # not in these results (yet): the user's choice stays, with its count
+            self.kind_box.addItem(f"{kind_names(meta)[k]} (0)", k)
         for box in (self.cpu_box, self.kind_box):
             box.blockSignals(False)
-        self.model.set_filter(None, None)
-        self._update_count()
+        self.set_filter(cpus, kinds)
+        if picked is not None and old_res is not None and results is not None and picked < min(len(old_res), len(results)) \
+                and _same_record(old_res, results, picked):
+            rows = self.model.rows_of_logs([picked])
+            if rows.size:
+                self.table.setCurrentIndex(self.model.index(int(rows[0]), 0))
+                self.table.scrollTo(self.table.currentIndex(), QAbstractItemView.EnsureVisible)
 
     def set_filter(self, cpus=None, kinds=None) -> None:
         """Filter rows by CPU numbers and kind numbers (None = any); the combo boxes follow when they can."""

@@ -184,3 +184,41 @@ def test_a_state_past_the_scenarios_list_is_named_as_the_raster_names_it(qtbot, 
     view.set_results(res, summ)
     assert view.model.format_source(int(Kind.IDLE), 3) == "state 3"
     assert view.model.format_value(0, int(Kind.BC_ENTER), 0, 0) == "deep state HLT"
+
+
+def test_the_filter_and_the_selected_record_survive_new_results_of_the_run(qtbot):
+    """A run that goes on (or is shown again) keeps the user's CPU/kind filter and selected record; the kind
+    box is wide enough for its longest entry."""
+    sc = scenario.preset("unstable-tsc")
+    sim = simulation.Simulation(sc, engine="reference", until_ns=1_100_000_000)
+    sim.step(600_000_000)
+    first = sim.results()
+    view = EventTableView()
+    qtbot.addWidget(view)
+    view.resize(1200, 300)
+    view.show()              # as in the window: shown and laid out before the first results arrive
+    qtbot.waitExposed(view)
+    qtbot.wait(20)
+    view.set_results(first)
+    view.cpu_box.setCurrentIndex(view.cpu_box.findData(1))
+    view.kind_box.setCurrentIndex(view.kind_box.findData(int(Kind.TICK_STOP)))
+    n_first = view.model.rowCount()
+    assert n_first > 0
+    view.table.setCurrentIndex(view.model.index(n_first - 1, 0))
+    picked = view.model.record(n_first - 1)
+    while not sim.done:
+        sim.step(100_000_000)
+    view.set_results(sim.results())          # the run went on: the panel is fed its next snapshot
+    assert view.kind_box.currentData() == int(Kind.TICK_STOP) and view.cpu_box.currentData() == 1
+    res = sim.results()
+    assert view.model.rowCount() == np.count_nonzero((res.cpu == 1) & (res.kind == Kind.TICK_STOP)) > n_first
+    assert view.model.record(view.table.currentIndex().row()) == picked
+    # a kind the new results do not hold yet (a reset run) stays selected, with its count
+    view.kind_box.setCurrentIndex(view.kind_box.findData(int(Kind.WATCHDOG)))
+    view.set_results(first)
+    assert view.kind_box.currentData() == int(Kind.WATCHDOG) and view.model.rowCount() == 0
+    assert view.kind_box.currentText() == "WATCHDOG (0)"
+    # every entry of the kind box shows whole
+    longest = max(view.kind_box.fontMetrics().horizontalAdvance(view.kind_box.itemText(i))
+                  for i in range(view.kind_box.count()))
+    qtbot.waitUntil(lambda: view.kind_box.width() >= longest + 16)
