@@ -127,11 +127,20 @@ def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, tit
     def x_of(times):
         return area.left() + (times - t0).astype(np.float64) * (area.width() / (t1 - t0))
 
+    cols = max(1, int(area.width() * opts.dpi / 72))
+    planes = raster.planes(data, t0, t1, cols)
+    colw = area.width() / cols
+    reveal_col = cols if reveal >= t1 else int((reveal - t0) * cols // (t1 - t0))
+    # lane backgrounds (idle depth, steal) as the app shades them, at the export's resolution
+    for lane in range(min(n, planes["background"].shape[0])):
+        row = planes["background"][lane][:reveal_col]
+        change = np.flatnonzero(np.diff(np.r_[0, row, 0]))
+        for a, b in zip(change[:-1], change[1:]):
+            if row[a]:
+                rgba = raster.background_color(colors, int(row[a]), len(data.cstate_names))
+                p.fillRect(QtCore.QRectF(area.left() + a * colw, area.top() + lane * lane_h, (b - a) * colw, lane_h),
+                           QtGui.QColor(*rgba))
     if binned:
-        cols = max(1, int(area.width() * opts.dpi / 72))
-        planes = raster.planes(data, t0, t1, cols)
-        colw = area.width() / cols
-        reveal_col = cols if reveal >= t1 else int((reveal - t0) * cols // (t1 - t0))
         for lane in range(min(n, planes["marks"].shape[0])):
             top = area.top() + lane * lane_h
             for code_row, y0, y1, key in ((planes["ghost"][lane].astype(np.uint8), ghost_top, ghost_bot, "ghost"),
@@ -189,6 +198,13 @@ def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, tit
     for label, rgba, count in items:
         p.fillRect(QtCore.QRectF(x, y - TICK_PT + 1, 8, TICK_PT - 1), QtGui.QColor(*rgba))
         x += 11 + draw_text(p, x + 11, y, f"{label} {count}", TICK_PT) + 12
+    shades = [(f"idle {data.cstate_names[code - raster.BG_IDLE]}", code) for code in sorted(data.spans)
+              if code != raster.BG_STEAL and code - raster.BG_IDLE < len(data.cstate_names)]
+    shades += [("steal", raster.BG_STEAL)] if raster.BG_STEAL in data.spans else []
+    for label, code in shades:   # the lane backgrounds, as they look on the white page
+        rgb = raster.composite(raster.background_color(colors, code, len(data.cstate_names)), (255, 255, 255))
+        p.fillRect(QtCore.QRectF(x, y - TICK_PT + 1, 8, TICK_PT - 1), QtGui.QColor(*rgb))
+        x += 11 + draw_text(p, x + 11, y, label, TICK_PT) + 12
 
 
 

@@ -385,9 +385,8 @@ class TickRasterView(QtWidgets.QWidget):
 
         def background(code, text):
             # lane backgrounds are translucent: show them as they look over the plot background
-            r, g, b, alpha = raster.background_color(c, code, len(data.cstate_names))
             base = 0 if sum(c["sep"][:3]) > 0 else 255
-            r, g, b = (int(base + (v - base) * alpha / 255) for v in (r, g, b))
+            r, g, b = raster.composite(raster.background_color(c, code, len(data.cstate_names)), (base,) * 3)
             return f'<span style="background-color:rgb({r},{g},{b})">&nbsp;&nbsp;&nbsp;</span>&nbsp;{text}'
 
         data = self._data

@@ -166,3 +166,17 @@ def test_highlighted_graph_nodes_are_marked(vmi_lost, qapp, tmp_path):
 def test_bad_sizes_are_refused(text):
     with pytest.raises(pe.InputError, match="--size"):
         pe.parse_size(text)
+
+
+def test_the_exported_raster_shades_idle_depth_and_steal_as_the_app_does(qapp, tmp_path):
+    # the app's lanes show each C-state's depth and steal; the export drew bare white lanes and no key for them
+    for preset, code, label in (("bare-metal-hpet-c3", raster.BG_IDLE + 2, "idle C3"), ("kvm-overcommit", raster.BG_STEAL, "steal")):
+        res = simulation.simulate(scenario.apply_sets(scenario.preset(preset), ['run.until="300ms"']), engine="reference")
+        src = pe.PlotSource(res)
+        assert code in src.raster_data.spans
+        root, texts = _svg(pe.write_svg(src, "raster", tmp_path / f"{preset}.svg", pe.PlotOptions()))
+        r, g, b, _a = raster.background_color(raster.LIGHT_COLORS, code, len(src.raster_data.cstate_names))
+        shaded = [rect for grp in root.iter(f"{SVG}g") if grp.get("fill") == f"#{r:02x}{g:02x}{b:02x}"
+                  for rect in grp.iter(f"{SVG}rect")]
+        assert len(shaded) >= 10, preset                     # one rect per idle (steal) period in the window
+        assert any(t.strip() == label for t in texts), texts[-12:]
