@@ -247,13 +247,16 @@ cdef inline int governor(Machine* m, ns_t sleep, bint shallow_only) noexcept nog
 
 
 cdef void idle_exit(Machine* m, int cpu, ns_t t) noexcept nogil:
-    """tick_nohz_idle_exit: restart the tick if it was stopped; the CPU runs its task."""
+    """tick_nohz_idle_exit: restart the tick if it was stopped; the CPU runs its task.  idle_exittime is set
+    only with the tick stopped (tick_nohz_account_idle_time, via tick_nohz_idle_update_tick)."""
     cdef Cpu* c = &m.cpus[cpu]
     cdef ns_t now
-    if c.tick_stopped:
+    cdef int stopped = c.tick_stopped
+    if stopped:
         nohz_restart_tick(m, cpu, t)
     now = ktime(m, t)
-    c.idle_exittime = now
+    if stopped:
+        c.idle_exittime = now
     c.idle_sleeptime += now - c.idle_entrytime
     c.idle_state = RUNNING
     if c.work_len >= 0:

@@ -310,11 +310,14 @@ class IdleMixin:
         return best
 
     def _idle_exit(self, cpu, t):
-        """tick_nohz_idle_exit: restart the tick if it was stopped; the CPU runs its task."""
-        if self.tick_stopped[cpu]:
+        """tick_nohz_idle_exit: restart the tick if it was stopped; the CPU runs its task.  idle_exittime is set
+        only with the tick stopped (tick_nohz_account_idle_time, via tick_nohz_idle_update_tick)."""
+        stopped = self.tick_stopped[cpu]
+        if stopped:
             self._nohz_restart_tick(cpu, t)
         now = self.ktime(t)
-        self.idle_exittime[cpu] = now
+        if stopped:
+            self.idle_exittime[cpu] = now
         self.idle_sleeptime[cpu] += now - self.idle_entrytime[cpu]
         self.idle_state[cpu] = RUNNING
         if self.work_len[cpu] >= 0:
