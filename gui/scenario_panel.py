@@ -190,6 +190,10 @@ class _FieldEditor:
         finally:
             w.blockSignals(False)
 
+    def has_error(self) -> bool:
+        """The row holds a value that was refused (shown with its error, not applied)."""
+        return bool(self.error.text())
+
     def show_error(self, message: str | None):
         self.error.setVisible(bool(message))
         self.error.setText(message or "")
@@ -228,6 +232,8 @@ class ScenarioPanel(QtWidgets.QWidget):
         self.model = model
         self._editors: dict[tuple[str, str], _FieldEditor] = {}
         self._applying_toml = False
+        self._shown: dict | None = None     # the scenario the form last showed (model_dump)
+        self._toml_error: str | None = None  # the TOML tab holds text that was refused (not applied)
 
         self.presets = QtWidgets.QComboBox()
         self.presets.setObjectName("preset_combo")
@@ -244,11 +250,19 @@ class ScenarioPanel(QtWidgets.QWidget):
         self.toml_status = QtWidgets.QLabel()
         self.toml_status.setWordWrap(True)
         self.toml_status.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.toml_revert = QtWidgets.QPushButton("Revert")
+        self.toml_revert.setObjectName("toml_revert")
+        self.toml_revert.setToolTip("Drop the text that was not applied and show the scenario as it is")
+        self.toml_revert.clicked.connect(self.revert_toml)
+        self.toml_revert.hide()
         toml_page = QtWidgets.QWidget()
         tl = QtWidgets.QVBoxLayout(toml_page)
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(self.toml, 1)
-        tl.addWidget(self.toml_status)
+        status = QtWidgets.QHBoxLayout()
+        status.addWidget(self.toml_status, 1)
+        status.addWidget(self.toml_revert)
+        tl.addLayout(status)
         self.tabs.addTab(toml_page, "TOML")
 
         layout = QtWidgets.QVBoxLayout(self)
@@ -331,18 +345,40 @@ class ScenarioPanel(QtWidgets.QWidget):
     def _show_scenario(self, sc: scen.Scenario):
         data = sc.model_dump(by_alias=True)
         plain = sc.to_dict()  # TOML-ready: durations as "4ms", built-in C-states by name
+        before = self._shown
+        self._shown = data
         for (sec, key), ed in self._editors.items():
             value = data[key] if sec == "" else data[sec][key]
+            if ed.has_error() and before is not None and (before[key] if sec == "" else before[sec][key]) == value:
+                continue   # a refused value stays on show with its error while other keys change (nothing lost)
             if isinstance(value, (list, dict)):
                 value = toml_literal(plain.get(key) if sec == "" else plain.get(sec, {}).get(key, value))
             ed.show_value(value)
             ed.show_error(None)
-        if not self._applying_toml:
-            self.toml.blockSignals(True)
-            self.toml.setPlainText(sc.to_toml())
-            self.toml.blockSignals(False)
-            self.toml.mark_error_line(None)
-            self.toml_status.setText("valid")
+        if self._applying_toml:
+            return
+        if self._toml_error is not None:
+            # the TOML tab holds the user's refused text: keep it, and say that the scenario moved on without it
+            self.toml_status.setText(f'<span style="color:#d22">{self._toml_error}</span><br>not applied: the '
+                                     "scenario has changed since (form, undo or preset); this text is kept until "
+                                     "it is valid and applied, or replaced by Revert")
+            self.toml_revert.show()
+            return
+        self._set_toml_text(sc)
+
+    def _set_toml_text(self, sc: scen.Scenario) -> None:
+        self.toml.blockSignals(True)
+        self.toml.setPlainText(sc.to_toml())
+        self.toml.blockSignals(False)
+        self.toml.mark_error_line(None)
+        self.toml_status.setText("valid")
+        self.toml_revert.hide()
+
+    def revert_toml(self) -> None:
+        """Drop the TOML tab's refused text: show the scenario as it is."""
+        self._validate_timer.stop()
+        self._toml_error = None
+        self._set_toml_text(self.model.scenario())
 
     def validate_toml(self) -> str | None:
         """Check the TOML tab; apply it when valid.  Returns the error message or None."""
@@ -359,10 +395,14 @@ class ScenarioPanel(QtWidgets.QWidget):
             m = _LINE_RE.search(msg)
             line = int(m.group(1)) if m else self._line_of_key(text, msg)
             self.toml.mark_error_line(line)
-            self.toml_status.setText(f'<span style="color:#d22">{msg}</span>' + (f" (line {line})" if line and not m else ""))
+            self._toml_error = msg + (f" (line {line})" if line and not m else "")
+            self.toml_status.setText(f'<span style="color:#d22">{self._toml_error}</span>')
+            self.toml_revert.show()
             return msg
+        self._toml_error = None
         self.toml.mark_error_line(None)
         self.toml_status.setText("valid")
+        self.toml_revert.hide()
         self._applying_toml = True
         try:
             self.model.propose(sc, "edit TOML", merge_id=self.TOML_MERGE_ID)

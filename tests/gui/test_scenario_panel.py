@@ -78,3 +78,33 @@ def test_an_optional_key_shows_empty_when_not_given_and_clearing_it_unsets_it(qt
     assert model.scenario().workload.busy_fraction is None and ed.error.isHidden()
     model.undo_stack.undo()
     assert model.scenario().workload.busy_fraction == 0.25
+
+
+def test_a_refused_form_value_stays_on_show_while_other_keys_change(qtbot):
+    # cpus = 4000 was refused; changing hz put "4" back in the field and dropped the error: the typed value was lost
+    model, panel = _panel(qtbot)
+    cpus = panel.editor("machine", "cpus")
+    cpus.widget.setText("4000")
+    cpus.widget.editingFinished.emit()
+    assert model.scenario().machine.cpus == 4 and cpus.has_error()
+    hz = panel.editor("kernel", "hz")
+    hz.widget.setCurrentIndex(hz.widget.findData(1000))
+    hz.widget.activated.emit(hz.widget.currentIndex())
+    assert model.scenario().kernel.hz == 1000
+    assert cpus.widget.text() == "4000" and cpus.has_error() and "out of range" in cpus.error.text()
+    model.load_preset("many-cores")           # the key itself changes underneath: the scenario's value is shown
+    assert cpus.widget.text() == "256" and not cpus.has_error()
+
+
+def test_refused_toml_text_is_kept_when_the_form_changes_and_revert_drops_it(qtbot):
+    model, panel = _panel(qtbot)
+    text = panel.toml.toPlainText().replace("[machine]", "[machine]\nbogus_key = 1  # my note")
+    panel.toml.setPlainText(text)
+    assert panel.validate_toml() is not None and not panel.toml_revert.isHidden()
+    panel.editor("kernel", "highres").widget.setChecked(False)   # a form edit while the TOML text is refused
+    assert model.scenario().kernel.highres is False
+    assert panel.toml.toPlainText() == text                       # the user's text, comment and all, is still there
+    assert "not applied" in panel.toml_status.text()
+    panel.toml_revert.click()
+    assert "bogus_key" not in panel.toml.toPlainText() and "highres = false" in panel.toml.toPlainText()
+    assert panel.toml_status.text() == "valid" and panel.toml_revert.isHidden()
