@@ -157,7 +157,7 @@ cdef class CyEngine:
     cdef Migration* _migs
 
     name = "cython"
-    SEMANTICS = 9  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
+    SEMANTICS = 10  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
 
     def __cinit__(self, plan):
         cdef Machine* m = &self.m
@@ -248,10 +248,11 @@ cdef class CyEngine:
         m.slots = <Slot*>PyMem_Calloc(n + 1, sizeof(Slot))
         m.cpus = <Cpu*>PyMem_Calloc(n, sizeof(Cpu))
         m.idle_waketime = <ns_t*>PyMem_Calloc(n, sizeof(ns_t))
+        m.next_tick = <ns_t*>PyMem_Calloc(n, sizeof(ns_t))
         self._residency = <int64_t*>PyMem_Calloc(n * m.nstates, sizeof(int64_t))
         nut = sum(len(x) for x in plan.timers)
         self._utimers = <UTimer*>PyMem_Calloc(max(nut, 1), sizeof(UTimer))
-        if not (m.cs and m.cstates and m.devs and m.slots and m.cpus and m.idle_waketime and self._residency and self._utimers):
+        if not (m.cs and m.cstates and m.devs and m.slots and m.cpus and m.idle_waketime and m.next_tick and self._residency and self._utimers):
             raise MemoryError()
         if heap_init(&m.q[0], 4 * n + 1, 2 * n + 8) or heap_init(&m.q[1], 4 * n + 1, 2 * n + 8) or log_init(&m.log, _INITIAL_LOG_CAPACITY):
             raise MemoryError()
@@ -364,6 +365,7 @@ cdef class CyEngine:
         PyMem_Free(self.m.slots)
         PyMem_Free(self.m.cpus)
         PyMem_Free(self.m.idle_waketime)
+        PyMem_Free(self.m.next_tick)
         PyMem_Free(self._residency)
         PyMem_Free(self._utimers)
         PyMem_Free(self._migs)

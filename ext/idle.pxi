@@ -266,26 +266,37 @@ cdef void idle_exit(Machine* m, int cpu, ns_t t) noexcept nogil:
 
 # -- NO_HZ --------------------------------------------------------------------------------
 
-cdef ns_t next_timer(Machine* m, int cpu) noexcept nogil:
+cdef ns_t next_hrtimer(Machine* m, int cpu) noexcept nogil:
+    """The CPU's earliest hrtimer other than its tick: user timers and the broadcast hrtimer it holds."""
     cdef Cpu* c = &m.cpus[cpu]
     cdef ns_t nxt = KTIME_MAX
-    cdef ns_t base, wd
     cdef int i
     for i in range(c.nutimers):
         if c.utimers[i].expiry < nxt:
             nxt = c.utimers[i].expiry
     if m.bc_bound == cpu and m.bc_expires < nxt:
         nxt = m.bc_expires
+    return nxt
+
+
+cdef ns_t next_timer(Machine* m, int cpu) noexcept nogil:
+    """get_next_timer_interrupt as tick_nohz_next_event asks it: the next timer-wheel timer, and in low-res mode
+    also the next hrtimer (hrtimers run from the tick there); in high-res mode hrtimers are not looked at."""
+    cdef Cpu* c = &m.cpus[cpu]
+    cdef ns_t nxt = KTIME_MAX
+    cdef ns_t base, hr
     if m.wd_round % m.ncpus == cpu and watchdog_watching(m):
         # the watchdog is a timer_list timer on the CPU it runs on next (add_timer_on): it wakes that CPU
-        wd = watchdog_expiry(m)
-        if wd < nxt:
-            nxt = wd
-    if nxt != KTIME_MAX and c.mode == TM_LOWRES_NOHZ:
-        # low-res: timers only run from the tick, so the next event is the jiffy at or after them
-        base = m.last_jiffies_update
-        if nxt > base:
-            nxt = base - floordiv_i64(-(nxt - base), m.tick) * m.tick
+        nxt = watchdog_expiry(m)
+    if c.mode == TM_LOWRES_NOHZ:
+        hr = next_hrtimer(m, cpu)
+        if hr < nxt:
+            nxt = hr
+        if nxt != KTIME_MAX:
+            # low-res: timers only run from the tick, so the next event is the jiffy at or after them
+            base = m.last_jiffies_update
+            if nxt > base:
+                nxt = base - floordiv_i64(-(nxt - base), m.tick) * m.tick
     return nxt
 
 
@@ -294,9 +305,16 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef Cpu* c = &m.cpus[cpu]
     cdef ns_t base = m.last_jiffies_update
     cdef ns_t nxt = next_timer(m, cpu)
+    cdef ns_t soon = nxt
+    cdef ns_t hr, old
     cdef ns_t expires
     cdef int128 cap
-    if nxt != KTIME_MAX and nxt - base <= m.tick and not c.tick_stopped:
+    # keep the tick when any timer, an hrtimer too, is due within a tick (as menu's stop_tick does)
+    if c.mode == TM_HIGHRES:
+        hr = next_hrtimer(m, cpu)
+        if hr < soon:
+            soon = hr
+    if soon != KTIME_MAX and soon - base <= m.tick and not c.tick_stopped:
         return
     if m.do_timer_cpu == cpu or (m.do_timer_cpu == TICK_DO_TIMER_NONE and c.do_timer_last):
         cap = <int128>base + m.cs[m.cs_idx].max_idle_ns
@@ -308,6 +326,11 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
         c.do_timer_last = 1
     elif m.do_timer_cpu != TICK_DO_TIMER_NONE:
         c.do_timer_last = 0
+    if c.tick_stopped and expires == m.next_tick[cpu] and (expires == KTIME_MAX or expires == c.sched_expires):
+        # tick_nohz_stop_tick: the stopped tick's expiry did not change, so nothing is reprogrammed
+        c.idle_sleeps += 1
+        c.idle_expires = expires
+        return
     if not c.tick_stopped:
         c.last_tick = c.sched_expires
         c.tick_stopped = 1
@@ -315,9 +338,15 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
         mlog(m, t, cpu, K_TICK_STOP, 0, expires)
     c.idle_sleeps += 1
     c.idle_expires = expires
+    m.next_tick[cpu] = expires
+    old = c.sched_expires
     c.sched_expires = expires
     if c.mode == TM_HIGHRES:
-        hrtimer_reprogram(m, cpu, t, True)
+        # hrtimer_start / hrtimer_cancel of the sched_timer reprogram the device only when it was the CPU's
+        # first hrtimer (force_local, or its removal) or becomes it (hrtimer_reprogram: before expires_next)
+        hr = next_hrtimer(m, cpu)
+        if (old != KTIME_MAX and old <= hr) or expires < hr:
+            hrtimer_reprogram(m, cpu, t, True)
     elif expires == KTIME_MAX:
         m.slots[cpu].next_event = KTIME_MAX
         if m.slots[cpu].state == STATE_ONESHOT:
@@ -335,6 +364,7 @@ cdef void nohz_restart_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef ns_t exp
     update_jiffies64(m, cpu, t, now)
     c.tick_stopped = 0
+    m.next_tick[cpu] = 0   # tick_nohz_restart
     exp = c.last_tick
     if exp <= now:
         exp = forward(exp, now, m.tick)

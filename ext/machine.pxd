@@ -278,6 +278,7 @@ cdef struct Machine:
     # stopped.  Kept out of Cpu: one more field there cost ~8 instructions per bench event (callgrind, the
     # per-CPU address arithmetic and GCC's inlining changed with the struct's size).
     ns_t* idle_waketime
+    ns_t* next_tick           # per CPU, ts->next_tick: the stopped tick's expiry last programmed (0 = none)
 
 
 cdef inline uint64_t rand64(Machine* m) noexcept nogil:

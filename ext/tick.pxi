@@ -283,6 +283,7 @@ cdef void tick_sched_timer(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil
         update_jiffies64(m, cpu, t, now)
     if c.tick_stopped:
         c.idle_jiffies += 1
+        m.next_tick[cpu] = 0   # tick_sched_handle: the next stop programs the expiry again
     c.ticks += 1
     mlog(m, t, cpu, K_TICK, m.via_bc, c.sched_expires)
     if c.tick_stopped:

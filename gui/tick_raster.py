@@ -149,7 +149,7 @@ class TickRasterView(QtWidgets.QWidget):
         self.legend.setToolTip(
             "Each delivered tick counts once, by its worst outcome: duplicated, else slot in steal, else late, else "
             "on time via broadcast (woken by the broadcast device), else on time.\nSo a late broadcast wake-up counts "
-            "as late, and NO_HZ timer wake-ups (off the grid) are not judged: run --json's broadcast_received counts "
+            "as late, and a stopped tick woken off its grid (off the grid) is not judged: run --json's broadcast_received counts "
             "every broadcast wake-up.")
 
         layout = QtWidgets.QVBoxLayout(self)
@@ -396,7 +396,7 @@ class TickRasterView(QtWidgets.QWidget):
                      raster.MARK_DUPLICATE, raster.MARK_LOST):
             items.append(swatch(code, f"{raster.MARK_NAMES[code]} {counts.get(code, 0)}"))
         if counts.get(raster.MARK_OFF_GRID):
-            items.append(swatch(raster.MARK_OFF_GRID, f"off the grid (NO_HZ timer wake-ups, not judged) "
+            items.append(swatch(raster.MARK_OFF_GRID, f"off the grid (a stopped tick woken off its grid, not judged) "
                                                       f"{counts[raster.MARK_OFF_GRID]}"))
         if self._show_hardware:
             items.append(swatch(raster.MARK_HW_FIRE, f"device interrupt {counts.get(raster.MARK_HW_FIRE, 0)}"))

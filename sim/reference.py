@@ -48,7 +48,7 @@ from tickscope.sim.results import COLUMNS
 
 #: Version of the engine semantics.  The Cython engine declares the version it
 #: implements (``CyEngine.SEMANTICS``); ``auto`` only picks it when they match.
-SEMANTICS = 9
+SEMANTICS = 10
 
 EBUSY = 16
 
@@ -372,6 +372,7 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
             self._update_jiffies64(cpu, t, now)
         if self.tick_stopped[cpu]:
             self.idle_jiffies[cpu] += 1
+            self.next_tick[cpu] = 0   # tick_sched_handle: the next stop programs the expiry again
         self.ticks[cpu] += 1
         self._log(t, cpu, Kind.TICK, self.via_bc, self.sched_expires[cpu])
         if self.tick_stopped[cpu]:

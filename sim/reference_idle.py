@@ -65,6 +65,7 @@ class IdleMixin:
         self.idle_sleeptime = [0] * n
         self.idle_expires = [0] * n
         self.do_timer_last = [0] * n
+        self.next_tick = [0] * n   # ts->next_tick: the stopped tick's expiry last programmed (0 = none)
         # workload
         self.busy_mixed = [False] * n
         self.busy_until = [0] * n
@@ -325,28 +326,41 @@ class IdleMixin:
             self.work_len[cpu] = -1
 
     # ------------------------------------------------------------------ NO_HZ
-    def _next_timer(self, cpu) -> int:
+    def _next_hrtimer(self, cpu) -> int:
+        """The CPU's earliest hrtimer other than its tick: user timers and the broadcast hrtimer it holds."""
         nxt = KTIME_MAX
         for u in self.utimers[cpu]:
             if u[0] < nxt:
                 nxt = u[0]
         if self.bc_bound == cpu and self.bc_expires < nxt:
             nxt = self.bc_expires
+        return nxt
+
+    def _next_timer(self, cpu) -> int:
+        """get_next_timer_interrupt as tick_nohz_next_event asks it: the next timer-wheel timer, and in low-res
+        mode also the next hrtimer (hrtimers run from the tick there).  In high-res mode hrtimers are not looked
+        at: they program the device themselves, and the stopped tick's sched_timer is queued at the next
+        timer-wheel timer (or the timekeeper's max_idle_ns cap, or not at all)."""
+        nxt = KTIME_MAX
         if self.wd_round % self.ncpus == cpu and self._watchdog_watching():
             # the watchdog is a timer_list timer on the CPU it runs on next (add_timer_on): it wakes that CPU
-            nxt = min(nxt, self._watchdog_expiry())
-        if nxt != KTIME_MAX and self.mode[cpu] == TickMode.LOWRES_NOHZ:
-            # low-res: timers only run from the tick, so the next event is the jiffy at or after them
-            base = self.last_jiffies_update
-            if nxt > base:
-                nxt = base + -(-(nxt - base) // self.tick) * self.tick
+            nxt = self._watchdog_expiry()
+        if self.mode[cpu] == TickMode.LOWRES_NOHZ:
+            nxt = min(nxt, self._next_hrtimer(cpu))
+            if nxt != KTIME_MAX:
+                # low-res: timers only run from the tick, so the next event is the jiffy at or after them
+                base = self.last_jiffies_update
+                if nxt > base:
+                    nxt = base + -(-(nxt - base) // self.tick) * self.tick
         return nxt
 
     def _nohz_stop_tick(self, cpu, t):
         """tick_nohz_idle_stop_tick: stop the tick if nothing is due within a tick."""
         base = self.last_jiffies_update
         nxt = self._next_timer(cpu)
-        if nxt != KTIME_MAX and nxt - base <= self.tick and not self.tick_stopped[cpu]:
+        # keep the tick when any timer, an hrtimer too, is due within a tick (as menu's stop_tick does)
+        soon = min(nxt, self._next_hrtimer(cpu)) if self.mode[cpu] == TickMode.HIGHRES else nxt
+        if soon != KTIME_MAX and soon - base <= self.tick and not self.tick_stopped[cpu]:
             return
         if self.do_timer_cpu == cpu or (self.do_timer_cpu == -1 and self.do_timer_last[cpu]):
             cap = base + self.plan.clocksources[self.cs_idx].params.max_idle_ns
@@ -358,6 +372,12 @@ class IdleMixin:
             self.do_timer_last[cpu] = 1
         elif self.do_timer_cpu != -1:
             self.do_timer_last[cpu] = 0
+        if self.tick_stopped[cpu] and expires == self.next_tick[cpu] and (
+                expires == KTIME_MAX or expires == self.sched_expires[cpu]):
+            # tick_nohz_stop_tick: the stopped tick's expiry did not change, so nothing is reprogrammed
+            self.idle_sleeps[cpu] += 1
+            self.idle_expires[cpu] = expires
+            return
         if not self.tick_stopped[cpu]:
             self.last_tick[cpu] = self.sched_expires[cpu]
             self.tick_stopped[cpu] = 1
@@ -365,9 +385,15 @@ class IdleMixin:
             self._log(t, cpu, Kind.TICK_STOP, 0, expires)
         self.idle_sleeps[cpu] += 1
         self.idle_expires[cpu] = expires
+        self.next_tick[cpu] = expires
+        old = self.sched_expires[cpu]
         self.sched_expires[cpu] = expires
         if self.mode[cpu] == TickMode.HIGHRES:
-            self._hrtimer_reprogram(cpu, t, True)
+            # hrtimer_start / hrtimer_cancel of the sched_timer reprogram the device only when it was the CPU's
+            # first hrtimer (force_local, or its removal) or becomes it (hrtimer_reprogram: before expires_next)
+            hr = self._next_hrtimer(cpu)
+            if (old != KTIME_MAX and old <= hr) or expires < hr:
+                self._hrtimer_reprogram(cpu, t, True)
         elif expires == KTIME_MAX:
             self.next_event[cpu] = KTIME_MAX
             if self.state[cpu] == STATE_ONESHOT:
@@ -382,6 +408,7 @@ class IdleMixin:
         now = self.ktime(t)
         self._update_jiffies64(cpu, t, now)
         self.tick_stopped[cpu] = 0
+        self.next_tick[cpu] = 0   # tick_nohz_restart
         exp = self._not_before(self.last_tick[cpu], now)
         self.sched_expires[cpu] = exp
         self._log(t, cpu, Kind.TICK_RESTART, 0, exp)

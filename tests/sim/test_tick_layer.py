@@ -451,3 +451,27 @@ def test_low_res_hrtimer_broadcast_has_jiffy_resolution_high_res_does_not():
     lost = {hr: sum(c["ticks_lost"] for c in analysis.per_cpu(run("bare-metal-hpet-c3", sets + [f"kernel.highres={hr}"])))
             for hr in ("true", "false")}
     assert lost["true"] == 0 and lost["false"] > 0
+
+
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+def test_user_hrtimers_wake_a_stopped_high_res_tick_without_running_it(engine):
+    # tick_nohz_next_event asks get_next_timer_interrupt, which ignores hrtimers in high-res mode: CPU 1 (not
+    # keeping time, no timer-wheel timer) cancels its sched_timer (KTIME_MAX), and each 10 ms user timer is an
+    # hrtimer_interrupt alone (an IRQ record, no tick); jiffies still advance by HZ a second (irq entry catches
+    # them up).  In low-res mode hrtimers run from the tick: the stop is at the jiffy after each timer.
+    sets = ["machine.cpus=2", 'kernel.nohz="idle"', 'workload.kind="timers"', "kernel.watchdog=false",
+            'workload.timers=[{kind="periodic", period="10ms"}]', 'run.until="1s"', "machine.cstates=[]"]
+    for highres in (True, False):
+        res = simulate(scen.apply_sets(scen.preset("bare-metal-lapic"), sets + [f"kernel.highres={str(highres).lower()}"]),
+                       engine=engine)
+        summary = analysis.summarize(res)
+        assert [c["timers_fired"] for c in summary["cpus"]] == [100, 100]
+        assert summary["jiffies_delta"] == 250
+        tick_stops = res.value[(res.kind == Kind.TICK_STOP) & (res.cpu == 1)]
+        irqs = int(np.count_nonzero((res.kind == Kind.IRQ) & (res.cpu == 1)))
+        if highres:
+            assert set(tick_stops.tolist()) == {2**63 - 1} and irqs == 100
+            assert ticks(res)[1] <= 1
+        else:
+            assert 2**63 - 1 not in tick_stops and all(v % 4_000_000 == 0 for v in tick_stops.tolist())
+            assert ticks(res)[1] >= 100 and irqs == 0

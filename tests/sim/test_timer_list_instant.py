@@ -48,13 +48,24 @@ def test_no_idle_time_is_after_now(capsys):
 
 
 def test_user_timers_are_listed_with_the_tick_in_expiry_order(capsys):
-    # bare-metal-hpet-c3: a 25 ms user timer on CPU 0 (the .next_timer that the tick_sched block shows)
-    block = _cpu_blocks(_timer_list(capsys, "bare-metal-hpet-c3", at="1490ms"))[0]
-    callbacks = _clock0_callbacks(block)
-    assert "tick_nohz_handler" in callbacks and "hrtimer_wakeup" in callbacks
-    expiries = _expiries(block)
-    assert expiries == sorted(expiries)
-    assert _field(block, "next_timer") in expiries
+    # bare-metal-hpet-c3 at 1.49 s: CPU 3 ticks with a user timer queued, both listed in expiry order
+    blocks = _cpu_blocks(_timer_list(capsys, "bare-metal-hpet-c3", at="1490ms"))
+    ticking = blocks[3]
+    assert _field(ticking, "tick_stopped") == 0
+    assert sorted(_clock0_callbacks(ticking)) == ["hrtimer_wakeup", "tick_nohz_handler"]
+    assert _expiries(ticking) == sorted(_expiries(ticking))
+
+
+def test_a_stopped_tick_in_high_res_mode_leaves_the_hrtimers_to_themselves(capsys):
+    # CPU 0 sleeps with the tick stopped and only its 25 ms user timer queued.  In high-res mode the tick stop
+    # asks get_next_timer_interrupt, which looks at timer-wheel timers only, so the sched_timer is cancelled:
+    # .next_timer and .idle_expires read KTIME_MAX, as cpu 1 of the real guest's /proc/timer_list shows beside
+    # its queued hrtimer_wakeup, and the user timer programs the device by itself (it was re-queued at the
+    # user timer, and its wake-up ran the tick handler and could take the do_timer duty)
+    sleeping = _cpu_blocks(_timer_list(capsys, "bare-metal-hpet-c3", at="1490ms"))[0]
+    assert _field(sleeping, "tick_stopped") == 1
+    assert _clock0_callbacks(sleeping) == ["hrtimer_wakeup"]
+    assert _field(sleeping, "next_timer") == _field(sleeping, "idle_expires") == 2**63 - 1
 
 
 def test_laptop_timers_wake_through_listed_hrtimers(capsys):
