@@ -249,10 +249,12 @@ cdef class CyEngine:
         m.cpus = <Cpu*>PyMem_Calloc(n, sizeof(Cpu))
         m.idle_waketime = <ns_t*>PyMem_Calloc(n, sizeof(ns_t))
         m.next_tick = <ns_t*>PyMem_Calloc(n, sizeof(ns_t))
+        m.ts_last_jiffies = <int64_t*>PyMem_Calloc(n, sizeof(int64_t))
+        m.ts_next_timer = <ns_t*>PyMem_Calloc(n, sizeof(ns_t))
         self._residency = <int64_t*>PyMem_Calloc(n * m.nstates, sizeof(int64_t))
         nut = sum(len(x) for x in plan.timers)
         self._utimers = <UTimer*>PyMem_Calloc(max(nut, 1), sizeof(UTimer))
-        if not (m.cs and m.cstates and m.devs and m.slots and m.cpus and m.idle_waketime and m.next_tick and self._residency and self._utimers):
+        if not (m.cs and m.cstates and m.devs and m.slots and m.cpus and m.idle_waketime and m.next_tick and m.ts_last_jiffies and m.ts_next_timer and self._residency and self._utimers):
             raise MemoryError()
         if heap_init(&m.q[0], 4 * n + 1, 2 * n + 8) or heap_init(&m.q[1], 4 * n + 1, 2 * n + 8) or log_init(&m.log, _INITIAL_LOG_CAPACITY):
             raise MemoryError()
@@ -366,6 +368,8 @@ cdef class CyEngine:
         PyMem_Free(self.m.cpus)
         PyMem_Free(self.m.idle_waketime)
         PyMem_Free(self.m.next_tick)
+        PyMem_Free(self.m.ts_last_jiffies)
+        PyMem_Free(self.m.ts_next_timer)
         PyMem_Free(self._residency)
         PyMem_Free(self._utimers)
         PyMem_Free(self._migs)
@@ -494,7 +498,8 @@ cdef class CyEngine:
                 "idle_entrytime": c.idle_entrytime, "idle_waketime": m.idle_waketime[cpu], "idle_exittime": c.idle_exittime,
                 "idle_sleeptime": c.idle_sleeptime, "idle_expires": c.idle_expires,
                 "residency_ns": residency, "wakeups": c.wakeups,
-                "broadcast_received": c.bc_received, "ipis": c.ipis, "resched_ipis": c.resched_ipis, "next_timer": next_timer(m, cpu),
+                "broadcast_received": c.bc_received, "ipis": c.ipis, "resched_ipis": c.resched_ipis,
+                "last_jiffies": m.ts_last_jiffies[cpu] - 1, "next_timer": m.ts_next_timer[cpu],
                 "timer_expiries": [c.utimers[i].expiry for i in range(c.nutimers)],
             })
         return out

@@ -309,6 +309,9 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef ns_t hr, old
     cdef ns_t expires
     cdef int128 cap
+    # tick_nohz_next_event's record for /proc/timer_list (stored + 1: 0 = never asked)
+    m.ts_last_jiffies[cpu] = m.jiffies + 1
+    m.ts_next_timer[cpu] = nxt
     # keep the tick when any timer, an hrtimer too, is due within a tick (as menu's stop_tick does)
     if c.mode == TM_HIGHRES:
         hr = next_hrtimer(m, cpu)

@@ -66,6 +66,9 @@ class IdleMixin:
         self.idle_expires = [0] * n
         self.do_timer_last = [0] * n
         self.next_tick = [0] * n   # ts->next_tick: the stopped tick's expiry last programmed (0 = none)
+        # read only by timer-list: tick_nohz_next_event's basejiff (-1 = never asked) and the next timer it found
+        self.ts_last_jiffies = [-1] * n
+        self.ts_next_timer = [0] * n
         # workload
         self.busy_mixed = [False] * n
         self.busy_until = [0] * n
@@ -358,6 +361,7 @@ class IdleMixin:
         """tick_nohz_idle_stop_tick: stop the tick if nothing is due within a tick."""
         base = self.last_jiffies_update
         nxt = self._next_timer(cpu)
+        self.ts_last_jiffies[cpu], self.ts_next_timer[cpu] = self.jiffies, nxt   # tick_nohz_next_event's record
         # keep the tick when any timer, an hrtimer too, is due within a tick (as menu's stop_tick does)
         soon = min(nxt, self._next_hrtimer(cpu)) if self.mode[cpu] == TickMode.HIGHRES else nxt
         if soon != KTIME_MAX and soon - base <= self.tick and not self.tick_stopped[cpu]:
@@ -430,6 +434,7 @@ class IdleMixin:
             "idle_entrytime": self.idle_entrytime[c], "idle_waketime": self.idle_waketime[c], "idle_exittime": self.idle_exittime[c],
             "idle_sleeptime": self.idle_sleeptime[c], "idle_expires": self.idle_expires[c],
             "residency_ns": residency, "wakeups": self.wakeups[c],
-            "broadcast_received": self.bc_received[c], "ipis": self.ipis[c], "resched_ipis": self.resched_ipis[c], "next_timer": self._next_timer(c),
+            "broadcast_received": self.bc_received[c], "ipis": self.ipis[c], "resched_ipis": self.resched_ipis[c],
+            "last_jiffies": self.ts_last_jiffies[c], "next_timer": self.ts_next_timer[c],
             "timer_expiries": [u[0] for u in self.utimers[c]],
         }

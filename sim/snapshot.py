@@ -73,7 +73,9 @@ def timer_list_snapshot(sim) -> dict:
             "idle_jiffies": plan.initial_jiffies + c["idle_jiffies"], "idle_calls": c["idle_calls"],
             "idle_sleeps": c["idle_sleeps"], "idle_entrytime": c["idle_entrytime"], "idle_waketime": c["idle_waketime"],
             "idle_exittime": c["idle_exittime"], "idle_sleeptime": c["idle_sleeptime"], "iowait_sleeptime": 0,
-            "last_jiffies": jiffies, "next_timer": c["next_timer"],
+            # tick_nohz_next_event's record of the CPU's last idle entry (0 if it never asked: no NO_HZ)
+            "last_jiffies": plan.initial_jiffies + c["last_jiffies"] if c["last_jiffies"] >= 0 else 0,
+            "next_timer": c["next_timer"],
             "idle_expires": c["idle_expires"] if c["idle_sleeps"] else 0,
         }
         out_cpus.append({"cpu": cpu, "bases": bases, "tick_sched": ts, "jiffies": jiffies_read})

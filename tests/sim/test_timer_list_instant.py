@@ -112,3 +112,19 @@ def test_idle_waketime_is_an_interrupt_entry_with_the_tick_stopped(capsys):
     now = int(re.search(r"now at (\d+) nsecs", text).group(1))
     for block in _cpu_blocks(text).values():
         assert 0 < _field(block, "idle_waketime") <= now
+
+
+def test_last_jiffies_and_next_timer_are_each_cpus_own_record_of_its_last_idle_entry(capsys):
+    # tick_nohz_next_event stores ts->last_jiffies (jiffies then) and ts->next_timer per CPU: the real guest's
+    # file shows 4296368004 and 4296368002 on its two CPUs.  They were the global jiffies and a next timer
+    # recomputed at the read; a kernel that never went tickless (nohz off) shows 0 for both
+    text = _timer_list(capsys, "bare-metal-hpet-c3", at="1490ms")
+    jiffies = int(re.search(r"\njiffies: (\d+)", text).group(1))
+    blocks = _cpu_blocks(text)
+    last = {cpu: _field(b, "last_jiffies") for cpu, b in blocks.items()}
+    assert all(0 < v <= jiffies for v in last.values()) and len(set(last.values())) > 1, last
+    for block in blocks.values():
+        if _field(block, "tick_stopped"):
+            assert _field(block, "idle_expires") <= _field(block, "next_timer") or _field(block, "next_timer") == 2**63 - 1
+    off = _cpu_blocks(_timer_list(capsys, "bare-metal-lapic", at="500ms"))
+    assert all(_field(b, "last_jiffies") == 0 and _field(b, "next_timer") == 0 for b in off.values())
