@@ -49,7 +49,6 @@ def timer_list_snapshot(sim) -> dict:
         now = min(now, sim.until_ns)
     cpus = eng.cpu_state()
     seed = plan.seed
-    jiffies = plan.initial_jiffies + g["jiffies"]
     # the reader runs on a CPU, whose irq entry caught jiffies up (tick_nohz_update_jiffies): as run's jiffies_delta
     jiffies_read = plan.initial_jiffies + g["jiffies_seen"]
     tick = plan.tick_nsec
