@@ -340,6 +340,7 @@ cdef class CyEngine:
             nut += c.nutimers
             c.tsc_offset = plan.tsc_offset[cpu] if cpu < len(plan.tsc_offset) else 0
             c.vcpu_running = True
+            m.ts_last_jiffies[cpu] = -1   # tick_nohz_next_event never asked yet
             c.vmi_alarm = plan.vmi_alarm[cpu] if plan.vmi_alarm else -1
             did = plan.tick_device[cpu]
             c.in_periodic = bool(plan.bc_kind == BC_DEVICE and deep and not will_oneshot
@@ -499,7 +500,7 @@ cdef class CyEngine:
                 "idle_sleeptime": c.idle_sleeptime, "idle_expires": c.idle_expires,
                 "residency_ns": residency, "wakeups": c.wakeups,
                 "broadcast_received": c.bc_received, "ipis": c.ipis, "resched_ipis": c.resched_ipis,
-                "last_jiffies": m.ts_last_jiffies[cpu] - 1, "next_timer": m.ts_next_timer[cpu],
+                "last_jiffies": m.ts_last_jiffies[cpu], "next_timer": m.ts_next_timer[cpu],
                 "timer_expiries": [c.utimers[i].expiry for i in range(c.nutimers)],
             })
         return out

@@ -306,13 +306,15 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef ns_t base = m.last_jiffies_update
     cdef ns_t nxt = next_timer(m, cpu)
     cdef ns_t soon = nxt
-    cdef ns_t hr, old
+    cdef ns_t hr = KTIME_MAX
+    cdef ns_t old
     cdef ns_t expires
     cdef int128 cap
-    # tick_nohz_next_event's record for /proc/timer_list (stored + 1: 0 = never asked)
-    m.ts_last_jiffies[cpu] = m.jiffies + 1
+    # tick_nohz_next_event's record for /proc/timer_list
+    m.ts_last_jiffies[cpu] = m.jiffies
     m.ts_next_timer[cpu] = nxt
-    # keep the tick when any timer, an hrtimer too, is due within a tick (as menu's stop_tick does)
+    # keep the tick when any timer, an hrtimer too, is due within a tick (as menu's stop_tick does); in high-res
+    # mode the hrtimers (not in nxt) also decide below whether moving the sched_timer reprograms the device
     if c.mode == TM_HIGHRES:
         hr = next_hrtimer(m, cpu)
         if hr < soon:
@@ -329,8 +331,9 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
         c.do_timer_last = 1
     elif m.do_timer_cpu != TICK_DO_TIMER_NONE:
         c.do_timer_last = 0
-    if c.tick_stopped and expires == m.next_tick[cpu] and (expires == KTIME_MAX or expires == c.sched_expires):
-        # tick_nohz_stop_tick: the stopped tick's expiry did not change, so nothing is reprogrammed
+    if c.tick_stopped and expires == m.next_tick[cpu]:
+        # tick_nohz_stop_tick: the stopped tick's expiry did not change, so nothing is reprogrammed (next_tick
+        # is cleared wherever the sched_timer moves otherwise: its expiry, the restart)
         c.idle_sleeps += 1
         c.idle_expires = expires
         return
@@ -347,7 +350,6 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     if c.mode == TM_HIGHRES:
         # hrtimer_start / hrtimer_cancel of the sched_timer reprogram the device only when it was the CPU's
         # first hrtimer (force_local, or its removal) or becomes it (hrtimer_reprogram: before expires_next)
-        hr = next_hrtimer(m, cpu)
         if (old != KTIME_MAX and old <= hr) or expires < hr:
             hrtimer_reprogram(m, cpu, t, True)
     elif expires == KTIME_MAX:

@@ -279,7 +279,7 @@ cdef struct Machine:
     # per-CPU address arithmetic and GCC's inlining changed with the struct's size).
     ns_t* idle_waketime
     ns_t* next_tick           # per CPU, ts->next_tick: the stopped tick's expiry last programmed (0 = none)
-    int64_t* ts_last_jiffies  # per CPU, read only by timer-list: tick_nohz_next_event's basejiff (-1 = never asked)
+    int64_t* ts_last_jiffies  # per CPU, read only by timer-list: tick_nohz_next_event's jiffies (-1 = never asked)
     ns_t* ts_next_timer       # and the next timer it found (ts->next_timer)
 
 

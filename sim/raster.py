@@ -116,7 +116,7 @@ def composite(rgba, background) -> tuple[int, int, int]:
 
 def depth_ramp(anchors, depth: float) -> tuple[int, ...]:
     """The colour at *depth* (0 shallowest .. 1 deepest, clamped) of a linear ramp through equally spaced
-    *anchors* (RGB or RGBA tuples): C-state shades, here and in the GUI's residency bars."""
+    *anchors* (RGB or RGBA tuples): the C-state shades of :func:`background_color`."""
     f = min(max(float(depth), 0.0), 1.0) * (len(anchors) - 1)
     i = min(int(f), len(anchors) - 2)
     a, b = np.array(anchors[i], float), np.array(anchors[i + 1], float)

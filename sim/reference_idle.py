@@ -362,8 +362,10 @@ class IdleMixin:
         base = self.last_jiffies_update
         nxt = self._next_timer(cpu)
         self.ts_last_jiffies[cpu], self.ts_next_timer[cpu] = self.jiffies, nxt   # tick_nohz_next_event's record
-        # keep the tick when any timer, an hrtimer too, is due within a tick (as menu's stop_tick does)
-        soon = min(nxt, self._next_hrtimer(cpu)) if self.mode[cpu] == TickMode.HIGHRES else nxt
+        # keep the tick when any timer, an hrtimer too, is due within a tick (as menu's stop_tick does); in high-res
+        # mode the hrtimers (not in nxt) also decide below whether moving the sched_timer reprograms the device
+        hr = self._next_hrtimer(cpu) if self.mode[cpu] == TickMode.HIGHRES else KTIME_MAX
+        soon = min(nxt, hr)
         if soon != KTIME_MAX and soon - base <= self.tick and not self.tick_stopped[cpu]:
             return
         if self.do_timer_cpu == cpu or (self.do_timer_cpu == -1 and self.do_timer_last[cpu]):
@@ -376,9 +378,9 @@ class IdleMixin:
             self.do_timer_last[cpu] = 1
         elif self.do_timer_cpu != -1:
             self.do_timer_last[cpu] = 0
-        if self.tick_stopped[cpu] and expires == self.next_tick[cpu] and (
-                expires == KTIME_MAX or expires == self.sched_expires[cpu]):
-            # tick_nohz_stop_tick: the stopped tick's expiry did not change, so nothing is reprogrammed
+        if self.tick_stopped[cpu] and expires == self.next_tick[cpu]:
+            # tick_nohz_stop_tick: the stopped tick's expiry did not change, so nothing is reprogrammed (next_tick
+            # is cleared wherever the sched_timer moves otherwise: its expiry, the restart)
             self.idle_sleeps[cpu] += 1
             self.idle_expires[cpu] = expires
             return
@@ -395,7 +397,6 @@ class IdleMixin:
         if self.mode[cpu] == TickMode.HIGHRES:
             # hrtimer_start / hrtimer_cancel of the sched_timer reprogram the device only when it was the CPU's
             # first hrtimer (force_local, or its removal) or becomes it (hrtimer_reprogram: before expires_next)
-            hr = self._next_hrtimer(cpu)
             if (old != KTIME_MAX and old <= hr) or expires < hr:
                 self._hrtimer_reprogram(cpu, t, True)
         elif expires == KTIME_MAX:

@@ -1,9 +1,10 @@
 """Reference engine: the clocksource watchdog (kernel/time/clocksource.c, clocksource_watchdog).
 
 Mixed into :class:`tickscope.sim.reference.ReferenceEngine`; the Cython engine mirrors it in
-``ext/clocksource.pxi``.  Every HZ/2 jiffies (on the timer wheel's buckets) the watchdog timer compares the MUST_VERIFY clocksource (the
-TSC, read as the CPU it runs on sees it) against the watchdog clocksource over the last interval; a
-skew beyond the margin marks the TSC unstable and switches to the best remaining clocksource.
+``ext/clocksource.pxi``.  Every HZ/2 jiffies (on the timer wheel's buckets) the watchdog timer compares
+the MUST_VERIFY clocksource (the TSC, read as the CPU it runs on sees it) against the watchdog clocksource
+over the last interval; a skew beyond the margin marks the TSC unstable and switches to the best remaining
+clocksource.
 """
 from __future__ import annotations
 
