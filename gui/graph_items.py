@@ -23,6 +23,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
+from tickscope.gui.theme import PLOT_BACKGROUND
 from tickscope.sim.graph.export import CLASS_STYLE
 from tickscope.sim.graph.layout import NODE_DX, ROW_DY, layered_layout
 from tickscope.sim.graph.model import EDGE_CLASSES
@@ -57,8 +58,10 @@ NODE_COLOR_DARK = {"backend": "#f0a050", "shared-lib": "#6aaaf0", "interface": "
 EDGE_COLOR_DARK = {"reachout": "#ff5c5c", "interface": "#a8a8a8", "callback": "#5cc85c", "shared-lib": "#5aaae6",
                    "duplicate": "#ff9a3c", "internal": "#6e6e6e"}
 #: Text and component-box colours of the canvas, light and dark.
-INK = {False: {"title": "#444444", "label": "#222222", "component": "#777777", "box": "#9a9a9a", "background": "#ffffff"},
-       True: {"title": "#c8c8c8", "label": "#e6e6e6", "component": "#9a9a9a", "box": "#707070", "background": "#1e1e20"}}
+INK = {False: {"title": "#444444", "label": "#222222", "component": "#777777", "box": "#9a9a9a",
+              "background": PLOT_BACKGROUND[False]},
+       True: {"title": "#c8c8c8", "label": "#e6e6e6", "component": "#9a9a9a", "box": "#707070",
+              "background": PLOT_BACKGROUND[True]}}
 
 
 def edge_color(cls: str, dark: bool = False) -> str:

@@ -14,6 +14,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from tickscope.sim import raster
 
 THEMES = ("system", "light", "dark")
+#: The plots' (and the graph canvas') background, light and dark theme.
+PLOT_BACKGROUND = {False: "#ffffff", True: "#1e1e20"}
 MAX_RECENT = 10
 
 
@@ -101,7 +103,7 @@ class Theme(QtCore.QObject):
         return raster.DARK_COLORS if self._dark else raster.LIGHT_COLORS
 
     def plot_background(self) -> str:
-        return "#1e1e20" if self._dark else "#ffffff"
+        return PLOT_BACKGROUND[bool(self._dark)]
 
     def plot_foreground(self) -> str:
         return "#dcdcdc" if self._dark else "#303030"

@@ -101,6 +101,7 @@ class TickRasterView(QtWidgets.QWidget):
         self._data: raster.RasterData | None = None
         self._show_hardware = False
         self._colors = raster.LIGHT_COLORS
+        self._background = (255, 255, 255)   # the plot background the lane shades show over (set_colors)
         self._highlight = None
         self._dirty = False
         self._overview_dirty = False
@@ -226,6 +227,8 @@ class TickRasterView(QtWidgets.QWidget):
     def set_colors(self, colors: dict, background=None, foreground=None) -> None:
         """Theme colours (see :data:`tickscope.sim.raster.LIGHT_COLORS`)."""
         self._colors = colors
+        if background is not None:
+            self._background = pg.mkColor(background).getRgb()[:3]
         for w in (self.plot_widget, self.overview_widget):
             if background is not None:
                 w.setBackground(background)
@@ -385,8 +388,7 @@ class TickRasterView(QtWidgets.QWidget):
 
         def background(code, text):
             # lane backgrounds are translucent: show them as they look over the plot background
-            base = 0 if sum(c["sep"][:3]) > 0 else 255
-            r, g, b = raster.composite(raster.background_color(c, code, len(data.cstate_names)), (base,) * 3)
+            r, g, b = raster.composite(raster.background_color(c, code, len(data.cstate_names)), self._background)
             return f'<span style="background-color:rgb({r},{g},{b})">&nbsp;&nbsp;&nbsp;</span>&nbsp;{text}'
 
         data = self._data
