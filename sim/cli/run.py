@@ -36,14 +36,21 @@ def _check_outputs(args):
             raise InputError(f"-o {out}: is a directory (give a file name, e.g. {out / 'run.tickrec'})")
         if out.exists() and not out.is_file():
             raise InputError(f"-o {out}: not a regular file (a device or pipe): give a file name")
-        if not out.parent.is_dir():
-            raise InputError(f"-o {out}: directory {out.parent} does not exist")
+        _check_folder_can_be_made(out.parent, f"-o {out}")
     if args.csv:
         d = Path(args.csv)
         if d.exists() and not d.is_dir():
             raise InputError(f"--csv {d}: exists and is not a directory")
-        if not d.exists() and not d.parent.is_dir():
-            raise InputError(f"--csv {d}: directory {d.parent} does not exist")
+        _check_folder_can_be_made(d, f"--csv {d}")
+
+
+def _check_folder_can_be_made(folder, what):
+    """Missing folders are made when the output is written (as ``export`` does); a path through a file is refused."""
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise InputError(f"{what}: {part} is not a directory")
+            return
 
 
 def _run(args):

@@ -78,8 +78,8 @@ def test_presets_lists_one_line_each(capsys):
 @pytest.mark.parametrize("make,flag,msg", [
     (lambda p: (p / "afile").write_text("x"), ["--csv", "afile"], "exists and is not a directory"),
     (lambda p: (p / "adir").mkdir(), ["-o", "adir"], "is a directory"),
-    (lambda p: None, ["-o", "nodir/x.tickrec"], "does not exist"),
-    (lambda p: None, ["--csv", "nodir/sub"], "does not exist"),
+    (lambda p: (p / "afile").write_text("x"), ["-o", "afile/x.tickrec"], "afile is not a directory"),
+    (lambda p: (p / "afile").write_text("x"), ["--csv", "afile/deeper/sub"], "afile is not a directory"),
 ])
 def test_run_refuses_unusable_output_paths_before_simulating(tmp_path, monkeypatch, capsys, make, flag, msg):
     monkeypatch.chdir(tmp_path)
@@ -87,6 +87,14 @@ def test_run_refuses_unusable_output_paths_before_simulating(tmp_path, monkeypat
     assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", *flag]) == 2
     err = capsys.readouterr().err
     assert msg in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_run_makes_missing_output_folders_as_export_does(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "--json",
+                 "-o", "new/deep/x.tickrec", "--csv", "csvs/one"]) == 0
+    assert (tmp_path / "new/deep/x.tickrec").stat().st_size > 0
+    assert sorted(p.name for p in (tmp_path / "csvs/one").iterdir()) == ["cpus.csv", "events.csv"]
 
 
 def test_an_output_that_fails_while_writing_exits_2_naming_the_file(capsys):
