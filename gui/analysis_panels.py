@@ -201,7 +201,8 @@ class RatePanel(QWidget):
         self.plot.setLabel("bottom", "simulated time", units="s")
         self.plot.setLabel("left", "rate", units="Hz")   # short: "timer interrupts (kHz)" lost its unit in the dock
         self.plot.getAxis("left").setToolTip("timer interrupts per second on each CPU: LOC (its tick device and broadcast IPIs) plus IRQ 0 (the "
-                                            "broadcast device's own interrupt on the CPU it is routed to), as tickscope interrupts rows")
+                                            "broadcast device's own interrupt on the CPU it is routed to) plus a paravirtual timer's "
+                                            "own row (Xen timerN, Hyper-V HVS), as tickscope interrupts rows")
         self.plot.showGrid(x=True, y=True, alpha=0.2)   # the rate curves thin themselves (StepCurve)
         self._legend = side_legend(self.plot)
         bar_over_plot(self, [self.bin_box, self.info], self.plot)

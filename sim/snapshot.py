@@ -163,11 +163,20 @@ def boot_log_lines(plan) -> list[str]:
     return [procfs.dmesg_line(t, text) for t, text in sorted(plan.log, key=lambda e: e[0])]
 
 
+#: a Xen guest's per-CPU event-channel IRQs: each vCPU binds its timer VIRQ, then five IPIs (resched, callfunc,
+#: debug VIRQ, callfuncsingle, spinlock), numbered after the 24 GSIs of an HVM guest's IO-APIC
+XEN_FIRST_DYNAMIC_IRQ = 24
+XEN_IRQS_PER_CPU = 6
+
+
 def interrupts_rows(sim) -> list[tuple[str, list[int], str]]:
     """/proc/interrupts rows for timers: IRQ 0 (a global tick or broadcast device), LOC and the broadcast IPIs.
 
     Broadcast wake-ups arrive on LOCAL_TIMER_VECTOR, so they count in LOC as on x86; where the machine has a
     broadcast, an ``IPI`` row (as ARM's "Timer broadcast interrupts") shows them on their own too.
+    A paravirtual per-CPU timer counts where its guest kernel counts it, not in LOC: Xen's timer VIRQ in the
+    vCPU's own ``xen-percpu -virq timerN`` row, Hyper-V's direct-mode stimer0 in ``HVS``, and the 2.6.22 VMI
+    timer in IRQ 0 (``vmi_time_bsp_init`` routes the local APIC timer's LVT to IRQ 0's ``VMI-LOCAL`` chip).
     """
     plan = sim.plan
     cpus = sim.engine.cpu_state()
@@ -175,22 +184,37 @@ def interrupts_rows(sim) -> list[tuple[str, list[int], str]]:
     n = plan.ncpus
     loc = [0] * n
     irq0 = [0] * n
+    pv = {}          # the device's irq label -> per-CPU counts
     for c in cpus:
         did = c["device"]
-        ipis = c["ipis"]
+        label = plan.devices[did].irq if did >= 0 else "LOC"
         if did >= 0 and plan.devices[did].cpu == -1:
             irq0[c["cpu"]] += c["irqs"]
+        elif label == "VMI-LOCAL":
+            irq0[c["cpu"]] += c["irqs"]
+        elif label != "LOC":
+            pv.setdefault(label, [0] * n)[c["cpu"]] += c["irqs"]
         else:
             loc[c["cpu"]] += c["irqs"]
-        loc[c["cpu"]] += ipis
+        loc[c["cpu"]] += c["ipis"]
     irq0[plan.bc_cpu] += g.get("bc_irqs", 0)
     rows = []
+    labels = {d.irq for d in plan.devices}
     legacy = next((d for d in plan.devices if d.cpu == -1), None)
-    if legacy is not None:
+    if "VMI-LOCAL" in labels:
+        rows.append(("0", irq0, "VMI-LOCAL-lvtt      vmi-timer"))   # 2.6.22's " %8s-%-8s  %s": chip, handler, action
+    elif legacy is not None:
         chip, line, action = legacy.irq.split()            # e.g. "IO-APIC 2-edge timer" (boot_devices)
         rows.append(("0", irq0, f"{chip}   {line}      {action}"))
+    xen = sorted((int(k[len("timer"):]), v) for k, v in pv.items() if k.startswith("timer"))
+    prec = max(3, len(str(XEN_FIRST_DYNAMIC_IRQ + XEN_IRQS_PER_CPU * n)))
+    for cpu, counts in xen:      # no IRQ domain, so the hwirq column is blank
+        rows.append((str(XEN_FIRST_DYNAMIC_IRQ + XEN_IRQS_PER_CPU * cpu), counts,
+                     f"xen-percpu {' ' * prec}-{'virq':<8}  timer{cpu}"))
     rows.append(("LOC", loc, "Local timer interrupts"))
     rows.append(("RES", [c["resched_ipis"] for c in cpus], "Rescheduling interrupts"))
+    if "HVS" in pv:
+        rows.append(("HVS", pv["HVS"], "Hyper-V stimer0 interrupts"))
     if plan.bc_kind != B.BC_NONE:
         rows.append(("IPI", [c["ipis"] for c in cpus], "Timer broadcast interrupts (IPIs; x86 counts them in LOC)"))
     return rows

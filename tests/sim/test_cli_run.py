@@ -167,6 +167,39 @@ def test_interrupts_rows_add_up_as_x86_counts_them(capsys):
     assert sum(rows["0"]) > 0                            # the HPET broadcasting on IRQ 0
 
 
+def _interrupt_rows(text, ncpus):
+    return {r.split(":")[0].strip(): ([int(x) for x in r.split(":")[1].split()[:ncpus]], r)
+            for r in text.splitlines()[1:]}
+
+
+def test_paravirtual_timers_count_in_their_guests_own_rows(capsys):
+    # a real Xen guest's timer VIRQ is its vCPU's "xen-percpu -virq timerN" row, its LOC stays 0; Hyper-V's
+    # direct-mode stimer0 counts in HVS; the 2.6.22 VMI timer is IRQ 0 on the VMI-LOCAL chip
+    assert main(["run", "--preset", "xen-pv", "--until", "1s", "--json"]) == 0
+    cpus = json.loads(capsys.readouterr().out)["cpus"]
+    assert main(["interrupts", "--preset", "xen-pv", "--until", "1s"]) == 0
+    rows = _interrupt_rows(capsys.readouterr().out, 4)
+    for cpu, irq in enumerate((24, 30, 36, 42)):    # after the 24 GSIs, six event channels per vCPU
+        counts, line = rows[str(irq)]
+        assert line.endswith(f"xen-percpu    -virq      timer{cpu}")
+        assert counts[cpu] == cpus[cpu]["interrupts"] > 0 and sum(counts) == counts[cpu]
+    assert rows["LOC"][0] == [0, 0, 0, 0]
+
+    assert main(["run", "--preset", "hyperv", "--until", "1s", "--json"]) == 0
+    cpus = json.loads(capsys.readouterr().out)["cpus"]
+    assert main(["interrupts", "--preset", "hyperv", "--until", "1s"]) == 0
+    rows = _interrupt_rows(capsys.readouterr().out, 4)
+    assert rows["HVS"][0] == [c["interrupts"] for c in cpus] and min(rows["HVS"][0]) > 0
+    assert rows["HVS"][1].endswith("Hyper-V stimer0 interrupts")
+    assert rows["LOC"][0] == [c["ipis"] for c in cpus]
+
+    # periodic at HZ=250 on every CPU for 1 s: 250 each, the tick due at 1 s included
+    assert main(["interrupts", "--preset", "vmi-clockevents", "--until", "1s", "--set", 'kernel.nohz="off"']) == 0
+    rows = _interrupt_rows(capsys.readouterr().out, 4)
+    assert rows["0"][0] == [250] * 4 and rows["0"][1].endswith("VMI-LOCAL-lvtt      vmi-timer")
+    assert rows["LOC"][0] == [0] * 4
+
+
 def test_interrupts_res_row_counts_the_watchdogs_nohz_kicks(capsys):
     # all CPUs idle with their ticks stopped: each watchdog round (HZ/2 = 125 jiffies on the timer wheel's
     # 8-jiffy buckets: 0.512, 1.024, 1.504, 2.016, 2.528 s, five) queues the next round's timer on the other CPU
