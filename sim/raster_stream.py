@@ -96,6 +96,7 @@ class RasterStream:
         self._last_wake = np.full(n, -1, dtype=np.int64)
         self._idle_start = np.zeros(n, dtype=np.int64)
         self._idle_code = np.zeros(n, dtype=np.int64)
+        self._latest = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)   # per CPU: its last expected slot emitted
         self._seg = {"mode": np.full(n, int(analysis.TickMode.NONE), dtype=np.int64), "start": np.zeros(n, np.int64),
                      "first": np.zeros(n, np.int64), "emitted": np.zeros(n, np.int64), "open": np.zeros(n, bool)}
         self._grid_ok = "tick_nsec" in res.meta and "tick_device" in res.meta and "devices" in res.meta
@@ -320,10 +321,29 @@ class RasterStream:
                 keep = ~self._skipped(st, sl, at_stop)
                 slots, lanes = [st[keep]], [sl[keep]]
         if slots:
-            st, sl = _sorted_pair(np.concatenate(slots), np.concatenate(lanes))
+            st, sl = self._once(*_sorted_pair(np.concatenate(slots), np.concatenate(lanes)))
             self._ghost.append_sorted(st, sl)
+            np.maximum.at(self._latest, sl, st)
             self._pending = (np.concatenate([self._pending[0], st]), np.concatenate([self._pending[1], sl]))
         self._judge(end - self.late_threshold_ns)
+
+    def _once(self, times, lanes):
+        """New slots less the ones already emitted: a segment may start on the slot the one before it ended
+        with (a mode switch run by the tick for a slot while the kernel's clock still read before it), which
+        is one slot, as tick_grid.expected_slots counts it."""
+        n = np.int64(self.ncpus)
+        keys = times * n + lanes
+        keep = np.ones(keys.size, dtype=bool)
+        if keys.size > 1:
+            _, first = np.unique(keys, return_index=True)
+            if first.size < keys.size:
+                keep[:] = False
+                keep[first] = True
+        again = keep & (times <= self._latest[lanes])   # at or before the lane's last slot emitted so far
+        if again.any():
+            gt, gl = self._ghost.views()
+            keep[again] = ~member_of(keys[again], np.asarray(gt, dtype=np.int64) * n + gl)
+        return (times, lanes) if keep.all() else (times[keep], lanes[keep])
 
     def _skipped(self, times, lanes, at_stop):
         """Mask of the slots (times, lanes) whose key (time * ncpus + lane) is in *at_stop* and never handled."""

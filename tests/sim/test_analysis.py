@@ -43,6 +43,21 @@ def test_lost_late_duplicated_counted_against_the_grid():
     assert out["outcome"].tolist().count(analysis.OUTCOME_LATE) == 1
 
 
+def test_a_slot_two_segments_share_is_expected_once():
+    # The high-res switch ran from the tick for the 4 ms slot while the kernel's clock still read just
+    # before it, so the new grid starts on that slot again and it is handled twice: slots 1..9 ms, all
+    # handled, one twice; nothing is lost.
+    recs = [(0, 0, Kind.MODE, TickMode.PERIODIC_EMUL, TICK)]
+    recs += [(slot * TICK + 500, 0, Kind.TICK, 0, slot * TICK) for slot in (1, 2, 3, 4)]
+    recs.append((4 * TICK + 600, 0, Kind.MODE, TickMode.HIGHRES, 4 * TICK))
+    recs += [(slot * TICK + 9_000, 0, Kind.TICK, 0, slot * TICK) for slot in range(4, 10)]
+    res = make(recs)
+    s = analysis.per_cpu(res)[0]
+    assert (s["ticks_expected"], s["ticks_delivered"], s["ticks_lost"], s["ticks_duplicated"]) == (9, 9, 0, 1)
+    assert analysis.lost_slots(res, 0).tolist() == []
+    assert tick_grid.expected_slots(res, 0, 10 * TICK - 100_000).tolist() == [k * TICK for k in range(1, 10)]
+
+
 def test_slots_near_the_end_are_not_judged():
     recs = [(0, 0, Kind.MODE, TickMode.HIGHRES, TICK)] + [(s * TICK + 5, 0, Kind.TICK, 0, s * TICK) for s in range(1, 10)]
     s = analysis.per_cpu(make(recs, until=10 * TICK + 50_000))[0]

@@ -46,3 +46,19 @@ def test_a_dead_tick_without_nohz_leaves_jiffies_where_it_stopped(engine):
     assert counted < 10
     assert res.meta["jiffies"] == counted
     assert analysis.summarize(res)["jiffies_delta"] == counted
+
+
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+def test_a_clock_behind_true_time_at_the_oneshot_switch_loses_no_tick(engine):
+    # A TSC 3000 ppm slow: the LAPIC's hardware-periodic tick for the 4 ms slot fires at true 4.001 ms, when the kernel's clock
+    # reads ~3.989 ms, and the high-res switch it runs starts the sched_timer on that same slot (the forward
+    # to "after now" leaves it), so the slot is handled twice.  That is one duplicate, not a lost tick: the
+    # kernel's clock reads ~2.991 s at the end, so slots 4 ms .. 2988 ms (747) are due and all ran.
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), [
+        "machine.cpus=1", "machine.tsc_deadline=false", 'workload.kind="busy"', "kernel.watchdog=false",
+        "machine.tsc_drift_ppm=-3000",
+        'run.until="3s"'])
+    res = simulate(sc, engine=engine)
+    c = analysis.per_cpu(res)[0]
+    assert (c["ticks_expected"], c["ticks_delivered"], c["ticks_lost"], c["ticks_duplicated"]) == (747, 747, 0, 1)
+    assert analysis.lost_slots(res, 0).size == 0
