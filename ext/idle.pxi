@@ -217,6 +217,10 @@ cdef void idle_reenter(Machine* m, int cpu, ns_t t) noexcept nogil:
         nxt = m.slots[m.bslot].next_event if m.slots[m.bslot].state else KTIME_MAX
         if now + m.tick < nxt:
             nxt = now + m.tick
+    elif c.mode == TM_PERIODIC and m.slots[cpu].state == STATE_PERIODIC:
+        # a device ticking periodically in hardware keeps no next event: its next period is within a tick
+        if now + m.tick < nxt:
+            nxt = now + m.tick
     sleep = nxt - now if nxt != KTIME_MAX else KTIME_MAX
     s = governor(m, sleep, False)
     d = m.slots[cpu].dev

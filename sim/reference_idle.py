@@ -20,7 +20,7 @@ import math
 
 from tickscope.sim import boot as B
 from tickscope.sim.events import Kind, TickMode
-from tickscope.sim.reference_clockevents import KTIME_MAX, STATE_ONESHOT, STATE_ONESHOT_STOPPED
+from tickscope.sim.reference_clockevents import KTIME_MAX, STATE_ONESHOT, STATE_ONESHOT_STOPPED, STATE_PERIODIC
 
 EBUSY = 16
 EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 1, 2, 3, 4, 5
@@ -286,6 +286,10 @@ class IdleMixin:
         nxt = self.next_event[cpu]
         if self.mode[cpu] == TickMode.PERIODIC_BC:
             nxt = self.next_event[self.bslot] if self.state[self.bslot] else KTIME_MAX
+            nxt = min(nxt, now + self.tick)
+        elif self.mode[cpu] == TickMode.PERIODIC and self.state[cpu] == STATE_PERIODIC:
+            # a device ticking periodically in hardware keeps no next event: its next period is within a tick
+            # (engine semantics 11; the governor saw an endless sleep and picked the deepest state every time)
             nxt = min(nxt, now + self.tick)
         sleep = nxt - now if nxt != KTIME_MAX else KTIME_MAX
         s = self._governor(sleep, False)

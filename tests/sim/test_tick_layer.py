@@ -183,6 +183,26 @@ def test_governor_picks_states_by_predicted_sleep():
     assert set(states.tolist()) == {3}
 
 
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+@pytest.mark.parametrize("preset,sets", [
+    ("bare-metal-lapic", ["machine.tsc_deadline=false", "kernel.highres=false"]),   # the LAPIC timer in periodic mode
+    ("pit-only", []),                                                               # the i8254 in periodic mode
+])
+def test_governor_counts_a_hardware_periodic_tick_in_its_prediction(engine, preset, sets):
+    # A device ticking periodically in hardware keeps no next event, but its next tick still comes within
+    # 1 ms at HZ=1000: C10 (5 ms target residency) never pays off, C6 (200 us) does, as on a oneshot device.
+    # Before engine semantics 11 the governor saw an endless sleep: C10 every time, 891 us exit latency a tick.
+    sc = scen.apply_sets(scen.preset(preset), sets + ['machine.cstates=["C1", "C6", "C10"]', 'kernel.nohz="off"',
+                                                      'workload.kind="idle"', 'run.until="500ms"', "kernel.hz=1000"])
+    res = simulate(sc, engine=engine)
+    c = analysis.per_cpu(res)[0]
+    assert c["tick_device"] in ("lapic", "pit")
+    assert set(res.source[res.kind == Kind.IDLE].tolist()) == {1}            # C6 only
+    assert c["cstate_residency_ns"]["C10"] == 0
+    assert c["ticks_lost"] == 0
+    assert c["latency_ns_max"] < 85_000 + 10_000                            # C6's exit latency, not C10's 890 us
+
+
 def test_mixed_workload_is_seeded_and_tracks_busy_fraction():
     sets = ['workload.kind="mixed"', "workload.busy_fraction=0.25", 'kernel.nohz="idle"', 'run.until="4s"',
             'machine.cstates=["C1", "C6"]']
