@@ -69,7 +69,10 @@ def timer_list_snapshot(sim) -> dict:
             "nr_hangs": c["nr_hangs"], "max_hang_time": 0,
             "nohz": int(plan.nohz_idle and oneshot),
             "highres": int(highres), "last_tick": c["last_tick"], "tick_stopped": c["tick_stopped"],
-            "idle_jiffies": plan.initial_jiffies + c["idle_jiffies"], "idle_calls": c["idle_calls"],
+            # set at a tick stop (the jiffies then, >= 1: NO_HZ starts at the first tick), so 0 = never stopped,
+            # which the real file prints as 0 (tick_sched starts zeroed), as it does .last_jiffies
+            "idle_jiffies": plan.initial_jiffies + c["idle_jiffies"] if c["idle_jiffies"] else 0,
+            "idle_calls": c["idle_calls"],
             "idle_sleeps": c["idle_sleeps"], "idle_entrytime": c["idle_entrytime"], "idle_waketime": c["idle_waketime"],
             "idle_exittime": c["idle_exittime"], "idle_sleeptime": c["idle_sleeptime"], "iowait_sleeptime": 0,
             # tick_nohz_next_event's record of the CPU's last idle entry (0 if it never asked: no NO_HZ)

@@ -128,3 +128,17 @@ def test_last_jiffies_and_next_timer_are_each_cpus_own_record_of_its_last_idle_e
             assert _field(block, "idle_expires") <= _field(block, "next_timer") or _field(block, "next_timer") == 2**63 - 1
     off = _cpu_blocks(_timer_list(capsys, "bare-metal-lapic", at="500ms"))
     assert all(_field(b, "last_jiffies") == 0 and _field(b, "next_timer") == 0 for b in off.values())
+
+
+def test_idle_jiffies_is_zero_on_a_cpu_that_never_stopped_its_tick(capsys):
+    # ts->idle_jiffies is written only when the tick stops (the jiffies then) and counted on while stopped; a
+    # CPU that never stopped it (nohz off, a periodic PIT) prints 0 from the zeroed tick_sched, as .last_jiffies
+    # does, not INITIAL_JIFFIES (4294937296 at HZ=100, 4294892296 at HZ=250)
+    for preset in ("pit-only", "bare-metal-lapic"):
+        blocks = _cpu_blocks(_timer_list(capsys, preset, at="500ms"))
+        assert all(_field(b, "idle_jiffies") == 0 and _field(b, "idle_calls") == 0 for b in blocks.values())
+    # a CPU that stopped its tick shows the jiffies of its stop: past INITIAL_JIFFIES, at most jiffies now
+    text = _timer_list(capsys, "bare-metal-hpet-c3", 'workload.kind="idle"', "workload.timers=[]", at="1490ms")
+    jiffies = int(re.search(r"\njiffies: (\d+)", text).group(1))
+    stopped = [_field(b, "idle_jiffies") for b in _cpu_blocks(text).values() if _field(b, "idle_sleeps")]
+    assert stopped and all(4294892296 < v <= jiffies for v in stopped), (stopped, jiffies)
