@@ -128,6 +128,56 @@ def test_cython_engine_log_equals_reference(sc):
     _assert_same(a, b)
 
 
+TICK_LAYER_PRESETS = ("bare-metal-hpet-c3", "laptop-deep-idle", "unstable-tsc", "many-cores", "bare-metal-lapic")
+PERIODS = ('{dist="fixed", mean="2ms"}', '{dist="exponential", mean="3ms"}', '{dist="uniform", min="100us", max="8ms"}',
+           '{dist="exponential", mean="200us"}')
+TIMERS = ('{kind="random", rate_hz=2000}', '{kind="periodic", period="77us"}', '{kind="periodic", period="250ms"}',
+          '{kind="random", rate_hz=10}', '{kind="periodic", period="4ms", cpus=[0]}')
+
+
+@st.composite
+def tick_layer_scenarios(draw):
+    """The tick layer's own keys together: per-CPU workloads of every kind, busy and idle periods of every
+    distribution, several timers, the watchdog with TSC faults (skew, a stopping or drifting TSC), skew_tick
+    and every broadcast kind, on the tick-layer presets (the hypervisor strategy above varies the hardware)."""
+    ncpus = draw(st.integers(1, 6))
+    sc = scen.apply_sets(scen.preset(draw(st.sampled_from(TICK_LAYER_PRESETS))), [
+        f"machine.cpus={ncpus}", f"run.until={draw(st.integers(20, 1200)) * 1_000_000}",
+        f"run.seed={draw(st.integers(0, 2**32))}", f"kernel.hz={draw(st.sampled_from([100, 250, 300, 1000]))}",
+        f"kernel.highres={_flag(draw(st.booleans()))}", f'kernel.nohz="{draw(st.sampled_from(["off", "idle"]))}"',
+        f"kernel.watchdog={_flag(draw(st.booleans()))}", f"kernel.skew_tick={_flag(draw(st.booleans()))}",
+        f"machine.cstates={draw(st.sampled_from(CSTATES))}", f"machine.arat={_flag(draw(st.booleans()))}",
+        f"machine.tsc_invariant={_flag(draw(st.booleans()))}",
+        f'machine.tsc_skew={draw(st.sampled_from([0, 0, 20_000, 5_000_000]))}',
+        f"machine.tsc_drift_ppm={draw(st.sampled_from([0, 0, -3000, 800]))}",
+        f'workload.kind="{draw(st.sampled_from(["idle", "busy", "mixed"]))}"',
+        f"workload.busy_period={draw(st.sampled_from(PERIODS))}"])
+    # a broadcast kind the machine lacks, or timers missing a CPU of many-cores' per_cpu, do not boot: skip them
+    sc = _try(sc, [f'machine.broadcast="{draw(st.sampled_from(["auto", "hpet", "pit", "hrtimer", "none"]))}"'])
+    sc = _try(sc, [f"workload.timers=[{', '.join(draw(st.lists(st.sampled_from(TIMERS), max_size=3)))}]"])
+    if draw(st.booleans()):
+        sc = _try(sc, [f"workload.idle_period={draw(st.sampled_from(PERIODS))}"])
+    else:
+        sc = _try(sc, [f"workload.busy_fraction={draw(st.sampled_from([0.0, 0.2, 0.8, 1.0]))}"])
+    per_cpu = []
+    for cpu in draw(st.lists(st.integers(0, ncpus - 1), unique=True, max_size=3)):
+        kind = draw(st.sampled_from(["idle", "busy", "mixed", "timers"]))
+        extra = ', timers=[{kind="periodic", period="3ms"}]' if kind == "timers" else ""
+        if kind == "mixed":
+            extra = f", idle_period={draw(st.sampled_from(PERIODS))}"
+        per_cpu.append(f'{{cpus=[{cpu}], kind="{kind}"{extra}}}')
+    return _try(sc, [f"workload.per_cpu=[{', '.join(per_cpu)}]"])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(tick_layer_scenarios())
+def test_cython_engine_log_equals_reference_on_tick_layer_scenarios(sc):
+    a, b = _engines(sc)
+    a.run()
+    b.run()
+    _assert_same(a, b)
+
+
 @pytest.mark.parametrize("preset,sets", [
     ("kvm-overcommit", ['hypervisor.pit_policy="reinject"', 'run.until="400ms"']),
     ("kvm-overcommit", ['hypervisor.pit_policy="discard"', 'run.until="400ms"', "hypervisor.overcommit=4"]),
