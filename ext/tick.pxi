@@ -274,17 +274,28 @@ cdef bint expire_hrtimers(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
     return handled_tick
 
 
-cdef void tick_sched_timer(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
-    """tick_sched_timer / tick_nohz_handler: jiffies, process times, then forward (never replay)."""
-    cdef Cpu* c = &m.cpus[cpu]
+cdef inline void tick_sched_do_timer(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
+    """tick_sched_do_timer: take a dropped do_timer duty, update jiffies on its owner."""
     if m.do_timer_cpu == TICK_DO_TIMER_NONE:
         m.do_timer_cpu = cpu
     if m.do_timer_cpu == cpu:
         update_jiffies64(m, cpu, t, now)
+
+
+cdef inline void tick_sched_handle(Machine* m, int cpu) noexcept nogil:
+    """tick_sched_handle: update_process_times, counted as one tick of the CPU."""
+    cdef Cpu* c = &m.cpus[cpu]
     if c.tick_stopped:
         c.idle_jiffies += 1
-        m.next_tick[cpu] = 0   # tick_sched_handle: the next stop programs the expiry again
+        m.next_tick[cpu] = 0   # the next stop programs the expiry again
     c.ticks += 1
+
+
+cdef void tick_sched_timer(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
+    """tick_sched_timer / tick_nohz_handler: jiffies, process times, then forward (never replay)."""
+    cdef Cpu* c = &m.cpus[cpu]
+    tick_sched_do_timer(m, cpu, t, now)
+    tick_sched_handle(m, cpu)
     mlog(m, t, cpu, K_TICK, m.via_bc, c.sched_expires)
     if c.tick_stopped:
         c.sched_expires = KTIME_MAX  # HRTIMER_NORESTART: the idle loop re-arms
@@ -293,25 +304,26 @@ cdef void tick_sched_timer(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil
 
 
 cdef void lowres_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
-    """tick_nohz_lowres_handler."""
+    """tick_nohz_lowres_handler: every interrupt runs the tick (tick_sched_do_timer, tick_sched_handle and, from
+    it, hrtimer_run_queues: the broadcast hrtimer, user timers), whether or not the sched_timer's slot is due."""
     cdef Cpu* c = &m.cpus[cpu]
     cdef ns_t now
     cdef int stopped
-    cdef bint due
     m.slots[cpu].next_event = KTIME_MAX
     now = ktime(m, t)
-    # every low-res interrupt runs hrtimer_run_queues (the broadcast hrtimer, user timers), also with no tick
-    # due: the device was programmed for them (next_timer) and they must not wait for a tick.  One call site:
-    # see bc_hrtimer_expire on GCC's inlining of the tick path.
-    due = c.sched_expires <= now
     stopped = c.tick_stopped
-    if due:
+    if c.sched_expires <= now:
         tick_sched_timer(m, cpu, t, now)
     else:
-        mlog(m, t, cpu, K_IRQ, m.via_bc, now)
+        # before the slot (an interrupt already raised when the device was re-armed, one programmed for a
+        # timer): a tick for no slot (value = kernel time); hrtimer_forward leaves the sched_timer alone
+        tick_sched_do_timer(m, cpu, t, now)
+        tick_sched_handle(m, cpu)
+        mlog(m, t, cpu, K_TICK, m.via_bc, now)
+    # one run_timers call site: see bc_hrtimer_expire on GCC's inlining of the tick path
     run_timers(m, cpu, t, now)
-    if stopped and due:
-        return
+    if stopped:
+        return   # the idle loop programs the stopped tick again (next_tick was cleared)
     program_event(m, cpu, t, c.sched_expires, True)   # forwarded past now by tick_sched_timer when due
 
 

@@ -15,10 +15,13 @@ class Kind(IntEnum):
     TICK = 0
     """Tick handled (tick_periodic / tick_sched_timer ran).  source = 0 from the
     CPU's own tick device, 1 on behalf of the broadcast device; value = expiry of
-    the tick slot it handled (ns).  Latency = time - value."""
+    the tick slot it handled (ns).  Latency = time - value.  A low-res NO_HZ interrupt
+    before its slot runs the tick too (tick_nohz_lowres_handler): value = kernel time
+    at entry (no slot)."""
     IRQ = 1
-    """Timer interrupt that handled no tick (an early expiry or another hrtimer).
-    source = 0 own device / 1 via broadcast, value = kernel time at entry (ns)."""
+    """Timer interrupt that handled no tick (high-res: an early expiry or another hrtimer;
+    a VMI alarm whose gate the core rebuilt).  source = 0 own device / 1 via broadcast,
+    value = kernel time at entry (ns)."""
     JIFFIES = 2
     """jiffies advanced on the do_timer CPU.  source = number of jiffies added
     (capped at 255), value = jiffies since boot after the update."""

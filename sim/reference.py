@@ -364,16 +364,24 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         self._run_timers(cpu, t, now)
         return handled_tick
 
-    def _tick_sched_timer(self, cpu, t, now):
-        """tick_sched_timer / tick_nohz_handler: jiffies, process times, then forward (never replay)."""
+    def _tick_sched_do_timer(self, cpu, t, now):
+        """tick_sched_do_timer: take a dropped do_timer duty, update jiffies on its owner."""
         if self.do_timer_cpu == -1:
             self.do_timer_cpu = cpu
         if self.do_timer_cpu == cpu:
             self._update_jiffies64(cpu, t, now)
+
+    def _tick_sched_handle(self, cpu):
+        """tick_sched_handle: update_process_times, counted as one tick of the CPU."""
         if self.tick_stopped[cpu]:
             self.idle_jiffies[cpu] += 1
-            self.next_tick[cpu] = 0   # tick_sched_handle: the next stop programs the expiry again
+            self.next_tick[cpu] = 0   # the next stop programs the expiry again
         self.ticks[cpu] += 1
+
+    def _tick_sched_timer(self, cpu, t, now):
+        """tick_sched_timer / tick_nohz_handler: jiffies, process times, then forward (never replay)."""
+        self._tick_sched_do_timer(cpu, t, now)
+        self._tick_sched_handle(cpu)
         self._log(t, cpu, Kind.TICK, self.via_bc, self.sched_expires[cpu])
         if self.tick_stopped[cpu]:
             self.sched_expires[cpu] = KTIME_MAX  # HRTIMER_NORESTART: the idle loop re-arms
@@ -382,20 +390,22 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
             self.sched_expires[cpu] = exp + ((now - exp) // self.tick + 1) * self.tick
 
     def _lowres_handler(self, cpu, t):
-        """tick_nohz_lowres_handler."""
+        """tick_nohz_lowres_handler: every interrupt runs the tick (tick_sched_do_timer, tick_sched_handle and, from
+        it, hrtimer_run_queues: the broadcast hrtimer, user timers), whether or not the sched_timer's slot is due."""
         self.next_event[cpu] = KTIME_MAX
         now = self.ktime(t)
-        # every low-res interrupt runs hrtimer_run_queues (the broadcast hrtimer, user timers), also with no
-        # tick due: the device was programmed for them (next_timer) and they must not wait for a tick
-        due = self.sched_expires[cpu] <= now
         stopped = self.tick_stopped[cpu]
-        if due:
+        if self.sched_expires[cpu] <= now:
             self._tick_sched_timer(cpu, t, now)
         else:
-            self._log(t, cpu, Kind.IRQ, self.via_bc, now)
+            # before the slot (an interrupt already raised when the device was re-armed, one programmed for a
+            # timer): a tick for no slot (value = kernel time); hrtimer_forward leaves the sched_timer alone
+            self._tick_sched_do_timer(cpu, t, now)
+            self._tick_sched_handle(cpu)
+            self._log(t, cpu, Kind.TICK, self.via_bc, now)
         self._run_timers(cpu, t, now)
-        if stopped and due:
-            return
+        if stopped:
+            return   # the idle loop programs the stopped tick again (next_tick was cleared)
         self._program_event(cpu, t, self.sched_expires[cpu], True)   # forwarded past now by the tick when due
 
     # ------------------------------------------------------------------ interrupt handlers

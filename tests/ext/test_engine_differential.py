@@ -228,6 +228,13 @@ def test_hypervisor_paths_match(preset, sets):
      'workload.busy_period={dist="exponential", mean="150us"}', "workload.busy_fraction=0.3"],
     ['workload.kind="timers"', 'workload.timers=[{kind="random", rate_hz=3000}]', 'machine.cstates=["C1","C6"]',
      "kernel.highres=false", 'kernel.nohz="idle"'],
+    # engine semantics 11: low-res NO_HZ interrupts before their slot (in flight at a tick stop, the hrtimer
+    # broadcast holder's timers) run the tick
+    ["kernel.highres=false", 'kernel.nohz="idle"', 'workload.kind="mixed"', 'machine.irq_latency="20us"',
+     'machine.irq_jitter="2ms"'],
+    ["kernel.highres=false", 'kernel.nohz="idle"', 'workload.kind="timers"',
+     'workload.timers=[{kind="random", rate_hz=300}]', "machine.arat=false", 'machine.cstates=["C1","C3","C6"]',
+     'machine.broadcast="hrtimer"'],
 ])
 def test_idle_broadcast_and_watchdog_paths_match(sets):
     sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="1200ms"'] + sets)
