@@ -30,6 +30,7 @@ cdef enum:
     HPET_MIN_CYCLES_ = 128
     TICK_DO_TIMER_NONE = -1
     TICK_DO_TIMER_BOOT = -2
+    MAX_STALLED_JIFFIES = 5   # tick_sched_do_timer (6.1+)
 
 # Record kinds (sim/events.py Kind)
 cdef enum:

@@ -341,6 +341,7 @@ cdef class CyEngine:
             c.tsc_offset = plan.tsc_offset[cpu] if cpu < len(plan.tsc_offset) else 0
             c.vcpu_running = True
             m.ts_last_jiffies[cpu] = -1   # tick_nohz_next_event never asked yet
+            c.tick_jiffies = -1
             c.vmi_alarm = plan.vmi_alarm[cpu] if plan.vmi_alarm else -1
             did = plan.tick_device[cpu]
             c.in_periodic = bool(plan.bc_kind == BC_DEVICE and deep and not will_oneshot

@@ -133,6 +133,8 @@ ctypedef struct Cpu:
     ns_t idle_sleeptime
     ns_t idle_expires
     int do_timer_last
+    int64_t tick_jiffies      # ts->last_tick_jiffies: jiffies as this CPU's tick last saw them change (-1 = never)
+    int stalled_jiffies       # ts->stalled_jiffies: its ticks since then
     # workload
     int wl_kind
     Dist busy

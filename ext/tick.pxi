@@ -275,11 +275,23 @@ cdef bint expire_hrtimers(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
 
 
 cdef inline void tick_sched_do_timer(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
-    """tick_sched_do_timer: take a dropped do_timer duty, update jiffies on its owner."""
+    """tick_sched_do_timer: take a dropped do_timer duty, update jiffies on its owner, and (6.1+) update them
+    here too when this CPU's tick found them unchanged MAX_STALLED_JIFFIES times in a row (a stalled
+    timekeeper: a descheduled vCPU)."""
+    cdef Cpu* c = &m.cpus[cpu]
     if m.do_timer_cpu == TICK_DO_TIMER_NONE:
         m.do_timer_cpu = cpu
     if m.do_timer_cpu == cpu:
         update_jiffies64(m, cpu, t, now)
+    if c.tick_jiffies != m.jiffies:
+        c.tick_jiffies = m.jiffies
+        c.stalled_jiffies = 0
+    else:
+        c.stalled_jiffies += 1
+        if c.stalled_jiffies == MAX_STALLED_JIFFIES:
+            update_jiffies64(m, cpu, t, now)
+            c.stalled_jiffies = 0
+            c.tick_jiffies = m.jiffies
 
 
 cdef inline void tick_sched_handle(Machine* m, int cpu) noexcept nogil:

@@ -23,8 +23,9 @@ class Kind(IntEnum):
     a VMI alarm whose gate the core rebuilt).  source = 0 own device / 1 via broadcast,
     value = kernel time at entry (ns)."""
     JIFFIES = 2
-    """jiffies advanced on the do_timer CPU.  source = number of jiffies added
-    (capped at 255), value = jiffies since boot after the update."""
+    """jiffies advanced, on the CPU that advanced them (the do_timer CPU; a tickless CPU on
+    interrupt entry; a CPU whose tick found them stalled, MAX_STALLED_JIFFIES).  source =
+    number of jiffies added (capped at 255), value = jiffies since boot after the update."""
     PROGRAM_ETIME = 3
     """clockevents_program_event failed with -ETIME.  source = 0 the CPU's tick
     device / 1 the broadcast device, value = the expiry asked for (kernel ns)."""

@@ -52,6 +52,9 @@ SEMANTICS = 11
 
 EBUSY = 16
 
+#: tick_sched_do_timer (6.1+): a CPU whose tick saw jiffies stand still this many times updates them itself.
+MAX_STALLED_JIFFIES = 5
+
 # Queue event types; the type is also the tie-break priority at equal times.
 EV_DEV, EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 0, 1, 2, 3, 4, 5
 
@@ -365,11 +368,22 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         return handled_tick
 
     def _tick_sched_do_timer(self, cpu, t, now):
-        """tick_sched_do_timer: take a dropped do_timer duty, update jiffies on its owner."""
+        """tick_sched_do_timer: take a dropped do_timer duty, update jiffies on its owner, and (6.1+) update them
+        here too when this CPU's tick found them unchanged MAX_STALLED_JIFFIES times in a row (a stalled
+        timekeeper: a descheduled vCPU)."""
         if self.do_timer_cpu == -1:
             self.do_timer_cpu = cpu
         if self.do_timer_cpu == cpu:
             self._update_jiffies64(cpu, t, now)
+        if self.tick_jiffies[cpu] != self.jiffies:
+            self.tick_jiffies[cpu] = self.jiffies
+            self.stalled_jiffies[cpu] = 0
+        else:
+            self.stalled_jiffies[cpu] += 1
+            if self.stalled_jiffies[cpu] == MAX_STALLED_JIFFIES:
+                self._update_jiffies64(cpu, t, now)
+                self.stalled_jiffies[cpu] = 0
+                self.tick_jiffies[cpu] = self.jiffies
 
     def _tick_sched_handle(self, cpu):
         """tick_sched_handle: update_process_times, counted as one tick of the CPU."""

@@ -65,6 +65,8 @@ class IdleMixin:
         self.idle_sleeptime = [0] * n
         self.idle_expires = [0] * n
         self.do_timer_last = [0] * n
+        self.tick_jiffies = [-1] * n     # ts->last_tick_jiffies: jiffies as this CPU's tick last saw them change
+        self.stalled_jiffies = [0] * n   # ts->stalled_jiffies: its ticks since then
         self.next_tick = [0] * n   # ts->next_tick: the stopped tick's expiry last programmed (0 = none)
         # read only by timer-list: tick_nohz_next_event's basejiff (-1 = never asked) and the next timer it found
         self.ts_last_jiffies = [-1] * n

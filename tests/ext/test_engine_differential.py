@@ -200,6 +200,12 @@ def test_cython_engine_log_equals_reference_on_tick_layer_scenarios(sc):
     ("unstable-tsc", ['run.until="1500ms"', 'kernel.clocksource="tsc"']),
     ("unstable-tsc", ['run.until="1500ms"', 'kernel.clocksource="tsc"', "kernel.highres=false", 'kernel.nohz="off"']),
     ("unstable-tsc", ['run.until="1500ms"', 'workload.per_cpu=[{cpus=[0], kind="busy"}, {cpus=[1], kind="idle"}]']),
+    # engine semantics 11: vCPUs updating jiffies for a descheduled timekeeper (MAX_STALLED_JIFFIES), high-res
+    # and low-res NO_HZ, busy and mixed
+    ("kvm", ['run.until="400ms"', "machine.cpus=3", "hypervisor.overcommit=2", "kernel.hz=1000",
+             'hypervisor.timeslice="6ms"', 'workload.kind="busy"', "hypervisor.host_latency=0"]),
+    ("kvm", ['run.until="400ms"', "machine.cpus=4", "hypervisor.overcommit=3", 'workload.kind="mixed"',
+             'hypervisor.host_latency="300us"', "kernel.highres=false"]),
 ])
 def test_hypervisor_paths_match(preset, sets):
     sc = scen.apply_sets(scen.preset(preset), sets)

@@ -1,4 +1,4 @@
-"""tick_nohz_lowres_handler as the kernel runs it (engine semantics 11), in both engines.
+"""tick_nohz_lowres_handler and tick_sched_do_timer as the kernel runs them (engine semantics 11), in both engines.
 
 The expected numbers come from the kernel rules, worked through by hand in the comments, not from a run."""
 import numpy as np
@@ -66,3 +66,38 @@ def test_every_lowres_nohz_interrupt_is_a_tick(engine):
         via_bc = np.count_nonzero(mine & (res.kind == Kind.TICK) & (res.source == 1))
         assert state["ticks"] == np.count_nonzero(mine & (res.kind == Kind.TICK))
         assert state["ticks"] == state["irqs"] + via_bc
+
+
+# Two KVM vCPUs sharing one host CPU (overcommit 2, 6 ms timeslices, no host latency), both busy, HZ=1000.
+STALL = ['run.until="200ms"', "machine.cpus=2", "hypervisor.overcommit=2", "kernel.hz=1000",
+         'hypervisor.timeslice="6ms"', 'workload.kind="busy"', "hypervisor.host_latency=0"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_vcpu_updates_jiffies_itself_after_five_ticks_of_a_descheduled_timekeeper(engine):
+    # vCPU 0 (the timekeeper) runs [0, 6), [12, 18), ... ms, vCPU 1 runs [6, 12), [18, 24), ...  In each of its
+    # slices from 18 ms on, vCPU 1 ticks first for the slot it missed (jiffies moved meanwhile: its stall count
+    # restarts), then at the next five milliseconds; jiffies stay at the timekeeper's last update (17 ms), so
+    # the fifth of those, at 23 ms, reaches MAX_STALLED_JIFFIES and tick_sched_do_timer updates jiffies itself:
+    # 6 at once (17 ms -> 23 ms).  In its first slice ([6, 12) ms) its first tick is still a periodic one (the
+    # switch to high-res comes from it), so only four count.  Slices start at 18 + 12k ms; their fifth tick is
+    # by 200 ms for k = 0..14: 15 updates, each of 6 jiffies, at 23 + 12k ms.
+    res = run("kvm", STALL, engine)
+    mine = (res.kind == Kind.JIFFIES) & (res.cpu == 1)
+    assert np.count_nonzero(mine) == 15
+    assert res.source[mine].tolist() == [6] * 15
+    assert res.value[mine].tolist() == [23 + 12 * k for k in range(15)]
+    assert (res.time_ns[mine] // 1_000_000).tolist() == [23 + 12 * k for k in range(15)]
+    # the timekeeper, back at 24 + 12k ms, then adds the one jiffy since (semantics 10: 7 at once)
+    back = (res.kind == Kind.JIFFIES) & (res.cpu == 0) & (res.time_ns >= 24_000_000) & (res.time_ns < 25_000_000)
+    assert res.source[back].tolist() == [1]
+    assert res.meta["jiffies"] == 200
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_jiffies_are_left_to_the_timekeeper_while_it_runs(engine):
+    # The stall guard only counts ticks that saw jiffies unchanged: with the timekeeper ticking every
+    # millisecond, another CPU's tick sees them move each time and never updates them.
+    res = run("kvm", ["machine.cpus=4", "kernel.hz=1000", 'workload.kind="busy"', 'run.until="300ms"'], engine)
+    jiffies_cpus = set(res.cpu[res.kind == Kind.JIFFIES].tolist())
+    assert jiffies_cpus == {0}
