@@ -19,6 +19,14 @@ from tickscope.sim.graph.export import CLASS_STYLE
 from tickscope.sim.graph.model import EDGE_CLASSES
 
 
+def _text_button(text: str, checkable: bool = False) -> QtWidgets.QToolButton:
+    """A push button as wide as its text."""
+    b = QtWidgets.QToolButton(checkable=checkable)
+    b.setText(text)
+    b.setToolButtonStyle(QtCore.Qt.ToolButtonTextOnly)
+    return b
+
+
 class GraphControls(QtWidgets.QWidget):
     """Model, search, focus, DSM, fit and export controls above a row of edge-class filters.
 
@@ -55,7 +63,7 @@ class GraphControls(QtWidgets.QWidget):
             self.model_box.addItem(name, name)
             self.model_box.setItemData(self.model_box.count() - 1, desc, QtCore.Qt.ToolTipRole)
         self.model_box.setToolTip("Architecture model to draw (hover an entry for what it shows)")
-        self.open_button = QtWidgets.QPushButton("Open C tree…")
+        self.open_button = _text_button("Open C tree…")
         self.open_button.setToolTip("Build the graph from a C source tree (e.g. a kernel checkout) instead of a model")
         self.search_edit = QtWidgets.QLineEdit(placeholderText="search symbols (Enter: next)")
         self.search_edit.setClearButtonEnabled(True)
@@ -67,11 +75,11 @@ class GraphControls(QtWidgets.QWidget):
         self.depth_spin = QtWidgets.QSpinBox(minimum=0, maximum=6, value=1, prefix="depth ")
         self.depth_spin.setToolTip("How many references away from the focused component to show")
         self.depth_spin.valueChanged.connect(lambda _v: self._focus_from_widgets())
-        self.dsm_button = QtWidgets.QPushButton("DSM", checkable=True)
+        self.dsm_button = _text_button("DSM", checkable=True)
         self.dsm_button.setToolTip("Component dependency matrix instead of the graph")
-        self.fit_button = QtWidgets.QPushButton("Fit")
+        self.fit_button = _text_button("Fit")
         self.fit_button.setToolTip("Zoom to show the whole graph")
-        self.export_button = QtWidgets.QPushButton("Export…")
+        self.export_button = _text_button("Export…")
         self.export_button.setToolTip("Save the graph view as SVG or PNG")
 
         top = QtWidgets.QHBoxLayout()
@@ -80,6 +88,12 @@ class GraphControls(QtWidgets.QWidget):
                   self.export_button):
             top.addWidget(w)
         top.setStretchFactor(self.search_edit, 1)
+        # the rows may shrink below their natural width (~880 px, which held the whole window that wide): the
+        # combo boxes elide, the search field narrows, the status wraps (the buttons are tool buttons, which
+        # have no 80 px minimum width)
+        for box in (self.model_box, self.focus_box):
+            box.setMinimumWidth(90)
+        self.search_edit.setMinimumWidth(80)
         self.class_buttons = {}
         classes = QtWidgets.QHBoxLayout()
         for cls in EDGE_CLASSES:
@@ -88,9 +102,10 @@ class GraphControls(QtWidgets.QWidget):
             self.class_buttons[cls] = b
             classes.addWidget(b)
         self.set_dark(False)
-        classes.addStretch(1)
         self.status_label = QtWidgets.QLabel("")
-        classes.addWidget(self.status_label)
+        self.status_label.setWordWrap(True)
+        self.status_label.setAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
+        classes.addWidget(self.status_label, 1)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)

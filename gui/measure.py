@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QFrame, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QSpinBox, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from tickscope.sim.events import Kind
 from tickscope.sim.units import format_hz, format_ns, format_seconds_us
@@ -340,7 +340,13 @@ class MeasureController(QObject):
             nl.addWidget(x)
         nl.addStretch(1)
         layout.addWidget(nth)
-        return w
+        # scrolls rather than imposing its natural size (~410 x 390 px) on the dock area, which held the whole
+        # window at 1080 x 687 px or more
+        scroll = QScrollArea()
+        scroll.setWidget(w)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        return scroll
 
     def _mark_from_controls(self) -> None:
         if self._results is not None and self.cpu_box.count():

@@ -147,6 +147,8 @@ class TickRasterView(QtWidgets.QWidget):
         self.legend = QtWidgets.QLabel()
         self.legend.setTextFormat(QtCore.Qt.RichText)
         self.legend.setContentsMargins(6, 2, 6, 2)
+        # wraps between entries (each is nowrap): on one line it held the raster, and the window, 660 px wide
+        self.legend.setWordWrap(True)
         self.legend.setToolTip(
             "Each delivered tick counts once, by its worst outcome: duplicated, else slot in steal, else late, else "
             "on time via broadcast (woken by the broadcast device), else on time.\nSo a late broadcast wake-up counts "
@@ -384,12 +386,13 @@ class TickRasterView(QtWidgets.QWidget):
 
         def swatch(code_or_key, text):
             r, g, b, _ = c[code_or_key]
-            return f'<span style="color:rgb({r},{g},{b})">&#9608;</span>&nbsp;{text}'
+            return f'<span style="white-space:nowrap"><span style="color:rgb({r},{g},{b})">&#9608;</span>&nbsp;{text}</span>'
 
         def background(code, text):
             # lane backgrounds are translucent: show them as they look over the plot background
             r, g, b = raster.composite(raster.background_color(c, code, len(data.cstate_names)), self._background)
-            return f'<span style="background-color:rgb({r},{g},{b})">&nbsp;&nbsp;&nbsp;</span>&nbsp;{text}'
+            return (f'<span style="white-space:nowrap"><span style="background-color:rgb({r},{g},{b})">'
+                    f'&nbsp;&nbsp;&nbsp;</span>&nbsp;{text}</span>')
 
         data = self._data
         counts = data.counts if data else {}
@@ -404,13 +407,13 @@ class TickRasterView(QtWidgets.QWidget):
             items.append(swatch(raster.MARK_HW_FIRE, f"device interrupt {counts.get(raster.MARK_HW_FIRE, 0)}"))
             if counts.get(raster.MARK_HW_ETIME):
                 items.append(swatch(raster.MARK_HW_ETIME, f"-ETIME {counts[raster.MARK_HW_ETIME]}"))
-        rows = ["&nbsp;&nbsp;&nbsp;".join(items)]
+        rows = ["&nbsp;&nbsp; ".join(items)]
         if data is not None and data.spans:
             bg = [background(code, f"idle {data.cstate_names[code - raster.BG_IDLE]}")
                   for code in sorted(data.spans) if code != raster.BG_STEAL]
             if raster.BG_STEAL in data.spans:
                 bg.append(background(raster.BG_STEAL, "steal (vCPU descheduled)"))
-            rows.append("lane background:&nbsp;&nbsp;" + "&nbsp;&nbsp;&nbsp;".join(bg))
+            rows.append("lane background:&nbsp;&nbsp;" + "&nbsp;&nbsp; ".join(bg))
         self.legend.setText("<br>".join(rows))
 
     # -- keyboard --------------------------------------------------------

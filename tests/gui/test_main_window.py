@@ -182,3 +182,15 @@ def test_a_theme_given_at_start_keeps_the_panel_layout(qtbot):
         heights[theme] = win.docks["Histograms"].height()
         assert win.theme.is_dark() == (theme == "dark")
     assert heights[None] > 200 and heights["dark"] == heights[None] == heights["light"], heights
+
+
+def test_window_shrinks_to_800_by_600(qtbot):
+    # the Measure panel, the raster's one-line legend and the graph panel's control row held the window at
+    # 1080 x 687 px or more: it could not be tiled on half a 1920 px screen
+    win = _window(qtbot)
+    win.actions_by_name["graph_show"].trigger()
+    win.resize(800, 600)
+    qtbot.waitUntil(lambda: win.width() <= 800 and win.height() <= 600, timeout=2000)
+    hint = win.minimumSizeHint()
+    assert hint.width() <= 800 and hint.height() <= 600
+    win.close()
