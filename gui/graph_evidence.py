@@ -27,10 +27,15 @@ def class_badge(cls: str) -> str:
     return (f'<span style="color:{color}; border-bottom:2px {style} {color}; font-weight:bold">{escape(cls)}</span>')
 
 
+def _where(ev) -> str:
+    """``file:line`` of one piece of evidence (a model's unverified evidence has line 0: not shown as ``:0``)."""
+    return f"{ev.file}:{ev.line}" if ev.line else f"{ev.file} (line not verified)"
+
+
 def _sites(evidence) -> str:
     rows = []
     for ev in evidence[:MAX_SITES]:
-        where = f"{ev.file}:{ev.line}" if ev.line else f"{ev.file} (line not verified)"
+        where = _where(ev)
         rows.append(f"<li><code>{escape(where)}</code><br>{escape(ev.text)}</li>")
     more = f"<li>… {len(evidence) - MAX_SITES} more</li>" if len(evidence) > MAX_SITES else ""
     return f"<ul>{''.join(rows)}{more}</ul>" if rows else "<p><i>no evidence recorded</i></p>"
@@ -162,7 +167,7 @@ def tick_html(outcome, time_ns, cpu, edges, edge_index, graph) -> str:
     for key in edges:
         s, t, _cls = key
         ev = graph.g.edges[key]["evidence"]
-        where = f" <code>{escape(ev[0].file)}:{ev[0].line}</code> {escape(ev[0].text)}" if ev else ""
+        where = f" <code>{escape(_where(ev[0]))}</code> {escape(ev[0].text)}" if ev else ""
         out.append(f'<li><a href="edge:{edge_index[key]}">{escape(graph.symbol_name(s))} → '
                    f"{escape(graph.symbol_name(t))}</a>{where}</li>")
     out.append("</ul>")
@@ -182,7 +187,7 @@ def edge_tip(graph, edge, violations) -> str:
     s, t, cls = edge
     ev = graph.g.edges[s, t, cls]["evidence"]
     lines = [f"{cls}: {graph.symbol_name(s)} → {graph.symbol_name(t)}"]
-    lines += [f"{e.file}:{e.line}  {e.text}" for e in ev[:3]]
+    lines += [f"{_where(e)}  {e.text}" for e in ev[:3]]
     if len(ev) > 3:
         lines.append(f"… {len(ev) - 3} more sites")
     rules = sorted({v.rule for v in violations})

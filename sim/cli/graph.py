@@ -74,6 +74,8 @@ def _run(args) -> int:
             print(f"  {name:<16} {desc}")
         if not (args.model or args.source or args.python):
             return 0
+    if args.export:   # before the report: a bad name printed the whole report, then failed
+        export.check_path(args.export)
     baseline = _load_baseline(args.baseline) if args.baseline else None
     graph = _build(args)
     violations = rules.check(graph)
@@ -123,5 +125,6 @@ def _print_summary(graph, m):
 def _print_violations(violations):
     for v in violations:
         tag = f"[{v.status}] " if v.status else ""
-        print(f"{tag}{v.rule}: {v.file}:{v.line}: {v.component}: {v.symbol}: {v.message}")
+        where = f"{v.file}:{v.line}" if v.line else f"{v.file} (line not verified)"   # a model's unverified evidence
+        print(f"{tag}{v.rule}: {where}: {v.component}: {v.symbol}: {v.message}")
         print(f"    fix: {v.fix}")

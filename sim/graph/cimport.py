@@ -73,7 +73,7 @@ def import_tree(root, layers: Layers | None = None) -> ArchGraph:
     """
     root = Path(root)
     if not root.is_dir():
-        raise InputError(f"{root}: no such directory")
+        raise InputError(f"{root}: {'not a directory (give the tree it is in)' if root.exists() else 'no such directory'}")
     layers = layers or Layers()
     graph = ArchGraph(name=root.name, source=str(root))
     parser = ts.Parser(_LANG)

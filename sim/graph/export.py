@@ -161,18 +161,32 @@ def to_svg(graph: ArchGraph) -> str:
     return out.getvalue()
 
 
+def check_path(path) -> Path:
+    """*path* if a graph can be exported to it (checked before any work).
+
+    Raises
+    ------
+    InputError
+        For a suffix other than .json, .dot, .graphml, .svg, or a folder.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise InputError(f"{path}: unknown export format {suffix or '(none)'!r} (use {', '.join(FORMATS)})")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder (give a file name ending in {suffix})")
+    return path
+
+
 def export(graph: ArchGraph, path) -> Path:
     """Write *graph* to *path* atomically in the format its suffix names.
 
     Raises
     ------
     InputError
-        For a suffix other than .json, .dot, .graphml, .svg.
+        As :func:`check_path`.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
+    path = check_path(path)
     writers = {".json": to_json, ".dot": to_dot, ".graphml": to_graphml, ".svg": to_svg}
-    if suffix not in writers:
-        raise InputError(f"{path}: unknown export format {suffix or '(none)'!r} (use {', '.join(FORMATS)})")
-    atomic.write_text(path, writers[suffix](graph))
+    atomic.write_text(path, writers[path.suffix.lower()](graph))
     return path

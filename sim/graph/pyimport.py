@@ -44,7 +44,7 @@ def import_python(root) -> ArchGraph:
     """
     root = Path(root)
     if not root.is_dir():
-        raise InputError(f"{root}: no such directory")
+        raise InputError(f"{root}: {'not a directory (give the tree it is in)' if root.exists() else 'no such directory'}")
     project, contracts = _project(root)
     packages = sorted(p.name for p in root.iterdir()
                       if p.is_dir() and (p / "__init__.py").is_file() and not p.name.startswith(".") and p.name not in SKIP_DIRS)

@@ -287,3 +287,11 @@ def test_a_component_below_another_in_its_band_leaves_a_row_for_its_title():
     boxes = lay.components
     above, below = boxes["irq-entry"], boxes["tick-core"]   # both core, tick-core on the next sub-row
     assert below[1] - above[3] >= TITLE_GAP == ROW_DY
+
+
+def test_hover_tip_says_an_unverified_line_instead_of_line_0(view):
+    # linux-2.6.22's xen/time.c evidence has no verified line: the tip read "arch/i386/xen/time.c:0"
+    view.set_model("linux-2.6.22")
+    key = next(k for k in view._edge_index if k[1] == "wall_to_monotonic")
+    tip = view._tooltip("edge", view._edge_index[key])
+    assert "time.c:0" not in tip and "arch/i386/xen/time.c (line not verified)" in tip

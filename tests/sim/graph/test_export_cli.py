@@ -108,3 +108,28 @@ def test_list_models_and_model_graph(capsys):
         assert name in out
     assert main(["graph", "--model", "linux-2.6.21", "--rules"]) == 0
     assert "reachout: arch/i386/kernel/vmitime.c:271: vmi-timer: do_timer:" in capsys.readouterr().out
+
+
+def test_bad_export_name_fails_before_the_report(tmp_path, capsys):
+    # the whole report was printed on stdout, then the export failed with exit 2
+    assert main(["graph", "--model", "linux-6.x", "--export", str(tmp_path / "g.png")]) == 2
+    assert capsys.readouterr().out == ""
+    (tmp_path / "d.json").mkdir()
+    assert main(["graph", "--model", "linux-6.x", "--export", str(tmp_path / "d.json")]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and "is a folder" in out.err
+
+
+def test_source_given_a_file_says_it_is_not_a_directory(tmp_path, capsys):
+    f = tmp_path / "time.c"
+    f.write_text("int x;\n")
+    assert main(["graph", "--source", str(f)]) == 2
+    assert "not a directory" in capsys.readouterr().err
+
+
+def test_rules_print_no_line_zero_for_unverified_evidence(capsys):
+    # linux-2.6.22's xen/time.c evidence has no verified line: it printed as "time.c:0"
+    assert main(["graph", "--model", "linux-2.6.22", "--rules"]) == 0
+    out = capsys.readouterr().out
+    assert ":0:" not in out
+    assert "arch/i386/xen/time.c (line not verified)" in out
