@@ -97,8 +97,12 @@ def _prepare(args):
         a = recording.scenario
         if args.preset:
             raise InputError("give a recording or --preset, not both")
-        if args.sets:
-            raise InputError("--set does not apply to a recording (it shows stored results)")
+        # a recording shows stored results: nothing runs, so these were silently ignored (--compare left an
+        # empty Compare A/B tab in front)
+        for flag, given in (("--set", args.sets), ("--compare", args.compare), ("--compare-set", args.compare_sets),
+                            ("--run-until", args.run_until)):
+            if given:
+                raise InputError(f"{flag} does not apply to a recording (it shows stored results)")
     else:
         a = _scenario_from(args.path, args.preset, args.sets)
     b = _compare_scenario(args.compare, args.sets + args.compare_sets) if args.compare else None

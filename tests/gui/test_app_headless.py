@@ -75,3 +75,17 @@ def test_an_unwritable_screenshot_path_is_one_line_and_exit_2(tmp_path):
     err = [line for line in r.stderr.splitlines() if "propagateSizeHints" not in line]   # the offscreen plugin's note
     assert len(err) == 1 and "Traceback" not in r.stderr and "QThread" not in r.stderr
     assert err[0].startswith("tickscope gui: error: --screenshot:") and str(target) in err[0]
+
+
+@pytest.mark.parametrize("flag", [["--compare", "kvm"], ["--run-until", "1s"], ["--compare-set", "kernel.hz=100"]])
+def test_run_options_with_a_recording_are_refused(tmp_path, flag):
+    # a recording shows stored results: --compare left an empty Compare A/B tab, --run-until did nothing
+    from tickscope.sim import record, scenario, simulation
+
+    sc = scenario.apply_sets(scenario.preset("pit-only"), ['run.until="50ms"'])
+    rec = tmp_path / "r.tickrec"
+    record.save_recording(rec, sc, simulation.simulate(sc, engine="reference"))
+    r = _gui(str(rec), *flag, "--screenshot", str(tmp_path / "x.png"), tmp_path=tmp_path)
+    assert r.returncode == 2
+    assert f"{flag[0]} does not apply to a recording" in r.stderr and r.stderr.count("\n") == 1
+    assert not (tmp_path / "x.png").exists()
