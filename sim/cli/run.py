@@ -102,11 +102,16 @@ def _print_human(s, sim):
     rate = sim.events / sim.wall_s if sim.wall_s else 0.0
     print(f"{s['events']} events in {sim.wall_s:.3f} s wall ({rate / 1e6:.2f} M events/s); jiffies +{s['jiffies_delta']}; "
           f"wall clock drift {s['clocks']['wall_drift_ns']} ns")
-    hdr = f"{'cpu':>4} {'tick device':<16} {'expected':>9} {'delivered':>9} {'lost':>6} {'late':>6} {'dup':>5} {'p50 lat':>9} {'max lat':>9}"
+    # as wide as the longest device name ("Hyper-V clockevent" pushed its rows out of line) and latency
+    dev = max([16] + [len(c["tick_device"]) for c in s["cpus"]])
+    lat = max([7] + [len(str(c[k])) for c in s["cpus"] for k in ("latency_ns_p50", "latency_ns_max")])
+    hdr = (f"{'cpu':>4} {'tick device':<{dev}} {'expected':>9} {'delivered':>9} {'lost':>6} {'late':>6} {'dup':>5} "
+           f"{'p50 lat':>{lat + 2}} {'max lat':>{lat + 2}}")
     print(hdr)
     for c in s["cpus"]:
-        print(f"{c['cpu']:>4} {c['tick_device']:<16} {c['ticks_expected']:>9} {c['ticks_delivered']:>9} {c['ticks_lost']:>6} "
-              f"{c['ticks_late']:>6} {c['ticks_duplicated']:>5} {c['latency_ns_p50']:>7}ns {c['latency_ns_max']:>7}ns")
+        print(f"{c['cpu']:>4} {c['tick_device']:<{dev}} {c['ticks_expected']:>9} {c['ticks_delivered']:>9} "
+              f"{c['ticks_lost']:>6} {c['ticks_late']:>6} {c['ticks_duplicated']:>5} "
+              f"{c['latency_ns_p50']:>{lat}}ns {c['latency_ns_max']:>{lat}}ns")
 
 
 def _replay(args):

@@ -213,3 +213,16 @@ def test_interrupts_res_row_counts_the_watchdogs_nohz_kicks(capsys):
     res = next(r for r in outs[0].splitlines() if r.startswith("RES:"))
     assert res.split()[1:3] == ["2", "3"] and "Rescheduling interrupts" in res
     assert outs[0] == outs[1]
+
+
+def test_human_table_columns_line_up_for_long_device_names(capsys):
+    # "Hyper-V clockevent" is 18 characters: its rows ran two columns right of the header
+    assert main(["run", "--preset", "hyperv", "--until", "100ms", "--engine", "reference"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.lstrip().startswith("cpu"))
+    rows = lines[header:]
+    assert len({len(r) for r in rows}) == 1
+    ends = {name: rows[0].index(name) + len(name) for name in ("expected", "delivered", "max lat")}
+    for r in rows[1:]:
+        for end in ends.values():
+            assert r[end - 1] != " " and (end == len(r) or r[end] == " ")
