@@ -256,9 +256,11 @@ def paint_graph(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, titl
     x, y = rect.left(), rect.bottom() - 4
     from tickscope.sim.graph.export import CLASS_STYLE
 
-    for cls in ("reachout", "interface", "shared-lib", "duplicate"):
-        color = CLASS_STYLE[cls][0]
-        p.setPen(make_pen(color, 2.0))
-        p.drawLine(QtCore.QPointF(x, y - 3), QtCore.QPointF(x + 12, y - 3))
-        x += 16 + draw_text(p, x + 16, y, f"{cls} edge", TICK_PT) + 12
+    # every class the graph draws (callback edges were drawn but not keyed), dashed as drawn
+    present = {d["cls"] for _s, _t, d in src.graph.edges()}
+    for cls in [c for c in CLASS_STYLE if c in present or c == "reachout"]:
+        color, dashed = CLASS_STYLE[cls]
+        p.setPen(make_pen(color, 2.0, QtCore.Qt.DashLine if dashed else QtCore.Qt.SolidLine))
+        p.drawLine(QtCore.QPointF(x, y - 3), QtCore.QPointF(x + 16, y - 3))
+        x += 20 + draw_text(p, x + 20, y, f"{cls} edge", TICK_PT) + 12
 

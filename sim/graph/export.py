@@ -109,6 +109,26 @@ def to_graphml(graph: ArchGraph) -> str:
     return "\n".join(nx.generate_graphml(g)) + "\n"
 
 
+#: Lower-case characters of a symbol name that fit between two columns of the layout at font-size 9
+LABEL_CHARS = 18
+#: An upper-case letter or digit is about this many lower-case letters wide (LOCAL_TIMER_VECTOR ran into the
+#: next column's dot and name)
+WIDE_CHAR = 1.3
+
+
+def _short(label: str) -> str:
+    """*label* cut to fit its column, with an ellipsis when cut (names cut bare read as other symbols:
+    ``vmi_timer_setup_bo``)."""
+    widths = [WIDE_CHAR if ch.isupper() or ch.isdigit() else 1.0 for ch in label]
+    if sum(widths) <= LABEL_CHARS:
+        return label
+    room, n = LABEL_CHARS - 1, 0
+    while widths[n] <= room:
+        room -= widths[n]
+        n += 1
+    return label[:n] + "\u2026"
+
+
 def to_svg(graph: ArchGraph) -> str:
     edge_rules, comp_rules = _violation_index(graph)
     lay = layered_layout(graph)
@@ -155,7 +175,7 @@ def to_svg(graph: ArchGraph) -> str:
         label = graph.symbol_name(n)
         tip = f"{n}\n{d.get('kind')} in {d.get('component')}" + (f"\n{d.get('file')}:{d.get('line')}" if d.get("file") else "")
         out.write(f'<g class="node" data-id={quoteattr(n)} data-kind="{d["kind"]}"><circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" '
-                  f'fill="#333"/><text x="{cx + 6:.1f}" y="{cy + 3:.1f}">{escape(label[:18])}</text>'
+                  f'fill="#333"/><text x="{cx + 6:.1f}" y="{cy + 3:.1f}">{escape(_short(label))}</text>'
                   f"<title>{escape(tip)}</title></g>\n")
     out.write("</g>\n</svg>\n")
     return out.getvalue()

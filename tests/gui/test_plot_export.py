@@ -180,3 +180,12 @@ def test_the_exported_raster_shades_idle_depth_and_steal_as_the_app_does(qapp, t
                   for rect in grp.iter(f"{SVG}rect")]
         assert len(shaded) >= 10, preset                     # one rect per idle (steal) period in the window
         assert any(t.strip() == label for t in texts), texts[-12:]
+
+
+def test_graph_legend_keys_every_class_drawn(vmi_lost, qapp, tmp_path):
+    # linux-2.6.21 has callback edges (drawn green, dashed) that the legend did not key; it keyed shared-lib and
+    # duplicate edges the graph does not have
+    src = pe.PlotSource(vmi_lost)
+    _, texts = _svg(pe.write_svg(src, "graph", tmp_path / "g.svg", pe.PlotOptions()))
+    legend = {t for t in texts if t.endswith(" edge")}
+    assert legend == {"reachout edge", "interface edge", "callback edge"}

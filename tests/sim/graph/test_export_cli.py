@@ -133,3 +133,17 @@ def test_rules_print_no_line_zero_for_unverified_evidence(capsys):
     out = capsys.readouterr().out
     assert ":0:" not in out
     assert "arch/i386/xen/time.c (line not verified)" in out
+
+
+def test_svg_labels_cut_to_their_column_end_in_an_ellipsis(tmp_path):
+    # names were cut bare at 18 characters ("vmi_timer_setup_bo", "vmi_timer_setup_se"), and
+    # LOCAL_TIMER_VECTOR, 18 wide letters, ran into the next column's name
+    from tickscope.sim.graph import archmodel
+
+    root = ET.parse(export.export(archmodel.load_model("linux-2.6.21"), tmp_path / "g.svg")).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    labels = {g.get("data-id"): g.find(ns + "text").text for g in root.iter(ns + "g") if g.get("class") == "node"}
+    assert labels["xtime"] == "xtime"
+    assert labels["vmi_timer_setup_boot_alarm"] == "vmi_timer_setup_b\u2026"
+    assert labels["LOCAL_TIMER_VECTOR"].endswith("\u2026") and len(labels["LOCAL_TIMER_VECTOR"]) < 18
+    assert all(len(t) <= 18 for t in labels.values())
