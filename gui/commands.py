@@ -103,12 +103,17 @@ def _parse_marker(text: str) -> dict:
 
 
 def _export(args) -> int:
+    from tickscope.sim import scenario as scen
     from tickscope.sim.record import load_recording
 
     markers = [_parse_marker(m) for m in args.marker]
     if not str(args.recording).endswith(".tickrec") and not Path(args.recording).is_file():
         raise InputError(f"{args.recording}: no such recording")
     rec = load_recording(args.recording)
+    until = int(rec.results.meta.get("until_ns") or rec.scenario.run.until)
+    for text, m in zip(args.marker, markers):
+        if m["time_ns"] > until:   # drawn nowhere: the figures end at the run's end
+            raise InputError(f"--marker: {text!r} is after the end of the recorded run ({scen.format_duration(until)})")
     _qt_app()
     from tickscope.gui import export_dialog, plot_export as pe
     from tickscope.gui.recording_actions import markers_from_actions

@@ -132,3 +132,11 @@ def test_cli_commands_without_qt_never_import_it():
             "with contextlib.redirect_stdout(io.StringIO()):\n    assert launcher.main(['presets']) == 0\n"
             "assert not [m for m in sys.modules if m.startswith('PySide6')], 'Qt was imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_marker_after_the_recorded_run_is_refused(rec, tmp_path, qapp, capsys):
+    # the run is 100 ms long: a marker at 5 s was accepted and drawn nowhere
+    assert _main("export", rec, "--png", tmp_path / "a.png", "--marker", "5s:later") == 2
+    assert "'5s:later' is after the end of the recorded run (100ms)" in capsys.readouterr().err
+    assert not (tmp_path / "a.png").exists()
+    assert _main("export", rec, "--png", tmp_path / "a.png", "--marker", "100ms:end") == 0
