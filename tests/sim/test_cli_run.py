@@ -226,3 +226,11 @@ def test_human_table_columns_line_up_for_long_device_names(capsys):
     for r in rows[1:]:
         for end in ends.values():
             assert r[end - 1] != " " and (end == len(r) or r[end] == " ")
+
+
+@pytest.mark.parametrize("preset, now", [("bare-metal-lapic", 500_000_023), ("unstable-tsc", 500_000_000)])
+def test_timer_list_is_read_at_t_or_when_a_lagging_clock_reads_t(preset, now, capsys):
+    # README: read at true time T (a fast clock already reads past T: the TSC runs ~48 ppb fast here), or
+    # once a lagging clock reads T (the HPET's rounded mult runs slow): "now at" is never below T
+    assert main(["timer-list", "--preset", preset, "--at", "500ms"]) == 0
+    assert f"now at {now} nsecs" in capsys.readouterr().out
