@@ -21,6 +21,7 @@ from PySide6 import QtCore, QtWidgets
 from tickscope.gui import plot_export as pe
 from tickscope.sim.atomic import atomic_path
 from tickscope.sim.errors import InputError
+from tickscope.sim.units import format_ns
 from tickscope.sim.export import ExportCancelled
 
 VIDEO_SECONDS = 4.0
@@ -309,6 +310,14 @@ class ExportDialog(QtWidgets.QDialog):
         self.dpi.setRange(pe.MIN_DPI, pe.MAX_DPI)
         self.dpi.setValue(pe.REFERENCE_DPI)
         form.addRow("PNG DPI", self.dpi)
+        # the raster's time range: what the user zoomed into, by default (the whole run was always exported)
+        self.span = QtWidgets.QComboBox()
+        self.span.addItem("whole run", None)
+        shown = visible_range(window)
+        if shown is not None:
+            self.span.addItem(f"as shown: {format_ns(shown[0])} to {format_ns(shown[1])}", shown)
+            self.span.setCurrentIndex(1)
+        form.addRow("Raster time range", self.span)
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
         buttons.accepted.connect(self._export)
         buttons.rejected.connect(self.reject)
@@ -328,7 +337,7 @@ class ExportDialog(QtWidgets.QDialog):
             w, h = pe.parse_size(self.size.text())
         else:
             w, h = pe.page_size(self.page.currentText())
-        opts = plot_options_for(self.window, w, h, self.dpi.value())
+        opts = plot_options_for(self.window, w, h, self.dpi.value(), self.span.currentData())
         req = ExportRequest(view=self.view.currentText(), options=opts)
         for key, _label, suffix in self.FORMATS:
             if self.checks[key].isChecked():
@@ -345,12 +354,26 @@ class ExportDialog(QtWidgets.QDialog):
             self.accept()
 
 
-def plot_options_for(window, width_pt, height_pt, dpi) -> pe.PlotOptions:
-    """Options carrying the window's markers and visible raster range."""
+def plot_options_for(window, width_pt, height_pt, dpi, raster_window=None) -> pe.PlotOptions:
+    """Options carrying the window's markers, and *raster_window* ``(t0_ns, t1_ns)`` (None: the whole run)."""
     markers = window.measure.markers() if getattr(window, "measure", None) is not None else []
     sc = window.model.scenario()
     caption = pe.Caption(f"tickscope: {sc.name}", sc.description)
-    return pe.PlotOptions(width_pt=width_pt, height_pt=height_pt, dpi=dpi, markers=markers, caption=caption)
+    return pe.PlotOptions(width_pt=width_pt, height_pt=height_pt, dpi=dpi, markers=markers, caption=caption,
+                          window=raster_window)
+
+
+def visible_range(window) -> tuple[int, int] | None:
+    """The raster's visible time range within the run, or None when it shows (nearly) the whole run."""
+    res = window.results
+    if res is None or len(res) == 0:
+        return None
+    end = int(res.meta.get("until_ns") or 0)
+    t0, t1 = window.raster.view_range()
+    t0, t1 = max(0, int(t0)), min(end, int(t1))
+    if end <= 0 or t1 <= t0 or t1 - t0 >= 0.98 * end:
+        return None
+    return t0, t1
 
 
 def source_for(window) -> pe.PlotSource:

@@ -147,3 +147,19 @@ def test_export_from_the_window_writes_files(window, tmp_path):
     req = dlg.request()
     assert export_dialog.export_with_progress(window, req, dlg)
     assert {p.name for p in tmp_path.iterdir()} == {"fig.png", "fig.svg", "fig.pdf"}
+
+
+def test_export_from_the_window_draws_the_raster_range_shown(window, tmp_path):
+    # zoomed into 10-20 ms of the run, File > Export drew the whole run's raster
+    from tickscope.gui import export_dialog
+
+    window.run_to_end()
+    assert export_dialog.ExportDialog(window).request().options.window is None   # fitted: the whole run
+    window.raster.set_view_range(10_000_000, 20_000_000)
+    dlg = export_dialog.ExportDialog(window)
+    assert "as shown: 10.000 ms to 20.000 ms" in dlg.span.currentText()
+    dlg.base.setText(str(tmp_path / "fig"))
+    req = dlg.request()
+    assert req.options.window == (10_000_000, 20_000_000)
+    dlg.span.setCurrentIndex(0)
+    assert dlg.request().options.window is None
