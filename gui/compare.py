@@ -112,6 +112,13 @@ class CompareView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
 
+        # before a pair is shown (no run B): say how to get one, not an empty plot under columns "1" to "5"
+        self.title.setText("No run B to compare with: start the app in compare mode, "
+                           "<code>tickscope gui --preset A --compare B</code> (or <code>--compare A "
+                           "--compare-set key=value</code>: the same scenario with one change)")
+        self.title.setWordWrap(True)
+        self.table.setHorizontalHeaderLabels(["metric", "A", "B", "Δ (B − A)", "%"])
+
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.overlay_box)

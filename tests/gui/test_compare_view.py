@@ -197,3 +197,11 @@ def test_a_cpu_only_one_run_has_is_labelled_so(qtbot, pair):
     assert [text for _y, text in view.lane_labels(40.0)][-1].endswith("A only")
     view.set_overlay(True)
     assert [text for _y, text in view.lane_labels(2000.0)] == ["CPU 0", "CPU 1", "CPU 2 A only", "CPU 3 A only"]
+
+
+def test_without_a_run_b_the_view_says_how_to_compare(qtbot):
+    # Ctrl+Shift+C outside compare mode showed an empty plot under table columns "1" to "5"
+    view = CompareView()
+    qtbot.addWidget(view)
+    assert "--compare" in view.title.text()
+    assert [view.table.horizontalHeaderItem(i).text() for i in range(5)] == ["metric", "A", "B", "Δ (B − A)", "%"]
