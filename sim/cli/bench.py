@@ -31,7 +31,7 @@ SPANS = {"full": (2_000_000_000, 600_000_000_000), "quick": (500_000_000, 60_000
 
 
 def register(sub):
-    p = sub.add_parser("bench", help="engine speed: Cython vs reference events/s (and, later, GUI frame time)")
+    p = sub.add_parser("bench", help="engine speed: Cython vs reference events/s (--gui: GUI frame time and UI stalls, --graph: graph view)")
     p.add_argument("--quick", action="store_true", help="shorter runs")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--gui", action="store_true", help="also time GUI frames and UI stalls (tickscope.gui.bench)")

@@ -21,3 +21,11 @@ def test_bench_quick_json_reports_every_figure(capsys):
     assert out["ratio"] > 1.0
     run = out["tick_layer_mixed_run"]
     assert run["simulated_s_per_wall_s"] == pytest.approx(run["simulated_ns"] / 1e9 / run["wall_s"])
+
+
+def test_top_level_help_describes_bench_as_it_is(capsys):
+    # it said "(and, later, GUI frame time)": --gui and --graph have been there for a while
+    from tickscope.sim.cli import build_parser
+
+    text = build_parser().format_help()
+    assert "later" not in text and "--gui" in text
