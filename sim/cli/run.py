@@ -19,7 +19,7 @@ def register(sub):
     p.add_argument("--engine", choices=("cython", "reference"), default=None,
                    help="engine to use (default: cython when built)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--late-threshold", metavar="T", default="100us", help="a tick handled later than expiry + T is late (default 100us)")
+    p.add_argument("--late-threshold", metavar="T", help="a tick handled later than expiry + T is late (default 100us)")
     p.add_argument("-o", "--output", metavar="FILE.tickrec", help="save a recording of the run")
     p.add_argument("--csv", metavar="DIR", help="write the event log and per-CPU summary as CSV into DIR")
     p.set_defaults(func=_run)
@@ -59,7 +59,7 @@ def _run(args):
     sc = scenario_from_args(args)
     until = run_end_arg(args.until, "--until") if args.until else None
     seed_arg(args.seed)
-    late = duration_arg(args.late_threshold, "--late-threshold", positive=False)
+    late = duration_arg(args.late_threshold or "100us", "--late-threshold", positive=False)
     _check_outputs(args)
     sim = Simulation(sc, engine=args.engine or "auto", seed=args.seed, until_ns=until)
     res = _run_with_progress(sim, quiet=args.json)
@@ -117,6 +117,13 @@ def _print_human(s, sim):
 def _replay(args):
     from tickscope.sim import record
 
+    # the recorded scenario and seed are re-run as they are: these options were silently ignored (a --set
+    # printed "results match" for a scenario that was never run)
+    for flag, given in (("--preset", args.preset), ("--set", args.sets), ("--until", args.until), ("--seed", args.seed is not None),
+                        ("--late-threshold", args.late_threshold), ("-o", args.output), ("--csv", args.csv)):
+        if given:
+            raise InputError(f"{flag} does not apply to a recording: `run REC.tickrec` re-simulates its own scenario "
+                             "and seed (only --engine and --json apply)")
     rec = record.load_recording(args.scenario)
     ok, details = record.replay_matches(rec, lambda sc, settle: Simulation(sc, engine=args.engine or "auto", settle=settle).run())
     if args.json:

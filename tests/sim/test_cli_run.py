@@ -234,3 +234,18 @@ def test_timer_list_is_read_at_t_or_when_a_lagging_clock_reads_t(preset, now, ca
     # once a lagging clock reads T (the HPET's rounded mult runs slow): "now at" is never below T
     assert main(["timer-list", "--preset", preset, "--at", "500ms"]) == 0
     assert f"now at {now} nsecs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra", [["--set", "kernel.hz=1000"], ["--until", "10s"], ["--seed", "0"], ["--preset", "kvm"],
+                                   ["--late-threshold", "1ms"], ["-o", "again.tickrec"], ["--csv", "out"]])
+def test_rerunning_a_recording_refuses_options_it_would_ignore(tmp_path, monkeypatch, capsys, extra):
+    # they were ignored: `run rec.tickrec --set kernel.hz=1000` printed "results match" for the recorded HZ
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--preset", "pit-only", "--until", "50ms", "--engine", "reference", "-o", "r.tickrec"]) == 0
+    capsys.readouterr()
+    assert main(["run", "r.tickrec", *extra]) == 2
+    err = capsys.readouterr().err
+    assert f"{extra[0]} does not apply to a recording" in err and err.count("\n") == 1
+    assert not (tmp_path / "again.tickrec").exists() and not (tmp_path / "out").exists()
+    assert main(["run", "r.tickrec", "--engine", "reference", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["match"] is True
