@@ -73,9 +73,15 @@ def _scenario_from(name_or_path: str | None, preset: str | None, sets: list[str]
     return scen.apply_sets(sc, sets) if sets else sc
 
 
-def _compare_scenario(name: str, sets: list[str]) -> scen.Scenario:
-    sc = scen.load(name) if name.endswith(".toml") or Path(name).is_file() else scen.preset(name)
-    return scen.apply_sets(sc, sets) if sets else sc
+def _compare_scenario(name: str, sets: list[str], compare_sets: list[str]) -> scen.Scenario:
+    """Run B: *name* (a preset or scenario file), then ``--set`` (both runs), then ``--compare-set`` (B only);
+    errors name the option they come from (a bad --compare-set was reported as --set)."""
+    try:
+        sc = scen.load(name) if name.endswith(".toml") or Path(name).is_file() else scen.preset(name)
+    except InputError as exc:
+        raise InputError(f"--compare: {exc}") from None
+    sc = scen.apply_sets(sc, sets) if sets else sc
+    return scen.apply_sets(sc, compare_sets, source="--compare-set") if compare_sets else sc
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -105,7 +111,7 @@ def _prepare(args):
                 raise InputError(f"{flag} does not apply to a recording (it shows stored results)")
     else:
         a = _scenario_from(args.path, args.preset, args.sets)
-    b = _compare_scenario(args.compare, args.sets + args.compare_sets) if args.compare else None
+    b = _compare_scenario(args.compare, args.sets, args.compare_sets) if args.compare else None
     # the window used to open on a scenario it cannot boot and fail (a traceback and an abort), or show an
     # empty compare view with no word why for such a run B
     if recording is None:
