@@ -28,7 +28,7 @@ from tickscope.sim.atomic import atomic_path
 from tickscope.sim.errors import InputError
 from tickscope.sim.events import Kind
 from tickscope.sim.record_format import (ACTIONS, FORMAT, FORMAT_VERSION, MANIFEST, META, SCENARIO, _DTYPES,
-                                         _check_manifest, _normalise_action, _parse_actions, _parse_json, _parse_npy,
+                                         _check_manifest, _check_meta, _normalise_action, _parse_actions, _parse_json, _parse_npy,
                                          _verify)
 from tickscope.sim.results import COLUMNS, Results
 from tickscope.sim.untrusted_zip import ZipLimits, check_archive, open_zip, read_member
@@ -271,9 +271,7 @@ def load_recording(path) -> Recording:
             data[name] = read_member(zf, infos[name], where, limits)
             _verify(where, name, data[name], listed[name])
 
-    meta = _parse_json(where, META, data.pop(META))
-    if not isinstance(meta, dict):
-        raise InputError(f"{where}: member {META!r}: expected a JSON object")
+    meta = _check_meta(where, _parse_json(where, META, data.pop(META)))
     actions = _parse_actions(where, data.pop(ACTIONS))
     try:
         scenario_text = bytes(data.pop(SCENARIO)).decode("utf-8")

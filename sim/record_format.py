@@ -173,3 +173,35 @@ def _parse_actions(where: str, data) -> list[dict]:
         except ValueError as exc:
             raise InputError(f"{where}: member {ACTIONS!r} line {lineno}: {str(exc).split(': ', 1)[1]}") from None
     return actions
+
+
+#: The JSON type of each ``meta.json`` key the readers use (analysis, raster, exports, replay); a key missing
+#: (an older recording) is left to the readers' defaults, but one of another type is refused here.
+_META_TYPES = {
+    **dict.fromkeys(("until_ns", "ncpus", "hz", "tick_nsec", "seed", "now_ns", "broadcast_device", "do_timer_cpu",
+                     "jiffies", "events", "engine_semantics", "wall_ahead_ns", "overcommit"), int),
+    **dict.fromkeys(("devices", "tick_device", "clocksources", "cstates", "cpus", "boot_log", "effect_evidence"), list),
+    **dict.fromkeys(("hypervisor", "kinds", "modes"), dict),
+    **dict.fromkeys(("clocksource", "scenario", "scenario_name", "backend", "engine"), str),
+}
+
+
+def _check_meta(where: str, meta) -> dict:
+    """*meta* as the readers expect it (a JSON object whose keys of :data:`_META_TYPES` have those types);
+    InputError naming the key otherwise (a tampered meta.json with a consistent manifest reached the readers
+    and failed there with a traceback)."""
+    if not isinstance(meta, dict):
+        raise InputError(f"{where}: member {META!r}: expected a JSON object")
+    for key, kind in _META_TYPES.items():
+        value = meta.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise InputError(f"{where}: member {META!r}: {key} must be {_JSON_NAMES[kind]}, "
+                             f"got {json.dumps(value)[:40]}")
+        if key in ("until_ns", "ncpus", "hz", "tick_nsec") and value <= 0:
+            raise InputError(f"{where}: member {META!r}: {key} must be positive, got {value}")
+    return meta
+
+
+_JSON_NAMES = {int: "an integer", list: "an array", dict: "an object", str: "a string"}

@@ -824,3 +824,20 @@ def test_a_real_recording_of_every_tick_layer_preset_loads(tmp_path):
         sc = scen.apply_sets(scen.preset(name), ['run.until="50ms"'])
         save_recording(tmp_path / f"{name}.tickrec", sc, simulate(sc))
         assert load_recording(tmp_path / f"{name}.tickrec").scenario.machine.cpus == sc.machine.cpus
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("until_ns", "abc", "until_ns must be an integer"),
+    ("ncpus", True, "ncpus must be an integer"),
+    ("tick_nsec", -5, "tick_nsec must be positive"),
+    ("devices", {"a": 1}, "devices must be an array"),
+    ("hypervisor", [], "hypervisor must be an object"),
+])
+def test_meta_of_another_shape_is_refused_naming_the_key(tmp_path, good, key, value, message):
+    # with the manifest re-hashed, a meta.json of the wrong types passed every check and failed in the
+    # readers: `tickscope export` ended in "ValueError: invalid literal for int()" and a traceback
+    raw = members_of(good)
+    meta = json.loads(raw["meta.json"])
+    meta[key] = value
+    raw["meta.json"] = json.dumps(meta).encode()
+    refuse(forge(tmp_path / "meta.tickrec", raw), "'meta.json'", message)
