@@ -302,7 +302,8 @@ class ScenarioPanel(QtWidgets.QWidget):
             rl.setContentsMargins(0, 0, 0, 0)
             rl.addWidget(ed.widget, 1)
             if field["unit"]:
-                rl.addWidget(QtWidgets.QLabel(field["unit"] if field["type"] != "duration" else "(e.g. 250ms)"))
+                # a duration takes any unit: "(e.g. 250ms)" beside irq_latency = 1us suggested a magnitude
+                rl.addWidget(QtWidgets.QLabel(field["unit"] if field["type"] != "duration" else "s / ms / us / ns"))
             label = QtWidgets.QLabel(field["key"])
             label.setToolTip(ed.widget.toolTip())
             label.setBuddy(ed.widget)

@@ -108,3 +108,13 @@ def test_refused_toml_text_is_kept_when_the_form_changes_and_revert_drops_it(qtb
     panel.toml_revert.click()
     assert "bogus_key" not in panel.toml.toPlainText() and "highres = false" in panel.toml.toPlainText()
     assert panel.toml_status.text() == "valid" and panel.toml_revert.isHidden()
+
+
+def test_a_duration_row_names_the_units_it_takes_not_an_example_magnitude(qtbot):
+    # "(e.g. 250ms)" stood beside irq_latency = 1us and tsc_skew = 0ns
+    from PySide6 import QtWidgets
+
+    _model, panel = _panel(qtbot)
+    row = panel.editor("machine", "irq_latency").widget.parentWidget()
+    hints = [w.text() for w in row.findChildren(QtWidgets.QLabel)]
+    assert hints == ["s / ms / us / ns"]
