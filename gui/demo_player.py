@@ -334,13 +334,17 @@ class SessionRecorder(QtCore.QObject):
             return
         meta = results.meta
         until = int(meta.get("until_ns") or 0)
-        if until <= 0 or int(meta.get("now_ns") or 0) < until:
-            return  # still streaming
+        # only a run that ended (its end settled): a live snapshot's until_ns is the slice it reached, and
+        # each one was recorded as a run to there ("run until 4ms" before the real run)
+        if until <= 0 or meta.get("settled_ns") is None:
+            return
         if self.steps and self.steps[-1] == {"action": "run", "until": until, "seconds": 1.0}:
             return
         self._add({"action": "run", "until": until, "seconds": 1.0})
 
     def _on_range(self, t0, t1) -> None:
+        if self.window.raster.following():
+            return  # the view fitting itself to a new or growing run ("zoom 0ns to 100ns" at each edit)
         t0, t1 = max(0, int(t0)), int(t1)
         if t1 <= t0:
             return

@@ -267,6 +267,11 @@ class TickRasterView(QtWidgets.QWidget):
         (x0, x1), _ = self.plot_item.getViewBox().viewRange()
         return x_to_ns(x0), x_to_ns(x1)
 
+    def following(self) -> bool:
+        """True while the view follows the run by itself (fitted, or growing with a live run): its range
+        changes are not the user's."""
+        return self._follow
+
     def set_view_range(self, t0_ns: int, t1_ns: int) -> None:
         """Show simulated time ``[t0_ns, t1_ns]`` (at least 100 ns wide)."""
         self._follow = False
@@ -310,6 +315,9 @@ class TickRasterView(QtWidgets.QWidget):
 
     def _on_user_range(self, *args):
         self._follow = False
+        # the range was announced before the ViewBox said it was the user's (while still following): again,
+        # now that it is
+        self.range_changed.emit(*self.view_range())
 
     def _on_view_changed(self, *args):
         t0, t1 = self.view_range()

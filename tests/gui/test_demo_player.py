@@ -163,3 +163,34 @@ def test_export_from_the_window_draws_the_raster_range_shown(window, tmp_path):
     assert req.options.window == (10_000_000, 20_000_000)
     dlg.span.setCurrentIndex(0)
     assert dlg.request().options.window is None
+
+
+def test_session_recorder_keeps_only_the_users_steps(window, tmp_path):
+    # an edit recorded "zoom 0ns to 100ns" (the view fitting itself), and a run's first live slice a
+    # "run until 4ms" before the real run
+    rec = window.demo_recorder
+    rec.start()
+    window.model.set_scenario(scenario.apply_sets(window.model.scenario(), ["machine.cpus=2"]))
+    window.run_to_end()
+    window.raster.set_view_range(10_000_000, 20_000_000)
+    d = demo.load(demo_player.save_recorded(rec, tmp_path / "session.toml"))
+    steps = [s for s in d.steps if s["action"] != "pause"]
+    # preset, the window's differences from it (run.until), the edit, the run, the user's zoom
+    assert [s["action"] for s in steps] == ["preset", "set", "set", "run", "zoom"]
+    assert steps[2]["keys"] == {"machine.cpus": 2} and steps[3]["until"] == 30_000_000
+    assert (steps[4]["from"], steps[4]["to"]) == (10_000_000, 20_000_000)
+
+
+def test_session_recorder_keeps_a_mouse_zoom_made_while_the_view_follows(window, tmp_path):
+    # the ViewBox announces the new range before it says the change was the user's
+    rec = window.demo_recorder
+    window.run_to_end()
+    rec.start()
+    assert window.raster.following()
+    vb = window.raster.plot_item.getViewBox()
+    vb.scaleBy((0.5, 1.0))
+    vb.sigRangeChangedManually.emit([True, False])
+    t0, t1 = window.raster.view_range()
+    d = demo.load(demo_player.save_recorded(rec, tmp_path / "session.toml"))
+    zooms = [s for s in d.steps if s["action"] == "zoom"]
+    assert len(zooms) == 1 and (zooms[0]["from"], zooms[0]["to"]) == (max(0, t0), t1)
