@@ -9,6 +9,7 @@ output file is only written once everything has parsed.
 from __future__ import annotations
 
 from pathlib import Path
+import sys
 
 from tickscope.sim import scenario as scen
 from tickscope.sim.errors import InputError
@@ -62,9 +63,14 @@ def _run_timer_list(args) -> int:
             raise InputError(f"{out_path}: the output would overwrite an input file; choose another -o")
     timer_list = parse_timer_list(read_text(tl_path), str(tl_path))
     dmesg = parse_dmesg(read_text(args.dmesg), str(args.dmesg)) if args.dmesg else None
+    if dmesg is not None and not _has_timer_lines(dmesg):
+        # the wrong file (or a log that no longer reaches the boot) was listed as a source, silently
+        print(f"tickscope: warning: {args.dmesg}: no timer lines (clocksource, tsc, hpet, kvm-clock, hypervisor): "
+              "nothing is inferred from it", file=sys.stderr)
+        dmesg = None
     interrupts = parse_interrupts(read_text(args.interrupts), str(args.interrupts)) if args.interrupts else None
     names = {"timer_list": tl_path.name,
-             "dmesg": Path(args.dmesg).name if args.dmesg else None,
+             "dmesg": Path(args.dmesg).name if dmesg is not None else None,
              "interrupts": Path(args.interrupts).name if args.interrupts else None}
     sc = infer_scenario(timer_list, dmesg, interrupts, names)
     try:
@@ -73,6 +79,13 @@ def _run_timer_list(args) -> int:
         raise InputError(f"{out_path}: cannot write: {exc.strerror}") from None
     print(report(sc, out_path))
     return 0
+
+
+def _has_timer_lines(dmesg: dict) -> bool:
+    """Whether a parsed kernel log holds anything the inference reads."""
+    return bool(dmesg["clocksources"] or dmesg["switches"] or dmesg["tsc_khz"] or dmesg["unstable"]
+                or dmesg["tsc_deadline"] or dmesg["kvm_clock"] or dmesg["guest"] or dmesg["hypervisor"]
+                or dmesg["hpet"] or dmesg["firmware_bugs"])
 
 
 def report(sc: scen.Scenario, out_path) -> str:

@@ -70,3 +70,17 @@ def test_garbled_interrupts_exits_2(real_dir, tmp_path, capsys):
     assert rc == 2
     assert "real_interrupts.txt:" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_dmesg_without_timer_lines_is_named_in_a_warning_not_listed_as_a_source(tmp_path, capsys):
+    # a wrong file given as --dmesg was reported as a source ("from timer_list ..., dmesg notes.txt") of
+    # a scenario it contributed nothing to
+    assert main(["timer-list", "--preset", "bare-metal-lapic", "--at", "100ms", "--engine", "reference"]) == 0
+    tl = tmp_path / "timer_list.txt"
+    tl.write_text(capsys.readouterr().out)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("[    1.000000] usb 1-1: new high-speed USB device\nsomething else\n")
+    assert main(["import", "timer-list", str(tl), "--dmesg", str(notes), "-o", str(tmp_path / "m.toml")]) == 0
+    out = capsys.readouterr()
+    assert f"warning: {notes}: no timer lines" in out.err
+    assert "notes.txt" not in out.out
