@@ -80,12 +80,15 @@ def build_run_bar(window) -> QtWidgets.QToolBar:
     bar.setObjectName("toolbar_run")
     bar.setIconSize(QtCore.QSize(20, 20))
     window.addToolBar(bar)
-    window.seed_box = QtWidgets.QSpinBox()
-    window.seed_box.setRange(0, 2**31 - 1)
-    window.seed_box.setPrefix("seed ")
-    window.seed_box.setValue(min(ctl.seed(), 2**31 - 1))
-    window.seed_box.setToolTip("Random seed for this run (same scenario + seed = identical event log)")
-    window.seed_box.editingFinished.connect(lambda: ctl.set_seed(window.seed_box.value()))
+    window.seed_label = QtWidgets.QLabel(" seed ")
+    # a text field: run.seed takes 0..2^63-1, a QSpinBox stops at 2^31-1 (it showed 2147483647 for a larger
+    # seed, and leaving it set that seed)
+    window.seed_box = QtWidgets.QLineEdit(str(ctl.seed()))
+    window.seed_box.setValidator(QtGui.QRegularExpressionValidator(QtCore.QRegularExpression(r"[0-9]{1,19}")))
+    window.seed_box.setMaximumWidth(160)
+    window.seed_box.setToolTip("Random seed for this run (same scenario + seed = identical event log); "
+                               f"0..{scen.SEED_MAX}, Enter applies")
+    window.seed_box.editingFinished.connect(lambda: apply_seed(window))
     window.until_edit = QtWidgets.QLineEdit(scen.format_duration(ctl.until_ns()))
     window.until_edit.setMaximumWidth(90)
     window.until_edit.setToolTip("Run until this simulated time (e.g. 500ms, 10s); Enter runs")
@@ -100,6 +103,17 @@ def build_run_bar(window) -> QtWidgets.QToolBar:
     window.speed_label.setMinimumWidth(120)
     window.speed_label.setToolTip("Engine speed: simulated events processed per second of wall-clock time")
     return bar
+
+
+def apply_seed(window) -> None:
+    """The seed typed in the run bar, if it is another one (focus leaving the field unchanged reset the run)."""
+    ctl, text = window.controller, window.seed_box.text().strip()
+    seed = int(text) if text.isdigit() else -1
+    if not 0 <= seed <= scen.SEED_MAX:
+        window.show_error(f"seed: {text!r} is not a seed (allowed 0..{scen.SEED_MAX})")
+        window.seed_box.setText(str(ctl.seed()))
+    elif seed != ctl.seed():
+        ctl.set_seed(seed)
 
 
 def format_event_rate(events_per_s: float) -> str:
@@ -158,6 +172,7 @@ def build_actions(window) -> None:
     bar.addWidget(w.until_edit)
     bar.addAction(w.actions_by_name["run_until"])
     act("seed", "Set s&eed…", "Ctrl+E", lambda: w.seed_box.setFocus() or w.seed_box.selectAll(), menu=m)
+    bar.addWidget(w.seed_label)
     bar.addWidget(w.seed_box)
     bar.addWidget(w.engine_box)
     bar.addWidget(w.speed_label)

@@ -340,7 +340,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- scenario / files -----------------------------------------------------
     def _on_scenario_changed(self, sc):
         self.controller.set_scenario(sc)
-        self.seed_box.setValue(min(sc.run.seed, 2**31 - 1))
+        self.seed_box.setText(str(self.controller.seed()))   # the seed runs use: a typed one outlives the scenario
         self.until_edit.setText(scen.format_duration(sc.run.until))
         self.session.set_value("last_scenario", sc.to_toml())
         if sc.name != self._markers_of:  # markers belong to a scenario: swap them with it

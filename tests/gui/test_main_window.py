@@ -194,3 +194,23 @@ def test_window_shrinks_to_800_by_600(qtbot):
     hint = win.minimumSizeHint()
     assert hint.width() <= 800 and hint.height() <= 600
     win.close()
+
+
+def test_the_seed_field_shows_and_keeps_a_63_bit_seed(qtbot):
+    # a QSpinBox stopped at 2^31-1: it showed 2147483647 for seed 99999999999, and leaving it (no edit)
+    # set that seed and threw the finished run away
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="20ms"', "run.seed=99999999999"])
+    win = MainWindow(sc, engine="reference", persistent=False)
+    qtbot.addWidget(win)
+    win.show()
+    assert win.seed_box.text() == "99999999999"
+    win.run_to_end()
+    n = len(win.results)
+    win.seed_box.editingFinished.emit()
+    assert win.controller.seed() == 99999999999 and len(win.results) == n
+    win.seed_box.setText("5")
+    win.seed_box.editingFinished.emit()
+    assert win.controller.seed() == 5
+    win.model.load_preset("pit-only")   # the box shows the seed runs use
+    assert win.seed_box.text() == "5"
+    win.close()
