@@ -22,6 +22,7 @@ from tickscope.gui.measure import MeasureController
 from tickscope.gui.palette import CommandPalette
 from tickscope.gui.panel_refresh import PanelRefresh
 from tickscope.gui.plot_legend import set_legend_color
+from tickscope.gui.recording_actions import markers_from_actions
 from tickscope.gui.run_controller import RunController
 from tickscope.gui.scenario_panel import ScenarioModel, ScenarioPanel, toml_literal
 from tickscope.gui.session import Session
@@ -286,6 +287,11 @@ class MainWindow(QtWidgets.QMainWindow):
         until = int(res.meta.get("until_ns") or rec.scenario.run.until)
         self._on_progress(until, until)
         self.state_label.setText("recording")
+        # its markers, whichever way it was opened (File > Open and `tickscope gui REC` left them out)
+        try:
+            self.measure.set_markers(markers_from_actions(rec.actions))
+        except ValueError:
+            pass
 
     def _on_state(self, state: str):
         self.state_label.setText(state)

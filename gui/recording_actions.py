@@ -65,11 +65,7 @@ def open_recording_from(window, path) -> bool:
     except OSError as exc:
         window.show_error(f"cannot open recording {path}: {exc}")
         return False
-    window.show_recording(rec)
-    try:
-        window.measure.set_markers(markers_from_actions(rec.actions))
-    except ValueError:
-        pass
+    window.show_recording(rec)   # with its markers
     return True
 
 

@@ -194,3 +194,15 @@ def test_session_recorder_keeps_a_mouse_zoom_made_while_the_view_follows(window,
     d = demo.load(demo_player.save_recorded(rec, tmp_path / "session.toml"))
     zooms = [s for s in d.steps if s["action"] == "zoom"]
     assert len(zooms) == 1 and (zooms[0]["from"], zooms[0]["to"]) == (max(0, t0), t1)
+
+
+def test_a_recording_opened_with_file_open_restores_its_markers(window, tmp_path):
+    # File > Open (and `tickscope gui REC.tickrec`) showed the results without the markers saved with them;
+    # only File > Open recording restored them
+    window.run_to_end()
+    window.measure.set_markers([{"time_ns": 3_000_000, "name": "kept"}])
+    path = tmp_path / "s.tickrec"
+    assert recording_actions.save_recording_to(window, path)
+    window.measure.set_markers([])
+    assert window.open_path(path)
+    assert [m["name"] for m in window.measure.markers()] == ["kept"]
