@@ -408,6 +408,9 @@ class TickRasterView(QtWidgets.QWidget):
         for code in (raster.MARK_ON_TIME, raster.MARK_BROADCAST, raster.MARK_LATE, raster.MARK_STEAL,
                      raster.MARK_DUPLICATE, raster.MARK_LOST):
             items.append(swatch(code, f"{raster.MARK_NAMES[code]} {counts.get(code, 0)}"))
+        unjudged = raster.unjudged_count(counts)
+        if unjudged:
+            items.append(swatch("ghost", f"not judged yet {unjudged} (due within the late threshold of the end)"))
         if counts.get(raster.MARK_OFF_GRID):
             items.append(swatch(raster.MARK_OFF_GRID, f"off the grid (a stopped tick woken off its grid, not judged) "
                                                       f"{counts[raster.MARK_OFF_GRID]}"))

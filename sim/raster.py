@@ -97,6 +97,16 @@ DARK_COLORS = {
 }
 
 
+#: the marks that judge an expected slot: each expected slot gets at most one of them (a duplicate is a second run)
+JUDGING_MARKS = (MARK_ON_TIME, MARK_BROADCAST, MARK_LATE, MARK_STEAL, MARK_LOST)
+
+
+def unjudged_count(counts: dict) -> int:
+    """Expected slots of *counts* (:attr:`RasterData.counts`) with no verdict yet: due within the late threshold
+    of the end and not handled by then (``run --json`` does not count them as expected; a live run's last ones)."""
+    return max(0, int(counts.get("expected", 0)) - sum(int(counts.get(c, 0)) for c in JUDGING_MARKS))
+
+
 def background_color(colors: dict, code: int, nstates: int) -> tuple[int, int, int, int]:
     """RGBA of lane background *code*: C-states shade by depth from ``idle_shallow`` through ``idle_mid``
     to ``idle_deep``, so that the deep states of a long list (C6, C8, C10) stay apart (a straight ramp put

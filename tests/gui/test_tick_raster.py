@@ -152,3 +152,25 @@ def test_the_legend_relates_the_marks_to_run_json_counts(qtbot):
     assert label in view.legend.text()
     view.set_show_hardware(True)                              # redrawn with device lanes: the legend stays
     assert label in view.legend.text()
+
+
+def test_the_legend_names_the_slots_run_json_does_not_judge_yet(qtbot):
+    # vmi-2007 with the 2.6.22 LAPIC interrupt path: the alarm's interrupts no longer reach its handler, no tick
+    # runs.  4 CPUs x HZ=250 x 1 s = 1000 slots; run --json judges those due by until - late threshold (249 per
+    # CPU: the slot at 1 s is within it), so the legend's expected 1000 is lost 996 + 4 not judged yet
+    from tickscope.sim import scenario as scen
+    from tickscope.sim.simulation import simulate
+
+    res = simulate(scen.apply_sets(scen.preset("vmi-2007"), ['core.changes=["lapic-irq-path"]', 'run.until="1s"']))
+    summary = analysis.summarize(res)
+    assert [c["ticks_expected"] for c in summary["cpus"]] == [249] * 4
+    view = TickRasterView()
+    qtbot.addWidget(view)
+    view.set_results(res, summary)
+    text = view.legend.text()
+    assert "expected 1000<" in text and "lost 996<" in text
+    assert "not judged yet 4 (due within the late threshold of the end)" in text
+    assert raster.unjudged_count(view.raster_data().counts) == 4
+    res = simulate(scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="1s"']))
+    view.set_results(res, analysis.summarize(res))
+    assert "not judged" not in view.legend.text()        # every slot due by the end was delivered: none left
