@@ -186,12 +186,22 @@ _META_TYPES = {
 }
 
 
+#: keys every run's meta has (an engine writes them) that the readers look up without a default: the run's
+#: summary, the tick grid and the raster
+_META_REQUIRED = ("seed", "until_ns", "now_ns", "events", "hz", "tick_nsec", "ncpus", "clocksource", "jiffies",
+                  "ktime_ns", "devices", "tick_device", "broadcast_device", "clocksources")
+
+
 def _check_meta(where: str, meta) -> dict:
     """*meta* as the readers expect it (a JSON object whose keys of :data:`_META_TYPES` have those types);
     InputError naming the key otherwise (a tampered meta.json with a consistent manifest reached the readers
     and failed there with a traceback)."""
     if not isinstance(meta, dict):
         raise InputError(f"{where}: member {META!r}: expected a JSON object")
+    missing = [key for key in _META_REQUIRED if key not in meta]
+    if missing:
+        raise InputError(f"{where}: member {META!r}: {', '.join(missing)} missing (every recorded run has "
+                         f"{'them' if len(missing) > 1 else 'it'}: the file was edited or is not a tickscope recording)")
     for key, kind in _META_TYPES.items():
         value = meta.get(key)
         if value is None:

@@ -41,8 +41,13 @@ def make_results(n=1000, cpus=4, seed=7):
     value = slot.copy()
     meta = {"seed": 42, "until_ns": 2_000_000_000, "hz": 250, "clocksource": "tsc",
             "devices": [{"name": "lapic-deadline", "rating": 150}], "tick_device": [0, 0, 0, 0],
-            "boot_log": [[0, "clocksource: tsc"]], "engine": "reference", "events": np.int64(1234)}
+            "boot_log": [[0, "clocksource: tsc"]], "engine": "reference", "events": np.int64(1234), **RUN_META}
     return Results(time_ns, cpu, kind, source, value, meta=meta)
+
+
+#: the rest of what every recorded run's meta holds (record_format._META_REQUIRED)
+RUN_META = {"now_ns": 2_000_000_000, "tick_nsec": 4_000_000, "ncpus": 4, "jiffies": 500, "ktime_ns": 2_000_000_000,
+            "broadcast_device": -1, "clocksources": [{"name": "tsc"}]}
 
 
 ACTIONS = [
@@ -126,7 +131,7 @@ def test_round_trip_keeps_every_member(tmp_path, scenario):
     assert rec.results.meta == {
         "seed": 42, "until_ns": 2_000_000_000, "hz": 250, "clocksource": "tsc",
         "devices": [{"name": "lapic-deadline", "rating": 150}], "tick_device": [0, 0, 0, 0],
-        "boot_log": [[0, "clocksource: tsc"]], "engine": "reference", "events": 1234}
+        "boot_log": [[0, "clocksource: tsc"]], "engine": "reference", "events": 1234, **RUN_META}
     assert rec.scenario == scenario
     assert rec.actions == ACTIONS
     assert rec.seed == 42 and rec.until_ns == 2_000_000_000
@@ -151,9 +156,10 @@ def test_manifest_lists_sha256_and_size_of_every_member(good):
 
 
 def test_empty_results_and_no_actions_round_trip(tmp_path, scenario):
-    path = save_recording(tmp_path / "empty.tickrec", scenario, Results.empty({"seed": 3}))
+    meta = {**make_results().meta, "seed": 3, "events": 0}
+    path = save_recording(tmp_path / "empty.tickrec", scenario, Results.empty(meta))
     rec = load_recording(path)
-    assert len(rec.results) == 0 and rec.actions == [] and rec.results.meta == {"seed": 3}
+    assert len(rec.results) == 0 and rec.actions == [] and rec.results.meta == meta
     assert rec.until_ns == scenario.run.until
 
 
@@ -841,3 +847,22 @@ def test_meta_of_another_shape_is_refused_naming_the_key(tmp_path, good, key, va
     meta[key] = value
     raw["meta.json"] = json.dumps(meta).encode()
     refuse(forge(tmp_path / "meta.tickrec", raw), "'meta.json'", message)
+
+
+@pytest.mark.parametrize("key", ["ncpus", "until_ns", "hz", "devices"])
+def test_a_meta_without_a_key_every_run_has_is_refused_naming_it(tmp_path, key, capsys):
+    # with the manifest re-hashed, a meta.json lacking one ended `tickscope export` in "KeyError: 'ncpus'" and
+    # `tickscope gui FILE` in "KeyError: 'hz'" (a traceback, the engine thread aborted at exit)
+    from tickscope.sim.cli import main as sim_main
+    from tickscope.sim.simulation import simulate
+
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="50ms"'])
+    raw = members_of(save_recording(tmp_path / "real.tickrec", sc, simulate(sc)))
+    meta = json.loads(raw["meta.json"])
+    del meta[key]
+    raw["meta.json"] = json.dumps(meta).encode()
+    bad = forge(tmp_path / "meta.tickrec", raw)
+    refuse(bad, "'meta.json'", f"{key} missing")
+    assert sim_main(["run", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{key} missing" in err and "Traceback" not in err
