@@ -1,6 +1,7 @@
 """Options shared by every subcommand that takes a scenario."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from tickscope.sim import boot, scenario as scen
@@ -14,6 +15,22 @@ def add_scenario_args(parser, positional=True):
     parser.add_argument("--preset", metavar="NAME", help="start from a shipped preset (see `tickscope presets`)")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                         help="override a scenario key, e.g. --set machine.cpus=8 (repeatable)")
+
+
+class _GivenOnce(argparse.Action):
+    """Store an option's value, refusing a second one (``--at 1s --until 2s`` read at 2 s without a word)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest) is not None:
+            parser.error(f"{option_string} {values}: the time is already given ({'/'.join(self.option_strings)} "
+                         f"{getattr(namespace, self.dest)}); give it once")
+        setattr(namespace, self.dest, values)
+
+
+def add_read_time_arg(parser, what: str):
+    """``--at T`` (alias ``--until``): the simulated time a /proc view is read at."""
+    parser.add_argument("--at", "--until", metavar="T", dest="at", default=None, action=_GivenOnce,
+                        help=f"simulated time to read {what} at, e.g. 500ms (default: the scenario's run.until)")
 
 
 def scenario_from_args(args, default_preset=None) -> scen.Scenario:

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from tickscope.sim import procfs
 from tickscope.sim import snapshot
-from tickscope.sim.cli.common import add_scenario_args, run_end_arg, scenario_from_args, seed_arg
+from tickscope.sim.cli.common import add_read_time_arg, add_scenario_args, run_end_arg, scenario_from_args, seed_arg
 from tickscope.sim.simulation import Simulation
 
 
 def register(sub):
     p = sub.add_parser("interrupts", help="/proc/interrupts timer rows (LOC, IRQ 0) after the run")
     add_scenario_args(p)
-    p.add_argument("--at", "--until", metavar="T", dest="at", default=None,
-                   help="simulated time to read them at (default: run.until)")
+    add_read_time_arg(p, "them")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's run.seed)")
     p.add_argument("--engine", choices=("cython", "reference"), default=None)
     p.set_defaults(func=_run)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tickscope.sim import snapshot
-from tickscope.sim.cli.common import add_scenario_args, run_end_arg, scenario_from_args, seed_arg
+from tickscope.sim.cli.common import add_read_time_arg, add_scenario_args, run_end_arg, scenario_from_args, seed_arg
 from tickscope.sim.simulation import Simulation
 
 
@@ -12,8 +12,7 @@ def register(sub):
     p.set_defaults(func=_boot_log)
     p = sub.add_parser("timer-list", help="/proc/timer_list (v0.10) as the simulated kernel prints it")
     add_scenario_args(p)
-    p.add_argument("--at", "--until", metavar="T", dest="at", default=None,
-                   help="simulated time to read it at, e.g. 500ms (default: the scenario's run.until)")
+    add_read_time_arg(p, "it")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's run.seed)")
     p.add_argument("--engine", choices=("cython", "reference"), default=None)
     p.set_defaults(func=_timer_list)

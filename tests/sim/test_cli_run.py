@@ -249,3 +249,13 @@ def test_rerunning_a_recording_refuses_options_it_would_ignore(tmp_path, monkeyp
     assert not (tmp_path / "again.tickrec").exists() and not (tmp_path / "out").exists()
     assert main(["run", "r.tickrec", "--engine", "reference", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["match"] is True
+
+
+@pytest.mark.parametrize("command", ["interrupts", "timer-list"])
+def test_a_read_time_given_twice_is_refused(command, capsys):
+    # --at and --until are one option: "--at 1s --until 2s" read at 2 s without a word
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--preset", "kvm", "--at", "1s", "--until", "2s"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--until 2s: the time is already given (--at/--until 1s); give it once" in err and "Traceback" not in err
