@@ -396,6 +396,9 @@ class MainWindow(QtWidgets.QMainWindow):
         except InputError as exc:
             self.show_error(str(exc))
             return False
+        except OSError as exc:   # a recent file since removed, a folder without read permission
+            self.show_error(f"cannot open {path}: {exc.strerror or exc}")
+            return False
         self.session.remember(path)
         return True
 

@@ -52,6 +52,7 @@ def save_recording_to(window, path) -> bool:
     except (InputError, ValueError, OSError) as exc:
         window.show_error(f"could not save {path}: {exc}")
         return False
+    window.session.remember(str(path))   # Open recent lists it, as it lists saved scenarios
     return True
 
 
@@ -66,6 +67,7 @@ def open_recording_from(window, path) -> bool:
         window.show_error(f"cannot open recording {path}: {exc}")
         return False
     window.show_recording(rec)   # with its markers
+    window.session.remember(str(path))
     return True
 
 

@@ -160,6 +160,10 @@ class RunController(QtCore.QObject):
         self.reset()
 
     def set_engine(self, engine: str) -> None:
+        """Use *engine* from the next run: the current one is reset (not when it is the engine already in use:
+        picking it again in the run bar threw a finished run away)."""
+        if engine == self._engine:
+            return
         self._engine = engine
         self.reset()
 

@@ -214,3 +214,42 @@ def test_the_seed_field_shows_and_keeps_a_63_bit_seed(qtbot):
     win.model.load_preset("pit-only")   # the box shows the seed runs use
     assert win.seed_box.text() == "5"
     win.close()
+
+
+def test_recordings_saved_or_opened_are_listed_in_open_recent(qtbot, tmp_path):
+    from tickscope.gui.recording_actions import open_recording_from, save_recording_to
+
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ["run.until=\"20ms\""])
+    win = MainWindow(sc, engine="reference", persistent=True)
+    qtbot.addWidget(win)
+    win.run_to_end()
+    saved = tmp_path / "a.tickrec"
+    assert save_recording_to(win, saved)
+    assert win.session.recent()[0] == str(saved)             # File > Save recording: listed
+    other = tmp_path / "b.tickrec"
+    saved.rename(other)
+    assert open_recording_from(win, other)
+    assert win.session.recent()[0] == str(other)             # File > Open recording: listed too (it was not)
+    assert [a.text() for a in win.recent_menu.actions()][0] == str(other)
+    # a recent file removed since: an error message, not an exception out of the menu action
+    other.unlink()
+    errors = []
+    win.show_error = errors.append
+    assert win.open_path(str(other)) is False and errors and str(other) in errors[0]
+    win.controller.shutdown()
+    win.close()
+
+
+def test_picking_the_engine_in_use_again_keeps_the_run(qtbot):
+    win = _window(qtbot)
+    win.run_to_end()
+    res = win.results
+    assert res is not None and len(res) > 0
+    box = win.engine_box
+    box.activated.emit(box.currentIndex())                    # the same engine picked again: nothing to redo
+    assert win.results is res and win.controller.state() == "done"
+    box.setCurrentText("cython" if box.currentText() != "cython" else "reference")
+    box.activated.emit(box.currentIndex())                    # another engine: the run starts over
+    assert win.controller.state() != "done"
+    win.controller.shutdown()
+    win.close()
