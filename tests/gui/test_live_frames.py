@@ -8,9 +8,10 @@ from tickscope.gui.run_controller import RunController
 from tickscope.sim import raster
 from tickscope.sim import scenario as scen
 
-# The target is 20 frames/s (FRAME_EVERY_S = 40 ms aims at 25); a loaded 2-core CI box gets some slack,
-# but a controller that publishes only when its O(records) analysis is done (3-9 frames/s) fails.
-MIN_FPS = 15
+# The target is 20 frames/s (FRAME_EVERY_S = 40 ms aims at 25; `tickscope bench --gui` measures it); a loaded
+# 2-core CI box gets slack (14.5/s was seen with two other test suites running beside this one), but a
+# controller that publishes only when its O(records) analysis is done (3-9 frames/s) fails.
+MIN_FPS = 11
 
 
 def test_controller_publishes_raster_frames_at_20_per_second_during_a_run(qtbot):
