@@ -69,12 +69,16 @@ cdef void bc_set_event(Machine* m, int cpu, ns_t t, ns_t expires) noexcept nogil
     if m.bc_kind == BC_DEVICE:
         program_event(m, m.bslot, t, expires, True)
     else:
+        # hrtimer_start (and the removal from the old holder) program a device only where high-res is active
+        # (hrtimer_reprogram): in low-res mode the bc_hrtimer runs from its holder's tick (hrtimer_run_queues),
+        # which the holder's tick stop accounts for at the jiffy after it (get_next_timer_interrupt)
         old = m.bc_bound
         m.bc_bound = cpu
         m.bc_expires = expires
-        if old >= 0 and old != cpu and not m.cpus[old].in_oneshot:
+        if old >= 0 and old != cpu and not m.cpus[old].in_oneshot and m.cpus[old].mode == TM_HIGHRES:
             hrtimer_reprogram(m, old, t, True)
-        hrtimer_reprogram(m, cpu, t, True)
+        if m.cpus[cpu].mode == TM_HIGHRES:
+            hrtimer_reprogram(m, cpu, t, True)
 
 
 cdef void bc_device_interrupt(Machine* m, int cpu, ns_t t) noexcept nogil:

@@ -68,12 +68,16 @@ class BroadcastMixin:
         if self.plan.bc_kind == B.BC_DEVICE:
             self._program_event(self.bslot, t, expires, True)
         else:
+            # hrtimer_start (and the removal from the old holder) program a device only where high-res is active
+            # (hrtimer_reprogram): in low-res mode the bc_hrtimer runs from its holder's tick (hrtimer_run_queues),
+            # which the holder's tick stop accounts for at the jiffy after it (get_next_timer_interrupt)
             old = self.bc_bound
             self.bc_bound = cpu
             self.bc_expires = expires
-            if old >= 0 and old != cpu and old not in self.oneshot_mask:
+            if old >= 0 and old != cpu and old not in self.oneshot_mask and self.mode[old] == TickMode.HIGHRES:
                 self._hrtimer_reprogram(old, t, True)
-            self._hrtimer_reprogram(cpu, t, True)
+            if self.mode[cpu] == TickMode.HIGHRES:
+                self._hrtimer_reprogram(cpu, t, True)
 
     def _bc_device_interrupt(self, cpu, t):
         """The broadcast device's interrupt on the CPU it is routed to."""

@@ -178,6 +178,27 @@ def test_cython_engine_log_equals_reference_on_tick_layer_scenarios(sc):
     _assert_same(a, b)
 
 
+@st.composite
+def lowres_hrtimer_broadcast_scenarios(draw):
+    """Engine semantics 12: low-res NO_HZ (or a periodic tick) with the hrtimer broadcast, whose holder's device is
+    left alone; the holder moves between CPUs, is busy or idle, runs user timers and skewed or jittered ticks."""
+    sc = draw(tick_layer_scenarios())
+    sets = ["kernel.highres=false", 'machine.broadcast="hrtimer"', "machine.arat=false",
+            f'kernel.nohz="{draw(st.sampled_from(["idle", "idle", "off"]))}"',
+            f'machine.cstates={draw(st.sampled_from(CSTATES[2:]))}',
+            f"machine.irq_jitter={draw(st.sampled_from([0, 0, 30_000, 2_000_000]))}"]
+    return _try(sc, sets)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(lowres_hrtimer_broadcast_scenarios())
+def test_cython_engine_log_equals_reference_on_lowres_hrtimer_broadcast_scenarios(sc):
+    a, b = _engines(sc)
+    a.run()
+    b.run()
+    _assert_same(a, b)
+
+
 @pytest.mark.parametrize("preset,sets", [
     ("kvm-overcommit", ['hypervisor.pit_policy="reinject"', 'run.until="400ms"']),
     ("kvm-overcommit", ['hypervisor.pit_policy="discard"', 'run.until="400ms"', "hypervisor.overcommit=4"]),
@@ -241,6 +262,15 @@ def test_hypervisor_paths_match(preset, sets):
     ["kernel.highres=false", 'kernel.nohz="idle"', 'workload.kind="timers"',
      'workload.timers=[{kind="random", rate_hz=300}]', "machine.arat=false", 'machine.cstates=["C1","C3","C6"]',
      'machine.broadcast="hrtimer"'],
+    # engine semantics 12: in low-res mode arming (or moving) the broadcast hrtimer programs no device: its holder
+    # runs it from the tick; a busy holder, a holder that moves, skewed ticks, the "auto" choice without a HPET
+    ["kernel.highres=false", 'kernel.nohz="idle"', 'workload.kind="mixed"', "machine.arat=false",
+     'machine.cstates=["C1","C1E","C6"]', 'machine.broadcast="hrtimer"', "kernel.skew_tick=true",
+     'workload.timers=[{kind="random", rate_hz=500}, {kind="periodic", period="7ms", cpus=[1]}]',
+     'workload.per_cpu=[{cpus=[0], kind="busy"}]'],
+    ["kernel.highres=false", 'kernel.nohz="idle"', 'workload.kind="mixed"', "machine.arat=false", "machine.hpet=false",
+     'machine.cstates=["C1","C3","C6"]', 'machine.broadcast="auto"', "kernel.hz=1000", "machine.cpus=6",
+     'workload.timers=[{kind="random", rate_hz=800}]', 'machine.irq_latency="150us"'],
 ])
 def test_idle_broadcast_and_watchdog_paths_match(sets):
     sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="1200ms"'] + sets)
