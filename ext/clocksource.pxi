@@ -32,24 +32,32 @@ cdef inline bint watchdog_watching(Machine* m) noexcept nogil:
     return m.watchdog >= 0 and m.tsc_idx >= 0 and not m.cs[m.tsc_idx].unstable
 
 
-cdef inline ns_t watchdog_expiry(Machine* m) noexcept nogil:
-    """The watchdog timer's expiry on the kernel's clock.  Its round runs at true time wd_expires; a kernel
-    clock running ahead (a fast-drifting TSC, a clock stepped forward) reads that time early, so the CPU it is
-    queued on sleeps until the kernel time of the round (never before wd_expires): woken early, it would find
-    the timer past and spin in the idle loop until the round.  ktime_read: the ktime cache holds the event's t."""
+cdef ns_t watchdog_expiry(Machine* m, ns_t now) noexcept nogil:
+    """The watchdog timer's expiry on the kernel's clock, for a CPU whose kernel time is *now*: the start of its
+    bucket's jiffy on the kernel's jiffy grid (tick_nohz_next_event: base + (jiffy - jiffies) * TICK_NSEC).  The
+    round runs at true time wd_expires; a kernel clock running ahead reaches that jiffy first: by less than the
+    interrupt's way to the CPU, the round has run when the woken CPU looks at its timers again; by more (a
+    fast-drifting TSC, a clock stepped forward) the jiffy is past at *now* with the round still to come, and the
+    CPU sleeps until the first jiffy at or after the round's kernel time (woken before the round it would spin in
+    the idle loop).  ktime_read: the ktime cache holds the event's t."""
     cdef ns_t t = m.wd_expires
-    cdef ns_t k
+    cdef ns_t j, k
     if t == KTIME_MAX:
         return t
+    j = m.last_jiffies_update + (m.wd_bucket - m.jiffies0 - m.jiffies) * m.tick   # m.jiffies counts from 0
+    if j > now:
+        return j
     k = ktime_read(m, t)
-    return k if k > t else t
+    if k <= now:
+        k = now + 1
+    return m.last_jiffies_update - floordiv_i64(-(k - m.last_jiffies_update), m.tick) * m.tick
 
 
 cdef void watchdog_requeued(Machine* m, ns_t t) noexcept nogil:
     """add_timer_on(next CPU): a CPU whose tick is stopped past the new expiry is kicked (wake_up_nohz_cpu's
     reschedule IPI) so that its idle loop sees the timer."""
     cdef int target = <int>(m.wd_round % m.ncpus)
-    if m.cpus[target].tick_stopped and watchdog_expiry(m) < m.cpus[target].idle_expires:
+    if m.cpus[target].tick_stopped and watchdog_expiry(m, ktime(m, t)) < m.cpus[target].idle_expires:
         m.cpus[target].resched_ipis += 1
         arrive(m, target, t, PEND_RESCHED)
 

@@ -283,7 +283,7 @@ cdef ns_t next_hrtimer(Machine* m, int cpu) noexcept nogil:
     return nxt
 
 
-cdef ns_t next_timer(Machine* m, int cpu) noexcept nogil:
+cdef ns_t next_timer(Machine* m, int cpu, ns_t t) noexcept nogil:
     """get_next_timer_interrupt as tick_nohz_next_event asks it: the next timer-wheel timer, and in low-res mode
     also the next hrtimer (hrtimers run from the tick there); in high-res mode hrtimers are not looked at."""
     cdef Cpu* c = &m.cpus[cpu]
@@ -291,7 +291,7 @@ cdef ns_t next_timer(Machine* m, int cpu) noexcept nogil:
     cdef ns_t base, hr
     if m.wd_round % m.ncpus == cpu and watchdog_watching(m):
         # the watchdog is a timer_list timer on the CPU it runs on next (add_timer_on): it wakes that CPU
-        nxt = watchdog_expiry(m)
+        nxt = watchdog_expiry(m, ktime(m, t))
     if c.mode == TM_LOWRES_NOHZ:
         hr = next_hrtimer(m, cpu)
         if hr < nxt:
@@ -308,7 +308,7 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     """tick_nohz_idle_stop_tick: stop the tick if nothing is due within a tick."""
     cdef Cpu* c = &m.cpus[cpu]
     cdef ns_t base = m.last_jiffies_update
-    cdef ns_t nxt = next_timer(m, cpu)
+    cdef ns_t nxt = next_timer(m, cpu, t)
     cdef ns_t soon = nxt
     cdef ns_t hr = KTIME_MAX
     cdef ns_t old

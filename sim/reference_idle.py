@@ -345,7 +345,7 @@ class IdleMixin:
             nxt = self.bc_expires
         return nxt
 
-    def _next_timer(self, cpu) -> int:
+    def _next_timer(self, cpu, t) -> int:
         """get_next_timer_interrupt as tick_nohz_next_event asks it: the next timer-wheel timer, and in low-res
         mode also the next hrtimer (hrtimers run from the tick there).  In high-res mode hrtimers are not looked
         at: they program the device themselves, and the stopped tick's sched_timer is queued at the next
@@ -353,7 +353,7 @@ class IdleMixin:
         nxt = KTIME_MAX
         if self.wd_round % self.ncpus == cpu and self._watchdog_watching():
             # the watchdog is a timer_list timer on the CPU it runs on next (add_timer_on): it wakes that CPU
-            nxt = self._watchdog_expiry()
+            nxt = self._watchdog_expiry(self.ktime(t))
         if self.mode[cpu] == TickMode.LOWRES_NOHZ:
             nxt = min(nxt, self._next_hrtimer(cpu))
             if nxt != KTIME_MAX:
@@ -366,7 +366,7 @@ class IdleMixin:
     def _nohz_stop_tick(self, cpu, t):
         """tick_nohz_idle_stop_tick: stop the tick if nothing is due within a tick."""
         base = self.last_jiffies_update
-        nxt = self._next_timer(cpu)
+        nxt = self._next_timer(cpu, t)
         self.ts_last_jiffies[cpu], self.ts_next_timer[cpu] = self.jiffies, nxt   # tick_nohz_next_event's record
         # keep the tick when any timer, an hrtimer too, is due within a tick (as menu's stop_tick does); in high-res
         # mode the hrtimers (not in nxt) also decide below whether moving the sched_timer reprograms the device

@@ -35,7 +35,7 @@ class WatchdogMixin:
         """add_timer_on(next CPU): a CPU whose tick is stopped past the new expiry is kicked (wake_up_nohz_cpu's
         reschedule IPI) so that its idle loop sees the timer."""
         target = self.wd_round % self.ncpus
-        if self.tick_stopped[target] and self._watchdog_expiry() < self.idle_expires[target]:
+        if self.tick_stopped[target] and self._watchdog_expiry(self.ktime(t)) < self.idle_expires[target]:
             self.resched_ipis[target] += 1
             self._arrive(target, t, self.PEND_RESCHED)
 
@@ -51,15 +51,24 @@ class WatchdogMixin:
         self.wd_expires = (self.wd_bucket - p.initial_jiffies) * self.tick
         self._push(self.wd_expires, EV_WATCHDOG, 0, 0)
 
-    def _watchdog_expiry(self) -> int:
-        """The watchdog timer's expiry on the kernel's clock.  Its round runs at true time ``wd_expires``; a
-        kernel clock running ahead (a fast-drifting TSC, a clock stepped forward) reads that time early, so the
-        CPU it is queued on sleeps until the kernel time of the round (never before ``wd_expires``): woken
-        early, it would find the timer past and spin in the idle loop until the round."""
+    def _watchdog_expiry(self, now: int) -> int:
+        """The watchdog timer's expiry on the kernel's clock, for a CPU whose kernel time is *now*: the start of its
+        bucket's jiffy on the kernel's jiffy grid (as tick_nohz_next_event turns a timer-wheel jiffy into a time:
+        base + (jiffy - jiffies) * TICK_NSEC).  The round itself runs at true time ``wd_expires``; a kernel clock
+        running ahead of true time reaches that jiffy first.  By less than the interrupt's way to the CPU, the
+        round has run when the woken CPU looks at its timers again; by more (a fast-drifting TSC, a clock stepped
+        forward) the jiffy is already past at *now* with the round still to come, and the CPU sleeps until the
+        first jiffy at or after the round's kernel time instead: woken before the round, it would find the timer
+        due and spin in the idle loop until the round."""
         t = self.wd_expires
         if t == KTIME_MAX:
             return t
-        return max(t, self.ktime(t))
+        base, tick = self.last_jiffies_update, self.tick
+        j = base + (self.wd_bucket - self.plan.initial_jiffies - self.jiffies) * tick   # jiffies count from 0 here
+        if j > now:
+            return j
+        k = max(self.ktime(t), now + 1)
+        return base + -(-(k - base) // tick) * tick
 
     def _watchdog_watching(self) -> bool:
         """The watchdog timer is queued: a MUST_VERIFY clocksource is still being checked."""

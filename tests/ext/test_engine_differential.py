@@ -271,6 +271,12 @@ def test_hypervisor_paths_match(preset, sets):
     ["kernel.highres=false", 'kernel.nohz="idle"', 'workload.kind="mixed"', "machine.arat=false", "machine.hpet=false",
      'machine.cstates=["C1","C3","C6"]', 'machine.broadcast="auto"', "kernel.hz=1000", "machine.cpus=6",
      'workload.timers=[{kind="random", rate_hz=800}]', 'machine.irq_latency="150us"'],
+    # engine semantics 12: the watchdog's tickless CPU sleeps until the round's jiffy on the kernel's grid, or the
+    # jiffy after the round when a fast clock passed it first (drift, no IRQ latency, high-res and low-res)
+    ['kernel.nohz="idle"', 'workload.kind="idle"', "machine.tsc_drift_ppm=300", "machine.irq_latency=0",
+     'run.until="3s"'],
+    ['kernel.nohz="idle"', 'workload.kind="mixed"', "machine.tsc_drift_ppm=20000", "kernel.highres=false",
+     'run.until="3s"', 'machine.cstates=["C1","C6"]', "machine.arat=false"],
 ])
 def test_idle_broadcast_and_watchdog_paths_match(sets):
     sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="1200ms"'] + sets)

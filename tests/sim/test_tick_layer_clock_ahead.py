@@ -62,3 +62,44 @@ def test_a_clock_behind_true_time_at_the_oneshot_switch_loses_no_tick(engine):
     c = analysis.per_cpu(res)[0]
     assert (c["ticks_expected"], c["ticks_delivered"], c["ticks_lost"], c["ticks_duplicated"]) == (747, 747, 0, 1)
     assert analysis.lost_slots(res, 0).size == 0
+
+
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+@pytest.mark.parametrize("highres", ["true", "false"])
+def test_the_watchdog_wakes_its_tickless_cpu_on_the_kernel_jiffy_grid(engine, highres):
+    # bare-metal-hpet-c3 (HZ=250, NO_HZ idle, TSC clocksource): the TSC's rounded mult makes the kernel's clock
+    # run a little ahead of true time, 24-170 ns by the watchdog's rounds.  The kernel queues the watchdog timer on
+    # the CPU that runs the next round (add_timer_on); that CPU, tickless, sleeps until tick_nohz_next_event's
+    # expiry for a timer-wheel timer, basemono + (next_jiffy - basej) * TICK_NSEC: the start of the bucket's
+    # jiffy on the kernel's jiffy grid, which starts at the kernel's 0 at boot, so a multiple of 4 ms, and the
+    # same number as the round's jiffy on true time.  Its tick there is the sched_timer's expiry (high-res) or,
+    # low-res, the jiffy the timer-wheel timer rounds to (already on the grid).  Semantics 9-11 slept until the
+    # round's kernel time, 24-170 ns past that jiffy (high-res: expiries 1024000024 ...; low-res rounded it up to
+    # the next jiffy, 4 ms late).
+    sc = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ['run.until="4s"', f"kernel.highres={highres}"])
+    res = simulate(sc, engine=engine)
+    rounds = res.kind == Kind.WATCHDOG
+    assert len(set(res.time_ns[rounds].tolist())) == 6            # the first round (512 ms) only takes readings
+    ticks = res.kind == Kind.TICK
+    for t, cpu in zip(res.time_ns[rounds].tolist(), res.cpu[rounds].tolist()):
+        assert t % 4_000_000 == 0
+        mine = ticks & (res.cpu == cpu) & (res.time_ns >= t) & (res.time_ns < t + 200_000)
+        assert t in res.value[mine].tolist(), (t, cpu, res.value[mine].tolist())
+    if highres == "true":
+        # every high-res tick is a sched_timer expiry: on the grid, or the watchdog's jiffy, also on it
+        assert set((res.value[ticks] % 4_000_000).tolist()) == {0}
+
+
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+def test_a_clock_far_ahead_wakes_the_watchdog_cpu_after_the_round_on_the_grid(engine):
+    # A TSC 3000 ppm fast: by the round at ~1.5 s the kernel's clock is ~4.5 ms ahead, so the round's jiffy on the
+    # kernel's grid passed before the round (it runs at true time).  The CPU must not wake for a timer the model
+    # has not run yet (it would spin, see above); it sleeps until the first jiffy at or after the round's kernel
+    # time instead, still on the grid: every high-res tick is a multiple of TICK_NSEC (semantics 9-11 woke it at
+    # the round's kernel time, 1.536 ms past a jiffy).
+    sc = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ['run.until="4s"', "machine.tsc_drift_ppm=3000"])
+    res = simulate(sc, engine=engine)
+    ticks = res.kind == Kind.TICK
+    assert set((res.value[ticks] % 4_000_000).tolist()) == {0}
+    assert np.count_nonzero(res.kind == Kind.WATCHDOG) >= 6
+    assert np.count_nonzero(res.kind == Kind.IRQ) < 600             # no spinning (549-552 with or without the rule)
