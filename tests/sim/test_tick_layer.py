@@ -150,16 +150,21 @@ def test_hrtimer_broadcast_wakes_sleepers_in_low_res_nohz_too():
 
 
 @pytest.mark.parametrize("seed", [1, 4])
-def test_a_low_res_interrupt_with_no_tick_due_still_runs_the_broadcast_hrtimer(seed):
-    # skew_tick: the holder's device is programmed for the broadcast expiry on the unskewed jiffy grid, before
-    # its own skewed tick; that interrupt must expire the broadcast hrtimer (hrtimer_run_queues runs from
-    # every low-res interrupt), or the sleepers lose ticks (seeds 1 and 4 did)
+def test_a_low_res_broadcast_hrtimer_keeps_skewed_sleepers_ticking(seed):
+    # skew_tick: the sleepers' slots are off the unskewed jiffy grid on which the holder's stopped tick expires for
+    # the broadcast hrtimer (get_next_timer_interrupt rounds it up to a jiffy; in low-res mode arming it programs
+    # no device: engine semantics 12); that interrupt must expire it (hrtimer_run_queues runs from every low-res
+    # interrupt), or the sleepers lose ticks (seeds 1 and 4 did).  With the jiffy's resolution a sleeper's tick
+    # comes up to a jiffy (10 ms) late, so the slots of the run's last jiffy are handled after its end: judged
+    # up to 990 ms.
     res = run("bare-metal-lapic", ["kernel.hz=100", "kernel.highres=false", "machine.cpus=4", 'kernel.nohz="idle"',
                                    'workload.kind="timers"', "machine.arat=false", 'machine.cstates=["C1", "C3"]',
                                    'machine.broadcast="hrtimer"', 'workload.timers=[{kind="periodic", period="7ms"}]',
                                    "kernel.skew_tick=true", 'machine.irq_jitter="300us"', 'run.until="1s"',
                                    f"run.seed={seed}"])
-    assert all(c["ticks_lost"] == 0 and c["timers_overdue"] == 0 for c in analysis.per_cpu(res))
+    assert all(c["timers_overdue"] == 0 for c in analysis.per_cpu(res))
+    assert all((analysis.lost_slots(res, cpu) < 990_000_000).sum() == 0 for cpu in range(4))
+    assert np.count_nonzero(res.kind == Kind.BROADCAST) > 50
 
 
 def test_periodic_broadcast_delivers_every_tick_by_ipi():
