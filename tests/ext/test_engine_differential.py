@@ -17,6 +17,14 @@ def _engines(sc):
     return a, b
 
 
+def _run_both_and_compare(sc):
+    """Run *sc* on both engines to its end and require the same log and state."""
+    a, b = _engines(sc)
+    a.run()
+    b.run()
+    _assert_same(a, b)
+
+
 def _assert_same(a, b):
     ca, cb = a.engine.columns(), b.engine.columns()
     for name in ("time_ns", "cpu", "kind", "source", "value"):
@@ -122,10 +130,7 @@ def scenarios(draw):
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(scenarios())
 def test_cython_engine_log_equals_reference(sc):
-    a, b = _engines(sc)
-    a.run()
-    b.run()
-    _assert_same(a, b)
+    _run_both_and_compare(sc)
 
 
 TICK_LAYER_PRESETS = ("bare-metal-hpet-c3", "laptop-deep-idle", "unstable-tsc", "many-cores", "bare-metal-lapic")
@@ -172,10 +177,7 @@ def tick_layer_scenarios(draw):
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(tick_layer_scenarios())
 def test_cython_engine_log_equals_reference_on_tick_layer_scenarios(sc):
-    a, b = _engines(sc)
-    a.run()
-    b.run()
-    _assert_same(a, b)
+    _run_both_and_compare(sc)
 
 
 @st.composite
@@ -193,10 +195,7 @@ def lowres_hrtimer_broadcast_scenarios(draw):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(lowres_hrtimer_broadcast_scenarios())
 def test_cython_engine_log_equals_reference_on_lowres_hrtimer_broadcast_scenarios(sc):
-    a, b = _engines(sc)
-    a.run()
-    b.run()
-    _assert_same(a, b)
+    _run_both_and_compare(sc)
 
 
 @pytest.mark.parametrize("preset,sets", [
@@ -230,10 +229,7 @@ def test_cython_engine_log_equals_reference_on_lowres_hrtimer_broadcast_scenario
 ])
 def test_hypervisor_paths_match(preset, sets):
     sc = scen.apply_sets(scen.preset(preset), sets)
-    a, b = _engines(sc)
-    a.run()
-    b.run()
-    _assert_same(a, b)
+    _run_both_and_compare(sc)
 
 
 @pytest.mark.parametrize("sets", [
@@ -280,10 +276,7 @@ def test_hypervisor_paths_match(preset, sets):
 ])
 def test_idle_broadcast_and_watchdog_paths_match(sets):
     sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="1200ms"'] + sets)
-    a, b = _engines(sc)
-    a.run()
-    b.run()
-    _assert_same(a, b)
+    _run_both_and_compare(sc)
 
 
 SLICED = {
@@ -352,7 +345,4 @@ def test_queue_switching_between_sorted_and_heap_layouts_keeps_the_log(cpus):
         'run.until="40ms"', f"machine.cpus={cpus}", 'machine.cstates=["C1","C6"]', 'kernel.nohz="idle"',
         'workload.kind="mixed"', 'workload.timers=[{kind="random", rate_hz=2000}, {kind="periodic", period="700us"}]',
         'machine.irq_jitter="30us"'])
-    a, b = _engines(sc)
-    a.run()
-    b.run()
-    _assert_same(a, b)
+    _run_both_and_compare(sc)
