@@ -216,7 +216,7 @@ def paint_drift(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, titl
     full = np.asarray(src.drift["drift_ns"])
     if full.size == 0:
         draw_axes(p, area, t0 / scale, t1 / scale, f"time ({unit})")
-        _no_data(p, area, "no clocksource samples in this run")
+        _no_data(p, area, "no clocksource samples in this run: they are taken when a tick updates timekeeping")
         return
     lo, hi = float(min(full.min(), 0)), float(max(full.max(), 0))
     if hi - lo < 1:
