@@ -50,7 +50,7 @@ cdef ns_t watchdog_expiry(Machine* m, ns_t now) noexcept nogil:
     k = ktime_read(m, t)
     if k <= now:
         k = now + 1
-    return m.last_jiffies_update - floordiv_i64(-(k - m.last_jiffies_update), m.tick) * m.tick
+    return jiffy_at_or_after(m, k)
 
 
 cdef void watchdog_requeued(Machine* m, ns_t t) noexcept nogil:

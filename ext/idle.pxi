@@ -283,12 +283,18 @@ cdef ns_t next_hrtimer(Machine* m, int cpu) noexcept nogil:
     return nxt
 
 
+cdef inline ns_t jiffy_at_or_after(Machine* m, ns_t k) noexcept nogil:
+    """The start of the first jiffy at or after kernel time *k* (> last_jiffies_update) on the kernel's grid."""
+    cdef ns_t base = m.last_jiffies_update
+    return base - floordiv_i64(-(k - base), m.tick) * m.tick
+
+
 cdef ns_t next_timer(Machine* m, int cpu, ns_t t) noexcept nogil:
     """get_next_timer_interrupt as tick_nohz_next_event asks it: the next timer-wheel timer, and in low-res mode
     also the next hrtimer (hrtimers run from the tick there); in high-res mode hrtimers are not looked at."""
     cdef Cpu* c = &m.cpus[cpu]
     cdef ns_t nxt = KTIME_MAX
-    cdef ns_t base, hr
+    cdef ns_t hr
     if m.wd_round % m.ncpus == cpu and watchdog_watching(m):
         # the watchdog is a timer_list timer on the CPU it runs on next (add_timer_on): it wakes that CPU
         nxt = watchdog_expiry(m, ktime(m, t))
@@ -298,9 +304,8 @@ cdef ns_t next_timer(Machine* m, int cpu, ns_t t) noexcept nogil:
             nxt = hr
         if nxt != KTIME_MAX:
             # low-res: timers only run from the tick, so the next event is the jiffy at or after them
-            base = m.last_jiffies_update
-            if nxt > base:
-                nxt = base - floordiv_i64(-(nxt - base), m.tick) * m.tick
+            if nxt > m.last_jiffies_update:
+                nxt = jiffy_at_or_after(m, nxt)
     return nxt
 
 

@@ -20,7 +20,7 @@ import math
 
 from tickscope.sim import boot as B
 from tickscope.sim.events import Kind, TickMode
-from tickscope.sim.reference_clockevents import KTIME_MAX, STATE_ONESHOT, STATE_ONESHOT_STOPPED, STATE_PERIODIC
+from tickscope.sim.reference_clockevents import KTIME_MAX, STATE_ONESHOT, STATE_ONESHOT_STOPPED, STATE_PERIODIC, ceil_div
 
 EBUSY = 16
 EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 1, 2, 3, 4, 5
@@ -345,6 +345,11 @@ class IdleMixin:
             nxt = self.bc_expires
         return nxt
 
+    def _jiffy_at_or_after(self, k) -> int:
+        """The start of the first jiffy at or after kernel time *k* (> last_jiffies_update) on the kernel's grid."""
+        base = self.last_jiffies_update
+        return base + ceil_div(k - base, self.tick) * self.tick
+
     def _next_timer(self, cpu, t) -> int:
         """get_next_timer_interrupt as tick_nohz_next_event asks it: the next timer-wheel timer, and in low-res
         mode also the next hrtimer (hrtimers run from the tick there).  In high-res mode hrtimers are not looked
@@ -358,9 +363,8 @@ class IdleMixin:
             nxt = min(nxt, self._next_hrtimer(cpu))
             if nxt != KTIME_MAX:
                 # low-res: timers only run from the tick, so the next event is the jiffy at or after them
-                base = self.last_jiffies_update
-                if nxt > base:
-                    nxt = base + -(-(nxt - base) // self.tick) * self.tick
+                if nxt > self.last_jiffies_update:
+                    nxt = self._jiffy_at_or_after(nxt)
         return nxt
 
     def _nohz_stop_tick(self, cpu, t):

@@ -63,12 +63,10 @@ class WatchdogMixin:
         t = self.wd_expires
         if t == KTIME_MAX:
             return t
-        base, tick = self.last_jiffies_update, self.tick
-        j = base + (self.wd_bucket - self.plan.initial_jiffies - self.jiffies) * tick   # jiffies count from 0 here
-        if j > now:
+        j = self.last_jiffies_update + (self.wd_bucket - self.plan.initial_jiffies - self.jiffies) * self.tick
+        if j > now:   # (jiffies count from 0 here)
             return j
-        k = max(self.ktime(t), now + 1)
-        return base + -(-(k - base) // tick) * tick
+        return self._jiffy_at_or_after(max(self.ktime(t), now + 1))
 
     def _watchdog_watching(self) -> bool:
         """The watchdog timer is queued: a MUST_VERIFY clocksource is still being checked."""
