@@ -191,9 +191,7 @@ def interrupts_rows(sim) -> list[tuple[str, list[int], str]]:
     for c in cpus:
         did = c["device"]
         label = plan.devices[did].irq if did >= 0 else "LOC"
-        if did >= 0 and plan.devices[did].cpu == -1:
-            irq0[c["cpu"]] += c["irqs"]
-        elif label == "VMI-LOCAL":
+        if (did >= 0 and plan.devices[did].cpu == -1) or label == "VMI-LOCAL":
             irq0[c["cpu"]] += c["irqs"]
         elif label != "LOC":
             pv.setdefault(label, [0] * n)[c["cpu"]] += c["irqs"]
