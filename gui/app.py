@@ -21,18 +21,8 @@ import sys
 from pathlib import Path
 
 from tickscope.sim import scenario as scen
+from tickscope.sim.boot import check_boots
 from tickscope.sim.errors import InputError
-
-
-def _check_boots(sc, where: str | None = None) -> None:
-    """InputError (prefixed with *where*) when the machine of *sc* cannot boot it: what only booting can check
-    (a broadcast device or clocksource it does not register), as ``tickscope run`` checks it."""
-    from tickscope.sim import boot
-
-    try:
-        boot.plan(sc)
-    except InputError as exc:
-        raise InputError(f"{where}: {exc}" if where else str(exc)) from None
 
 
 # A 1 ms GIL switch interval (default 5 ms) shortens the GUI thread's waits while the engine thread
@@ -115,9 +105,9 @@ def _prepare(args):
     # the window used to open on a scenario it cannot boot and fail (a traceback and an abort), or show an
     # empty compare view with no word why for such a run B
     if recording is None:
-        _check_boots(a, "--set" if args.sets else args.path)
+        check_boots(a, "--set" if args.sets else args.path)
     if b is not None:
-        _check_boots(b, "--compare" + ("/--compare-set" if args.compare_sets else ""))
+        check_boots(b, "--compare" + ("/--compare-set" if args.compare_sets else ""))
     until = scen.parse_duration(args.run_until) if args.run_until else None
     if until is not None and until <= 0:
         raise InputError(f"--run-until: {args.run_until!r} must be positive")
@@ -198,7 +188,7 @@ def _last_scenario():
         return None
     try:
         sc = scen.loads(str(text), "last session")
-        _check_boots(sc)   # one the machine cannot boot would stop the app from opening at every start
+        check_boots(sc)   # one the machine cannot boot would stop the app from opening at every start
     except InputError:
         return None
     return sc

@@ -14,23 +14,11 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from tickscope.sim import scenario as scen
+from tickscope.sim.boot import check_boots   # the form refuses a scenario the machine cannot boot
 from tickscope.sim.errors import InputError
 
 TOML_VALIDATE_DELAY_MS = 250
 _LINE_RE = re.compile(r"at line (\d+)(?:, column (\d+))?")
-
-
-def check_boots(sc: scen.Scenario) -> None:
-    """Raise InputError when the machine of *sc* cannot boot it, though the schema accepts it.
-
-    What only booting can check: a clocksource, clock event device or broadcast device the machine does not
-    register (``machine.broadcast = "pit"`` on a box with an HPET).  The run refused such a scenario only when
-    it booted, after the form had taken it: the views kept the previous run and the next start of the app,
-    reopening it as the last session's scenario, failed.
-    """
-    from tickscope.sim import boot
-
-    boot.plan(sc)
 
 
 class ScenarioModel(QtCore.QObject):
@@ -83,10 +71,7 @@ class ScenarioModel(QtCore.QObject):
     def open_file(self, path) -> None:
         """Load a scenario file (raises InputError naming the file and key at fault)."""
         sc = scen.load(path)
-        try:
-            check_boots(sc)
-        except InputError as exc:
-            raise InputError(f"{path}: {exc}") from None
+        check_boots(sc, str(path))
         self.propose(sc, f"open {Path(path).name}")
         self._set_path(Path(path))
         self.undo_stack.setClean()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from tickscope.sim import kclock
+from tickscope.sim.errors import InputError
 from tickscope.sim.boot_clocksources import (CS_COUNTER, CS_HVPAGE, CS_JIFFIES, CS_PVCLOCK, CS_TSC, Clocksource,
                                              import_time, register_clocksources, select_clocksource, tsc_ratio,
                                              watchdog_plan)
@@ -167,6 +168,15 @@ def _cs_meta(c: Clocksource) -> dict:
             "max_cycles": p.max_cycles, "max_idle_ns": p.max_idle_ns, "kind": c.kind, "num": c.num, "den": c.den,
             "continuous": c.continuous, "must_verify": c.must_verify, "dmesg": p.dmesg_line(),
             "uncertainty_margin": p.uncertainty_margin, "unstable": c.unstable}
+
+
+def check_boots(sc, where: str | None = None) -> None:
+    """Boot *sc* to check what only booting can (a clocksource, clock event device or broadcast device the machine
+    does not register, which the schema accepts); InputError prefixed with *where* (where the scenario came from)."""
+    try:
+        plan(sc)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}" if where else str(exc)) from None
 
 
 def plan(sc) -> BootPlan:

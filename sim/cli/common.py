@@ -59,11 +59,8 @@ def scenario_from_args(args, default_preset=None) -> scen.Scenario:
         sc = scen.apply_sets(sc, args.sets)
     # what only booting the machine can check (a clocksource or broadcast device it does not register):
     # checked here so that the message says where the scenario came from
-    try:
-        boot.plan(sc)
-    except InputError as exc:
-        where = str(path) if path else f"preset {args.preset or default_preset}"
-        raise InputError(f"{where}{' with --set' if args.sets else ''}: {exc}") from None
+    where = str(path) if path else f"preset {args.preset or default_preset}"
+    boot.check_boots(sc, f"{where}{' with --set' if args.sets else ''}")
     return sc
 
 
