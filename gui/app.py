@@ -158,9 +158,18 @@ def _run_app(args, prepared, error, headless) -> int:
             prepared = (scen.preset(scen.DEFAULT_PRESET), None, None, None, (1600, 1000))
             args = build_parser().parse_args([])
     a, b, recording, until, (w, h) = prepared
+    source = None
     if not headless and args.path is None and args.preset is None and not args.sets:
-        a = _last_scenario() or a
+        last = _last_scenario()
+        if last is not None:
+            a, source = last[0], (last[1], last[0], None)
     win = MainWindow(a, engine=args.engine, compare=b, persistent=not headless, theme=args.theme)
+    if recording is None and error is None:
+        # the TOML tab and Save keep the file's (or preset's) own text, comments and all; Save writes back to
+        # the file the app was started on
+        source = source or _source_of(args)
+        if source is not None:
+            win.model.adopt_source(*source)
     if args.hardware_lanes:
         win.actions_by_name["hardware"].setChecked(True)
     if recording is not None:
@@ -181,6 +190,7 @@ def _run_app(args, prepared, error, headless) -> int:
 
 
 def _last_scenario():
+    """(scenario, its text) of the last session, or None."""
     from tickscope.gui.theme import settings
 
     text = settings().value("last_scenario")
@@ -191,7 +201,19 @@ def _last_scenario():
         check_boots(sc)   # one the machine cannot boot would stop the app from opening at every start
     except InputError:
         return None
-    return sc
+    return sc, str(text)
+
+
+def _source_of(args):
+    """(text, scenario it reads as, file Save writes to) that the start-up scenario came from, or None."""
+    try:
+        if args.path:
+            src, text = scen.load_with_text(args.path)
+            return text, src, (None if args.sets else args.path)   # with --set it is no longer the file's
+        name = args.preset or scen.DEFAULT_PRESET
+        return scen.preset_text(name), scen.preset(name), None
+    except InputError:
+        return None
 
 
 def _screenshot(win, path, app) -> int:

@@ -225,7 +225,7 @@ class DemoPlayer(QtCore.QObject):
         if scene.results is not None and (before is None or before.results is not scene.results):
             w.show_recording(SimpleNamespace(scenario=scene.scenario, results=scene.results, actions=[]))
         elif scene.scenario is not None and (before is None or before.scenario is not scene.scenario):
-            w.model.set_scenario(scene.scenario)
+            w.model.set_scenario(scene.scenario, scene.scenario.to_toml())
         if scene.window and (before is None or before.window != scene.window):
             w.raster.set_view_range(*scene.window)
         if before is None or before.markers != scene.markers:

@@ -277,7 +277,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def show_recording(self, rec) -> None:
         """Show a loaded recording's stored results (no re-simulation)."""
-        self.model.set_scenario(rec.scenario)
+        self.model.set_scenario(rec.scenario, rec.scenario.to_toml())
         res = rec.results
         summary = analysis.summarize(res)
         self.controller.last_snapshot = None
@@ -348,7 +348,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.set_scenario(sc)
         self.seed_box.setText(str(self.controller.seed()))   # the seed runs use: a typed one outlives the scenario
         self.until_edit.setText(scen.format_duration(sc.run.until))
-        self.session.set_value("last_scenario", sc.to_toml())
+        self.session.set_value("last_scenario", self.model.text())
         if sc.name != self._markers_of:  # markers belong to a scenario: swap them with it
             self.session.save_markers(self._markers_of)
             if self.persistent:

@@ -22,33 +22,54 @@ _LINE_RE = re.compile(r"at line (\d+)(?:, column (\d+))?")
 
 
 class ScenarioModel(QtCore.QObject):
-    """The scenario being edited, its file and its undo history."""
+    """The scenario being edited, its TOML text, its file and its undo history.
+
+    The text is what the TOML tab shows and Save writes: the file's or preset's own text (comments and all),
+    edited key by key as the form changes values (``scen.text_of``), or exactly what was typed in the tab."""
 
     scenario_changed = QtCore.Signal(object)
+    text_changed = QtCore.Signal(str)   # the text changed while the scenario stayed the same (a comment typed)
     path_changed = QtCore.Signal(object)
 
-    def __init__(self, scenario: scen.Scenario | None = None, parent=None):
+    def __init__(self, scenario: scen.Scenario | None = None, parent=None, text: str | None = None):
         super().__init__(parent)
         self._scenario = scenario or scen.preset(scen.DEFAULT_PRESET)
+        self._text = scen.text_of(self._scenario, text, self._scenario) if text else self._scenario.to_toml()
         self._path: Path | None = None
         self.undo_stack = QtGui.QUndoStack(self)
 
     def scenario(self) -> scen.Scenario:
         return self._scenario
 
+    def text(self) -> str:
+        """The scenario as TOML text, as the TOML tab shows it and Save writes it."""
+        return self._text
+
     def path(self) -> Path | None:
         return self._path
 
-    def set_scenario(self, sc: scen.Scenario) -> None:
-        """Replace the scenario (no undo entry; use :meth:`propose` for edits)."""
-        if sc != self._scenario:
-            self._scenario = sc
-            self.scenario_changed.emit(sc)
+    def set_scenario(self, sc: scen.Scenario, text: str | None = None) -> None:
+        """Replace the scenario (no undo entry; use :meth:`propose` for edits); *text* is its TOML, by default
+        the current text edited to match."""
+        self._set(sc, text if text is not None else scen.text_of(sc, self._text, self._scenario))
 
-    def propose(self, sc: scen.Scenario, text: str, merge_id: int = -1) -> None:
-        """Make *sc* current as one undoable step named *text*."""
-        if sc != self._scenario:
-            self.undo_stack.push(SetScenarioCommand(self, self._scenario, sc, text, merge_id))
+    def _set(self, sc: scen.Scenario, text: str) -> None:
+        changed = sc != self._scenario
+        if not changed and text == self._text:
+            return
+        self._scenario, self._text = sc, text
+        if changed:
+            self.scenario_changed.emit(sc)
+        else:
+            self.text_changed.emit(text)
+
+    def propose(self, sc: scen.Scenario, label: str, merge_id: int = -1, text: str | None = None) -> None:
+        """Make *sc* current as one undoable step named *label*; *text* is its TOML as typed (by default the
+        current text edited to match)."""
+        if text is None:
+            text = scen.text_of(sc, self._text, self._scenario)
+        if sc != self._scenario or text != self._text:
+            self.undo_stack.push(SetScenarioCommand(self, (self._scenario, self._text), (sc, text), label, merge_id))
 
     def propose_value(self, section: str, key: str, raw) -> str | None:
         """Set ``section.key`` to *raw* (text or value); returns an error message or None."""
@@ -66,22 +87,29 @@ class ScenarioModel(QtCore.QObject):
         return None
 
     def load_preset(self, name: str) -> None:
-        self.propose(scen.preset(name), f"preset {name}")
+        self.propose(scen.preset(name), f"preset {name}", text=scen.preset_text(name))
 
     def open_file(self, path) -> None:
         """Load a scenario file (raises InputError naming the file and key at fault)."""
-        sc = scen.load(path)
+        sc, text = scen.load_with_text(path)
         check_boots(sc, str(path))
-        self.propose(sc, f"open {Path(path).name}")
+        self.propose(sc, f"open {Path(path).name}", text=text)
         self._set_path(Path(path))
         self.undo_stack.setClean()
 
+    def adopt_source(self, text: str, source: scen.Scenario, path=None) -> None:
+        """The current scenario came from *text* (a file's or a preset's, read as *source*, maybe changed since
+        by --set): show and save that text, edited to match.  *path*: the file Save writes to."""
+        self._set(self._scenario, scen.text_of(self._scenario, text, source))
+        if path is not None:
+            self._set_path(Path(path))
+
     def save(self, path=None) -> Path:
-        """Save atomically to *path* (default: the current file)."""
+        """Save atomically to *path* (default: the current file), as :meth:`text` (comments kept)."""
         path = Path(path) if path is not None else self._path
         if path is None:
             raise InputError("the scenario has no file yet; use Save As")
-        scen.save(self._scenario, path)
+        scen.save(self._scenario, path, self._text)
         self._set_path(path)
         self.undo_stack.setClean()
         return path
@@ -93,10 +121,10 @@ class ScenarioModel(QtCore.QObject):
 
 
 class SetScenarioCommand(QtGui.QUndoCommand):
-    """One edit: old scenario -> new scenario.  Consecutive TOML keystrokes merge."""
+    """One edit: (old scenario, text) -> (new scenario, text).  Consecutive TOML keystrokes merge."""
 
-    def __init__(self, model: ScenarioModel, old, new, text: str, merge_id: int = -1):
-        super().__init__(text)
+    def __init__(self, model: ScenarioModel, old: tuple, new: tuple, label: str, merge_id: int = -1):
+        super().__init__(label)
         self.model, self.old, self.new, self._id = model, old, new, merge_id
 
     def id(self) -> int:  # noqa: A003 - Qt override
@@ -109,10 +137,10 @@ class SetScenarioCommand(QtGui.QUndoCommand):
         return True
 
     def redo(self):
-        self.model.set_scenario(self.new)
+        self.model._set(*self.new)
 
     def undo(self):
-        self.model.set_scenario(self.old)
+        self.model._set(*self.old)
 
 
 def toml_literal(value) -> str:
@@ -259,6 +287,7 @@ class ScenarioPanel(QtWidgets.QWidget):
         self._validate_timer.timeout.connect(self.validate_toml)
         self.toml.textChanged.connect(self._validate_timer.start)
         model.scenario_changed.connect(self._show_scenario)
+        model.text_changed.connect(lambda _t: self._show_scenario(model.scenario()))
         self._show_scenario(model.scenario())
 
     def _build_form(self) -> QtWidgets.QWidget:
@@ -350,11 +379,11 @@ class ScenarioPanel(QtWidgets.QWidget):
                                      "it is valid and applied, or replaced by Revert")
             self.toml_revert.show()
             return
-        self._set_toml_text(sc)
+        self._set_toml_text()
 
-    def _set_toml_text(self, sc: scen.Scenario) -> None:
+    def _set_toml_text(self) -> None:
         self.toml.blockSignals(True)
-        self.toml.setPlainText(sc.to_toml())
+        self.toml.setPlainText(self.model.text())
         self.toml.blockSignals(False)
         self.toml.mark_error_line(None)
         self.toml_status.setText("valid")
@@ -364,7 +393,7 @@ class ScenarioPanel(QtWidgets.QWidget):
         """Drop the TOML tab's refused text: show the scenario as it is."""
         self._validate_timer.stop()
         self._toml_error = None
-        self._set_toml_text(self.model.scenario())
+        self._set_toml_text()
 
     def validate_toml(self) -> str | None:
         """Check the TOML tab; apply it when valid.  Returns the error message or None."""
@@ -391,7 +420,7 @@ class ScenarioPanel(QtWidgets.QWidget):
         self.toml_revert.hide()
         self._applying_toml = True
         try:
-            self.model.propose(sc, "edit TOML", merge_id=self.TOML_MERGE_ID)
+            self.model.propose(sc, "edit TOML", merge_id=self.TOML_MERGE_ID, text=text)
         finally:
             self._applying_toml = False
         return None

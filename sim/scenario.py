@@ -343,6 +343,11 @@ def load(path) -> Scenario:
     InputError
         If the file is missing, unreadable, malformed or invalid.
     """
+    return load_with_text(path)[0]
+
+
+def load_with_text(path) -> tuple[Scenario, str]:
+    """:func:`load`, also returning the file's text (kept as it is when the scenario is edited and saved)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -354,14 +359,38 @@ def load(path) -> Scenario:
         raise InputError(f"{path}: not a text file (scenarios are UTF-8 TOML)") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    return loads(text, str(path))
+    return loads(text, str(path)), text
 
 
-def save(scenario: Scenario, path) -> None:
-    """Write *scenario* as TOML, atomically."""
+def text_of(new: Scenario, text: str | None = None, old: Scenario | None = None) -> str:
+    """*new* as TOML text.  Given the *text* that scenario *old* was read from, the result is an edit of that
+    text (sim/scenario_text.py): its comments, key order and the spelling of unchanged values stay, only
+    what differs between *old* and *new* is rewritten.  An edit that would not read back as exactly *new*
+    (or a text that does not parse) gives the rendering from data instead, so the text never lies."""
+    canonical = new.to_toml()
+    if not text or old is None:
+        return canonical
+    if old == new and _reads_as(text, new):
+        return text
+    from tickscope.sim.scenario_text import edit_text
+
+    edited = edit_text(text, old.to_dict(), new.to_dict())
+    return edited if edited is not None and _reads_as(edited, new) else canonical
+
+
+def _reads_as(text: str, sc: Scenario) -> bool:
+    try:
+        return loads(text) == sc
+    except InputError:
+        return False
+
+
+def save(scenario: Scenario, path, text: str | None = None) -> None:
+    """Write *scenario* as TOML, atomically: *text* (its file's text, kept with comments: see
+    :func:`text_of`) when given and it reads as *scenario*, else rendered from its data."""
     from tickscope.sim.atomic import write_text
 
-    write_text(path, scenario.to_toml())
+    write_text(path, text if text and _reads_as(text, scenario) else scenario.to_toml())
 
 
 # -- presets -------------------------------------------------------------------
@@ -397,6 +426,12 @@ def preset(name: str) -> Scenario:
         raise InputError(f"no preset named {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
                          + f"; presets: {', '.join(sorted(names))}")
     return loads(entry.read_text(encoding="utf-8"), f"preset {name}")
+
+
+def preset_text(name: str) -> str:
+    """The preset's TOML file as shipped (with its comments); InputError like :func:`preset`."""
+    preset(name)
+    return _preset_dir().joinpath(name + ".toml").read_text(encoding="utf-8")
 
 
 # -- --set dotted.key=VALUE ----------------------------------------------------

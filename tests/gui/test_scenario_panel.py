@@ -118,3 +118,70 @@ def test_a_duration_row_names_the_units_it_takes_not_an_example_magnitude(qtbot)
     row = panel.editor("machine", "irq_latency").widget.parentWidget()
     hints = [w.text() for w in row.findChildren(QtWidgets.QLabel)]
     assert hints == ["s / ms / us / ns"]
+
+
+COMMENTED = '''# notes for the design review
+schema = 1
+name = "desk"
+
+[machine]
+cpus = 4  # four cores
+irq_latency = "1000us"
+
+[kernel]
+hz = 250
+'''
+
+
+def test_a_file_edited_in_the_form_and_saved_keeps_its_comments_and_undo_restores_the_text(qtbot, tmp_path):
+    path = tmp_path / "desk.toml"
+    path.write_text(COMMENTED)
+    model, panel = _panel(qtbot)
+    model.open_file(path)
+    assert panel.toml.toPlainText() == COMMENTED   # the file as written, not a rendering of its data
+    ed = panel.editor("machine", "cpus")
+    ed.widget.setText("8")
+    ed.widget.editingFinished.emit()
+    model.save()
+    saved = path.read_text()
+    assert "# notes for the design review" in saved and "cpus = 8  # four cores" in saved
+    assert 'irq_latency = "1000us"' in saved and scen.load(path).machine.cpus == 8
+    assert panel.toml.toPlainText() == saved
+    model.undo_stack.undo()
+    assert panel.toml.toPlainText() == COMMENTED and model.scenario().machine.cpus == 4
+
+
+def test_a_comment_typed_in_the_toml_tab_is_saved_and_undoable(qtbot, tmp_path):
+    model, panel = _panel(qtbot)
+    before = panel.toml.toPlainText()
+    panel.toml.setPlainText("# why this machine\n" + before)
+    assert panel.validate_toml() is None
+    path = model.save(tmp_path / "a.toml")
+    assert path.read_text().startswith("# why this machine\n")
+    model.undo_stack.undo()
+    assert panel.toml.toPlainText() == before
+
+
+def test_a_preset_shows_its_shipped_text(qtbot):
+    model, panel = _panel(qtbot)
+    model.load_preset("laptop-deep-idle")
+    assert panel.toml.toPlainText() == scen.preset_text("laptop-deep-idle")
+
+
+def test_the_app_started_on_a_file_saves_back_to_it_with_its_comments(qtbot, tmp_path):
+    from tickscope.gui import app
+    from tickscope.gui.main_window import MainWindow
+
+    path = tmp_path / "desk.toml"
+    path.write_text(COMMENTED)
+    args = app.build_parser().parse_args([str(path)])
+    win = MainWindow(scen.load(path), persistent=False)
+    qtbot.addWidget(win)
+    win.model.adopt_source(*app._source_of(args))
+    assert win.model.path() == path and win.model.text() == COMMENTED
+    win.model.propose_value("kernel", "hz", "1000")
+    assert win.save() and "# four cores" in path.read_text() and scen.load(path).kernel.hz == 1000
+    # with --set the scenario is no longer the file's: the text is kept, edited, but Save asks where
+    args = app.build_parser().parse_args([str(path), "--set", "machine.cpus=2"])
+    text, src, save_to = app._source_of(args)
+    assert save_to is None and src == scen.load(path)

@@ -83,4 +83,4 @@ def test_a_last_session_scenario_that_cannot_boot_is_not_reopened(monkeypatch):
     settings().setValue("last_scenario", scen.apply_sets(_hpet_box(), [PIT_BROADCAST]).to_toml())
     assert app._last_scenario() is None
     settings().setValue("last_scenario", _hpet_box().to_toml())
-    assert app._last_scenario() == _hpet_box()
+    assert app._last_scenario() == (_hpet_box(), _hpet_box().to_toml())
