@@ -22,7 +22,7 @@ from tickscope.gui.panel_layout import bar_over_plot
 from tickscope.gui.plot_legend import side_legend
 from tickscope.gui.step_curve import StepCurve
 from tickscope.sim import aggregates, analysis, raster
-from tickscope.sim.clock_drift import KERNEL_CLOCK, clock_drift
+from tickscope.sim.clock_drift import KERNEL_CLOCK, NO_SAMPLES, clock_drift
 from tickscope.sim.events import Kind
 from tickscope.sim.units import format_ns
 
@@ -139,6 +139,11 @@ class DriftPanel(QWidget):
                 for i in rows]
 
     def _set_summary(self, summary):
+        if self._results is not None and len(self._results) and not any(len(s["time_ns"]) for s in self._series.values()):
+            # an empty plot says why (vmi-2007 with lapic-irq-path: no tick updates timekeeping)
+            self.summary_label.setText(NO_SAMPLES)
+            self.summary_label.setToolTip("")
+            return
         if summary is not None and "clocks" in summary:
             text = f"wall drift at end: {format_ns(summary['clocks'].get('wall_drift_ns', 0))}"
             bad = [w for w in summary.get("watchdog_events", []) if w.get("unstable")]

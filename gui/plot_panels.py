@@ -12,6 +12,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtSvg
 
 from tickscope.gui.plot_source import PlotOptions, PlotSource
+from tickscope.sim.clock_drift import NO_SAMPLES
 
 FONT_FAMILY = "DejaVu Sans"
 TITLE_PT, SUBTITLE_PT, BODY_PT, LABEL_PT, TICK_PT, FOOT_PT = 13, 8, 10, 9, 8, 7
@@ -216,7 +217,7 @@ def paint_drift(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, titl
     full = np.asarray(src.drift["drift_ns"])
     if full.size == 0:
         draw_axes(p, area, t0 / scale, t1 / scale, f"time ({unit})")
-        _no_data(p, area, "no clocksource samples in this run: they are taken when a tick updates timekeeping")
+        _no_data(p, area, NO_SAMPLES)
         return
     lo, hi = float(min(full.min(), 0)), float(max(full.max(), 0))
     if hi - lo < 1:

@@ -19,6 +19,9 @@ from tickscope.sim.results import Results
 KERNEL_CLOCK = "CLOCK_MONOTONIC"
 """Key of the kernel's own clock in :func:`clock_drift`'s result."""
 
+NO_SAMPLES = "no clocksource samples in this run: they are taken when a tick updates timekeeping"
+"""What an empty drift plot says (vmi-2007 with the lapic-irq-path change runs no tick at all)."""
+
 
 # -- the kernel's clock (analysis judges tick lateness with kernel_offset) ---------------
 

@@ -236,3 +236,17 @@ def test_rate_panel_ends_at_the_run_and_reads_the_real_rate_in_a_short_run(qtbot
     x, y = panel._curves[0].getOriginalDataset()
     assert x[0] == 0 and x[-1] == pytest.approx(0.5)
     assert np.all((np.asarray(y) >= 95) & (np.asarray(y) <= 105))
+
+
+def test_an_empty_drift_plot_says_why(qtbot, run):
+    from tickscope.sim.clock_drift import NO_SAMPLES
+
+    sc = scenario.apply_sets(scenario.preset("vmi-2007"), ['core.changes=["lapic-irq-path"]', "run.until=200ms"])
+    res = simulation.simulate(sc)
+    panel = DriftPanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res, analysis.summarize(res))
+    assert not any(len(s["time_ns"]) for s in panel.series().values())
+    assert panel.summary_label.text() == NO_SAMPLES
+    panel.set_results(*run)   # a run with ticks: the usual summary again
+    assert panel.summary_label.text().startswith("wall drift at end")
