@@ -186,7 +186,34 @@ def _run_app(args, prepared, error, headless) -> int:
     win.show()
     if recording is None and until is not None:
         QtCore.QTimer.singleShot(0, lambda: win.run_until(until))
-    return app.exec()
+    caught = _quit_on_signals(app, win)
+    status = app.exec()
+    return 128 + caught[0] if caught else status
+
+
+def _quit_on_signals(app, win) -> list[int]:
+    """Ctrl+C or SIGTERM from the terminal closes the window as the user would (session saved, engine threads
+    stopped, no unsaved-changes question) and quits; the list receives the signal's number (exit 128+N).
+    Without this the KeyboardInterrupt surfaced as a traceback in whichever slot ran next and the app went on."""
+    import signal
+
+    from PySide6 import QtCore
+
+    caught: list[int] = []
+
+    def handler(signum, _frame):
+        if not caught:
+            caught.append(signum)
+            win.close_without_asking()
+            app.quit()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    # Python runs its signal handlers only when it gets control: a timer gives it control while Qt's loop waits
+    poll = QtCore.QTimer(app, interval=200)
+    poll.timeout.connect(lambda: None)
+    poll.start()
+    return caught
 
 
 def _last_scenario():

@@ -72,6 +72,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowIcon(icon("tickscope"))
         self.setDockNestingEnabled(True)
         self.persistent = persistent
+        self._asked_to_close = False   # close_without_asking: no unsaved-changes question
         self.actions_by_name: dict[str, QtGui.QAction] = {}
         self._results = None
         self._summary = None
@@ -465,7 +466,27 @@ class MainWindow(QtWidgets.QMainWindow):
         self.residency.set_theme(dark, bg)
         self.compare_view.set_theme(dark)
 
+    def close_without_asking(self) -> None:
+        """Close even with unsaved changes (Ctrl+C in the terminal: the session still keeps the scenario's text)."""
+        self._asked_to_close = True
+        self.close()
+
+    def _may_close(self) -> bool:
+        """Unsaved edits of a scenario file: Save / Discard / Cancel.  True when the window may close."""
+        if self._asked_to_close or not self.persistent or self.model.path() is None \
+                or self.model.undo_stack.isClean():
+            return True
+        buttons = QtWidgets.QMessageBox.Save | QtWidgets.QMessageBox.Discard | QtWidgets.QMessageBox.Cancel
+        answer = QtWidgets.QMessageBox.question(self, "tickscope", f"{self.model.path().name} has unsaved changes. "
+                                                "Save them before closing?", buttons, QtWidgets.QMessageBox.Save)
+        if answer == QtWidgets.QMessageBox.Save:
+            return self.save()
+        return answer == QtWidgets.QMessageBox.Discard
+
     def closeEvent(self, event):  # noqa: N802 - Qt override
+        if not self._may_close():
+            event.ignore()
+            return
         self.session.save_window()
         self.controller.shutdown()
         if self.compare_controller is not None:

@@ -1,4 +1,6 @@
 """Main window: every action has a shortcut and is in the palette; panels get the results."""
+import pytest
+
 from tickscope.gui.main_window import MainWindow
 from tickscope.gui.palette import action_label
 from tickscope.sim import scenario as scen
@@ -253,3 +255,54 @@ def test_picking_the_engine_in_use_again_keeps_the_run(qtbot):
     assert win.controller.state() != "done"
     win.controller.shutdown()
     win.close()
+
+
+def _dirty_file_window(qtbot, tmp_path):
+    path = tmp_path / "desk.toml"
+    path.write_text("# my notes\n" + scen.preset("pit-only").to_toml())
+    win = MainWindow(scen.load(path), engine="reference", persistent=True)
+    qtbot.addWidget(win)
+    win.show()
+    win.model.open_file(path)
+    win.model.propose_value("kernel", "hz", "250")
+    return win, path
+
+
+@pytest.mark.parametrize("answer", ["Cancel", "Discard", "Save"])
+def test_closing_with_unsaved_changes_to_a_file_asks(qtbot, tmp_path, monkeypatch, answer):
+    from PySide6 import QtWidgets
+
+    win, path = _dirty_file_window(qtbot, tmp_path)
+    asked = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or getattr(QtWidgets.QMessageBox, answer))
+    closed = win.close()
+    assert len(asked) == 1 and "desk.toml has unsaved changes" in asked[0]
+    assert closed == (answer != "Cancel") and win.isVisible() == (answer == "Cancel")
+    saved = scen.load(path)
+    assert saved.kernel.hz == (250 if answer == "Save" else 100)
+    if answer == "Save":
+        assert path.read_text().startswith("# my notes\n")   # saved with its comment
+    win.close_without_asking()
+
+
+def test_ctrl_c_in_the_terminal_closes_the_window_without_asking_and_exits_130(qtbot, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from PySide6 import QtWidgets
+
+    from tickscope.gui import app as gui_app
+
+    win, _ = _dirty_file_window(qtbot, tmp_path)
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: pytest.fail("asked on Ctrl+C"))
+    qapp = QtWidgets.QApplication.instance()
+    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        caught = gui_app._quit_on_signals(qapp, win)
+        os.kill(os.getpid(), signal.SIGINT)
+        qtbot.waitUntil(lambda: not win.isVisible(), timeout=5000)
+        assert caught == [signal.SIGINT]
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
