@@ -6,12 +6,13 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]
-REAL_DATA = REPO.parent / "shared" / "data" / "real"
+#: The real KVM guest's files, shipped as sample data (copies of ../shared/data/real: tests/test_repo_contract.py)
+REAL_DATA = REPO / "assets" / "sample" / "real-kvm-guest"
 
 
 @pytest.fixture
 def real_data():
-    """The real KVM guest's dmesg / timer_list / interrupts (../shared/data/real beside the clone)."""
+    """The real KVM guest's dmesg / timer_list / interrupts (assets/sample/real-kvm-guest)."""
     if not REAL_DATA.is_dir():
         pytest.skip(f"real data not found at {REAL_DATA}")
     return REAL_DATA

@@ -37,3 +37,23 @@ def test_sim_and_ext_import_without_qt():
     code = ("import sys, tickscope.sim.cli, tickscope.sim.simulation, tickscope.sim.analysis;"
             "assert 'PySide6' not in sys.modules and 'pyqtgraph' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_shipped_real_guest_files_are_the_shared_ground_truth_byte_for_byte():
+    import pytest
+
+    shipped = REPO / "assets" / "sample" / "real-kvm-guest"
+    names = sorted(p.name for p in shipped.glob("*.txt"))
+    assert names == ["real_dmesg_time.txt", "real_interrupts.txt", "real_timer_list.txt"]
+    shared = REPO.parent / "shared" / "data" / "real"
+    if not shared.is_dir():
+        pytest.skip(f"{shared} is not beside this clone: nothing to compare the shipped copies with")
+    for name in names:
+        assert (shipped / name).read_bytes() == (shared / name).read_bytes(), name
+
+
+def test_the_sample_data_is_installed_with_the_package():
+    from importlib import resources
+
+    folder = resources.files("tickscope.assets").joinpath("sample", "real-kvm-guest")
+    assert folder.joinpath("real_timer_list.txt").read_text(encoding="utf-8").startswith("Timer List Version")

@@ -18,7 +18,7 @@ from tickscope.sim import kclock as kc
 U32 = 2**32 - 1
 U64 = 2**64 - 1
 
-# Verbatim from /work/shared/data/real/real_dmesg_time.txt (KVM guest, HZ=250), timestamps cut.
+# Verbatim from assets/sample/real-kvm-guest/real_dmesg_time.txt (KVM guest, HZ=250), timestamps cut.
 REAL_DMESG = {
     "kvm-clock": "clocksource: kvm-clock: mask: 0xffffffffffffffff max_cycles: 0x1cd42e4dffb, max_idle_ns: 881590591483 ns",
     "refined-jiffies": "clocksource: refined-jiffies: mask: 0xffffffff max_cycles: 0xffffffff, max_idle_ns: 7645519600211568 ns",
@@ -26,17 +26,16 @@ REAL_DMESG = {
     "tsc-early": "clocksource: tsc-early: mask: 0xffffffffffffffff max_cycles: 0x233fc4eb620, max_idle_ns: 440795316590 ns",
     "tsc": "clocksource: tsc: mask: 0xffffffffffffffff max_cycles: 0x233fc4eb620, max_idle_ns: 440795316590 ns",
 }
-# Verbatim from /work/shared/data/real/real_timer_list.txt (lapic-deadline, tsc 2445.406 MHz).
+# Verbatim from assets/sample/real-kvm-guest/real_timer_list.txt (lapic-deadline, tsc 2445.406 MHz).
 REAL_TIMER_LIST_LAPIC_DEADLINE = [
     " max_delta_ns:   1798493412911",
     " min_delta_ns:   1000",
     " mult:           10256776",
     " shift:          25",
 ]
-REAL_DATA = Path("/work/shared/data/real")
+REAL_DATA = Path(__file__).resolve().parents[2] / "assets" / "sample" / "real-kvm-guest"
 
 
-@pytest.mark.skipif(not REAL_DATA.is_dir(), reason="shared real-data folder not present")
 def test_embedded_real_lines_are_verbatim_copies_of_the_real_logs():
     dmesg = (REAL_DATA / "real_dmesg_time.txt").read_text()
     timer_list = (REAL_DATA / "real_timer_list.txt").read_text().splitlines()
