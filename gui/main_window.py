@@ -127,6 +127,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for panel in self.panels:
             panel.jump_requested.connect(self.jump_to)
         self.model.scenario_changed.connect(self._on_scenario_changed)
+        self.raster.set_planned_span(scenario.run.until)
         self.model.path_changed.connect(lambda _p: self._update_title())
         self.model.undo_stack.cleanChanged.connect(lambda _c: self._update_title())
         self.controller.results_ready.connect(self._on_results)
@@ -349,6 +350,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.set_scenario(sc)
         self.seed_box.setText(str(self.controller.seed()))   # the seed runs use: a typed one outlives the scenario
         self.until_edit.setText(scen.format_duration(sc.run.until))
+        self.raster.set_planned_span(sc.run.until)
         self.session.set_value("last_scenario", self.model.text())
         if sc.name != self._markers_of:  # markers belong to a scenario: swap them with it
             self.session.save_markers(self._markers_of)

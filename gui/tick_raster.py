@@ -109,6 +109,7 @@ class TickRasterView(QtWidgets.QWidget):
         self._end_ns = 1
         self._lanes_state = None  # (lane names, extent) the axes and limits were last set for
         self._extent_ns = 1      # the whole-run window: the run's end, or RasterData.window_end during a run
+        self._planned_ns = 0     # the scenario's run length: the window shown before anything is simulated
         self._overview_at = 0.0
 
         self.plot_widget = pg.PlotWidget()
@@ -139,6 +140,10 @@ class TickRasterView(QtWidgets.QWidget):
         ov.getViewBox().setMouseEnabled(x=False, y=False)
         ov.getViewBox().setDefaultPadding(0.0)
         self._overview = _RasterPlot(ov, lane_px_max=8)
+        # before a run: an empty window over the run's length with 100 ns of axis read as broken
+        self.empty_hint = pg.TextItem("not run yet: F5 runs the scenario", anchor=(0.5, 0.5), color=(120, 120, 120))
+        self.empty_hint.setZValue(20)
+        self.plot_item.addItem(self.empty_hint, ignoreBounds=True)
         self.region = pg.LinearRegionItem(values=(0, 1), brush=pg.mkBrush(100, 150, 255, 50))
         self.region.setZValue(10)
         ov.addItem(self.region)
@@ -204,6 +209,10 @@ class TickRasterView(QtWidgets.QWidget):
         self._end_ns = max(1, int(self._data.end_ns) if self._data else 1)
         # while following a live run: the window the run's worker binned planes for (RasterData.window_end)
         extent = int(data.window_end) if live and data is not None and data.window_end else self._end_ns
+        empty = self._end_ns <= 1 and not live
+        if empty:
+            extent = max(extent, self._planned_ns)
+        self.empty_hint.setVisible(empty)
         self._extent_ns = max(self._end_ns, extent, MIN_SPAN_NS)   # the view cannot show less (limits must allow it)
         self._update_lanes()
         if self._follow:
@@ -212,6 +221,12 @@ class TickRasterView(QtWidgets.QWidget):
         if overview:
             self._overview_dirty = True
         self._mark_dirty()
+
+    def set_planned_span(self, until_ns: int) -> None:
+        """The scenario's run length: before anything is simulated the view spans it (not 100 ns)."""
+        self._planned_ns = max(0, int(until_ns))
+        if self._end_ns <= 1:
+            self._show(self._data, overview=True)
 
     def raster_data(self) -> raster.RasterData | None:
         """What is drawn (mark times and lanes per code, counts)."""
@@ -321,6 +336,9 @@ class TickRasterView(QtWidgets.QWidget):
 
     def _on_view_changed(self, *args):
         t0, t1 = self.view_range()
+        if self.empty_hint.isVisible():
+            y0, y1 = self.plot_item.getViewBox().viewRange()[1]
+            self.empty_hint.setPos(ns_to_x((t0 + t1) // 2), (y0 + y1) / 2)
         self.region.blockSignals(True)
         self.region.setRegion((ns_to_x(t0), ns_to_x(t1)))
         self.region.blockSignals(False)

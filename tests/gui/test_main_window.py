@@ -306,3 +306,14 @@ def test_ctrl_c_in_the_terminal_closes_the_window_without_asking_and_exits_130(q
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+
+
+def test_before_a_run_the_raster_spans_the_run_length_and_says_how_to_run(qtbot):
+    win = _window(qtbot)
+    assert win.raster.view_range() == (0, 100_000_000)   # was 0..100 ns: an axis that read as broken
+    assert win.raster.empty_hint.isVisible() and "F5" in win.raster.empty_hint.toPlainText()
+    win.model.propose_value("run", "until", '"3s"')        # a new run length moves the empty window with it
+    assert win.raster.view_range() == (0, 3_000_000_000)
+    win.run_to_end(50_000_000)
+    assert not win.raster.empty_hint.isVisible() and win.raster.view_range()[1] == 50_000_000
+    win.close()
