@@ -112,6 +112,40 @@ def _print_human(s, sim):
         print(f"{c['cpu']:>4} {c['tick_device']:<{dev}} {c['ticks_expected']:>9} {c['ticks_delivered']:>9} "
               f"{c['ticks_lost']:>6} {c['ticks_late']:>6} {c['ticks_duplicated']:>5} "
               f"{c['latency_ns_p50']:>{lat}}ns {c['latency_ns_max']:>{lat}}ns")
+    _print_idle(s)
+    _print_notable_log(s)
+
+
+def _print_idle(s):
+    """The tick layer per CPU when CPUs idle: time idle, tick stops, broadcast wake-ups, IPIs, C-state residency."""
+    if not any(c.get("idle_ns") for c in s["cpus"]):
+        return
+    span = s["until_ns"] or 1
+    print(f"{'cpu':>4} {'idle':>6} {'tick stops':>10} {'bc wakeups':>10} {'IPIs':>6} {'deep refused':>12}  C-state residency")
+    for c in s["cpus"]:
+        res = "  ".join(f"{name} {ns / span:6.1%}" for name, ns in c.get("cstate_residency_ns", {}).items())
+        print(f"{c['cpu']:>4} {c['idle_ns'] / span:>6.1%} {c.get('tick_stops', 0):>10} {c.get('broadcast_received', 0):>10} "
+              f"{c.get('ipis', 0):>6} {c.get('deep_refused', 0):>12}  {res}")
+
+
+#: Kernel log lines worth showing after the tables: the watchdog's verdicts and the clockevents' retries.
+NOTABLE = ("unstable", "skewed", "min_delta_ns", "watchdog")
+
+
+def _print_notable_log(s):
+    """The watchdog's and the clockevents' lines of the run's kernel log (the clocksource switch that follows one
+    too); the whole log is in run --json's "log"."""
+    lines, after_notable = [], False
+    for line in s.get("log", []):
+        if any(k in line for k in NOTABLE):
+            lines.append(line)
+            after_notable = True
+        elif after_notable and "Switched to clocksource" in line:
+            lines.append(line)
+    if lines:
+        print("kernel log:")
+        for line in lines:
+            print("  " + line)
 
 
 def _replay(args):

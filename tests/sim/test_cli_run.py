@@ -259,3 +259,25 @@ def test_a_read_time_given_twice_is_refused(command, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "--until 2s: the time is already given (--at/--until 1s); give it once" in err and "Traceback" not in err
+
+
+def test_the_human_report_shows_the_tick_layer_and_the_watchdogs_verdict(capsys):
+    assert main(["run", "--preset", "unstable-tsc", "--until", "3s"]) == 0
+    out = capsys.readouterr().out
+    assert "C-state residency" in out and "tick stops" in out
+    log = out.split("kernel log:\n", 1)[1].splitlines()
+    assert any("Marking clocksource 'tsc' as unstable" in line for line in log)
+    assert log[-1].endswith("clocksource: Switched to clocksource hpet")
+    assert not any("tsc-early" in line for line in log)   # the boot's own switches are not repeated
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith(("0 ", "1 ")) and "%" in line]
+    assert len(rows) == 2
+    for row in rows:   # idle share and each state's share of the run, in percent: the states add up to the idle time
+        idle = float(row[1].rstrip("%"))
+        states = [float(x.rstrip("%")) for x in row[7::2]]
+        assert 50 < idle <= 100 and abs(sum(states) - idle) <= 0.2
+
+
+def test_a_busy_run_prints_no_idle_table_and_no_log(capsys):
+    assert main(["run", "--preset", "kvm", "--until", "200ms"]) == 0
+    out = capsys.readouterr().out
+    assert "C-state residency" not in out and "kernel log:" not in out
