@@ -157,7 +157,7 @@ cdef class CyEngine:
     cdef Migration* _migs
 
     name = "cython"
-    SEMANTICS = 12  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
+    SEMANTICS = 13  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
 
     def __cinit__(self, plan):
         cdef Machine* m = &self.m
@@ -241,6 +241,7 @@ cdef class CyEngine:
         m.cs = <ClockSrc*>PyMem_Calloc(max(m.ncs, 1), sizeof(ClockSrc))
         cstates = list(plan.cstates) or [("HLT", 0, 0, False)]
         m.nstates = len(cstates)
+        m.has_cpuidle = bool(plan.cstates)
         m.cstates = <CState*>PyMem_Calloc(m.nstates, sizeof(CState))
         devices = list(plan.devices)
         m.ndevs = len(devices)

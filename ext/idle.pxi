@@ -322,14 +322,20 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     # tick_nohz_next_event's record for /proc/timer_list
     m.ts_last_jiffies[cpu] = m.jiffies
     m.ts_next_timer[cpu] = nxt
-    # keep the tick when any timer, an hrtimer too, is due within a tick (as menu's stop_tick does); in high-res
-    # mode the hrtimers (not in nxt) also decide below whether moving the sched_timer reprograms the device
+    # in high-res mode the hrtimers (not in nxt) also decide below whether moving the sched_timer reprograms
+    # the device
     if c.mode == TM_HIGHRES:
         hr = next_hrtimer(m, cpu)
         if hr < soon:
             soon = hr
-    if soon != KTIME_MAX and soon - base <= m.tick and not c.tick_stopped:
-        return
+    if not c.tick_stopped:
+        # tick_nohz_next_event: a timer due within a tick of the last jiffy update keeps the tick
+        if nxt != KTIME_MAX and nxt - base <= m.tick:
+            return
+        # menu's stop_tick (engine semantics 13): the governor keeps the tick when the sleep it predicts, the
+        # time from now to the next event, hrtimers included (tick_nohz_get_sleep_length), is below a tick
+        if m.has_cpuidle and soon != KTIME_MAX and soon - ktime(m, t) < m.tick:
+            return
     if m.do_timer_cpu == cpu or (m.do_timer_cpu == TICK_DO_TIMER_NONE and c.do_timer_last):
         cap = <int128>base + m.cs[m.cs_idx].max_idle_ns
         expires = nxt if <int128>nxt < cap else <ns_t>cap

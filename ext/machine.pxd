@@ -209,6 +209,7 @@ cdef struct Machine:
     # idle
     CState* cstates
     int nstates
+    bint has_cpuidle          # C-states listed: a cpuidle governor decides whether the idle tick stops
     bint tsc_stops
     # watchdog
     int watchdog              # clocksource index, -1 = none

@@ -38,6 +38,9 @@ class IdleMixin:
         n = self.ncpus
         self.cstates = list(p.cstates) or [("HLT", 0, 0, False)]
         self.nstates = len(self.cstates)
+        # no C-states: no cpuidle driver, the idle loop halts in default_idle_call and no governor has a say in
+        # stopping the tick (cpuidle_not_available: tick_nohz_idle_stop_tick alone)
+        self.has_cpuidle = bool(p.cstates)
         self.idle_state = [RUNNING] * n
         self.waking = [False] * n
         self.wake_gen = [0] * n
@@ -372,12 +375,18 @@ class IdleMixin:
         base = self.last_jiffies_update
         nxt = self._next_timer(cpu, t)
         self.ts_last_jiffies[cpu], self.ts_next_timer[cpu] = self.jiffies, nxt   # tick_nohz_next_event's record
-        # keep the tick when any timer, an hrtimer too, is due within a tick (as menu's stop_tick does); in high-res
-        # mode the hrtimers (not in nxt) also decide below whether moving the sched_timer reprograms the device
+        # in high-res mode the hrtimers (not in nxt) also decide below whether moving the sched_timer reprograms
+        # the device
         hr = self._next_hrtimer(cpu) if self.mode[cpu] == TickMode.HIGHRES else KTIME_MAX
-        soon = min(nxt, hr)
-        if soon != KTIME_MAX and soon - base <= self.tick and not self.tick_stopped[cpu]:
-            return
+        if not self.tick_stopped[cpu]:
+            # tick_nohz_next_event: a timer due within a tick of the last jiffy update keeps the tick
+            if nxt != KTIME_MAX and nxt - base <= self.tick:
+                return
+            # menu's stop_tick (engine semantics 13): the governor keeps the tick when the sleep it predicts, the
+            # time from now to the next event, hrtimers included (tick_nohz_get_sleep_length), is below a tick
+            soon = min(nxt, hr)
+            if self.has_cpuidle and soon != KTIME_MAX and soon - self.ktime(t) < self.tick:
+                return
         if self.do_timer_cpu == cpu or (self.do_timer_cpu == -1 and self.do_timer_last[cpu]):
             cap = base + self.plan.clocksources[self.cs_idx].params.max_idle_ns
             expires = min(nxt, cap)

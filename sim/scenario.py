@@ -93,7 +93,8 @@ class Machine(Section):
                                        "comparator race of hpet_clkevt_set_next_event.", json_schema_extra={"unit": "ns"})
     ipi_latency: Duration = Field(2000, ge=0, le=10_000_000, description="IPI delivery latency (broadcast wake-ups).",
                                   json_schema_extra={"unit": "ns"})
-    cstates: list[CStateItem] = Field(default_factory=list, description="Idle states, shallow to deep, e.g. [\"C1\", \"C1E\", \"C3\", \"C6\"].")
+    cstates: list[CStateItem] = Field(default_factory=list, description="Idle states, shallow to deep, e.g. [\"C1\", \"C1E\", \"C3\", \"C6\"]; "
+                                      "empty = no cpuidle driver: idle halts (HLT) and no governor has a say in stopping the tick.")
     broadcast: Literal["auto", "hpet", "pit", "hrtimer", "none"] = Field(
         "auto", description="Tick broadcast device for CPUs whose timer stops in deep idle: \"auto\" = the leftover HPET or PIT "
         "(none if neither), \"hrtimer\" = one CPU's hrtimer stands in (that CPU cannot go deep).")
