@@ -209,7 +209,6 @@ cdef void idle_reenter(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef int s, rc
     cdef Device* d
     if nohz_active(m, cpu):
-        c.idle_calls += 1
         nohz_stop_tick(m, cpu, t)
     now = ktime(m, t)
     nxt = m.slots[cpu].next_event
@@ -316,7 +315,7 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef ns_t nxt = next_timer(m, cpu, t)
     cdef ns_t soon = nxt
     cdef ns_t hr = KTIME_MAX
-    cdef ns_t old
+    cdef ns_t old, now
     cdef ns_t expires
     cdef int128 cap
     # tick_nohz_next_event's record for /proc/timer_list
@@ -329,13 +328,20 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
         if hr < soon:
             soon = hr
     if not c.tick_stopped:
-        # tick_nohz_next_event: a timer due within a tick of the last jiffy update keeps the tick
+        now = ktime(m, t)
+        # tick_nohz_next_event: a timer due within a tick of the last jiffy update keeps the tick.  A governor
+        # then predicts the device's next event; only if that is a tick away or more does it still ask for
+        # the stop (tick_nohz_idle_stop_tick, which counts the call and finds expires 0)
         if nxt != KTIME_MAX and nxt - base <= m.tick:
+            if not m.has_cpuidle or m.slots[cpu].next_event - now >= m.tick:
+                c.idle_calls += 1
             return
         # menu's stop_tick (engine semantics 13): the governor keeps the tick when the sleep it predicts, the
-        # time from now to the next event, hrtimers included (tick_nohz_get_sleep_length), is below a tick
-        if m.has_cpuidle and soon != KTIME_MAX and soon - ktime(m, t) < m.tick:
+        # time from now to the next event, hrtimers included (tick_nohz_get_sleep_length), is below a tick;
+        # the idle loop then retains the tick (tick_nohz_idle_retain_tick), which counts no idle call
+        if m.has_cpuidle and soon != KTIME_MAX and soon - now < m.tick:
             return
+    c.idle_calls += 1
     if m.do_timer_cpu == cpu or (m.do_timer_cpu == TICK_DO_TIMER_NONE and c.do_timer_last):
         cap = <int128>base + m.cs[m.cs_idx].max_idle_ns
         expires = nxt if <int128>nxt < cap else <ns_t>cap

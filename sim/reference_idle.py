@@ -285,7 +285,6 @@ class IdleMixin:
     def _idle_reenter(self, cpu, t):
         """One pass of the idle loop: maybe stop the tick, ask the governor, go to sleep."""
         if self._nohz_active(cpu):
-            self.idle_calls[cpu] += 1
             self._nohz_stop_tick(cpu, t)
         now = self.ktime(t)
         nxt = self.next_event[cpu]
@@ -379,14 +378,21 @@ class IdleMixin:
         # the device
         hr = self._next_hrtimer(cpu) if self.mode[cpu] == TickMode.HIGHRES else KTIME_MAX
         if not self.tick_stopped[cpu]:
-            # tick_nohz_next_event: a timer due within a tick of the last jiffy update keeps the tick
+            now = self.ktime(t)
+            # tick_nohz_next_event: a timer due within a tick of the last jiffy update keeps the tick.  A governor
+            # then predicts the device's next event; only if that is a tick away or more does it still ask for
+            # the stop (tick_nohz_idle_stop_tick, which counts the call and finds expires 0)
             if nxt != KTIME_MAX and nxt - base <= self.tick:
+                if not self.has_cpuidle or self.next_event[cpu] - now >= self.tick:
+                    self.idle_calls[cpu] += 1
                 return
             # menu's stop_tick (engine semantics 13): the governor keeps the tick when the sleep it predicts, the
-            # time from now to the next event, hrtimers included (tick_nohz_get_sleep_length), is below a tick
+            # time from now to the next event, hrtimers included (tick_nohz_get_sleep_length), is below a tick;
+            # the idle loop then retains the tick (tick_nohz_idle_retain_tick), which counts no idle call
             soon = min(nxt, hr)
-            if self.has_cpuidle and soon != KTIME_MAX and soon - self.ktime(t) < self.tick:
+            if self.has_cpuidle and soon != KTIME_MAX and soon - now < self.tick:
                 return
+        self.idle_calls[cpu] += 1
         if self.do_timer_cpu == cpu or (self.do_timer_cpu == -1 and self.do_timer_last[cpu]):
             cap = base + self.plan.clocksources[self.cs_idx].params.max_idle_ns
             expires = min(nxt, cap)
