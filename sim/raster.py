@@ -77,13 +77,15 @@ _OUTCOME_TO_MARK = {
     analysis.OUTCOME_DUPLICATE: MARK_DUPLICATE, analysis.OUTCOME_LOST: MARK_LOST,
 }
 
+# -ETIME (a refused programming, hardware lanes only) is black on light, white on dark: in late's orange the
+# legend showed "late" and "-ETIME" with one swatch
 LIGHT_COLORS = {
     "bg_even": (255, 255, 255, 0), "bg_odd": (0, 0, 0, 14), "bg_hw": (40, 80, 160, 18),
     "sep": (0, 0, 0, 40), "ghost": (150, 150, 150, 255), "highlight": (0, 170, 255, 255),
     "idle_shallow": (120, 180, 245, 70), "idle_mid": (65, 125, 225, 120), "idle_deep": (25, 40, 130, 165),
     "steal": (225, 90, 40, 90),
     MARK_HW_FIRE: (60, 90, 170, 255), MARK_OFF_GRID: (120, 140, 150, 255), MARK_ON_TIME: (20, 150, 60, 255), MARK_BROADCAST: (0, 170, 200, 255),
-    MARK_STEAL: (40, 40, 120, 255), MARK_LATE: (235, 140, 0, 255), MARK_HW_ETIME: (235, 140, 0, 255),
+    MARK_STEAL: (40, 40, 120, 255), MARK_LATE: (235, 140, 0, 255), MARK_HW_ETIME: (30, 30, 30, 255),
     MARK_DUPLICATE: (170, 40, 200, 255), MARK_LOST: (220, 20, 30, 255),
 }
 DARK_COLORS = {
@@ -92,7 +94,7 @@ DARK_COLORS = {
     "idle_shallow": (45, 85, 200, 100), "idle_mid": (80, 125, 255, 150), "idle_deep": (150, 180, 255, 185),
     "steal": (240, 110, 60, 95),
     MARK_HW_FIRE: (120, 150, 230, 255), MARK_OFF_GRID: (150, 165, 175, 255), MARK_ON_TIME: (70, 210, 110, 255), MARK_BROADCAST: (40, 220, 240, 255),
-    MARK_STEAL: (235, 225, 140, 255), MARK_LATE: (255, 170, 40, 255), MARK_HW_ETIME: (255, 170, 40, 255),
+    MARK_STEAL: (235, 225, 140, 255), MARK_LATE: (255, 170, 40, 255), MARK_HW_ETIME: (240, 240, 240, 255),
     MARK_DUPLICATE: (220, 90, 255, 255), MARK_LOST: (255, 60, 60, 255),
 }
 

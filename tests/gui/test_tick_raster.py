@@ -174,3 +174,27 @@ def test_the_legend_names_the_slots_run_json_does_not_judge_yet(qtbot):
     res = simulate(scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="1s"']))
     view.set_results(res, analysis.summarize(res))
     assert "not judged" not in view.legend.text()        # every slot due by the end was delivered: none left
+
+
+def test_every_mark_in_the_legend_has_its_own_colour_with_hardware_lanes(qtbot):
+    # kvm's emulated TSC-deadline timer refuses a few deadlines already past (-ETIME): with hardware lanes on,
+    # the legend listed "-ETIME 4" in the very orange of "late 0", so a late tick and a refused programming
+    # could not be told apart
+    import re
+
+    from tickscope.sim import scenario as scen
+    from tickscope.sim.simulation import simulate
+
+    res = simulate(scen.apply_sets(scen.preset("kvm"), ['run.until="1s"']))
+    view = TickRasterView()
+    qtbot.addWidget(view)
+    view.set_show_hardware(True)
+    for dark in (False, True):
+        view.set_colors(raster.DARK_COLORS if dark else raster.LIGHT_COLORS,
+                        "#1e1e20" if dark else "#ffffff", "#dcdcdc" if dark else "#303030")
+        view.set_results(res, analysis.summarize(res))
+        assert view.raster_data().counts.get(raster.MARK_HW_ETIME)
+        swatches = re.findall(r'color:rgb\((\d+),(\d+),(\d+)\)">&#9608;</span>&nbsp;([^<0-9]+?) \d', view.legend.text())
+        colour_of = {name: tuple(map(int, rgb)) for *rgb, name in swatches}
+        assert "-ETIME" in colour_of and "late" in colour_of
+        assert len(set(colour_of.values())) == len(colour_of), colour_of
