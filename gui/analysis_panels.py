@@ -342,9 +342,13 @@ class ResidencyPanel(QWidget):
             self.set_results(*self._last)
 
     def state_color(self, name: str) -> tuple[int, int, int]:
-        """The bar colour of C-state *name* (of those drawn): its raster lane shade, opaque."""
+        """The bar colour of C-state *name* (of those drawn) or of ``"steal"``: its raster lane shade, opaque.
+
+        Steal too: in red it looked like the raster's lost ticks, while the raster's steal lanes are salmon.
+        """
         states = [k for k in self._rows if k != self.STEAL]
-        shade = raster.background_color(self._colors, raster.BG_IDLE + states.index(name), len(states))
+        code = raster.BG_STEAL if name == self.STEAL else raster.BG_IDLE + states.index(name)
+        shade = raster.background_color(self._colors, code, len(states))
         return raster.composite(shade, self._background)
 
     def set_results(self, results, summary=None, prepared=None) -> None:
@@ -366,10 +370,7 @@ class ResidencyPanel(QWidget):
         left = np.zeros(len(cpus))
         for name, ns in self._rows.items():
             pct = 100.0 * ns / until
-            if name == self.STEAL:
-                colour = pg.mkColor(230, 70, 60)
-            else:
-                colour = pg.mkColor(*self.state_color(name))
+            colour = pg.mkColor(*self.state_color(name))
             item = pg.BarGraphItem(x0=left.copy(), width=pct, y=y, height=0.7, brush=colour, pen=None, name=name)
             self.plot.addItem(item)  # named items join the legend by themselves
             left += pct

@@ -250,3 +250,24 @@ def test_an_empty_drift_plot_says_why(qtbot, run):
     assert panel.summary_label.text() == NO_SAMPLES
     panel.set_results(*run)   # a run with ticks: the usual summary again
     assert panel.summary_label.text().startswith("wall drift at end")
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_residency_steal_bar_is_the_rasters_steal_shade_not_the_lost_red(qtbot, run, dark):
+    # xen-pv: the raster paints steal as a pale salmon lane background and lost ticks red; the steal bar was
+    # red (230, 70, 60), so the same time read as "steal" in one view and looked like "lost" in the other
+    res, summ = run
+    panel = ResidencyPanel()
+    qtbot.addWidget(panel)
+    background = "#1e1e20" if dark else "#ffffff"
+    panel.set_theme(dark, background)
+    cpus = [dict(c, cstate_residency_ns={"HLT": 300_000_000}, steal_ns=200_000_000) for c in summ["cpus"]]
+    panel.set_results(res, dict(summ, cpus=cpus))
+    bars = {b.name(): b for b in panel.plot.getPlotItem().items if isinstance(b, pg.BarGraphItem)}
+    steal = tuple(bars["steal"].opts["brush"].getRgb()[:3])
+    colors = raster.DARK_COLORS if dark else raster.LIGHT_COLORS
+    bg = (30, 30, 32) if dark else (255, 255, 255)
+    r, g, b, a = raster.background_color(colors, raster.BG_STEAL, 1)
+    assert steal == tuple(round(c * a / 255 + k * (1 - a / 255)) for c, k in zip((r, g, b), bg))
+    lost = np.array(colors[raster.MARK_LOST][:3], float)
+    assert float(np.linalg.norm(np.array(steal, float) - lost)) > 80
