@@ -291,8 +291,9 @@ class MeasureController(QObject):
         self.snap_box.setToolTip("a dragged cursor jumps to the nearest delivered tick when released")
         row.addWidget(place)
         row.addWidget(hide)
-        row.addWidget(self.snap_box)
+        row.addStretch(1)
         form.addRow(row)
+        form.addRow(self.snap_box)   # own row: beside the buttons the group was ~410 px, wider than the 330 px dock
         layout.addWidget(cur)
 
         mk = QGroupBox("Markers")
@@ -320,7 +321,7 @@ class MeasureController(QObject):
         layout.addWidget(mk, 1)
 
         nth = QGroupBox("Mark every Nth tick")
-        nl = QHBoxLayout(nth)
+        nv = QVBoxLayout(nth)   # two rows: in one (CPU, N, Mark, Clear, count) "Clear" was past the dock's edge
         self.cpu_box = QComboBox()
         self.cpu_box.currentIndexChanged.connect(lambda _: self._update_readout())
         self.n_spin = QSpinBox()
@@ -336,9 +337,12 @@ class MeasureController(QObject):
         clear.setToolTip("remove the Nth-tick marks")
         clear.clicked.connect(self.clear_nth_marks)
         self.nth_label = QLabel()
-        for x in (self.cpu_box, self.n_spin, mark, clear, self.nth_label):
-            nl.addWidget(x)
-        nl.addStretch(1)
+        for controls in ((self.cpu_box, self.n_spin), (mark, clear, self.nth_label)):
+            nl = QHBoxLayout()
+            for x in controls:
+                nl.addWidget(x)
+            nl.addStretch(1)
+            nv.addLayout(nl)
         layout.addWidget(nth)
         # scrolls rather than imposing its natural size (~410 x 390 px) on the dock area, which held the whole
         # window at 1080 x 687 px or more
