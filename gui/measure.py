@@ -19,6 +19,7 @@ from tickscope.sim.units import format_hz, format_ns, format_seconds_us
 CURSOR_PENS = {"A": (80, 220, 255), "B": (255, 170, 40)}
 MARKER_PEN = (200, 120, 255)
 NTH_PEN = (255, 240, 60)
+NTH_CASING_PEN = (40, 40, 40)
 MARKER_COLS = ("time", "name", "note")
 
 
@@ -62,6 +63,10 @@ class MeasureController(QObject):
         # Nth-tick marks as connect='pairs' segments: exact at every zoom (no downsampling)
         self._nth_item = pg.PlotDataItem(pen=pg.mkPen(NTH_PEN, width=2), connect="pairs")
         self._nth_item.setZValue(900)
+        # a dark casing under the yellow: yellow alone was 1.2:1 on the light theme's white, next to invisible
+        self._nth_casing = pg.PlotDataItem(pen=pg.mkPen(NTH_CASING_PEN, width=5), connect="pairs")
+        self._nth_casing.setZValue(899)
+        self.plot_item.addItem(self._nth_casing, ignoreBounds=True)
         self.plot_item.addItem(self._nth_item, ignoreBounds=True)
 
         self.readout = self._build_readout()
@@ -247,7 +252,8 @@ class MeasureController(QObject):
         y = float(self.raster_view.lane_of_cpu(cpu))
         xs = np.repeat(times / 1e9, 2)
         ys = np.tile(np.array([y - 0.45, y + 0.45]), times.size)
-        self._nth_item.setData(xs, ys, connect="pairs")
+        for item in (self._nth_casing, self._nth_item):
+            item.setData(xs, ys, connect="pairs")
         # the controls follow a programmatic call (session restore, command palette)
         if self.cpu_box.findData(cpu) >= 0:
             self.cpu_box.setCurrentIndex(self.cpu_box.findData(cpu))
@@ -260,7 +266,8 @@ class MeasureController(QObject):
 
     def clear_nth_marks(self) -> None:
         self._nth_times = np.zeros(0, dtype=np.int64)
-        self._nth_item.setData([], [])
+        for item in (self._nth_casing, self._nth_item):
+            item.setData([], [])
         if hasattr(self, "nth_label"):
             self.nth_label.setText("")
 

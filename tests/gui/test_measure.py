@@ -137,3 +137,32 @@ def test_mark_every_nth_tick_on_a_cpu(measure, run):
     assert m.nth_marks().size == 0
     with pytest.raises(ValueError):
         m.mark_every_nth_tick(2, 0)
+
+
+def _contrast(rgb_a, rgb_b) -> float:
+    from tickscope.gui.analysis_panels import relative_luminance
+    from PySide6.QtGui import QColor
+
+    la, lb = sorted((relative_luminance(QColor(*rgb_a)), relative_luminance(QColor(*rgb_b))), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+@pytest.mark.parametrize("background", [(255, 255, 255), (30, 30, 32)])
+def test_nth_tick_marks_stand_out_on_either_themes_background(measure, background):
+    # the marks were yellow (255, 240, 60) alone: 1.2:1 on the light theme's white, next to invisible
+    from PySide6.QtGui import QImage
+
+    raster, m = measure
+    raster.widget.setBackground(background)
+    raster.widget.resize(800, 300)
+    raster.widget.show()
+    raster.plot_item.setYRange(-0.5, 3.5, padding=0)
+    times = m.mark_every_nth_tick(1, 25)
+    image = raster.widget.grab().toImage().convertToFormat(QImage.Format_RGB32)
+    vb = raster.plot_item.getViewBox()
+    from PySide6.QtCore import QPointF
+
+    for t in times[1:3]:
+        centre = raster.widget.mapFromScene(vb.mapViewToScene(QPointF(t / 1e9, 1.0)))
+        colours = {image.pixelColor(centre.x() + dx, centre.y()).getRgb()[:3] for dx in range(-3, 4)}
+        assert max(_contrast(c, background) for c in colours) >= 3.0, colours
