@@ -101,6 +101,9 @@ class DriftPanel(QWidget):
         self.plot.clear()
         self._curves.clear()
         for box in self._checks.values():
+            # out of the row now: deleteLater alone left it laid out (and widening the panel) until the event loop ran
+            self._check_row.removeWidget(box)
+            box.hide()
             box.deleteLater()
         self._checks.clear()
         switches = self._switches(results)

@@ -271,3 +271,15 @@ def test_residency_steal_bar_is_the_rasters_steal_shade_not_the_lost_red(qtbot, 
     assert steal == tuple(round(c * a / 255 + k * (1 - a / 255)) for c, k in zip((r, g, b), bg))
     lost = np.array(colors[raster.MARK_LOST][:3], float)
     assert float(np.linalg.norm(np.array(steal, float) - lost)) > 80
+
+
+def test_drift_check_boxes_of_a_previous_run_leave_the_row_at_once(qtbot, run):
+    res, summ = run
+    other = simulation.simulate(scenario.apply_sets(scenario.preset("pit-only"), ["run.until=200ms"]))
+    panel = DriftPanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res, summ)
+    panel.set_results(other, analysis.summarize(other))   # other clocks: new boxes, no event loop in between
+    laid_out = [panel._check_row.itemAt(i).widget() for i in range(panel._check_row.count())]
+    boxes = [w for w in laid_out if w is not panel.summary_label]
+    assert sorted(b.text() for b in boxes) == sorted(panel.series())
