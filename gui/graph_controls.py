@@ -208,6 +208,8 @@ class GraphControls(QtWidgets.QWidget):
         self._item.set_visible(nodes, edges)
         for cls, n in self.class_counts().items():
             self.class_buttons[cls].setText(f"{'┅' if CLASS_STYLE[cls][1] else '━'} {cls} {n}")
+            self.class_buttons[cls].setToolTip(f"{n} {cls} edge{'s' if n != 1 else ''} in the focus (violations count per finding); "
+                                               "click to hide or show them")
 
     # -- search ------------------------------------------------------------------
     def set_search(self, text: str) -> list:

@@ -58,7 +58,9 @@ def overview_html(graph) -> str:
     for v in graph.violations:
         by_rule[v.rule] += 1
     if by_rule:
-        out.append("<p>" + ", ".join(f"{escape(r)}: <b>{n}</b>" for r, n in sorted(by_rule.items())) + "</p>")
+        # counted by violation: one reached symbol with two callers is two (the class buttons count edges)
+        out.append("<p>Violations by rule: " + ", ".join(f"{escape(r)}: <b>{n}</b>" for r, n in sorted(by_rule.items()))
+                   + " <span style='color:#777'>(per finding; the edge-class buttons count edges)</span></p>")
     out.append("<p>Click an edge or a symbol for its evidence; click a component box to select it.</p>")
     for w in graph.warnings[:20]:
         out.append(f"<p style='color:#a05000'>{escape(w)}</p>")

@@ -295,3 +295,14 @@ def test_hover_tip_says_an_unverified_line_instead_of_line_0(view):
     key = next(k for k in view._edge_index if k[1] == "wall_to_monotonic")
     tip = view._tooltip("edge", view._edge_index[key])
     assert "time.c:0" not in tip and "arch/i386/xen/time.c (line not verified)" in tip
+
+
+def test_the_overview_and_the_class_buttons_say_what_they_count(qtbot):
+    win, view = _window(qtbot, ["lapic-irq-path"])
+    from tickscope.gui import graph_evidence as evid
+
+    html = evid.overview_html(view._graph)
+    assert "Violations by rule" in html and "the edge-class buttons count edges" in html
+    tip = view.controls.class_buttons["reachout"].toolTip()
+    n = view.controls.class_counts()["reachout"]
+    assert tip.startswith(f"{n} reachout edges in the focus")
