@@ -374,7 +374,9 @@ class ResidencyPanel(QWidget):
         for name, ns in self._rows.items():
             pct = 100.0 * ns / until
             colour = pg.mkColor(*self.state_color(name))
-            item = pg.BarGraphItem(x0=left.copy(), width=pct, y=y, height=0.7, brush=colour, pen=None, name=name)
+            # a state no CPU entered keeps its legend entry (the machine has it) but says so: a swatch with no bar
+            label = name if ns.any() else f"{name} (not entered)"
+            item = pg.BarGraphItem(x0=left.copy(), width=pct, y=y, height=0.7, brush=colour, pen=None, name=label)
             self.plot.addItem(item)  # named items join the legend by themselves
             left += pct
         self.plot.setXRange(0, 100, padding=0.02)

@@ -283,3 +283,17 @@ def test_drift_check_boxes_of_a_previous_run_leave_the_row_at_once(qtbot, run):
     laid_out = [panel._check_row.itemAt(i).widget() for i in range(panel._check_row.count())]
     boxes = [w for w in laid_out if w is not panel.summary_label]
     assert sorted(b.text() for b in boxes) == sorted(panel.series())
+
+
+def test_residency_legend_says_which_states_no_cpu_entered(qtbot):
+    sc = scenario.apply_sets(scenario.preset("unstable-tsc"), ["run.until=500ms"])   # C1 and C6: C6 wins every sleep
+    res = simulation.simulate(sc)
+    summ = analysis.summarize(res)
+    panel = ResidencyPanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res, summ)
+    unused = [s for s in summ["cpus"][0]["cstate_residency_ns"] if not any(c["cstate_residency_ns"][s] for c in summ["cpus"])]
+    assert unused   # the scenario has a state no CPU entered
+    labels = [label.text for _, label in panel._legend.items]
+    for s in summ["cpus"][0]["cstate_residency_ns"]:
+        assert (f"{s} (not entered)" if s in unused else s) in labels
