@@ -190,6 +190,7 @@ def build_actions(window) -> None:
     act("next_panel", "Focus next panel", "F6", lambda: w.cycle_focus(1), menu=m)
     act("previous_panel", "Focus previous panel", "Shift+F6", lambda: w.cycle_focus(-1), menu=m)
     act("theme", "Cycle theme (system/light/dark)", "Ctrl+Shift+T", w._cycle_theme, menu=m)
+    act("enlarge_panels", "Enlarge the bottom panels", "Ctrl+Shift+M", w.set_panels_enlarged, checkable=True, menu=m)
     dm = m.addMenu("&Panels")
     for title in w.docks:
         dm.addAction(w.actions_by_name[f"dock_{title}"])

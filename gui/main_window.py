@@ -73,6 +73,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setDockNestingEnabled(True)
         self.persistent = persistent
         self._asked_to_close = False   # close_without_asking: no unsaved-changes question
+        self._panels_height = 260      # the bottom panels' height before set_panels_enlarged
         self.actions_by_name: dict[str, QtGui.QAction] = {}
         self._results = None
         self._summary = None
@@ -340,6 +341,25 @@ class MainWindow(QtWidgets.QMainWindow):
     def jump_to(self, time_ns, cpu=-1) -> None:
         self._show_tab(self.raster)
         self.raster.center_on(int(time_ns), int(cpu) if cpu is not None and cpu >= 0 else None)
+
+    def set_panels_enlarged(self, on: bool) -> None:
+        """Give the bottom panels (the Graph, histograms, the event table) three quarters of the window's height,
+        or give the tick view its room back: the Graph's labels need the room the 260 px dock does not have."""
+        docked = [d for d in self.docks.values() if self.dockWidgetArea(d) == QtCore.Qt.BottomDockWidgetArea
+                  and not d.isFloating() and d.isVisible()]
+        if docked:   # the bottom panels share one area: resizing one resizes it
+            if on:
+                self._panels_height = docked[0].height()
+            # resizeDocks sizes the area without the tab bar of tabbed docks (the main window's own QTabBar)
+            tabs = max([t.height() for t in self.findChildren(QtWidgets.QTabBar) if t.parent() is self and t.isVisible()]
+                       + [0])
+            self.resizeDocks(docked[:1], [int(self.height() * 0.75) if on else self._panels_height + tabs],
+                             QtCore.Qt.Vertical)
+        act = self.actions_by_name.get("enlarge_panels")
+        if act is not None and act.isChecked() != on:
+            act.blockSignals(True)
+            act.setChecked(on)
+            act.blockSignals(False)
 
     def set_hardware_lanes(self, on: bool) -> None:
         self.raster.set_show_hardware(on)

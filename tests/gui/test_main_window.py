@@ -317,3 +317,17 @@ def test_before_a_run_the_raster_spans_the_run_length_and_says_how_to_run(qtbot)
     win.run_to_end(50_000_000)
     assert not win.raster.empty_hint.isVisible() and win.raster.view_range()[1] == 50_000_000
     win.close()
+
+
+def test_the_bottom_panels_can_take_most_of_the_window_and_give_it_back(qtbot):
+    win = _window(qtbot)
+    win.resize(1400, 900)
+    qtbot.waitExposed(win)
+    dock = win.docks["Histograms"]
+    before = dock.height()
+    win.actions_by_name["enlarge_panels"].trigger()
+    qtbot.waitUntil(lambda: dock.height() > 0.6 * win.height(), timeout=3000)
+    assert win.centralWidget().height() < before
+    win.actions_by_name["enlarge_panels"].trigger()
+    qtbot.waitUntil(lambda: abs(dock.height() - before) <= 2, timeout=3000)
+    win.close()
