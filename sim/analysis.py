@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from tickscope.sim.clock_drift import kernel_offset
-from tickscope.sim.events import Kind, TickMode
+from tickscope.sim.events import Kind, TickMode, nohz_mode
 from tickscope.sim.npsets import distinct_count, member_of
 from tickscope.sim.results import Results
 from tickscope.sim.tick_grid import expected_slots, grid_to_end, jiffies_expected, settled_tail
@@ -259,6 +259,8 @@ def per_cpu(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> list[di
             "tick_stops": int(stops[cpu]),
             "idle_calls": int(state.get("idle_calls", 0)),
             "idle_sleeps": int(state.get("idle_sleeps", 0)),
+            "nohz_mode": nohz_mode(TickMode(state.get("mode", 0)), bool(meta.get("nohz_idle"))),
+            "last_tick": int(state.get("last_tick", 0)),
             "deep_refused": int(refused[cpu]),
             "steal_ns": int(state.get("steal_ns", 0)),
             "jiffies_updates": int(jupd[cpu]),

@@ -102,6 +102,14 @@ class TickMode(IntEnum):
     vector runs VMI's own do_timer / update_process_times catch-up loops."""
 
 
+def nohz_mode(mode: TickMode, nohz_idle: bool) -> int:
+    """``struct tick_sched``'s nohz_mode (kernels <= 6.8; /proc/timer_list v0.9's ``.nohz_mode``) for a CPU
+    whose tick runs in *mode*: 0 NOHZ_MODE_INACTIVE, 1 NOHZ_MODE_LOWRES, 2 NOHZ_MODE_HIGHRES."""
+    if not nohz_idle:
+        return 0
+    return 2 if mode == TickMode.HIGHRES else 1 if mode == TickMode.LOWRES_NOHZ else 0
+
+
 HANDLER_NAMES = {
     TickMode.NONE: "<NULL>",
     TickMode.PERIODIC: "tick_handle_periodic",

@@ -155,9 +155,41 @@ def _cpumask(cpus, nbits: int) -> str:
     return ",".join(chunks)
 
 
-def timer_list_text(sim) -> str:
-    """/proc/timer_list v0.10 as the simulated kernel prints it."""
-    return procfs.render_timer_list(timer_list_snapshot(sim))
+#: The /proc/timer_list layouts ``timer_list_text`` prints: v0.10 (6.9+) and v0.9 (5.x to 6.8).
+TIMER_LIST_VERSIONS = ("v0.10", "v0.9")
+
+#: The tick's handlers under their 5.x-6.8 names: the sched_timer's hrtimer callback, the low-res NO_HZ handler.
+_V09_CALLBACKS = {"tick_nohz_handler": "tick_sched_timer"}
+_V09_HANDLERS = {"tick_nohz_lowres_handler": "tick_nohz_handler"}
+
+
+def as_v09(snap: dict) -> dict:
+    """*snap* (v0.10) as a 5.x-6.8 kernel prints it (v0.9): ``.nohz_mode`` (NOHZ_MODE_INACTIVE 0, LOWRES 1,
+    HIGHRES 2: NO_HZ active, and in which mode) where v0.10 prints ``.nohz`` and ``.highres``, and the tick's
+    handlers under their older names (``tick_sched_timer``, ``tick_nohz_handler`` for low-res NO_HZ)."""
+    out = dict(snap, version="v0.9", cpus=[], tick_devices=[])
+    for cpu in snap["cpus"]:
+        ts = {}
+        for name, value in cpu["tick_sched"].items():
+            if name == "nohz":   # as events.nohz_mode, from the two flags v0.10 prints
+                ts["nohz_mode"] = (2 if cpu["tick_sched"]["highres"] else 1) if value else 0
+            elif name != "highres":
+                ts[name] = value
+        bases = [dict(b, timers=[dict(t, callback=_V09_CALLBACKS.get(t["callback"], t["callback"])) for t in b["timers"]])
+                 for b in cpu["bases"]]
+        out["cpus"].append(dict(cpu, tick_sched=ts, bases=bases))
+    for entry in snap["tick_devices"]:
+        dev = entry["device"]
+        if dev is not None:
+            dev = dict(dev, event_handler=_V09_HANDLERS.get(dev["event_handler"], dev["event_handler"]))
+        out["tick_devices"].append(dict(entry, device=dev))
+    return out
+
+
+def timer_list_text(sim, version: str = "v0.10") -> str:
+    """/proc/timer_list as the simulated kernel prints it, in the layout of *version* (TIMER_LIST_VERSIONS)."""
+    snap = timer_list_snapshot(sim)
+    return procfs.render_timer_list(as_v09(snap) if version == "v0.9" else snap)
 
 
 def boot_log_lines(plan) -> list[str]:

@@ -13,6 +13,8 @@ def register(sub):
     p = sub.add_parser("timer-list", help="/proc/timer_list (v0.10) as the simulated kernel prints it")
     add_scenario_args(p)
     add_read_time_arg(p, "it")
+    p.add_argument("--format", choices=snapshot.TIMER_LIST_VERSIONS, default="v0.10",
+                   help="layout: v0.10 (6.9+: .nohz and .highres) or v0.9 (5.x-6.8: .nohz_mode 0/1/2, tick_sched_timer)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's run.seed)")
     p.add_argument("--engine", choices=("cython", "reference"), default=None)
     p.set_defaults(func=_timer_list)
@@ -36,5 +38,5 @@ def _timer_list(args):
     read_at = sim.engine.settle_ktime(sim.until_ns)
     if read_at > sim.engine.now:
         sim.engine.run_until(read_at)
-    print(snapshot.timer_list_text(sim), end="")
+    print(snapshot.timer_list_text(sim, args.format), end="")
     return 0

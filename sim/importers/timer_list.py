@@ -284,7 +284,8 @@ class _Parser:
         cpu = self.cpu
         if name == "nohz_mode":  # <= v0.9: 0 inactive, 1 lowres, 2 highres
             cpu["nohz_active"] = value != 0
-            cpu["highres_active"] = value == 2
+            if value:   # 0 says nothing of high-res (hres_active does: high-res ticks with NO_HZ off print 0)
+                cpu["highres_active"] = value == 2
         elif name == "nohz":
             cpu["nohz_active"] = bool(value)
         elif name == "highres":
