@@ -18,6 +18,7 @@ from tickscope.gui.compare import CompareView
 from tickscope.gui.event_table import EventTableView
 from tickscope.gui.histogram_panel import HistogramPanel
 from tickscope.gui.log_view import KernelLogView
+from tickscope.gui.proc_view import ProcFilesView
 from tickscope.gui.measure import MeasureController
 from tickscope.gui.palette import CommandPalette
 from tickscope.gui.panel_refresh import PanelRefresh
@@ -102,6 +103,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.residency = ResidencyPanel()
         self.event_table = EventTableView()
         self.log_view = KernelLogView()
+        self.proc_view = ProcFilesView()
         self.panels = [self.histogram, self.drift, self.rates, self.residency, self.event_table, self.log_view]
         self.panel_refresh = PanelRefresh(self.measure, self.panels)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
@@ -109,12 +111,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self._dock("Measure", self.measure.readout, QtCore.Qt.LeftDockWidgetArea, "Ctrl+2")
         bottom = [("Histograms", self.histogram, "Ctrl+3"), ("Drift", self.drift, "Ctrl+4"),
                   ("Interrupt rate", self.rates, "Ctrl+5"), ("Idle residency", self.residency, "Ctrl+6"),
-                  ("Events", self.event_table, "Ctrl+7"), ("Kernel log", self.log_view, "Ctrl+8")]
+                  ("Events", self.event_table, "Ctrl+7"), ("Kernel log", self.log_view, "Ctrl+8"),
+                  ("Proc files", self.proc_view, "Ctrl+Shift+K")]
         for title, widget, key in bottom:
             self._dock(title, widget, QtCore.Qt.BottomDockWidgetArea, key)
         for title, *_ in bottom[1:]:
             self.tabifyDockWidget(self.docks["Histograms"], self.docks[title])
         self.docks["Histograms"].raise_()
+        self.docks["Proc files"].visibilityChanged.connect(self.proc_view.set_on_screen)
+        self.proc_view.set_on_screen(False)   # behind the Histograms tab
         self.tabifyDockWidget(self.docks["Scenario"], self.docks["Measure"])
         self.docks["Scenario"].raise_()
         self.resizeDocks([self.docks["Scenario"]], [330], QtCore.Qt.Horizontal)
@@ -277,6 +282,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.raster.set_results(results, summary, data=data)
         self.panel_refresh.set_results(results, summary, snap.get("panels") if same else None,
                                        running=self.controller.state() == "running")
+        if same and "procfs" in snap:   # a stop's snapshot (the ones published during a run carry none)
+            self.proc_view.set_files(snap["procfs"], int(snap["now_ns"]))
+        elif not same:
+            self.proc_view.set_files(None, recording=results is not None)
 
     def show_recording(self, rec) -> None:
         """Show a loaded recording's stored results (no re-simulation)."""

@@ -34,6 +34,7 @@ from tickscope.sim import aggregates, raster, raster_stream
 from tickscope.sim.raster_planes import IncrementalPlanes, live_window_end
 from tickscope.sim.results import Results
 from tickscope.sim.simulation import Simulation
+from tickscope.sim.snapshot import proc_files
 
 # 6 ms slices: a frame is due every 30 ms and goes out at the end of the slice where it fell due, plus
 # the GUI's hand-back: ~35-45 ms apart in practice (>= 20 frames/s required; with 10 ms slices and 40 ms
@@ -84,12 +85,12 @@ def snapshot(sim: Simulation, hardware: bool = False) -> dict:
     """Results so far with their summary, raster data and panel aggregates, judged up to ``now_ns``.
 
     Returns a dict with ``results``, ``summary``, ``raster``, ``panels`` (PanelData), ``now_ns``,
-    ``until_ns`` and ``events``.
+    ``until_ns``, ``events`` and ``procfs`` (the kernel's /proc files now: :func:`~tickscope.sim.snapshot.proc_files`).
     """
     res = partial_results(sim)
     summary, data, prepared = prepare(res, hardware)
     return {"results": res, "summary": summary, "raster": data, "panels": prepared, "now_ns": sim.now_ns,
-            "until_ns": sim.until_ns, "events": sim.events}
+            "until_ns": sim.until_ns, "events": sim.events, "procfs": proc_files(sim)}
 
 
 class _Analyst:

@@ -186,6 +186,13 @@ def as_v09(snap: dict) -> dict:
     return out
 
 
+def proc_files(sim) -> dict[str, str]:
+    """The simulated kernel's /proc files at the simulation's current time, by title: /proc/timer_list in both
+    layouts and /proc/interrupts' timer rows (as ``tickscope timer-list`` and ``tickscope interrupts`` print them)."""
+    return {"/proc/timer_list (v0.10)": timer_list_text(sim), "/proc/timer_list (v0.9)": timer_list_text(sim, "v0.9"),
+            "/proc/interrupts": procfs.render_interrupts(sim.plan.ncpus, interrupts_rows(sim))}
+
+
 def timer_list_text(sim, version: str = "v0.10") -> str:
     """/proc/timer_list as the simulated kernel prints it, in the layout of *version* (TIMER_LIST_VERSIONS)."""
     snap = timer_list_snapshot(sim)
