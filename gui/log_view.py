@@ -22,6 +22,18 @@ def line_time_cpu(line: str) -> tuple[int, int] | None:
     return int(m.group(1)) * 1_000_000_000 + int(m.group(2)) * 1000, int(c.group(1)) if c else 0
 
 
+def kernel_text_view() -> QPlainTextEdit:
+    """A read-only, unwrapped, monospace text view for what the kernel prints (selectable, copyable)."""
+    text = QPlainTextEdit()
+    text.setReadOnly(True)
+    text.setLineWrapMode(QPlainTextEdit.NoWrap)
+    font = QFontDatabase.systemFont(QFontDatabase.FixedFont)
+    font.setStyleHint(QFont.Monospace)
+    text.setFont(font)
+    text.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+    return text
+
+
 class KernelLogView(QWidget):
     """:func:`tickscope.sim.analysis.kernel_log` in a monospace view with incremental search.
 
@@ -34,13 +46,7 @@ class KernelLogView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._lines: list[str] = []
-        self.text = QPlainTextEdit()
-        self.text.setReadOnly(True)
-        self.text.setLineWrapMode(QPlainTextEdit.NoWrap)
-        font = QFontDatabase.systemFont(QFontDatabase.FixedFont)
-        font.setStyleHint(QFont.Monospace)
-        self.text.setFont(font)
-        self.text.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+        self.text = kernel_text_view()
         self.text.viewport().installEventFilter(self)
         self.search = QLineEdit()
         self.search.setPlaceholderText("search the log (Enter: next, Shift+Enter: previous)")

@@ -5,9 +5,9 @@ The same text ``tickscope timer-list`` and ``tickscope interrupts`` print, read 
 """
 from __future__ import annotations
 
-from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from tickscope.gui.log_view import kernel_text_view
 
 from tickscope.sim.units import format_ns
 
@@ -31,12 +31,7 @@ class ProcFilesView(QWidget):
         self.save_button = QPushButton("Save as…")
         self.save_button.setToolTip("Write this file's text, e.g. to diff it against the real machine's")
         self.save_button.clicked.connect(self._save_dialog)
-        self.text = QPlainTextEdit()
-        self.text.setReadOnly(True)
-        self.text.setLineWrapMode(QPlainTextEdit.NoWrap)
-        font = QFontDatabase.systemFont(QFontDatabase.FixedFont)
-        font.setStyleHint(QFont.Monospace)
-        self.text.setFont(font)
+        self.text = kernel_text_view()
         bar = QHBoxLayout()
         bar.addWidget(self.choice)
         bar.addWidget(self.status, 1)
