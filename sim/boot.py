@@ -214,7 +214,10 @@ def plan(sc) -> BootPlan:
     log.append((t_switch, f"clocksource: Switched to clocksource {early.name}"))
     final_list = list(clocksources)
     tsc_offset = [(m.tsc_skew * c // max(1, m.cpus - 1)) * m.tsc_hz // kclock.NSEC_PER_SEC for c in range(m.cpus)]
-    warped = bool(m.tsc_hz and m.tsc_skew and m.cpus > 1)
+    # check_tsc_sync_source runs as each CPU comes up: the first CPU whose TSC differs from CPU 0's fails it
+    # (a skew too small to move any CPU by a whole cycle warps nothing)
+    warp_cpu = next((c for c in range(1, m.cpus) if tsc_offset[c] != tsc_offset[0]), 0) if m.tsc_hz else 0
+    warped = warp_cpu > 0
     if m.tsc_hz:
         early_tsc = next(c for c in clocksources if c.name == "tsc-early")
         p = kclock.clocksource_register("tsc", tsc_khz, 64, scale=1000, rating=300,
@@ -226,9 +229,9 @@ def plan(sc) -> BootPlan:
         final_list = [c for c in clocksources if c.name != "tsc-early"] + [tsc]
     t_switch_final = 241_960_000
     if warped:
-        # check_tsc_sync_source, bringing up CPU 1: the warp it measures is CPU 1's offset from CPU 0
-        log.append((230_000_000, "TSC synchronization [CPU#0 -> CPU#1]:"))
-        log.append((230_000_000, f"Measured {abs(tsc_offset[1] - tsc_offset[0])} cycles TSC warp between CPUs, "
+        # check_tsc_sync_source, bringing up that CPU: the warp it measures is its offset from CPU 0
+        log.append((230_000_000, f"TSC synchronization [CPU#0 -> CPU#{warp_cpu}]:"))
+        log.append((230_000_000, f"Measured {abs(tsc_offset[warp_cpu] - tsc_offset[0])} cycles TSC warp between CPUs, "
                                  "turning off TSC clock."))
         log.append((230_000_000, "tsc: Marking TSC unstable due to check_tsc_sync_source failed"))
         t_switch_final = 230_000_000   # tsc-early was current: the watchdog work re-selects at once
