@@ -98,34 +98,49 @@ cdef inline int override_select(Machine* m, ns_t t, int cpu, int best) noexcept 
 
 
 cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
-    """clocksource_watchdog: compare the TSC with the watchdog over the last interval."""
+    """clocksource_watchdog: compare the TSC with the watchdog over the last interval.  An interval longer than
+    WATCHDOG_INTERVAL_MAX_NS on either clock is not judged ("Long readout interval"): the timer is re-anchored at
+    the current jiffy before it moves on by HZ/2 (engine semantics 14)."""
     cdef int ti = m.tsc_idx
     cdef int cpu, i, best, rating
     cdef ClockSrc* cs
     cdef ClockSrc* wd
-    cdef uint64_t cs_now, wd_now, cs_last, wd_last, cs_nsec, wd_nsec
+    cdef uint64_t cs_now, wd_now, cs_last, wd_last
+    cdef uint64_t cs_nsec = 0
+    cdef uint64_t wd_nsec = 0
     cdef int64_t skew
-    watchdog_arm(m)
+    cdef bint first, skip = False
     if not watchdog_watching(m):
+        watchdog_arm(m)
         return
     cpu = <int>(m.wd_round % m.ncpus)
-    m.wd_round += 1
-    watchdog_requeued(m, t)
     cs = &m.cs[ti]
     wd = &m.cs[m.watchdog]
     cs_now = tsc_read(m, cpu, t) & cs.mask
     wd_now = <uint64_t>cs_cycles(m, m.watchdog, t) & wd.mask
-    if m.wd_first:
+    first = m.wd_first
+    if not first:
+        cs_nsec = cycles_to_nsec_safe(cs, m.wd_cs_last, cs_now)
+        wd_nsec = cycles_to_nsec_safe(wd, m.wd_wd_last, wd_now)
+        skip = (cs_nsec if cs_nsec > wd_nsec else wd_nsec) > <uint64_t>(2 * m.wd_interval * (1000000000 // m.hz))
+        if skip:
+            m.wd_jexp = m.wd_bucket
+    watchdog_arm(m)
+    m.wd_round += 1
+    watchdog_requeued(m, t)
+    if first:
         m.wd_first = False
         m.wd_cs_last = cs_now
         m.wd_wd_last = wd_now
         return
     cs_last = m.wd_cs_last
     wd_last = m.wd_wd_last
-    cs_nsec = cycles_to_nsec_safe(cs, cs_last, cs_now)
-    wd_nsec = cycles_to_nsec_safe(wd, wd_last, wd_now)
     m.wd_cs_last = cs_now
     m.wd_wd_last = wd_now
+    if skip:
+        mlog(m, t, cpu, K_WATCHDOG, 9, <int64_t>cs_nsec)
+        mlog(m, t, cpu, K_WATCHDOG, 10, <int64_t>wd_nsec)
+        return
     skew = <int64_t>cs_nsec - <int64_t>wd_nsec
     if (skew if skew >= 0 else -skew) <= m.watchdog_margin:
         mlog(m, t, cpu, K_WATCHDOG, 0, skew)

@@ -409,8 +409,9 @@ def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
     css = res.meta.get("clocksources", [])
     wd_name = res.meta.get("watchdog", "")
     rows = np.flatnonzero((res.kind == Kind.MIN_DELTA) | (res.kind == Kind.MODE) | (res.kind == Kind.CS_SWITCH)
-                          | ((res.kind == Kind.WATCHDOG) & ((res.source == 1) | (res.source == 8))))
+                          | ((res.kind == Kind.WATCHDOG) & ((res.source == 1) | (res.source == 8) | (res.source == 9))))
     current = res.meta.get("boot_clocksource", res.meta.get("clocksource", ""))
+    wd_max_interval = 0   # clocksource_watchdog's watchdog_max_interval: it warns of a long interval when it doubles
     for i in rows[:limit]:
         t, cpu, kind, src, val = (int(res.time_ns[i]), int(res.cpu[i]), int(res.kind[i]), int(res.source[i]), int(res.value[i]))
         texts = []
@@ -421,6 +422,12 @@ def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
         elif kind == Kind.CS_SWITCH:
             current = css[src]["name"]
             texts.append(f"clocksource: Switched to clocksource {current}")
+        elif kind == Kind.WATCHDOG and src == 9:
+            wd_nsec = int(res.value[i + 1]) if i + 1 < len(res) and res.kind[i + 1] == Kind.WATCHDOG else 0
+            interval = max(val, wd_nsec)
+            if interval > 2 * wd_max_interval:
+                wd_max_interval = interval
+                texts.append(f"clocksource: Long readout interval, skipping watchdog check: cs_nsec: {val} wd_nsec: {wd_nsec}")
         elif kind == Kind.WATCHDOG and src == 8:
             texts.append(f"clocksource: Override clocksource {css[val]['name']} is unstable and not HRT compatible - "
                          "cannot switch while in HRT/NOHZ mode")

@@ -60,7 +60,9 @@ class Kind(IntEnum):
     2 detail: value = wd_nsec, 3 detail: value = cs_nsec; for 0/1 value = skew
     (cs_nsec - wd_nsec); after 1..3: 4 wd_now, 5 wd_last, 6 cs_now, 7 cs_last (the masked counter
     reads, int64 bits of the u64); 8: the clocksource= override (value = its index in
-    ``meta["clocksources"]``) is unstable and given up in oneshot mode."""
+    ``meta["clocksources"]``) is unstable and given up in oneshot mode; 9 and 10: the round was not judged
+    because one clock's interval exceeded WATCHDOG_INTERVAL_MAX_NS (2 * HZ/2 jiffies, 1 s): value = cs_nsec (9)
+    and wd_nsec (10) ("Long readout interval, skipping watchdog check", engine semantics 14)."""
     CS_SWITCH = 14
     """Timekeeping switched clocksource.  source = index in ``meta["clocksources"]``,
     value = kernel time at the switch (ns)."""

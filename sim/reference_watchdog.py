@@ -9,7 +9,7 @@ clocksource.
 from __future__ import annotations
 
 from tickscope.sim.events import Kind
-from tickscope.sim.kclock_base import clocksource_delta, timer_wheel_bucket
+from tickscope.sim.kclock_base import NSEC_PER_SEC, clocksource_delta, timer_wheel_bucket
 from tickscope.sim.reference_clockevents import KTIME_MAX
 from tickscope.sim.reference_idle import EV_WATCHDOG
 
@@ -80,27 +80,40 @@ class WatchdogMixin:
         return -1
 
     def _watchdog(self, t):
-        """clocksource_watchdog: compare the TSC with the watchdog over the last interval."""
+        """clocksource_watchdog: compare the TSC with the watchdog over the last interval.  An interval longer
+        than WATCHDOG_INTERVAL_MAX_NS on either clock (a TSC running twice as fast after a migration) is not
+        judged ("Long readout interval, skipping watchdog check"): the timer is re-anchored at the current jiffy
+        (``watchdog_timer.expires = jiffies``) before it moves on by HZ/2 (engine semantics 14)."""
         p = self.plan
-        self._watchdog_arm()
         if not self._watchdog_watching():
+            self._watchdog_arm()
             return
         ti = self._tsc_index()
         cpu = self.wd_round % self.ncpus
-        self.wd_round += 1
-        self._watchdog_requeued(t)
         cs = p.clocksources[ti].params
         wd = p.clocksources[p.watchdog]
         cs_now = self._tsc_read(cpu, t) & cs.mask
         wd_now = self._cs_cycles(p.watchdog, t) & wd.params.mask
-        if self.wd_first:
+        first = self.wd_first
+        if not first:
+            cs_nsec = _cycles_to_nsec_safe(cs, self.wd_cs_last, cs_now)
+            wd_nsec = _cycles_to_nsec_safe(wd.params, self.wd_wd_last, wd_now)
+            skip = max(cs_nsec, wd_nsec) > 2 * (p.hz >> 1) * (NSEC_PER_SEC // p.hz)
+            if skip:
+                self.wd_jexp = self.wd_bucket
+        self._watchdog_arm()
+        self.wd_round += 1
+        self._watchdog_requeued(t)
+        if first:
             self.wd_first = False
             self.wd_cs_last, self.wd_wd_last = cs_now, wd_now
             return
         cs_last, wd_last = self.wd_cs_last, self.wd_wd_last
-        cs_nsec = _cycles_to_nsec_safe(cs, cs_last, cs_now)
-        wd_nsec = _cycles_to_nsec_safe(wd.params, wd_last, wd_now)
         self.wd_cs_last, self.wd_wd_last = cs_now, wd_now
+        if skip:
+            self._log(t, cpu, Kind.WATCHDOG, 9, cs_nsec)
+            self._log(t, cpu, Kind.WATCHDOG, 10, wd_nsec)
+            return
         skew = cs_nsec - wd_nsec
         if abs(skew) <= p.watchdog_margin_ns:
             self._log(t, cpu, Kind.WATCHDOG, 0, skew)
