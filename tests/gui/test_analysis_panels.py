@@ -176,16 +176,21 @@ def test_the_drift_panel_marks_where_the_watchdog_switched_clocksource(qtbot):
     assert "hpet (in use at the end)" in names
 
 
+def _themed_residency(qtbot, dark):
+    """A residency panel on the light or dark theme's plot background."""
+    panel = ResidencyPanel()
+    qtbot.addWidget(panel)
+    panel.set_theme(dark, "#1e1e20" if dark else "#ffffff")
+    return panel
+
+
 @pytest.mark.parametrize("dark", [False, True])
 def test_residency_bars_of_deep_states_are_told_apart_in_the_rasters_shades(qtbot, run, dark):
     # six states as laptop-deep-idle lists them: each bar's brush differs from its neighbour's, the deep ones
     # clearly (the straight ramp gave C8 and C10 ~30 apart in RGB); and each bar is the shade its state's lanes
     # show in the raster on the same background (C3 was navy in the bars, periwinkle in the lanes)
     res, summ = run
-    panel = ResidencyPanel()
-    qtbot.addWidget(panel)
-    background = "#1e1e20" if dark else "#ffffff"
-    panel.set_theme(dark, background)
+    panel = _themed_residency(qtbot, dark)
     names = ["C1", "C1E", "C3", "C6", "C8", "C10"]
     cpus = [dict(c, cstate_residency_ns={n: 10_000_000 for n in names}, steal_ns=0) for c in summ["cpus"]]
     panel.set_results(res, dict(summ, cpus=cpus))
@@ -257,10 +262,7 @@ def test_residency_steal_bar_is_the_rasters_steal_shade_not_the_lost_red(qtbot, 
     # xen-pv: the raster paints steal as a pale salmon lane background and lost ticks red; the steal bar was
     # red (230, 70, 60), so the same time read as "steal" in one view and looked like "lost" in the other
     res, summ = run
-    panel = ResidencyPanel()
-    qtbot.addWidget(panel)
-    background = "#1e1e20" if dark else "#ffffff"
-    panel.set_theme(dark, background)
+    panel = _themed_residency(qtbot, dark)
     cpus = [dict(c, cstate_residency_ns={"HLT": 300_000_000}, steal_ns=200_000_000) for c in summ["cpus"]]
     panel.set_results(res, dict(summ, cpus=cpus))
     bars = {b.name(): b for b in panel.plot.getPlotItem().items if isinstance(b, pg.BarGraphItem)}
