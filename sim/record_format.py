@@ -34,7 +34,10 @@ import numpy as np
 
 from tickscope.sim import __version__
 from tickscope.sim.errors import InputError
+from tickscope.sim.events import TickMode
+from tickscope.sim.kclock_base import tick_nsec
 from tickscope.sim.results import COLUMNS
+from tickscope.sim.scenario import UNTIL_MAX_NS
 
 FORMAT = "tickrec"
 FORMAT_VERSION = 1
@@ -211,7 +214,100 @@ def _check_meta(where: str, meta) -> dict:
                              f"got {json.dumps(value)[:40]}")
         if key in ("until_ns", "ncpus", "hz", "tick_nsec") and value <= 0:
             raise InputError(f"{where}: member {META!r}: {key} must be positive, got {value}")
+    try:
+        _check_meta_items(meta)
+    except ValueError as exc:
+        raise InputError(f"{where}: member {META!r}: {exc}") from None
     return meta
+
+
+#: keys of one ``devices`` / ``clocksources`` / ``cstates`` entry the readers look up without a default, with
+#: the least each may be (the tick grid divides by ``num`` and ``den``)
+_DEVICE_KEYS = {"name": str, "hw_name": str, "num": 1, "den": 1, "periodic_count": 0}
+_CLOCKSOURCE_KEYS = {"name": str, "kind": 0, "num": 1, "den": 1}
+_CSTATE_KEYS = {"name": str}
+#: keys of one ``cpus`` entry the readers use (with defaults): integers, or arrays of integers
+_CPU_INTS = ("wakeups", "broadcast_received", "irqs", "idle_calls", "idle_sleeps", "last_tick", "steal_ns")
+_CPU_INT_LISTS = ("residency_ns", "timer_expiries")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_entries(meta: dict, key: str, required: dict) -> None:
+    for i, entry in enumerate(meta.get(key) or ()):
+        if not isinstance(entry, dict):
+            raise ValueError(f"{key}[{i}] must be an object, got {json.dumps(entry)[:40]}")
+        for name, want in required.items():
+            value = entry.get(name)
+            if want is str and not isinstance(value, str):
+                raise ValueError(f"{key}[{i}].{name} must be a string, got {json.dumps(value)[:40]}")
+            if want is not str and (not _is_int(value) or value < want):
+                raise ValueError(f"{key}[{i}].{name} must be an integer >= {want}, got {json.dumps(value)[:40]}")
+
+
+def _check_int_list(value, what: str) -> None:
+    if not isinstance(value, list) or not all(_is_int(v) for v in value):
+        raise ValueError(f"{what} must be an array of integers, got {json.dumps(value)[:40]}")
+
+
+def _check_meta_items(meta: dict) -> None:
+    """What the readers index inside meta's arrays and objects (a device, a clocksource, a CPU's state); a
+    ValueError naming the entry otherwise.  With the manifest re-hashed, ``tick_device: [99, ...]``, a
+    device without ``periodic_count`` or ``cpus: [1, 2]`` ended `tickscope export` in an IndexError,
+    KeyError or AttributeError traceback, and ``tick_nsec: 1`` had it allocate memory until it was killed."""
+    ncpus, hz = meta["ncpus"], meta["hz"]
+    if meta["tick_nsec"] != tick_nsec(hz):
+        raise ValueError(f"tick_nsec {meta['tick_nsec']} is not TICK_NSEC of hz {hz} ({tick_nsec(hz)})")
+    if meta["until_ns"] > UNTIL_MAX_NS:
+        raise ValueError(f"until_ns {meta['until_ns']} is over the longest run ({UNTIL_MAX_NS})")
+    _check_entries(meta, "devices", _DEVICE_KEYS)
+    _check_entries(meta, "clocksources", _CLOCKSOURCE_KEYS)
+    _check_entries(meta, "cstates", _CSTATE_KEYS)
+    for i, dev in enumerate(meta["devices"]):
+        if _is_int(dev.get("features")) and dev["features"] & 1 and not dev["periodic_count"]:
+            raise ValueError(f"devices[{i}].periodic_count is 0 for a periodic device")   # the grid divides by it
+    ndev = len(meta["devices"])
+    tick_device = meta["tick_device"]
+    if len(tick_device) != ncpus:
+        raise ValueError(f"tick_device has {len(tick_device)} entries for ncpus {ncpus}")
+    for cpu, did in enumerate(tick_device):
+        if not _is_int(did) or not -1 <= did < ndev:
+            raise ValueError(f"tick_device[{cpu}] must be -1 or an index into devices ({ndev} of them), "
+                             f"got {json.dumps(did)[:40]}")
+    if not -1 <= meta["broadcast_device"] < ndev:
+        raise ValueError(f"broadcast_device must be -1 or an index into devices ({ndev} of them), "
+                         f"got {meta['broadcast_device']}")
+    names = {cs["name"] for cs in meta["clocksources"]}
+    for key in ("clocksource", "boot_clocksource"):
+        if key in meta and meta[key] not in names:
+            raise ValueError(f"{key} {json.dumps(meta[key])[:40]} is not one of clocksources")
+    cpus = meta.get("cpus")
+    if cpus is not None:
+        if len(cpus) != ncpus:
+            raise ValueError(f"cpus has {len(cpus)} entries for ncpus {ncpus}")
+        modes = {int(m) for m in TickMode}
+        for cpu, state in enumerate(cpus):
+            if not isinstance(state, dict):
+                raise ValueError(f"cpus[{cpu}] must be an object, got {json.dumps(state)[:40]}")
+            for name in _CPU_INTS + ("mode",):
+                if name in state and not _is_int(state[name]):
+                    raise ValueError(f"cpus[{cpu}].{name} must be an integer, got {json.dumps(state[name])[:40]}")
+            if state.get("mode", 0) not in modes:
+                raise ValueError(f"cpus[{cpu}].mode {state['mode']} is not a tick mode")
+            for name in _CPU_INT_LISTS:
+                if name in state:
+                    _check_int_list(state[name], f"cpus[{cpu}].{name}")
+    for i, line in enumerate(meta.get("boot_log") or ()):
+        if not (isinstance(line, list) and len(line) == 2 and _is_int(line[0]) and isinstance(line[1], str)):
+            raise ValueError(f"boot_log[{i}] must be [time_ns, text], got {json.dumps(line)[:40]}")
+    pending = (meta.get("hypervisor") or {}).get("pit_pending")
+    if pending is not None:
+        _check_int_list(pending, "hypervisor.pit_pending")
+    for i, entry in enumerate(meta.get("effect_evidence") or ()):
+        if not isinstance(entry, dict):
+            raise ValueError(f"effect_evidence[{i}] must be an object, got {json.dumps(entry)[:40]}")
 
 
 _JSON_NAMES = {int: "an integer", list: "an array", dict: "an object", str: "a string"}

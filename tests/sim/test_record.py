@@ -40,14 +40,16 @@ def make_results(n=1000, cpus=4, seed=7):
     source = rng.integers(0, 3, n).astype(np.uint8)
     value = slot.copy()
     meta = {"seed": 42, "until_ns": 2_000_000_000, "hz": 250, "clocksource": "tsc",
-            "devices": [{"name": "lapic-deadline", "rating": 150}], "tick_device": [0, 0, 0, 0],
+            "devices": [{"name": "lapic-deadline", "rating": 150, **DEVICE_GRID}], "tick_device": [0, 0, 0, 0],
             "boot_log": [[0, "clocksource: tsc"]], "engine": "reference", "events": np.int64(1234), **RUN_META}
     return Results(time_ns, cpu, kind, source, value, meta=meta)
 
 
 #: the rest of what every recorded run's meta holds (record_format._META_REQUIRED)
 RUN_META = {"now_ns": 2_000_000_000, "tick_nsec": 4_000_000, "ncpus": 4, "jiffies": 500, "ktime_ns": 2_000_000_000,
-            "broadcast_device": -1, "clocksources": [{"name": "tsc"}]}
+            "broadcast_device": -1, "clocksources": [{"name": "tsc", "kind": 2, "num": 12, "den": 5}]}
+#: what the tick grid reads of a device (record_format._DEVICE_KEYS)
+DEVICE_GRID = {"hw_name": "lapic", "num": 1, "den": 160, "periodic_count": 0}
 
 
 ACTIONS = [
@@ -130,7 +132,7 @@ def test_round_trip_keeps_every_member(tmp_path, scenario):
         np.testing.assert_array_equal(stored, original)
     assert rec.results.meta == {
         "seed": 42, "until_ns": 2_000_000_000, "hz": 250, "clocksource": "tsc",
-        "devices": [{"name": "lapic-deadline", "rating": 150}], "tick_device": [0, 0, 0, 0],
+        "devices": [{"name": "lapic-deadline", "rating": 150, **DEVICE_GRID}], "tick_device": [0, 0, 0, 0],
         "boot_log": [[0, "clocksource: tsc"]], "engine": "reference", "events": 1234, **RUN_META}
     assert rec.scenario == scenario
     assert rec.actions == ACTIONS
@@ -847,6 +849,45 @@ def test_meta_of_another_shape_is_refused_naming_the_key(tmp_path, good, key, va
     meta[key] = value
     raw["meta.json"] = json.dumps(meta).encode()
     refuse(forge(tmp_path / "meta.tickrec", raw), "'meta.json'", message)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: m.update(devices=[]), "tick_device[0] must be -1 or an index into devices (0 of them)"),
+    (lambda m: m.update(devices=[1] * len(m["devices"])), "devices[0] must be an object"),
+    (lambda m: m["devices"][0].pop("periodic_count"), "devices[0].periodic_count must be an integer"),
+    (lambda m: m["devices"][0].update(den=0), "devices[0].den must be an integer >= 1"),
+    (lambda m: m.update(tick_device=[99] * m["ncpus"]), "tick_device[0] must be -1 or an index into devices"),
+    (lambda m: m.update(tick_device=[]), "tick_device has 0 entries for ncpus 4"),
+    (lambda m: m.update(tick_device=["a"] * m["ncpus"]), "tick_device[0] must be"),
+    (lambda m: m.update(broadcast_device=99), "broadcast_device must be -1 or an index into devices"),
+    (lambda m: m.update(cpus=[1, 2, 3, 4]), "cpus[0] must be an object"),
+    (lambda m: m["cpus"][1].update(residency_ns="x"), "cpus[1].residency_ns must be an array of integers"),
+    (lambda m: m["cpus"][0].update(mode=77), "cpus[0].mode 77 is not a tick mode"),
+    (lambda m: m.update(boot_log=[1, 2]), "boot_log[0] must be [time_ns, text]"),
+    (lambda m: m.update(cstates=[1, None]), "cstates[0] must be an object"),
+    (lambda m: m.update(clocksources=[None]), "clocksources[0] must be an object"),
+    (lambda m: m.update(clocksource="nosuch"), 'clocksource "nosuch" is not one of clocksources'),
+    (lambda m: m.update(hypervisor={"pit_pending": "zz"}), "hypervisor.pit_pending must be an array of integers"),
+    (lambda m: m.update(tick_nsec=1), "tick_nsec 1 is not TICK_NSEC of hz 250"),
+    (lambda m: m.update(until_ns=2**62), "until_ns 4611686018427387904 is over the longest run"),
+])
+def test_a_meta_whose_entries_the_readers_cannot_use_is_refused_naming_the_entry(tmp_path, edit, message, capsys):
+    # with the manifest re-hashed, these reached the readers: `tickscope export` ended in an IndexError,
+    # KeyError, TypeError or AttributeError traceback (tick_device[cpu] indexing devices, a device without
+    # periodic_count, cpus: [1, 2, ...]), and tick_nsec = 1 allocated memory until the kernel killed it
+    from tickscope.sim.cli import main as sim_main
+    from tickscope.sim.simulation import simulate
+
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="50ms"'])
+    raw = members_of(save_recording(tmp_path / "real.tickrec", sc, simulate(sc)))
+    meta = json.loads(raw["meta.json"])
+    edit(meta)
+    raw["meta.json"] = json.dumps(meta).encode()
+    bad = forge(tmp_path / "meta.tickrec", raw)
+    refuse(bad, "'meta.json'", message)
+    assert sim_main(["run", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("key", ["ncpus", "until_ns", "hz", "devices"])
