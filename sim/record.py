@@ -306,6 +306,30 @@ def _check_agrees(where: str, scenario: scen.Scenario, meta: dict, columns: dict
     if isinstance(ncpus, int) and cpu is not None and len(cpu) and (int(cpu.min()) < 0 or int(cpu.max()) >= ncpus):
         raise InputError(f"{where}: member 'cpu.npy' holds CPU numbers {int(cpu.min())}..{int(cpu.max())}, "
                          f"outside 0..{ncpus - 1} of the recorded machine")
+    time_ns, kind, source, value = (columns.get(name) for name in ("time_ns", "kind", "source", "value"))
+    if time_ns is None or kind is None or source is None or value is None or not len(time_ns):
+        return
+    # an engine appends records in time order, none before boot or after where the run stopped (now_ns); the
+    # tick grid counts slots from each MODE / TICK_STOP / TICK_RESTART record's first expiry (kernel time, never
+    # negative): a tampered value column there made `tickscope export` try to allocate 856 TiB
+    if bool(np.any(time_ns[1:] < time_ns[:-1])):
+        i = int(np.flatnonzero(time_ns[1:] < time_ns[:-1])[0]) + 1
+        raise InputError(f"{where}: member 'time_ns.npy': record {i} goes back in time "
+                         f"({int(time_ns[i])} after {int(time_ns[i - 1])})")
+    now = meta.get("now_ns")
+    if int(time_ns[0]) < 0 or (isinstance(now, int) and int(time_ns[-1]) > now):
+        raise InputError(f"{where}: member 'time_ns.npy': times {int(time_ns[0])}..{int(time_ns[-1])} are outside "
+                         f"0..{now} (now_ns) of the recorded run")
+    grid = np.isin(kind, np.array([Kind.MODE, Kind.TICK_STOP, Kind.TICK_RESTART], dtype=np.uint8))
+    if bool(np.any(value[grid] < 0)):
+        i = int(np.flatnonzero(grid & (value < 0))[0])
+        raise InputError(f"{where}: member 'value.npy': record {i} ({Kind(int(kind[i])).name}) has a negative "
+                         f"first expiry {int(value[i])}")
+    switches = source[kind == Kind.CS_SWITCH]
+    css = meta.get("clocksources")
+    if isinstance(css, list) and switches.size and int(switches.max()) >= len(css):
+        raise InputError(f"{where}: member 'source.npy': a clocksource switch to clocksource {int(switches.max())}, "
+                         f"but the recorded machine has {len(css)}")
 
 
 def _load_scenario(text: str, source: str, legacy: bool = False) -> scen.Scenario:

@@ -32,7 +32,7 @@ COLUMN_NAMES = ["time_ns", "cpu", "kind", "source", "value"]
 def make_results(n=1000, cpus=4, seed=7):
     rng = np.random.default_rng(seed)
     slot = np.arange(n, dtype=np.int64) // cpus * 4_000_000
-    time_ns = slot + rng.integers(500, 3000, n)
+    time_ns = np.sort(slot + rng.integers(500, 3000, n))   # an engine appends records in time order
     cpu = (np.arange(n) % cpus).astype(np.int16)
     kind = np.full(n, int(Kind.TICK), dtype=np.uint8)
     kind[::97] = int(Kind.JIFFIES)
@@ -907,3 +907,39 @@ def test_a_meta_without_a_key_every_run_has_is_refused_naming_it(tmp_path, key, 
     assert sim_main(["run", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{key} missing" in err and "Traceback" not in err
+
+
+def _with_column(raw, name, fn):
+    arr = np.load(io.BytesIO(raw[f"{name}.npy"]), allow_pickle=False)
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(fn(arr, {c: np.load(io.BytesIO(raw[f"{c}.npy"])) for c in COLUMN_NAMES})
+                                      .astype(arr.dtype)))
+    raw[f"{name}.npy"] = buf.getvalue()
+
+
+@pytest.mark.parametrize("name, fn, message", [
+    ("time_ns", lambda a, c: a[::-1], "member 'time_ns.npy': record 2 goes back in time"),
+    ("time_ns", lambda a, c: a - 10**12, "member 'time_ns.npy': times -1000000000000.."),
+    ("time_ns", lambda a, c: a + 2**62, "(now_ns) of the recorded run"),
+    ("value", lambda a, c: np.where(c["kind"] == int(Kind.MODE), -2**62, a), "member 'value.npy': record 0 (MODE) has "
+                                                                            "a negative first expiry"),
+    ("source", lambda a, c: np.where(c["kind"] == int(Kind.CS_SWITCH), 77, a), "member 'source.npy': a clocksource "
+                                                                                "switch to clocksource 77"),
+])
+def test_an_event_log_no_engine_writes_is_refused_naming_the_column(tmp_path, name, fn, message, capsys):
+    # with the manifest re-hashed: a negative first expiry in a MODE record made `tickscope export` try to
+    # allocate 856 TiB, a clocksource switch to a clocksource the machine lacks ended it in an IndexError
+    # traceback, and records out of time order were drawn and summarised as if nothing were wrong
+    from tickscope.sim.cli import main as sim_main
+    from tickscope.sim.simulation import simulate
+
+    sc = scen.apply_sets(scen.preset("unstable-tsc"), ['run.until="2s"'])
+    res = simulate(sc)
+    assert np.count_nonzero(res.kind == int(Kind.CS_SWITCH)) == 1   # the watchdog drops the TSC
+    raw = members_of(save_recording(tmp_path / "real.tickrec", sc, res))
+    _with_column(raw, name, fn)
+    bad = forge(tmp_path / "cols.tickrec", raw)
+    refuse(bad, message)
+    assert sim_main(["run", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
