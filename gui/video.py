@@ -5,7 +5,9 @@ and renamed when complete, so a cancelled or failed render leaves nothing.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
+import logging
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -80,12 +82,27 @@ def write_video(path, frames: Iterable, size: tuple[int, int], fps: int, total: 
                 n += 1
                 report_progress(progress, n, total)
         finally:
-            writer.close()  # waits for (or on error stops) ffmpeg before the file is renamed or removed
+            # closed before its first frame (Ctrl+C, a frame that could not be drawn) imageio-ffmpeg logs "No frames
+            # have been written; the written video is invalid." to stderr: a second line beside the one-line error,
+            # about a file that is removed here anyway
+            with _quiet(logging.getLogger("imageio_ffmpeg")) if n == 0 else contextlib.nullcontext():
+                writer.close()  # waits for (or on error stops) ffmpeg before the file is renamed or removed
         # imageio-ffmpeg does not check how ffmpeg ended: one that failed (a full disk while writing the MP4
         # trailer) left a truncated video renamed into place and exit status 0
         if ffmpeg is not None and ffmpeg.returncode not in (0, None):
             raise OSError(errno.EIO, f"ffmpeg could not write the video (exit status {ffmpeg.returncode})", str(path))
     return n
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger):
+    """*logger* passes only errors for the duration of the block."""
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _ffmpeg_process(writer):
