@@ -19,7 +19,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from tickscope.gui import plot_export as pe
-from tickscope.sim.atomic import atomic_path
+from tickscope.sim.atomic import atomic_path, make_folder
 from tickscope.sim.errors import InputError
 from tickscope.sim.units import format_ns
 from tickscope.sim.export import ExportCancelled
@@ -102,7 +102,7 @@ class _Staging:
 
     def directory(self, target, merge: bool) -> Path:
         target = Path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(target.parent, target)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
         self._dirs.append((tmp, target, merge))
         return tmp
@@ -110,7 +110,7 @@ class _Staging:
     def scratch(self, near) -> Path:
         """A folder removed at the end either way."""
         near = Path(near)
-        near.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(near.parent, near)
         tmp = Path(tempfile.mkdtemp(prefix=f".{near.name}.", suffix=".part", dir=near.parent))
         self._dirs.append((tmp, None, False))
         return tmp

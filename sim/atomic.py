@@ -31,7 +31,7 @@ def atomic_path(target):
     if target.exists() and not target.is_file():
         raise InputError(f"{target}: not a regular file (a directory, device or pipe): give a file name")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(target.parent, target)
         fd, tmp = tempfile.mkstemp(prefix="." + target.name + ".", suffix=".part", dir=target.parent)
     except OSError as exc:   # name the file the user asked for, not the temporary one
         raise OSError(exc.errno, exc.strerror, str(target)) from None
@@ -57,6 +57,24 @@ def atomic_path(target):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def make_folder(folder, target) -> None:
+    """Make *folder* and its missing parents, to write *target* in.
+
+    Raises
+    ------
+    InputError
+        ``"<target>: <part> is not a directory"`` when a part of *folder* is a file (mkdir's own
+        "File exists" or "Not a directory" named neither the problem nor the part).
+    """
+    folder = Path(folder)
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise InputError(f"{target}: {part} is not a directory")
+            break
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 def write_text(target, text):

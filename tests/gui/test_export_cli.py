@@ -140,3 +140,17 @@ def test_a_marker_after_the_recorded_run_is_refused(rec, tmp_path, qapp, capsys)
     assert "'5s:later' is after the end of the recorded run (100ms)" in capsys.readouterr().err
     assert not (tmp_path / "a.png").exists()
     assert _main("export", rec, "--png", tmp_path / "a.png", "--marker", "100ms:end") == 0
+
+
+@pytest.mark.parametrize("flag, name", [("--png", "r.png"), ("--csv", "csv"), ("--bundle", "b.zip"),
+                                        ("--bundle", "sub/b")])
+def test_an_export_under_a_regular_file_names_the_file_in_the_way(tmp_path, rec, qapp, capsys, flag, name):
+    # `export REC --png notes.txt/r.png` said "notes.txt/r.png: File exists", `--csv notes.txt/csv` said
+    # "notes.txt: File exists": mkdir's EEXIST, not what was wrong
+    (tmp_path / "notes.txt").write_text("a file\n")
+    target = tmp_path / "notes.txt" / name
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert _main("export", rec, flag, target) == 2
+    err = capsys.readouterr().err
+    assert err == f"tickscope: error: {target}: {tmp_path / 'notes.txt'} is not a directory\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

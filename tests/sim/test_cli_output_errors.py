@@ -49,3 +49,26 @@ def test_cli_error_lines_turn_staged_names_back_into_the_users(tmp_path, monkeyp
     monkeypatch.setattr(cli, "build_parser", build)
     assert main(["presets"]) == 2
     assert capsys.readouterr().err == f"tickscope: error: {tmp_path / 'r.png'}: could not write the PNG\n"
+
+
+@pytest.mark.parametrize("under", ["g.json", "deeper/g.json"])
+def test_an_output_under_a_regular_file_names_the_file_in_the_way(tmp_path, capsys, under):
+    # `--export notes.txt/g.json` said "notes.txt/g.json: File exists" (mkdir's EEXIST on notes.txt), and one
+    # folder deeper "Not a directory": neither said which part of the path was a file
+    (tmp_path / "notes.txt").write_text("a file\n")
+    target = tmp_path / "notes.txt" / under
+    assert main(["graph", "--model", "linux-6.x", "--export", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"tickscope: error: {target}: {tmp_path / 'notes.txt'} is not a directory\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_import_under_a_regular_file_names_the_file_in_the_way(tmp_path, capsys):
+    from importlib import resources
+
+    sample = resources.files("tickscope.assets") / "sample" / "real-kvm-guest" / "real_timer_list.txt"
+    (tmp_path / "notes.txt").write_text("a file\n")
+    target = tmp_path / "notes.txt" / "m.toml"
+    assert main(["import", "timer-list", str(sample), "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"tickscope: error: {target}: {tmp_path / 'notes.txt'} is not a directory\n"
