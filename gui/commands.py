@@ -107,6 +107,8 @@ def _export(args) -> int:
     from tickscope.sim.record import load_recording
 
     markers = [_parse_marker(m) for m in args.marker]
+    if Path(args.recording).is_dir():
+        raise InputError(f"{args.recording}: is a directory, not a recording (a .tickrec file)")
     if not str(args.recording).endswith(".tickrec") and not Path(args.recording).is_file():
         raise InputError(f"{args.recording}: no such recording")
     rec = load_recording(args.recording)

@@ -238,6 +238,8 @@ def load_recording(path) -> Recording:
     where = str(path)
     if not path.exists():
         raise InputError(f"{where}: no such recording")
+    if path.is_dir():
+        raise InputError(f"{where}: is a directory, not a recording (a .tickrec file)")
     if not path.is_file():
         raise InputError(f"{where}: not a file")
     limits = _limits()

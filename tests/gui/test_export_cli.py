@@ -154,3 +154,13 @@ def test_an_export_under_a_regular_file_names_the_file_in_the_way(tmp_path, rec,
     err = capsys.readouterr().err
     assert err == f"tickscope: error: {target}: {tmp_path / 'notes.txt'} is not a directory\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("name", ["runs", "runs.tickrec"])
+def test_export_of_a_directory_says_it_is_a_directory(tmp_path, capsys, name):
+    # `tickscope export runs --png r.png` on a folder said "runs: no such recording" (it exists)
+    (tmp_path / name).mkdir()
+    assert _main("export", tmp_path / name, "--png", tmp_path / "r.png") == 2
+    err = capsys.readouterr().err
+    assert err == f"tickscope: error: {tmp_path / name}: is a directory, not a recording (a .tickrec file)\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
