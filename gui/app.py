@@ -237,8 +237,8 @@ def _source_of(args):
         if args.path:
             src, text = scen.load_with_text(args.path)
             return text, src, (None if args.sets else args.path)   # with --set it is no longer the file's
-        name = args.preset or scen.DEFAULT_PRESET
-        return scen.preset_text(name), scen.preset(name), None
+        src, text = scen.preset_with_text(args.preset or scen.DEFAULT_PRESET)
+        return text, src, None
     except InputError:
         return None
 

@@ -31,10 +31,10 @@ class ScenarioModel(QtCore.QObject):
     text_changed = QtCore.Signal(str)   # the text changed while the scenario stayed the same (a comment typed)
     path_changed = QtCore.Signal(object)
 
-    def __init__(self, scenario: scen.Scenario | None = None, parent=None, text: str | None = None):
+    def __init__(self, scenario: scen.Scenario | None = None, parent=None):
         super().__init__(parent)
         self._scenario = scenario or scen.preset(scen.DEFAULT_PRESET)
-        self._text = scen.text_of(self._scenario, text, self._scenario) if text else self._scenario.to_toml()
+        self._text = self._scenario.to_toml()   # adopt_source: the text it came from
         self._path: Path | None = None
         self.undo_stack = QtGui.QUndoStack(self)
 
@@ -87,7 +87,8 @@ class ScenarioModel(QtCore.QObject):
         return None
 
     def load_preset(self, name: str) -> None:
-        self.propose(scen.preset(name), f"preset {name}", text=scen.preset_text(name))
+        sc, text = scen.preset_with_text(name)
+        self.propose(sc, f"preset {name}", text=text)
 
     def open_file(self, path) -> None:
         """Load a scenario file (raises InputError naming the file and key at fault)."""

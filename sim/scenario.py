@@ -368,15 +368,14 @@ def text_of(new: Scenario, text: str | None = None, old: Scenario | None = None)
     text (sim/scenario_text.py): its comments, key order and the spelling of unchanged values stay, only
     what differs between *old* and *new* is rewritten.  An edit that would not read back as exactly *new*
     (or a text that does not parse) gives the rendering from data instead, so the text never lies."""
-    canonical = new.to_toml()
     if not text or old is None:
-        return canonical
+        return new.to_toml()
     if old == new and _reads_as(text, new):
         return text
     from tickscope.sim.scenario_text import edit_text
 
     edited = edit_text(text, old.to_dict(), new.to_dict())
-    return edited if edited is not None and _reads_as(edited, new) else canonical
+    return edited if edited is not None and _reads_as(edited, new) else new.to_toml()
 
 
 def _reads_as(text: str, sc: Scenario) -> bool:
@@ -420,19 +419,24 @@ def preset(name: str) -> Scenario:
     InputError
         If there is no such preset (with a did-you-mean).
     """
+    return preset_with_text(name)[0]
+
+
+def preset_with_text(name: str) -> tuple[Scenario, str]:
+    """:func:`preset`, also returning its file's text (as :func:`load_with_text` does for a file)."""
+    text = preset_text(name)
+    return loads(text, f"preset {name}"), text
+
+
+def preset_text(name: str) -> str:
+    """The preset's TOML file as shipped (with its comments); InputError like :func:`preset`."""
     entry = _preset_dir().joinpath(name + ".toml")
     if not entry.is_file():
         names = [e.name[:-5] for e in _preset_dir().iterdir() if e.name.endswith(".toml")]
         hint = difflib.get_close_matches(name, names, n=1)
         raise InputError(f"no preset named {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
                          + f"; presets: {', '.join(sorted(names))}")
-    return loads(entry.read_text(encoding="utf-8"), f"preset {name}")
-
-
-def preset_text(name: str) -> str:
-    """The preset's TOML file as shipped (with its comments); InputError like :func:`preset`."""
-    preset(name)
-    return _preset_dir().joinpath(name + ".toml").read_text(encoding="utf-8")
+    return entry.read_text(encoding="utf-8")
 
 
 # -- --set dotted.key=VALUE ----------------------------------------------------
