@@ -5,6 +5,8 @@ The same text ``tickscope timer-list`` and ``tickscope interrupts`` print, read 
 """
 from __future__ import annotations
 
+import re
+
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from tickscope.gui.log_view import kernel_text_view
@@ -93,8 +95,7 @@ class ProcFilesView(QWidget):
         title = self.choice.currentText()
         if not title:
             return
-        default = title.split()[0].strip("/").replace("/", "_") + (".txt" if "interrupts" in title else
-                                                                    "_" + title.split("(")[-1].rstrip(")") + ".txt")
+        default = re.sub(r"[^0-9A-Za-z.]+", "_", title).strip("_") + ".txt"   # proc_timer_list_v0.10.txt
         path, _ = QFileDialog.getSaveFileName(self, f"Save {title} as", default, "Text (*.txt);;All files (*)")
         if not path:
             return

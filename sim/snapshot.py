@@ -189,7 +189,9 @@ def as_v09(snap: dict) -> dict:
 def proc_files(sim) -> dict[str, str]:
     """The simulated kernel's /proc files at the simulation's current time, by title: /proc/timer_list in both
     layouts and /proc/interrupts' timer rows (as ``tickscope timer-list`` and ``tickscope interrupts`` print them)."""
-    return {"/proc/timer_list (v0.10)": timer_list_text(sim), "/proc/timer_list (v0.9)": timer_list_text(sim, "v0.9"),
+    snap = timer_list_snapshot(sim)   # one reading of the engine, printed in both layouts
+    return {"/proc/timer_list (v0.10)": procfs.render_timer_list(snap),
+            "/proc/timer_list (v0.9)": procfs.render_timer_list(as_v09(snap)),
             "/proc/interrupts": procfs.render_interrupts(sim.plan.ncpus, interrupts_rows(sim))}
 
 
