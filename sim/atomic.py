@@ -68,13 +68,19 @@ def make_folder(folder, target) -> None:
         ``"<target>: <part> is not a directory"`` when a part of *folder* is a file (mkdir's own
         "File exists" or "Not a directory" named neither the problem nor the part).
     """
+    check_folder(folder, target)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def check_folder(folder, what) -> None:
+    """That *folder* can be made (its missing parts) for output named *what*: InputError
+    ``"<what>: <part> is not a directory"`` when a path through a file is given."""
     folder = Path(folder)
     for part in (folder, *folder.parents):
         if part.exists():
             if not part.is_dir():
-                raise InputError(f"{target}: {part} is not a directory")
-            break
-    folder.mkdir(parents=True, exist_ok=True)
+                raise InputError(f"{what}: {part} is not a directory")
+            return
 
 
 def write_text(target, text):

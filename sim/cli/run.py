@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 import sys
 
+from tickscope.sim.atomic import check_folder
 from tickscope.sim import analysis
 from tickscope.sim.cli.common import add_scenario_args, duration_arg, run_end_arg, scenario_from_args, seed_arg
 from tickscope.sim.errors import InputError
@@ -36,21 +37,13 @@ def _check_outputs(args):
             raise InputError(f"-o {out}: is a directory (give a file name, e.g. {out / 'run.tickrec'})")
         if out.exists() and not out.is_file():
             raise InputError(f"-o {out}: not a regular file (a device or pipe): give a file name")
-        _check_folder_can_be_made(out.parent, f"-o {out}")
+        check_folder(out.parent, f"-o {out}")   # missing folders are made when it is written
     if args.csv:
         d = Path(args.csv)
         if d.exists() and not d.is_dir():
             raise InputError(f"--csv {d}: exists and is not a directory")
-        _check_folder_can_be_made(d, f"--csv {d}")
+        check_folder(d, f"--csv {d}")
 
-
-def _check_folder_can_be_made(folder, what):
-    """Missing folders are made when the output is written (as ``export`` does); a path through a file is refused."""
-    for part in (folder, *folder.parents):
-        if part.exists():
-            if not part.is_dir():
-                raise InputError(f"{what}: {part} is not a directory")
-            return
 
 
 def _run(args):
