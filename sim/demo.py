@@ -40,7 +40,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterator
 
-from tickscope.sim import scenario as scen
+from tickscope.sim import scenario as scen, shipped
 from tickscope.sim.errors import InputError
 
 ACTIONS = {
@@ -127,6 +127,9 @@ def builtin_demos() -> dict[str, str]:
 def load(name_or_path) -> Demo:
     """Load and validate a built-in demo by name, or a ``.toml`` / ``.jsonl`` / ``.json`` file.
 
+    A built-in demo may also be given as ``NAME.toml`` or by its checkout path
+    ``assets/demos/NAME.toml`` from any directory (a file that exists wins).
+
     Raises
     ------
     DemoError
@@ -134,9 +137,12 @@ def load(name_or_path) -> Demo:
     """
     text_name = str(name_or_path)
     path = Path(text_name)
-    if path.suffix.lower() in (".toml", ".jsonl", ".json") or path.exists():
+    shipped_name = None if path.is_file() else shipped.name_in("demos", path)
+    if shipped_name is not None:   # assets/demos/NAME.toml given outside a checkout, or NAME.toml
+        text_name = shipped_name
+    elif path.suffix.lower() in (".toml", ".jsonl", ".json") or path.exists():
         if not path.is_file():
-            raise DemoError(f"{path}: no such demo script")
+            raise DemoError(f"{path}: no such demo script (built-in demos: {', '.join(builtin_demos())})")
         if path.stat().st_size > MAX_SCRIPT_BYTES:
             raise DemoError(f"{path}: larger than {MAX_SCRIPT_BYTES} bytes; not a demo script")
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tickscope.sim import boot, scenario as scen
+from tickscope.sim import boot, scenario as scen, shipped
 from tickscope.sim.errors import InputError
 
 
@@ -36,6 +36,9 @@ def add_read_time_arg(parser, what: str):
 def scenario_from_args(args, default_preset=None) -> scen.Scenario:
     """Build the scenario the user asked for: a file or a preset, then ``--set`` overrides.
 
+    A SCENARIO that is not a file but spells a shipped preset (``assets/presets/NAME.toml`` from outside a
+    checkout, ``NAME.toml``) is that preset.
+
     Raises
     ------
     InputError
@@ -45,12 +48,16 @@ def scenario_from_args(args, default_preset=None) -> scen.Scenario:
     path = getattr(args, "scenario", None)
     if path and args.preset:
         raise InputError("give either a SCENARIO file or --preset, not both")
+    preset = args.preset and (shipped.name_in("presets", args.preset) or args.preset)
+    if path and not Path(path).is_file() and shipped.name_in("presets", path):
+        # a preset's file as a checkout holds it (assets/presets/NAME.toml), given from any directory
+        path, preset = None, shipped.name_in("presets", path)
     if path:
         if str(path).endswith(".tickrec"):
             raise InputError(f"{path}: is a recording; this command takes a scenario (.toml)")
         sc = scen.load(Path(path))
-    elif args.preset:
-        sc = scen.preset(args.preset)
+    elif preset:
+        sc = scen.preset(preset)
     elif default_preset:
         sc = scen.preset(default_preset)
     else:
@@ -59,7 +66,7 @@ def scenario_from_args(args, default_preset=None) -> scen.Scenario:
         sc = scen.apply_sets(sc, args.sets)
     # what only booting the machine can check (a clocksource or broadcast device it does not register):
     # checked here so that the message says where the scenario came from
-    where = str(path) if path else f"preset {args.preset or default_preset}"
+    where = str(path) if path else f"preset {preset or default_preset}"
     boot.check_boots(sc, f"{where}{' with --set' if args.sets else ''}")
     return sc
 

@@ -18,6 +18,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from tickscope.sim import shipped
 from tickscope.sim.errors import InputError
 
 
@@ -28,7 +29,8 @@ def register(sub):
     src.add_argument("--model", metavar="NAME", help="a shipped architecture model (see --list-models)")
     src.add_argument("--source", metavar="DIR", help="a C source tree")
     src.add_argument("--python", metavar="DIR", help="a Python project (dogfood: its package imports)")
-    p.add_argument("--layers", metavar="FILE", help="component layers TOML for --source (default: Linux-like defaults)")
+    p.add_argument("--layers", metavar="FILE", help="component layers TOML for --source, or a shipped one by name "
+                   "(linux; default: Linux-like defaults)")
     p.add_argument("--rules", action="store_true", help="list violations with fix hints")
     p.add_argument("--export", metavar="FILE", help="write FILE.json, .dot, .graphml or .svg")
     p.add_argument("--baseline", metavar="FILE", help="earlier JSON export; exit 1 if there is a new violation")
@@ -41,8 +43,8 @@ def _build(args):
 
     if args.layers and not args.source:
         raise InputError("--layers applies to --source only")
-    if args.model:
-        return archmodel.load_model(args.model)
+    if args.model:   # a name, or the model's file as a checkout holds it (assets/arch/NAME.toml) from anywhere
+        return archmodel.load_model(shipped.name_in("arch", args.model) or args.model)
     if args.source:
         lay = layers.load_layers(args.layers) if args.layers else None
         return cimport.import_tree(args.source, lay)

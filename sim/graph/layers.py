@@ -36,9 +36,9 @@ import posixpath
 import re
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
+from tickscope.sim import shipped
 from tickscope.sim.errors import InputError
 from tickscope.sim.graph.model import COMPONENT_KINDS
 
@@ -182,18 +182,30 @@ def parse_layers(data: dict, origin: str) -> Layers:
 
 
 def load_layers(path) -> Layers:
-    """Load a ``--layers`` TOML file.
+    """Load a ``--layers`` TOML file: the user's own, or a shipped one.
+
+    A *path* that is not a file but spells a shipped layers file (``linux``,
+    ``linux.toml`` or ``assets/layers/linux.toml`` from any directory) loads
+    that file (see :mod:`tickscope.sim.shipped`).
 
     Raises
     ------
     InputError
-        If the file is missing, not TOML, or a key is wrong.
+        If the file is missing (naming the shipped layers files), not TOML, or
+        a key is wrong.
     """
     path = Path(path)
+    if not path.is_file():
+        name = shipped.name_in("layers", path)
+        if name is not None:
+            return shipped_layers(name)
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory, not a layers file")
+        raise InputError(f"{path}: no such layers file (shipped layers files: {shipped.describe('layers')})")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{path}: no such layers file") from None
+        raise InputError(f"{path}: no such layers file (shipped layers files: {shipped.describe('layers')})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
     return parse_layers(data, str(path))
@@ -201,5 +213,5 @@ def load_layers(path) -> Layers:
 
 def shipped_layers(name: str = "linux") -> Layers:
     """The layers file shipped in ``assets/layers/NAME.toml``."""
-    res = resources.files("tickscope.assets").joinpath("layers", f"{name}.toml")
+    res = shipped.folder("layers").joinpath(f"{name}.toml")
     return parse_layers(tomllib.loads(res.read_text(encoding="utf-8")), f"assets/layers/{name}.toml")
