@@ -146,7 +146,7 @@ def load(name_or_path) -> Demo:
         if path.stat().st_size > MAX_SCRIPT_BYTES:
             raise DemoError(f"{path}: larger than {MAX_SCRIPT_BYTES} bytes; not a demo script")
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")   # -sig: a leading BOM (Windows editors) is read past
         except UnicodeDecodeError:
             raise DemoError(f"{path}: not UTF-8 text") from None
         fmt = "toml" if path.suffix.lower() == ".toml" else "jsonl"

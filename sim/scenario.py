@@ -311,8 +311,13 @@ def from_dict(data: dict, source: str = "<scenario>") -> Scenario:
                          + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else "")) from None
 
 
+#: A UTF-8 byte order mark as text: TOML forbids it, Windows editors write it; a scenario's text may start with one.
+BOM = "\ufeff"
+
+
 def toml_data(text: str, source: str = "<scenario>") -> dict:
-    """Scenario TOML text as plain data, not validated yet (:func:`from_dict` does that).
+    """Scenario TOML text as plain data, not validated yet (:func:`from_dict` does that).  A leading byte order
+    mark is ignored.
 
     Raises
     ------
@@ -320,7 +325,7 @@ def toml_data(text: str, source: str = "<scenario>") -> dict:
         For TOML syntax errors (with line and column).
     """
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text.removeprefix(BOM))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: malformed TOML: {exc}") from None
 
@@ -348,18 +353,26 @@ def load(path) -> Scenario:
 
 
 def load_with_text(path) -> tuple[Scenario, str]:
-    """:func:`load`, also returning the file's text (kept as it is when the scenario is edited and saved)."""
+    """:func:`load`, also returning the file's text (kept as it is when the scenario is edited and saved).
+
+    A leading byte order mark (Windows editors write one) is read past and is not part of the text, so a
+    file saved back has none.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such scenario file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a scenario file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text file (scenarios are UTF-8 TOML)") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                         "scenarios are UTF-8 TOML") from None
     return loads(text, str(path)), text
 
 

@@ -50,7 +50,8 @@ def edit_text(text: str, old: dict, new: dict) -> str | None:
     """The TOML text of scenario data *new*, as an edit of *text* whose scenario data was *old*; None when
     *text* cannot be parsed or edited (the caller then renders *new* from its data and checks what it gets)."""
     try:
-        doc = tomlkit.parse(text)
+        # tomlkit refuses a byte order mark; the edit is written without one (a BOM is optional in UTF-8)
+        doc = tomlkit.parse(text.removeprefix("\ufeff"))
         _apply(doc, old, new, True)
         return tomlkit.dumps(doc)
     except (TOMLKitError, ValueError, TypeError, KeyError):

@@ -203,7 +203,7 @@ def load_layers(path) -> Layers:
             raise InputError(f"{path}: is a directory, not a layers file")
         raise InputError(f"{path}: no such layers file (shipped layers files: {shipped.describe('layers')})")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))   # -sig: a leading BOM (Windows editors) is read past
     except FileNotFoundError:
         raise InputError(f"{path}: no such layers file (shipped layers files: {shipped.describe('layers')})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -54,6 +54,24 @@ def test_malformed_scenario_file(tmp_path, capsys):
     assert str(f) in err and "line 3" in err
 
 
+def test_a_scenario_file_with_a_bom_runs_as_without_one(tmp_path, capsys):
+    plain, bom = tmp_path / "plain.toml", tmp_path / "bom.toml"
+    plain.write_text("schema = 1\n[kernel]\nhz = 100\n")
+    bom.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    assert main(["boot-log", str(plain)]) == 0
+    want = capsys.readouterr().out
+    assert main(["boot-log", str(bom)]) == 0
+    assert capsys.readouterr().out == want
+
+
+def test_a_scenario_file_that_is_not_utf8_is_named_with_the_line_of_the_bad_byte(tmp_path, capsys):
+    f = tmp_path / "latin1.toml"
+    f.write_bytes("schema = 1\n# caf\u00e9 au lait\n".encode("latin-1"))
+    assert main(["run", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"tickscope: error: {f}:2: not UTF-8 text (byte 0xe9); scenarios are UTF-8 TOML\n"
+
+
 def test_boot_log_and_timer_list(capsys):
     assert main(["boot-log", "--preset", "bare-metal-lapic", "--set", "machine.tsc_hz=2445406000"]) == 0
     out = capsys.readouterr().out

@@ -99,3 +99,9 @@ def test_reachout_demo_loses_ticks_after_the_core_change_and_clockevents_survive
     assert final.compare.hypervisor.backend == "vmi-clockevents"
     assert np.count_nonzero(final.compare_results.kind == Kind.TICK) > 0
     assert final.model == "linux-6.x" and final.view == "graph"
+
+
+def test_a_script_file_starting_with_a_bom_loads(tmp_path):
+    f = tmp_path / "windows.toml"
+    f.write_bytes(b"\xef\xbb\xbf" + _toml('[[step]]\naction = "preset"\nname = "kvm"\n').encode())
+    assert demo.load(f).steps[0]["action"] == "preset"

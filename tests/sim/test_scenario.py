@@ -61,6 +61,12 @@ def test_malformed_toml_gives_line():
         scen.loads("schema = 1\n[machine\n", "bad.toml")
 
 
+def test_a_leading_bom_is_ignored_but_one_elsewhere_is_malformed():
+    assert scen.loads("\ufeffschema = 1\n[kernel]\nhz = 100\n").kernel.hz == 100
+    with pytest.raises(InputError, match=r"bad.toml: malformed TOML.*line 2"):
+        scen.loads("schema = 1\n\ufeff[kernel]\n", "bad.toml")
+
+
 def test_missing_and_wrong_schema():
     with pytest.raises(InputError, match="schema"):
         scen.loads("name = 'x'\n")

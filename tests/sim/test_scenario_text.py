@@ -89,6 +89,26 @@ def test_load_with_text_returns_the_file_as_it_is(tmp_path):
     assert text == COMMENTED and sc == scen.loads(COMMENTED)
 
 
+def test_a_file_starting_with_a_bom_loads_and_is_saved_back_edited_without_it(tmp_path):
+    path = tmp_path / "windows.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + COMMENTED.encode())
+    sc, text = scen.load_with_text(path)
+    assert sc == scen.loads(COMMENTED) and text == COMMENTED   # the BOM is not part of the kept text
+    new = scen.apply_sets(sc, ["machine.cpus=8"])
+    scen.save(new, path, scen.text_of(new, text, sc))
+    data = path.read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf") and b"\xef\xbb\xbf" not in data
+    assert scen.load(path) == new and _comments(data.decode()) == _comments(COMMENTED)
+
+
+def test_a_text_with_a_bom_is_still_edited_in_place_not_rendered_from_data():
+    old = scen.loads("\ufeff" + COMMENTED)
+    new = scen.apply_sets(old, ["kernel.hz=1000"])
+    text = scen.text_of(new, "\ufeff" + COMMENTED, old)
+    assert _comments(text) == _comments(COMMENTED) and text.count("\ufeff") <= 1
+    assert scen.loads(text) == new
+
+
 def test_preset_text_is_the_shipped_file():
     text = scen.preset_text("laptop-deep-idle")
     assert scen.loads(text) == scen.preset("laptop-deep-idle") and 'name = "laptop-deep-idle"' in text

@@ -122,3 +122,9 @@ def test_bad_layers_file_is_input_error(tmp_path):
         load_layers(bad)
     with pytest.raises(InputError, match="no such layers file"):
         load_layers(tmp_path / "none.toml")
+
+
+def test_a_layers_file_starting_with_a_bom_loads(tmp_path):
+    f = tmp_path / "l.toml"
+    f.write_bytes(b'\xef\xbb\xbf[[component]]\nname = "x"\nkind = "core"\npaths = ["a/**"]\n')
+    assert [(c.name, c.kind) for c in load_layers(f).components] == [("x", "core")]
