@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tickscope.sim import scenario as scen
 from tickscope.sim.boot import check_boots
+from tickscope.sim.cli.negative_values import join_negative_values
 from tickscope.sim.errors import InputError
 
 
@@ -108,7 +109,10 @@ def _prepare(args):
         check_boots(a, "--set" if args.sets else args.path)
     if b is not None:
         check_boots(b, "--compare" + ("/--compare-set" if args.compare_sets else ""))
-    until = scen.parse_duration(args.run_until) if args.run_until else None
+    try:
+        until = scen.parse_duration(args.run_until) if args.run_until else None
+    except ValueError as exc:   # the message named the value but not the option
+        raise InputError(f"--run-until: {exc}") from None
     if until is not None and until <= 0:
         raise InputError(f"--run-until: {args.run_until!r} must be positive")
     if args.screenshot and not args.screenshot.lower().endswith(".png"):
@@ -132,7 +136,7 @@ def main(argv=None) -> int:
         build_parser().print_help()
         return 0
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(join_negative_values(argv))   # --run-until -1s as --run-until=-1s
         prepared = _prepare(args)
         error = None
     except (InputError, ValueError) as exc:

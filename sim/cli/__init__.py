@@ -14,6 +14,7 @@ import re
 import sys
 
 from tickscope.sim import __version__
+from tickscope.sim.cli.negative_values import join_negative_values
 from tickscope.sim.errors import InputError
 
 # Subcommand modules, in the order their help is listed.
@@ -58,7 +59,7 @@ def main(argv=None, extra_register=None) -> int:
     parser = build_parser()
     if extra_register is not None:
         extra_register(parser._subparsers._group_actions[0])
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -31,7 +31,9 @@ def test_screenshot_has_the_size_asked_and_is_not_blank(tmp_path):
 @pytest.mark.parametrize("args, needle", [
     (["--preset", "nope"], "no preset named 'nope'"),
     (["--set", "machine.cpus=3000"], "machine.cpus: 3000 is out of range (allowed 1..1024)"),
-    (["--run-until", "soon"], "not a duration"),
+    (["--run-until", "soon"], "--run-until: 'soon' is not a duration"),
+    (["--run-until", "-1s"], "--run-until: '-1s' is negative"),   # argparse said "expected one argument"
+    (["--run-until=-1s"], "--run-until: '-1s' is negative"),
     (["--size", "big"], "--size"),
     (["--compare", "nope"], "--compare: no preset named 'nope'"),
     (["--compare", "kvm", "--compare-set", "kernel.hz=7"], "--compare-set: kernel.hz: 7 is not allowed"),

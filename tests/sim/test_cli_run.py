@@ -3,6 +3,7 @@ import json
 import pytest
 
 from tickscope.sim.cli import main
+from tickscope.sim.cli.negative_values import join_negative_values
 
 KEYS = {"scenario", "seed", "until_ns", "events", "hz", "clocksource", "jiffies_delta", "cpus", "clocks", "log"}
 CPU_KEYS = {"cpu", "tick_device", "ticks_expected", "ticks_delivered", "ticks_lost", "ticks_late", "ticks_duplicated",
@@ -44,6 +45,36 @@ def test_run_bad_input_exit_2_one_line(argv, msg, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert msg in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv,option,value,msg", [
+    (["run", "--preset", "pit-only"], "--until", "-1s", "--until: '-1s' is negative"),
+    (["run", "--preset", "pit-only"], "--late-threshold", "-5us", "--late-threshold: '-5us' is negative"),
+    (["run", "--preset", "pit-only"], "--seed", "-1", "--seed: -1 is out of range"),
+    (["interrupts", "--preset", "pit-only"], "--until", "-1s", "--at/--until: '-1s' is negative"),
+    (["timer-list", "--preset", "pit-only"], "--at", "-0.5ms", "--at/--until: '-0.5ms' is negative"),
+    (["calc", "clocksource", "--mask-bits", "64"], "--freq-hz", "-1e9", "--freq-hz '-1e9' is not a whole number"),
+    (["calc", "clockevent", "--freq-hz", "1000", "--max-ticks", "9"], "--min-ticks", "-1_0",
+     "--min-ticks -1_0 is out of range"),
+    (["calc", "hyperv", "--tsc-hz", "20000000"], "--offset", "-1k", "--offset '-1k' is not a whole number"),
+])
+def test_a_negative_value_after_a_space_gets_the_same_message_as_after_an_equals(argv, option, value, msg, capsys):
+    assert main([*argv, f"{option}={value}"]) == 2
+    joined = capsys.readouterr().err
+    assert main([*argv, option, value]) == 2
+    spaced = capsys.readouterr().err
+    assert spaced == joined and msg in spaced and spaced.count("\n") == 1, spaced
+
+
+def test_only_number_like_words_are_taken_as_an_options_value(capsys):
+    assert join_negative_values(["run", "--until", "-1s", "--seed", "-3", "x.toml"]) == \
+        ["run", "--until=-1s", "--seed=-3", "x.toml"]
+    assert join_negative_values(["run", "--until=2s", "--preset", "--json"]) == ["run", "--until=2s", "--preset", "--json"]
+    assert join_negative_values(["run", "-o", "-1s", "--", "--until", "-1s"]) == ["run", "-o", "-1s", "--", "--until", "-1s"]
+    with pytest.raises(SystemExit) as info:   # a missing value is still argparse's to name
+        main(["run", "--preset", "pit-only", "--until"])
+    assert info.value.code == 2
+    assert "argument --until: expected one argument" in capsys.readouterr().err
 
 
 def test_malformed_scenario_file(tmp_path, capsys):
