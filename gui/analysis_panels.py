@@ -154,7 +154,7 @@ class DriftPanel(QWidget):
                 # the watchdog compares what its CPU's TSC reads (per-CPU warps, a TSC stopped in deep idle), which
                 # timekeeping's clock drawn here does not follow: say so beside a "tsc" curve that looks exact
                 w = bad[0]
-                text += (f"  ·  watchdog: tsc skew {format_ns(w['skew_ns'])} on CPU{w['cpu']} at "
+                text += (f"  ·  watchdog: tsc skew {format_ns(w['skew_ns'])} on CPU {w['cpu']} at "
                          f"{w['time_ns'] / 1e9:.3f} s (that CPU's TSC read; see the Kernel log)")
                 self.summary_label.setToolTip(
                     "The clocksource watchdog compares the TSC as its CPU reads it (with that CPU's offset, or a TSC\n"

@@ -96,7 +96,7 @@ class CompareView(QWidget):
         self.plot.invertY(True)
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.showGrid(x=True, y=False, alpha=0.15)
-        self._legend = side_legend(self.plot)   # beside the lanes: floating, it covered CPU0's ticks
+        self._legend = side_legend(self.plot)   # beside the lanes: floating, it covered CPU 0's ticks
         axis = self.plot.getAxis("left")
         # a lane label is centred on its lane: the top one reaches half a text line above the view
         self.plot.getPlotItem().layout.setContentsMargins(1, lane_ticks.half_label_height(axis), 1, 1)

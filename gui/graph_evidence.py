@@ -109,7 +109,7 @@ def _edge_run_html(graph, edge, results, faults) -> str:
 
 
 def _tick_links(times, cpus) -> str:
-    items = [f'<a href="tick:{int(t)}:{int(c)}">CPU{int(c)} @ {fmt_ns(t)}</a>'
+    items = [f'<a href="tick:{int(t)}:{int(c)}">CPU {int(c)} @ {fmt_ns(t)}</a>'
              for t, c in zip(list(times[:MAX_TICKS]), list(cpus[:MAX_TICKS]))]
     more = f" … {len(times) - MAX_TICKS} more" if len(times) > MAX_TICKS else ""
     return "<p>" + ", ".join(items) + more + "</p>" if items else ""
@@ -161,7 +161,7 @@ def component_html(graph, name, band, metrics, violations, rows_highlighted=None
 
 def tick_html(outcome, time_ns, cpu, edges, edge_index, graph) -> str:
     """The header shown when a lost or duplicated tick was clicked in the raster."""
-    out = [f"<h3>{escape(outcome)} tick — CPU{cpu} @ {fmt_ns(time_ns)}</h3>"]
+    out = [f"<h3>{escape(outcome)} tick — CPU {cpu} @ {fmt_ns(time_ns)}</h3>"]
     if not edges:
         out.append("<p>No reachout edge of this model explains it (no core change reaches the run's backend).</p>")
         return "".join(out)

@@ -116,7 +116,7 @@ def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, tit
         top = area.top() + lane * lane_h
         if lane % 2:
             p.fillRect(QtCore.QRectF(area.left(), top, area.width(), lane_h), QtGui.QColor(0, 0, 0, 10))
-        name = data.lane_names[lane] if lane < len(data.lane_names) else f"CPU{lane}"
+        name = data.lane_names[lane] if lane < len(data.lane_names) else raster.cpu_lane_name(lane)
         draw_text(p, area.left() - 4, top + lane_h / 2 + TICK_PT / 2 - 1, name, TICK_PT, "right")
     window = raster_window_marks(src, t0, reveal)
     total = sum(int(v[0].size) for v in window.values())

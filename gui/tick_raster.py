@@ -6,7 +6,7 @@ mark the raster dirty; the image is rebuilt once per event-loop turn, at the
 view's pixel size, when something is dirty (the pyqtgraph ImageItem pattern).
 Plot x coordinates are seconds of simulated time (floats, only for drawing;
 the API takes and returns exact integer ns); lane *i* spans ``y in [i, i+1)``
-with CPU0 at the top.
+with CPU 0 at the top.
 
 ``TICKSCOPE_PROFILE=1`` prints the time of every raster rebuild.
 """
@@ -355,7 +355,7 @@ class TickRasterView(QtWidgets.QWidget):
             self._update_lanes()   # as many lane labels as the new height holds
 
     def _update_lanes(self):
-        names = self._data.lane_names if self._data else ["CPU0"]
+        names = self._data.lane_names if self._data else [raster.cpu_lane_name(0)]
         height = self.plot_item.getViewBox().sceneBoundingRect().height() or 400.0
         state = (tuple(names), self._extent_ns, lane_ticks.label_step(len(names), height))
         if state == self._lanes_state:

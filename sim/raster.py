@@ -41,7 +41,7 @@ __all__ = [
     "MARK_NONE", "MARK_HW_FIRE", "MARK_OFF_GRID", "MARK_ON_TIME", "MARK_BROADCAST", "MARK_STEAL", "MARK_LATE",
     "MARK_HW_ETIME", "MARK_DUPLICATE", "MARK_LOST", "N_MARKS", "MARK_NAMES",
     "BG_NONE", "BG_IDLE", "BG_STEAL", "MAX_CSTATES", "LIGHT_COLORS", "DARK_COLORS", "background_color", "composite", "depth_ramp",
-    "RasterData", "idle_spans", "steal_spans", "device_lane_names", "cstate_names", "build",
+    "RasterData", "idle_spans", "steal_spans", "cpu_lane_name", "device_lane_names", "cstate_names", "build",
     "lane_bands", "render", "planes", "pixel_columns", "highlight_plane",
 ]
 
@@ -142,7 +142,7 @@ class RasterData:
     Attributes
     ----------
     lane_names : list of str
-        ``CPU0``.. then, with hardware lanes, the device names.
+        ``CPU 0``.. (:func:`cpu_lane_name`) then, with hardware lanes, the device names.
     ncpu_lanes : int
         How many of the lanes are CPU lanes (the rest are hardware lanes).
     marks : dict
@@ -279,6 +279,12 @@ def _device_of(res: Results, rows: np.ndarray, meta: dict) -> np.ndarray:
     return np.where(kind == Kind.BC_IRQ, bc, dev)
 
 
+def cpu_lane_name(cpu: int) -> str:
+    """The label of CPU *cpu*'s lane, ``"CPU 0"``: as every other view names a CPU (``/proc`` spells it ``CPU0``,
+    :mod:`tickscope.sim.procfs` keeps that)."""
+    return f"CPU {cpu}"
+
+
 def device_lane_names(meta: dict) -> list[str]:
     """One name per device of ``meta["devices"]``: ``name/cpu`` for per-CPU devices, role in brackets."""
     bc = meta.get("broadcast_device")
@@ -344,7 +350,7 @@ def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysi
     end_ns = int(meta.get("now_ns", meta.get("until_ns", int(res.time_ns[-1]) if len(res) else 0)))
     if meta.get("settled_ns") is not None:  # an ended run: the records finish delivered after until are beyond the view
         end_ns = min(end_ns, int(meta["until_ns"]))
-    lane_names = [f"CPU{c}" for c in range(ncpus)]
+    lane_names = [cpu_lane_name(c) for c in range(ncpus)]
     collected: dict[int, list] = {code: [] for code in range(1, N_MARKS)}
 
     spans: dict[int, tuple] = idle_spans(res, end_ns) if len(res) else {}

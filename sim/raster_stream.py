@@ -15,7 +15,7 @@ from tickscope.sim.growing_columns import GrowingColumns, SortedKeys
 from tickscope.sim.raster import (
     BG_IDLE, BG_STEAL, MARK_BROADCAST, MARK_DUPLICATE, MARK_HW_ETIME, MARK_HW_FIRE, MARK_LATE, MARK_LOST,
     MARK_OFF_GRID, MARK_ON_TIME, MARK_STEAL, N_MARKS, RasterData, _device_of, _empty_pair, _in_spans, _sorted_pair,
-    _span_state_names, device_lane_names,
+    _span_state_names, cpu_lane_name, device_lane_names,
 )
 from tickscope.sim.results import Results
 
@@ -442,7 +442,7 @@ class RasterStream:
     # -- output ----------------------------------------------------------------------------------
     def data(self, hardware: bool = False) -> RasterData:
         """What the raster draws now: a :class:`RasterData` sharing the stream's arrays (never written again)."""
-        lane_names = [f"CPU{c}" for c in range(self.ncpus)]
+        lane_names = [cpu_lane_name(c) for c in range(self.ncpus)]
         marks = {c: a.views() for c, a in self._marks.items()}
         growth = {c: a.token() for c, a in self._marks.items()}
         if hardware:

@@ -227,7 +227,7 @@ def test_drift_says_what_the_watchdog_saw_when_it_marked_the_tsc_unstable(qtbot)
     qtbot.addWidget(panel)
     panel.set_results(res, summ)
     text = panel.summary_label.text()
-    assert f"on CPU{bad[0]['cpu']}" in text and "watchdog: tsc skew" in text
+    assert f"on CPU {bad[0]['cpu']}" in text and "watchdog: tsc skew" in text
     assert "timekeeping" in panel.summary_label.toolTip()
 
 

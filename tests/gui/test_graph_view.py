@@ -306,3 +306,14 @@ def test_the_overview_and_the_class_buttons_say_what_they_count(qtbot):
     tip = view.controls.class_buttons["reachout"].toolTip()
     n = view.controls.class_counts()["reachout"]
     assert tip.startswith(f"{n} reachout edges in the focus")
+
+
+def test_the_evidence_pane_names_a_clicked_tick_s_cpu_as_the_raster_does():
+    # "lost tick — CPU2 @ …" beside the raster lane it came from, labelled "CPU 2"
+    from tickscope.gui import graph_evidence as evid
+    from tickscope.sim import raster
+
+    html = evid.tick_html("lost", 4_000_000, 2, [], {}, None)
+    assert f"{raster.cpu_lane_name(2)} @ " in html and "CPU2" not in html
+    links = evid._tick_links(np.array([4_000_000, 8_000_000]), np.array([2, 3]))
+    assert ">CPU 2 @ " in links and ">CPU 3 @ " in links and "CPU2" not in links

@@ -53,7 +53,7 @@ def test_the_raster_labels_every_nth_cpu_of_many(qtbot):
     view.set_results(res, analysis.summarize(res))
     labels = _labels(view.plot_item.getAxis("left"))
     height = view.plot_item.getViewBox().sceneBoundingRect().height()
-    assert len(labels) <= height / lane_ticks.PX_PER_LABEL + 1 and labels[0] == "CPU0"
+    assert len(labels) <= height / lane_ticks.PX_PER_LABEL + 1 and labels[0] == "CPU 0"
 
 
 def test_a_machine_without_c_states_idles_in_hlt_in_the_raster_too():
@@ -78,4 +78,26 @@ def test_every_raster_lane_label_is_inside_the_widget(qtbot, label_rects, cpus):
         bounds = widget.sceneRect()
         for text, rect in rects.items():
             assert bounds.contains(rect), f"{text!r} at {rect} leaves the widget {bounds}"
-    assert "CPU0" in label_rects(view.plot_item.getAxis("left"))
+    assert "CPU 0" in label_rects(view.plot_item.getAxis("left"))
+
+
+def test_the_raster_names_each_cpu_as_the_histogram_and_the_measure_dock_do(qtbot, short_results):
+    from tickscope.gui.histogram_panel import HistogramPanel
+    from tickscope.gui.measure import MeasureController
+
+    view = TickRasterView()
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    view.show()
+    measure = MeasureController(view)
+    qtbot.addWidget(measure.readout)
+    hist = HistogramPanel()
+    qtbot.addWidget(hist)
+    summary = analysis.summarize(short_results)
+    view.set_results(short_results, summary)
+    measure.set_results(short_results, summary)
+    hist.set_results(short_results, summary)
+    lanes = _labels(view.plot_item.getAxis("left"))
+    assert len(lanes) == int(short_results.meta["ncpus"]) > 1
+    assert lanes == [measure.cpu_box.itemText(i) for i in range(measure.cpu_box.count())]
+    assert lanes == [hist.cpu_box.itemText(i) for i in range(1, hist.cpu_box.count())]   # after "All CPUs"

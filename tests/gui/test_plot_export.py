@@ -68,6 +68,14 @@ def test_svg_is_vector_with_text_captions_and_markers(src, tmp_path):
     assert any("linux-6.x" in t for t in texts)
 
 
+def test_exported_raster_lanes_are_labelled_as_the_app_labels_them(src, tmp_path):
+    # the export read the lane names the raster had, "CPU0", while the app's other views say "CPU 0"
+    _, texts = _svg(pe.write_svg(src, "raster", tmp_path / "raster.svg", pe.PlotOptions()))
+    ncpus = src.raster_data.ncpu_lanes
+    assert ncpus > 1 and all(f"CPU {c}" in texts for c in range(ncpus))
+    assert not [t for t in texts if re.fullmatch(r"CPU\d+", t.strip())]
+
+
 def test_title_font_size_is_the_same_in_every_view(src, tmp_path):
     sizes = set()
     for view in pe.VIEWS:

@@ -31,7 +31,7 @@ def test_every_tick_in_the_window_gets_its_own_column_when_wide_enough(short_res
 
 
 def test_a_single_lost_tick_survives_any_zoom_out():
-    res_data = raster.RasterData(["CPU0"], 1, {raster.MARK_LOST: (np.array([123_456_789]), np.array([0]))},
+    res_data = raster.RasterData(["CPU 0"], 1, {raster.MARK_LOST: (np.array([123_456_789]), np.array([0]))},
                                  (np.zeros(0, np.int64), np.zeros(0, np.int64)), 10**12)
     for width in (50, 400, 1600):
         img = raster.render(res_data, 0, 10**12, width, 20)
@@ -41,7 +41,7 @@ def test_a_single_lost_tick_survives_any_zoom_out():
 
 def test_the_most_severe_mark_wins_a_shared_pixel():
     pair = lambda t: (np.array([t], np.int64), np.array([0], np.int64))  # noqa: E731
-    data = raster.RasterData(["CPU0"], 1, {raster.MARK_ON_TIME: pair(10), raster.MARK_LOST: pair(11)},
+    data = raster.RasterData(["CPU 0"], 1, {raster.MARK_ON_TIME: pair(10), raster.MARK_LOST: pair(11)},
                              (np.zeros(0, np.int64), np.zeros(0, np.int64)), 1000)
     assert raster.planes(data, 0, 1000, 10)["marks"][0, 0] == raster.MARK_LOST
 
@@ -117,7 +117,7 @@ def test_idle_periods_shade_the_lane_by_c_state(c3_results):
 
 def test_a_short_idle_period_still_covers_a_pixel_at_any_zoom():
     spans = {raster.BG_IDLE: (np.array([500], np.int64), np.array([510], np.int64), np.array([0], np.int64))}
-    data = raster.RasterData(["CPU0"], 1, {}, (np.zeros(0, np.int64), np.zeros(0, np.int64)), 10**9,
+    data = raster.RasterData(["CPU 0"], 1, {}, (np.zeros(0, np.int64), np.zeros(0, np.int64)), 10**9,
                              spans=spans, cstate_names=["C1"])
     for width in (10, 1000, 100_000):
         assert np.count_nonzero(raster.planes(data, 0, 10**9, width)["background"]) == 1
@@ -154,6 +154,15 @@ def test_hardware_lanes_hold_each_device_with_its_interrupts(c3_results):
     own = data.ncpu_lanes + meta["tick_device"][1]
     assert int(np.count_nonzero(lanes == own)) == int(np.count_nonzero(fire & (c3_results.source == 0)
                                                                        & (c3_results.cpu == 1)))
+
+
+def test_cpu_lanes_are_named_cpu_space_n_as_every_other_view_names_a_cpu(c3_results):
+    # the raster said "CPU0" beside the histogram's, the measure dock's and the trace export's "CPU 0"
+    data = raster.build(c3_results, hardware=True)
+    ncpus = int(c3_results.meta["ncpus"])
+    assert data.ncpu_lanes == ncpus > 1
+    assert data.lane_names[:ncpus] == [f"CPU {c}" for c in range(ncpus)] == [raster.cpu_lane_name(c) for c in range(ncpus)]
+    assert data.lane_names[ncpus:] == raster.device_lane_names(c3_results.meta)   # device lanes keep their names
 
 
 def test_the_broadcast_device_lane_shows_its_own_interrupts_not_the_cpus_receipts():
