@@ -16,11 +16,26 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLay
 from tickscope.sim.events import Kind
 from tickscope.sim.units import format_hz, format_ns, format_seconds_us
 
-CURSOR_PENS = {"A": (80, 220, 255), "B": (255, 170, 40)}
+# Cursors A and B: one colour no raster mark uses, dashed, lettered in a box of that colour by the time axis
+# (the top holds the marker names, and "Add at A" puts a marker on A). They were cyan and orange, B exactly
+# the dark theme's "late" and A next to "via broadcast": a cursor read as a column of ticks. Deep pink is
+# the hue the palettes leave free (CIE76 distance >= 53 from every mark colour of either theme, contrast
+# >= 3.5:1 on both plot backgrounds); the letter tells A from B.
+CURSOR_COLOR = (255, 20, 147)
+CURSOR_DASH = [6, 3]        # in pen widths: long dashes, unlike the solid tick marks and the markers' DashLine (4, 2)
+CURSOR_WIDTH = 2
+CURSOR_LABEL_COLOR = (255, 255, 255)
 MARKER_PEN = (200, 120, 255)
 NTH_PEN = (255, 240, 60)
 NTH_CASING_PEN = (40, 40, 40)
 MARKER_COLS = ("time", "name", "note")
+
+
+def cursor_pen(width: float = CURSOR_WIDTH):
+    """The pen of cursors A and B (*width* px; the dashes scale with it)."""
+    pen = pg.mkPen(CURSOR_COLOR, width=width)
+    pen.setDashPattern(CURSOR_DASH)
+    return pen
 
 
 def _ns_to_x(t_ns: int) -> float:
@@ -50,10 +65,10 @@ class MeasureController(QObject):
         self._setting = False
 
         self._lines = {}
-        for name, rgb in CURSOR_PENS.items():
-            line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen(rgb, width=2),
-                                   hoverPen=pg.mkPen(rgb, width=4), label=name,
-                                   labelOpts={"position": 0.97, "color": rgb, "fill": (0, 0, 0, 160)})
+        for name in ("A", "B"):
+            line = pg.InfiniteLine(angle=90, movable=True, pen=cursor_pen(), hoverPen=cursor_pen(2 * CURSOR_WIDTH),
+                                   label=name, labelOpts={"position": 0.97, "color": CURSOR_LABEL_COLOR,
+                                                          "fill": CURSOR_COLOR})
             line.setZValue(1000)
             line.setVisible(False)
             line.sigPositionChanged.connect(lambda _l, n=name: self._on_dragged(n))

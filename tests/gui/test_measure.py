@@ -166,3 +166,47 @@ def test_nth_tick_marks_stand_out_on_either_themes_background(measure, backgroun
         centre = raster.widget.mapFromScene(vb.mapViewToScene(QPointF(t / 1e9, 1.0)))
         colours = {image.pixelColor(centre.x() + dx, centre.y()).getRgb()[:3] for dx in range(-3, 4)}
         assert max(_contrast(c, background) for c in colours) >= 3.0, colours
+
+
+def _lab(rgb) -> np.ndarray:
+    """CIE L*a*b* (D65) of an sRGB triple: Euclidean distance in it is how far apart two colours look."""
+    c = np.asarray(rgb[:3], dtype=np.float64) / 255.0
+    c = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ c
+    f = np.cbrt(xyz / np.array([0.95047, 1.0, 1.08883]))
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_a_cursor_never_wears_the_colour_of_an_event_mark(measure, dark):
+    # cursor B was (255, 170, 40), the dark theme's "late"; A (80, 220, 255) stood next to "via broadcast"
+    from tickscope.sim import raster
+
+    _, m = measure
+    m.place_cursors_in_view()
+    colours = raster.DARK_COLORS if dark else raster.LIGHT_COLORS
+    kinds = {raster.MARK_NAMES[code]: colours[code][:3] for code in raster.MARK_NAMES}
+    kinds.update({"expected (ghost)": colours["ghost"][:3], "selected tick": colours["highlight"][:3]})
+    assert len(kinds) == len(raster.MARK_NAMES) + 2
+    for name, line in m._lines.items():
+        assert line.isVisible()
+        cursor = line.pen.color().getRgb()[:3]
+        for kind, rgb in kinds.items():
+            assert cursor != tuple(rgb), f"cursor {name} is {kind}'s colour {rgb}"
+            assert np.linalg.norm(_lab(cursor) - _lab(rgb)) >= 40, f"cursor {name} {cursor} looks like {kind} {rgb}"
+
+
+def test_cursors_are_dashed_and_lettered_unlike_the_solid_tick_marks(measure):
+    from PySide6.QtCore import Qt
+
+    from tickscope.gui.measure import CURSOR_COLOR
+
+    _, m = measure
+    m.place_cursors_in_view()
+    for name, line in m._lines.items():
+        assert line.pen.style() != Qt.SolidLine and line.pen.dashPattern()
+        assert line.pen.color().getRgb()[:3] == line.label.fill.color().getRgb()[:3] == CURSOR_COLOR
+        assert line.label.toPlainText() == name
+    dashes = {tuple(line.pen.dashPattern()) for line in m._lines.values()}
+    marker = pg.mkPen((0, 0, 0), style=Qt.DashLine).dashPattern()
+    assert len(dashes) == 1 and dashes != {tuple(marker)}     # one cursor style, not the markers' dashes
