@@ -25,7 +25,11 @@ CURSOR_COLOR = (255, 20, 147)
 CURSOR_DASH = [6, 3]        # in pen widths: long dashes, unlike the solid tick marks and the markers' DashLine (4, 2)
 CURSOR_WIDTH = 2
 CURSOR_LABEL_COLOR = (255, 255, 255)
-MARKER_PEN = (200, 120, 255)
+# Markers: dark olive, dashed, named in white on an olive box at the top. They were violet (200, 120, 255),
+# 19 apart (CIE76) from the dark theme's "duplicated" mark; olive is >= 44 from every mark colour of either
+# theme and from the cursors, with contrast >= 3:1 on both plot backgrounds.
+MARKER_PEN = (120, 105, 0)
+MARKER_LABEL_COLOR = (255, 255, 255)
 NTH_PEN = (255, 240, 60)
 NTH_CASING_PEN = (40, 40, 40)
 MARKER_COLS = ("time", "name", "note")
@@ -246,7 +250,7 @@ class MeasureController(QObject):
         for m in self._markers:
             line = pg.InfiniteLine(pos=_ns_to_x(m["time_ns"]), angle=90, movable=False,
                                    pen=pg.mkPen(MARKER_PEN, width=1.5, style=Qt.DashLine), label=m["name"],
-                                   labelOpts={"position": 0.05, "color": MARKER_PEN, "fill": (0, 0, 0, 160)})
+                                   labelOpts={"position": 0.05, "color": MARKER_LABEL_COLOR, "fill": MARKER_PEN})
             line.setToolTip(m["note"] or m["name"])
             line.setZValue(950)
             self.plot_item.addItem(line, ignoreBounds=True)

@@ -196,6 +196,25 @@ def test_a_cursor_never_wears_the_colour_of_an_event_mark(measure, dark):
             assert np.linalg.norm(_lab(cursor) - _lab(rgb)) >= 40, f"cursor {name} {cursor} looks like {kind} {rgb}"
 
 
+@pytest.mark.parametrize("dark", [False, True])
+def test_a_marker_never_wears_the_colour_of_an_event_mark_or_a_cursor(measure, dark):
+    # markers were violet (200, 120, 255): 19 apart from the dark theme's "duplicated" (220, 90, 255)
+    from tickscope.gui.measure import CURSOR_COLOR
+    from tickscope.sim import raster
+
+    _, m = measure
+    m.add_marker(5_000_000, "M1", "")
+    colours = raster.DARK_COLORS if dark else raster.LIGHT_COLORS
+    kinds = {raster.MARK_NAMES[code]: colours[code][:3] for code in raster.MARK_NAMES}
+    kinds.update({"expected (ghost)": colours["ghost"][:3], "selected tick": colours["highlight"][:3],
+                  "cursor": CURSOR_COLOR})
+    (line,) = m._marker_lines
+    marker = line.pen.color().getRgb()[:3]
+    assert line.label.fill.color().getRgb()[:3] == marker
+    for kind, rgb in kinds.items():
+        assert np.linalg.norm(_lab(marker) - _lab(rgb)) >= 40, f"marker {marker} looks like {kind} {rgb}"
+
+
 def test_cursors_are_dashed_and_lettered_unlike_the_solid_tick_marks(measure):
     from PySide6.QtCore import Qt
 
