@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLay
                                QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QSpinBox, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from tickscope.gui.plot_panels import MARKER_RGB
 from tickscope.sim.events import Kind
 from tickscope.sim.units import format_hz, format_ns, format_seconds_us
 
@@ -25,10 +26,7 @@ CURSOR_COLOR = (255, 20, 147)
 CURSOR_DASH = [6, 3]        # in pen widths: long dashes, unlike the solid tick marks and the markers' DashLine (4, 2)
 CURSOR_WIDTH = 2
 CURSOR_LABEL_COLOR = (255, 255, 255)
-# Markers: dark olive, dashed, named in white on an olive box at the top. They were violet (200, 120, 255),
-# 19 apart (CIE76) from the dark theme's "duplicated" mark; olive is >= 44 from every mark colour of either
-# theme and from the cursors, with contrast >= 3:1 on both plot backgrounds.
-MARKER_PEN = (120, 105, 0)
+MARKER_PEN = MARKER_RGB          # the markers' colour, shared with exported plots (plot_panels)
 MARKER_LABEL_COLOR = (255, 255, 255)
 NTH_PEN = (255, 240, 60)
 NTH_CASING_PEN = (40, 40, 40)

@@ -19,7 +19,12 @@ TITLE_PT, SUBTITLE_PT, BODY_PT, LABEL_PT, TICK_PT, FOOT_PT = 13, 8, 10, 9, 8, 7
 MARGIN_PT = 18.0
 INK = QtGui.QColor(30, 30, 30)
 GRID = QtGui.QColor(225, 225, 225)
-MARKER_COLOR = QtGui.QColor(0, 120, 200)
+# Markers, on screen (gui/measure.py) and in exported plots: dark olive. On screen they were violet
+# (200, 120, 255), 19 apart (CIE76) from the dark theme's "duplicated" mark, and blue (0, 120, 200) in exports,
+# next to "via broadcast"; olive is >= 44 from every mark colour of either theme and from the measure cursors,
+# with contrast >= 3:1 on both plot backgrounds.
+MARKER_RGB = (120, 105, 0)
+MARKER_COLOR = QtGui.QColor(*MARKER_RGB)
 
 
 # -- drawing primitives ------------------------------------------------------------
