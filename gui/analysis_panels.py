@@ -198,6 +198,7 @@ class RatePanel(QWidget):
         self._bin_ns = None
         self._prepared = None
         self._curves: list[StepCurve] = []
+        self._hz_line = None   # the HZ reference line (a periodic tick's rate), re-added after plot.clear()
         self.bin_box = QComboBox()
         self.bin_box.setToolTip("Width of the time bins the interrupts are counted in (auto: from the run's length)")
         self.bin_box.addItem("auto bin", None)
@@ -248,6 +249,7 @@ class RatePanel(QWidget):
             self.plot.clear()
             self._legend.clear()
             self._curves = []
+            self._hz_line = None
             self._rate = None
             return
         bin_ns = self.effective_bin_ns()
@@ -266,6 +268,7 @@ class RatePanel(QWidget):
         self.plot.clear()
         self._legend.clear()
         self._curves = []
+        self._hz_line = None
         for cpu in range(ncpus):
             name = f"CPU {cpu}" if ncpus <= self.MAX_LEGEND_CPUS else None
             # StepCurve, not PlotDataItem: 256 CPUs built in 0.12 s instead of 0.81 s (measured here), and
@@ -279,11 +282,13 @@ class RatePanel(QWidget):
         self._finish(res, ncpus, bin_ns)
 
     def _finish(self, res, ncpus, bin_ns):
-        # rates read against zero: a flat 250 Hz line must not look like a swing
-        top = float(self._rate["rate_hz"].max()) if self._rate["rate_hz"].size else 0.0
-        self.plot.setYRange(0, max(top, 1.0) * 1.1, padding=0)
-        self._legend.setVisible(ncpus <= self.MAX_LEGEND_CPUS)   # no names past that: no empty box
         hz = res.meta.get("hz")
+        self._show_hz(hz)
+        # rates read against zero: a flat 250 Hz line must not look like a swing; HZ stays in view, so that a
+        # tickless CPU's rate reads against the periodic tick it saves
+        top = float(self._rate["rate_hz"].max()) if self._rate["rate_hz"].size else 0.0
+        self.plot.setYRange(0, max(top, float(hz or 0), 1.0) * 1.1, padding=0)
+        self._legend.setVisible(ncpus <= self.MAX_LEGEND_CPUS)   # no names past that: no empty box
         rate = self._rate["rate_hz"]
         spread = ""
         if ncpus > self.MAX_LEGEND_CPUS and rate.size:
@@ -291,6 +296,25 @@ class RatePanel(QWidget):
             spread = (f"; per-CPU mean {mean.mean():.0f} Hz (min {mean.min():.0f} on CPU {int(mean.argmin())}, "
                       f"max {mean.max():.0f} on CPU {int(mean.argmax())}); click a line for its CPU")
         self.info.setText(f"{ncpus} CPU{'' if ncpus == 1 else 's'}, {format_ns(bin_ns, 0)} bins" + (f", HZ={hz}" if hz else "") + spread)
+
+    def hz_line(self):
+        """The dashed HZ reference line (None when the run has no HZ)."""
+        return self._hz_line
+
+    def _show_hz(self, hz) -> None:
+        if not hz:
+            if self._hz_line is not None:
+                self.plot.removeItem(self._hz_line)
+                self._hz_line = None
+            return
+        if self._hz_line is None:
+            self._hz_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen((128, 128, 128), width=1, style=Qt.DashLine),
+                                            label="", labelOpts={"position": 0.02, "color": (110, 110, 110), "anchors": [(0, 0), (0, 0)]})
+            self._hz_line.setZValue(-10)   # under the CPUs' curves
+            self.plot.addItem(self._hz_line, ignoreBounds=True)
+        self._hz_line.setPos(float(hz))
+        self._hz_line.label.setFormat(f"HZ={hz} (a periodic tick)")
+        self._hz_line.setToolTip(f"HZ={hz}: the rate of a periodic tick; a CPU below it is tickless part of the time")
 
     def _on_curve_click(self, cpu: int, ev):
         x = self.plot.getViewBox().mapSceneToView(ev.scenePos()).x()

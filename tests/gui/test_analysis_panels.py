@@ -108,6 +108,25 @@ def test_rate_panel_plots_one_curve_per_cpu_with_analysis_rates(qtbot, run):
     assert round(total) == np.count_nonzero((res.kind == Kind.TICK) | (res.kind == Kind.IRQ))
 
 
+def test_rate_panel_keeps_the_hz_line_in_view_under_tickless_rates(qtbot):
+    # a tickless run's rates sit far under HZ; the y range used to end at their maximum, so nothing said what
+    # a periodic tick would have cost
+    sc = scenario.apply_sets(scenario.preset("bare-metal-hpet-c3"), ['workload.kind="idle"', "run.until=300ms"])
+    res = simulation.simulate(sc, engine="reference")
+    panel = RatePanel()
+    qtbot.addWidget(panel)
+    panel.set_results(res, analysis.summarize(res))
+    hz = res.meta["hz"]
+    assert panel.rate()["rate_hz"].max() < hz / 2     # idle CPUs: a few interrupts per second
+    line = panel.hz_line()
+    assert line is not None and line.value() == hz and line in panel.plot.getPlotItem().items
+    lo, hi = panel.plot.getViewBox().viewRange()[1]
+    assert lo == 0 and hi >= hz
+    assert f"HZ={hz}" in line.label.toPlainText()
+    panel.set_bin_ns(10_000_000)     # redrawn at another bin width: still one line
+    assert sum(isinstance(i, pg.InfiniteLine) for i in panel.plot.getPlotItem().items) == 1
+
+
 def test_residency_panel_says_no_data_until_the_keys_exist(qtbot, run):
     res, summ = run
     panel = ResidencyPanel()
