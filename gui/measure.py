@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLay
                                QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QSpinBox, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from tickscope.gui.plot_panels import MARKER_RGB
+from tickscope.gui.plot_panels import MARKER_RGB   # the markers' colour, shared with exported plots
 from tickscope.sim.events import Kind
 from tickscope.sim.units import format_hz, format_ns, format_seconds_us
 
@@ -25,9 +25,7 @@ from tickscope.sim.units import format_hz, format_ns, format_seconds_us
 CURSOR_COLOR = (255, 20, 147)
 CURSOR_DASH = [6, 3]        # in pen widths: long dashes, unlike the solid tick marks and the markers' DashLine (4, 2)
 CURSOR_WIDTH = 2
-CURSOR_LABEL_COLOR = (255, 255, 255)
-MARKER_PEN = MARKER_RGB          # the markers' colour, shared with exported plots (plot_panels)
-MARKER_LABEL_COLOR = (255, 255, 255)
+LABEL_TEXT_COLOR = (255, 255, 255)   # the letters of a cursor's and the name of a marker's label box
 NTH_PEN = (255, 240, 60)
 NTH_CASING_PEN = (40, 40, 40)
 MARKER_COLS = ("time", "name", "note")
@@ -69,7 +67,7 @@ class MeasureController(QObject):
         self._lines = {}
         for name in ("A", "B"):
             line = pg.InfiniteLine(angle=90, movable=True, pen=cursor_pen(), hoverPen=cursor_pen(2 * CURSOR_WIDTH),
-                                   label=name, labelOpts={"position": 0.97, "color": CURSOR_LABEL_COLOR,
+                                   label=name, labelOpts={"position": 0.97, "color": LABEL_TEXT_COLOR,
                                                           "fill": CURSOR_COLOR})
             line.setZValue(1000)
             line.setVisible(False)
@@ -247,8 +245,8 @@ class MeasureController(QObject):
         self._marker_lines = []
         for m in self._markers:
             line = pg.InfiniteLine(pos=_ns_to_x(m["time_ns"]), angle=90, movable=False,
-                                   pen=pg.mkPen(MARKER_PEN, width=1.5, style=Qt.DashLine), label=m["name"],
-                                   labelOpts={"position": 0.05, "color": MARKER_LABEL_COLOR, "fill": MARKER_PEN})
+                                   pen=pg.mkPen(MARKER_RGB, width=1.5, style=Qt.DashLine), label=m["name"],
+                                   labelOpts={"position": 0.05, "color": LABEL_TEXT_COLOR, "fill": MARKER_RGB})
             line.setToolTip(m["note"] or m["name"])
             line.setZValue(950)
             self.plot_item.addItem(line, ignoreBounds=True)
