@@ -49,9 +49,9 @@ def scenario_from_args(args, default_preset=None) -> scen.Scenario:
     if path and args.preset:
         raise InputError("give either a SCENARIO file or --preset, not both")
     preset = args.preset and (shipped.name_in("presets", args.preset) or args.preset)
-    if path and not Path(path).is_file() and shipped.name_in("presets", path):
+    if path and not Path(path).is_file() and (named := shipped.name_in("presets", path)):
         # a preset's file as a checkout holds it (assets/presets/NAME.toml), given from any directory
-        path, preset = None, shipped.name_in("presets", path)
+        path, preset = None, named
     if path:
         if str(path).endswith(".tickrec"):
             raise InputError(f"{path}: is a recording; this command takes a scenario (.toml)")
