@@ -13,6 +13,8 @@ from __future__ import annotations
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
+from tickscope.sim.scenario import BOM
+
 
 def _value(value, top: bool):
     """*value* as a tomlkit item: a section (top level) as a table, a nested table or a list's tables inline."""
@@ -51,7 +53,7 @@ def edit_text(text: str, old: dict, new: dict) -> str | None:
     *text* cannot be parsed or edited (the caller then renders *new* from its data and checks what it gets)."""
     try:
         # tomlkit refuses a byte order mark; the edit is written without one (a BOM is optional in UTF-8)
-        doc = tomlkit.parse(text.removeprefix("\ufeff"))
+        doc = tomlkit.parse(text.removeprefix(BOM))
         _apply(doc, old, new, True)
         return tomlkit.dumps(doc)
     except (TOMLKitError, ValueError, TypeError, KeyError):
