@@ -45,7 +45,6 @@ def _check_outputs(args):
         check_folder(d, f"--csv {d}")
 
 
-
 def _run(args):
     if args.scenario and str(args.scenario).endswith(".tickrec"):
         return _replay(args)
