@@ -58,6 +58,7 @@ class GraphView(QtWidgets.QWidget):
         self._backend = None
         self._results = None
         self._faults = None
+        self.room_pending = False   # install(): enlarge the bottom panels when the user first brings this one up
         self._sel_edges: list = []
         self._sel_nodes: list = []
         self._sel_component = None
@@ -446,6 +447,25 @@ class GraphView(QtWidgets.QWidget):
 
 # -- installation into the main window ---------------------------------------------
 
+#: Below this share of the window's height the Graph panel shows its symbols without room for their labels.
+GRAPH_MIN_SHARE = 0.45
+
+
+def _give_graph_room(window, view, dock, shown: bool) -> None:
+    """The first time the user brings the Graph panel up, give the bottom panels most of the window (once: the
+    enlarge action, shown in the status bar, gives the tick view its room back)."""
+    if not (shown and view.room_pending and window.layout_settled) or dock.isFloating():
+        return
+    view.room_pending = False
+    if window.panels_enlarged() or dock.height() >= GRAPH_MIN_SHARE * window.height():
+        return
+    window.set_panels_enlarged(True)
+    act = window.actions_by_name.get("enlarge_panels")
+    key = act.shortcut().toString(QtGui.QKeySequence.NativeText) if act is not None else ""
+    window.statusBar().showMessage("Graph panel enlarged to fit its labels" + (f"; {key} gives the tick view its room back"
+                                                                             if key else ""), 10000)
+
+
 def _raster_click(window, view, dock, event) -> None:
     """A left click in the raster: if it hits a lost or duplicated tick, select its causes."""
     if event.button() != QtCore.Qt.LeftButton or event.double():
@@ -462,6 +482,7 @@ def _raster_click(window, view, dock, event) -> None:
         return
     px_ns = vb.viewPixelSize()[0] * 1e9
     if view.select_tick(int(round(p.x() * 1e9)), cpu, int(max(4 * px_ns, 1))):
+        view.room_pending = False   # the user is working in the raster: the Graph comes up beside it, not over it
         dock.show()
         dock.raise_()
 
@@ -470,6 +491,8 @@ def install(window) -> GraphView:
     """Add the Graph panel and its actions to *window* and link it with the tick raster."""
     view = GraphView()
     dock = window.add_panel("Graph", view, area="bottom", shortcut="Ctrl+9")
+    view.room_pending = True
+    dock.visibilityChanged.connect(lambda shown: _give_graph_room(window, view, dock, shown))
 
     def show():
         dock.show()

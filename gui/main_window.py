@@ -75,6 +75,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.persistent = persistent
         self._asked_to_close = False   # close_without_asking: no unsaved-changes question
         self._panels_height = 260      # the bottom panels' height before set_panels_enlarged
+        #: False while the window first shows (its docks report themselves visible then); True once it is on
+        #: screen, so that a dock becoming visible afterwards was raised by the user or by an action
+        self.layout_settled = False
         self.actions_by_name: dict[str, QtGui.QAction] = {}
         self._results = None
         self._summary = None
@@ -370,6 +373,11 @@ class MainWindow(QtWidgets.QMainWindow):
             act.setChecked(on)
             act.blockSignals(False)
 
+    def panels_enlarged(self) -> bool:
+        """Whether the bottom panels have most of the window (set_panels_enlarged)."""
+        act = self.actions_by_name.get("enlarge_panels")
+        return act is not None and act.isChecked()
+
     def set_hardware_lanes(self, on: bool) -> None:
         self.raster.set_show_hardware(on)
         self.controller.set_hardware(on)
@@ -513,6 +521,14 @@ class MainWindow(QtWidgets.QMainWindow):
         if answer == QtWidgets.QMessageBox.Save:
             return self.save()
         return answer == QtWidgets.QMessageBox.Discard
+
+    def showEvent(self, event):  # noqa: N802 - Qt override
+        super().showEvent(event)
+        QtCore.QTimer.singleShot(0, self._settle_layout)
+
+    def _settle_layout(self):
+        if shiboken6.isValid(self):
+            self.layout_settled = True
 
     def closeEvent(self, event):  # noqa: N802 - Qt override
         if not self._may_close():

@@ -317,3 +317,30 @@ def test_the_evidence_pane_names_a_clicked_tick_s_cpu_as_the_raster_does():
     assert f"{raster.cpu_lane_name(2)} @ " in html and "CPU2" not in html
     links = evid._tick_links(np.array([4_000_000, 8_000_000]), np.array([2, 3]))
     assert ">CPU 2 @ " in links and ">CPU 3 @ " in links and "CPU2" not in links
+
+
+def test_bringing_the_graph_up_gives_it_room_once_and_the_shortcut_gives_it_back(qtbot):
+    win, view = _window(qtbot, [])
+    qtbot.waitUntil(lambda: win.layout_settled, timeout=3000)
+    dock = win.docks["Graph"]
+    assert dock.height() < 0.4 * win.height()   # the 260 px analysis tabs: no room for the labels
+    win.actions_by_name["graph_show"].trigger()
+    qtbot.waitUntil(lambda: dock.height() > 0.6 * win.height(), timeout=3000)
+    assert win.panels_enlarged() and "Ctrl+Shift+M" in win.statusBar().currentMessage()
+    win.actions_by_name["enlarge_panels"].trigger()            # the user takes the room back ...
+    qtbot.waitUntil(lambda: dock.height() < 0.4 * win.height(), timeout=3000)
+    win.docks["Histograms"].raise_()
+    win.docks["Graph"].raise_()                                # ... and it stays theirs
+    QtCore.QCoreApplication.processEvents()
+    assert not win.panels_enlarged() and dock.height() < 0.4 * win.height()
+
+
+def test_a_raster_click_brings_the_graph_up_without_shrinking_the_raster(qtbot):
+    win, view = _window(qtbot, ["lapic-irq-path"])
+    qtbot.waitUntil(lambda: win.layout_settled, timeout=3000)
+    faults = link.tick_faults(win.results)
+    central = win.centralWidget().height()
+    _click_raster(qtbot, win, int(faults.lost_time_ns[20]), int(faults.lost_cpu[20]))
+    assert win.docks["Graph"].isVisible() and view.selected_edges()
+    QtCore.QCoreApplication.processEvents()
+    assert not win.panels_enlarged() and win.centralWidget().height() == central
