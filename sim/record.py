@@ -396,8 +396,51 @@ def first_difference(stored: Results, replayed: Results) -> dict | None:
             "stored": _record(stored, first), "replayed": _record(replayed, first)}
 
 
+#: The simulated kernel's state where the run stopped (``Simulation.results`` meta: jiffies, the clocksource, the
+#: do_timer owner, every CPU's tick device, counters and idle statistics...): a replay must reach it too, as the
+#: engines' differential tests require.  Keys one side lacks (a recording from an older writer) are not compared.
+END_STATE_KEYS = ("events", "now_ns", "jiffies", "jiffies_updated", "clocksource", "ktime_ns", "do_timer_cpu",
+                  "last_jiffies_update", "wall_ahead_ns", "cpus", "hypervisor")
+
+
+def _first_state_difference(stored, replayed, path: str):
+    """(path, stored value, replayed value) of the first difference between two JSON-like values, comparing only
+    the keys both dicts have; None if they agree."""
+    if isinstance(stored, dict) and isinstance(replayed, dict):
+        for key in stored:
+            if key in replayed:
+                found = _first_state_difference(stored[key], replayed[key], f"{path}.{key}")
+                if found:
+                    return found
+        return None
+    if isinstance(stored, list) and isinstance(replayed, list):
+        if len(stored) != len(replayed):
+            return (f"{path} (length)", len(stored), len(replayed))
+        for i, (a, b) in enumerate(zip(stored, replayed)):
+            found = _first_state_difference(a, b, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return None if stored == replayed else (path, stored, replayed)
+
+
+def state_difference(stored: Results, replayed: Results) -> dict | None:
+    """The first difference in the end-of-run state (:data:`END_STATE_KEYS`) of two results, or None.
+
+    Returns
+    -------
+    dict or None
+        ``key`` (a path such as ``cpus[2].idle_calls``), ``stored`` and ``replayed`` values.
+    """
+    # as a recording stores it: JSON (tuples are lists, keys strings)
+    a = json.loads(json.dumps({k: stored.meta[k] for k in END_STATE_KEYS if k in stored.meta}, default=_json_default))
+    b = json.loads(json.dumps({k: replayed.meta[k] for k in END_STATE_KEYS if k in replayed.meta}, default=_json_default))
+    found = _first_state_difference(a, b, "")
+    return None if found is None else {"key": found[0].lstrip("."), "stored": found[1], "replayed": found[2]}
+
+
 def replay_matches(recording: Recording, simulate_fn: Callable[[scen.Scenario], Results]) -> tuple[bool, dict]:
-    """Re-simulate a recording from its scenario and seed and compare the event logs.
+    """Re-simulate a recording from its scenario and seed and compare the event logs and the end state.
 
     Parameters
     ----------
@@ -415,11 +458,13 @@ def replay_matches(recording: Recording, simulate_fn: Callable[[scen.Scenario], 
     Returns
     -------
     match : bool
-        True if every column is identical, record for record.
+        True if every column is identical, record for record, and so is the
+        simulated kernel's state where the run stopped (:data:`END_STATE_KEYS`).
     details : dict
         JSON-able: ``seed``, ``until_ns``, ``records_stored``,
-        ``records_replayed``, ``columns`` (name -> identical?) and
-        ``first_difference`` (see :func:`first_difference`, None on a match).
+        ``records_replayed``, ``columns`` (name -> identical?),
+        ``first_difference`` (see :func:`first_difference`, None on a match)
+        and ``state_difference`` (see :func:`state_difference`).
 
     Raises
     ------
@@ -443,9 +488,10 @@ def replay_matches(recording: Recording, simulate_fn: Callable[[scen.Scenario], 
         "records_replayed": len(replayed),
         "columns": {name: bool(np.array_equal(getattr(stored, name), getattr(replayed, name))) for name, _ in COLUMNS},
         "first_difference": diff,
+        "state_difference": state_difference(stored, replayed),
     }
-    if diff is not None and made != now:
+    if (diff is not None or details["state_difference"] is not None) and made != now:
         # not a regression or a corrupt file: the model changed since (e.g. semantics 7 forced programming)
         details["why"] = (f"recorded with engine semantics {made if made is not None else '6 or older'}, replayed "
                           f"with {now}: the simulated kernel changed in between (docs/engine.md)")
-    return diff is None, details
+    return diff is None and details["state_difference"] is None, details

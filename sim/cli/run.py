@@ -156,7 +156,19 @@ def _replay(args):
         json.dump({"recording": str(args.scenario), "match": ok, "details": details}, sys.stdout)
         sys.stdout.write("\n")
     else:
-        print(f"{args.scenario}: re-simulated from its scenario and seed: " + ("results match" if ok else f"results DIFFER: {details}"))
+        print(f"{args.scenario}: re-simulated from its scenario and seed: " + ("results match" if ok else
+                                                                              "results DIFFER: " + _what_differs(details)))
         if not ok and details.get("why"):
             print(f"{args.scenario}: {details['why']}")
     return 0 if ok else 1
+
+
+def _what_differs(details: dict) -> str:
+    """The first difference of a replay, in one line (run --json has the whole record of both)."""
+    diff, state = details.get("first_difference"), details.get("state_difference")
+    if diff is not None:
+        if diff["columns"] == ["length"]:
+            return (f"the stored log has {details['records_stored']} records, the replay {details['records_replayed']} "
+                    f"(the same up to record {diff['index']})")
+        return f"record {diff['index']} ({', '.join(diff['columns'])}): stored {diff['stored']}, replayed {diff['replayed']}"
+    return f"same event log, but the end state differs at {state['key']}: stored {state['stored']!r}, replayed {state['replayed']!r}"

@@ -330,3 +330,31 @@ def test_a_busy_run_prints_no_idle_table_and_no_log(capsys):
     assert main(["run", "--preset", "kvm", "--until", "200ms"]) == 0
     out = capsys.readouterr().out
     assert "C-state residency" not in out and "kernel log:" not in out
+
+
+@pytest.mark.parametrize("tamper,said", [
+    (lambda res: res.meta["cpus"][0].update(idle_calls=res.meta["cpus"][0]["idle_calls"] + 7),
+     "same event log, but the end state differs at cpus[0].idle_calls: stored {calls}, replayed {calls_7}"),
+    (lambda res: res.value.__setitem__(3, res.value[3] + 1), "record 3 (value): stored {{"),
+])
+def test_a_replay_that_differs_says_where_in_one_line(tmp_path, monkeypatch, capsys, tamper, said):
+    from tickscope.sim import record
+    from tickscope.sim.cli import run as run_cmd
+    from tickscope.sim.simulation import Simulation
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--preset", "bare-metal-hpet-c3", "--until", "200ms", "--engine", "reference", "-o", "r.tickrec"]) == 0
+    capsys.readouterr()
+
+    class Tampered(Simulation):
+        def run(self, *a, **kw):
+            res = super().run(*a, **kw)
+            tamper(res)
+            return res
+
+    monkeypatch.setattr(run_cmd, "Simulation", Tampered)
+    assert main(["run", "r.tickrec", "--engine", "reference"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "results DIFFER: " in out
+    stored = record.load_recording(tmp_path / "r.tickrec").results.meta["cpus"][0]["idle_calls"]
+    assert said.format(calls=stored, calls_7=stored + 7) in out

@@ -255,6 +255,33 @@ def test_replay_with_the_real_simulation_matches(tmp_path):
     assert not ok and details["first_difference"]["columns"] == ["length"]
 
 
+@pytest.mark.parametrize("preset", ["bare-metal-hpet-c3", "unstable-tsc"])
+def test_replay_compares_the_end_state_too(tmp_path, preset):
+    # the same log with another end state (a CPU's idle counter, the clocksource the watchdog left) is a difference:
+    # `run REC` used to say "results match" on the event columns alone
+    sc = scen.apply_sets(scen.preset(preset), ['run.until="1500ms"'])
+    results = simulation.Simulation(sc, engine="reference").run()
+    rec = load_recording(save_recording(tmp_path / "r.tickrec", sc, results))
+    rerun = lambda s, settle: simulation.Simulation(s, engine="reference", settle=settle).run()  # noqa: E731
+    ok, details = replay_matches(rec, rerun)
+    assert ok and details["state_difference"] is None, details
+    stored_calls = rec.results.meta["cpus"][1]["idle_calls"]
+    rec.results.meta["cpus"][1]["idle_calls"] += 1
+    ok, details = replay_matches(rec, rerun)
+    assert not ok and details["first_difference"] is None
+    assert details["state_difference"] == {"key": "cpus[1].idle_calls", "stored": stored_calls + 1,
+                                           "replayed": stored_calls}
+    rec.results.meta["cpus"][1]["idle_calls"] = stored_calls
+    rec.results.meta["clocksource"] = "refined-jiffies"
+    ok, details = replay_matches(rec, rerun)
+    assert not ok and details["state_difference"]["key"] == "clocksource"
+    # a key one side lacks (a recording from an older writer) is not a difference
+    del rec.results.meta["clocksource"]
+    del rec.results.meta["cpus"][0]["idle_calls"]
+    ok, details = replay_matches(rec, rerun)
+    assert ok, details
+
+
 def test_replay_reports_first_differing_record(good):
     rec = load_recording(good)
     replayed = make_results()
