@@ -286,7 +286,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel_refresh.set_results(results, summary, snap.get("panels") if same else None,
                                        running=self.controller.state() == "running")
         if same and "procfs" in snap:   # a stop's snapshot (the ones published during a run carry none)
-            self.proc_view.set_files(snap["procfs"], int(snap["now_ns"]))
+            # read where the run was judged: a pause's instant, or the end (the in-flight interrupts the end
+            # delivered a little later count, but the kernel's clock reads the end, as timer_list's "now at" says)
+            self.proc_view.set_files(snap["procfs"], int(results.meta["until_ns"]))
         elif not same:
             self.proc_view.set_files(None, recording=results is not None)
 

@@ -28,6 +28,16 @@ def test_the_panel_shows_what_the_cli_prints_for_the_same_run(qtbot, capsys):
     win.close()
 
 
+def test_the_status_names_the_instant_timer_list_reads(qtbot):
+    # the end delivered interrupts in flight a little past 300 ms (now_ns 300.1 ms), but the files are read at
+    # the end: "now at 300000000 nsecs"; the status said "(300.143 ms simulated)"
+    win = _window(qtbot)
+    assert win.results.meta["now_ns"] > 300_000_000
+    assert "now at 300000000 nsecs" in win.proc_view.files()["/proc/timer_list (v0.10)"]
+    assert win.proc_view.status.text() == "read where the run stopped (300.000 ms simulated)"
+    win.close()
+
+
 def test_save_writes_the_file_on_show(qtbot, tmp_path):
     win = _window(qtbot)
     win.proc_view.choice.setCurrentText("/proc/interrupts")
