@@ -245,7 +245,7 @@ cdef inline int hrtimer_reprogram(Machine* m, int cpu, ns_t t, bint force) noexc
 
 cdef inline void hrtimer_interrupt(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef Cpu* c = &m.cpus[cpu]
-    cdef ns_t now, step
+    cdef ns_t now
     cdef int tries = 0
     c.nr_events += 1
     m.slots[cpu].next_event = KTIME_MAX
@@ -258,9 +258,9 @@ cdef inline void hrtimer_interrupt(Machine* m, int cpu, ns_t t) noexcept nogil:
         tries += 1
         expire_hrtimers(m, cpu, t, ktime(m, t))
         if tries >= 3:
+            # the hang path: now + the handler's time (none in the model), forced (engine semantics 15)
             c.nr_hangs += 1
-            step = m.tick if m.tick < 100000000 else 100000000
-            program_event(m, cpu, t, ktime(m, t) + step, True)
+            program_event(m, cpu, t, ktime(m, t), True)
             break
 
 

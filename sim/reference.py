@@ -48,7 +48,7 @@ from tickscope.sim.results import COLUMNS
 
 #: Version of the engine semantics.  The Cython engine declares the version it
 #: implements (``CyEngine.SEMANTICS``); ``auto`` only picks it when they match.
-SEMANTICS = 14
+SEMANTICS = 15
 
 EBUSY = 16
 
@@ -354,8 +354,12 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
             tries += 1
             self._expire_hrtimers(cpu, t, self.ktime(t))
             if tries >= 3:
+                # The hang path: program (forced) now + the time the handler took, at most 100 ms.  The model's
+                # handler takes no time, so that is now: clockevents_program_min_delta, which raises
+                # min_delta_ns until the device can be programmed (engine semantics 15; before, a whole
+                # jiffy, which skipped the next tick slot and never grew min_delta_ns).
                 self.nr_hangs[cpu] += 1
-                self._program_event(cpu, t, self.ktime(t) + min(self.tick, 100_000_000), True)
+                self._program_event(cpu, t, self.ktime(t), True)
                 break
 
     def _expire_hrtimers(self, cpu, t, now) -> bool:

@@ -130,3 +130,23 @@ def test_each_timer_expirys_work_is_cpu_time_that_queues():
     for c in analysis.per_cpu(res):
         busy = 1 - c["idle_ns"] / 2e9
         assert abs(busy - c["timers_fired"] / 2 * 200e-6) < 0.02 and abs(busy - 0.4) < 0.04
+
+
+def test_the_hrtimer_hang_path_forces_min_delta_programming_instead_of_waiting_a_jiffy():
+    # hrtimer_interrupt: after three failed re-programmings it programs, with force, now + the time the handler
+    # took (at most 100 ms).  The model's handler takes no time, so that is clockevents_program_min_delta, which
+    # raises min_delta_ns (13410 -> 20115 ns: 192 HPET cycles minus a 9 us comparator write leave fewer than
+    # HPET_MIN_CYCLES) until the write works; from then on every programming is clamped to it and succeeds.
+    # Before (engine semantics 14) the hang path waited a whole jiffy: 239 hangs in 2 s, 23 tick slots lost and
+    # ticks up to 1 ms late, min_delta_ns never raised.  No NO_HZ idle entry forces programming here.
+    res = run(["machine.lapic=false", "machine.cpus=1", 'machine.hpet_write_delay="9us"', "kernel.hz=1000",
+               'kernel.nohz="off"', 'workload.kind="timers"', 'workload.timers=[{kind="periodic",period="333us"}]',
+               'run.until="2s"'])
+    (cpu,) = analysis.per_cpu(res)
+    assert cpu["tick_device"] == "hpet"
+    assert cpu["ticks_lost"] == 0 and cpu["ticks_delivered"] == cpu["ticks_expected"] >= 1999
+    assert cpu["latency_ns_max"] < 50_000
+    assert res.value[res.kind == Kind.MIN_DELTA].tolist() == [20_115]
+    assert int((res.kind == Kind.PROGRAM_ETIME).sum()) <= 3
+    assert res.meta["cpus"][0]["nr_hangs"] <= 1
+    assert any("CE: hpet increased min_delta_ns to 20115 nsec" in line for line in analysis.kernel_log(res))
