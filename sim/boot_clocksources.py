@@ -164,7 +164,10 @@ def register_clocksources(sc, hz: int, log: list[tuple[int, str]]) -> tuple[list
         freq = kclock.hpet_freq_from_period(period)
         p = kclock.clocksource_register("hpet", freq, 32, rating=250, flags=("CONTINUOUS", "VALID_FOR_HRES"))
         add(Clocksource(p, CS_COUNTER, *ratio(10**6, period)), at("hpet", 137_500_000))
-    elif m.pit and backend == "none":
+    elif m.pit and backend == "none" and m.cpus == 1 and (not m.lapic or sc.kernel.clockevent == "pit"):
+        # init_pit_clocksource (arch/x86/kernel/i8253.c, 32-bit only): not on SMP (i8253_lock does not
+        # scale), not with the HPET, and only while the PIT ticks periodically (a local APIC timer that took
+        # over the tick has switched it off); elsewhere refined-jiffies is what is left
         p = kclock.clocksource_register("pit", kclock.PIT_TICK_RATE, 32, rating=110)
         add(Clocksource(p, CS_COUNTER, *ratio(kclock.PIT_TICK_RATE, kclock.NSEC_PER_SEC), continuous=False), 137_500_000)
     tsc_khz = m.tsc_hz // 1000
