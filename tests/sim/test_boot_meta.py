@@ -25,7 +25,6 @@ def test_device_meta_falls_back_to_asdict_for_a_field_that_is_not_plain():
     assert m["callbacks"] == {"set_next_event": ["nested"]} and m["callbacks"]["set_next_event"] is not d.callbacks["set_next_event"]
 
 
-
 @pytest.mark.parametrize("sets", [
     ["machine.cpus=4"],                                        # SMP: i8253_lock does not scale
     ["machine.cpus=1"],                                        # UP, but the LAPIC timer took the tick over
