@@ -181,7 +181,7 @@ def judged_slots(res: Results, cpu: int, horizon: int, handled: np.ndarray) -> n
         return expected
     tail = settled_tail(res, cpu, horizon)
     tail = tail[member_of(tail, handled) & ~member_of(tail, expected)]
-    return np.sort(np.concatenate([expected, tail])) if tail.size else expected
+    return np.sort(np.concatenate([expected, tail]), kind="stable") if tail.size else expected
 
 
 def lost_slots(res: Results, cpu: int, late_threshold_ns: int = LATE_THRESHOLD_NS,

@@ -111,7 +111,7 @@ class SortedKeys:
         self._main.reserve(capacity)
 
     def add(self, keys: np.ndarray) -> None:
-        keys = np.sort(keys)
+        keys = np.sort(keys, kind="stable")
         main = self._main
         top = main.views()[0][-1] if main.n else None
         cut = 0 if top is None else int(np.searchsorted(keys, top, "right"))

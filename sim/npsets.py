@@ -1,6 +1,11 @@
 """Set operations on int64 arrays that release the GIL: sort + compare instead of numpy's hash-based
 ``unique``/``isin`` (numpy >= 2.3), which hold it throughout and stall the GUI thread while a worker
-thread summarises a run."""
+thread summarises a run.
+
+The sorts are ``kind="stable"`` (timsort for int64): what is sorted here is tick expiries and times,
+in time order or nearly so, which timsort takes in one pass.  Measured on 5e6 int64 (numpy 2.4, this
+2-core EPYC): sorted 6 ms against 341 ms for the default introsort, 5 000 swapped pairs 7 against 290;
+random order 368 against 311."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,14 +19,14 @@ def distinct_count(values: np.ndarray) -> int:
     """
     if values.size == 0:
         return 0
-    s = np.sort(values)
+    s = np.sort(values, kind="stable")
     return int(np.count_nonzero(s[1:] != s[:-1])) + 1
 
 
 def member_of(values: np.ndarray, items: np.ndarray) -> np.ndarray:
     """``np.isin(values, items)`` by sort + searchsorted (``isin`` uses the GIL-holding hash ``unique``:
     ~100 ms GUI stall on 6e5 values here; this < 5 ms)."""
-    items = np.sort(np.asarray(items))
+    items = np.sort(np.asarray(items), kind="stable")
     values = np.asarray(values)
     if items.size == 0:
         return np.zeros(values.shape, dtype=bool)

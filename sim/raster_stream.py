@@ -181,14 +181,14 @@ class RasterStream:
             before = np.searchsorted(allj, sw) - 1
             self._history = np.concatenate([self._history, allj[before[before >= 0]]])
         if sw.size or rows[Kind.MIGRATE].size:
-            self._history = np.sort(np.concatenate([self._history, sw, rows[Kind.MIGRATE]]))
+            self._history = np.sort(np.concatenate([self._history, sw, rows[Kind.MIGRATE]]), kind="stable")
         # analysis thins the drift samples to 4000 over the whole log: below that, use every one (exact)
         if self._njiffies + jif.size > 4000 and jif.size > _DRIFT_CTX_SAMPLES:
             jif = jif[np.linspace(0, jif.size - 1, _DRIFT_CTX_SAMPLES).astype(np.int64)]
         prev = [np.array([self._last_jiffies], dtype=np.int64)] if self._last_jiffies >= 0 else []
         modes = self._last_mode[self._last_mode >= 0]
         take = np.concatenate(prev + [self._history, modes, jif, rows[Kind.MODE], rows[Kind.TICK]]).astype(np.int64)
-        take = np.sort(take)
+        take = np.sort(take, kind="stable")   # sorted runs: timsort merges them (npsets)
         if take.size > 1:
             take = take[np.concatenate([[True], take[1:] != take[:-1]])]
         ctx = Results(*(col[take] for col in res.columns().values()), meta=res.meta)
@@ -256,7 +256,7 @@ class RasterStream:
         """Emit every CPU's expected slots counted up to *end*; judge the ones behind the horizon."""
         ctx, _ = ctx_and_pos
         seg = self._seg
-        b = np.sort(np.concatenate([rows[Kind.MODE], rows[Kind.TICK_STOP], rows[Kind.TICK_RESTART]]))
+        b = np.sort(np.concatenate([rows[Kind.MODE], rows[Kind.TICK_STOP], rows[Kind.TICK_RESTART]]), kind="stable")
         # the segments to count: each CPU's open one, then every one the new boundary records start
         bcpu = res.cpu[b].astype(np.int64)
         order = np.argsort(bcpu, kind="stable")
@@ -431,7 +431,7 @@ class RasterStream:
     def _hardware(self, res, rows):
         names = device_lane_names(self.meta)
         for code_hw, kinds in ((MARK_HW_FIRE, (Kind.TICK, Kind.IRQ, Kind.BC_IRQ)), (MARK_HW_ETIME, (Kind.PROGRAM_ETIME,))):
-            r = np.sort(np.concatenate([rows[k] for k in kinds]))
+            r = np.sort(np.concatenate([rows[k] for k in kinds]), kind="stable")
             if not r.size:
                 continue
             dev = _device_of(res, r, self.meta)

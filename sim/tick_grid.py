@@ -182,7 +182,7 @@ def expected_slots(res: Results, cpu: int, bound: int | None = None, skip_at_sto
         out.append(np.repeat(firsts, counts) + (np.arange(total, dtype=np.int64) - seg_start) * tick)
     if not out:
         return np.zeros(0, dtype=np.int64)
-    slots = np.sort(np.concatenate(out)) if len(out) > 1 else out[0]
+    slots = np.sort(np.concatenate(out), kind="stable") if len(out) > 1 else out[0]   # runs in order: timsort
     if slots.size > 1 and not bool(np.all(slots[1:] > slots[:-1])):
         # a slot in two segments is one slot: a mode switch run by the tick for a slot while the kernel's
         # clock still reads before it (a slow TSC) starts the new grid on that slot again (the sched_timer's

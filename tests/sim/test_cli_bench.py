@@ -11,7 +11,8 @@ def test_bench_quick_json_reports_every_figure(capsys):
     assert main(["bench", "--quick", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     for key in ("engine_events_per_s", "reference_events_per_s", "ratio", "bytes_per_event", "peak_rss_mb",
-                "tick_layer_events_per_s", "tick_layer_mixed_events_per_s", "tick_layer_mixed_simulated_s_per_wall_s"):
+                "tick_layer_events_per_s", "tick_layer_mixed_events_per_s", "tick_layer_mixed_simulated_s_per_wall_s",
+                "summary_records_per_s"):
         assert isinstance(out[key], float) and out[key] > 0, key
     # the log is 20 bytes a record; the standard scenario logs 1.125 records per event (one jiffies record
     # per 8 ticks): 22.5 bytes per event exactly
@@ -19,6 +20,7 @@ def test_bench_quick_json_reports_every_figure(capsys):
     ticks = out["engine_run"]["simulated_ns"] // 1_000_000 * 8           # 8 CPUs at HZ=1000, one event a tick
     assert ticks <= out["engine_run"]["events"] <= ticks * 1.001           # plus the boot-time mode switches
     assert out["ratio"] > 1.0
+    assert out["summary_run"]["records"] == out["engine_run"]["records"]    # the same log, summarised
     run = out["tick_layer_mixed_run"]
     assert run["simulated_s_per_wall_s"] == pytest.approx(run["simulated_ns"] / 1e9 / run["wall_s"])
 
