@@ -98,7 +98,7 @@ def build_run_bar(window) -> QtWidgets.QToolBar:
     window.engine_box.setCurrentText(ctl._engine)
     window.engine_box.setToolTip("Simulation engine: cython (fast), reference (pure Python, slow, the\n"
                                  "obviously-correct one for cross-checks); auto takes cython when it is built")
-    window.engine_box.activated.connect(lambda _i: ctl.set_engine(window.engine_box.currentText()))
+    window.engine_box.activated.connect(lambda _i: window.set_engine(window.engine_box.currentText()))
     window.speed_label = QtWidgets.QLabel("")
     window.speed_label.setMinimumWidth(120)
     window.speed_label.setToolTip("Engine speed: simulated events processed per second of wall-clock time")
@@ -113,7 +113,7 @@ def apply_seed(window) -> None:
         window.show_error(f"seed: {text!r} is not a seed (allowed 0..{scen.SEED_MAX})")
         window.seed_box.setText(str(ctl.seed()))
     elif seed != ctl.seed():
-        ctl.set_seed(seed)
+        window.set_seed(seed)
 
 
 def format_event_rate(events_per_s: float) -> str:
@@ -162,11 +162,11 @@ def build_actions(window) -> None:
     act("edit_toml", "Edit scenario as TOML", "Ctrl+T", w._focus_toml, menu=m)
 
     m = mb.addMenu("&Run")
-    bar, ctl = w.run_bar, w.controller
+    bar = w.run_bar
     w.space_guard = SpaceKeyGuard(w)   # Space on a focused check box, button or combo box is theirs
-    for a in (act("run", "&Run / pause", ["F5", "Space"], ctl.toggle, "run", menu=m),
-              act("step", "&Step one slice", "F10", ctl.step, "step", menu=m),
-              act("reset", "Rese&t", "Ctrl+R", ctl.reset, "reset", menu=m)):
+    for a in (act("run", "&Run / pause", ["F5", "Space"], w.toggle_run, "run", menu=m),
+              act("step", "&Step one slice", "F10", w.step_runs, "step", menu=m),
+              act("reset", "Rese&t", "Ctrl+R", w.reset_runs, "reset", menu=m)):
         bar.addAction(a)
     act("run_until", "Run &until…", "Ctrl+U", w._focus_until, "run-until", menu=m)
     bar.addWidget(w.until_edit)

@@ -146,6 +146,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.speed.connect(lambda eps: self.speed_label.setText(format_event_rate(eps)))
         self.controller.error.connect(self.show_error)
         if self.compare_controller is not None:
+            self.compare_controller.error.connect(lambda message: self.show_error(f"run B: {message}"))
             for ctl in (self.controller, self.compare_controller):
                 ctl.state_changed.connect(lambda _s: self._update_compare())
             self.central_tabs.setCurrentWidget(self.compare_view)
@@ -335,6 +336,38 @@ class MainWindow(QtWidgets.QMainWindow):
                 na, nb = f"{na} [{da}]" if da else na, f"{nb} [{db}]" if db else nb
             self.compare_view.set_results_pair(a["results"], a["summary"], b["results"], b["summary"], na, nb)
 
+    # -- run commands: run A, and run B beside it in compare mode ---------------------
+    def run_controllers(self) -> list[RunController]:
+        """The controllers the run commands drive: A's, and B's in compare mode (Run, Step, Reset, Run until,
+        the seed and the engine drove A alone: B never ran outside --screenshot, and its empty run was compared)."""
+        return [ctl for ctl in (self.controller, self.compare_controller) if ctl is not None]
+
+    def toggle_run(self) -> None:
+        """Run / pause (F5): pause every running run, else run (or resume) them all."""
+        ctls = self.run_controllers()
+        if any(ctl.state() == "running" for ctl in ctls):
+            for ctl in ctls:
+                ctl.pause()
+        else:
+            for ctl in ctls:
+                ctl.run()
+
+    def step_runs(self) -> None:
+        for ctl in self.run_controllers():
+            ctl.step()
+
+    def reset_runs(self) -> None:
+        for ctl in self.run_controllers():
+            ctl.reset()
+
+    def set_seed(self, seed: int) -> None:
+        for ctl in self.run_controllers():
+            ctl.set_seed(seed)
+
+    def set_engine(self, engine: str) -> None:
+        for ctl in self.run_controllers():
+            ctl.set_engine(engine)
+
     def run_to_end(self, until_ns: int | None = None, timeout_s: float = 600.0) -> None:
         """Run A (and B in compare mode) to *until_ns* or the scenario's end and wait (headless mode)."""
         for ctl in filter(None, (self.controller, self.compare_controller)):
@@ -407,12 +440,14 @@ class MainWindow(QtWidgets.QMainWindow):
         except ValueError as exc:
             self.show_error(f"run until: {exc}")
             return
-        self.controller.run_until(t)
+        for ctl in self.run_controllers():
+            ctl.run_until(t)
 
     def run_until(self, until_ns: int) -> None:
-        """Run to *until_ns* of simulated time (shown in the run bar)."""
+        """Run to *until_ns* of simulated time (shown in the run bar); B too in compare mode."""
         self.until_edit.setText(scen.format_duration(int(until_ns)))
-        self.controller.run_until(int(until_ns))
+        for ctl in self.run_controllers():
+            ctl.run_until(int(until_ns))
 
     def _focus_until(self):
         self.until_edit.setFocus()

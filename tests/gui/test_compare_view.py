@@ -205,3 +205,30 @@ def test_without_a_run_b_the_view_says_how_to_compare(qtbot):
     qtbot.addWidget(view)
     assert "--compare" in view.title.text()
     assert [view.table.horizontalHeaderItem(i).text() for i in range(5)] == ["metric", "A", "B", "Δ (B − A)", "%"]
+
+
+def test_run_commands_drive_run_b_too(qtbot):
+    # F5, Step, Reset, Run until and the seed drove run A alone: outside --screenshot run B never ran, and the
+    # compare view set A's run against B's empty one (B's lanes blank, "events 0")
+    from tickscope.gui.main_window import MainWindow
+    from tickscope.sim import scenario as scen
+
+    a = scen.apply_sets(scen.preset("vmi-2007"), ['run.until="40ms"'])
+    b = scen.apply_sets(a, ['core.changes=["lapic-irq-path"]'])
+    win = MainWindow(a, engine="reference", compare=b, persistent=False)
+    qtbot.addWidget(win)
+    ctls = (win.controller, win.compare_controller)
+    win.actions_by_name["run"].trigger()
+    qtbot.waitUntil(lambda: all(c.state() == "done" for c in ctls), timeout=60000)
+    assert win.compare_controller.last_snapshot["now_ns"] >= 40_000_000
+    win.actions_by_name["reset"].trigger()
+    assert [c.state() for c in ctls] == ["idle", "idle"]
+    win.actions_by_name["step"].trigger()
+    qtbot.waitUntil(lambda: all(c.state() == "paused" for c in ctls), timeout=60000)
+    win.run_until(20_000_000)
+    qtbot.waitUntil(lambda: all(c.state() == "done" for c in ctls), timeout=60000)
+    assert [c.until_ns() for c in ctls] == [20_000_000, 20_000_000]
+    win.seed_box.setText("7")
+    win.seed_box.editingFinished.emit()
+    assert [c.seed() for c in ctls] == [7, 7]
+    win.close()
