@@ -176,11 +176,27 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addDockWidget(area, dock)
         self.docks[title] = dock
         dock.visibilityChanged.connect(lambda on, w=widget: self.panel_refresh.on_visibility_changed(w, on))
-        act = dock.toggleViewAction()
+        # not the dock's toggleViewAction: for a panel in a tab behind another (the Drift tab behind the
+        # Histograms) that closed the panel, where "Show Drift panel" (Ctrl+4) means bring it to the front
+        act = QtGui.QAction(f"Show {title} panel", self)
+        act.setObjectName(f"action_dock_{title.lower().replace(' ', '_')}")
+        act.setCheckable(True)
+        act.setChecked(not dock.isHidden())
         act.setShortcut(QtGui.QKeySequence(shortcut))
-        act.setText(f"Show {title} panel")
+        dock.toggleViewAction().toggled.connect(act.setChecked)   # shown or closed otherwise (its close button)
+        act.triggered.connect(lambda on, d=dock, a=act: self._show_or_close_dock(d, a, on))
         self.actions_by_name[f"dock_{title}"] = act
         self.addAction(act)
+
+    def _show_or_close_dock(self, dock, act, on) -> None:
+        """A panel's Show action: bring a closed panel, or one in a tab behind another, to the front; close a
+        panel that is in front."""
+        if on or not dock.isVisible() or dock.visibleRegion().isEmpty():   # a tab behind another is "visible"
+            dock.show()
+            dock.raise_()
+            act.setChecked(True)
+        else:
+            dock.close()
 
     def _act(self, name, text, shortcut, slot, icon_name=None, checkable=False, menu=None):
         return make_action(self, name, text, shortcut, slot, icon_name, checkable, menu)

@@ -331,3 +331,29 @@ def test_the_bottom_panels_can_take_most_of_the_window_and_give_it_back(qtbot):
     win.actions_by_name["enlarge_panels"].trigger()
     qtbot.waitUntil(lambda: abs(dock.height() - before) <= 2, timeout=3000)
     win.close()
+
+
+def test_a_panel_shortcut_brings_a_panel_in_a_tab_behind_another_to_the_front(qtbot):
+    # Ctrl+4 "Show Drift panel" was the dock's toggle: with Drift in a tab behind the Histograms it closed the
+    # panel, and pressed again brought it back still behind, so the shortcut never showed it
+    from PySide6 import QtCore
+
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ["run.until=\"100ms\""])
+    win = MainWindow(sc, engine="reference", persistent=False)
+    qtbot.addWidget(win)
+    with qtbot.waitActive(win):   # window shortcuts need the active window
+        win.show()
+        win.activateWindow()
+    drift, hist = win.docks["Drift"], win.docks["Histograms"]
+    qtbot.waitUntil(lambda: not hist.visibleRegion().isEmpty())
+    assert drift.visibleRegion().isEmpty()
+    qtbot.keyClick(win, QtCore.Qt.Key_4, QtCore.Qt.ControlModifier)
+    qtbot.waitUntil(lambda: not drift.visibleRegion().isEmpty())
+    assert not drift.isHidden() and win.actions_by_name["dock_Drift"].isChecked()
+    qtbot.keyClick(win, QtCore.Qt.Key_4, QtCore.Qt.ControlModifier)   # in front: closes it
+    assert drift.isHidden() and not win.actions_by_name["dock_Drift"].isChecked()
+    qtbot.keyClick(win, QtCore.Qt.Key_4, QtCore.Qt.ControlModifier)   # closed: shows it
+    qtbot.waitUntil(lambda: not drift.visibleRegion().isEmpty())
+    drift.close()   # its close button: the action follows
+    assert not win.actions_by_name["dock_Drift"].isChecked()
+    win.close()
