@@ -500,7 +500,19 @@ class MainWindow(QtWidgets.QMainWindow):
         if path:
             self.open_path(path)
 
+    def _refuse_unapplied_text(self) -> bool:
+        """Save would write the scenario without the TOML tab's refused text (and report success, the title
+        clean, so closing did not ask): say so instead.  True when the save must not go ahead."""
+        error = self.scenario_panel.unapplied()
+        if error is None:
+            return False
+        self.show_error(f"not saved: the TOML tab holds text that is not applied ({error}); correct it, "
+                        "or press Revert there to drop it")
+        return True
+
     def save(self) -> bool:
+        if self._refuse_unapplied_text():
+            return False
         if self.model.path() is None:
             return self.save_as_dialog()
         try:
@@ -511,6 +523,8 @@ class MainWindow(QtWidgets.QMainWindow):
         return True
 
     def save_as_dialog(self) -> bool:
+        if self._refuse_unapplied_text():
+            return False
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save scenario as", f"{self.model.scenario().name}.toml",
                                                         "Scenarios (*.toml)")
         if not path:
@@ -566,7 +580,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _may_close(self) -> bool:
         """Unsaved edits of a scenario file: Save / Discard / Cancel.  True when the window may close."""
         if self._asked_to_close or not self.persistent or self.model.path() is None \
-                or self.model.undo_stack.isClean():
+                or (self.model.undo_stack.isClean() and self.scenario_panel.unapplied() is None):
             return True
         buttons = QtWidgets.QMessageBox.Save | QtWidgets.QMessageBox.Discard | QtWidgets.QMessageBox.Cancel
         answer = QtWidgets.QMessageBox.question(self, "tickscope", f"{self.model.path().name} has unsaved changes. "

@@ -426,6 +426,13 @@ class ScenarioPanel(QtWidgets.QWidget):
             self._applying_toml = False
         return None
 
+    def unapplied(self) -> str | None:
+        """Why the TOML tab's text is not the scenario's (it was refused: the error), or None.  Text typed in the
+        last moments is checked (and applied when valid) first."""
+        if self._validate_timer.isActive():
+            self.validate_toml()
+        return self._toml_error
+
     @staticmethod
     def _line_of_key(text: str, msg: str) -> int | None:
         """The line of the first dotted key named in a validation message."""

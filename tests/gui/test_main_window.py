@@ -357,3 +357,31 @@ def test_a_panel_shortcut_brings_a_panel_in_a_tab_behind_another_to_the_front(qt
     drift.close()   # its close button: the action follows
     assert not win.actions_by_name["dock_Drift"].isChecked()
     win.close()
+
+
+def test_save_refuses_while_the_toml_tab_holds_text_that_was_not_applied(qtbot, tmp_path):
+    # Save wrote the scenario without the refused text and reported success: the title went clean, closing
+    # did not ask, and what was typed in the TOML tab (a comment, a half-typed key) was lost
+    path = tmp_path / "k.toml"
+    path.write_text(scen.preset_with_text("kvm")[1])
+    win = MainWindow(scen.preset("kvm"), engine="reference", persistent=False)
+    qtbot.addWidget(win)
+    messages = []
+    win.statusBar().messageChanged.connect(messages.append)
+    assert win.open_path(path)
+    before = path.read_text()
+    panel = win.scenario_panel
+    panel.toml.setPlainText(win.model.text().replace("cpus = 4", "cpus = 8\n# why 8\nhz = "))
+    assert win.save() is False and path.read_text() == before   # checked at once, not 250 ms later
+    assert "not saved" in messages[-1] and "not applied" in messages[-1] and "line 8" in messages[-1]
+    win.persistent = True   # the close question, answered Cancel
+    from unittest import mock
+
+    from PySide6 import QtWidgets
+
+    with mock.patch.object(QtWidgets.QMessageBox, "question", return_value=QtWidgets.QMessageBox.Cancel) as ask:
+        assert win._may_close() is False and ask.called
+    win.persistent = False
+    panel.revert_toml()
+    assert win.save() is True and path.read_text() == before
+    win.close()
