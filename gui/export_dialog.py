@@ -378,7 +378,7 @@ def visible_range(window) -> tuple[int, int] | None:
 
 def source_for(window) -> pe.PlotSource:
     res = window.results
-    if res is None or len(res) == 0:
+    if res is None or len(res) == 0 or int(res.meta.get("now_ns") or 0) <= 0:   # not run: the boot's lines alone
         raise InputError("nothing to export yet: run the scenario or open a recording first")
     return pe.PlotSource(res, scenario_toml=res.meta.get("scenario") or window.model.scenario().to_toml())
 

@@ -43,7 +43,9 @@ def markers_from_actions(actions) -> list[dict]:
 def save_recording_to(window, path) -> bool:
     """Save the window's results as *path*; errors go to ``window.show_error``.  True on success."""
     res = window.results
-    if res is None or len(res) == 0:
+    # before a run the results hold the boot's log lines at time 0 (saved, that was a 0 ns recording that
+    # `tickscope run REC` then reported as differing from its replay)
+    if res is None or len(res) == 0 or int(res.meta.get("now_ns") or 0) <= 0:
         window.show_error("nothing to save yet: run the scenario first")
         return False
     try:

@@ -197,3 +197,29 @@ def test_graph_legend_keys_every_class_drawn(vmi_lost, qapp, tmp_path):
     _, texts = _svg(pe.write_svg(src, "graph", tmp_path / "g.svg", pe.PlotOptions()))
     legend = {t for t in texts if t.endswith(" edge")}
     assert legend == {"reachout edge", "interface edge", "callback edge"}
+
+
+def test_nothing_is_saved_or_exported_before_a_run(qtbot, tmp_path):
+    # before a run the results hold the boot's log lines: a 0 ns recording was saved (its replay then "differed")
+    # and the export wrote an empty "1ns simulated" figure
+    import pytest
+
+    from tickscope.gui.export_dialog import ExportRequest, export_with_progress
+    from tickscope.gui.main_window import MainWindow
+    from tickscope.gui.recording_actions import save_recording_to
+    from tickscope.sim import scenario as scen
+    from tickscope.sim.errors import InputError
+
+    win = MainWindow(scen.apply_sets(scen.preset("bare-metal-lapic"), ['run.until="10ms"']), engine="reference",
+                     persistent=False)
+    qtbot.addWidget(win)
+    messages = []
+    win.statusBar().messageChanged.connect(messages.append)
+    assert save_recording_to(win, tmp_path / "a.tickrec") is False
+    assert "run the scenario first" in messages[-1] and not (tmp_path / "a.tickrec").exists()
+    with pytest.raises(InputError, match="nothing to export yet"):
+        export_with_progress(win, ExportRequest(png=str(tmp_path / "a.png")))
+    assert not (tmp_path / "a.png").exists()
+    win.run_to_end()
+    assert save_recording_to(win, tmp_path / "a.tickrec") is True
+    win.close()
