@@ -437,8 +437,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_scenario_changed(self, sc):
         self.controller.set_scenario(sc)
         self.seed_box.setText(str(self.controller.seed()))   # the seed runs use: a typed one outlives the scenario
-        self.until_edit.setText(scen.format_duration(sc.run.until))
-        self.raster.set_planned_span(sc.run.until)
+        # the length runs use (the run bar's Run until outlives an edit that leaves run.until as it was): the
+        # field showed run.until while F5 ran to the earlier Run until
+        self.until_edit.setText(scen.format_duration(self.controller.until_ns()))
+        self.raster.set_planned_span(self.controller.until_ns())
         self.session.set_value("last_scenario", self.model.text())
         if sc.name != self._markers_of:  # markers belong to a scenario: swap them with it
             self.session.save_markers(self._markers_of)

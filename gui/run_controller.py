@@ -150,6 +150,10 @@ class RunController(QtCore.QObject):
 
     # -- setters ---------------------------------------------------------
     def set_scenario(self, scenario) -> None:
+        """Run *scenario* from now on.  A run length set with :meth:`run_until` stays unless the scenario's own
+        ``run.until`` changed (edited, or another preset's): that is the length asked for now."""
+        if self._until is not None and scenario.run.until != self._scenario.run.until:
+            self._until = None
         self._scenario = scenario
         self.reset()
 

@@ -385,3 +385,20 @@ def test_save_refuses_while_the_toml_tab_holds_text_that_was_not_applied(qtbot, 
     panel.revert_toml()
     assert win.save() is True and path.read_text() == before
     win.close()
+
+
+def test_the_run_until_field_shows_the_length_the_next_run_has(qtbot):
+    # after Run until 20ms, loading a preset showed the preset's "2s" in the field while F5 ran to 20 ms, and a
+    # run.until typed in the form was ignored
+    win = _window(qtbot)
+    win.run_until(20_000_000)
+    win.controller.wait(60)
+    assert win.model.propose_value("machine", "cpus", "2") is None   # run.until unchanged: Run until stays
+    assert win.until_edit.text() == "20ms" and win.controller.until_ns() == 20_000_000
+    win.model.load_preset("kvm")   # another run.until: the preset's length
+    assert win.until_edit.text() == scen.format_duration(win.controller.until_ns()) == "2s"
+    win.run_until(20_000_000)
+    win.controller.wait(60)
+    assert win.model.propose_value("run", "until", "30ms") is None
+    assert win.until_edit.text() == "30ms" and win.controller.until_ns() == 30_000_000
+    win.close()
