@@ -102,6 +102,9 @@ def _prepare(args):
                 raise InputError(f"{flag} does not apply to a recording (it shows stored results)")
     else:
         a = _scenario_from(args.path, args.preset, args.sets)
+    if args.compare_sets and not args.compare:   # it changes run B: without one it was silently ignored
+        raise InputError("--compare-set changes run B: give --compare NAME (e.g. --compare "
+                         f"{args.preset or 'the same preset'}) with it")
     b = _compare_scenario(args.compare, args.sets, args.compare_sets) if args.compare else None
     # the window used to open on a scenario it cannot boot and fail (a traceback and an abort), or show an
     # empty compare view with no word why for such a run B
