@@ -236,6 +236,32 @@ class TomlEditor(QtWidgets.QPlainTextEdit):
         self.setExtraSelections(selections)
 
 
+class _UndoFallThrough(QtCore.QObject):
+    """Ctrl+Z / Ctrl+Shift+Z (Ctrl+Y) in a form field or the TOML tab with nothing of its own to undo or redo go to
+    the scenario's undo stack.
+
+    A line or text edit claims those keys for its own text history, which showing a value clears: Ctrl+Z in
+    the field just edited (or in the TOML tab after a form edit) did nothing at all.
+    """
+
+    @staticmethod
+    def _available(widget, redo: bool) -> bool:
+        if isinstance(widget, QtWidgets.QLineEdit):
+            return widget.isRedoAvailable() if redo else widget.isUndoAvailable()
+        doc = widget.document()
+        return doc.isRedoAvailable() if redo else doc.isUndoAvailable()
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt override
+        if event.type() == QtCore.QEvent.ShortcutOverride:
+            undo = event.matches(QtGui.QKeySequence.Undo)
+            redo = event.matches(QtGui.QKeySequence.Redo) or (
+                event.key() == QtCore.Qt.Key_Y and event.modifiers() == QtCore.Qt.ControlModifier)
+            if (undo or redo) and not self._available(obj, redo):
+                event.ignore()   # not the widget's: the window's Undo / Redo shortcut takes it
+                return True
+        return False
+
+
 class ScenarioPanel(QtWidgets.QWidget):
     """Form + TOML editor + presets for a :class:`ScenarioModel`."""
 
@@ -290,6 +316,10 @@ class ScenarioPanel(QtWidgets.QWidget):
         model.scenario_changed.connect(self._show_scenario)
         model.text_changed.connect(lambda _t: self._show_scenario(model.scenario()))
         self._show_scenario(model.scenario())
+        self._undo_fall_through = _UndoFallThrough(self)
+        for widget in [ed.widget for ed in self._editors.values() if isinstance(ed.widget, QtWidgets.QLineEdit)] \
+                + [self.toml]:
+            widget.installEventFilter(self._undo_fall_through)
 
     def _build_form(self) -> QtWidgets.QWidget:
         inner = QtWidgets.QWidget()

@@ -185,3 +185,38 @@ def test_the_app_started_on_a_file_saves_back_to_it_with_its_comments(qtbot, tmp
     args = app.build_parser().parse_args([str(path), "--set", "machine.cpus=2"])
     text, src, save_to = app._source_of(args)
     assert save_to is None and src == scen.load(path)
+
+
+def test_ctrl_z_in_a_form_field_or_the_toml_tab_undoes_the_scenario_edit(qtbot):
+    # the field and the TOML editor claimed Ctrl+Z for their own text history, which showing a value clears:
+    # Ctrl+Z right after editing a field (focus still in it) did nothing
+    from PySide6 import QtCore
+
+    from tickscope.gui.main_window import MainWindow
+
+    win = MainWindow(scen.preset("bare-metal-lapic"), engine="reference", persistent=False)
+    qtbot.addWidget(win)
+    with qtbot.waitActive(win):   # window shortcuts need the active window
+        win.show()
+        win.activateWindow()
+    model, panel = win.model, win.scenario_panel
+    field = panel.editor("machine", "cpus").widget
+    field.setFocus()
+    qtbot.waitUntil(lambda: win.focusWidget() is field)
+    field.selectAll()
+    qtbot.keyClicks(field, "8")
+    qtbot.keyClick(field, QtCore.Qt.Key_Return)
+    assert model.scenario().machine.cpus == 8
+    qtbot.keyClick(field, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    assert model.scenario().machine.cpus == 4 and field.text() == "4"
+    qtbot.keyClick(field, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier)
+    assert model.scenario().machine.cpus == 8
+    qtbot.keyClicks(field, "0")   # typing not yet applied: Ctrl+Z is the field's own
+    qtbot.keyClick(field, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    assert field.text() == "8" and model.scenario().machine.cpus == 8
+    panel.tabs.setCurrentIndex(1)
+    panel.toml.setFocus()
+    qtbot.waitUntil(lambda: win.focusWidget() is panel.toml)
+    qtbot.keyClick(panel.toml, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    assert model.scenario().machine.cpus == 4 and "cpus = 4" in panel.toml.toPlainText()
+    win.close()
