@@ -20,6 +20,7 @@ from tickscope.gui.run_worker import DEFAULT_STEP_NS, EngineWorker, snapshot
 from tickscope.sim import raster_stream
 from tickscope.sim.errors import InputError
 from tickscope.sim.simulation import Simulation
+from tickscope.sim.snapshot import timer_list_files
 
 class StallProbe(QtCore.QObject):
     """Event-loop lateness of a periodic QTimer on the thread it lives in."""
@@ -187,6 +188,9 @@ class RunController(QtCore.QObject):
         self._halt()
         try:
             self._worker.sim = Simulation(self._scenario, engine=self._engine, seed=self._seed, until_ns=self._until)
+            # the Proc files panel shows /proc/timer_list where the kernel's clock read the end, before the
+            # in-flight interrupts were delivered, as `tickscope timer-list` prints it
+            self._worker.sim.at_end = timer_list_files
         except InputError as exc:
             self._worker.sim = None
             self.last_error = str(exc)

@@ -107,6 +107,11 @@ class Simulation:
         self.settle = settle
         self.settled_ns = None   # the engine's settle time, once the run reached its end: see step
         self._ended_at = None    # the until the run ended at
+        #: ``at_end(sim)``, if set, is called where the run ends, when the kernel's clock reads ``until`` and
+        #: before the interrupts then in flight are delivered (the instant ``tickscope timer-list`` reads);
+        #: what it returns is kept as ``end_reading``
+        self.at_end: Callable[[Simulation], object] | None = None
+        self.end_reading = None
 
     @property
     def now_ns(self) -> int:
@@ -132,6 +137,12 @@ class Simulation:
         t0 = time.perf_counter()
         self.engine.run_until(target)
         if target >= self.until_ns and self.settle:
+            if self.at_end is not None:
+                # where finish would start delivering (it runs to the same instant first: nothing changes)
+                self.engine.run_until(self.engine.settle_ktime(self.until_ns))
+                self.wall_s += time.perf_counter() - t0
+                self.end_reading = self.at_end(self)
+                t0 = time.perf_counter()
             # the end: the interrupts already on their way are delivered (engine finish), so a tick
             # due exactly at `until` counts and jiffies read HZ per second of the run
             self.settled_ns = self.engine.finish(self.until_ns)

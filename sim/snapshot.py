@@ -186,13 +186,27 @@ def as_v09(snap: dict) -> dict:
     return out
 
 
+def timer_list_files(sim) -> dict[str, str]:
+    """/proc/timer_list in both layouts, by title, from one reading of the engine now."""
+    snap = timer_list_snapshot(sim)
+    return {"/proc/timer_list (v0.10)": procfs.render_timer_list(snap),
+            "/proc/timer_list (v0.9)": procfs.render_timer_list(as_v09(snap))}
+
+
 def proc_files(sim) -> dict[str, str]:
     """The simulated kernel's /proc files at the simulation's current time, by title: /proc/timer_list in both
-    layouts and /proc/interrupts' timer rows (as ``tickscope timer-list`` and ``tickscope interrupts`` print them)."""
-    snap = timer_list_snapshot(sim)   # one reading of the engine, printed in both layouts
-    return {"/proc/timer_list (v0.10)": procfs.render_timer_list(snap),
-            "/proc/timer_list (v0.9)": procfs.render_timer_list(as_v09(snap)),
-            "/proc/interrupts": procfs.render_interrupts(sim.plan.ncpus, interrupts_rows(sim))}
+    layouts and /proc/interrupts' timer rows, as ``tickscope timer-list`` and ``tickscope interrupts`` print them.
+
+    A run that ended with ``sim.at_end = timer_list_files`` shows the timer lists read where the kernel's clock
+    read ``until`` (as ``timer-list`` reads them); read after the end delivered the interrupts in flight, a
+    C-state exit put idle times past "now at".  The interrupt counts include those deliveries, as ``interrupts``'."""
+    reading = sim.end_reading if sim.settled_ns is not None and isinstance(sim.end_reading, dict) else None
+    files = dict(reading) if reading and set(reading) == set(TIMER_LIST_TITLES) else timer_list_files(sim)
+    files["/proc/interrupts"] = procfs.render_interrupts(sim.plan.ncpus, interrupts_rows(sim))
+    return files
+
+
+TIMER_LIST_TITLES = ("/proc/timer_list (v0.10)", "/proc/timer_list (v0.9)")
 
 
 def timer_list_text(sim, version: str = "v0.10") -> str:

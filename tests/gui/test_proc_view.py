@@ -28,12 +28,26 @@ def test_the_panel_shows_what_the_cli_prints_for_the_same_run(qtbot, capsys):
     win.close()
 
 
-def test_the_status_names_the_instant_timer_list_reads(qtbot):
-    # the end delivered interrupts in flight a little past 300 ms (now_ns 300.1 ms), but the files are read at
-    # the end: "now at 300000000 nsecs"; the status said "(300.143 ms simulated)"
+def test_the_timer_list_is_the_one_the_cli_prints_where_the_run_ended(qtbot, capsys):
+    # read after the end delivered the interrupts in flight, the panel showed a C-state exit's idle times past
+    # "now at" (and one more nr_events) where `tickscope timer-list --at 300ms` shows the CPU still asleep
     win = _window(qtbot)
-    assert win.results.meta["now_ns"] > 300_000_000
-    assert "now at 300000000 nsecs" in win.proc_view.files()["/proc/timer_list (v0.10)"]
+    files = win.proc_view.files()
+    for fmt in ("v0.10", "v0.9"):
+        assert main(["timer-list", "--preset", "bare-metal-hpet-c3", "--set", SETS[0], "--at", "300ms",
+                     "--format", fmt]) == 0
+        assert files[f"/proc/timer_list ({fmt})"] == capsys.readouterr().out
+    assert main(["interrupts", "--preset", "bare-metal-hpet-c3", "--set", SETS[0]]) == 0
+    assert files["/proc/interrupts"] == capsys.readouterr().out
+    win.close()
+
+
+def test_the_status_names_the_instant_timer_list_reads(qtbot):
+    # the end delivered interrupts in flight until 300.07 ms, but the files are read where the kernel's clock read
+    # the end ("now at 300000014 nsecs": the first TSC read at or past it); the status said "(300.073 ms simulated)"
+    win = _window(qtbot)
+    assert win.results.meta["now_ns"] > 300_050_000
+    assert "now at 300000014 nsecs" in win.proc_view.files()["/proc/timer_list (v0.10)"]
     assert win.proc_view.status.text() == "read where the run stopped (300.000 ms simulated)"
     win.close()
 

@@ -174,3 +174,24 @@ def test_the_tick_due_at_the_end_is_delivered_after_the_watchdog_switched_to_acp
     assert s["clocksource"] == "acpi_pm"
     assert s["jiffies_delta"] == 200 == s["jiffies_expected"]
     assert all(c["ticks_delivered"] == c["ticks_expected"] == 200 and c["ticks_lost"] == 0 for c in s["cpus"])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_at_end_reads_where_the_clock_reads_until_and_changes_nothing(engine):
+    # the GUI's Proc files read /proc/timer_list there: before the in-flight interrupts are delivered, as
+    # `tickscope timer-list` reads it (a run paused at the settle time), after which a CPU woke
+    from tickscope.sim import snapshot
+
+    sc = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ['run.until="300ms"'])
+    plain = simulate(sc, engine=engine)
+    sim = Simulation(sc, engine=engine)
+    calls = []
+    sim.at_end = lambda s: calls.append((s.now_ns, s.settled_ns)) or snapshot.timer_list_files(s)
+    res = sim.run()
+    paused = Simulation(sc, engine=engine, settle=False)
+    paused.run()
+    paused.engine.run_until(paused.engine.settle_ktime(paused.until_ns))
+    assert calls == [(paused.now_ns, None)] and paused.now_ns >= 300_000_000
+    assert sim.end_reading == snapshot.timer_list_files(paused)
+    assert sim.end_reading != snapshot.timer_list_files(sim)      # the deliveries after it changed the state
+    assert res.equal_log(plain) and res.meta["cpus"] == plain.meta["cpus"]
