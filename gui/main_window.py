@@ -100,6 +100,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.measure = MeasureController(self.raster, self)
 
         self.scenario_panel = ScenarioPanel(self.model)
+        self.scenario_panel.may_replace = self._may_replace_file
         self.histogram = HistogramPanel()
         self.drift = DriftPanel()
         self.rates = RatePanel()
@@ -581,12 +582,20 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _may_close(self) -> bool:
         """Unsaved edits of a scenario file: Save / Discard / Cancel.  True when the window may close."""
-        if self._asked_to_close or not self.persistent or self.model.path() is None \
+        return self._asked_to_close or self._may_leave_file("closing")
+
+    def _may_replace_file(self, what: str) -> bool:
+        """*what* (a preset) takes the open file's place: its unsaved edits are saved, discarded or kept (Cancel)."""
+        return self._may_leave_file(f"loading {what}")
+
+    def _may_leave_file(self, doing: str) -> bool:
+        """Save / Discard / Cancel for a scenario file with unsaved edits before *doing*; True to go ahead."""
+        if not self.persistent or self.model.path() is None \
                 or (self.model.undo_stack.isClean() and self.scenario_panel.unapplied() is None):
             return True
         buttons = QtWidgets.QMessageBox.Save | QtWidgets.QMessageBox.Discard | QtWidgets.QMessageBox.Cancel
         answer = QtWidgets.QMessageBox.question(self, "tickscope", f"{self.model.path().name} has unsaved changes. "
-                                                "Save them before closing?", buttons, QtWidgets.QMessageBox.Save)
+                                                f"Save them before {doing}?", buttons, QtWidgets.QMessageBox.Save)
         if answer == QtWidgets.QMessageBox.Save:
             return self.save()
         return answer == QtWidgets.QMessageBox.Discard

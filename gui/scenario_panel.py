@@ -87,8 +87,12 @@ class ScenarioModel(QtCore.QObject):
         return None
 
     def load_preset(self, name: str) -> None:
+        """Make preset *name* the scenario, as one undoable step.  It is not the open file's content: the file is
+        let go (Save asks where to save; Ctrl+S had overwritten the file with the preset), and undo takes it back."""
         sc, text = scen.preset_with_text(name)
-        self.propose(sc, f"preset {name}", text=text)
+        if sc != self._scenario or text != self._text or self._path is not None:
+            self.undo_stack.push(ReplaceScenarioCommand(self, (self._scenario, self._text), (sc, text),
+                                                        f"preset {name}", self._path))
 
     def open_file(self, path) -> None:
         """Load a scenario file (raises InputError naming the file and key at fault)."""
@@ -142,6 +146,22 @@ class SetScenarioCommand(QtGui.QUndoCommand):
 
     def undo(self):
         self.model._set(*self.old)
+
+
+class ReplaceScenarioCommand(SetScenarioCommand):
+    """A preset in place of the scenario: it leaves the open file (none is the save target), undo returns to it."""
+
+    def __init__(self, model: ScenarioModel, old: tuple, new: tuple, label: str, old_path):
+        super().__init__(model, old, new, label)
+        self.old_path = old_path
+
+    def redo(self):
+        super().redo()
+        self.model._set_path(None)
+
+    def undo(self):
+        super().undo()
+        self.model._set_path(self.old_path)
 
 
 def toml_literal(value) -> str:
@@ -270,6 +290,9 @@ class ScenarioPanel(QtWidgets.QWidget):
     def __init__(self, model: ScenarioModel, parent=None):
         super().__init__(parent)
         self.model = model
+        #: ``may_replace(what)``: whether *what* (a preset) may take the place of the open file's scenario (the
+        #: window asks to save unsaved changes first); None: always
+        self.may_replace = None
         self._editors: dict[tuple[str, str], _FieldEditor] = {}
         self._applying_toml = False
         self._shown: dict | None = None     # the scenario the form last showed (model_dump)
@@ -385,7 +408,7 @@ class ScenarioPanel(QtWidgets.QWidget):
     def _on_preset(self, index: int):
         name = self.presets.itemData(index)
         self.presets.setCurrentIndex(0)
-        if name:
+        if name and (self.may_replace is None or self.may_replace(f"preset {name}")):
             self.model.load_preset(name)
 
     def _show_scenario(self, sc: scen.Scenario):

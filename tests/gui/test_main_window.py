@@ -402,3 +402,20 @@ def test_the_run_until_field_shows_the_length_the_next_run_has(qtbot):
     assert win.model.propose_value("run", "until", "30ms") is None
     assert win.until_edit.text() == "30ms" and win.controller.until_ns() == 30_000_000
     win.close()
+
+
+@pytest.mark.parametrize("answer", ["Cancel", "Discard", "Save"])
+def test_a_preset_over_a_file_with_unsaved_edits_asks_first(qtbot, tmp_path, monkeypatch, answer):
+    from PySide6 import QtWidgets
+
+    win, path = _dirty_file_window(qtbot, tmp_path)
+    asked = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or getattr(QtWidgets.QMessageBox, answer))
+    panel = win.scenario_panel
+    panel._on_preset(panel.presets.findData("kvm"))
+    assert asked == ["desk.toml has unsaved changes. Save them before loading preset kvm?"]
+    assert (win.model.scenario().name == "kvm") == (answer != "Cancel")
+    assert win.model.path() == (path if answer == "Cancel" else None)
+    assert scen.load(path).kernel.hz == (250 if answer == "Save" else 100)
+    win.close_without_asking()

@@ -220,3 +220,20 @@ def test_ctrl_z_in_a_form_field_or_the_toml_tab_undoes_the_scenario_edit(qtbot):
     qtbot.keyClick(panel.toml, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
     assert model.scenario().machine.cpus == 4 and "cpus = 4" in panel.toml.toPlainText()
     win.close()
+
+
+def test_a_preset_lets_the_open_file_go_and_undo_takes_it_back(qtbot, tmp_path):
+    # Ctrl+S after loading a preset over an open file wrote the preset into the file (its comments gone)
+    model, _panel_ = _panel(qtbot)
+    path = tmp_path / "mine.toml"
+    path.write_text("# my box\n" + scen.preset("kvm").to_toml())
+    model.open_file(path)
+    model.load_preset("pit-only")
+    assert model.scenario().name == "pit-only" and model.path() is None
+    model.undo_stack.undo()
+    assert model.scenario().name == "kvm" and model.path() == path and model.undo_stack.isClean()
+    model.undo_stack.redo()
+    assert model.path() is None
+    model.undo_stack.undo()
+    model.load_preset("kvm")              # the same scenario as the file's: still a step that lets the file go
+    assert model.path() is None and path.read_text().startswith("# my box\n")
