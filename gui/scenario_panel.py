@@ -9,6 +9,7 @@ through :meth:`ScenarioModel.propose`, which validates with
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -125,20 +126,28 @@ class ScenarioModel(QtCore.QObject):
             self.path_changed.emit(path)
 
 
+#: TOML keystrokes on one line merge into one undo step while they come less than this far apart (seconds)
+MERGE_WINDOW_S = 2.0
+
+
 class SetScenarioCommand(QtGui.QUndoCommand):
-    """One edit: (old scenario, text) -> (new scenario, text).  Consecutive TOML keystrokes merge."""
+    """One edit: (old scenario, text) -> (new scenario, text).  Consecutive TOML keystrokes on one line merge
+    (the same *merge_id*, less than MERGE_WINDOW_S apart): every edit merged into one step before, so one Ctrl+Z
+    undid the hz typed a moment ago and the cpus typed before it."""
 
     def __init__(self, model: ScenarioModel, old: tuple, new: tuple, label: str, merge_id: int = -1):
         super().__init__(label)
         self.model, self.old, self.new, self._id = model, old, new, merge_id
+        self._at = time.monotonic()
 
     def id(self) -> int:  # noqa: A003 - Qt override
         return self._id
 
     def mergeWith(self, other) -> bool:  # noqa: N802 - Qt override
-        if other.id() != self._id or self._id < 0:
+        if other.id() != self._id or self._id < 0 or other._at - self._at > MERGE_WINDOW_S:
             return False
         self.new = other.new
+        self._at = other._at
         return True
 
     def redo(self):
@@ -282,10 +291,16 @@ class _UndoFallThrough(QtCore.QObject):
         return False
 
 
+def _changed_line(old: str, new: str) -> int:
+    """The first line (from 0) where *new* differs from *old*."""
+    a, b = old.splitlines(), new.splitlines()
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
 class ScenarioPanel(QtWidgets.QWidget):
     """Form + TOML editor + presets for a :class:`ScenarioModel`."""
 
-    TOML_MERGE_ID = 1
+    TOML_MERGE_ID = 1   # + the line edited: keystrokes on one line merge into one undo step
 
     def __init__(self, model: ScenarioModel, parent=None):
         super().__init__(parent)
@@ -474,7 +489,8 @@ class ScenarioPanel(QtWidgets.QWidget):
         self.toml_revert.hide()
         self._applying_toml = True
         try:
-            self.model.propose(sc, "edit TOML", merge_id=self.TOML_MERGE_ID, text=text)
+            line = _changed_line(self.model.text(), text)
+            self.model.propose(sc, "edit TOML", merge_id=self.TOML_MERGE_ID + line, text=text)
         finally:
             self._applying_toml = False
         return None

@@ -237,3 +237,34 @@ def test_a_preset_lets_the_open_file_go_and_undo_takes_it_back(qtbot, tmp_path):
     model.undo_stack.undo()
     model.load_preset("kvm")              # the same scenario as the file's: still a step that lets the file go
     assert model.path() is None and path.read_text().startswith("# my box\n")
+
+
+def test_toml_keystrokes_on_one_line_are_one_undo_step_and_another_line_is_another(qtbot, monkeypatch):
+    # every TOML edit merged into one step: a single Ctrl+Z undid the hz and the cpus typed before it
+    model, panel = _panel(qtbot)
+    base = model.text()
+    assert "hz = 250" in base and "cpus = 4" in base
+    steps = model.undo_stack.count()
+    for typed in ("hz = 2", "hz = 25", "hz = 100"):            # typing a value: one step
+        panel.toml.setPlainText(base.replace("hz = 250", typed))
+        panel.validate_toml()
+    edited = model.text()
+    panel.toml.setPlainText(edited.replace("cpus = 4", "cpus = 8"))   # another line: another step
+    panel.validate_toml()
+    assert model.undo_stack.count() == steps + 2
+    model.undo_stack.undo()
+    assert model.scenario().machine.cpus == 4 and model.scenario().kernel.hz == 100
+    model.undo_stack.undo()
+    assert model.scenario().kernel.hz == 250
+    # the same line again after a pause is a step of its own
+    from tickscope.gui import scenario_panel as sp
+
+    clock = [1000.0]
+    monkeypatch.setattr(sp.time, "monotonic", lambda: clock[0])
+    panel.toml.setPlainText(base.replace("hz = 250", "hz = 300"))
+    panel.validate_toml()
+    clock[0] += sp.MERGE_WINDOW_S + 1
+    panel.toml.setPlainText(base.replace("hz = 250", "hz = 1000"))
+    panel.validate_toml()
+    model.undo_stack.undo()
+    assert model.scenario().kernel.hz == 300
