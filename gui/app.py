@@ -143,9 +143,10 @@ def main(argv=None) -> int:
         prepared = _prepare(args)
         error = None
     except (InputError, ValueError) as exc:
+        print(f"tickscope gui: error: {exc}", file=sys.stderr)   # started from a terminal, it is read there
         if headless:
-            print(f"tickscope gui: error: {exc}", file=sys.stderr)
             return 2
+        # interactive: the window opens on the default scenario with the error in a dialog
         args, prepared, error = None, None, str(exc)
     return _run_app(args, prepared, error, headless)
 

@@ -94,3 +94,16 @@ def test_run_options_with_a_recording_are_refused(tmp_path, flag):
     assert r.returncode == 2
     assert f"{flag[0]} does not apply to a recording" in r.stderr and r.stderr.count("\n") == 1
     assert not (tmp_path / "x.png").exists()
+
+
+def test_interactive_bad_input_is_also_said_on_stderr(monkeypatch, capsys):
+    # the window opens on the default scenario with the error in a dialog; a terminal user saw nothing
+    from tickscope.gui import app
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    seen = []
+    monkeypatch.setattr(app, "_run_app", lambda args, prepared, error, headless: seen.append((error, headless)) or 0)
+    assert app.main(["--preset", "nope"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("tickscope gui: error: no preset named 'nope'") and err.count("\n") == 1
+    assert seen and seen[0][1] is False and "no preset named 'nope'" in seen[0][0]
