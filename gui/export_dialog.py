@@ -334,7 +334,7 @@ class ExportDialog(QtWidgets.QDialog):
         if not base:
             raise InputError("choose a file name to export to")
         if self.page.currentIndex() == 0:
-            w, h = pe.parse_size(self.size.text())
+            w, h = pe.parse_size(self.size.text(), "Size (WxH)")
         else:
             w, h = pe.page_size(self.page.currentText())
         opts = plot_options_for(self.window, w, h, self.dpi.value(), self.span.currentData())
@@ -346,12 +346,26 @@ class ExportDialog(QtWidgets.QDialog):
 
     def _export(self):
         try:
-            written = export_with_progress(self.window, self.request(), self)
+            req = self.request()
+            if not self._may_replace(req):
+                return
+            written = export_with_progress(self.window, req, self)
         except InputError as exc:
             self.window.show_error(str(exc))
             return
         if written is not None:
             self.accept()
+
+    def _may_replace(self, req: ExportRequest) -> bool:
+        """Files the export would replace: ask first (Yes / No); True to go ahead."""
+        existing = [Path(p) for p in (getattr(req, key) for key, _label, _suffix in self.FORMATS) if p and Path(p).exists()]
+        if not existing:
+            return True
+        names = ", ".join(p.name for p in existing[:4]) + (f" and {len(existing) - 4} more" if len(existing) > 4 else "")
+        answer = QtWidgets.QMessageBox.question(self, "Export", f"Replace {names} in {existing[0].parent}?",
+                                                QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No,
+                                                QtWidgets.QMessageBox.No)
+        return answer == QtWidgets.QMessageBox.Yes
 
 
 def plot_options_for(window, width_pt, height_pt, dpi, raster_window=None) -> pe.PlotOptions:

@@ -72,14 +72,15 @@ class PlotOptions:
     """Run B: the raster view shows A above B."""
 
 
-def parse_size(text: str) -> tuple[float, float]:
-    """``WxH`` in pixels at 96 DPI -> (width_pt, height_pt); InputError naming the problem."""
+def parse_size(text: str, what: str = "--size") -> tuple[float, float]:
+    """``WxH`` in pixels at 96 DPI -> (width_pt, height_pt); InputError naming the problem and *what* (the flag,
+    or the dialog's field)."""
     m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(text))
     if not m:
-        raise InputError(f"--size: {text!r} is not WIDTHxHEIGHT in pixels (e.g. 1200x750)")
+        raise InputError(f"{what}: {text!r} is not WIDTHxHEIGHT in pixels (e.g. 1200x750)")
     w, h = int(m.group(1)), int(m.group(2))
     if not (160 <= w <= 16384 and 120 <= h <= 16384):
-        raise InputError(f"--size: {w}x{h} is out of range (allowed 160..16384 x 120..16384)")
+        raise InputError(f"{what}: {w}x{h} is out of range (allowed 160..16384 x 120..16384)")
     return w * 72 / REFERENCE_DPI, h * 72 / REFERENCE_DPI
 
 

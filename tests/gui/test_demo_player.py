@@ -5,6 +5,7 @@ from tickscope.gui import demo_player, launcher, recording_actions
 from tickscope.gui.main_window import MainWindow
 from tickscope.gui.video import count_frames
 from tickscope.sim import demo, scenario
+from tickscope.sim.errors import InputError
 
 SMALL = """title = "small"
 [[step]]
@@ -206,3 +207,27 @@ def test_a_recording_opened_with_file_open_restores_its_markers(window, tmp_path
     window.measure.set_markers([])
     assert window.open_path(path)
     assert [m["name"] for m in window.measure.markers()] == ["kept"]
+
+
+@pytest.mark.parametrize("answer", ["No", "Yes"])
+def test_export_asks_before_replacing_files_and_names_the_size_field(window, tmp_path, monkeypatch, answer):
+    # it overwrote existing files without a word; a bad size named the command line's --size in the dialog
+    from PySide6 import QtWidgets
+
+    from tickscope.gui import export_dialog
+
+    window.run_to_end()
+    (tmp_path / "fig.png").write_bytes(b"mine")
+    asked = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or getattr(QtWidgets.QMessageBox, answer))
+    dlg = export_dialog.ExportDialog(window)
+    dlg.base.setText(str(tmp_path / "fig"))
+    dlg.size.setText("480x300")
+    dlg._export()
+    assert asked == [f"Replace fig.png in {tmp_path}?"]
+    assert ((tmp_path / "fig.png").read_bytes() == b"mine") == (answer == "No")
+    assert (tmp_path / "fig.svg").exists() == (answer == "Yes")
+    dlg.size.setText("huge")
+    with pytest.raises(InputError, match=r"^Size \(WxH\): 'huge' is not WIDTHxHEIGHT"):
+        dlg.request()
