@@ -340,8 +340,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_progress(self, now_ns, until_ns):
         now_ns = min(now_ns, until_ns)  # an ended run's clock stands a little past until (what its end delivered)
         self.progress_bar.setValue(int(1000 * now_ns / max(1, until_ns)))
-        self.time_label.setText(f"{scen.format_duration(int(now_ns))} of {scen.format_duration(int(until_ns))}"
-                                if now_ns % 1000 == 0 else f"{now_ns / 1e6:.3f} ms")
+        now = scen.format_duration(int(now_ns)) if now_ns % 1000 == 0 else f"{now_ns / 1e6:.3f} ms"
+        self.time_label.setText(f"{now} of {scen.format_duration(int(until_ns))}")
 
     def _update_compare(self):
         a, b = self.controller.last_snapshot, self.compare_controller.last_snapshot

@@ -419,3 +419,13 @@ def test_a_preset_over_a_file_with_unsaved_edits_asks_first(qtbot, tmp_path, mon
     assert win.model.path() == (path if answer == "Cancel" else None)
     assert scen.load(path).kernel.hz == (250 if answer == "Save" else 100)
     win.close_without_asking()
+
+
+def test_the_status_always_says_how_far_of_how_long(qtbot):
+    # a run paused between microseconds showed "874.101 ms" alone, a round one "50ms of 100ms"
+    win = _window(qtbot)
+    win._on_progress(874_101_234, 10_000_000_000)
+    assert win.time_label.text() == "874.101 ms of 10s"
+    win._on_progress(50_000_000, 100_000_000)
+    assert win.time_label.text() == "50ms of 100ms"
+    win.close()
