@@ -311,8 +311,14 @@ class MainWindow(QtWidgets.QMainWindow):
             self.proc_view.set_files(None, recording=results is not None)
 
     def show_recording(self, rec) -> None:
-        """Show a loaded recording's stored results (no re-simulation)."""
-        self.model.set_scenario(rec.scenario, rec.scenario.to_toml())
+        """Show a loaded recording's stored results (no re-simulation).  The scenario shown is the one recorded
+        with its run's seed and length (Run until, or a pause), so that F5 runs what the recording holds."""
+        run_scenario = getattr(rec, "run_scenario", None)   # a demo's scene shows its results the same way
+        try:
+            sc = run_scenario() if run_scenario is not None else rec.scenario
+        except InputError:   # a seed or length out of today's range: the stored results still show
+            sc = rec.scenario
+        self.model.set_scenario(sc, sc.to_toml())
         res = rec.results
         summary = analysis.summarize(res)
         self.controller.last_snapshot = None

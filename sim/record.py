@@ -82,6 +82,20 @@ class Recording:
     def until_ns(self) -> int:
         return int(self.manifest.get("until_ns", self.scenario.run.until))
 
+    def run_scenario(self) -> scen.Scenario:
+        """The scenario with the run that was recorded: ``run.seed`` and ``run.until`` set to the recording's
+        (a run paused, or ended by Run until, stopped before the scenario's own ``run.until``).
+
+        Raises
+        ------
+        InputError
+            If the recording's seed or until_ns is outside what a scenario allows.
+        """
+        # re-validated, so a manifest seed/until_ns the schema refuses is an InputError here
+        data = self.scenario.model_dump(by_alias=True)
+        data["run"] = {**data["run"], "seed": self.seed, "until": self.until_ns}
+        return scen.from_dict(data, f"{MANIFEST} seed/until_ns")
+
 
 # -- writing -------------------------------------------------------------------
 
@@ -471,10 +485,7 @@ def replay_matches(recording: Recording, simulate_fn: Callable[[scen.Scenario], 
     InputError
         If the recording's seed or until_ns is outside what a scenario allows.
     """
-    # Re-validated, so a manifest seed/until_ns the schema refuses is an InputError here.
-    data = recording.scenario.model_dump(by_alias=True)
-    data["run"] = {**data["run"], "seed": recording.seed, "until": recording.until_ns}
-    scenario = scen.from_dict(data, f"{MANIFEST} seed/until_ns")
+    scenario = recording.run_scenario()
     replayed = simulate_fn(scenario, recording.results.meta.get("settled_ns") is not None)
     stored = recording.results
     diff = first_difference(stored, replayed)

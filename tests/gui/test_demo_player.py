@@ -124,6 +124,23 @@ def test_save_and_open_recording_restore_results_and_markers(window, tmp_path):
     assert window.progress_bar.value() == 1000 and " of " in window.time_label.text()
 
 
+def test_a_recording_of_a_paused_run_opens_with_its_own_length_and_seed(window, tmp_path, qtbot):
+    # saved paused at 10 ms of a 30 ms run, it opened with the run bar at 30ms: F5 ran something the file does
+    # not hold (`tickscope run REC` replays it to 10 ms)
+    window.set_seed(7)
+    window.step_runs()                                    # one 10 ms step, then paused
+    qtbot.waitUntil(lambda: window.controller.state() == "paused" and window.results.meta["now_ns"] >= 10_000_000,
+                    timeout=30_000)
+    path = tmp_path / "paused.tickrec"
+    assert recording_actions.save_recording_to(window, path)
+    window.model.load_preset("kvm")
+    assert recording_actions.open_recording_from(window, path)
+    sc = window.model.scenario()
+    assert (sc.name, sc.run.until, sc.run.seed) == ("bare-metal-lapic", 10_000_000, 7)
+    assert window.until_edit.text() == "10ms" and window.controller.until_ns() == 10_000_000
+    assert window.time_label.text() == "10ms of 10ms"
+
+
 def test_hostile_recording_gives_an_error_naming_the_problem(window, tmp_path):
     bad = tmp_path / "evil.tickrec"
     bad.write_bytes(b"not a zip at all")
