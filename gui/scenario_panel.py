@@ -504,16 +504,20 @@ class ScenarioPanel(QtWidgets.QWidget):
 
     @staticmethod
     def _line_of_key(text: str, msg: str) -> int | None:
-        """The line of the first dotted key named in a validation message."""
+        """The line of the key a validation message names first: ``section.key`` (its line in the section), or a
+        top-level key or table (``schema: 2 is not supported``, ``kernl: unknown key``: its line or header)."""
         m = re.search(r": ([a-z_]+)\.([a-z_]+):", msg)
-        if not m:
+        top = None if m else re.match(r"(?:[^:]*: )?([A-Za-z0-9_-]+): ", msg)
+        if not (m or top):
             return None
-        section, key = m.groups()
+        section, key = m.groups() if m else ("", top.group(1))
         current = ""
         for i, line in enumerate(text.splitlines(), 1):
             s = line.strip()
             if s.startswith("["):
                 current = s.strip("[] ")
+                if not m and current == key:
+                    return i
             elif current == section and re.match(rf"{re.escape(key)}\s*=", s):
                 return i
         return None

@@ -268,3 +268,15 @@ def test_toml_keystrokes_on_one_line_are_one_undo_step_and_another_line_is_anoth
     panel.validate_toml()
     model.undo_stack.undo()
     assert model.scenario().kernel.hz == 300
+
+
+def test_a_top_level_key_or_table_in_error_is_marked_on_its_line(qtbot):
+    # "schema = 2" and an unknown "[kernl]" table were refused with no line marked (only section.key was found)
+    model, panel = _panel(qtbot)
+    base = model.text()
+    for good, bad in (("schema = 1", "schema = 2"), ("[kernel]", "[kernl]"), ('name = "bare-metal-lapic"', 'nme = "x"')):
+        assert good in base
+        text = base.replace(good, bad, 1)
+        panel.toml.setPlainText(text)
+        assert panel.validate_toml() is not None
+        assert panel.toml.error_line == text.splitlines().index(bad) + 1, bad
