@@ -53,3 +53,34 @@ def label_rects():
             painter.end()
         return {text: axis.mapRectToScene(rect) for rect, _, text in specs[2]}
     return rects
+
+
+
+@pytest.fixture
+def active_window(qtbot):
+    """``active_window(scenario)``: a MainWindow (reference engine, no saved settings) shown and active, as window
+    shortcuts need."""
+    def make(scenario):
+        from tickscope.gui.main_window import MainWindow
+
+        win = MainWindow(scenario, engine="reference", persistent=False)
+        qtbot.addWidget(win)
+        with qtbot.waitActive(win):
+            win.show()
+            win.activateWindow()
+        return win
+    return make
+
+
+@pytest.fixture
+def answering(monkeypatch):
+    """``answering(button)``: every QMessageBox.question is answered with the button named *button* ("Save",
+    "Cancel", ...); returns the list of questions asked."""
+    def answer(button: str) -> list:
+        from PySide6 import QtWidgets
+
+        asked = []
+        monkeypatch.setattr(QtWidgets.QMessageBox, "question",
+                            lambda *a, **k: asked.append(a[2]) or getattr(QtWidgets.QMessageBox, button))
+        return asked
+    return answer

@@ -227,17 +227,13 @@ def test_a_recording_opened_with_file_open_restores_its_markers(window, tmp_path
 
 
 @pytest.mark.parametrize("answer", ["No", "Yes"])
-def test_export_asks_before_replacing_files_and_names_the_size_field(window, tmp_path, monkeypatch, answer):
+def test_export_asks_before_replacing_files_and_names_the_size_field(window, tmp_path, answering, answer):
     # it overwrote existing files without a word; a bad size named the command line's --size in the dialog
-    from PySide6 import QtWidgets
-
     from tickscope.gui import export_dialog
 
     window.run_to_end()
     (tmp_path / "fig.png").write_bytes(b"mine")
-    asked = []
-    monkeypatch.setattr(QtWidgets.QMessageBox, "question",
-                        lambda *a, **k: asked.append(a[2]) or getattr(QtWidgets.QMessageBox, answer))
+    asked = answering(answer)
     dlg = export_dialog.ExportDialog(window)
     dlg.base.setText(str(tmp_path / "fig"))
     dlg.size.setText("480x300")

@@ -269,13 +269,9 @@ def _dirty_file_window(qtbot, tmp_path):
 
 
 @pytest.mark.parametrize("answer", ["Cancel", "Discard", "Save"])
-def test_closing_with_unsaved_changes_to_a_file_asks(qtbot, tmp_path, monkeypatch, answer):
-    from PySide6 import QtWidgets
-
+def test_closing_with_unsaved_changes_to_a_file_asks(qtbot, tmp_path, answering, answer):
     win, path = _dirty_file_window(qtbot, tmp_path)
-    asked = []
-    monkeypatch.setattr(QtWidgets.QMessageBox, "question",
-                        lambda *a, **k: asked.append(a[2]) or getattr(QtWidgets.QMessageBox, answer))
+    asked = answering(answer)
     closed = win.close()
     assert len(asked) == 1 and "desk.toml has unsaved changes" in asked[0]
     assert closed == (answer != "Cancel") and win.isVisible() == (answer == "Cancel")
@@ -333,17 +329,12 @@ def test_the_bottom_panels_can_take_most_of_the_window_and_give_it_back(qtbot):
     win.close()
 
 
-def test_a_panel_shortcut_brings_a_panel_in_a_tab_behind_another_to_the_front(qtbot):
+def test_a_panel_shortcut_brings_a_panel_in_a_tab_behind_another_to_the_front(qtbot, active_window):
     # Ctrl+4 "Show Drift panel" was the dock's toggle: with Drift in a tab behind the Histograms it closed the
     # panel, and pressed again brought it back still behind, so the shortcut never showed it
     from PySide6 import QtCore
 
-    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ["run.until=\"100ms\""])
-    win = MainWindow(sc, engine="reference", persistent=False)
-    qtbot.addWidget(win)
-    with qtbot.waitActive(win):   # window shortcuts need the active window
-        win.show()
-        win.activateWindow()
+    win = active_window(scen.apply_sets(scen.preset("bare-metal-lapic"), ["run.until=\"100ms\""]))
     drift, hist = win.docks["Drift"], win.docks["Histograms"]
     qtbot.waitUntil(lambda: not hist.visibleRegion().isEmpty())
     assert drift.visibleRegion().isEmpty()
@@ -405,13 +396,9 @@ def test_the_run_until_field_shows_the_length_the_next_run_has(qtbot):
 
 
 @pytest.mark.parametrize("answer", ["Cancel", "Discard", "Save"])
-def test_a_preset_over_a_file_with_unsaved_edits_asks_first(qtbot, tmp_path, monkeypatch, answer):
-    from PySide6 import QtWidgets
-
+def test_a_preset_over_a_file_with_unsaved_edits_asks_first(qtbot, tmp_path, answering, answer):
     win, path = _dirty_file_window(qtbot, tmp_path)
-    asked = []
-    monkeypatch.setattr(QtWidgets.QMessageBox, "question",
-                        lambda *a, **k: asked.append(a[2]) or getattr(QtWidgets.QMessageBox, answer))
+    asked = answering(answer)
     panel = win.scenario_panel
     panel._on_preset(panel.presets.findData("kvm"))
     assert asked == ["desk.toml has unsaved changes. Save them before loading preset kvm?"]

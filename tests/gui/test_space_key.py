@@ -1,18 +1,13 @@
 """Space is Run / pause's second shortcut, but a focused check box, button or combo box keeps it."""
+import pytest
 from PySide6 import QtCore
 
-from tickscope.gui.main_window import MainWindow
 from tickscope.sim import scenario as scen
 
 
-def _window(qtbot):
-    sc = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ['run.until="50ms"'])
-    win = MainWindow(sc, engine="reference", persistent=False)
-    qtbot.addWidget(win)
-    with qtbot.waitActive(win):   # window shortcuts need the active window
-        win.show()
-        win.activateWindow()
-    return win
+@pytest.fixture
+def win(active_window):
+    return active_window(scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ['run.until="50ms"']))
 
 
 def _focus(qtbot, win, widget):
@@ -20,8 +15,7 @@ def _focus(qtbot, win, widget):
     qtbot.waitUntil(lambda: win.focusWidget() is widget)
 
 
-def test_space_on_a_form_check_box_toggles_it_and_does_not_run(qtbot):
-    win = _window(qtbot)
+def test_space_on_a_form_check_box_toggles_it_and_does_not_run(qtbot, win):
     box = win.scenario_panel.editor("machine", "arat").widget
     _focus(qtbot, win, box)
     qtbot.keyClick(box, QtCore.Qt.Key_Space)
@@ -30,8 +24,7 @@ def test_space_on_a_form_check_box_toggles_it_and_does_not_run(qtbot):
     win.close()
 
 
-def test_space_on_a_combo_box_does_not_run(qtbot):
-    win = _window(qtbot)
+def test_space_on_a_combo_box_does_not_run(qtbot, win):
     combo = win.event_table.kind_box
     win.docks["Events"].raise_()
     _focus(qtbot, win, combo)
@@ -41,8 +34,7 @@ def test_space_on_a_combo_box_does_not_run(qtbot):
     win.close()
 
 
-def test_space_on_the_raster_still_runs(qtbot):
-    win = _window(qtbot)
+def test_space_on_the_raster_still_runs(qtbot, win):
     _focus(qtbot, win, win.raster)
     qtbot.keyClick(win.raster, QtCore.Qt.Key_Space)
     assert win.controller.state() in ("running", "done")
