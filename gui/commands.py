@@ -17,7 +17,12 @@ VIEW_CHOICES = ("raster", "histograms", "drift", "graph", "all")
 
 
 def register(sub) -> None:
-    """Add ``export`` and ``demo`` to the CLI's subparsers."""
+    """Add ``export`` and ``demo`` to the CLI's subparsers, and list ``gui`` in ``tickscope --help``."""
+    # the launcher hands `tickscope gui ...` (and `tickscope` alone) to the app before the CLI parses anything;
+    # this entry only makes `tickscope --help` name it
+    g = sub.add_parser("gui", help="open the desktop app (also `tickscope` alone; `tickscope gui --help` for its options)",
+                       add_help=False)
+    g.set_defaults(func=_gui)
     p = sub.add_parser("export", help="export a recording's plots (PNG/SVG/PDF), CSV, trace, review bundle or video")
     p.add_argument("recording", metavar="REC", help="a .tickrec recording")
     p.add_argument("--png", metavar="F.png", help="the view as PNG at --dpi")
@@ -47,6 +52,12 @@ def register(sub) -> None:
     d.add_argument("--list", action="store_true", help="list the built-in demos")
     d.add_argument("--check", action="store_true", help="validate the script and exit")
     d.set_defaults(func=_demo)
+
+
+def _gui(args) -> int:   # pragma: no cover - the launcher routes `gui` to the app itself
+    from tickscope.gui import app
+
+    return app.main([])
 
 
 def _qt_app(widgets: bool = False):
@@ -175,7 +186,12 @@ def _demo(args) -> int:
             n = render_demo_video(demo, args.video, args.fps, size, bar)
         print(f"{args.video}: {n} frames at {args.fps} fps")
         return 0
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+        # an offscreen window nobody sees would play and then wait forever: say so, as `tickscope gui` does
+        raise InputError("no display to play the demo on (DISPLAY and WAYLAND_DISPLAY are unset); run it on a "
+                         "desktop, under Xvfb (xvfb-run tickscope demo ...), or render it with --video OUT.mp4")
     app = _qt_app(widgets=True)
+    from tickscope.gui.app import _quit_on_signals
     from tickscope.gui.main_window import MainWindow
     from tickscope.sim import scenario as scen
 
@@ -186,4 +202,6 @@ def _demo(args) -> int:
     if player is None:
         raise InputError("the demo player is not installed in this build")
     player.play(demo)
-    return app.exec()
+    caught = _quit_on_signals(app, win)   # Ctrl+C closes the window (exit 130), as in `tickscope gui`
+    status = app.exec()
+    return 128 + caught[0] if caught else status

@@ -107,3 +107,51 @@ def test_interactive_bad_input_is_also_said_on_stderr(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.startswith("tickscope gui: error: no preset named 'nope'") and err.count("\n") == 1
     assert seen and seen[0][1] is False and "no preset named 'nope'" in seen[0][0]
+
+
+def test_tickscope_help_lists_the_gui_command(capsys):
+    from tickscope.gui import launcher
+
+    with pytest.raises(SystemExit) as exc:
+        launcher.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "\n    gui " in out and "open the desktop app" in out   # the README's first command was missing here
+
+
+def test_demo_without_a_display_is_a_clear_error_not_a_hang(tmp_path):
+    # it opened an offscreen window nobody could see and never exited
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["TICKSCOPE_CONFIG_DIR"] = str(tmp_path / "cfg")
+    p = subprocess.run([sys.executable, "-m", "tickscope.gui.launcher", "demo", "tickless-idle"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert "no display" in p.stderr and "--video" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_ctrl_c_stops_a_playing_demo_with_exit_130(tmp_path):
+    # Ctrl+C printed a KeyboardInterrupt traceback from a Qt slot and the demo went on
+    import signal
+    import threading
+    import time
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TICKSCOPE_CONFIG_DIR=str(tmp_path / "cfg"))
+    p = subprocess.Popen([sys.executable, "-m", "tickscope.gui.launcher", "demo", "tickless-idle"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err: list[str] = []
+    reader = threading.Thread(target=lambda: err.extend(p.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not err and p.poll() is None and time.monotonic() < deadline:   # the offscreen window shows
+            time.sleep(0.1)
+        time.sleep(3)   # the demo plays in the app's event loop
+        assert p.poll() is None, "".join(err)
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=30) == 130, "".join(err)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    reader.join(timeout=5)
+    assert "Traceback" not in "".join(err)
