@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     """Run the app; returns the exit status (0 ok, 2 bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     headless = "--screenshot" in argv or any(a.startswith("--screenshot=") for a in argv)
-    no_display = not (os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    no_display = not has_display()
     if no_display and headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     elif no_display and not ("-h" in argv or "--help" in argv):
@@ -194,6 +194,17 @@ def _run_app(args, prepared, error, headless) -> int:
     win.show()
     if recording is None and until is not None:
         QtCore.QTimer.singleShot(0, lambda: win.run_until(until))
+    return exec_until_quit(app, win)
+
+
+def has_display() -> bool:
+    """Whether a window can be shown: a display, or a Qt platform chosen (offscreen, a test's)."""
+    return bool(os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def exec_until_quit(app, win) -> int:
+    """Qt's event loop (QApplication.exec, not Python's exec) until the window closes; Ctrl+C or SIGTERM close it
+    (_quit_on_signals).  Returns the exit status: the app's, or 128 + the signal's number."""
     caught = _quit_on_signals(app, win)
     status = app.exec()
     return 128 + caught[0] if caught else status

@@ -186,12 +186,13 @@ def _demo(args) -> int:
             n = render_demo_video(demo, args.video, args.fps, size, bar)
         print(f"{args.video}: {n} frames at {args.fps} fps")
         return 0
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+    from tickscope.gui.app import exec_until_quit, has_display
+
+    if not has_display():
         # an offscreen window nobody sees would play and then wait forever: say so, as `tickscope gui` does
         raise InputError("no display to play the demo on (DISPLAY and WAYLAND_DISPLAY are unset); run it on a "
                          "desktop, under Xvfb (xvfb-run tickscope demo ...), or render it with --video OUT.mp4")
     app = _qt_app(widgets=True)
-    from tickscope.gui.app import _quit_on_signals
     from tickscope.gui.main_window import MainWindow
     from tickscope.sim import scenario as scen
 
@@ -202,6 +203,4 @@ def _demo(args) -> int:
     if player is None:
         raise InputError("the demo player is not installed in this build")
     player.play(demo)
-    caught = _quit_on_signals(app, win)   # Ctrl+C closes the window (exit 130), as in `tickscope gui`
-    status = app.exec()
-    return 128 + caught[0] if caught else status
+    return exec_until_quit(app, win)   # Ctrl+C closes the window (exit 130), as in `tickscope gui`
