@@ -393,13 +393,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def run_to_end(self, until_ns: int | None = None, timeout_s: float = 600.0) -> None:
         """Run A (and B in compare mode) to *until_ns* or the scenario's end and wait (headless mode)."""
-        for ctl in filter(None, (self.controller, self.compare_controller)):
+        for ctl in self.run_controllers():
             if until_ns is not None:
                 self.until_edit.setText(scen.format_duration(int(until_ns)))
                 ctl.run_until(until_ns)
             else:
                 ctl.run()
-        for ctl in filter(None, (self.controller, self.compare_controller)):
+        for ctl in self.run_controllers():
             ctl.wait(timeout_s)
         QtWidgets.QApplication.processEvents()
         self.panel_refresh.refresh_all()
