@@ -186,11 +186,14 @@ def as_v09(snap: dict) -> dict:
     return out
 
 
+#: proc_files' titles of /proc/timer_list in the v0.10 and v0.9 layouts
+TIMER_LIST_TITLES = ("/proc/timer_list (v0.10)", "/proc/timer_list (v0.9)")
+
+
 def timer_list_files(sim) -> dict[str, str]:
     """/proc/timer_list in both layouts, by title, from one reading of the engine now."""
     snap = timer_list_snapshot(sim)
-    return {"/proc/timer_list (v0.10)": procfs.render_timer_list(snap),
-            "/proc/timer_list (v0.9)": procfs.render_timer_list(as_v09(snap))}
+    return dict(zip(TIMER_LIST_TITLES, (procfs.render_timer_list(snap), procfs.render_timer_list(as_v09(snap)))))
 
 
 def proc_files(sim) -> dict[str, str]:
@@ -204,9 +207,6 @@ def proc_files(sim) -> dict[str, str]:
     files = dict(reading) if reading and set(reading) == set(TIMER_LIST_TITLES) else timer_list_files(sim)
     files["/proc/interrupts"] = procfs.render_interrupts(sim.plan.ncpus, interrupts_rows(sim))
     return files
-
-
-TIMER_LIST_TITLES = ("/proc/timer_list (v0.10)", "/proc/timer_list (v0.9)")
 
 
 def timer_list_text(sim, version: str = "v0.10") -> str:
