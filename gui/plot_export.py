@@ -195,6 +195,10 @@ def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, tit
     items = [("expected slot (ghost)", colors["ghost"], int(window["expected"][0].size))]
     items += [(raster.MARK_NAMES[c], colors[c], int(window[c][0].size)) for c in _LEGEND_ORDER
               if c in window and (window[c][0].size or c in (raster.MARK_ON_TIME, raster.MARK_LOST))]
+    # slots due within the late threshold of the end have no verdict yet (their marks would sit past it)
+    unjudged = raster.unjudged_count(data.counts) if reveal >= data.end_ns else 0
+    if unjudged:
+        items.append(("not judged yet (due within the late threshold of the end)", colors["ghost"], unjudged))
     for label, rgba, count in items:
         p.fillRect(QtCore.QRectF(x, y - TICK_PT + 1, 8, TICK_PT - 1), QtGui.QColor(*rgba))
         x += 11 + draw_text(p, x + 11, y, f"{label} {count}", TICK_PT) + 12

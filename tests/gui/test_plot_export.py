@@ -223,3 +223,16 @@ def test_nothing_is_saved_or_exported_before_a_run(qtbot, tmp_path):
     win.run_to_end()
     assert save_recording_to(win, tmp_path / "a.tickrec") is True
     win.close()
+
+
+def test_the_exported_raster_legend_names_the_slots_not_judged_yet(vmi_lost, qapp, tmp_path):
+    # vmi-2007 with the lapic-irq-path change runs no tick: 4 CPUs x HZ=250 x 100 ms = 100 slots (0 excluded, 100 ms
+    # included), all lost but the one at 100 ms on each CPU, which is within the late threshold of the end: the app's
+    # legend says "not judged yet 4", the export said nothing of those 4 ghost marks
+    src = pe.PlotSource(vmi_lost)
+    _, texts = _svg(pe.write_svg(src, "raster", tmp_path / "r.svg", pe.PlotOptions()))
+    assert "expected slot (ghost) 100" in texts and "lost 96" in texts
+    assert "not judged yet (due within the late threshold of the end) 4" in texts
+    # a window short of the end has every slot judged: no such entry
+    _, texts = _svg(pe.write_svg(src, "raster", tmp_path / "w.svg", pe.PlotOptions(window=(0, 50_000_000))))
+    assert not [t for t in texts if "not judged yet" in t]
