@@ -8,10 +8,10 @@ from tickscope.sim import boot, scenario as scen, shipped
 from tickscope.sim.errors import InputError
 
 
-def add_scenario_args(parser, positional=True):
+def add_scenario_args(parser, positional=True, scenario_help="scenario TOML file"):
     """Add ``SCENARIO``, ``--preset NAME`` and repeatable ``--set dotted.key=VALUE``."""
     if positional:
-        parser.add_argument("scenario", nargs="?", metavar="SCENARIO", help="scenario TOML file")
+        parser.add_argument("scenario", nargs="?", metavar="SCENARIO", help=scenario_help)
     parser.add_argument("--preset", metavar="NAME", help="start from a shipped preset (see `tickscope presets`)")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                         help="override a scenario key, e.g. --set machine.cpus=8 (repeatable)")

@@ -14,7 +14,7 @@ from tickscope.sim.simulation import Simulation
 
 def register(sub):
     p = sub.add_parser("run", help="simulate a scenario (or re-simulate a .tickrec) and report tick delivery")
-    add_scenario_args(p)
+    add_scenario_args(p, scenario_help="scenario TOML file, or a recording (.tickrec) to re-simulate and compare")
     p.add_argument("--until", metavar="T", help="simulated time to run, e.g. 10s (default: the scenario's run.until)")
     p.add_argument("--seed", type=int, metavar="N", help="random seed (default: the scenario's run.seed)")
     p.add_argument("--engine", choices=("cython", "reference"), default=None,

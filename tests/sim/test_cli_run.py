@@ -358,3 +358,14 @@ def test_a_replay_that_differs_says_where_in_one_line(tmp_path, monkeypatch, cap
     assert out.count("\n") == 1 and "results DIFFER: " in out
     stored = record.load_recording(tmp_path / "r.tickrec").results.meta["cpus"][0]["idle_calls"]
     assert said.format(calls=stored, calls_7=stored + 7) in out
+
+
+def test_run_help_says_scenario_may_be_a_recording(capsys):
+    # `run REC.tickrec` re-simulates a recording; its help said only "scenario TOML file"
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--help"])
+    assert e.value.code == 0
+    assert ".tickrec" in " ".join(capsys.readouterr().out.split("SCENARIO", 2)[2].split()[:12])
+    with pytest.raises(SystemExit):
+        main(["timer-list", "--help"])
+    assert ".tickrec" not in capsys.readouterr().out      # the /proc views take a scenario only
