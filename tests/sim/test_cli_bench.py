@@ -12,7 +12,7 @@ def test_bench_quick_json_reports_every_figure(capsys):
     out = json.loads(capsys.readouterr().out)
     for key in ("engine_events_per_s", "reference_events_per_s", "ratio", "bytes_per_event", "peak_rss_mb",
                 "tick_layer_events_per_s", "tick_layer_mixed_events_per_s", "tick_layer_mixed_simulated_s_per_wall_s",
-                "summary_records_per_s"):
+                "summary_records_per_s", "many_cores_wall_s"):
         assert isinstance(out[key], float) and out[key] > 0, key
     # the log is 20 bytes a record; the standard scenario logs 1.125 records per event (one jiffies record
     # per 8 ticks): 22.5 bytes per event exactly
@@ -23,6 +23,13 @@ def test_bench_quick_json_reports_every_figure(capsys):
     assert out["summary_run"]["records"] == out["engine_run"]["records"]    # the same log, summarised
     run = out["tick_layer_mixed_run"]
     assert run["simulated_s_per_wall_s"] == pytest.approx(run["simulated_ns"] / 1e9 / run["wall_s"])
+    # the many-cores target (10 s in under 10 s of wall time), scaled to the quick bench's 1 s
+    many = out["many_cores_run"]
+    assert (many["scenario"], many["cpus"], many["simulated_ns"]) == ("many-cores", 256, 1_000_000_000)
+    assert many["target_wall_s"] == 1.0
+    assert many["wall_s"] == pytest.approx(many["engine_wall_s"] + many["summary_wall_s"], rel=1e-6)
+    # 256 CPUs ticking at HZ=250 with a mixed load: at least the busy half of the 256 x 250 ticks
+    assert many["events"] > 256 * 250 // 2
 
 
 def test_top_level_help_describes_bench_as_it_is(capsys):
