@@ -64,6 +64,7 @@ cdef void bc_exit(Machine* m, int cpu, ns_t t) noexcept nogil:
 cdef void bc_set_event(Machine* m, int cpu, ns_t t, ns_t expires) noexcept nogil:
     """tick_broadcast_set_event: program the broadcast device (forced) for *expires*."""
     cdef int old
+    cdef ns_t removed
     m.bc_next_event = expires
     m.slots[m.bslot].state = STATE_ONESHOT   # tick_broadcast_set_event: the HPET's or bc_hrtimer's
     if m.bc_kind == BC_DEVICE:
@@ -73,10 +74,14 @@ cdef void bc_set_event(Machine* m, int cpu, ns_t t, ns_t expires) noexcept nogil
         # (hrtimer_reprogram): in low-res mode the bc_hrtimer runs from its holder's tick (hrtimer_run_queues),
         # which the holder's tick stop accounts for at the jiffy after it (get_next_timer_interrupt)
         old = m.bc_bound
+        removed = m.bc_expires
         m.bc_bound = cpu
         m.bc_expires = expires
-        if old >= 0 and old != cpu and not m.cpus[old].in_oneshot and m.cpus[old].mode == TM_HIGHRES:
-            hrtimer_reprogram(m, old, t, True)
+        if (old >= 0 and old != cpu and removed != KTIME_MAX and not m.cpus[old].in_oneshot
+                and m.cpus[old].mode == TM_HIGHRES and removed < hrtimer_next(m, old)):
+            # remove_hrtimer on a remote base leaves its device armed for the old expiry (engine semantics 16)
+            if removed < m.cpus[old].hr_stale:
+                m.cpus[old].hr_stale = removed
         if m.cpus[cpu].mode == TM_HIGHRES:
             hrtimer_reprogram(m, cpu, t, True)
 

@@ -157,7 +157,7 @@ cdef class CyEngine:
     cdef Migration* _migs
 
     name = "cython"
-    SEMANTICS = 15  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
+    SEMANTICS = 16  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
 
     def __cinit__(self, plan):
         cdef Machine* m = &self.m
@@ -325,6 +325,7 @@ cdef class CyEngine:
             c = &m.cpus[cpu]
             c.mode = TM_NONE
             c.sched_expires = KTIME_MAX
+            c.hr_stale = KTIME_MAX
             c.check_clocks = 1
             c.idle_state = RUNNING
             c.work_len = -1

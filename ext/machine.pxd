@@ -106,6 +106,7 @@ ctypedef struct Cpu:
     int64_t nr_events
     int64_t nr_retries
     int64_t nr_hangs
+    ns_t hr_stale             # expires_next left by the broadcast hrtimer's remote removal (KTIME_MAX: none)
     int64_t irqs
     int64_t ticks
     # idle

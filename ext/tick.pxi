@@ -226,9 +226,16 @@ cdef inline int hrtimer_reprogram(Machine* m, int cpu, ns_t t, bint force) noexc
     """Program the CPU's device for its earliest hrtimer (or stop it when there is none).
 
     *force*: everywhere but at the end of hrtimer_interrupt, which retries instead: starting or moving a
-    timer (hrtimer_start, hrtimer_force_reprogram) programs through __hrtimer_reprogram with force."""
+    timer (hrtimer_start, hrtimer_force_reprogram) programs through __hrtimer_reprogram with force.
+    While the device is armed for a broadcast hrtimer another CPU took away (hr_stale), only an earlier expiry
+    reprograms it."""
     cdef ns_t nxt = hrtimer_next(m, cpu)
     cdef Slot* s = &m.slots[cpu]
+    cdef Cpu* c = &m.cpus[cpu]
+    if c.hr_stale != KTIME_MAX:
+        if nxt >= c.hr_stale:
+            return 0
+        c.hr_stale = KTIME_MAX
     if nxt == KTIME_MAX:
         s.next_event = KTIME_MAX
         if s.state == STATE_ONESHOT:
@@ -249,6 +256,7 @@ cdef inline void hrtimer_interrupt(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef int tries = 0
     c.nr_events += 1
     m.slots[cpu].next_event = KTIME_MAX
+    c.hr_stale = KTIME_MAX   # expires_next is computed afresh from the CPU's own hrtimers
     now = ktime(m, t)
     if not expire_hrtimers(m, cpu, t, now):
         mlog(m, t, cpu, K_IRQ, m.via_bc, now)

@@ -48,7 +48,7 @@ from tickscope.sim.results import COLUMNS
 
 #: Version of the engine semantics.  The Cython engine declares the version it
 #: implements (``CyEngine.SEMANTICS``); ``auto`` only picks it when they match.
-SEMANTICS = 15
+SEMANTICS = 16
 
 EBUSY = 16
 
@@ -121,6 +121,9 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         self.nr_events = [0] * n
         self.nr_retries = [0] * n
         self.nr_hangs = [0] * n
+        # expires_next left behind by the broadcast hrtimer's removal from this CPU by another (high-res): the
+        # device stays armed for it until an earlier hrtimer or the interrupt it raises (KTIME_MAX: none)
+        self.hr_stale = [KTIME_MAX] * n
         self.irqs = [0] * n
         self.ticks = [0] * n
         self.via_bc = 0  # 1 while a handler runs on behalf of the broadcast (TICK/IRQ source)
@@ -325,8 +328,14 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         """Program the CPU's device for its earliest hrtimer (or stop it when there is none).
 
         *force*: everywhere but at the end of hrtimer_interrupt, which retries instead: starting or moving a
-        timer (hrtimer_start, hrtimer_force_reprogram) programs through __hrtimer_reprogram with force."""
+        timer (hrtimer_start, hrtimer_force_reprogram) programs through __hrtimer_reprogram with force.
+        While the device is armed for a broadcast hrtimer another CPU took away (``hr_stale``), only an earlier
+        expiry reprograms it (hrtimer_reprogram: before ``expires_next``), as a removal never moves it."""
         nxt = self._hrtimer_next(cpu)
+        if self.hr_stale[cpu] != KTIME_MAX:
+            if nxt >= self.hr_stale[cpu]:
+                return 0
+            self.hr_stale[cpu] = KTIME_MAX
         if nxt == KTIME_MAX:
             self.next_event[cpu] = KTIME_MAX
             if self.state[cpu] == STATE_ONESHOT:
@@ -343,6 +352,7 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
     def _hrtimer_interrupt(self, cpu, t):
         self.nr_events[cpu] += 1
         self.next_event[cpu] = KTIME_MAX
+        self.hr_stale[cpu] = KTIME_MAX   # expires_next is computed afresh from the CPU's own hrtimers
         now = self.ktime(t)
         handled_tick = self._expire_hrtimers(cpu, t, now)
         if not handled_tick:

@@ -71,11 +71,15 @@ class BroadcastMixin:
             # hrtimer_start (and the removal from the old holder) program a device only where high-res is active
             # (hrtimer_reprogram): in low-res mode the bc_hrtimer runs from its holder's tick (hrtimer_run_queues),
             # which the holder's tick stop accounts for at the jiffy after it (get_next_timer_interrupt)
-            old = self.bc_bound
+            old, removed = self.bc_bound, self.bc_expires
             self.bc_bound = cpu
             self.bc_expires = expires
-            if old >= 0 and old != cpu and old not in self.oneshot_mask and self.mode[old] == TickMode.HIGHRES:
-                self._hrtimer_reprogram(old, t, True)
+            if (old >= 0 and old != cpu and removed != KTIME_MAX and old not in self.oneshot_mask
+                    and self.mode[old] == TickMode.HIGHRES and removed < self._hrtimer_next(old)):
+                # hrtimer_start takes the armed timer off the former holder's base, which is remote here:
+                # remove_hrtimer reprograms only the local CPU's device, so the former holder's stays armed for
+                # the old expiry and takes an interrupt there that expires nothing (engine semantics 16)
+                self.hr_stale[old] = min(self.hr_stale[old], removed)
             if self.mode[cpu] == TickMode.HIGHRES:
                 self._hrtimer_reprogram(cpu, t, True)
 
