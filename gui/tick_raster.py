@@ -20,6 +20,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from tickscope.gui import lane_ticks
+from tickscope.gui.clock_events import clock_events, marker_lines
 from tickscope.sim import raster
 from tickscope.sim.raster_planes import IncrementalPlanes
 from tickscope.sim.results import Results
@@ -111,6 +112,8 @@ class TickRasterView(QtWidgets.QWidget):
         self._extent_ns = 1      # the whole-run window: the run's end, or RasterData.window_end during a run
         self._planned_ns = 0     # the scenario's run length: the window shown before anything is simulated
         self._overview_at = 0.0
+        self._clock_events: list = []   # (time_ns, label, tooltip): watchdog verdicts and clocksource switches
+        self._clock_lines: list = []    # their markers, in the main view and the overview strip
 
         self.plot_widget = pg.PlotWidget()
         self.plot_item: pg.PlotItem = self.plot_widget.getPlotItem()
@@ -194,7 +197,26 @@ class TickRasterView(QtWidgets.QWidget):
             data = raster.build(results, hardware=self._show_hardware)
         if self._highlight is not None and results is not None and self._highlight[2] != len(results):
             self._highlight = None
+        self._set_clock_events(clock_events(results))
         self._show(data, overview=True)
+
+    def _set_clock_events(self, events: list) -> None:
+        # the watchdog's "Marking clocksource 'tsc' as unstable" and "Switched to clocksource hpet" were only in the
+        # kernel log (and the drift panel): the raster, where their effect on the ticks shows, had no mark there
+        if events == self._clock_events:
+            return
+        self._clock_events = events
+        ov = self.overview_widget.getPlotItem()
+        for line, plot in self._clock_lines:
+            plot.removeItem(line)
+        self._clock_lines = [(line, self.plot_item) for line in marker_lines(events, position=0.02)]
+        self._clock_lines += [(line, ov) for line in marker_lines(events, labelled=False)]
+        for line, plot in self._clock_lines:
+            plot.addItem(line, ignoreBounds=True)
+
+    def clock_events(self) -> list:
+        """The marked moments: ``(time_ns, label, tooltip)`` of each clocksource watchdog verdict and switch."""
+        return list(self._clock_events)
 
     def show_data(self, data: raster.RasterData | None) -> None:
         """Draw *data* without new results: a live frame of a running simulation.

@@ -1,0 +1,64 @@
+"""Where timekeeping changed its clock during a run: the clocksource watchdog marking a clocksource unstable
+and the switch to another one, as the kernel log prints them, for vertical markers over time plots.
+
+The kernel log has these lines with their timestamps; the tick raster, where a user looks for what the switch
+did to the ticks, showed nothing at that moment.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from tickscope.sim.events import Kind
+
+#: events closer than this are one marker (the watchdog's verdict and the switch it causes, ~a tick apart)
+MERGE_NS = 20_000_000
+MARKER_COLOUR = (200, 60, 60)
+
+
+def clock_events(results) -> list[tuple[int, str, str]]:
+    """``(time_ns, label, tooltip)`` per moment where the watchdog marked a clocksource unstable or
+    timekeeping switched clocksource; events within :data:`MERGE_NS` of each other share one entry."""
+    if results is None or not len(results):
+        return []
+    meta = results.meta
+    css = [str(c.get("name", "?")) for c in meta.get("clocksources", [])]
+    verified = next((str(c.get("name")) for c in meta.get("clocksources", []) if c.get("must_verify")), "tsc")
+    watchdog = meta.get("watchdog", "") or "the watchdog clock"
+    rows = np.flatnonzero((results.kind == Kind.CS_SWITCH) | ((results.kind == Kind.WATCHDOG) & (results.source == 1)))
+    out: list[list] = []
+    for i in rows:
+        t, src, cpu = int(results.time_ns[i]), int(results.source[i]), int(results.cpu[i])
+        if results.kind[i] == Kind.CS_SWITCH:
+            name = css[src] if src < len(css) else "?"
+            label, tip = f"→ {name}", f"clocksource: Switched to clocksource {name}"
+        else:
+            skew = int(results.value[i])
+            label = f"watchdog: {verified} unstable"
+            tip = (f"clocksource: timekeeping watchdog on CPU{cpu}: Marking clocksource '{verified}' as unstable "
+                   f"(skewed {skew} ns over watchdog '{watchdog}')")
+        if out and t - out[-1][0] <= MERGE_NS:
+            out[-1][1] += f" {label}" if label.startswith("→") else f", {label}"
+            out[-1][2] += f"\n{tip}"
+        else:
+            out.append([t, label, tip])
+    return [(t, label, f"{t / 1e9:.6f} s\n{tip}") for t, label, tip in out]
+
+
+def marker_lines(events, labelled: bool = True, position: float = 0.97) -> list[pg.InfiniteLine]:
+    """Dotted vertical lines at *events* (:func:`clock_events`), x in seconds, labelled at *position* along the
+    line (0 bottom .. 1 top of the view; in a view with y inverted, 0 is its top)."""
+    lines = []
+    for t_ns, label, tip in events:
+        line = pg.InfiniteLine(pos=t_ns / 1e9, angle=90, movable=False,
+                               pen=pg.mkPen(MARKER_COLOUR, width=2, style=Qt.DotLine),
+                               label=label if labelled else None,
+                               labelOpts={"position": position, "color": MARKER_COLOUR, "fill": (255, 255, 255, 200),
+                                          "anchors": [(0, 0), (1, 0)]})
+        line.setToolTip(tip)
+        line.setZValue(5)
+        if labelled:
+            line.label.setToolTip(tip)
+        lines.append(line)
+    return lines

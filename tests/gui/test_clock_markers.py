@@ -1,0 +1,47 @@
+"""The clocksource watchdog's verdict and the switch it causes are marked on the tick raster, where they happen."""
+import numpy as np
+import pyqtgraph as pg
+import pytest
+
+from tickscope.gui.tick_raster import TickRasterView
+from tickscope.sim import scenario, simulation
+from tickscope.sim.events import Kind
+
+
+@pytest.fixture(scope="module")
+def unstable_tsc():
+    # the watchdog marks the TSC unstable at 1.024 s and timekeeping switches to the HPET
+    return simulation.simulate(scenario.preset("unstable-tsc"), engine="reference", until_ns=1_100_000_000)
+
+
+def _markers(plot_item):
+    return [item for item in plot_item.items if isinstance(item, pg.InfiniteLine)]
+
+
+def test_raster_marks_the_watchdog_verdict_and_the_switch(qtbot, unstable_tsc):
+    view = TickRasterView()
+    qtbot.addWidget(view)
+    view.resize(1200, 500)
+    view.show()
+    view.set_results(unstable_tsc)
+    switch_ns = int(unstable_tsc.time_ns[np.flatnonzero(unstable_tsc.kind == Kind.CS_SWITCH)[0]])
+    lines = _markers(view.plot_item)
+    assert len(lines) == 1   # the verdict and the switch are one moment: one marker, one label
+    assert lines[0].value() == pytest.approx(switch_ns / 1e9, abs=0.02)
+    label = lines[0].label.toPlainText()
+    assert "tsc unstable" in label and "→ hpet" in label
+    assert "Marking clocksource 'tsc' as unstable" in lines[0].toolTip()
+    assert "Switched to clocksource hpet" in lines[0].toolTip()
+    assert len(_markers(view.overview_widget.getPlotItem())) == 1   # and in the whole-run strip
+
+    view.set_results(unstable_tsc)   # the next snapshot of the same run: the same markers, not a second set
+    assert len(_markers(view.plot_item)) == 1
+    view.set_results(None)
+    assert _markers(view.plot_item) == []
+
+
+def test_no_marker_without_a_switch(qtbot, short_results):
+    view = TickRasterView()
+    qtbot.addWidget(view)
+    view.set_results(short_results)
+    assert _markers(view.plot_item) == []
