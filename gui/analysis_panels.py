@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from tickscope.gui import lane_ticks
@@ -332,6 +333,7 @@ class ResidencyPanel(QWidget):
     NO_DATA = "no idle/steal data in this run"
     NO_TIME = "no idle/steal time in this run: every CPU was busy throughout"
     STEAL = "steal"
+    MAX_TEXT_CPUS = 32   # per-CPU numbers beside the bars up to this many CPUs (the tooltip has them for all)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -339,8 +341,16 @@ class ResidencyPanel(QWidget):
         self._cpu_labels: list[str] = []
         self._colors, self._background = raster.LIGHT_COLORS, (255, 255, 255)
         self._last = None
+        self._texts: list[pg.TextItem] = []   # per-CPU numbers beside the bars, when the lanes are tall enough
+        self._tips: list[str] = []
+        self._dark = False
         self.message = QLabel(self.NO_DATA)
         self.message.setAlignment(Qt.AlignCenter)
+        # the numbers: the bars alone could not tell C6 0.2 % from C8 0.8 %, and the tick layer's counts (tick
+        # stops, broadcast wake-ups, IPIs) were nowhere in the app
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.info.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "share of run", units="%")
         self.plot.setLabel("left", "CPU")
@@ -351,8 +361,11 @@ class ResidencyPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.message)
+        layout.addWidget(self.info)
         layout.addWidget(self.plot, 1)
         self.plot.hide()
+        self.info.hide()
+        self.plot.scene().sigMouseMoved.connect(self._on_hover)
 
     def has_data(self) -> bool:
         return bool(self._rows)
@@ -364,6 +377,7 @@ class ResidencyPanel(QWidget):
     def set_theme(self, dark: bool, background: str) -> None:
         """Bars in the C-state shades the raster's lanes show on the *background* colour ("#rrggbb")."""
         self._colors = raster.DARK_COLORS if dark else raster.LIGHT_COLORS
+        self._dark = dark
         self._background = pg.mkColor(background).getRgb()[:3]
         if self._last is not None:
             self.set_results(*self._last)
@@ -385,14 +399,17 @@ class ResidencyPanel(QWidget):
         self._rows = self._collect(cpus)
         self.plot.clear()
         self._legend.clear()
+        self._texts, self._tips = [], []
         if not self._rows or until <= 0 or not any(v.any() for v in self._rows.values()):
             self.message.setText(self.NO_TIME if self._rows and until > 0 else self.NO_DATA)
             self._rows = {}
             self.message.show()
             self.plot.hide()
+            self.info.hide()
             return
         self.message.hide()
         self.plot.show()
+        self.info.show()
         y = np.arange(len(cpus), dtype=float)
         left = np.zeros(len(cpus))
         for name, ns in self._rows.items():
@@ -405,11 +422,71 @@ class ResidencyPanel(QWidget):
             left += pct
         self.plot.setXRange(0, 100, padding=0.02)
         self._cpu_labels = [f"CPU {c.get('cpu', i)}" for i, c in enumerate(cpus)]
+        self._show_numbers(cpus, until)
         self._label_cpus()
+
+    @staticmethod
+    def _pct(ns, until) -> str:
+        pct = 100.0 * float(ns) / until
+        return "0 %" if pct <= 0 else "<0.1 %" if pct < 0.05 else f"{pct:.1f} %"
+
+    def _show_numbers(self, cpus: list[dict], until: int) -> None:
+        """The info line (shares averaged over the CPUs, the tick layer's counts summed) and, per CPU, its shares
+        and counts: beside its bar while the lanes are tall enough to hold a line of text, and as the bar's tooltip."""
+        n = len(cpus)
+        states = [k for k in self._rows if k != self.STEAL]
+        idle = sum((self._rows[k] for k in states), np.zeros(n))
+        counts = (("tick_stops", "tick stops"), ("broadcast_received", "broadcast wake-ups"), ("ipis", "IPIs"),
+                  ("deep_refused", "deep state refused"))
+
+        def shares(values) -> str:
+            return ", ".join(f"{k} {self._pct(values[k], until)}" for k in self._rows if values[k] > 0) or "none"
+
+        mean = {k: float(v.mean()) for k, v in self._rows.items()}
+        text = f"{'mean of ' + str(n) + ' CPUs' if n > 1 else 'CPU ' + str(cpus[0].get('cpu', 0))}: idle " \
+               f"{self._pct(idle.mean(), until)} ({shares(mean)})"
+        if n > 1:
+            lo, hi = int(idle.argmin()), int(idle.argmax())
+            text += f"; idle min {self._pct(idle[lo], until)} on {self._cpu_labels[lo]}, max " \
+                    f"{self._pct(idle[hi], until)} on {self._cpu_labels[hi]}"
+        totals = [f"{label} {sum(int(c.get(key, 0) or 0) for c in cpus):,}" for key, label in counts
+                  if any(key in c for c in cpus)]
+        if totals:
+            text += "  ·  " + ", ".join(totals) + (" (all CPUs)" if n > 1 else "")
+        self.info.setText(text)
+        fg = (230, 230, 230) if self._dark else (20, 20, 20)
+        fill = pg.mkBrush(*self._background, 215)
+        for i, c in enumerate(cpus):
+            row = {k: v[i] for k, v in self._rows.items()}
+            line = f"idle {self._pct(idle[i], until)} ({shares(row)})" if states else shares(row)
+            per = ", ".join(f"{label} {int(c.get(key, 0) or 0):,}" for key, label in counts if key in c)
+            self._tips.append(f"{self._cpu_labels[i]}: {line}" + (f"\n{per}" if per else ""))
+            if n <= self.MAX_TEXT_CPUS:
+                item = pg.TextItem(line + (f"  ·  {per}" if per else ""), color=fg, fill=fill, anchor=(1, 0.5))
+                item.setPos(100.0, float(i))
+                self.plot.addItem(item, ignoreBounds=True)
+                self._texts.append(item)
+
+    def cpu_text(self, i: int) -> str:
+        """The numbers of the *i*-th CPU's bar (its tooltip)."""
+        return self._tips[i]
+
+    def _on_hover(self, pos) -> None:
+        vb = self.plot.getPlotItem().getViewBox()
+        if not self._tips or not vb.sceneBoundingRect().contains(pos):
+            self.plot.setToolTip("")
+            return
+        i = int(round(vb.mapSceneToView(pos).y()))
+        self.plot.setToolTip(self._tips[i] if 0 <= i < len(self._tips) else "")
 
     def _label_cpus(self):
         height = self.plot.getPlotItem().getViewBox().sceneBoundingRect().height() or 300.0
         self.plot.getAxis("left").setTicks(lane_ticks.lane_ticks(self._cpu_labels, height))
+        if self._texts:   # a line of text per CPU only where it fits beside the next one
+            room = height / max(1, len(self._cpu_labels))
+            line = QFontMetrics(self._texts[0].textItem.font()).height()
+            for item in self._texts:
+                item.setVisible(room >= line + 2)
 
     def resizeEvent(self, event):  # noqa: N802 - Qt override
         super().resizeEvent(event)

@@ -318,3 +318,29 @@ def test_residency_legend_says_which_states_no_cpu_entered(qtbot):
     labels = [label.text for _, label in panel._legend.items]
     for s in summ["cpus"][0]["cstate_residency_ns"]:
         assert (f"{s} (not entered)" if s in unused else s) in labels
+
+
+def test_residency_panel_gives_the_numbers_and_the_tick_layer_counts(qtbot):
+    """The bars alone could not tell C6 0.2 % from C8 0.8 %, and tick stops, broadcast wake-ups and IPIs per CPU
+    (``tickscope run``'s idle table) were nowhere in the app."""
+    res = simulation.simulate(scenario.preset("bare-metal-hpet-c3"), engine="reference", until_ns=300_000_000)
+    summ = analysis.summarize(res)
+    panel = ResidencyPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1400, 260)
+    panel.show()
+    panel.set_results(res, summ)
+    cpus, until = summ["cpus"], summ["until_ns"]
+    info = panel.info.text()
+    assert panel.info.isVisible() and info.startswith(f"mean of {len(cpus)} CPUs: idle ")
+    for key, label in (("tick_stops", "tick stops"), ("broadcast_received", "broadcast wake-ups"), ("ipis", "IPIs")):
+        assert f"{label} {sum(c[key] for c in cpus):,}" in info
+    assert sum(c["broadcast_received"] for c in cpus) > 0   # the preset broadcasts: a count that matters
+    for i, c in enumerate(cpus):
+        text = panel.cpu_text(i)
+        c3 = 100.0 * c["cstate_residency_ns"]["C3"] / until
+        assert text.startswith(f"CPU {i}: idle ") and f"C3 {c3:.1f} %" in text
+        assert f"tick stops {c['tick_stops']:,}" in text and f"broadcast wake-ups {c['broadcast_received']:,}" in text
+    beside = [i for i in panel.plot.getPlotItem().items if isinstance(i, pg.TextItem)]
+    assert len(beside) == len(cpus) and all(i.isVisible() for i in beside)   # 4 lanes: room for a line each
+    assert beside[0].toPlainText() in panel.cpu_text(0).replace("\n", "  ·  ")
