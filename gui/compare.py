@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from tickscope.gui import lane_ticks
+from tickscope.gui.clock_events import clock_events, marker_lines
 from tickscope.gui.plot_legend import side_legend
 from tickscope.sim import analysis, raster
 from tickscope.sim.compare import diff_summaries, format_pct, format_value
@@ -217,6 +218,12 @@ class CompareView(QWidget):
                 # outcomes other than on time are drawn above so a late/lost tick is never hidden
                 item.setZValue(0 if outcome == "on time" else 10)
                 self.plot.addItem(item)
+        # where each run's watchdog marked a clocksource unstable and timekeeping switched (unstable-tsc with and
+        # without the watchdog: only A switches, and the lanes did not say where)
+        for run, (res, _seg) in enumerate(self._segments_of):
+            events = [(t, f"{'AB'[run]}: {label}", tip) for t, label, tip in clock_events(res)]
+            for line in marker_lines(events, position=0.02 + 0.08 * run):
+                self.plot.addItem(line, ignoreBounds=True)
         for outcome, rgb in outcomes.items():
             if any(t.size for seg in self._segments for t in seg.get(outcome, {}).values()):
                 self._legend.addItem(pg.PlotDataItem(pen=pg.mkPen(rgb, width=3)), f"{outcome} (A or B)")

@@ -232,3 +232,23 @@ def test_run_commands_drive_run_b_too(qtbot):
     win.seed_box.editingFinished.emit()
     assert [c.seed() for c in ctls] == [7, 7]
     win.close()
+
+
+def test_compare_marks_where_each_run_switched_clocksource(qtbot):
+    """unstable-tsc with and without the watchdog: only A drops the TSC, and the lanes said nowhere where."""
+    import pyqtgraph as pg
+
+    from tickscope.gui.compare import CompareView
+    from tickscope.sim import analysis, scenario, simulation
+
+    a = scenario.preset("unstable-tsc")
+    b = scenario.apply_sets(a, ["kernel.watchdog=false"])
+    res_a, res_b = (simulation.simulate(sc, engine="reference", until_ns=1_100_000_000) for sc in (a, b))
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.set_results_pair(res_a, analysis.summarize(res_a), res_b, analysis.summarize(res_b))
+    marks = [i for i in view.plot.getPlotItem().items if isinstance(i, pg.InfiniteLine) and i.angle == 90]
+    assert [m.label.toPlainText() for m in marks] == ["A: watchdog: tsc unstable → hpet"]
+    assert 1.0 < marks[0].value() < 1.1
+    view.set_overlay(True)   # redrawn: still one marker
+    assert len([i for i in view.plot.getPlotItem().items if isinstance(i, pg.InfiniteLine) and i.angle == 90]) == 1
