@@ -42,6 +42,21 @@ class LogNsAxis(pg.AxisItem):
         return [format_ns(10 ** v, digits=0) for v in values]
 
 
+class CountAxis(pg.AxisItem):
+    """A left axis of counts: whole numbers only, with thousands separators (a few samples were labelled 0.5,
+    1.5 and 2.5, a million ``1e+06``)."""
+
+    def tickValues(self, minVal, maxVal, size):
+        levels = [(spacing, [v for v in values if float(v).is_integer()])
+                  for spacing, values in super().tickValues(minVal, maxVal, size) if spacing >= 1]
+        if not levels:   # a range of a few counts: every whole number in it
+            levels = [(1.0, [float(v) for v in range(int(np.ceil(minVal)), int(np.floor(maxVal)) + 1)])]
+        return levels
+
+    def tickStrings(self, values, scale, spacing):
+        return [f"{round(v * scale):,}" for v in values]
+
+
 class HistogramPanel(QWidget):
     """Tick-interval or tick-latency histogram on log-x bins with explicit under/overflow bars.
 
@@ -75,7 +90,7 @@ class HistogramPanel(QWidget):
         self.stats = QLabel()
         self.stats.setTextInteractionFlags(Qt.TextSelectableByMouse)
 
-        self.plot = pg.PlotWidget(axisItems={"bottom": LogNsAxis("bottom")})
+        self.plot = pg.PlotWidget(axisItems={"bottom": LogNsAxis("bottom"), "left": CountAxis("left")})
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.setLabel("left", "count")
         self.plot.showGrid(x=True, y=True, alpha=0.2)

@@ -344,3 +344,15 @@ def test_residency_panel_gives_the_numbers_and_the_tick_layer_counts(qtbot):
     beside = [i for i in panel.plot.getPlotItem().items if isinstance(i, pg.TextItem)]
     assert len(beside) == len(cpus) and all(i.isVisible() for i in beside)   # 4 lanes: room for a line each
     assert beside[0].toPlainText() in panel.cpu_text(0).replace("\n", "  ·  ")
+
+
+def test_histogram_counts_axis_has_whole_numbers(qtbot):
+    """17 tick intervals (laptop-deep-idle, 2 s) were counted on an axis labelled 0.5, 1.5, 2.5; 1.9 M
+    (many-cores, 60 s) on one labelled 1e+06."""
+    panel = HistogramPanel()
+    qtbot.addWidget(panel)
+    axis = panel.plot.getAxis("left")
+    for top in (2.3, 3.0, 17.0, 2.2e6):
+        values = [v for _, level in axis.tickValues(0.0, top, 150) for v in level]
+        assert values and all(float(v).is_integer() for v in values), (top, values)
+    assert axis.tickStrings([0.0, 500_000.0, 1_000_000.0], 1.0, 500_000.0) == ["0", "500,000", "1,000,000"]
