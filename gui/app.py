@@ -10,7 +10,8 @@ with and without a change).  ``--compare`` takes a preset name or a scenario fil
 With ``--screenshot`` the window is built at ``--size``, run to
 ``--run-until`` (default: the scenario's ``run.until``), rendered, grabbed
 and written atomically; then the app exits 0.  Bad input prints one line on
-stderr and exits 2 in that mode; otherwise it is shown in a dialog.
+stderr and exits 2 in that mode; otherwise it is shown in a dialog, over the file or preset named (without the
+options) when only the options were wrong, else over the default scenario.
 """
 from __future__ import annotations
 
@@ -146,9 +147,37 @@ def main(argv=None) -> int:
         print(f"tickscope gui: error: {exc}", file=sys.stderr)   # started from a terminal, it is read there
         if headless:
             return 2
-        # interactive: the window opens on the default scenario with the error in a dialog
-        args, prepared, error = None, None, str(exc)
+        # interactive: the window opens with the error in a dialog, on the file or preset asked for when only the
+        # options were wrong, else on the default scenario; the dialog says which
+        args, prepared, opened = _fallback(argv)
+        error = f"{exc}\n\n{opened}"
     return _run_app(args, prepared, error, headless)
+
+
+def _fallback(argv) -> tuple:
+    """``(args, prepared, sentence)`` for a window after bad input: the scenario file or preset named, without
+    its --set, --compare and --run-until options, when it loads and boots; else ``(None, None, ...)`` (the default
+    scenario).  ``--preset many-cores --set machine.cpus=abc`` opened a 4-CPU bare-metal-lapic with only the error
+    in the dialog, as if that were the preset asked for."""
+    try:
+        args = build_parser().parse_args(join_negative_values(argv))
+        name = args.path or args.preset
+        if name and not name.endswith(".tickrec"):
+            sc = _scenario_from(args.path, args.preset, [])
+            check_boots(sc, args.path)
+            try:
+                size = _parse_size(args.size)
+            except InputError:
+                size = (1600, 1000)
+            dropped = [flag for flag, given in (("--set", args.sets), ("--compare", args.compare),
+                                                ("--compare-set", args.compare_sets), ("--run-until", args.run_until))
+                       if given]
+            args.sets, args.compare, args.compare_sets, args.run_until = [], None, [], None
+            return args, (sc, None, None, None, size), \
+                f"The window shows {name}" + (f" without {', '.join(dropped)}." if dropped else ".")
+    except (InputError, ValueError):
+        pass
+    return None, None, f"The window shows the default scenario ({scen.DEFAULT_PRESET}) instead."
 
 
 def _run_app(args, prepared, error, headless) -> int:
@@ -167,7 +196,7 @@ def _run_app(args, prepared, error, headless) -> int:
             args = build_parser().parse_args([])
     a, b, recording, until, (w, h) = prepared
     source = None
-    if not headless and args.path is None and args.preset is None and not args.sets:
+    if not headless and error is None and args.path is None and args.preset is None and not args.sets:
         last = _last_scenario()
         if last is not None:
             a, source = last[0], (last[1], last[0], None)

@@ -109,6 +109,24 @@ def test_interactive_bad_input_is_also_said_on_stderr(monkeypatch, capsys):
     assert seen and seen[0][1] is False and "no preset named 'nope'" in seen[0][0]
 
 
+def test_interactive_bad_option_opens_the_preset_asked_for_and_says_so(monkeypatch, capsys):
+    # --preset many-cores with a bad --set opened a 4-CPU bare-metal-lapic, the dialog saying only what was wrong
+    from tickscope.gui import app
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    seen = []
+    monkeypatch.setattr(app, "_run_app", lambda args, prepared, error, headless: seen.append((args, prepared, error)) or 0)
+    assert app.main(["--preset", "many-cores", "--set", "machine.cpus=abc", "--run-until", "1s"]) == 0
+    args, prepared, error = seen[0]
+    assert prepared[0].name == "many-cores" and prepared[0].machine.cpus == 256
+    assert prepared[3] is None and not args.sets   # nothing of the refused options is applied
+    assert error.startswith("--set: machine.cpus") and error.endswith("The window shows many-cores without --set, --run-until.")
+    assert capsys.readouterr().err.count("\n") == 1   # the terminal still gets the one line
+    seen.clear()
+    assert app.main(["--preset", "nope"]) == 0          # nothing to fall back on: the default, and it says so
+    assert seen[0][1] is None and seen[0][2].endswith(f"the default scenario ({app.scen.DEFAULT_PRESET}) instead.")
+
+
 def test_tickscope_help_lists_the_gui_command(capsys):
     from tickscope.gui import launcher
 
