@@ -62,6 +62,7 @@ class _RasterPlot:
         plot_item.addItem(self.image)
         self.lane_px_max = lane_px_max
         self.last_ms = 0.0
+        self.lane_px = 1   # rows per lane of the last image
         self.cache = IncrementalPlanes()
 
     def pixel_size(self) -> tuple[int, int]:
@@ -75,6 +76,7 @@ class _RasterPlot:
         lane_px = max(1, min(self.lane_px_max, height // max(1, nlanes_visible or n)))
         t0, t1 = int(t0), int(max(t1, t0 + 1))
         img = raster.render(data, t0, t1, width, lane_px, colors, highlight, cache=self.cache)
+        self.lane_px = lane_px
         self.image.setImage(img, autoLevels=False, levels=None)
         self.image.setRect(QtCore.QRectF(ns_to_x(t0), 0.0, (t1 - t0) / 1e9, float(n)))
         self.image.window = (t0, t1)
@@ -112,6 +114,7 @@ class TickRasterView(QtWidgets.QWidget):
         self._extent_ns = 1      # the whole-run window: the run's end, or RasterData.window_end during a run
         self._planned_ns = 0     # the scenario's run length: the window shown before anything is simulated
         self._overview_at = 0.0
+        self._idle_hidden = False   # the lanes' idle shading is mostly under tick marks at this zoom
         self._clock_events: list = []   # (time_ns, label, tooltip): watchdog verdicts and clocksource switches
         self._clock_lines: list = []    # their markers, in the main view and the overview strip
 
@@ -421,10 +424,40 @@ class TickRasterView(QtWidgets.QWidget):
         t0, t1 = self.view_range()
         hl = self._highlight[:2] if self._highlight is not None else None
         self._main.render(self._data, t0, t1, self._colors, hl)
+        hidden = self._idle_under_marks()
+        if hidden != self._idle_hidden:
+            self._idle_hidden = hidden
+            self._update_legend()
         if self._overview_dirty:  # the whole-run strip only changes with the data, size or colours
             self._overview_dirty = False
             self._overview.render(self._data, 0, self._extent_ns, self._colors)
             self._overview_at = time.perf_counter()
+
+    def idle_hidden(self) -> bool:
+        """True when marks cover most of the CPU lanes at this zoom, so that their idle shading hardly shows."""
+        return self._idle_hidden
+
+    def _idle_under_marks(self) -> bool:
+        # a pixel column holding a tick shows the tick, whatever the CPU's idle state: zoomed out over a mixed load
+        # (many-cores, 60 s; bare-metal-hpet-c3, 20 s) every column has one and the lanes read as always ticking
+        # while the CPUs were half or more of the time in C6/C3.  The legend says so (see Idle residency).
+        data = self._data
+        if data is None or not any(code != raster.BG_STEAL for code in data.spans) or not data.ncpu_lanes:
+            return False
+        img = self._main.image.image
+        lane_px = self._main.lane_px
+        if img is None or img.shape[0] < data.nlanes * lane_px:
+            return False
+        _, start = raster.lane_bands(lane_px)
+        t0, t1 = self._main.image.window
+        simulated = int(np.ceil(img.shape[1] * min(1.0, max(0.0, (int(data.end_ns) - t0) / max(1, t1 - t0)))))
+        if simulated == 0:   # a live run's window reaches past its end: only the part already simulated counts
+            return False
+        rows = np.ascontiguousarray(img[start::lane_px][:data.ncpu_lanes, :simulated]).view(np.uint32)   # a mark-band row per CPU
+        c = self._colors
+        covering = [c[code] for code in raster.MARK_NAMES] + [c["ghost"], c["highlight"]]
+        covering = np.asarray(covering, dtype=np.uint8).reshape(-1, 4).view(np.uint32).ravel()
+        return bool(np.isin(rows, covering).mean() > 0.5)
 
     def last_render_ms(self) -> float:
         return self._main.last_ms
@@ -464,7 +497,9 @@ class TickRasterView(QtWidgets.QWidget):
                   for code in sorted(data.spans) if code != raster.BG_STEAL]
             if raster.BG_STEAL in data.spans:
                 bg.append(background(raster.BG_STEAL, "steal (vCPU descheduled)"))
-            rows.append("lane background:&nbsp;&nbsp;" + "&nbsp;&nbsp; ".join(bg))
+            note = ("&nbsp;&nbsp; <i>— at this zoom mostly under the tick marks: zoom in, or see Idle residency</i>"
+                    if self._idle_hidden else "")
+            rows.append("lane background:&nbsp;&nbsp;" + "&nbsp;&nbsp; ".join(bg) + note)
         self.legend.setText("<br>".join(rows))
 
     # -- keyboard --------------------------------------------------------

@@ -198,3 +198,25 @@ def test_every_mark_in_the_legend_has_its_own_colour_with_hardware_lanes(qtbot):
         colour_of = {name: tuple(map(int, rgb)) for *rgb, name in swatches}
         assert "-ETIME" in colour_of and "late" in colour_of
         assert len(set(colour_of.values())) == len(colour_of), colour_of
+
+
+def test_legend_says_when_the_idle_shading_is_under_the_tick_marks(qtbot):
+    """bare-metal-hpet-c3 over 20 s: the CPUs sleep ~70 % of the time in C3, but every pixel column of the whole-run
+    view holds a tick, which is drawn instead of the lane's idle shading: the lanes read as always ticking."""
+    from tickscope.sim import scenario, simulation
+
+    res = simulation.simulate(scenario.preset("bare-metal-hpet-c3"), until_ns=20_000_000_000)
+    view = _view(qtbot, res)
+    assert view.idle_hidden()
+    assert "mostly under the tick marks: zoom in, or see Idle residency" in view.legend.text()
+    view.set_view_range(1_000_000_000, 1_200_000_000)   # zoomed in: the C3 shading shows between the ticks
+    view.render_now()
+    assert not view.idle_hidden() and "under the tick marks" not in view.legend.text()
+    view.fit()
+    view.render_now()
+    assert view.idle_hidden()
+
+
+def test_no_idle_note_for_a_busy_run(qtbot, short_results):
+    view = _view(qtbot, short_results)   # bare-metal-lapic: no C-states, no idle shading to hide
+    assert not view.idle_hidden() and "under the tick marks" not in view.legend.text()
