@@ -220,3 +220,18 @@ def test_legend_says_when_the_idle_shading_is_under_the_tick_marks(qtbot):
 def test_no_idle_note_for_a_busy_run(qtbot, short_results):
     view = _view(qtbot, short_results)   # bare-metal-lapic: no C-states, no idle shading to hide
     assert not view.idle_hidden() and "under the tick marks" not in view.legend.text()
+
+
+def test_hovering_a_lane_names_its_cpu_and_the_time(qtbot):
+    """many-cores: 256 lanes of ~2 px, every 16th labelled: nothing told which CPU was under the pointer."""
+    from PySide6.QtCore import QPointF
+
+    from tickscope.sim import scenario, simulation
+
+    res = simulation.simulate(scenario.preset("many-cores"), until_ns=100_000_000)
+    view = _view(qtbot, res)
+    vb = view.plot_item.getViewBox()
+    at = vb.mapViewToScene(QPointF(0.0421, 137.5))
+    assert view.hover_text(at) == "CPU 137 · 0.042100 s"
+    assert view.hover_text(vb.mapViewToScene(QPointF(0.05, 0.5))).startswith("CPU 0 · ")
+    assert view.hover_text(QPointF(-50, -50)) == ""   # off the lanes: no text
