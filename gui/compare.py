@@ -30,6 +30,9 @@ _OUTCOME_MARKS = {"late": raster.MARK_LATE, "duplicated": raster.MARK_DUPLICATE,
 DIFF_BRUSH = QColor(255, 190, 60, 90)
 # separators between CPU pairs only while a pair is this tall: thinner, 255 of them grey out the lanes
 SEPARATOR_MIN_PAIR_PX = 6
+# the thinnest lane drawn: below it a lane's tick lines merge with the next lanes' (256 CPUs interleaved gave
+# 0.7 px lanes, and B's ticks, drawn last, hid every one of A's); more lanes than fit are scrolled to
+MIN_LANE_PX = 6
 
 
 def outcome_colours(dark: bool) -> dict[str, tuple[int, int, int]]:
@@ -102,6 +105,9 @@ class CompareView(QWidget):
         # a lane label is centred on its lane: the top one reaches half a text line above the view
         self.plot.getPlotItem().layout.setContentsMargins(1, lane_ticks.half_label_height(axis), 1, 1)
         self.plot.getViewBox().sigResized.connect(lambda *_: self._label_lanes())   # as many labels as the height holds
+        self.plot.getViewBox().sigYRangeChanged.connect(lambda *_: self._label_lanes())   # scrolled through the CPUs
+        self.scroll_note = QLabel()
+        self.scroll_note.hide()
 
         self.table = QTableWidget(0, 5)
         self.table.verticalHeader().hide()
@@ -122,6 +128,7 @@ class CompareView(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
+        top.addWidget(self.scroll_note)
         top.addWidget(self.overlay_box)
         top.addWidget(self.only_diff_box)
         split = QSplitter(Qt.Vertical)
@@ -254,9 +261,16 @@ class CompareView(QWidget):
         return [(2.0 * c + 0.5, f"CPU {c} " + ("A/B" if all(has[c]) else f"{'AB'[has[c].index(True)]} only"))
                 for c in range(0, n, step)]
 
+    def _lanes(self) -> int:
+        return self._ncpus if self._overlay else 2 * self._ncpus
+
     def _label_lanes(self) -> None:
-        """Lane labels and CPU-pair separators for the view's current height."""
-        height = self.plot.getViewBox().sceneBoundingRect().height() or 300.0
+        """Lane labels and CPU-pair separators for the view's current height and the lanes in view."""
+        vb = self.plot.getViewBox()
+        y0, y1 = vb.viewRange()[1]
+        # labels are spaced for the lanes in view: the height all lanes would take at this scale
+        height = (vb.sceneBoundingRect().height() or 300.0) * max(1.0, self._lanes() / max(1.0, y1 - y0))
+        self._note_scroll(y0, y1)
         pair_px = 2 * height / max(2 * self._ncpus, 1)
         separate = not self._overlay and pair_px >= SEPARATOR_MIN_PAIR_PX
         state = (self._ncpus, self._overlay, lane_ticks.label_step(2 * self._ncpus, height),
@@ -274,9 +288,30 @@ class CompareView(QWidget):
             line.setVisible(separate)
 
     def _fit(self) -> None:
-        lanes = self._ncpus if self._overlay else 2 * self._ncpus
-        self.plot.setYRange(-0.6, max(lanes, 1) - 0.4, padding=0)
+        lanes = self._lanes()
+        fit = max(2, int((self.plot.getViewBox().sceneBoundingRect().height() or 300.0) // MIN_LANE_PX))
+        shown = lanes if lanes <= fit else fit - fit % (1 if self._overlay else 2)   # whole A/B pairs
+        vb = self.plot.getViewBox()
+        vb.setLimits(yMin=-0.6, yMax=max(lanes, 1) - 0.4)
+        self.plot.setMouseEnabled(x=True, y=shown < lanes)   # drag (or wheel) the lanes up and down
+        self.plot.setYRange(-0.6, max(shown, 1) - 0.4, padding=0)
         self.plot.enableAutoRange(x=True)
+        self._label_lanes()
+
+    def cpus_in_view(self) -> tuple[int, int]:
+        """First and last CPU whose lanes are in view."""
+        y0, y1 = self.plot.getViewBox().viewRange()[1]
+        per = 1 if self._overlay else 2
+        last = max(0, self._ncpus - 1)
+        return (min(last, max(0, int(np.ceil(y0 - 0.5)) // per)), min(last, max(0, int(np.floor(y1 + 0.5)) // per)))
+
+    def _note_scroll(self, y0: float, y1: float) -> None:
+        if self._ncpus and y1 - y0 < self._lanes() - 0.5:
+            first, last = self.cpus_in_view()
+            self.scroll_note.setText(f"CPU {first}–{last} of {self._ncpus} in view: drag the lanes up or down")
+            self.scroll_note.show()
+        else:
+            self.scroll_note.hide()
 
     def _fill_table(self) -> None:
         rows = [r for r in self._rows if r["differs"] or not self.only_diff_box.isChecked()]

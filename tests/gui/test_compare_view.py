@@ -252,3 +252,28 @@ def test_compare_marks_where_each_run_switched_clocksource(qtbot):
     assert 1.0 < marks[0].value() < 1.1
     view.set_overlay(True)   # redrawn: still one marker
     assert len([i for i in view.plot.getPlotItem().items if isinstance(i, pg.InfiniteLine) and i.angle == 90]) == 1
+
+
+def test_256_cpus_are_not_squeezed_below_a_readable_lane(qtbot, label_rects, many):
+    """256 CPUs interleaved in ~250 px gave 0.5 px lanes: each run's tick lines covered its neighbours' and B's,
+    drawn last, hid every one of A's.  The view keeps lanes at least MIN_LANE_PX high and scrolls through the CPUs."""
+    from tickscope.gui.compare import MIN_LANE_PX
+
+    view = _shown(qtbot, many)
+    vb = view.plot.getViewBox()
+    y0, y1 = vb.viewRange()[1]
+    assert vb.sceneBoundingRect().height() / (y1 - y0) >= MIN_LANE_PX
+    first, last = view.cpus_in_view()
+    assert first == 0 and 0 < last < 255
+    assert view.scroll_note.isVisible() and view.scroll_note.text().startswith(f"CPU 0–{last} of 256 in view")
+    assert vb.state["mouseEnabled"] == [True, True]
+    vb.setYRange(2 * 256 - 0.4 - (y1 - y0), 2 * 256 - 0.4, padding=0)   # scrolled to the end
+    qtbot.wait(10)
+    assert view.cpus_in_view()[1] == 255 and "of 256 in view" in view.scroll_note.text()
+    assert any(text.startswith("CPU 25") for text in label_rects(view.plot.getAxis("left")))   # labelled there too
+
+
+def test_few_cpus_all_in_view_without_scrolling(qtbot, pair):
+    view = _shown(qtbot, pair)
+    assert view.cpus_in_view() == (0, 3) and not view.scroll_note.isVisible()
+    assert view.plot.getViewBox().state["mouseEnabled"] == [True, False]
