@@ -1,5 +1,6 @@
 """Where timekeeping changed its clock during a run: the clocksource watchdog marking a clocksource unstable
-and the switch to another one, as the kernel log prints them, for vertical markers over time plots.
+and the switch to another one, as the kernel log prints them (and a live migration, which moves the TSC under
+the guest), for vertical markers over time plots.
 
 The kernel log has these lines with their timestamps; the tick raster, where a user looks for what the switch
 did to the ticks, showed nothing at that moment.
@@ -26,10 +27,26 @@ def clock_events(results) -> list[tuple[int, str, str]]:
     css = [str(c.get("name", "?")) for c in meta.get("clocksources", [])]
     verified = next((str(c.get("name")) for c in meta.get("clocksources", []) if c.get("must_verify")), "tsc")
     watchdog = meta.get("watchdog", "") or "the watchdog clock"
-    rows = np.flatnonzero((results.kind == Kind.CS_SWITCH) | ((results.kind == Kind.WATCHDOG) & (results.source == 1)))
+    rows = np.flatnonzero((results.kind == Kind.CS_SWITCH) | ((results.kind == Kind.WATCHDOG) & (results.source == 1))
+                          | (results.kind == Kind.MIGRATE))
     out: list[list] = []
     for i in rows:
         t, src, cpu = int(results.time_ns[i]), int(results.source[i]), int(results.cpu[i])
+        if results.kind[i] == Kind.MIGRATE and src == 1 and out and out[-1][1].startswith("migration"):
+            # the resume belongs to the pause's marker (50 ms later: two labels would cover each other)
+            hz = int(results.value[i])
+            out[-1][1] += f", TSC {hz / 1e6:g} MHz"
+            out[-1][2] += f"\n{t / 1e9:.6f} s: resumed on a host whose TSC runs at {hz:,} Hz"
+            continue
+        if results.kind[i] == Kind.MIGRATE:
+            if src != 0:
+                continue
+            pause = int(results.value[i])
+            label, tip = f"migration (paused {pause / 1e6:g} ms", f"live migration: the VM paused for {pause:,} ns"
+            out.append([t, label, tip])
+            continue
+        if out and out[-1][1].startswith("migration") and not out[-1][1].endswith(")"):
+            out[-1][1] += ")"
         if results.kind[i] == Kind.CS_SWITCH:
             name = css[src] if src < len(css) else "?"
             label, tip = f"→ {name}", f"clocksource: Switched to clocksource {name}"
@@ -43,18 +60,21 @@ def clock_events(results) -> list[tuple[int, str, str]]:
             out[-1][2] += f"\n{tip}"
         else:
             out.append([t, label, tip])
+    if out and out[-1][1].startswith("migration") and not out[-1][1].endswith(")"):
+        out[-1][1] += ")"
     return [(t, label, f"{t / 1e9:.6f} s\n{tip}") for t, label, tip in out]
 
 
-def marker_lines(events, labelled: bool = True, position: float = 0.97) -> list[pg.InfiniteLine]:
+def marker_lines(events, labelled: bool = True, position: float = 0.97, step: float = 0.07) -> list[pg.InfiniteLine]:
     """Dotted vertical lines at *events* (:func:`clock_events`), x in seconds, labelled at *position* along the
-    line (0 bottom .. 1 top of the view; in a view with y inverted, 0 is its top)."""
+    line (0 bottom .. 1 top of the view; in a view with y inverted, 0 is its top), each next label *step* further
+    (three rows, then again): kvm-migration's migration and watchdog labels, 0.5 s apart, covered each other."""
     lines = []
-    for t_ns, label, tip in events:
+    for i, (t_ns, label, tip) in enumerate(events):
         line = pg.InfiniteLine(pos=t_ns / 1e9, angle=90, movable=False,
                                pen=pg.mkPen(MARKER_COLOUR, width=2, style=Qt.DotLine),
                                label=label if labelled else None,
-                               labelOpts={"position": position, "color": MARKER_COLOUR, "fill": (255, 255, 255, 200),
+                               labelOpts={"position": position + step * (i % 3), "color": MARKER_COLOUR, "fill": (255, 255, 255, 200),
                                           "anchors": [(0, 0), (1, 0)]})
         line.setToolTip(tip)
         line.setZValue(5)

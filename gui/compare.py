@@ -229,7 +229,7 @@ class CompareView(QWidget):
         # without the watchdog: only A switches, and the lanes did not say where)
         for run, (res, _seg) in enumerate(self._segments_of):
             events = [(t, f"{'AB'[run]}: {label}", tip) for t, label, tip in clock_events(res)]
-            for line in marker_lines(events, position=0.02 + 0.08 * run):
+            for line in marker_lines(events, position=0.02 + 0.21 * run):
                 self.plot.addItem(line, ignoreBounds=True)
         for outcome, rgb in outcomes.items():
             if any(t.size for seg in self._segments for t in seg.get(outcome, {}).values()):

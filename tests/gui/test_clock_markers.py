@@ -45,3 +45,21 @@ def test_no_marker_without_a_switch(qtbot, short_results):
     qtbot.addWidget(view)
     view.set_results(short_results)
     assert _markers(view.plot_item) == []
+
+
+def test_a_migration_is_marked_and_labels_do_not_cover_each_other(qtbot):
+    """kvm-migration: the VM pauses at 1.0 s and resumes on a 2 GHz host, the watchdog drops tsc at 1.504 s.  The
+    migration was marked nowhere, and two labels 0.5 s apart (145 px) were drawn on one row."""
+    res = simulation.simulate(scenario.preset("kvm-migration"))
+    view = TickRasterView()
+    qtbot.addWidget(view)
+    view.resize(1300, 500)
+    view.show()
+    view.set_results(res)
+    qtbot.wait(20)
+    lines = sorted(_markers(view.plot_item), key=lambda line: line.value())
+    assert [line.label.toPlainText() for line in lines] == ["migration (paused 50 ms, TSC 2000 MHz)",
+                                                           "watchdog: tsc unstable → kvm-clock"]
+    assert "resumed on a host whose TSC runs at 2,000,000,000 Hz" in lines[0].toolTip()
+    a, b = (line.label.sceneBoundingRect() for line in lines)
+    assert not a.intersects(b), (a, b)
