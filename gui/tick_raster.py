@@ -22,6 +22,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from tickscope.gui import lane_ticks
 from tickscope.gui.clock_events import clock_events, marker_lines
 from tickscope.sim import raster
+from tickscope.sim.events import Kind
 from tickscope.sim.raster_planes import IncrementalPlanes
 from tickscope.sim.results import Results
 
@@ -120,6 +121,7 @@ class TickRasterView(QtWidgets.QWidget):
         self._planned_ns = 0     # the scenario's run length: the window shown before anything is simulated
         self._overview_at = 0.0
         self._idle_hidden = False   # the lanes' idle shading is mostly under tick marks at this zoom
+        self._untick_irqs = 0       # timer interrupts that ran no tick: not drawn in the CPU lanes
         self._clock_events: list = []   # (time_ns, label, tooltip): watchdog verdicts and clocksource switches
         self._clock_lines: list = []    # their markers, in the main view and the overview strip
 
@@ -208,6 +210,10 @@ class TickRasterView(QtWidgets.QWidget):
         if self._highlight is not None and results is not None and self._highlight[2] != len(results):
             self._highlight = None
         self._set_clock_events(clock_events(results))
+        # timer interrupts that ran no tick (a NO_HZ CPU woken for an hrtimer): not drawn in the CPU lanes, where a
+        # wake-up of a few µs inside a long sleep is also under the idle shading (laptop-deep-idle: 4 ticks drawn on
+        # CPU 0, which woke 60 times)
+        self._untick_irqs = int(np.count_nonzero(results.kind == Kind.IRQ)) if results is not None else 0
         self._show(data, overview=True)
 
     def _set_clock_events(self, events: list) -> None:
@@ -512,6 +518,9 @@ class TickRasterView(QtWidgets.QWidget):
         if counts.get(raster.MARK_OFF_GRID):
             items.append(swatch(raster.MARK_OFF_GRID, f"off the grid (a stopped tick woken off its grid, not judged) "
                                                       f"{counts[raster.MARK_OFF_GRID]}"))
+        if self._untick_irqs and not self._show_hardware:
+            items.append(f'<span style="white-space:nowrap">timer interrupts without a tick {self._untick_irqs} '
+                         f'(not drawn: Ctrl+H shows them in the device lanes)</span>')
         if self._show_hardware:
             items.append(swatch(raster.MARK_HW_FIRE, f"device interrupt {counts.get(raster.MARK_HW_FIRE, 0)}"))
             if counts.get(raster.MARK_HW_ETIME):

@@ -235,3 +235,17 @@ def test_hovering_a_lane_names_its_cpu_and_the_time(qtbot):
     assert view.hover_text(at) == "CPU 137 · 0.042100 s"
     assert view.hover_text(vb.mapViewToScene(QPointF(0.05, 0.5))).startswith("CPU 0 · ")
     assert view.hover_text(QPointF(-50, -50)) == ""   # off the lanes: no text
+
+
+def test_legend_counts_the_timer_interrupts_the_cpu_lanes_do_not_draw(qtbot):
+    """laptop-deep-idle: CPU 0 has 4 ticks drawn in 2 s but woke ~60 times for hrtimers with its tick stopped;
+    those interrupts are not drawn in the CPU lanes, and the legend did not say they exist."""
+    from tickscope.sim import scenario, simulation
+
+    res = simulation.simulate(scenario.preset("laptop-deep-idle"), until_ns=2_000_000_000)
+    irqs = int(np.count_nonzero(res.kind == Kind.IRQ))
+    assert irqs > 100
+    view = _view(qtbot, res)
+    assert f"timer interrupts without a tick {irqs} (not drawn: Ctrl+H shows them in the device lanes)" in view.legend.text()
+    view.set_show_hardware(True)   # drawn there now, counted as device interrupts
+    assert "without a tick" not in view.legend.text() and "device interrupt" in view.legend.text()
