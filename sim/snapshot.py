@@ -155,18 +155,23 @@ def _cpumask(cpus, nbits: int) -> str:
     return ",".join(chunks)
 
 
-#: The /proc/timer_list layouts ``timer_list_text`` prints: v0.10 (6.9+) and v0.9 (5.x to 6.8).
+#: The /proc/timer_list layouts ``timer_list_text`` prints: v0.10 (6.9+) and v0.9 (5.14 to 6.8).
 TIMER_LIST_VERSIONS = ("v0.10", "v0.9")
 
-#: The tick's handlers under their 5.x-6.8 names: the sched_timer's hrtimer callback, the low-res NO_HZ handler.
+#: The tick's handlers under their 5.14-6.8 names: the sched_timer's hrtimer callback, the low-res NO_HZ handler.
 _V09_CALLBACKS = {"tick_nohz_handler": "tick_sched_timer"}
 _V09_HANDLERS = {"tick_nohz_lowres_handler": "tick_nohz_handler"}
+#: Each clock base's ``get_time`` callback in v0.10 base order (MONOTONIC, REALTIME, BOOTTIME, TAI, then their
+#: _SOFT twins): every kernel before 6.18 prints it as a ``.get_time`` line between ``.resolution`` and ``.offset``
+#: (the v0.10 capture in data/real/ comes from a kernel after its removal, so v0.10 here has no such line).
+_BASE_GET_TIME = ("ktime_get", "ktime_get_real", "ktime_get_boottime", "ktime_get_clocktai") * 2
 
 
 def as_v09(snap: dict) -> dict:
-    """*snap* (v0.10) as a 5.x-6.8 kernel prints it (v0.9): ``.nohz_mode`` (NOHZ_MODE_INACTIVE 0, LOWRES 1,
-    HIGHRES 2: NO_HZ active, and in which mode) where v0.10 prints ``.nohz`` and ``.highres``, and the tick's
-    handlers under their older names (``tick_sched_timer``, ``tick_nohz_handler`` for low-res NO_HZ)."""
+    """*snap* (v0.10) as a 5.14-6.8 kernel prints it (v0.9): ``.nohz_mode`` (NOHZ_MODE_INACTIVE 0, LOWRES 1,
+    HIGHRES 2: NO_HZ active, and in which mode) where v0.10 prints ``.nohz`` and ``.highres``, each clock base's
+    ``.get_time`` callback, and the tick's handlers under their older names (``tick_sched_timer``,
+    ``tick_nohz_handler`` for low-res NO_HZ)."""
     out = dict(snap, version="v0.9", cpus=[], tick_devices=[])
     for cpu in snap["cpus"]:
         ts = {}
@@ -175,7 +180,8 @@ def as_v09(snap: dict) -> dict:
                 ts["nohz_mode"] = (2 if cpu["tick_sched"]["highres"] else 1) if value else 0
             elif name != "highres":
                 ts[name] = value
-        bases = [dict(b, timers=[dict(t, callback=_V09_CALLBACKS.get(t["callback"], t["callback"])) for t in b["timers"]])
+        bases = [dict(b, get_time=_BASE_GET_TIME[b["index"] % len(_BASE_GET_TIME)],
+                      timers=[dict(t, callback=_V09_CALLBACKS.get(t["callback"], t["callback"])) for t in b["timers"]])
                  for b in cpu["bases"]]
         out["cpus"].append(dict(cpu, tick_sched=ts, bases=bases))
     for entry in snap["tick_devices"]:

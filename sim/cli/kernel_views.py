@@ -14,7 +14,8 @@ def register(sub):
     add_scenario_args(p)
     add_read_time_arg(p, "it")
     p.add_argument("--format", choices=snapshot.TIMER_LIST_VERSIONS, default="v0.10",
-                   help="layout: v0.10 (6.9+: .nohz and .highres) or v0.9 (5.x-6.8: .nohz_mode 0/1/2, tick_sched_timer)")
+                   help="layout: v0.10 (6.9+: .nohz and .highres; no .get_time, as since its 2025 removal) or "
+                        "v0.9 (5.14-6.8: .nohz_mode 0/1/2, .get_time, tick_sched_timer)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's run.seed)")
     p.add_argument("--engine", choices=("cython", "reference"), default=None)
     p.set_defaults(func=_timer_list)

@@ -1,4 +1,4 @@
-"""timer-list --format v0.9: the layout 5.x-6.8 kernels print (.nohz_mode, tick_sched_timer, tick_nohz_handler)."""
+"""timer-list --format v0.9: the layout 5.14-6.8 kernels print (.nohz_mode, .get_time, tick_sched_timer, tick_nohz_handler)."""
 import pytest
 
 from tickscope.sim.cli import main
@@ -51,3 +51,19 @@ def test_run_json_reports_nohz_mode_and_last_tick_as_the_timer_list_does(capsys,
     cpus = json.loads(capsys.readouterr().out)["cpus"]
     assert [c["nohz_mode"] for c in cpus] == [mode] * 4
     assert [c["last_tick"] for c in cpus] == [c["tick_sched"]["last_tick"] for c in parsed["cpus"]]
+
+
+def test_v09_prints_each_clock_bases_get_time_between_resolution_and_offset(capsys):
+    # 5.14-6.8's print_base: .base, .index, .resolution, .get_time (%ps of the base's clock reader), .offset.
+    # Base order MONOTONIC, REALTIME, BOOTTIME, TAI, then the four _SOFT bases with the same readers.
+    readers = ["ktime_get", "ktime_get_real", "ktime_get_boottime", "ktime_get_clocktai"] * 2
+    old = _text(capsys, "v0.9", '"idle"', "true")
+    new = _text(capsys, None, '"idle"', "true")
+    cpu0 = old.split("cpu: 1\n")[0]
+    got = [line.split(":", 1)[1].strip() for line in cpu0.splitlines() if line.startswith("  .get_time:")]
+    assert got == readers
+    assert old.count("  .get_time:   ") == 4 * 8          # every base of every CPU
+    assert " clock 1:\n  .base:       " in old
+    assert "  .resolution: 1 nsecs\n  .get_time:   ktime_get_real\n  .offset:     1767225600000000000 nsecs\n" in old
+    assert ".get_time" not in new                        # the v0.10 capture in data/real has none
+    assert parse_timer_list(old)["cpus"][0]["bases"][3]["get_time"] == "ktime_get_clocktai"
