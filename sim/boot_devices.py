@@ -123,8 +123,10 @@ def make_devices(sc, hz: int, tsc_khz: int) -> list[Device]:
 
     backend = sc.hypervisor.backend
     visible = backend not in ("xen-pv", "vmi-2007")   # a PV guest sees no emulated timer hardware
-    # IRQ 0: through the IO-APIC (pin 2) with a local APIC, else the 8259 PIC (XT-PIC, line 0)
-    legacy_irq0 = "IO-APIC 2-edge timer" if m.lapic else "XT-PIC 0-edge timer"
+    # IRQ 0 as "chip hwirq[-flow] action": through the IO-APIC (pin 2, its irq domain's hwirq, "edge" flow name)
+    # with a local APIC, else the 8259 PIC, whose x86 IRQs have no irq domain (no hwirq: "-") and no flow name
+    # (init_ISA_irqs' irq_set_chip_and_handler), so /proc/interrupts prints neither
+    legacy_irq0 = "IO-APIC 2-edge timer" if m.lapic else "XT-PIC - timer"
     # Global devices first, registered on the boot CPU at time_init.
     if m.hpet and visible:
         period = kclock.hpet_period_fs(m.hpet_hz)

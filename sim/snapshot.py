@@ -211,7 +211,7 @@ def proc_files(sim) -> dict[str, str]:
     C-state exit put idle times past "now at".  The interrupt counts include those deliveries, as ``interrupts``'."""
     reading = sim.end_reading if sim.settled_ns is not None and isinstance(sim.end_reading, dict) else None
     files = dict(reading) if reading and set(reading) == set(TIMER_LIST_TITLES) else timer_list_files(sim)
-    files["/proc/interrupts"] = procfs.render_interrupts(sim.plan.ncpus, interrupts_rows(sim))
+    files["/proc/interrupts"] = interrupts_text(sim)
     return files
 
 
@@ -231,6 +231,30 @@ def boot_log_lines(plan) -> list[str]:
 #: debug VIRQ, callfuncsingle, spinlock), numbered after the 24 GSIs of an HVM guest's IO-APIC
 XEN_FIRST_DYNAMIC_IRQ = 24
 XEN_IRQS_PER_CPU = 6
+
+
+def x86_nr_irqs(ncpus: int, gsi_top: int) -> int:
+    """nr_irqs as x86's ``arch_probe_nr_irqs`` sizes it (CONFIG_PCI_MSI): the GSIs and 16 legacy IRQs, 8 per CPU,
+    and room for MSIs (8 more per CPU without IO-APIC pins above the legacy 16, else 16 per GSI).  A 2-vCPU KVM
+    guest (one 24-pin IO-APIC) gets 440, 4 CPUs 456, 72 CPUs 1000."""
+    nr = gsi_top + 16 + 8 * ncpus
+    return nr + (8 * ncpus if gsi_top <= 16 else 16 * gsi_top)
+
+
+def interrupts_prec(plan) -> int:
+    """Width of /proc/interrupts' first column: the digits of nr_irqs, at least 3 (``show_interrupts``), so a
+    machine of 72 or more CPUs prints ``   0:`` and `` LOC:``.  One 24-pin IO-APIC where there is a local APIC."""
+    io_apic = any(d.irq == "LOC" or d.irq.startswith("IO-APIC") for d in plan.devices)
+    nr, prec = x86_nr_irqs(plan.ncpus, 24 if io_apic else 0), 3
+    while prec < 10 and 10 ** prec <= nr:
+        prec += 1
+    xen_top = XEN_FIRST_DYNAMIC_IRQ + XEN_IRQS_PER_CPU * plan.ncpus    # a Xen guest's event-channel IRQs
+    return max(prec, len(str(xen_top))) if any(d.irq.startswith("timer") for d in plan.devices) else prec
+
+
+def interrupts_text(sim) -> str:
+    """/proc/interrupts' timer rows (:func:`interrupts_rows`) as the simulated kernel prints them."""
+    return procfs.render_interrupts(sim.plan.ncpus, interrupts_rows(sim), prec=interrupts_prec(sim.plan))
 
 
 def interrupts_rows(sim) -> list[tuple[str, list[int], str]]:
@@ -263,13 +287,15 @@ def interrupts_rows(sim) -> list[tuple[str, list[int], str]]:
     rows = []
     labels = {d.irq for d in plan.devices}
     legacy = next((d for d in plan.devices if d.cpu == -1), None)
+    prec = interrupts_prec(plan)
     if "VMI-LOCAL" in labels:
         rows.append(("0", irq0, "VMI-LOCAL-lvtt      vmi-timer"))   # 2.6.22's " %8s-%-8s  %s": chip, handler, action
     elif legacy is not None:
-        chip, line, action = legacy.irq.split()            # e.g. "IO-APIC 2-edge timer" (boot_devices)
-        rows.append(("0", irq0, f"{chip}   {line}      {action}"))
+        # show_interrupts: chip "%8s", then " %*lu" hwirq (blank without an irq domain), "-%-8s" flow name, "  action"
+        chip, line, action = legacy.irq.split()            # e.g. "IO-APIC 2-edge timer", "XT-PIC - timer"
+        hwirq, _, flow = line.partition("-")
+        rows.append(("0", irq0, f"{chip} {hwirq:>{prec}}" + (f"-{flow:<8}" if flow else "") + f"  {action}"))
     xen = sorted((int(k[len("timer"):]), v) for k, v in pv.items() if k.startswith("timer"))
-    prec = max(3, len(str(XEN_FIRST_DYNAMIC_IRQ + XEN_IRQS_PER_CPU * n)))
     for cpu, counts in xen:      # no IRQ domain, so the hwirq column is blank
         rows.append((str(XEN_FIRST_DYNAMIC_IRQ + XEN_IRQS_PER_CPU * cpu), counts,
                      f"xen-percpu {' ' * prec}-{'virq':<8}  timer{cpu}"))

@@ -1,7 +1,6 @@
 """``tickscope interrupts``: /proc/interrupts timer rows of the simulated kernel."""
 from __future__ import annotations
 
-from tickscope.sim import procfs
 from tickscope.sim import snapshot
 from tickscope.sim.cli.common import add_read_time_arg, add_scenario_args, run_end_arg, scenario_from_args, seed_arg
 from tickscope.sim.simulation import Simulation
@@ -21,5 +20,5 @@ def _run(args):
     at = run_end_arg(args.at, "--at/--until") if args.at is not None else None
     sim = Simulation(sc, engine=args.engine or "auto", until_ns=at, seed=seed_arg(args.seed))
     sim.run()
-    print(procfs.render_interrupts(sim.plan.ncpus, snapshot.interrupts_rows(sim)), end="")
+    print(snapshot.interrupts_text(sim), end="")
     return 0
