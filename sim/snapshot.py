@@ -91,10 +91,21 @@ def timer_list_snapshot(sim) -> dict:
     any_oneshot = any(t["mode"] == 1 for t in tick_devices)
     g = eng.global_state()
     bdev = None
+    # The broadcast device's event_handler: tick_broadcast_setup_oneshot installs the oneshot one at the first
+    # oneshot switch; before (or without) it, tick_broadcast_start_periodic installs the periodic one once the
+    # broadcast mask is non-empty. A device never started keeps what it had: an x86 HPET or PIT ticked CPU 0 at
+    # boot (tick_handle_periodic) until the local APIC timer replaced it, and tick_install_broadcast_device leaves
+    # the handler alone; the hrtimer broadcast never had one (%ps of NULL).
+    started_periodic = bool(set(g["periodic_mask"]) | _broadcast_on(plan))
+    if g["bc_oneshot"]:
+        bc_handler = "tick_handle_oneshot_broadcast"
+    elif started_periodic:
+        bc_handler = "tick_handle_periodic_broadcast"
+    else:
+        bc_handler = "0x0" if plan.bc_kind == B.BC_HRTIMER else "tick_handle_periodic"
     if plan.broadcast_device >= 0 and plan.bc_kind == B.BC_DEVICE:
         d = plan.devices[plan.broadcast_device]
-        handler = "tick_handle_oneshot_broadcast" if g["bc_oneshot"] else "tick_handle_periodic_broadcast"
-        bdev = _device_dict(plan, d, g["bc_state"] or 1, g["bc_next_device_event"], handler, g["bc_retries"],
+        bdev = _device_dict(plan, d, g["bc_state"] or 1, g["bc_next_device_event"], bc_handler, g["bc_retries"],
                             g["bc_min_delta_ns"])
     elif plan.bc_kind == B.BC_HRTIMER:
         bdev = {"name": "bc_hrtimer", "max_delta_ns": KTIME_MAX, "min_delta_ns": 1, "mult": 1, "shift": 0,
@@ -102,7 +113,7 @@ def timer_list_snapshot(sim) -> dict:
                 # ce_broadcast_hrtimer sets set_next_ktime (bc_set_next), not set_next_event: %ps of NULL
                 "set_next_event": "0x0",
                 "shutdown": "bc_shutdown", "periodic": None, "oneshot": None, "oneshot_stopped": None, "resume": None,
-                "event_handler": "tick_handle_oneshot_broadcast", "retries": 0}
+                "event_handler": bc_handler, "retries": 0}
     return {
         "version": "v0.10", "max_clock_bases": 8, "now_ns": now, "cpus": out_cpus,
         "broadcast": {"mode": 1 if any_oneshot else 0, "device": bdev,
