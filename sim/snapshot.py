@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tickscope.sim import boot as B
 from tickscope.sim import procfs
-from tickscope.sim.events import HANDLER_NAMES, TickMode
+from tickscope.sim.events import HANDLER_NAMES, Kind, TickMode
 
 #: CLOCK_REALTIME - CLOCK_MONOTONIC at boot: the simulated machine booted at 2026-01-01T00:00:00Z.
 WALL_EPOCH_NS = 1_767_225_600 * 10**9
@@ -52,6 +52,7 @@ def timer_list_snapshot(sim) -> dict:
     # the reader runs on a CPU, whose irq entry caught jiffies up (tick_nohz_update_jiffies): as run's jiffies_delta
     jiffies_read = plan.initial_jiffies + g["jiffies_seen"]
     tick = plan.tick_nsec
+    lowres_next = _lowres_expires_next(eng, cpus)
     out_cpus, tick_devices = [], []
     for c in cpus:
         cpu = c["cpu"]
@@ -64,7 +65,7 @@ def timer_list_snapshot(sim) -> dict:
                           "offset_ns": WALL_EPOCH_NS if i in _REALTIME_LIKE else 0, "timers": timers})
         oneshot = mode in (TickMode.HIGHRES, TickMode.LOWRES_NOHZ)
         ts = {
-            "expires_next": (c["next_event"] if highres else KTIME_MAX),
+            "expires_next": (c["next_event"] if highres else lowres_next[cpu]),
             "hres_active": int(highres), "nr_events": c["nr_events"], "nr_retries": c["nr_retries"],
             "nr_hangs": c["nr_hangs"], "max_hang_time": 0,
             "nohz": int(plan.nohz_idle and oneshot),
@@ -121,6 +122,26 @@ def timer_list_snapshot(sim) -> dict:
                       "oneshot_mask": _cpumask(g["oneshot_mask"], len(cpus))},
         "tick_devices": tick_devices,
     }
+
+
+def _lowres_expires_next(eng, cpus: list[dict]) -> list[int]:
+    """hrtimer_cpu_base.expires_next of each CPU while high-res is not active (5.15+, and 4.16-5.14 alike):
+    hrtimer_start -> hrtimer_reprogram lowers it to a locally started timer's expiry when that timer is the
+    first in its base and earlier, and nothing in low-res mode raises it again (hrtimer_run_queues removes
+    expired timers without reprogramming; only a local cancel of cpu_base->next_timer recomputes it). Here a
+    CPU's user timers are all started at boot and each expiry follows the one before, so it is the earliest of
+    their first expiries: the least UTIMER value the CPU logged, or its earliest pending timer; KTIME_MAX if
+    the CPU has none. Not counted: the broadcast hrtimer started on a low-res CPU (bc_set_next)."""
+    cols = eng.columns()
+    utimer = cols["kind"] == Kind.UTIMER
+    fired_cpu, fired_at = cols["cpu"][utimer], cols["value"][utimer]
+    out = []
+    for c in cpus:
+        pending = [e for e in c.get("timer_expiries", ()) if e != KTIME_MAX]
+        mine = fired_at[fired_cpu == c["cpu"]]
+        first = [int(mine.min())] if mine.size else []
+        out.append(min(pending + first, default=KTIME_MAX))
+    return out
 
 
 def _monotonic_timers(seed: int, cpu: int, c: dict, g: dict, highres: bool) -> list[dict]:
