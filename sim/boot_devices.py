@@ -92,6 +92,18 @@ class Device:
         return bool(self.features & feature)
 
 
+def _kernel_sets_up_pit(sc) -> bool:
+    """Whether an x86 kernel without an HPET registers the PIT's clock event device (5.2+ ``pit_timer_init``:
+    ``use_pit`` -> ``apic_needs_pit``). Not on a machine whose local APIC timer is always running (ARAT) and
+    TSC-deadline with a known TSC rate: it can never need the PIT, which the kernel stops instead (a KVM guest's
+    PIT among them, so its /proc/timer_list shows no broadcast device and /proc/interrupts no IRQ 0). A scenario
+    that asks for the PIT (``kernel.clockevent`` or ``machine.broadcast = "pit"``) keeps it."""
+    m = sc.machine
+    if sc.kernel.clockevent == "pit" or m.broadcast == "pit":
+        return True
+    return not (m.lapic and m.arat and m.tsc_deadline and m.tsc_hz > 0)
+
+
 def make_devices(sc, hz: int, tsc_khz: int) -> list[Device]:
     """Build the machine's clock event devices in registration order.
 
@@ -137,7 +149,7 @@ def make_devices(sc, hz: int, tsc_khz: int) -> list[Device]:
             min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns, min_delta_ticks=p.min_delta_ticks,
             max_delta_ticks=p.max_delta_ticks, freq_hz=freq, num=num, den=den,
             periodic_count=(kclock.NSEC_PER_SEC // hz * p.mult) >> p.shift, irq=legacy_irq0)
-    elif m.pit and visible:
+    elif m.pit and visible and _kernel_sets_up_pit(sc):
         p = kclock.pit_clockevent()
         num, den = ratio(kclock.PIT_TICK_RATE, kclock.NSEC_PER_SEC)
         add(name="pit", hw=HW_PIT, features=FEAT_PERIODIC | FEAT_ONESHOT, rating=0, mult=p.mult, shift=p.shift,
