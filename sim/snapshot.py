@@ -332,7 +332,12 @@ def interrupts_rows(sim) -> list[tuple[str, list[int], str]]:
         rows.append((str(XEN_FIRST_DYNAMIC_IRQ + XEN_IRQS_PER_CPU * cpu), counts,
                      f"xen-percpu {' ' * prec}-{'virq':<8}  timer{cpu}"))
     rows.append(("LOC", loc, "Local timer interrupts"))
-    rows.append(("RES", [c["resched_ipis"] for c in cpus], "Rescheduling interrupts"))
+    # wake_up_nohz_cpu -> wake_up_idle_cpu sends the IPI only to an idle task not polling its flags: a bare-metal
+    # machine with C-states idles in intel_idle's MWAIT (mwait_idle_with_hints sets TIF_POLLING_NRFLAG and
+    # monitors the flags), so its kick is a write to those flags, no interrupt; HLT (default_idle: no C-states,
+    # or a guest) needs the IPI.
+    mwait = bool(plan.cstates) and plan.pv == B.PV_NONE
+    rows.append(("RES", [0 if mwait else c["resched_ipis"] for c in cpus], "Rescheduling interrupts"))
     if "HVS" in pv:
         rows.append(("HVS", pv["HVS"], "Hyper-V stimer0 interrupts"))
     if plan.bc_kind != B.BC_NONE:

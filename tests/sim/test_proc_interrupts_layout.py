@@ -43,3 +43,19 @@ def test_the_8259_pics_irq_0_has_no_hwirq_and_no_flow_name(capsys):
 def test_the_io_apic_irq_0_keeps_pin_2_and_its_edge_flow(capsys):
     text = _out(capsys, "--preset", "bare-metal-hpet-c3", "--until", "100ms")
     assert text.splitlines()[1].endswith(" IO-APIC   2-edge      timer")
+
+
+def _res(capsys, *argv):
+    text = _out(capsys, *argv)
+    return [int(x) for x in next(r for r in text.splitlines() if r.startswith("RES:")).split()[1:-2]]
+
+
+def test_a_kick_to_a_cpu_waiting_in_mwait_is_no_reschedule_interrupt(capsys):
+    # wake_up_idle_cpu sends the IPI only if the idle task is not polling: intel_idle's MWAIT sets
+    # TIF_POLLING_NRFLAG, HLT (no C-states) does not. Same machine, all CPUs idle, 3 s: five watchdog kicks
+    # (0.512, 1.024, 1.504, 2.016, 2.528 s) alternate between the two CPUs with HLT; none is an interrupt in MWAIT.
+    base = ["--preset", "bare-metal-lapic", "--set", "machine.cpus=2", "--set", 'kernel.nohz="idle"',
+            "--set", 'workload.kind="idle"', "--until", "3s"]
+    assert _res(capsys, *base) == [2, 3]
+    assert _res(capsys, *base, "--set", 'machine.cstates=["C1", "C1E"]') == [0, 0]
+    assert _res(capsys, "--preset", "bare-metal-hpet-c3", "--until", "3s") == [0, 0, 0, 0]
