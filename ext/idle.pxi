@@ -208,6 +208,9 @@ cdef void idle_reenter(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef ns_t now, nxt, sleep
     cdef int s, rc
     cdef Device* d
+    # menu asks tick_nohz_tick_stopped() before this pass stops the tick: only a tick still running bounds
+    # the exit latency by the predicted sleep (engine semantics 16)
+    cdef bint stopped_before = c.tick_stopped
     if nohz_active(m, cpu):
         nohz_stop_tick(m, cpu, t)
     now = ktime(m, t)
@@ -221,13 +224,13 @@ cdef void idle_reenter(Machine* m, int cpu, ns_t t) noexcept nogil:
         if now + m.tick < nxt:
             nxt = now + m.tick
     sleep = nxt - now if nxt != KTIME_MAX else KTIME_MAX
-    s = governor(m, sleep, False)
+    s = governor(m, sleep, KTIME_MAX if stopped_before else sleep)
     d = m.slots[cpu].dev
     if m.cstates[s].stops_timer and d != NULL and (d.features & FEAT_C3STOP):
         rc = bc_enter(m, cpu, t)
         mlog(m, t, cpu, K_BC_ENTER, 1 if rc else 0, s)
         if rc:
-            s = governor(m, sleep, True)
+            s = state_keeping_timer(m, s)
         else:
             c.bc_used = c.mode != TM_PERIODIC_BC
     c.idle_state = s
@@ -235,17 +238,30 @@ cdef void idle_reenter(Machine* m, int cpu, ns_t t) noexcept nogil:
     mlog(m, t, cpu, K_IDLE, s, sleep)
 
 
-cdef inline int governor(Machine* m, ns_t sleep, bint shallow_only) noexcept nogil:
-    """menu-like: the deepest state whose target residency fits the predicted sleep."""
+cdef inline int governor(Machine* m, ns_t sleep, ns_t latency_limit) noexcept nogil:
+    """menu-like: the deepest state whose target residency fits the predicted sleep, walking shallow to deep and
+    stopping at the first whose exit latency exceeds *latency_limit* (menu's latency_req; engine semantics 16)."""
     cdef int best = 0
     cdef int i
     for i in range(m.nstates):
-        if shallow_only and m.cstates[i].stops_timer:
+        if m.cstates[i].target_residency > sleep or m.cstates[i].exit_latency > latency_limit:
+            break
+        best = i
+    return best
+
+
+cdef inline int state_keeping_timer(Machine* m, int refused) noexcept nogil:
+    """find_deepest_state after tick_broadcast_enter said -EBUSY: no timer-stopping state, exit latency at most the
+    refused state's and strictly rising from pick to pick; target residency is not looked at (semantics 16)."""
+    cdef int best = 0
+    cdef int i
+    cdef ns_t limit = m.cstates[refused].exit_latency
+    cdef ns_t picked = 0
+    for i in range(m.nstates):
+        if m.cstates[i].stops_timer or m.cstates[i].exit_latency <= picked or m.cstates[i].exit_latency > limit:
             continue
-        if m.cstates[i].target_residency <= sleep:
-            best = i
-    if shallow_only and m.cstates[best].stops_timer:
-        best = 0
+        picked = m.cstates[i].exit_latency
+        best = i
     return best
 
 

@@ -284,6 +284,9 @@ class IdleMixin:
 
     def _idle_reenter(self, cpu, t):
         """One pass of the idle loop: maybe stop the tick, ask the governor, go to sleep."""
+        # menu asks tick_nohz_tick_stopped() before this pass stops the tick: only a tick still running bounds
+        # the exit latency by the predicted sleep (engine semantics 16)
+        stopped_before = self.tick_stopped[cpu]
         if self._nohz_active(cpu):
             self._nohz_stop_tick(cpu, t)
         now = self.ktime(t)
@@ -296,29 +299,43 @@ class IdleMixin:
             # (engine semantics 11; the governor saw an endless sleep and picked the deepest state every time)
             nxt = min(nxt, now + self.tick)
         sleep = nxt - now if nxt != KTIME_MAX else KTIME_MAX
-        s = self._governor(sleep, False)
+        s = self._governor(sleep, KTIME_MAX if stopped_before else sleep)
         did = self.dev[cpu]
         if self.cstates[s][3] and did >= 0 and self.devs[did].has(B.FEAT_C3STOP):
             rc = self._bc_enter(cpu, t)
             self._log(t, cpu, Kind.BC_ENTER, 1 if rc else 0, s)
             if rc:
-                s = self._governor(sleep, True)
+                s = self._state_keeping_timer(s)
             else:
                 self.bc_used[cpu] = self.mode[cpu] != TickMode.PERIODIC_BC
         self.idle_state[cpu] = s
         self.state_enter[cpu] = t
         self._log(t, cpu, Kind.IDLE, s, min(sleep, KTIME_MAX))
 
-    def _governor(self, sleep, shallow_only) -> int:
-        """menu-like: the deepest state whose target residency fits the predicted sleep."""
+    def _governor(self, sleep, latency_limit) -> int:
+        """menu-like: the deepest state whose target residency fits the predicted sleep, walking the states
+        shallow to deep and stopping at the first whose exit latency exceeds *latency_limit* (menu_select: with
+        the tick running, ``latency_req`` is at most the predicted idle duration; engine semantics 16)."""
         best = 0
-        for i, (_name, _lat, res, stops) in enumerate(self.cstates):
-            if shallow_only and stops:
+        for i, (_name, lat, res, _stops) in enumerate(self.cstates):
+            if res > sleep or lat > latency_limit:
+                break
+            best = i
+        return best
+
+    def _state_keeping_timer(self, refused) -> int:
+        """cpuidle_enter_state after tick_broadcast_enter said -EBUSY: find_deepest_state with the refused state's
+        exit latency as the limit and timer-stopping states forbidden, each pick slower to leave than the one
+        before (exit latency strictly rising); target residency is not looked at (engine semantics 16; before,
+        the residency-only governor again)."""
+        best = 0
+        limit = self.cstates[refused][1]
+        picked = 0
+        for i, (_name, lat, _res, stops) in enumerate(self.cstates):
+            if stops or lat <= picked or lat > limit:
                 continue
-            if res <= sleep:
-                best = i
-        if shallow_only and self.cstates[best][3]:
-            best = 0
+            picked = lat
+            best = i
         return best
 
     def _idle_exit(self, cpu, t):

@@ -72,3 +72,61 @@ def test_idle_calls_count_only_the_entries_the_governor_lets_stop_the_tick(engin
     for cpu in analysis.per_cpu(res):
         assert cpu["idle_calls"] == cpu["idle_sleeps"] > 100
         assert cpu["idle_calls"] < entries[cpu["cpu"]]
+
+
+# A custom state that takes longer to leave than to pay off: exit latency 3 ms, target residency 500 us.
+SLOW_EXIT = ('machine.cstates=["C1", {name="Z", exit_latency="3ms", target_residency="500us"}]')
+
+
+def _one_idle_cpu(engine, workload, cstates, extra=()):
+    sets = ["machine.cpus=1", "kernel.hz=250", "kernel.highres=true", 'kernel.nohz="off"', "kernel.watchdog=false",
+            cstates, 'run.until="100ms"', *workload, *extra]
+    res = simulate(scen.apply_sets(scen.preset("bare-metal-lapic"), sets), engine=engine)
+    entered = np.bincount(res.source[res.kind == Kind.IDLE], minlength=len(res.meta["cstates"]))
+    return analysis.summarize(res)["cpus"][0], entered
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_menu_skips_a_state_slower_to_leave_than_the_predicted_idle_while_the_tick_runs(engine):
+    # menu_select bounds latency_req by the predicted idle time while the tick runs (4.17+: unless the tick is
+    # already stopped; before 4.17 always) and stops at the first state whose exit latency exceeds it.  HZ=250,
+    # nohz=off, one idle CPU: an idle entry right after a tick handled from C1 predicts 3.997 ms, Z fits (3 ms).
+    # Woken from Z by the next tick, the CPU handles it 3.001 ms late and predicts 0.999 ms: Z's target residency
+    # fits but its exit latency does not, so C1.  Z and C1 alternate: 13 entries of Z (t = 0, then 8k + 3 us) and
+    # 13 of C1 (7.001 + 8k ms; the last after the 100 ms tick, delivered as the run ends); Z holds
+    # 7.001 + 11 * 6.998 + 3.997 = 87.976 ms, C1 12 * 1.002 = 12.024 ms (residency stops at the run's end).
+    # Semantics 15 went by target residency alone: Z all the time, every tick 3.001 ms late.
+    cpu, entered = _one_idle_cpu(engine, ['workload.kind="idle"'], SLOW_EXIT)
+    assert list(entered) == [13, 13]
+    assert abs(cpu["cstate_residency_ns"]["Z"] - 87_976_000) < 1_000
+    assert abs(cpu["cstate_residency_ns"]["C1"] - 12_024_000) < 1_000
+    assert sum(cpu["cstate_residency_ns"].values()) == cpu["idle_ns"] == 100_000_000
+    assert cpu["ticks_delivered"] == cpu["ticks_expected"] == 25
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_1ms_timer_keeps_a_cpu_out_of_a_state_with_a_3ms_exit(engine):
+    # A 1 ms periodic hrtimer with the tick running: every idle entry predicts under 1 ms, less than Z's 3 ms exit
+    # latency, so C1 and the timer runs on time: 94 expiries in 100 ms (the first, due at 1 ms, waits for the
+    # 4 ms tick that switches to high-res mode, which Z delays to 7.001 ms; then 8, 9, ..., 100 ms), 1 late.
+    # Semantics 15 picked Z (target residency 500 us) after every timer: the timer ran every 3 ms at best, 25 runs.
+    cpu, entered = _one_idle_cpu(engine, ['workload.kind="timers"', 'workload.timer_work="0ns"',
+                                          'workload.timers=[{kind="periodic", period="1ms"}]'], SLOW_EXIT)
+    assert cpu["timers_fired"] == 94 and cpu["timers_late"] == 1
+    assert entered[1] == 1                          # Z only at boot, predicting the 4 ms tick
+    assert cpu["cstate_residency_ns"]["Z"] == 7_001_000
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_refused_deep_state_falls_back_to_a_state_no_slower_to_leave(engine):
+    # No broadcast device and a LAPIC timer that stops in C3: tick_broadcast_enter says -EBUSY every time, and
+    # cpuidle_enter_state falls back to find_deepest_state(exit latency of the refused state, no TIMER_STOP):
+    # Y (keeps the timer, exit 150 us) is slower to leave than C3 (70 us), so C1.  25 ticks and the boot idle
+    # entry refused: 26.  Semantics 15 fell back by target residency: Y, and every tick 151 us late.
+    states = ('machine.cstates=["C1", {name="Y", exit_latency="150us", target_residency="50us"}, "C3"]')
+    cpu, entered = _one_idle_cpu(engine, ['workload.kind="idle"'], states,
+                                 ["machine.arat=false", "machine.tsc_deadline=false", 'machine.broadcast="none"'])
+    assert cpu["deep_refused"] == 26
+    assert list(entered) == [26, 0, 0]
+    assert cpu["cstate_residency_ns"] == {"C1": 100_000_000, "Y": 0, "C3": 0}
+    assert cpu["latency_ns_max"] < 5_000
