@@ -19,9 +19,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from tickscope.gui import lane_ticks
-from tickscope.gui.clock_events import clock_events, marker_lines
+from tickscope.gui.clock_events import marker_lines
 from tickscope.gui.plot_legend import side_legend
 from tickscope.sim import analysis, raster
+from tickscope.sim.clock_events import clock_events
 from tickscope.sim.compare import diff_summaries, format_pct, format_value
 
 # A, B: on-time ticks, per theme (no warning hue: late, duplicated and lost take the raster's colours)

@@ -58,6 +58,7 @@ from tickscope.gui.plot_source import (DEFAULT_SIZE_PX, HIGHLIGHT_COLOR, MAX_DPI
                                        parse_size)
 from tickscope.sim import __version__, raster
 from tickscope.sim.atomic import atomic_path
+from tickscope.sim.clock_events import clock_events
 from tickscope.sim.demo import model_for_backend
 from tickscope.sim.errors import InputError
 from tickscope.sim.export import ExportCancelled, report_progress
@@ -93,6 +94,26 @@ def raster_window_marks(src: PlotSource, t0: int, t1: int) -> dict:
         i0, i1 = np.searchsorted(times, t0, "left"), np.searchsorted(times, t1, "left")
         out[key] = (times[i0:i1], lanes[i0:i1])
     return out
+
+
+#: the app's colour for the watchdog / clocksource switch / migration markers (gui.clock_events.MARKER_COLOUR)
+CLOCK_EVENT_COLOR = QtGui.QColor(200, 60, 60)
+
+
+def _draw_clock_events(p, area: QtCore.QRectF, events, t0: int, t1: int, labelled: bool = True) -> None:
+    """Dotted lines where the watchdog marked a clocksource unstable, timekeeping switched or the VM migrated, as
+    the app's raster marks them; labels at the bottom of the lanes (named markers are at the top), on three rows."""
+    for i, (t, label, _tip) in enumerate(e for e in events if t0 <= e[0] <= t1):
+        x = area.left() + (t - t0) / (t1 - t0) * area.width()
+        p.setPen(make_pen(CLOCK_EVENT_COLOR, 1.2, QtCore.Qt.DotLine))
+        p.drawLine(QtCore.QPointF(x, area.top()), QtCore.QPointF(x, area.bottom()))
+        if labelled:
+            y = area.bottom() - 4 - (i % 3) * (TICK_PT + 4)
+            right = x > area.center().x()      # the label on the side with room
+            w = QtGui.QFontMetricsF(make_font(TICK_PT, True)).horizontalAdvance(label)
+            left = x - 3 - w if right else x + 3
+            p.fillRect(QtCore.QRectF(left - 1, y - TICK_PT, w + 2, TICK_PT + 3), QtGui.QColor(255, 255, 255, 210))
+            draw_text(p, left, y, label, TICK_PT, bold=True, color=CLOCK_EVENT_COLOR)
 
 
 def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, title="Tick raster", compact=False):
@@ -183,6 +204,7 @@ def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, tit
         p.drawLine(QtCore.QPointF(x, area.top()), QtCore.QPointF(x, area.bottom()))
     draw_axes(p, area, t0 / scale, t1 / scale, "" if compact else f"time ({unit})")
     draw_markers(p, area, opts.markers, t0, t1)
+    _draw_clock_events(p, area, clock_events(src.results), t0, t1, labelled=not compact)
     mode = (f"binned: 1 column = {format_ns((t1 - t0) / max(1, int(area.width() * opts.dpi / 72)), 9)}, "
             "any tick in a column is drawn, most severe wins") if binned else "exact: one mark per tick"
     # on the title line: the legend may fill the bottom line of a narrow panel

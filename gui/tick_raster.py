@@ -20,8 +20,9 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from tickscope.gui import lane_ticks
-from tickscope.gui.clock_events import clock_events, marker_lines
+from tickscope.gui.clock_events import marker_lines
 from tickscope.sim import raster
+from tickscope.sim.clock_events import clock_events
 from tickscope.sim.events import Kind
 from tickscope.sim.raster_planes import IncrementalPlanes
 from tickscope.sim.results import Results

@@ -236,3 +236,15 @@ def test_the_exported_raster_legend_names_the_slots_not_judged_yet(vmi_lost, qap
     # a window short of the end has every slot judged: no such entry
     _, texts = _svg(pe.write_svg(src, "raster", tmp_path / "w.svg", pe.PlotOptions(window=(0, 50_000_000))))
     assert not [t for t in texts if "not judged yet" in t]
+
+
+def test_the_exported_raster_marks_the_watchdogs_switch_as_the_app_does(qapp, tmp_path):
+    # unstable-tsc: the watchdog marks the TSC unstable at 1.024 s and timekeeping switches to the HPET; the app's
+    # raster has a labelled line there, the exported one (for design reviews) had nothing
+    res = simulation.simulate(scenario.preset("unstable-tsc"), engine="reference", until_ns=1_500_000_000)
+    root, texts = _svg(pe.write_svg(pe.PlotSource(res), "raster", tmp_path / "r.svg", pe.PlotOptions()))
+    assert "watchdog: tsc unstable \u2192 hpet" in texts
+    # a window before the switch: no such label
+    _, texts = _svg(pe.write_svg(pe.PlotSource(res), "raster", tmp_path / "w.svg",
+                                 pe.PlotOptions(window=(0, 900_000_000))))
+    assert not [t for t in texts if "watchdog:" in t]
