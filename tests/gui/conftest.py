@@ -57,6 +57,20 @@ def label_rects():
 
 
 @pytest.fixture
+def shown(qtbot):
+    """``shown(widget, size=(1200, 500), results=None)``: *widget* registered with qtbot, sized, shown and, when
+    *results* are given, fed them with ``set_results``."""
+    def make(widget, size=(1200, 500), results=None):
+        qtbot.addWidget(widget)
+        widget.resize(*size)
+        widget.show()
+        if results is not None:
+            widget.set_results(results)
+        return widget
+    return make
+
+
+@pytest.fixture
 def active_window(qtbot):
     """``active_window(scenario)``: a MainWindow (reference engine, no saved settings) shown and active, as window
     shortcuts need."""

@@ -18,12 +18,8 @@ def _markers(plot_item):
     return [item for item in plot_item.items if isinstance(item, pg.InfiniteLine)]
 
 
-def test_raster_marks_the_watchdog_verdict_and_the_switch(qtbot, unstable_tsc):
-    view = TickRasterView()
-    qtbot.addWidget(view)
-    view.resize(1200, 500)
-    view.show()
-    view.set_results(unstable_tsc)
+def test_raster_marks_the_watchdog_verdict_and_the_switch(shown, unstable_tsc):
+    view = shown(TickRasterView(), results=unstable_tsc)
     switch_ns = int(unstable_tsc.time_ns[np.flatnonzero(unstable_tsc.kind == Kind.CS_SWITCH)[0]])
     lines = _markers(view.plot_item)
     assert len(lines) == 1   # the verdict and the switch are one moment: one marker, one label
@@ -47,15 +43,10 @@ def test_no_marker_without_a_switch(qtbot, short_results):
     assert _markers(view.plot_item) == []
 
 
-def test_a_migration_is_marked_and_labels_do_not_cover_each_other(qtbot):
+def test_a_migration_is_marked_and_labels_do_not_cover_each_other(qtbot, shown):
     """kvm-migration: the VM pauses at 1.0 s and resumes on a 2 GHz host, the watchdog drops tsc at 1.504 s.  The
     migration was marked nowhere, and two labels 0.5 s apart (145 px) were drawn on one row."""
-    res = simulation.simulate(scenario.preset("kvm-migration"))
-    view = TickRasterView()
-    qtbot.addWidget(view)
-    view.resize(1300, 500)
-    view.show()
-    view.set_results(res)
+    view = shown(TickRasterView(), (1300, 500), simulation.simulate(scenario.preset("kvm-migration")))
     qtbot.wait(20)
     lines = sorted(_markers(view.plot_item), key=lambda line: line.value())
     assert [line.label.toPlainText() for line in lines] == ["migration (paused 50 ms, TSC 2000 MHz)",
