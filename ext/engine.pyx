@@ -336,9 +336,10 @@ cdef class CyEngine:
             _set_dist(&c.idle, idle)
             c.utimers = &self._utimers[nut]
             c.nutimers = len(plan.timers[cpu])
-            for i, (tkind, param) in enumerate(plan.timers[cpu]):
+            for i, (tkind, param, slack) in enumerate(plan.timers[cpu]):
                 c.utimers[i].kind = tkind
                 c.utimers[i].param = param
+                c.utimers[i].slack = slack
             nut += c.nutimers
             c.tsc_offset = plan.tsc_offset[cpu] if cpu < len(plan.tsc_offset) else 0
             c.vcpu_running = True
@@ -505,6 +506,7 @@ cdef class CyEngine:
                 "broadcast_received": c.bc_received, "ipis": c.ipis, "resched_ipis": c.resched_ipis,
                 "last_jiffies": m.ts_last_jiffies[cpu], "next_timer": m.ts_next_timer[cpu],
                 "timer_expiries": [c.utimers[i].expiry for i in range(c.nutimers)],
+                "timer_slacks": [c.utimers[i].slack for i in range(c.nutimers)],
             })
         return out
 

@@ -36,6 +36,7 @@ cdef void start_idle(Machine* m) noexcept nogil:
         for i in range(c.nutimers):
             u = &c.utimers[i]
             u.expiry = u.param if u.kind == TIMER_PERIODIC else draw_exp(m, u.param)
+            u.hard = u.expiry + u.slack
     for cpu in range(m.ncpus):
         c = &m.cpus[cpu]
         if c.wl_kind == WL_BUSY:
@@ -93,6 +94,7 @@ cdef void utimer_fire(Machine* m, int cpu, ns_t t, int i, ns_t now) noexcept nog
         u.expiry += (floordiv_i64(now - u.expiry, u.param) + 1) * u.param   # hrtimer_forward: overruns skipped
     else:
         u.expiry += draw_exp(m, u.param)   # Poisson arrivals at rate_hz, however late this one ran
+    u.hard = u.expiry + u.slack
     if m.timer_work and not c.busy_mixed:
         # each expiry's work is CPU time: it queues behind the work still running
         c.busy_until = (c.busy_until if c.busy_until > t else t) + m.timer_work
@@ -291,8 +293,8 @@ cdef ns_t next_hrtimer(Machine* m, int cpu) noexcept nogil:
     cdef ns_t nxt = KTIME_MAX
     cdef int i
     for i in range(c.nutimers):
-        if c.utimers[i].expiry < nxt:
-            nxt = c.utimers[i].expiry
+        if c.utimers[i].hard < nxt:
+            nxt = c.utimers[i].hard
     if m.bc_bound == cpu and m.bc_expires < nxt:
         nxt = m.bc_expires
     return nxt

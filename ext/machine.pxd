@@ -73,9 +73,11 @@ ctypedef struct Dist:
 
 
 ctypedef struct UTimer:
-    ns_t expiry
+    ns_t expiry               # soft expiry: the timer runs from here on
+    ns_t hard                 # expiry + slack: what the device is programmed for
     int kind                  # TIMER_*
     int64_t param             # period, or mean interval of a random timer
+    int64_t slack
 
 
 ctypedef struct CState:

@@ -215,8 +215,8 @@ cdef inline ns_t hrtimer_next(Machine* m, int cpu) noexcept nogil:
     cdef ns_t nxt = c.sched_expires
     cdef int i
     for i in range(c.nutimers):
-        if c.utimers[i].expiry < nxt:
-            nxt = c.utimers[i].expiry
+        if c.utimers[i].hard < nxt:   # the hard expiry (soft + slack): __hrtimer_next_event_base programs it
+            nxt = c.utimers[i].hard
     if m.bc_bound == cpu and m.bc_expires < nxt:
         nxt = m.bc_expires
     return nxt

@@ -280,14 +280,21 @@ def _timer_stats(res: Results, n: int, horizon: int, late_threshold_ns: int) -> 
     rows = np.flatnonzero(res.kind == Kind.UTIMER)
     cpu = res.cpu[rows].astype(np.int64)
     t = res.time_ns[rows].astype(np.int64)
-    lat = t + kernel_offset(res, t) - res.value[rows]
+    states = res.meta.get("cpus", [])
+    # a timer with slack may run from its expiry to expiry + slack (the device is programmed for the latter):
+    # late only past that
+    width = max((len(s.get("timer_slacks", ())) for s in states[:n]), default=0)
+    slack = np.zeros((n, width + 1), dtype=np.int64)
+    for c, state in enumerate(states[:n]):
+        got = state.get("timer_slacks", ())
+        slack[c, :len(got)] = got
+    lat = t + kernel_offset(res, t) - res.value[rows] - slack[cpu, np.minimum(res.source[rows].astype(np.int64), width)]
     fired = np.bincount(cpu, minlength=n)
     late = np.bincount(cpu[lat > late_threshold_ns], minlength=n)
     overdue = np.zeros(n, dtype=np.int64)
-    states = res.meta.get("cpus", [])
     h = int(horizon + kernel_offset(res, np.array([horizon]))[0]) - int(res.meta.get("tick_nsec", 0))
     for c, state in enumerate(states[:n]):
-        overdue[c] = sum(1 for e in state.get("timer_expiries", ()) if e <= h)
+        overdue[c] = sum(1 for i, e in enumerate(state.get("timer_expiries", ())) if e + int(slack[c, min(i, width)]) <= h)
     return {"timers_fired": fired, "timers_late": late, "timers_overdue": overdue}
 
 

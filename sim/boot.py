@@ -90,7 +90,7 @@ class BootPlan:
     bc_cpu: int = 0                   # CPU the broadcast device's interrupt is routed to
     ipi_latency_ns: int = 2000
     workload: list[tuple] = field(default_factory=list)     # per CPU: (kind, busy dist, idle dist)
-    timers: list[list[tuple[int, int]]] = field(default_factory=list)  # per CPU: [(kind, ns)]
+    timers: list[list[tuple[int, int, int]]] = field(default_factory=list)  # per CPU: [(kind, ns, slack ns)]
     timer_work_ns: int = 20_000
     tsc_offset: list[int] = field(default_factory=list)     # per-CPU TSC offset in cycles
     tsc_stops: bool = False           # a non-invariant TSC stops in deep C-states
@@ -355,7 +355,7 @@ def _timer_plan(sc):
     for spec, cpus in specs:
         for c in cpus:
             if spec.kind == "periodic":
-                out[c].append((TIMER_PERIODIC, spec.period))
+                out[c].append((TIMER_PERIODIC, spec.period, spec.slack))
             else:
-                out[c].append((TIMER_RANDOM, max(1, kclock.NSEC_PER_SEC // spec.rate_hz)))
+                out[c].append((TIMER_RANDOM, max(1, kclock.NSEC_PER_SEC // spec.rate_hz), spec.slack))
     return out

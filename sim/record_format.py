@@ -228,7 +228,7 @@ _CLOCKSOURCE_KEYS = {"name": str, "kind": 0, "num": 1, "den": 1}
 _CSTATE_KEYS = {"name": str}
 #: keys of one ``cpus`` entry the readers use (with defaults): integers, or arrays of integers
 _CPU_INTS = ("wakeups", "broadcast_received", "irqs", "idle_calls", "idle_sleeps", "last_tick", "steal_ns")
-_CPU_INT_LISTS = ("residency_ns", "timer_expiries")
+_CPU_INT_LISTS = ("residency_ns", "timer_expiries", "timer_slacks")
 
 
 def _is_int(value) -> bool:

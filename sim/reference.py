@@ -318,8 +318,8 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
     def _hrtimer_next(self, cpu) -> int:
         nxt = self.sched_expires[cpu]
         for u in self.utimers[cpu]:
-            if u[0] < nxt:
-                nxt = u[0]
+            if u[4] < nxt:   # the hard expiry (soft + slack): __hrtimer_next_event_base programs it
+                nxt = u[4]
         if self.bc_bound == cpu and self.bc_expires < nxt:
             nxt = self.bc_expires
         return nxt

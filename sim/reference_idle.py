@@ -80,7 +80,7 @@ class IdleMixin:
         self.work_len = [-1] * n   # a busy period drawn while the CPU slept: it starts when the CPU runs
         self.work_gen = [0] * n
         self.tw_gen = [0] * n
-        self.utimers = [[] for _ in range(n)]   # per CPU: [expiry, kind, param]
+        self.utimers = [[] for _ in range(n)]   # per CPU: [soft expiry, kind, param, slack, hard expiry]
         # broadcast
         self.oneshot_mask: set[int] = set()
         self.pending_mask: set[int] = set()
@@ -115,9 +115,10 @@ class IdleMixin:
         if self.bc_periodic_mask:
             self._set_periodic(self.bslot, 0)
         for cpu in range(self.ncpus):
-            for kind, param in p.timers[cpu]:
+            for kind, param, slack in p.timers[cpu]:
                 first = param if kind == B.TIMER_PERIODIC else self._draw_exp(param)
-                self.utimers[cpu].append([first, kind, param])
+                # [soft expiry, kind, param, slack, hard expiry]: runs from soft on, the device is programmed for hard
+                self.utimers[cpu].append([first, kind, param, slack, first + slack])
         for cpu in range(self.ncpus):
             kind, busy, idle = p.workload[cpu]
             if kind == B.WL_BUSY:
@@ -187,6 +188,7 @@ class IdleMixin:
             u[0] += ((now - u[0]) // u[2] + 1) * u[2]   # hrtimer_forward: overruns skipped
         else:
             u[0] += self._draw_exp(u[2])   # Poisson arrivals at rate_hz, however late this one ran
+        u[4] = u[0] + u[3]
         if self.plan.timer_work_ns and not self.busy_mixed[cpu]:
             # each expiry's work is CPU time: it queues behind the work still running
             self.busy_until[cpu] = max(self.busy_until[cpu], t) + self.plan.timer_work_ns
@@ -355,11 +357,12 @@ class IdleMixin:
 
     # ------------------------------------------------------------------ NO_HZ
     def _next_hrtimer(self, cpu) -> int:
-        """The CPU's earliest hrtimer other than its tick: user timers and the broadcast hrtimer it holds."""
+        """The CPU's earliest hrtimer other than its tick (by hard expiry: user timers' slack included) and the
+        broadcast hrtimer it holds."""
         nxt = KTIME_MAX
         for u in self.utimers[cpu]:
-            if u[0] < nxt:
-                nxt = u[0]
+            if u[4] < nxt:
+                nxt = u[4]
         if self.bc_bound == cpu and self.bc_expires < nxt:
             nxt = self.bc_expires
         return nxt
@@ -480,4 +483,5 @@ class IdleMixin:
             "broadcast_received": self.bc_received[c], "ipis": self.ipis[c], "resched_ipis": self.resched_ipis[c],
             "last_jiffies": self.ts_last_jiffies[c], "next_timer": self.ts_next_timer[c],
             "timer_expiries": [u[0] for u in self.utimers[c]],
+            "timer_slacks": [u[3] for u in self.utimers[c]],
         }

@@ -37,6 +37,10 @@ class TimerSpec(Section):
                              json_schema_extra={"unit": "ns"})
     rate_hz: int = Field(100, ge=1, le=1_000_000, description="Mean rate of a random (Poisson) timer.")
     cpus: list[int] = Field(default_factory=list, description="CPUs that get this timer; empty = all.")
+    slack: Duration = Field(0, ge=0, le=10 * 10**9, description="Timer slack (hrtimer_start_range_ns's delta): the "
+                            "timer may run from its expiry to expiry + slack; the device is programmed for the later, "
+                            "so an interrupt in between (a tick, another timer) runs it early.  User space's default "
+                            "is 50us (PR_SET_TIMERSLACK).", json_schema_extra={"unit": "ns"})
 
 
 #: A mixed workload's share of busy time when neither busy_fraction nor idle_period says otherwise.

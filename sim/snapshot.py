@@ -5,6 +5,8 @@ prints byte for byte in the kernel's formats.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from tickscope.sim import boot as B
 from tickscope.sim import procfs
 from tickscope.sim.events import HANDLER_NAMES, Kind, TickMode
@@ -131,15 +133,19 @@ def _lowres_expires_next(eng, cpus: list[dict]) -> list[int]:
     expired timers without reprogramming; only a local cancel of cpu_base->next_timer recomputes it). Here a
     CPU's user timers are all started at boot and each expiry follows the one before, so it is the earliest of
     their first expiries: the least UTIMER value the CPU logged, or its earliest pending timer; KTIME_MAX if
-    the CPU has none. Not counted: the broadcast hrtimer started on a low-res CPU (bc_set_next)."""
+    the CPU has none. Not counted: the broadcast hrtimer started on a low-res CPU (bc_set_next).  Each expiry
+    is the hard one (expiry + the timer's slack), which expires_next holds."""
     cols = eng.columns()
     utimer = cols["kind"] == Kind.UTIMER
-    fired_cpu, fired_at = cols["cpu"][utimer], cols["value"][utimer]
+    fired_cpu, fired_at, fired_idx = cols["cpu"][utimer], cols["value"][utimer], cols["source"][utimer]
     out = []
     for c in cpus:
-        pending = [e for e in c.get("timer_expiries", ()) if e != KTIME_MAX]
-        mine = fired_at[fired_cpu == c["cpu"]]
-        first = [int(mine.min())] if mine.size else []
+        slack = np.array(list(c.get("timer_slacks", ())) + [0], dtype=np.int64)   # by timer index; 0 past the end
+        pending = [e + int(slack[min(i, slack.size - 1)]) for i, e in enumerate(c.get("timer_expiries", ()))
+                   if e != KTIME_MAX]
+        mine = fired_cpu == c["cpu"]
+        hard = fired_at[mine] + slack[np.minimum(fired_idx[mine].astype(np.int64), slack.size - 1)]
+        first = [int(hard.min())] if hard.size else []
         out.append(min(pending + first, default=KTIME_MAX))
     return out
 
@@ -151,14 +157,16 @@ def _monotonic_timers(seed: int, cpu: int, c: dict, g: dict, highres: bool) -> l
     timers = []
     if highres and c["sched_expires"] != KTIME_MAX:
         timers.append((c["sched_expires"], 100, "tick_nohz_handler"))
+    slacks = list(c.get("timer_slacks", ()))
     for i, exp in enumerate(c.get("timer_expiries", ())):
-        if exp != KTIME_MAX:
-            timers.append((exp, 200 + i, "hrtimer_wakeup"))
+        if exp != KTIME_MAX:   # soft expiry and slack: the timerqueue orders by the hard expiry
+            timers.append((exp + (slacks[i] if i < len(slacks) else 0), 200 + i, "hrtimer_wakeup", exp))
     if g.get("bc_bound") == cpu and g.get("bc_expires", KTIME_MAX) != KTIME_MAX:
-        timers.append((g["bc_expires"], 300, "bc_handler"))
+        timers.append((g["bc_expires"], 300, "bc_handler", g["bc_expires"]))
+    timers = [t if len(t) == 4 else t + (t[0],) for t in timers]
     timers.sort(key=lambda x: (x[0], x[1]))
-    return [{"ptr": _hashed(seed, cpu, tag), "callback": name, "state": "01", "soft_ns": exp, "hard_ns": exp}
-            for exp, tag, name in timers]
+    return [{"ptr": _hashed(seed, cpu, tag), "callback": name, "state": "01", "soft_ns": soft, "hard_ns": hard}
+            for hard, tag, name, soft in timers]
 
 
 def _broadcast_on(plan) -> set[int]:

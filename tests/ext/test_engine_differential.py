@@ -137,7 +137,8 @@ TICK_LAYER_PRESETS = ("bare-metal-hpet-c3", "laptop-deep-idle", "unstable-tsc", 
 PERIODS = ('{dist="fixed", mean="2ms"}', '{dist="exponential", mean="3ms"}', '{dist="uniform", min="100us", max="8ms"}',
            '{dist="exponential", mean="200us"}')
 TIMERS = ('{kind="random", rate_hz=2000}', '{kind="periodic", period="77us"}', '{kind="periodic", period="250ms"}',
-          '{kind="random", rate_hz=10}', '{kind="periodic", period="4ms", cpus=[0]}')
+          '{kind="random", rate_hz=10}', '{kind="periodic", period="4ms", cpus=[0]}',
+          '{kind="periodic", period="3ms", slack="2500us"}', '{kind="random", rate_hz=300, slack="50us"}')
 
 
 @st.composite

@@ -127,7 +127,7 @@ def test_bad_per_cpu_entries_exit_2_with_one_line(per_cpu, msg, capsys):
 def test_a_timers_cpu_may_take_its_timers_from_the_workloads_list():
     # workload timers without `cpus` reach every CPU; one with `cpus` only those
     ok = {"timers": [{"kind": "periodic", "period": "5ms"}], "per_cpu": [{"cpus": [0, 3], "kind": "timers"}]}
-    assert boot.plan(_scenario(ok)).timers[3] == [(boot.TIMER_PERIODIC, 5 * MS)]
+    assert boot.plan(_scenario(ok)).timers[3] == [(boot.TIMER_PERIODIC, 5 * MS, 0)]   # no slack
     narrow = {"timers": [{"kind": "periodic", "period": "5ms", "cpus": [0]}],
               "per_cpu": [{"cpus": [0, 3], "kind": "timers"}]}
     with pytest.raises(InputError, match=r'per_cpu\[0\]\.kind = "timers" needs a timer on CPU 3'):
