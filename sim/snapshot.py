@@ -154,16 +154,15 @@ def _monotonic_timers(seed: int, cpu: int, c: dict, g: dict, highres: bool) -> l
     """The CPU's queued CLOCK_MONOTONIC hrtimers in expiry order (the timerqueue's): the tick's sched_timer
     (queued in high-res mode only; low-res NO_HZ keeps its expiry without queueing it), the user timers
     (a task's nanosleep / poll timeout: hrtimer_wakeup) and, on the CPU holding it, the broadcast hrtimer."""
-    timers = []
+    timers = []   # (hard expiry, order tag, callback, soft expiry): the timerqueue orders by the hard one
     if highres and c["sched_expires"] != KTIME_MAX:
-        timers.append((c["sched_expires"], 100, "tick_nohz_handler"))
+        timers.append((c["sched_expires"], 100, "tick_nohz_handler", c["sched_expires"]))
     slacks = list(c.get("timer_slacks", ()))
     for i, exp in enumerate(c.get("timer_expiries", ())):
-        if exp != KTIME_MAX:   # soft expiry and slack: the timerqueue orders by the hard expiry
+        if exp != KTIME_MAX:
             timers.append((exp + (slacks[i] if i < len(slacks) else 0), 200 + i, "hrtimer_wakeup", exp))
     if g.get("bc_bound") == cpu and g.get("bc_expires", KTIME_MAX) != KTIME_MAX:
         timers.append((g["bc_expires"], 300, "bc_handler", g["bc_expires"]))
-    timers = [t if len(t) == 4 else t + (t[0],) for t in timers]
     timers.sort(key=lambda x: (x[0], x[1]))
     return [{"ptr": _hashed(seed, cpu, tag), "callback": name, "state": "01", "soft_ns": soft, "hard_ns": hard}
             for hard, tag, name, soft in timers]
