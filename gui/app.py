@@ -21,7 +21,7 @@ import re
 import sys
 from pathlib import Path
 
-from tickscope.sim import scenario as scen
+from tickscope.sim import scenario as scen, shipped
 from tickscope.sim.boot import check_boots
 from tickscope.sim.cli.negative_values import join_negative_values
 from tickscope.sim.errors import InputError
@@ -55,21 +55,34 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _load_named(name_or_path: str) -> scen.Scenario:
+    """A scenario file, or the shipped preset it spells (``kvm``, ``kvm.toml``, ``assets/presets/kvm.toml``
+    from any directory, as ``tickscope run`` reads them) when no such file exists."""
+    if not Path(name_or_path).is_file() and (named := shipped.name_in("presets", name_or_path)):
+        return scen.preset(named)
+    return scen.load(name_or_path)
+
+
 def _scenario_from(name_or_path: str | None, preset: str | None, sets: list[str]) -> scen.Scenario:
     if name_or_path and preset:
         raise InputError("give a scenario file or --preset, not both")
     if name_or_path:
-        sc = scen.load(name_or_path)
+        sc = _load_named(name_or_path)
     else:
-        sc = scen.preset(preset or scen.DEFAULT_PRESET)
+        sc = scen.preset((preset and shipped.name_in("presets", preset)) or preset or scen.DEFAULT_PRESET)
     return scen.apply_sets(sc, sets) if sets else sc
 
 
 def _compare_scenario(name: str, sets: list[str], compare_sets: list[str]) -> scen.Scenario:
     """Run B: *name* (a preset or scenario file), then ``--set`` (both runs), then ``--compare-set`` (B only);
     errors name the option they come from (a bad --compare-set was reported as --set)."""
+    if name.endswith(".tickrec"):   # read as TOML it failed with "not UTF-8 text (byte 0x85)"
+        raise InputError(f"--compare: {name}: is a recording; run B is a preset or a scenario (.toml)")
     try:
-        sc = scen.load(name) if name.endswith(".toml") or Path(name).is_file() else scen.preset(name)
+        if Path(name).is_file() or shipped.name_in("presets", name):
+            sc = _load_named(name)
+        else:
+            sc = scen.load(name) if name.endswith(".toml") else scen.preset(name)
     except InputError as exc:
         raise InputError(f"--compare: {exc}") from None
     sc = scen.apply_sets(sc, sets) if sets else sc

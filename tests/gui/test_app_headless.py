@@ -173,3 +173,26 @@ def test_ctrl_c_stops_a_playing_demo_with_exit_130(tmp_path):
             p.wait()
     reader.join(timeout=5)
     assert "Traceback" not in "".join(err)
+
+
+@pytest.mark.parametrize("args", [["kvm.toml"], ["assets/presets/kvm.toml"], ["--preset", "kvm.toml"],
+                                  ["--preset", "bare-metal-lapic", "--compare", "kvm.toml"],
+                                  ["--preset", "bare-metal-lapic", "--compare", "assets/presets/kvm.toml"]])
+def test_a_shipped_preset_file_is_named_from_any_directory_as_run_does(tmp_path, monkeypatch, args):
+    # `tickscope run kvm.toml` ran the preset from any directory; `tickscope gui kvm.toml` said "no such file"
+    from tickscope.gui import app
+
+    monkeypatch.chdir(tmp_path)
+    a, b, _rec, _until, _size = app._prepare(app.build_parser().parse_args(args))
+    assert "kvm" in {a.name, b.name if b is not None else None}
+
+
+def test_a_recording_given_to_compare_is_named_as_one(tmp_path, monkeypatch):
+    # it was read as TOML: "--compare: r.tickrec:1: not UTF-8 text (byte 0x85); scenarios are UTF-8 TOML"
+    from tickscope.gui import app
+    from tickscope.sim.errors import InputError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.tickrec").write_bytes(b"PK\x03\x04\x85\x00")
+    with pytest.raises(InputError, match=r"--compare: r\.tickrec: is a recording; run B is a preset or a scenario"):
+        app._prepare(app.build_parser().parse_args(["--preset", "kvm", "--compare", "r.tickrec"]))
