@@ -1,6 +1,7 @@
 """``tickscope run``: simulate a scenario and report what the ticks did."""
 from __future__ import annotations
 
+from decimal import Decimal
 import json
 from pathlib import Path
 import sys
@@ -88,8 +89,14 @@ def _run_with_progress(sim, quiet):
         return sim.run(on_progress=progress, slices=200)
 
 
+def _seconds(ns: int) -> str:
+    """*ns* in seconds, exactly: ``2``, ``2.5``, ``0.003999999`` (``:g`` printed 0.004 and 1e-08)."""
+    text = f"{Decimal(int(ns)).scaleb(-9):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _print_human(s, sim):
-    print(f"scenario {s['scenario']}  seed {s['seed']}  simulated {s['until_ns'] / 1e9:g} s  HZ={s['hz']}  "
+    print(f"scenario {s['scenario']}  seed {s['seed']}  simulated {_seconds(s['until_ns'])} s  HZ={s['hz']}  "
           f"clocksource {s['clocksource']}  engine {s['engine']}")
     rate = sim.events / sim.wall_s if sim.wall_s else 0.0
     print(f"{s['events']} events in {sim.wall_s:.3f} s wall ({rate / 1e6:.2f} M events/s); jiffies +{s['jiffies_delta']}; "

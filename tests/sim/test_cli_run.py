@@ -369,3 +369,11 @@ def test_run_help_says_scenario_may_be_a_recording(capsys):
     with pytest.raises(SystemExit):
         main(["timer-list", "--help"])
     assert ".tickrec" not in capsys.readouterr().out      # the /proc views take a scenario only
+
+
+@pytest.mark.parametrize("until, shown", [("2s", "simulated 2 s "), ("2500ms", "simulated 2.5 s "),
+                                          ("3999999ns", "simulated 0.003999999 s "), ("10ns", "simulated 0.00000001 s ")])
+def test_the_header_says_the_simulated_time_exactly(until, shown, capsys):
+    # `:g` printed 3999999ns as "simulated 0.004 s" and 10 ns as "simulated 1e-08 s"
+    assert main(["run", "--preset", "laptop-deep-idle", "--until", until, "--engine", "reference"]) == 0
+    assert shown in capsys.readouterr().out.splitlines()[0]
