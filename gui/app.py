@@ -142,12 +142,19 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     headless = "--screenshot" in argv or any(a.startswith("--screenshot=") for a in argv)
     no_display = not has_display()
-    if no_display and headless:
+    helping = "-h" in argv or "--help" in argv
+    unreachable = None if no_display or helping else unreachable_x_display()
+    if (no_display or unreachable) and headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
-    elif no_display and not ("-h" in argv or "--help" in argv):
+    elif no_display and not helping:
         print("tickscope gui: error: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset); "
               "run it on a desktop, under Xvfb (xvfb-run tickscope), or headless with --screenshot FILE.png",
               file=sys.stderr)
+        return 2
+    elif unreachable:
+        print(f"tickscope gui: error: cannot connect to the X display {unreachable!r} (DISPLAY): no X server "
+              "answers there; start one, fix DISPLAY (ssh -X), run it under Xvfb (xvfb-run tickscope), or headless "
+              "with --screenshot FILE.png", file=sys.stderr)
         return 2
     if "-h" in argv or "--help" in argv:
         build_parser().print_help()
@@ -242,6 +249,32 @@ def _run_app(args, prepared, error, headless) -> int:
 def has_display() -> bool:
     """Whether a window can be shown: a display, or a Qt platform chosen (offscreen, a test's)."""
     return bool(os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def unreachable_x_display() -> str | None:
+    """The X display named by DISPLAY when Qt would use it and it cannot be connected to (no server there, a
+    stale DISPLAY in an ssh session without X forwarding), else None.  Qt aborted there (exit 134, a core dump
+    and "xcb-cursor0 ... is needed" although it was installed), even for --screenshot, export and --video.
+    Not checked (None) with a Qt platform chosen, on Wayland, or without libxcb to ask (Qt then says why)."""
+    display = os.environ.get("DISPLAY")
+    if not display or os.environ.get("QT_QPA_PLATFORM") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    import ctypes
+    import ctypes.util
+
+    try:
+        xcb = ctypes.CDLL(ctypes.util.find_library("xcb") or "libxcb.so.1")
+    except OSError:
+        return None
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    conn = xcb.xcb_connect(None, None)   # DISPLAY and XAUTHORITY as Qt reads them
+    try:
+        return display if xcb.xcb_connection_has_error(conn) else None
+    finally:
+        xcb.xcb_disconnect(conn)
 
 
 def exec_until_quit(app, win) -> int:

@@ -61,8 +61,11 @@ def _gui(args) -> int:   # pragma: no cover - the launcher routes `gui` to the a
 
 
 def _qt_app(widgets: bool = False):
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and "QT_QPA_PLATFORM" not in os.environ:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from tickscope.gui.app import unreachable_x_display
+
+    if "QT_QPA_PLATFORM" not in os.environ and (
+            not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or unreachable_x_display()):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"   # a stale DISPLAY made Qt abort (exit 134) before drawing
     from PySide6 import QtGui, QtWidgets
 
     app = QtWidgets.QApplication.instance() or QtGui.QGuiApplication.instance()
@@ -186,12 +189,16 @@ def _demo(args) -> int:
             n = render_demo_video(demo, args.video, args.fps, size, bar)
         print(f"{args.video}: {n} frames at {args.fps} fps")
         return 0
-    from tickscope.gui.app import exec_until_quit, has_display
+    from tickscope.gui.app import exec_until_quit, has_display, unreachable_x_display
 
     if not has_display():
         # an offscreen window nobody sees would play and then wait forever: say so, as `tickscope gui` does
         raise InputError("no display to play the demo on (DISPLAY and WAYLAND_DISPLAY are unset); run it on a "
                          "desktop, under Xvfb (xvfb-run tickscope demo ...), or render it with --video OUT.mp4")
+    if (unreachable := unreachable_x_display()):
+        raise InputError(f"cannot connect to the X display {unreachable!r} (DISPLAY) to play the demo on: no X server "
+                         "answers there; start one, fix DISPLAY (ssh -X), run it under Xvfb (xvfb-run tickscope demo "
+                         "...), or render it with --video OUT.mp4")
     app = _qt_app(widgets=True)
     from tickscope.gui.main_window import MainWindow
     from tickscope.sim import scenario as scen

@@ -196,3 +196,29 @@ def test_a_recording_given_to_compare_is_named_as_one(tmp_path, monkeypatch):
     (tmp_path / "r.tickrec").write_bytes(b"PK\x03\x04\x85\x00")
     with pytest.raises(InputError, match=r"--compare: r\.tickrec: is a recording; run B is a preset or a scenario"):
         app._prepare(app.build_parser().parse_args(["--preset", "kvm", "--compare", "r.tickrec"]))
+
+
+def test_an_unreachable_x_display_is_a_clear_error_not_a_qt_abort(tmp_path):
+    # a stale DISPLAY (no X server there, ssh without X forwarding): Qt aborted with exit 134 and "xcb-cursor0 ...
+    # is needed" although it was installed, for the window and for --screenshot, export and --video alike
+    import ctypes.util
+
+    if not ctypes.util.find_library("xcb"):
+        pytest.skip("no libxcb to ask the display with")
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(DISPLAY=":987", TICKSCOPE_CONFIG_DIR=str(tmp_path / "cfg"))
+
+    def tickscope(*args):
+        return subprocess.run([sys.executable, "-m", "tickscope.gui.launcher", *args], env=env, capture_output=True,
+                              text=True, timeout=180, cwd=tmp_path)
+
+    for args, what in ((["--preset", "pit-only"], "tickscope gui"), (["demo", "reachout-2007"], "the demo")):
+        p = tickscope(*args)
+        assert p.returncode == 2, (what, p.returncode, p.stderr[-500:])
+        assert "cannot connect to the X display ':987'" in p.stderr and p.stderr.count("\n") == 1, what
+    p = tickscope("gui", "--preset", "pit-only", "--run-until", "50ms", "--screenshot", "s.png")
+    assert p.returncode == 0 and (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    p = tickscope("run", "--preset", "pit-only", "--until", "50ms", "-o", "r.tickrec")
+    assert p.returncode == 0, p.stderr
+    p = tickscope("export", "r.tickrec", "--png", "r.png")
+    assert p.returncode == 0 and (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", p.stderr[-500:]
