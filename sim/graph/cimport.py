@@ -69,7 +69,7 @@ def import_tree(root, layers: Layers | None = None) -> ArchGraph:
     Raises
     ------
     InputError
-        If *root* is not a directory.
+        If *root* is not a directory, or holds no .c or .h file.
     """
     root = Path(root)
     if not root.is_dir():
@@ -78,7 +78,9 @@ def import_tree(root, layers: Layers | None = None) -> ArchGraph:
     graph = ArchGraph(name=root.name, source=str(root))
     parser = ts.Parser(_LANG)
     files: list[FileFacts] = []
+    scanned = 0
     for rel, full in scan_tree(root):
+        scanned += 1
         try:
             data = full.read_bytes()
         except OSError as exc:
@@ -92,6 +94,9 @@ def import_tree(root, layers: Layers | None = None) -> ArchGraph:
         if error_line is not None:
             graph.warnings.append(f"{rel}: does not parse (first error at line {error_line}); graphed as far as it goes")
         files.append(facts)
+    if not scanned:
+        # an empty graph passed `--baseline` in CI ("0 new, 0 known", exit 0) for a mistyped or wrong folder
+        raise InputError(f"{root}: no C sources (.c, .h) in this tree; give the kernel tree's folder")
     _resolve(graph, files, layers)
     return graph
 

@@ -73,6 +73,19 @@ def test_cli_missing_directory_exit_2(tmp_path, capsys):
     assert err.count("\n") == 1 and "no such directory" in err
 
 
+def test_cli_a_tree_without_c_sources_is_refused_not_an_empty_clean_graph(linuxlike, tmp_path, capsys):
+    # a wrong folder graphed as 0 components and passed --baseline in CI: "baseline: 0 new, 0 known", exit 0
+    base = tmp_path / "known.json"
+    assert main(["graph", "--source", str(linuxlike), "--export", str(base)]) == 0
+    capsys.readouterr()
+    empty = tmp_path / "Documentation"
+    (empty / "timers").mkdir(parents=True)
+    (empty / "timers" / "highres.rst").write_text("High resolution timers\n")
+    assert main(["graph", "--source", str(empty), "--baseline", str(base)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no C sources (.c, .h)" in err and str(empty) in err
+
+
 def test_cli_rules_prints_violations_and_warnings(linuxlike, capsys):
     assert main(["graph", "--source", str(linuxlike), "--rules"]) == 0
     out, err = capsys.readouterr()
