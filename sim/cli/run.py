@@ -38,6 +38,10 @@ def _check_outputs(args):
             raise InputError(f"-o {out}: is a directory (give a file name, e.g. {out / 'run.tickrec'})")
         if out.exists() and not out.is_file():
             raise InputError(f"-o {out}: not a regular file (a device or pipe): give a file name")
+        if out.suffix.lower() != ".tickrec":
+            # saved as out.toml it was a zip that `run`/`gui` read as TOML: "not UTF-8 text (byte 0xb8)"
+            raise InputError(f"-o {out}: a recording's name ends in .tickrec (e.g. {out.with_suffix('.tickrec')}); "
+                             "`run` and `gui` tell it from a scenario by that")
         check_folder(out.parent, f"-o {out}")   # missing folders are made when it is written
     if args.csv:
         d = Path(args.csv)

@@ -138,6 +138,15 @@ def test_run_refuses_unusable_output_paths_before_simulating(tmp_path, monkeypat
     assert msg in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_recording_not_named_tickrec_is_refused_before_simulating(tmp_path, monkeypatch, capsys):
+    # `-o out.toml` wrote a zip that `run out.toml` then read as TOML: "not UTF-8 text (byte 0xb8)"
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "-o", "out.toml"]) == 2
+    err = capsys.readouterr().err
+    assert "-o out.toml: a recording's name ends in .tickrec (e.g. out.tickrec)" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out.toml").exists()
+
+
 def test_run_makes_missing_output_folders_as_export_does(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "--json",
