@@ -367,6 +367,9 @@ def load_with_text(path) -> tuple[Scenario, str]:
         raise InputError(f"{path}: is a directory, not a scenario file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if data[:4] == b"PK\x03\x04":   # read as TOML it was "not UTF-8 text (byte 0x85)", whatever the name
+        raise InputError(f"{path}: is a zip archive, not a scenario (a tickscope recording is read by its name: "
+                         "FILE.tickrec)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -85,6 +85,20 @@ def test_malformed_scenario_file(tmp_path, capsys):
     assert str(f) in err and "line 3" in err
 
 
+def test_a_recording_under_another_name_is_named_a_zip_not_bad_utf8(tmp_path, capsys):
+    # a renamed recording read as TOML said "not UTF-8 text (byte 0xb8); scenarios are UTF-8 TOML"
+    rec = tmp_path / "r.tickrec"
+    assert main(["run", "--preset", "pit-only", "--until", "20ms", "--engine", "reference", "-o", str(rec)]) == 0
+    renamed = tmp_path / "r.toml"
+    rec.rename(renamed)
+    capsys.readouterr()
+    for cmd in (["run", str(renamed)], ["timer-list", str(renamed)]):
+        assert main(cmd) == 2
+        err = capsys.readouterr().err
+        assert f"{renamed}: is a zip archive, not a scenario" in err and ".tickrec" in err
+        assert len(err.strip().splitlines()) == 1
+
+
 def test_a_scenario_file_with_a_bom_runs_as_without_one(tmp_path, capsys):
     plain, bom = tmp_path / "plain.toml", tmp_path / "bom.toml"
     plain.write_text("schema = 1\n[kernel]\nhz = 100\n")
