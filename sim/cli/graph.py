@@ -90,6 +90,15 @@ def _run(args) -> int:
             else:
                 v.status = "new"
                 new += 1
+    known_comps = {key[1] for key in baseline} if baseline else set()
+    if (known_comps and violations and new == len(violations)
+            and not known_comps & {v.component for v in violations}):
+        # exported with --layers linux and checked without it (the defaults name components after folders), every
+        # known violation came out [new]: say why
+        names = ", ".join(sorted(known_comps))
+        graph.warnings.append(f"{args.baseline}: its violations are in components ({names}) with no violation "
+                              "in this graph: exported with other --layers? Give the same --layers, or every "
+                              "violation counts as new")
     for w in graph.warnings:
         print(f"tickscope: warning: {w}", file=sys.stderr)
     _print_summary(graph, metrics.compute(graph))

@@ -86,6 +86,25 @@ def test_cli_a_tree_without_c_sources_is_refused_not_an_empty_clean_graph(linuxl
     assert err.count("\n") == 1 and "no C sources (.c, .h)" in err and str(empty) in err
 
 
+def test_cli_a_baseline_from_other_layers_is_said_so(tmp_path, capsys):
+    # exported with --layers linux, checked without: every known violation was [new], with no word why
+    tree = tmp_path / "linux"
+    (tree / "kernel" / "time").mkdir(parents=True)
+    (tree / "arch" / "x86" / "kernel").mkdir(parents=True)
+    (tree / "kernel" / "time" / "tick.c").write_text("unsigned long jiffies;\nvoid do_timer(unsigned long t)\n{\n"
+                                                     "\tjiffies += t;\n}\n")
+    (tree / "arch" / "x86" / "kernel" / "kvmclock.c").write_text("static void kvm_tick(void)\n{\n\tdo_timer(1);\n}\n")
+    base = tmp_path / "known.json"
+    assert main(["graph", "--source", str(tree), "--layers", "linux", "--export", str(base)]) == 0
+    assert json.loads(base.read_text())["violations"]
+    capsys.readouterr()
+    assert main(["graph", "--source", str(tree), "--baseline", str(base)]) == 1
+    err = capsys.readouterr().err
+    assert f"{base}: its violations are in components (kvm-clock)" in err and "exported with other --layers?" in err
+    assert main(["graph", "--source", str(tree), "--layers", "linux", "--baseline", str(base)]) == 0
+    assert "exported with other --layers" not in capsys.readouterr().err
+
+
 def test_cli_rules_prints_violations_and_warnings(linuxlike, capsys):
     assert main(["graph", "--source", str(linuxlike), "--rules"]) == 0
     out, err = capsys.readouterr()
