@@ -159,7 +159,7 @@ def _demo(args) -> int:
 
     if args.list:
         for name, title in demo_mod.builtin_demos().items():
-            print(f"{name:16} {title}")
+            print(f"{name:16} {title.removeprefix(f'{name}: ')}")   # a title card's title starts with the name
         return 0
     if not args.demo:
         raise InputError(f"give a demo NAME or FILE (built-in: {', '.join(demo_mod.builtin_demos())})")

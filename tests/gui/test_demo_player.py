@@ -244,3 +244,11 @@ def test_export_asks_before_replacing_files_and_names_the_size_field(window, tmp
     dlg.size.setText("huge")
     with pytest.raises(InputError, match=r"^Size \(WxH\): 'huge' is not WIDTHxHEIGHT"):
         dlg.request()
+
+
+def test_demo_list_names_each_demo_once(capsys):
+    # the titles start with the demo's name (the video's title card shows them): the list printed it twice
+    assert launcher.main(["demo", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.split()[0] + ":" not in line for line in lines)
+    assert any(line.startswith("reachout-2007") and "a timer backend wired into the APIC code" in line for line in lines)
