@@ -96,6 +96,13 @@ def raster_window_marks(src: PlotSource, t0: int, t1: int) -> dict:
     return out
 
 
+def _shade_items(data) -> list[tuple[str, int]]:
+    """(label, lane background code) of each idle state and steal the run's lanes show."""
+    shades = [(f"idle {data.cstate_names[code - raster.BG_IDLE]}", code) for code in sorted(data.spans)
+              if code != raster.BG_STEAL and code - raster.BG_IDLE < len(data.cstate_names)]
+    return shades + ([("steal", raster.BG_STEAL)] if raster.BG_STEAL in data.spans else [])
+
+
 #: the app's colour for the watchdog / clocksource switch / migration markers (gui.clock_events.MARKER_COLOUR)
 CLOCK_EVENT_COLOR = QtGui.QColor(200, 60, 60)
 
@@ -116,16 +123,31 @@ def _draw_clock_events(p, area: QtCore.QRectF, events, t0: int, t1: int, labelle
             draw_text(p, left, y, label, TICK_PT, bold=True, color=CLOCK_EVENT_COLOR)
 
 
-def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, title="Tick raster", compact=False):
-    """The tick raster; *compact* (compare mode) folds the legend into the title and drops the axis label."""
+def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, title="Tick raster", compact=False,
+                 depths: dict[int, float] | None = None):
+    """The tick raster; *compact* (compare mode) folds the legend into the title and drops the axis label.
+    *depths*: lane background code -> shade depth on a scale shared with another run (:func:`raster.shared_depths`),
+    else the run's own C-states from shallow to deep."""
     data = src.raster_data
+    colors = raster.LIGHT_COLORS
+
+    def shade(code: int) -> tuple:
+        if depths is not None and code in depths:
+            return raster.depth_ramp((colors["idle_shallow"], colors["idle_mid"], colors["idle_deep"]), depths[code])
+        return raster.background_color(colors, code, len(data.cstate_names))
+
     t0, t1 = _window(src, opts)
     reveal = t1 if opts.reveal_ns is None else max(t0, min(t1, int(opts.reveal_ns)))
     if compact:
         c = data.counts
         title += (f"  \u2014  on time {c.get(raster.MARK_ON_TIME, 0)}, late {c.get(raster.MARK_LATE, 0)}, "
                   f"lost {c.get(raster.MARK_LOST, 0)}")
-    draw_text(p, rect.left(), rect.top() + LABEL_PT + 1, title, LABEL_PT + 1, bold=True)
+    x = rect.left() + draw_text(p, rect.left(), rect.top() + LABEL_PT + 1, title, LABEL_PT + 1, bold=True)
+    if compact:   # no legend line here: the run's idle shades follow the title
+        for label, code in _shade_items(data):
+            x += 12
+            p.fillRect(QtCore.QRectF(x, rect.top() + 2, 8, TICK_PT - 1), QtGui.QColor(*raster.composite(shade(code), (255, 255, 255))))
+            x += 11 + draw_text(p, x + 11, rect.top() + LABEL_PT + 1, label, TICK_PT)
     label_w = 40.0
     below = TICK_PT + 8 if compact else 2 * TICK_PT + LABEL_PT + 26
     area = QtCore.QRectF(rect.left() + label_w, rect.top() + LABEL_PT + 8, rect.width() - label_w - 4,
@@ -142,7 +164,6 @@ def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, tit
     window = raster_window_marks(src, t0, reveal)
     total = sum(int(v[0].size) for v in window.values())
     binned = total > EXACT_MARK_LIMIT
-    colors = raster.LIGHT_COLORS
     ghost_top, ghost_bot, mark_top = 0.12, 0.36, 0.42
 
     def x_of(times):
@@ -158,7 +179,7 @@ def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, tit
         change = np.flatnonzero(np.diff(np.r_[0, row, 0]))
         for a, b in zip(change[:-1], change[1:]):
             if row[a]:
-                rgba = raster.background_color(colors, int(row[a]), len(data.cstate_names))
+                rgba = shade(int(row[a]))
                 p.fillRect(QtCore.QRectF(area.left() + a * colw, area.top() + lane * lane_h, (b - a) * colw, lane_h),
                            QtGui.QColor(*rgba))
     if binned:
@@ -224,11 +245,8 @@ def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, tit
     for label, rgba, count in items:
         p.fillRect(QtCore.QRectF(x, y - TICK_PT + 1, 8, TICK_PT - 1), QtGui.QColor(*rgba))
         x += 11 + draw_text(p, x + 11, y, f"{label} {count}", TICK_PT) + 12
-    shades = [(f"idle {data.cstate_names[code - raster.BG_IDLE]}", code) for code in sorted(data.spans)
-              if code != raster.BG_STEAL and code - raster.BG_IDLE < len(data.cstate_names)]
-    shades += [("steal", raster.BG_STEAL)] if raster.BG_STEAL in data.spans else []
-    for label, code in shades:   # the lane backgrounds, as they look on the white page
-        rgb = raster.composite(raster.background_color(colors, code, len(data.cstate_names)), (255, 255, 255))
+    for label, code in _shade_items(data):   # the lane backgrounds, as they look on the white page
+        rgb = raster.composite(shade(code), (255, 255, 255))
         p.fillRect(QtCore.QRectF(x, y - TICK_PT + 1, 8, TICK_PT - 1), QtGui.QColor(*rgb))
         x += 11 + draw_text(p, x + 11, y, label, TICK_PT) + 12
 
@@ -272,10 +290,11 @@ def paint_figure(p: QtGui.QPainter, width_pt: float, height_pt: float, src: Plot
         pass
     elif view == "raster" and opts.compare is not None:
         h = body.height() / 2
+        depth_a, depth_b = raster.shared_depths(src.meta, opts.compare.meta)   # one shade per C-state in both
         paint_raster(p, QtCore.QRectF(body.left(), body.top(), body.width(), h - 4), src, opts,
-                     title=f"A: {src.name}", compact=True)
+                     title=f"A: {src.name}", compact=True, depths=depth_a)
         paint_raster(p, QtCore.QRectF(body.left(), body.top() + h, body.width(), h - 4), opts.compare, opts,
-                     title=f"B: {opts.compare.name}", compact=True)
+                     title=f"B: {opts.compare.name}", compact=True, depths=depth_b)
     elif view == "all":
         w, h = body.width() / 2, body.height() / 2
         for i, name in enumerate(VIEWS):

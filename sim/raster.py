@@ -119,6 +119,17 @@ def background_color(colors: dict, code: int, nstates: int) -> tuple[int, int, i
                       (code - BG_IDLE) / max(1, nstates - 1))
 
 
+def shared_depths(*metas: dict) -> list[dict[int, float]]:
+    """Per run (its ``meta``), lane background code -> depth (0 shallowest .. 1 deepest) on one scale for all
+    the runs: their C-states together, ordered by exit latency (then name).  Each run shaded on its own scale
+    gave B's C1E the colour of A's C3 in a compare figure.  Feed a depth to :func:`depth_ramp`."""
+    def states(meta):
+        return [(int(c.get("exit_latency_ns", 0)), str(c.get("name", i))) for i, c in enumerate(meta.get("cstates") or [])]
+    union = sorted({s for meta in metas for s in states(meta)})
+    scale = max(1, len(union) - 1)
+    return [{BG_IDLE + i: union.index(s) / scale for i, s in enumerate(states(meta))} for meta in metas]
+
+
 def composite(rgba, background) -> tuple[int, int, int]:
     """What translucent *rgba* shows over an opaque *background* RGB (source-over): the residency bars draw
     the C-state shades the raster's lanes show, opaque."""

@@ -248,3 +248,25 @@ def test_the_exported_raster_marks_the_watchdogs_switch_as_the_app_does(qapp, tm
     _, texts = _svg(pe.write_svg(pe.PlotSource(res), "raster", tmp_path / "w.svg",
                                  pe.PlotOptions(window=(0, 900_000_000))))
     assert not [t for t in texts if "watchdog:" in t]
+
+
+def test_a_compare_figure_shades_each_c_state_alike_in_both_runs(qapp, tmp_path):
+    # A: laptop-deep-idle (C1 C1E C3 C6 C8 C10), B: bare-metal-hpet-c3 (C1 C1E C3).  Each run was shaded on its own
+    # scale from shallow to deep, so B's C3 (its deepest) took A's C10 colour and looked as deep as it
+    a = simulation.simulate(scenario.preset("laptop-deep-idle"), engine="reference", until_ns=300_000_000)
+    b = simulation.simulate(scenario.preset("bare-metal-hpet-c3"), engine="reference", until_ns=300_000_000)
+    depth_a, depth_b = raster.shared_depths(a.meta, b.meta)
+    names_a, names_b = raster.cstate_names(a.meta), raster.cstate_names(b.meta)
+    by_name_a = {names_a[c - raster.BG_IDLE]: d for c, d in depth_a.items()}
+    by_name_b = {names_b[c - raster.BG_IDLE]: d for c, d in depth_b.items()}
+    assert by_name_a == {"C1": 0.0, "C1E": 0.2, "C3": 0.4, "C6": 0.6, "C8": 0.8, "C10": 1.0}   # 6 states by exit latency
+    assert by_name_b == {"C1": 0.0, "C1E": 0.2, "C3": 0.4}
+    # the figure: the compact panels name their shades on the title line (A slept in C8 and C10 in these 300 ms,
+    # B in C3), and B's C3 swatch has the shared scale's colour, not B's own deepest one (A's C10 colour)
+    root, texts = _svg(pe.write_svg(pe.PlotSource(a), "raster", tmp_path / "ab.svg",
+                                    pe.PlotOptions(compare=pe.PlotSource(b))))
+    assert {"idle C8", "idle C10", "idle C3"} <= set(texts)
+    c = raster.LIGHT_COLORS
+    c3 = raster.composite(raster.depth_ramp((c["idle_shallow"], c["idle_mid"], c["idle_deep"]), 0.4), (255, 255, 255))
+    fills = {g.get("fill") for g in root.iter(f"{SVG}g")}
+    assert "#%02x%02x%02x" % c3 in fills
