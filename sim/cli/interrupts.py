@@ -7,7 +7,7 @@ from tickscope.sim.simulation import Simulation
 
 
 def register(sub):
-    p = sub.add_parser("interrupts", help="/proc/interrupts timer rows (LOC, IRQ 0) after the run")
+    p = sub.add_parser("interrupts", help="/proc/interrupts timer rows (IRQ 0, LOC, RES, the broadcast IPIs, paravirtual timers) at --at")
     add_scenario_args(p)
     add_read_time_arg(p, "them")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's run.seed)")

@@ -10,7 +10,7 @@ def register(sub):
     p = sub.add_parser("boot-log", help="the dmesg clocksource/clockevent lines the scenario's boot implies")
     add_scenario_args(p)
     p.set_defaults(func=_boot_log)
-    p = sub.add_parser("timer-list", help="/proc/timer_list (v0.10) as the simulated kernel prints it")
+    p = sub.add_parser("timer-list", help="/proc/timer_list (v0.10, or --format v0.9) as the simulated kernel prints it at --at")
     add_scenario_args(p)
     add_read_time_arg(p, "it")
     p.add_argument("--format", choices=snapshot.TIMER_LIST_VERSIONS, default="v0.10",
