@@ -21,8 +21,9 @@ import re
 import sys
 from pathlib import Path
 
-from tickscope.sim import scenario as scen, shipped
+from tickscope.sim import scenario as scen
 from tickscope.sim.boot import check_boots
+from tickscope.sim.cli.common import preset_name, preset_spelled_by
 from tickscope.sim.cli.negative_values import join_negative_values
 from tickscope.sim.errors import InputError
 
@@ -58,9 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _load_named(name_or_path: str) -> scen.Scenario:
     """A scenario file, or the shipped preset it spells (``kvm``, ``kvm.toml``, ``assets/presets/kvm.toml``
     from any directory, as ``tickscope run`` reads them) when no such file exists."""
-    if not Path(name_or_path).is_file() and (named := shipped.name_in("presets", name_or_path)):
-        return scen.preset(named)
-    return scen.load(name_or_path)
+    named = preset_spelled_by(name_or_path)
+    return scen.preset(named) if named else scen.load(name_or_path)
 
 
 def _scenario_from(name_or_path: str | None, preset: str | None, sets: list[str]) -> scen.Scenario:
@@ -69,7 +69,7 @@ def _scenario_from(name_or_path: str | None, preset: str | None, sets: list[str]
     if name_or_path:
         sc = _load_named(name_or_path)
     else:
-        sc = scen.preset((preset and shipped.name_in("presets", preset)) or preset or scen.DEFAULT_PRESET)
+        sc = scen.preset(preset_name(preset) if preset else scen.DEFAULT_PRESET)
     return scen.apply_sets(sc, sets) if sets else sc
 
 
@@ -79,7 +79,7 @@ def _compare_scenario(name: str, sets: list[str], compare_sets: list[str]) -> sc
     if name.endswith(".tickrec"):   # read as TOML it failed with "not UTF-8 text (byte 0x85)"
         raise InputError(f"--compare: {name}: is a recording; run B is a preset or a scenario (.toml)")
     try:
-        if Path(name).is_file() or shipped.name_in("presets", name):
+        if Path(name).is_file() or preset_spelled_by(name):
             sc = _load_named(name)
         else:
             sc = scen.load(name) if name.endswith(".toml") else scen.preset(name)
@@ -141,22 +141,15 @@ def main(argv=None) -> int:
     """Run the app; returns the exit status (0 ok, 2 bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     headless = "--screenshot" in argv or any(a.startswith("--screenshot=") for a in argv)
-    no_display = not has_display()
     helping = "-h" in argv or "--help" in argv
-    unreachable = None if no_display or helping else unreachable_x_display()
-    if (no_display or unreachable) and headless:
+    problem = None if helping else display_problem("open the window on", "xvfb-run tickscope",
+                                                   "headless with --screenshot FILE.png")
+    if problem and headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
-    elif no_display and not helping:
-        print("tickscope gui: error: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset); "
-              "run it on a desktop, under Xvfb (xvfb-run tickscope), or headless with --screenshot FILE.png",
-              file=sys.stderr)
+    elif problem:
+        print(f"tickscope gui: error: {problem}", file=sys.stderr)
         return 2
-    elif unreachable:
-        print(f"tickscope gui: error: cannot connect to the X display {unreachable!r} (DISPLAY): no X server "
-              "answers there; start one, fix DISPLAY (ssh -X), run it under Xvfb (xvfb-run tickscope), or headless "
-              "with --screenshot FILE.png", file=sys.stderr)
-        return 2
-    if "-h" in argv or "--help" in argv:
+    if helping:
         build_parser().print_help()
         return 0
     try:
@@ -249,6 +242,18 @@ def _run_app(args, prepared, error, headless) -> int:
 def has_display() -> bool:
     """Whether a window can be shown: a display, or a Qt platform chosen (offscreen, a test's)."""
     return bool(os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def display_problem(purpose: str, xvfb: str, instead: str) -> str | None:
+    """Why no window can be shown here (no display at all, or an X display no server answers on), as one
+    sentence ending in what to do instead (*xvfb*: the command under Xvfb, *instead*: the headless way), else None."""
+    if not has_display():
+        return (f"no display to {purpose} (DISPLAY and WAYLAND_DISPLAY are unset); run it on a desktop, under "
+                f"Xvfb ({xvfb}), or {instead}")
+    if (unreachable := unreachable_x_display()):
+        return (f"cannot connect to the X display {unreachable!r} (DISPLAY) to {purpose}: no X server answers "
+                f"there; start one, fix DISPLAY (ssh -X), run it under Xvfb ({xvfb}), or {instead}")
+    return None
 
 
 def unreachable_x_display() -> str | None:

@@ -189,16 +189,11 @@ def _demo(args) -> int:
             n = render_demo_video(demo, args.video, args.fps, size, bar)
         print(f"{args.video}: {n} frames at {args.fps} fps")
         return 0
-    from tickscope.gui.app import exec_until_quit, has_display, unreachable_x_display
+    from tickscope.gui.app import display_problem, exec_until_quit
 
-    if not has_display():
-        # an offscreen window nobody sees would play and then wait forever: say so, as `tickscope gui` does
-        raise InputError("no display to play the demo on (DISPLAY and WAYLAND_DISPLAY are unset); run it on a "
-                         "desktop, under Xvfb (xvfb-run tickscope demo ...), or render it with --video OUT.mp4")
-    if (unreachable := unreachable_x_display()):
-        raise InputError(f"cannot connect to the X display {unreachable!r} (DISPLAY) to play the demo on: no X server "
-                         "answers there; start one, fix DISPLAY (ssh -X), run it under Xvfb (xvfb-run tickscope demo "
-                         "...), or render it with --video OUT.mp4")
+    # an offscreen window nobody sees would play and then wait forever: say so, as `tickscope gui` does
+    if (problem := display_problem("play the demo on", "xvfb-run tickscope demo ...", "render it with --video OUT.mp4")):
+        raise InputError(problem)
     app = _qt_app(widgets=True)
     from tickscope.gui.main_window import MainWindow
     from tickscope.sim import scenario as scen

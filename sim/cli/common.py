@@ -33,6 +33,17 @@ def add_read_time_arg(parser, what: str):
                         help=f"simulated time to read {what} at, e.g. 500ms (default: the scenario's run.until)")
 
 
+def preset_spelled_by(path) -> str | None:
+    """The shipped preset a SCENARIO that is not a file spells (``assets/presets/NAME.toml`` from outside a
+    checkout, ``NAME.toml``, ``NAME``), else None: a file that exists is always read as given."""
+    return None if Path(path).is_file() else shipped.name_in("presets", str(path))
+
+
+def preset_name(name: str) -> str:
+    """``--preset NAME`` as the shipped preset it spells (``kvm.toml`` is ``kvm``), else as given."""
+    return shipped.name_in("presets", name) or name
+
+
 def scenario_from_args(args, default_preset=None) -> scen.Scenario:
     """Build the scenario the user asked for: a file or a preset, then ``--set`` overrides.
 
@@ -48,8 +59,8 @@ def scenario_from_args(args, default_preset=None) -> scen.Scenario:
     path = getattr(args, "scenario", None)
     if path and args.preset:
         raise InputError("give either a SCENARIO file or --preset, not both")
-    preset = args.preset and (shipped.name_in("presets", args.preset) or args.preset)
-    if path and not Path(path).is_file() and (named := shipped.name_in("presets", path)):
+    preset = args.preset and preset_name(args.preset)
+    if path and (named := preset_spelled_by(path)):
         # a preset's file as a checkout holds it (assets/presets/NAME.toml), given from any directory
         path, preset = None, named
     if path:
