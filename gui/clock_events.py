@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-MARKER_COLOUR = (200, 60, 60)
+from tickscope.sim.clock_events import MARKER_RGB
 
 
 def marker_lines(events, labelled: bool = True, position: float = 0.97, step: float = 0.07) -> list[pg.InfiniteLine]:
@@ -15,9 +15,9 @@ def marker_lines(events, labelled: bool = True, position: float = 0.97, step: fl
     lines = []
     for i, (t_ns, label, tip) in enumerate(events):
         line = pg.InfiniteLine(pos=t_ns / 1e9, angle=90, movable=False,
-                               pen=pg.mkPen(MARKER_COLOUR, width=2, style=Qt.DotLine),
+                               pen=pg.mkPen(MARKER_RGB, width=2, style=Qt.DotLine),
                                label=label if labelled else None,
-                               labelOpts={"position": position + step * (i % 3), "color": MARKER_COLOUR, "fill": (255, 255, 255, 200),
+                               labelOpts={"position": position + step * (i % 3), "color": MARKER_RGB, "fill": (255, 255, 255, 200),
                                           "anchors": [(0, 0), (1, 0)]})
         line.setToolTip(tip)
         line.setZValue(5)

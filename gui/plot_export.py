@@ -58,7 +58,7 @@ from tickscope.gui.plot_source import (DEFAULT_SIZE_PX, HIGHLIGHT_COLOR, MAX_DPI
                                        parse_size)
 from tickscope.sim import __version__, raster
 from tickscope.sim.atomic import atomic_path
-from tickscope.sim.clock_events import clock_events
+from tickscope.sim.clock_events import MARKER_RGB
 from tickscope.sim.demo import model_for_backend
 from tickscope.sim.errors import InputError
 from tickscope.sim.export import ExportCancelled, report_progress
@@ -103,8 +103,8 @@ def _shade_items(data) -> list[tuple[str, int]]:
     return shades + ([("steal", raster.BG_STEAL)] if raster.BG_STEAL in data.spans else [])
 
 
-#: the app's colour for the watchdog / clocksource switch / migration markers (gui.clock_events.MARKER_COLOUR)
-CLOCK_EVENT_COLOR = QtGui.QColor(200, 60, 60)
+#: the app's colour for the watchdog / clocksource switch / migration markers
+CLOCK_EVENT_COLOR = QtGui.QColor(*MARKER_RGB)
 
 
 def _draw_clock_events(p, area: QtCore.QRectF, events, t0: int, t1: int, labelled: bool = True) -> None:
@@ -133,7 +133,7 @@ def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, tit
 
     def shade(code: int) -> tuple:
         if depths is not None and code in depths:
-            return raster.depth_ramp((colors["idle_shallow"], colors["idle_mid"], colors["idle_deep"]), depths[code])
+            return raster.idle_shade(colors, depths[code])
         return raster.background_color(colors, code, len(data.cstate_names))
 
     t0, t1 = _window(src, opts)
@@ -225,7 +225,7 @@ def paint_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions, tit
         p.drawLine(QtCore.QPointF(x, area.top()), QtCore.QPointF(x, area.bottom()))
     draw_axes(p, area, t0 / scale, t1 / scale, "" if compact else f"time ({unit})")
     draw_markers(p, area, opts.markers, t0, t1)
-    _draw_clock_events(p, area, clock_events(src.results), t0, t1, labelled=not compact)
+    _draw_clock_events(p, area, src.clock_events, t0, t1, labelled=not compact)
     mode = (f"binned: 1 column = {format_ns((t1 - t0) / max(1, int(area.width() * opts.dpi / 72)), 9)}, "
             "any tick in a column is drawn, most severe wins") if binned else "exact: one mark per tick"
     # on the title line: the legend may fill the bottom line of a narrow panel

@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from tickscope.sim import aggregates, analysis, clock_drift, raster
+from tickscope.sim.clock_events import clock_events
 from tickscope.sim.demo import model_for_backend
 from tickscope.sim.errors import InputError
 from tickscope.sim.events import Kind
@@ -121,6 +122,12 @@ class PlotSource:
     @cached_property
     def raster_data(self) -> raster.RasterData:
         return raster.build(self.results)
+
+    @cached_property
+    def clock_events(self) -> list[tuple[int, str, str]]:
+        """Watchdog verdicts, clocksource switches and migrations (:func:`tickscope.sim.clock_events.clock_events`):
+        found once, not in every frame of a demo video."""
+        return clock_events(self.results)
 
     @property
     def end_ns(self) -> int:

@@ -12,6 +12,8 @@ import numpy as np
 
 from tickscope.sim.events import Kind
 
+#: the markers' colour, in the app and in exports
+MARKER_RGB = (200, 60, 60)
 #: events closer than this are one marker (the watchdog's verdict and the switch it causes, ~a tick apart)
 MERGE_NS = 20_000_000
 

@@ -115,14 +115,19 @@ def background_color(colors: dict, code: int, nstates: int) -> tuple[int, int, i
     them within a few alpha steps of each other)."""
     if code == BG_STEAL:
         return tuple(colors["steal"])
-    return depth_ramp((colors["idle_shallow"], colors["idle_mid"], colors["idle_deep"]),
-                      (code - BG_IDLE) / max(1, nstates - 1))
+    return idle_shade(colors, (code - BG_IDLE) / max(1, nstates - 1))
+
+
+def idle_shade(colors: dict, depth: float) -> tuple[int, int, int, int]:
+    """RGBA of an idle state at *depth* (0 shallowest .. 1 deepest) on the ``idle_shallow`` / ``idle_mid`` /
+    ``idle_deep`` ramp of *colors*."""
+    return depth_ramp((colors["idle_shallow"], colors["idle_mid"], colors["idle_deep"]), depth)
 
 
 def shared_depths(*metas: dict) -> list[dict[int, float]]:
     """Per run (its ``meta``), lane background code -> depth (0 shallowest .. 1 deepest) on one scale for all
     the runs: their C-states together, ordered by exit latency (then name).  Each run shaded on its own scale
-    gave B's C1E the colour of A's C3 in a compare figure.  Feed a depth to :func:`depth_ramp`."""
+    gave B's C1E the colour of A's C3 in a compare figure.  Feed a depth to :func:`idle_shade`."""
     def states(meta):
         return [(int(c.get("exit_latency_ns", 0)), str(c.get("name", i))) for i, c in enumerate(meta.get("cstates") or [])]
     union = sorted({s for meta in metas for s in states(meta)})

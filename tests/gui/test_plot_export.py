@@ -266,7 +266,6 @@ def test_a_compare_figure_shades_each_c_state_alike_in_both_runs(qapp, tmp_path)
     root, texts = _svg(pe.write_svg(pe.PlotSource(a), "raster", tmp_path / "ab.svg",
                                     pe.PlotOptions(compare=pe.PlotSource(b))))
     assert {"idle C8", "idle C10", "idle C3"} <= set(texts)
-    c = raster.LIGHT_COLORS
-    c3 = raster.composite(raster.depth_ramp((c["idle_shallow"], c["idle_mid"], c["idle_deep"]), 0.4), (255, 255, 255))
+    c3 = raster.composite(raster.idle_shade(raster.LIGHT_COLORS, 0.4), (255, 255, 255))
     fills = {g.get("fill") for g in root.iter(f"{SVG}g")}
     assert "#%02x%02x%02x" % c3 in fills
