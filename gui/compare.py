@@ -7,13 +7,18 @@ Qt-free in :mod:`tickscope.sim.compare`.
 
 As in the tick raster, the legend sits beside the lanes (never over them), the lane labels thin out to
 every 2nd, 4th... CPU when they would overlap, and the plot leaves half a text line above its top lane so
-that lane's label is never clipped.  Outcome colours are the raster's, for the theme in use.
+that lane's label is never clipped.  Outcome colours are the raster's, for the theme in use, and so are
+the lane backgrounds: each run's idle periods shaded by C-state on one depth scale over both runs' states
+(``raster.shared_depths``, as the exported compare figure), re-binned to the view's pixels when it pans or
+zooms, so that a run whose CPUs were refused the deep states reads as such beside one that got them.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -34,6 +39,8 @@ SEPARATOR_MIN_PAIR_PX = 6
 # the thinnest lane drawn: below it a lane's tick lines merge with the next lanes' (256 CPUs interleaved gave
 # 0.7 px lanes, and B's ticks, drawn last, hid every one of A's); more lanes than fit are scrolled to
 MIN_LANE_PX = 6
+# the lane shading's image is at most this many columns wide (the view's width in pixels below it)
+MAX_SHADE_COLUMNS = 4096
 
 
 def outcome_colours(dark: bool) -> dict[str, tuple[int, int, int]]:
@@ -86,8 +93,17 @@ class CompareView(QWidget):
         self._rows: list[dict] = []
         self._overlay = False
         self._dark = True   # pyqtgraph's default black background, until the window's theme says otherwise
+        self._background = (0, 0, 0)   # the plot background the translucent lane shades show over
         self._separators: list[pg.InfiniteLine] = []
         self._lanes_state = None
+        self._spans_of = ((None, {}), (None, {}))   # (results, raster.lane_spans) per run, kept while a run is unchanged
+        self._depths = ({}, {})   # per run: lane background code -> shade depth on both runs' scale
+        # the lane backgrounds: one image of 2 rows per CPU (A's, B's) for the time window in view
+        self._shade = pg.ImageItem(axisOrder="row-major")
+        self._shade.setZValue(-20)
+        self._shade_timer = QTimer(self)
+        self._shade_timer.setSingleShot(True)   # a drag moves the range many times per frame: bin once
+        self._shade_timer.timeout.connect(self._shade_lanes)
 
         self.overlay_box = QCheckBox("overlay lanes")
         self.overlay_box.setToolTip("draw A and B in the same lane per CPU (A upper half, B lower half)")
@@ -107,6 +123,8 @@ class CompareView(QWidget):
         self.plot.getPlotItem().layout.setContentsMargins(1, lane_ticks.half_label_height(axis), 1, 1)
         self.plot.getViewBox().sigResized.connect(lambda *_: self._label_lanes())   # as many labels as the height holds
         self.plot.getViewBox().sigYRangeChanged.connect(lambda *_: self._label_lanes())   # scrolled through the CPUs
+        self.plot.getViewBox().sigXRangeChanged.connect(lambda *_: self._shade_timer.start(0))
+        self.plot.getViewBox().sigResized.connect(lambda *_: self._shade_timer.start(0))
         self.scroll_note = QLabel()
         self.scroll_note.hide()
 
@@ -157,6 +175,10 @@ class CompareView(QWidget):
                                for res, (old, seg) in zip((res_a, res_b), self._segments_of))
         self._segments_of = tuple(zip((res_a, res_b), self._segments))
         self._run_ncpus = tuple(int(r.meta.get("ncpus", 0)) if r is not None else 0 for r in (res_a, res_b))
+        self._spans_of = tuple((res, spans if old is not None and res is old else
+                                (raster.lane_spans(res, raster.view_end_ns(res)) if res is not None and len(res) else {}))
+                               for res, (old, spans) in zip((res_a, res_b), self._spans_of))
+        self._depths = tuple(raster.shared_depths(*(r.meta if r is not None else {} for r in (res_a, res_b))))
         self._ncpus = max(self._run_ncpus)
         self._rows = diff_summaries(sum_a or {}, sum_b or {})
         ndiff = sum(r["differs"] for r in self._rows)
@@ -166,6 +188,7 @@ class CompareView(QWidget):
         self._redraw()
         self._fill_table()
         self._fit()
+        self._shade_lanes()
 
     def set_overlay(self, overlay: bool) -> None:
         """True: A and B share one lane per CPU; False: lanes interleave A0, B0, A1, B1, ..."""
@@ -175,12 +198,17 @@ class CompareView(QWidget):
             return
         self._redraw()
         self._fit()
+        self._shade_lanes()
 
-    def set_theme(self, dark: bool) -> None:
-        """Tick colours for a dark or light plot background (the window's theme)."""
-        if bool(dark) != self._dark:
+    def set_theme(self, dark: bool, background: str | None = None) -> None:
+        """Tick and lane colours for a dark or light plot background (the window's theme; *background*
+        "#rrggbb": the plot's, which the legend's lane swatches are composited over)."""
+        bg = pg.mkColor(background).getRgb()[:3] if background is not None else self._background
+        if bool(dark) != self._dark or bg != self._background:
             self._dark = bool(dark)
+            self._background = bg
             self._redraw()
+            self._shade_lanes()
 
     def overlay(self) -> bool:
         return self._overlay
@@ -205,6 +233,8 @@ class CompareView(QWidget):
         self._legend.clear()
         self._separators = []
         self._lanes_state = None
+        self.plot.addItem(self._shade, ignoreBounds=True)   # under the ticks; the ticks alone set the time range
+        self._shade_timer.start(0)
         runs, outcomes = RUN_COLOURS[self._dark], outcome_colours(self._dark)
         half = self.LANE_HALF / 2 if self._overlay else self.LANE_HALF
         for run, seg in enumerate(self._segments):
@@ -235,6 +265,12 @@ class CompareView(QWidget):
         for outcome, rgb in outcomes.items():
             if any(t.size for seg in self._segments for t in seg.get(outcome, {}).values()):
                 self._legend.addItem(pg.PlotDataItem(pen=pg.mkPen(rgb, width=3)), f"{outcome} (A or B)")
+        for label, rgba in self.shade_legend():
+            # a square swatch of the lane colour (a line would read as a tick)
+            # (opaque: the shade as it looks over the plot background, not over the legend's)
+            rgb = raster.composite(rgba, self._background)
+            swatch = pg.ScatterPlotItem(symbol="s", size=11, pen=None, brush=pg.mkBrush(*rgb))
+            self._legend.addItem(swatch, label)
         axis = self.plot.getAxis("left")
         # fixed width: the axis only widens for long labels after a first paint, which
         # would leave them blank in one-shot screenshots
@@ -242,6 +278,73 @@ class CompareView(QWidget):
         metrics = QFontMetrics(axis.style.get("tickFont") or self.plot.font())
         axis.setWidth(max(metrics.horizontalAdvance(t) for t in (f"A · CPU {last}", f"CPU {last} A/B")) + 16)
         self._label_lanes()
+
+    # -- lane backgrounds --------------------------------------------------------------
+    def _colors(self) -> dict:
+        return raster.DARK_COLORS if self._dark else raster.LIGHT_COLORS
+
+    def _shade_luts(self) -> list[np.ndarray]:
+        """Per run: lane background code -> RGBA (code 0, no background: transparent)."""
+        colors = self._colors()
+        luts = []
+        for run in (0, 1):
+            lut = np.zeros((256, 4), dtype=np.uint8)
+            for code, depth in self._depths[run].items():
+                lut[code] = raster.idle_shade(colors, depth)
+            lut[raster.BG_STEAL] = colors["steal"]
+            luts.append(lut)
+        return luts
+
+    def shade_legend(self) -> list[tuple[str, tuple]]:
+        """``(label, rgba)`` of each lane shade the runs have: ``idle C6``, then ``steal``.  A state name whose
+        shade differs between the runs (same name, other exit latency) is named per run (``A: idle C3``)."""
+        seen: dict[str, set] = {}
+        for run, (_res, spans) in enumerate(self._spans_of):
+            names = raster.cstate_names(self._spans_of[run][0].meta) if self._spans_of[run][0] is not None else []
+            for code in spans:
+                if code == raster.BG_STEAL or code - raster.BG_IDLE >= len(names):
+                    continue
+                seen.setdefault(names[code - raster.BG_IDLE], set()).add((run, self._depths[run].get(code, 0.0)))
+        out = []
+        colors = self._colors()
+        for name, uses in sorted(seen.items(), key=lambda kv: min(d for _r, d in kv[1])):
+            depths = {d for _r, d in uses}
+            if len(depths) == 1:
+                out.append((f"idle {name}", raster.idle_shade(colors, depths.pop())))
+            else:
+                out.extend((f"{'AB'[r]}: idle {name}", raster.idle_shade(colors, d)) for r, d in sorted(uses))
+        if any(raster.BG_STEAL in spans for _res, spans in self._spans_of):
+            out.append(("steal (vCPU descheduled)", tuple(colors["steal"])))
+        return out
+
+    def shade_image(self, t0: int, t1: int, width: int) -> np.ndarray:
+        """RGBA (2 x CPUs rows, *width* columns) of the lane backgrounds over ``[t0, t1)`` ns: row ``2c`` is A's
+        CPU *c*, row ``2c + 1`` B's; each pixel takes the deepest state of its time slice (steal over idle)."""
+        n = self._ncpus
+        img = np.zeros((2 * n, width, 4), dtype=np.uint8)
+        if n == 0 or t1 <= t0:
+            return img
+        for run, (lut, (_res, spans)) in enumerate(zip(self._shade_luts(), self._spans_of)):
+            ncpus = self._run_ncpus[run]
+            if spans and ncpus:
+                img[run:2 * ncpus:2] = lut[raster.background_plane(spans, ncpus, t0, t1, width)]
+        return img
+
+    def _shade_lanes(self) -> None:
+        """Bin both runs' lane backgrounds to the view's pixels (interleaved: a lane per row; overlaid: A's row the
+        upper half of the CPU's lane, B's the lower half, as their ticks)."""
+        if not any(spans for _res, spans in self._spans_of):
+            self._shade.hide()
+            return
+        vb = self.plot.getViewBox()
+        x0, x1 = vb.viewRange()[0]
+        t0, t1 = math.floor(x0 * 1e9), math.ceil(x1 * 1e9)
+        width = int(min(max(16.0, vb.sceneBoundingRect().width()), MAX_SHADE_COLUMNS))
+        if t1 <= t0:
+            return
+        self._shade.setImage(self.shade_image(t0, t1, width), autoLevels=False, levels=None)
+        self._shade.setRect(QRectF(t0 / 1e9, -0.5, (t1 - t0) / 1e9, float(self._lanes())))
+        self._shade.show()
 
     def lane_labels(self, height_px: float) -> list[tuple[float, str]]:
         """The left axis' labels for a view *height_px* high: every lane, or every Nth CPU where they would overlap.

@@ -579,7 +579,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 set_legend_color(plot, fg)
         self.histogram.set_text_color(fg)
         self.residency.set_theme(dark, bg)
-        self.compare_view.set_theme(dark)
+        self.compare_view.set_theme(dark, bg)
 
     def close_without_asking(self) -> None:
         """Close even with unsaved changes (Ctrl+C in the terminal: the session still keeps the scenario's text)."""

@@ -32,7 +32,7 @@ import numpy as np
 
 from tickscope.sim import analysis, tick_grid
 from tickscope.sim.npsets import member_of
-from tickscope.sim.raster_planes import highlight_plane, pixel_columns, planes
+from tickscope.sim.raster_planes import background_plane, highlight_plane, pixel_columns, planes
 from tickscope.sim.events import Kind
 from tickscope.sim.results import Results
 
@@ -41,8 +41,8 @@ __all__ = [
     "MARK_NONE", "MARK_HW_FIRE", "MARK_OFF_GRID", "MARK_ON_TIME", "MARK_BROADCAST", "MARK_STEAL", "MARK_LATE",
     "MARK_HW_ETIME", "MARK_DUPLICATE", "MARK_LOST", "N_MARKS", "MARK_NAMES",
     "BG_NONE", "BG_IDLE", "BG_STEAL", "MAX_CSTATES", "LIGHT_COLORS", "DARK_COLORS", "background_color", "composite", "depth_ramp",
-    "RasterData", "idle_spans", "steal_spans", "cpu_lane_name", "device_lane_names", "cstate_names", "build",
-    "lane_bands", "render", "planes", "pixel_columns", "highlight_plane",
+    "RasterData", "idle_spans", "steal_spans", "lane_spans", "view_end_ns", "cpu_lane_name", "device_lane_names", "cstate_names", "build",
+    "lane_bands", "render", "planes", "pixel_columns", "highlight_plane", "background_plane", "shared_depths", "idle_shade",
 ]
 
 # Mark codes; a larger code wins a shared pixel.
@@ -278,6 +278,26 @@ def _in_spans(times, cpus, spans) -> np.ndarray:
     return hit
 
 
+def lane_spans(res: Results, end_ns: int) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The CPU lanes' background periods up to *end_ns*: :func:`idle_spans` per C-state, and ``BG_STEAL``
+    (:func:`steal_spans`) when a vCPU was descheduled (:attr:`RasterData.spans`)."""
+    spans: dict[int, tuple] = idle_spans(res, end_ns) if len(res) else {}
+    steal = steal_spans(res)
+    if steal[0].size:
+        spans[BG_STEAL] = steal
+    return spans
+
+
+def view_end_ns(res: Results) -> int:
+    """How far the raster shows *res*: the run's ``now_ns`` (a live snapshot), capped at ``until_ns`` once
+    the run ended (what its end delivered after ``until`` is beyond the view)."""
+    meta = res.meta
+    end_ns = int(meta.get("now_ns", meta.get("until_ns", int(res.time_ns[-1]) if len(res) else 0)))
+    if meta.get("settled_ns") is not None:
+        end_ns = min(end_ns, int(meta["until_ns"]))
+    return end_ns
+
+
 def _device_of(res: Results, rows: np.ndarray, meta: dict) -> np.ndarray:
     """Device id of the interrupt or programming failure at TICK/IRQ/BC_IRQ/PROGRAM_ETIME *rows*, -1 for none.
 
@@ -363,21 +383,17 @@ def build(res: Results, hardware: bool = False, late_threshold_ns: int = analysi
     """
     meta = res.meta
     ncpus = int(meta.get("ncpus", int(res.cpu.max()) + 1 if len(res) else 1))
-    end_ns = int(meta.get("now_ns", meta.get("until_ns", int(res.time_ns[-1]) if len(res) else 0)))
-    if meta.get("settled_ns") is not None:  # an ended run: the records finish delivered after until are beyond the view
-        end_ns = min(end_ns, int(meta["until_ns"]))
+    end_ns = view_end_ns(res)
     lane_names = [cpu_lane_name(c) for c in range(ncpus)]
     collected: dict[int, list] = {code: [] for code in range(1, N_MARKS)}
 
-    spans: dict[int, tuple] = idle_spans(res, end_ns) if len(res) else {}
-    steal = steal_spans(res)
-    if steal[0].size:
-        spans[BG_STEAL] = steal
+    spans = lane_spans(res, end_ns)
+    steal = spans.get(BG_STEAL)
 
     out = outcomes if outcomes is not None else analysis.tick_outcomes(res, late_threshold_ns)
     code = np.array([_OUTCOME_TO_MARK.get(o, MARK_ON_TIME) for o in range(256)], dtype=np.uint8)[out["outcome"]]
     plain = (code == MARK_ON_TIME) | (code == MARK_LATE)
-    if steal[0].size:
+    if steal is not None:
         code[plain & _in_spans(out["expiry_ns"], out["cpu"].astype(np.int64), steal)] = MARK_STEAL
     code[(code == MARK_ON_TIME) & (res.source[out["index"]] == 1)] = MARK_BROADCAST
     if off_grid:

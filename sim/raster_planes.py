@@ -79,6 +79,15 @@ def span_coverage(spans: tuple, n: int, t0: int, t1: int, width: int) -> np.ndar
     return (np.cumsum(diff).reshape(n, width + 1)[:, :width]) > 0
 
 
+def background_plane(spans: dict, n: int, t0: int, t1: int, width: int) -> np.ndarray:
+    """(n x width) uint8 lane background codes of *spans* (code -> ``(start, end, lane)``, as
+    :attr:`RasterData.spans`) over ``[t0, t1)``: deeper idle over shallower, steal over idle; 0 = none."""
+    background = np.zeros((n, width), dtype=np.uint8)
+    for code in sorted(spans):  # ascending codes: the deeper state (or steal) written last wins a shared pixel
+        background[span_coverage(spans[code], n, t0, t1, width)] = code
+    return background
+
+
 def highlight_plane(highlight: tuple | None, n: int, t0: int, t1: int, width: int) -> np.ndarray:
     """(n x width) bool: the pixels of the ``(time_ns, lane)`` pairs in *highlight* (None: none)."""
     plane = np.zeros(n * width, dtype=bool)
@@ -105,9 +114,7 @@ def planes(data: RasterData, t0: int, t1: int, width: int, highlight: tuple | No
         times, lanes = data.marks[code]
         if times.size:
             marks[_flat_index(times, lanes, t0, t1, width)] = code
-    background = np.zeros((n, width), dtype=np.uint8)
-    for code in sorted(data.spans):  # ascending: deeper idle over shallower, steal over idle
-        background[span_coverage(data.spans[code], n, t0, t1, width)] = code
+    background = background_plane(data.spans, n, t0, t1, width)
     flags = {}
     ghost = np.zeros(n * width, dtype=bool)
     if data.ghost[0].size:

@@ -277,3 +277,70 @@ def test_few_cpus_all_in_view_without_scrolling(qtbot, pair):
     view = _shown(qtbot, pair)
     assert view.cpus_in_view() == (0, 3) and not view.scroll_note.isVisible()
     assert view.plot.getViewBox().state["mouseEnabled"] == [True, False]
+
+
+@pytest.fixture(scope="module")
+def broadcast_pair():
+    """bare-metal-hpet-c3 (C1, C1E, C3; no ARAT) with its HPET broadcast (A) and without any (B: C3 refused)."""
+    a = scenario.apply_sets(scenario.preset("bare-metal-hpet-c3"), ["run.until=200ms"])
+    b = scenario.apply_sets(a, ['machine.broadcast="none"'])
+    ra, rb = (simulation.simulate(sc, engine="reference") for sc in (a, b))
+    return ra, analysis.summarize(ra), rb, analysis.summarize(rb), "hpet", "none"
+
+
+def _longest_sleep(res, cpu, state):
+    """(start, end) ns of *cpu*'s longest stay in C-state index *state*, from its WAKE records."""
+    m = (res.kind == Kind.WAKE) & (res.cpu == cpu) & (res.source == state)
+    ends, lengths = res.time_ns[m], res.value[m]
+    i = int(np.argmax(lengths))
+    return int(ends[i] - lengths[i]), int(ends[i])
+
+
+def test_lanes_are_shaded_by_c_state_alike_in_both_runs(qtbot, broadcast_pair):
+    """The compare lanes had no idle shading: a run refused its deep state (no broadcast device for a C3STOP
+    LAPIC) looked like one that slept deep.  Each run's lane shows its states on one scale over both runs."""
+    from tickscope.sim import raster
+
+    ra, _sa, rb, _sb, *_ = broadcast_pair
+    names = [c["name"] for c in ra.meta["cstates"]]
+    c3, c1e = names.index("C3"), names.index("C1E")
+    assert np.any((rb.kind == Kind.WAKE) & (rb.source == c1e)) and not np.any((rb.kind == Kind.WAKE) & (rb.source == c3))
+    view = _shown(qtbot, broadcast_pair)
+    colors = raster.DARK_COLORS   # the view's default theme
+    # C1 < C1E < C3 by exit latency in both runs: C3 takes the deepest shade, C1E the middle one
+    deep, mid = tuple(colors["idle_deep"]), tuple(colors["idle_mid"])
+    start, end = _longest_sleep(ra, 1, c3)
+    t0, t1 = start - 1000, end + 1000
+    img = view.shade_image(t0, t1, 100)
+    assert img.shape == (2 * 4, 100, 4)
+    assert tuple(img[2 * 1, 50]) == deep                 # A's CPU 1 mid-way through its longest C3 sleep
+    assert not np.any(np.all(img[1::2] == deep, axis=-1))   # B never got to C3
+    start, end = _longest_sleep(rb, 2, c1e)
+    img = view.shade_image(start, end, 10)
+    assert all(tuple(px) == mid for px in img[2 * 2 + 1])   # B's CPU 2 all through a C1E sleep
+    legend = dict(view.shade_legend())
+    assert legend["idle C3"] == deep and legend["idle C1E"] == mid
+
+
+def test_lane_shading_follows_zoom_and_layout(qtbot, broadcast_pair):
+    view = _shown(qtbot, broadcast_pair)
+    shade = view._shade
+    assert shade.isVisible() and shade.image.shape[0] == 8
+    assert shade.mapRectToParent(shade.boundingRect()).height() == pytest.approx(8.0)   # a row per lane
+    view.plot.setXRange(0.050, 0.060, padding=0)
+    qtbot.waitUntil(lambda: shade.mapRectToParent(shade.boundingRect()).width() == pytest.approx(0.010, rel=1e-6))
+    assert shade.mapRectToParent(shade.boundingRect()).left() == pytest.approx(0.050, rel=1e-6)
+    view.set_overlay(True)   # A's row the upper half of the CPU's lane, B's the lower half
+    qtbot.wait(20)
+    rect = shade.mapRectToParent(shade.boundingRect())
+    assert (rect.top(), rect.height()) == (pytest.approx(-0.5), pytest.approx(4.0))
+    labels = [label.text for _sample, label in view.plot.getPlotItem().legend.items]
+    assert "idle C3" in labels and "idle C1E" in labels
+
+
+def test_runs_without_idle_periods_show_no_shading(qtbot, pair):
+    ra = pair[0]
+    assert not np.any(ra.kind == Kind.IDLE)   # bare-metal-lapic's CPUs run busy throughout
+    view = _shown(qtbot, pair)
+    assert not view._shade.isVisible() and view.shade_legend() == []
+    assert not any(label.text.startswith("idle") for _s, label in view.plot.getPlotItem().legend.items)
