@@ -1,4 +1,5 @@
-"""Which analysis panel draws the results when: all of them when a run stops, one per turn while it runs.
+"""Which analysis panel draws the results when: the ones on screen when a run stops, one per turn while it
+runs, and a panel out of sight (a tab behind another, a closed dock) once it is shown.
 
 The main window hands every snapshot to a :class:`PanelRefresh`; the raster redraws at every snapshot,
 the docked panels share what is left of the GUI thread's time.
@@ -53,12 +54,25 @@ class PanelRefresh:
             self.refresh_next()
 
     def refresh_all(self) -> None:
-        """Give every panel the current results (when a run stops or new results are shown)."""
+        """Give the panels the current results (when a run stops or new results are shown).
+
+        A panel out of sight in a shown window (a tab behind another, a closed dock) is left stale and draws
+        when it is shown (:meth:`on_visibility_changed`): of the bottom docks' tabs one is in view, and
+        drawing the others took most of the 100-300 ms a long run's stop kept the window busy.  In a window
+        not shown (headless, a screenshot being set up) every panel draws now."""
         self._cost_of.clear()
         self.measure.set_results(self._results, self._summary)
-        for panel in self.panels:
-            self.feed(panel)
         self._stale.clear()
+        for panel in self.panels:
+            if panel.window().isVisible() and not self.on_screen(panel):
+                self._stale.add(panel)
+            else:
+                self.feed(panel)
+
+    @staticmethod
+    def on_screen(panel) -> bool:
+        """Whether *panel* can be seen: shown, and not wholly covered (a tabbed dock behind another)."""
+        return panel.isVisible() and not panel.visibleRegion().isEmpty()
 
     def feed(self, panel) -> None:
         """Hand *panel* the current results (with the precomputed aggregates when it draws them)."""
@@ -71,7 +85,7 @@ class PanelRefresh:
         """During a run: refresh one visible panel per turn, round robin, so no turn stalls long."""
         start = time.monotonic()
         self._last_update = start
-        shown = [self.measure] + [p for p in self.panels if p.isVisible() and not p.visibleRegion().isEmpty()]
+        shown = [self.measure] + [p for p in self.panels if self.on_screen(p)]
         # a view that took longer than the budget last time waits for the end of the run
         live = [p for p in shown if self._cost_of.get(p, 0.0) <= PANEL_BUDGET_S]
         self._stale.update(p for p in self.panels if p not in live)

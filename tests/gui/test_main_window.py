@@ -127,8 +127,38 @@ def test_panels_draw_the_aggregates_computed_in_the_engine_thread(qtbot):
     assert win.histogram.samples()["values"] is snap["panels"].samples["interval"]["values"]
     assert win.histogram.histogram()["counts"].sum() + win.histogram.histogram()["underflow"] \
         + win.histogram.histogram()["overflow"] == analysis.tick_intervals(res).size
+    # the Interrupt rate tab, behind the Histograms, draws once it is brought to the front
+    drawn = []
+    monkey = win.rates.set_results
+    win.rates.set_results = lambda *a, **k: (drawn.append(a[0]), monkey(*a, **k))
+    win.docks["Interrupt rate"].raise_()
+    qtbot.waitUntil(lambda: drawn == [res])
     ref = analysis.interrupt_rate(res, win.rates.effective_bin_ns())
     assert (win.rates.rate()["rate_hz"] == ref["rate_hz"]).all()
+    win.close()
+
+
+def test_a_stopped_run_draws_the_panels_in_view_and_the_others_once_shown(qtbot):
+    """Stopping a long run drew every docked panel, the tabs behind the one in view too (100-300 ms)."""
+    win = _window(qtbot)
+    fed = {name: [] for name in ("Histograms", "Drift", "Idle residency")}
+    panels = {"Histograms": win.histogram, "Drift": win.drift, "Idle residency": win.residency}
+    for name, panel in panels.items():
+        orig = panel.set_results
+        panel.set_results = lambda *a, _orig=orig, _name=name, **k: (fed[_name].append(a[0]), _orig(*a, **k))
+    win.docks["Histograms"].raise_()
+    on_screen = win.panel_refresh.on_screen   # a tab behind another is "visible" with an empty visible region
+    qtbot.waitUntil(lambda: on_screen(win.histogram) and not on_screen(win.drift))
+    win.run_to_end()
+    res = win.results
+    assert fed["Histograms"][-1] is res
+    assert res not in fed["Drift"] and res not in fed["Idle residency"]
+    win.docks["Idle residency"].raise_()
+    qtbot.waitUntil(lambda: bool(fed["Idle residency"]) and fed["Idle residency"][-1] is res)
+    assert res not in fed["Drift"]
+    win.docks["Idle residency"].raise_()   # shown again: not drawn twice
+    qtbot.wait(20)
+    assert sum(r is res for r in fed["Idle residency"]) == 1
     win.close()
 
 
