@@ -43,6 +43,9 @@ class TimerSpec(Section):
                             "is 50us (PR_SET_TIMERSLACK).", json_schema_extra={"unit": "ns"})
 
 
+#: User timers one CPU may have: a UTIMER record's ``source`` (uint8) is the timer's index on its CPU.
+MAX_TIMERS_PER_CPU = 256
+
 #: A mixed workload's share of busy time when neither busy_fraction nor idle_period says otherwise.
 DEFAULT_BUSY_FRACTION = 0.5
 
@@ -75,7 +78,8 @@ class Workload(Section):
     busy_period: Period = Field(default_factory=Period, description="Length of a busy period (mixed).")
     idle_period: Period | None = Field(None, description="Length of an idle period (mixed); sets the busy share "
                                        "instead of busy_fraction (give one, not both).")
-    timers: list[TimerSpec] = Field(default_factory=list, description="User timers (any kind; the \"timers\" kind needs one).")
+    timers: list[TimerSpec] = Field(default_factory=list, description="User timers (any kind; the \"timers\" kind needs one; "
+                                    f"at most {MAX_TIMERS_PER_CPU} on one CPU, with its per_cpu entry's).")
     timer_work: Duration = Field(20_000, ge=0, le=10**9, description="CPU time each user timer expiry runs for.",
                                  json_schema_extra={"unit": "ns"})
     per_cpu: list[CpuWorkload] = Field(default_factory=list, description="Per-CPU overrides.")
@@ -104,14 +108,17 @@ def check_workload(w: Workload, ncpus: int) -> None:
     for i, o in enumerate(w.per_cpu):
         if not o.cpus:
             raise ValueError(f"workload.per_cpu[{i}].cpus: empty; list the CPUs this override applies to")
+        # a CPU that does not exist is what to name, not the timer it lacks
+        bad = [c for c in o.cpus if not 0 <= c < ncpus]
+        if bad:
+            raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {ncpus})")
+        if len(set(o.cpus)) != len(o.cpus):
+            raise ValueError(f"workload.per_cpu[{i}].cpus: a CPU is listed twice")
         bare = [c for c in o.cpus if o.kind == "timers" and not o.timers
                 and not any(not t.cpus or c in t.cpus for t in w.timers)]
         if bare:
             raise ValueError(f"workload.per_cpu[{i}].kind = \"timers\" needs a timer on CPU {bare[0]}: give this "
                              "entry timers, or a [[workload.timers]] entry that reaches the CPU")
-        bad = [c for c in o.cpus if not 0 <= c < ncpus]
-        if bad:
-            raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {ncpus})")
         for c in o.cpus:
             if c in seen:
                 raise ValueError(f"workload.per_cpu[{i}].cpus: CPU {c} is already in workload.per_cpu[{seen[c]}]")
@@ -126,6 +133,16 @@ def check_workload(w: Workload, ncpus: int) -> None:
             raise ValueError(f"workload.timers[{i}].cpus: CPU {bad[0]} does not exist (machine.cpus = {ncpus})")
         if len(set(t.cpus)) != len(t.cpus):
             raise ValueError(f"workload.timers[{i}].cpus: a CPU is listed twice")
+    shared = [0] * ncpus
+    for t in w.timers:
+        for c in t.cpus or range(ncpus):
+            shared[c] += 1
+    for c in range(ncpus):
+        own = len(w.per_cpu[seen[c]].timers) if c in seen else 0
+        if shared[c] + own > MAX_TIMERS_PER_CPU:
+            at = f"workload.per_cpu[{seen[c]}].timers" if own else "workload.timers"
+            raise ValueError(f"{at}: CPU {c} gets {shared[c] + own} user timers; at most {MAX_TIMERS_PER_CPU} per CPU "
+                             "(the event log numbers a CPU's timers in one byte)")
     if w.kind == "timers":
         # every CPU the workload's kind reaches needs a timer: idle forever is kind = "idle"
         overridden = {c for o in w.per_cpu for c in o.cpus}

@@ -12,6 +12,7 @@ import pytest
 from tickscope.sim import analysis, boot, scenario as scen, scenario_workload
 from tickscope.sim.cli import main
 from tickscope.sim.errors import InputError
+from tickscope.sim.events import Kind
 from tickscope.sim.simulation import cython_available, simulate
 
 ENGINE = "cython" if cython_available() else "reference"
@@ -117,6 +118,10 @@ def test_the_readme_per_cpu_busy_fraction_makes_that_cpu_busy_that_share():
     ('[{cpus=[1], kind="busy"}, {cpus=[], kind="busy"}]', "workload.per_cpu[1].cpus: empty"),
     ('[{cpus=[1], kind="mixed", busy_fraction=0.8, idle_period={dist="fixed", mean="1ms"}}]',
      "workload.per_cpu[0].idle_period: conflicts with workload.per_cpu[0].busy_fraction"),
+    # a CPU the machine does not have is named as such, whatever the entry's kind (a "timers" entry asked for a
+    # timer on it), and a CPU listed twice in one entry is not said to be "already in" that same entry
+    ('[{cpus=[9], kind="timers"}]', "workload.per_cpu[0].cpus: CPU 9 does not exist (machine.cpus = 4)"),
+    ('[{cpus=[2], kind="busy"}, {cpus=[1, 1], kind="idle"}]', "workload.per_cpu[1].cpus: a CPU is listed twice"),
 ])
 def test_bad_per_cpu_entries_exit_2_with_one_line(per_cpu, msg, capsys):
     assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "--set", f"workload.per_cpu={per_cpu}"]) == 2
@@ -152,3 +157,35 @@ def test_the_timers_kind_needs_a_timer_on_each_cpu_it_reaches(sets, ok):
     else:
         with pytest.raises(InputError, match=r'workload.kind = "timers" needs a timer on CPU \d'):
             scen.apply_sets(base, sets)
+
+
+# -- how many user timers one CPU may have ----------------------------------------------------
+
+def _periodic(n: int, period: str = "10ms") -> str:
+    return "[" + ", ".join(f'{{kind="periodic", period="{period}"}}' for _ in range(n)) + "]"
+
+
+@pytest.mark.parametrize("sets,msg", [
+    # 257 timers on every CPU: a UTIMER record's source (one byte) numbers them 0..255
+    ([f"workload.timers={_periodic(257)}"], "workload.timers: CPU 0 gets 257 user timers; at most 256 per CPU"),
+    # 200 for all CPUs + 57 of CPU 2's own: CPU 2 has one too many, its per_cpu entry is named
+    ([f"workload.timers={_periodic(200)}", f'workload.per_cpu=[{{cpus=[2], kind="timers", timers={_periodic(57)}}}]'],
+     "workload.per_cpu[0].timers: CPU 2 gets 257 user timers; at most 256 per CPU"),
+])
+def test_more_than_256_user_timers_on_one_cpu_exit_2_with_one_line(sets, msg, capsys):
+    # the reference engine died on the 257th (OverflowError writing source 256) and the Cython one wrote it as 0
+    args = ["run", "--preset", "bare-metal-lapic", "--until", "10ms", "--engine", "reference"]
+    assert main(args + [a for s in sets for a in ("--set", s)]) == 2
+    err = capsys.readouterr().err
+    assert msg in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("engine", ["reference"] + (["cython"] if cython_available() else []))
+def test_256_user_timers_on_one_cpu_run_in_both_engines(engine):
+    # 200 timers for every CPU and 56 of CPU 1's own, all every 10 ms: over 25 ms each runs at 10 and 20 ms,
+    # 2 x 256 = 512 on CPU 1 (the last numbered 255), 2 x 200 = 400 on the others
+    sc = _scenario({"kind": "timers", "timer_work": 0, "timers": [{"kind": "periodic", "period": "10ms"}] * 200,
+                    "per_cpu": [{"cpus": [1], "kind": "timers", "timers": [{"kind": "periodic", "period": "10ms"}] * 56}]})
+    res = simulate(sc, engine=engine, until_ns=25 * MS)
+    assert [c["timers_fired"] for c in analysis.per_cpu(res)] == [400, 512, 400, 400]
+    assert int(res.source[(res.kind == Kind.UTIMER) & (res.cpu == 1)].max()) == 255
