@@ -462,7 +462,8 @@ def apply_sets(scenario: Scenario, assignments: list[str], source: str = "--set"
 
     VALUE is read as a TOML value (``4``, ``true``, ``"x"``, ``[1, 2]``) and,
     failing that, as a plain string.  ``workload.busy_fraction`` and ``workload.idle_period``
-    are alternatives: setting one drops the scenario's other (setting both is refused).
+    are alternatives: setting one (or one of idle_period's keys) drops the scenario's other (setting both is
+    refused).  An optional table the scenario leaves out (``workload.idle_period``) may be set key by key.
 
     Raises
     ------
@@ -486,17 +487,18 @@ def apply_sets(scenario: Scenario, assignments: list[str], source: str = "--set"
         parts = key.split(".")
         for part in parts[:-1]:
             nxt = node.get(part)
-            if not isinstance(nxt, dict):
-                if part not in node:
-                    node[part] = {}
-                    nxt = node[part]
-                else:
-                    raise InputError(f"{source} {item!r}: {part} is not a table")
+            if nxt is None:
+                # a new table, or an optional one left out (workload.idle_period): its keys start it
+                nxt = node[part] = {}
+            elif not isinstance(nxt, dict):
+                raise InputError(f"{source} {item!r}: {part} is not a table")
             node = nxt
         node[parts[-1]] = value
-        partner = {"busy_fraction": "idle_period", "idle_period": "busy_fraction"}.get(parts[-1])
-        if parts[:-1] == ["workload"] and partner and f"workload.{partner}" not in assigned:
-            node[partner] = None
+        # workload.idle_period, or one of its keys, replaces busy_fraction, and the other way round
+        partner = {"busy_fraction": "idle_period", "idle_period": "busy_fraction"}.get(parts[1]) if (
+            parts[0] == "workload" and len(parts) > 1) else None
+        if partner and not any(k == f"workload.{partner}" or k.startswith(f"workload.{partner}.") for k in assigned):
+            data["workload"][partner] = None
         assigned.add(key)
     return from_dict(data, source)
 

@@ -80,6 +80,22 @@ def test_setting_one_of_the_two_replaces_the_files_other():
         scen.apply_sets(sc, ['workload.idle_period={dist="fixed", mean="1ms"}', "workload.busy_fraction=0.6"])
 
 
+def test_an_idle_period_left_out_may_be_set_key_by_key(capsys):
+    # the preset gives busy_fraction = 0.3 and no idle_period; "--set workload.idle_period=5" is refused with the
+    # advice to set one of its keys, which said "idle_period is not a table" (the unset table dumps as None)
+    sc = scen.preset("bare-metal-hpet-c3")
+    after = scen.apply_sets(sc, ['workload.idle_period.dist="fixed"', 'workload.idle_period.mean="1500us"'])
+    # one of idle_period's keys replaces the file's busy_fraction, as the whole table does
+    assert after.workload.busy_fraction is None and after.workload.idle_period.mean == 1_500_000
+    assert all(p[2][:2] == (boot.DIST_FIXED, 1_500_000) for p in boot.plan(after).workload)
+    with pytest.raises(InputError, match="conflicts"):
+        scen.apply_sets(sc, ['workload.idle_period.mean="1ms"', "workload.busy_fraction=0.6"])
+    run = ["run", "--preset", "bare-metal-hpet-c3", "--until", "1ms"]
+    assert main(run + ["--set", "workload.idle_period=5"]) == 2
+    assert "set one of its keys, e.g. workload.idle_period.dist" in capsys.readouterr().err
+    assert main(run + ["--set", 'workload.idle_period.dist="fixed"']) == 0
+
+
 def test_a_workload_idle_period_survives_every_round_trip():
     # to_toml, model_dump -> from_dict (recordings, demos, the form) and --set must not make the default
     # busy_fraction look given next to the idle period
