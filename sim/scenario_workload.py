@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from tickscope.sim.scenario_base import Duration, Section
+from tickscope.sim.units import format_duration
 
 
 class Period(Section):
@@ -32,7 +33,8 @@ class Period(Section):
 class TimerSpec(Section):
     """User hrtimers that wake idle CPUs."""
 
-    kind: Literal["periodic", "random"] = Field("periodic", description="Periodic at `period`, or random at `rate_hz`.")
+    kind: Literal["periodic", "random"] = Field("periodic", description="Periodic at `period`, or random at `rate_hz` "
+                                                "(each kind takes its own key, not the other's).")
     period: Duration = Field(10_000_000, ge=1000, le=100 * 10**9, description="Period of a periodic timer.",
                              json_schema_extra={"unit": "ns"})
     rate_hz: int = Field(100, ge=1, le=1_000_000, description="Mean rate of a random (Poisson) timer.")
@@ -41,6 +43,19 @@ class TimerSpec(Section):
                             "timer may run from its expiry to expiry + slack; the device is programmed for the later, "
                             "so an interrupt in between (a tick, another timer) runs it early.  User space's default "
                             "is 50us (PR_SET_TIMERSLACK).", json_schema_extra={"unit": "ns"})
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        # each kind reads one of period and rate_hz, and the other was ignored: {kind = "periodic", rate_hz = 200}
+        # ran every 10 ms.  Compared with the defaults, not "given", because a saved scenario writes both keys.
+        fields = type(self).model_fields
+        if self.kind == "periodic" and self.rate_hz != fields["rate_hz"].default:
+            raise ValueError(f"rate_hz = {self.rate_hz} is for kind = \"random\"; a periodic timer runs every "
+                             f"`period` (for {self.rate_hz} Hz: period = \"{format_duration(10**9 // self.rate_hz)}\")")
+        if self.kind == "random" and self.period != fields["period"].default:
+            raise ValueError(f"period = \"{format_duration(self.period)}\" is for kind = \"periodic\"; a random timer "
+                             "fires at a mean rate of `rate_hz`")
+        return self
 
 
 #: User timers one CPU may have: a UTIMER record's ``source`` (uint8) is the timer's index on its CPU.

@@ -205,3 +205,27 @@ def test_256_user_timers_on_one_cpu_run_in_both_engines(engine):
     res = simulate(sc, engine=engine, until_ns=25 * MS)
     assert [c["timers_fired"] for c in analysis.per_cpu(res)] == [400, 512, 400, 400]
     assert int(res.source[(res.kind == Kind.UTIMER) & (res.cpu == 1)].max()) == 255
+
+
+# -- a timer takes its own kind's key --------------------------------------------------------
+
+@pytest.mark.parametrize("timers,msg", [
+    # a periodic timer "at 200 Hz" ran every 10 ms (the default period), a random one "every 3 ms" at 100 Hz
+    ('[{kind="periodic", rate_hz=200}]', 'workload.timers[0]: rate_hz = 200 is for kind = "random"; a periodic timer '
+                                         'runs every `period` (for 200 Hz: period = "5ms")'),
+    ('[{rate_hz=200}]', 'workload.timers[0]: rate_hz = 200 is for kind = "random"'),     # kind defaults to periodic
+    ('[{kind="random", rate_hz=50}, {kind="random", period="3ms"}]',
+     'workload.timers[1]: period = "3ms" is for kind = "periodic"'),
+])
+def test_a_timer_given_the_other_kinds_key_exits_2_with_one_line(timers, msg, capsys):
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "--set", f"workload.timers={timers}"]) == 2
+    err = capsys.readouterr().err
+    assert msg in err and err.count("\n") == 1
+
+
+def test_a_saved_timer_keeps_the_other_kinds_default_and_loads_again():
+    # to_toml writes every key, the unused one at its default: that is not the other kind's key "given"
+    sc = _scenario({"kind": "timers", "timers": [{"kind": "random", "rate_hz": 300}, {"kind": "periodic", "period": "3ms"}]})
+    text = sc.to_toml()
+    assert 'period = "10ms"' in text and "rate_hz = 100" in text
+    assert scen.loads(text) == sc
