@@ -28,6 +28,9 @@ from tickscope.sim.units import format_duration, parse_duration
 SCHEMA_VERSION = 1
 
 
+#: Idle states one machine may list: an IDLE or WAKE record's ``source`` (uint8) is the state's index.
+MAX_CSTATES = 256
+
 #: Built-in C-states (intel_idle-like): exit latency and target residency in ns; C3 and deeper stop the
 #: local APIC timer (CPUIDLE_FLAG_TIMER_STOP) unless the CPU has ARAT, and a non-invariant TSC.
 CSTATE_TABLE = {
@@ -207,6 +210,9 @@ class Scenario(Section):
         if not m.lapic and m.cpus > 1 and self.hypervisor.backend not in ("xen-pv", "vmi-2007"):
             raise ValueError("machine.lapic = false needs machine.cpus = 1 (SMP x86 needs a local APIC)")
         check_workload(self.workload, m.cpus)
+        if len(m.cstates) > MAX_CSTATES:
+            raise ValueError(f"machine.cstates: {len(m.cstates)} states; at most {MAX_CSTATES} (IDLE and WAKE records carry "
+                             "a state's index in one byte)")
         names = [c.name for c in m.cstates]
         if len(set(names)) != len(names):
             raise ValueError("machine.cstates: duplicate state names")

@@ -2,6 +2,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from tickscope.sim import scenario as scen
+from tickscope.sim.cli import main
 from tickscope.sim.errors import InputError
 
 
@@ -149,6 +150,21 @@ def test_a_c_state_list_needs_a_shallow_state_to_fall_back_to(states):
     with pytest.raises(InputError, match=r"machine.cstates\[0\] \(\w+\): the shallowest state must keep the timer"):
         scen.apply_sets(scen.preset("bare-metal-lapic"), [f"machine.cstates={states}"])
     assert scen.apply_sets(scen.preset("bare-metal-lapic"), ['machine.cstates=["C1E", "C10"]']).machine.cstates
+
+
+def _states(n: int) -> str:
+    return "[" + ", ".join(f'{{name="S{i}", exit_latency={i}, target_residency={i}}}' for i in range(n)) + "]"
+
+
+def test_at_most_256_c_states_one_line_for_more(capsys):
+    # IDLE and WAKE records carry the state's index in one byte: with 300 states the reference engine died writing
+    # index 256 (OverflowError, a traceback from tickscope run) and the Cython one logged S299 as S43
+    args = ["run", "--preset", "bare-metal-lapic", "--until", "1ms", "--engine", "reference", "--set"]
+    assert main(args + [f"machine.cstates={_states(257)}"]) == 2
+    err = capsys.readouterr().err
+    assert err == "tickscope: error: --set: machine.cstates: 257 states; at most 256 (IDLE and WAKE records carry a " \
+                  "state's index in one byte)\n"
+    assert main(args + [f"machine.cstates={_states(256)}"]) == 0
 
 
 def test_an_unknown_key_in_a_list_item_gets_a_did_you_mean_in_the_same_notation():
