@@ -53,10 +53,12 @@ def format_seconds_us(t_ns: int) -> str:
 
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)\s*$")
+_ZERO_RE = re.compile(r"^\s*0+(?:\.0*)?\s*$")
 
 
 def parse_duration(value: Any) -> int:
-    """Parse ``"10s"``, ``"250ms"``, ``"40us"``, ``"1500ns"`` (or an int of ns) into integer ns.
+    """Parse ``"10s"``, ``"250ms"``, ``"40us"``, ``"1500ns"`` (or an int of ns) into integer ns; zero may be
+    written without a unit (``"0"``).
 
     Parameters
     ----------
@@ -81,6 +83,8 @@ def parse_duration(value: Any) -> int:
     if not isinstance(value, str):
         raise ValueError("expected a duration such as \"10s\", \"250ms\", \"40us\" or \"1500ns\"")
     m = _DURATION_RE.match(value)
+    if not m and _ZERO_RE.match(value):
+        return 0   # zero needs no unit ("0" in a form's duration field, timer_work = "0")
     if not m and _DURATION_RE.match(value.strip().lstrip("-").strip()) and value.strip().startswith("-"):
         raise ValueError(f"{value!r} is negative; a duration is 0 or more (e.g. \"250ms\")")
     if not m:

@@ -16,12 +16,12 @@ def test_presets_load_and_default_exists():
 
 
 @pytest.mark.parametrize("text,ns", [("10s", 10**10), ("250ms", 250_000_000), ("40us", 40_000), ("1500ns", 1500),
-                                     ("1.5ms", 1_500_000), ("0.25s", 250_000_000)])
+                                     ("1.5ms", 1_500_000), ("0.25s", 250_000_000), ("0", 0), (" 0.0 ", 0), ("00", 0)])
 def test_parse_duration(text, ns):
     assert scen.parse_duration(text) == ns
 
 
-@pytest.mark.parametrize("bad", ["10", "ten s", "5 parsecs", "1.0000000001ns", "-3s", ""])
+@pytest.mark.parametrize("bad", ["10", "0.5", "01", "-0", "ten s", "5 parsecs", "1.0000000001ns", "-3s", ""])
 def test_parse_duration_rejects(bad):
     with pytest.raises(ValueError):
         scen.parse_duration(bad)
