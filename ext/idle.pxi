@@ -129,7 +129,7 @@ cdef inline void arrive(Machine* m, int cpu, ns_t t, int what) noexcept nogil:
         push(m, t + m.cstates[s].exit_latency, EV_WAKE, cpu, 0)
         return
     handle(m, cpu, t, what)
-    after_irq(m, cpu, t)
+    after_irq(m, cpu, t, what == PEND_RESCHED)
 
 
 cdef void wake_done(Machine* m, int cpu, ns_t t) noexcept nogil:
@@ -153,8 +153,6 @@ cdef void wake_done(Machine* m, int cpu, ns_t t) noexcept nogil:
     now = ktime(m, t)
     c.idle_sleeptime += now - c.idle_entrytime
     c.idle_entrytime = now
-    if c.tick_stopped:
-        m.idle_waketime[cpu] = now   # tick_nohz_irq_enter -> tick_nohz_update_jiffies
     pend = c.pending
     c.pending = 0
     if pend & PEND_DEV:
@@ -163,15 +161,20 @@ cdef void wake_done(Machine* m, int cpu, ns_t t) noexcept nogil:
         handle(m, cpu, t, PEND_BC)
     if pend & PEND_IPI:
         handle(m, cpu, t, PEND_IPI)
-    after_irq(m, cpu, t)
+    after_irq(m, cpu, t, (pend & PEND_RESCHED) != 0)
 
 
 cdef inline void handle(Machine* m, int cpu, ns_t t, int what) noexcept nogil:
+    """An interrupt's handler on *cpu*.  need_resched alone (PEND_RESCHED) is no interrupt: no tick_irq_enter."""
     cdef Cpu* c = &m.cpus[cpu]
+    cdef ns_t now
     if what == PEND_RESCHED:
         return
     if c.tick_stopped:
-        update_jiffies64(m, cpu, t, ktime(m, t))  # tick_irq_enter on a tickless CPU
+        # tick_irq_enter on a tickless CPU: tick_nohz_update_jiffies notes the wake and catches jiffies up
+        now = ktime(m, t)
+        m.idle_waketime[cpu] = now
+        update_jiffies64(m, cpu, t, now)
     if what == PEND_DEV:
         device_handler(m, cpu, t)
     elif what == PEND_BC:
@@ -183,11 +186,16 @@ cdef inline void handle(Machine* m, int cpu, ns_t t, int what) noexcept nogil:
         event_handler(m, cpu, t, c.ipi_expiry)
 
 
-cdef inline void after_irq(Machine* m, int cpu, ns_t t) noexcept nogil:
+cdef inline void after_irq(Machine* m, int cpu, ns_t t, bint resched) noexcept nogil:
+    """Run the task now due, or idle on; need_resched with nothing to run (the NO_HZ kick, wake_up_idle_cpu)
+    still leaves do_idle's loop: tick_nohz_idle_exit, then straight back to tick_nohz_idle_enter (semantics 17)."""
     if m.cpus[cpu].idle_state == RUNNING:
         return
     if is_busy(m, cpu, t):
         idle_exit(m, cpu, t)
+    elif resched:
+        idle_exit(m, cpu, t)
+        idle_enter(m, cpu, t)
     else:
         idle_reenter(m, cpu, t)
 
@@ -405,16 +413,20 @@ cdef void nohz_restart_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     """tick_nohz_restart_sched_tick: catch jiffies up, resume the tick on its old grid."""
     cdef Cpu* c = &m.cpus[cpu]
     cdef ns_t now = ktime(m, t)
-    cdef ns_t exp
+    cdef ns_t exp, old, hr
     update_jiffies64(m, cpu, t, now)
     c.tick_stopped = 0
     m.next_tick[cpu] = 0   # tick_nohz_restart
     exp = c.last_tick
     if exp <= now:
         exp = forward(exp, now, m.tick)
+    old = c.sched_expires   # KTIME_MAX: cancelled by the stop, or expired with the tick stopped
     c.sched_expires = exp
     mlog(m, t, cpu, K_TICK_RESTART, 0, exp)
     if c.mode == TM_HIGHRES:
-        hrtimer_reprogram(m, cpu, t, True)
+        # reprogram only when the sched_timer was the first hrtimer or becomes it (semantics 17)
+        hr = next_hrtimer(m, cpu)
+        if (old != KTIME_MAX and old <= hr) or exp < hr:
+            hrtimer_reprogram(m, cpu, t, True)
     else:
         program_event(m, cpu, t, c.sched_expires, True)

@@ -223,7 +223,7 @@ class IdleMixin:
             self._push(t + self.cstates[s][1], EV_WAKE, cpu, self.wake_gen[cpu])
             return
         self._handle(cpu, t, what)
-        self._after_irq(cpu, t)
+        self._after_irq(cpu, t, what == self.PEND_RESCHED)
 
     def _wake_done(self, cpu, t):
         self.waking[cpu] = False
@@ -243,20 +243,24 @@ class IdleMixin:
         now = self.ktime(t)
         self.idle_sleeptime[cpu] += now - self.idle_entrytime[cpu]
         self.idle_entrytime[cpu] = now
-        if self.tick_stopped[cpu]:
-            self.idle_waketime[cpu] = now   # tick_nohz_irq_enter -> tick_nohz_update_jiffies
         pend = self.pending[cpu]
         self.pending[cpu] = 0
         for bit in (self.PEND_DEV, self.PEND_BC, self.PEND_IPI):
             if pend & bit:
                 self._handle(cpu, t, bit)
-        self._after_irq(cpu, t)
+        self._after_irq(cpu, t, bool(pend & self.PEND_RESCHED))
 
     def _handle(self, cpu, t, what):
+        """An interrupt's handler on *cpu*.  need_resched alone (PEND_RESCHED: a NO_HZ kick, a task woken here) is
+        no interrupt: x86's reschedule IPI is a simple system vector without irq_enter, and a CPU idling in MWAIT
+        gets only the flag, so tick_irq_enter does not run for it (engine semantics 17)."""
         if what == self.PEND_RESCHED:
             return
         if self.tick_stopped[cpu]:
-            self._update_jiffies64(cpu, t, self.ktime(t))  # tick_irq_enter on a tickless CPU
+            # tick_irq_enter on a tickless CPU: tick_nohz_update_jiffies notes the wake and catches jiffies up
+            now = self.ktime(t)
+            self.idle_waketime[cpu] = now
+            self._update_jiffies64(cpu, t, now)
         if what == self.PEND_DEV:
             self._device_handler(cpu, t)
         elif what == self.PEND_BC:
@@ -267,11 +271,18 @@ class IdleMixin:
             self._log(t, cpu, Kind.BROADCAST, 0 if self.bc_mode_oneshot else 1, self.ipi_from[cpu])
             self._event_handler(cpu, t, self.ipi_expiry[cpu])
 
-    def _after_irq(self, cpu, t):
+    def _after_irq(self, cpu, t, resched=False):
+        """The idle loop after the interrupts: run the task now due, or idle on.  need_resched set (*resched*) with
+        nothing to run is the NO_HZ kick (wake_up_idle_cpu): do_idle leaves its loop all the same, so
+        tick_nohz_idle_exit restarts a stopped tick and writes idle_exittime, and schedule_idle comes straight back
+        to tick_nohz_idle_enter (engine semantics 17; before, the kicked CPU only ran its idle loop again)."""
         if self.idle_state[cpu] == RUNNING:
             return
         if self._busy(cpu, t):
             self._idle_exit(cpu, t)
+        elif resched:
+            self._idle_exit(cpu, t)
+            self._idle_enter(cpu, t)
         else:
             self._idle_reenter(cpu, t)
 
@@ -460,10 +471,16 @@ class IdleMixin:
         self.tick_stopped[cpu] = 0
         self.next_tick[cpu] = 0   # tick_nohz_restart
         exp = self._not_before(self.last_tick[cpu], now)
+        old = self.sched_expires[cpu]   # KTIME_MAX: cancelled by the stop, or expired with the tick stopped
         self.sched_expires[cpu] = exp
         self._log(t, cpu, Kind.TICK_RESTART, 0, exp)
         if self.mode[cpu] == TickMode.HIGHRES:
-            self._hrtimer_reprogram(cpu, t, True)
+            # hrtimer_cancel + hrtimer_start_expires reprogram the device only when the sched_timer was the CPU's
+            # first hrtimer or becomes it, as on the stop (engine semantics 17; before, always, which re-armed a
+            # device the broadcast exit had left unprogrammed for an hrtimer already past)
+            hr = self._next_hrtimer(cpu)
+            if (old != KTIME_MAX and old <= hr) or exp < hr:
+                self._hrtimer_reprogram(cpu, t, True)
         else:
             self._program_event(cpu, t, self.sched_expires[cpu], True)
 

@@ -374,8 +374,13 @@ def test_idle_sleeptime_counts_up_to_each_interrupt_while_idle():
     # tick_nohz_irq_enter -> tick_nohz_stop_idle: a CPU that never leaves idle still accumulates its sleep
     # at every interrupt (here the watchdog's wake-ups), as /proc/timer_list shows it
     res = run("bare-metal-lapic", ["machine.cpus=2", 'kernel.nohz="idle"', 'workload.kind="idle"', 'run.until="2s"'])
+    # no task ever runs, but the watchdog's rounds (512, 1024, 1504 ms at HZ=250: the timer wheel's 8-jiffy buckets)
+    # each move its timer to the other CPU and kick it (wake_up_idle_cpu sets need_resched): do_idle leaves its
+    # loop, so tick_nohz_idle_exit writes idle_exittime, at the kernel's clock (TSC at 2.4 GHz: mult 6990507,
+    # shift 24) of the last kick: CPU 0 at 1024 ms, CPU 1 at 1504 ms
+    kicks = [((t * 24 // 10) * 6990507) >> 24 for t in (1_024_000_000, 1_504_000_000)]
+    assert [s["idle_exittime"] for s in res.meta["cpus"]] == kicks == [1_024_000_048, 1_504_000_071]
     for state in res.meta["cpus"]:
-        assert state["idle_exittime"] == 0                      # never ran a task
         assert 1_400_000_000 <= state["idle_sleeptime"] <= 2_000_100_000
         assert state["idle_entrytime"] == state["idle_sleeptime"]   # asleep since boot: entry = last interrupt
 
