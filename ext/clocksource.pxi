@@ -62,16 +62,34 @@ cdef void watchdog_requeued(Machine* m, ns_t t) noexcept nogil:
         arrive(m, target, t, PEND_RESCHED)
 
 
-cdef void watchdog_arm(Machine* m) noexcept nogil:
+cdef void watchdog_arm(Machine* m, int64_t clk) noexcept nogil:
     """add_timer_on: the timer's expires moves on by WATCHDOG_INTERVAL (HZ/2 jiffies) and the timer wheel runs
-    it from the tick that starts its bucket's jiffy (timer_wheel_bucket, queued at the jiffies of the round
-    that re-arms it): 120 or 128 jiffies apart at HZ=250, never exactly 0.5 s.  The jiffy starts on the TICK_NSEC
-    grid from t = 0, and the round runs right then, ahead of that tick's interrupt (the kernel runs it in the
-    tick's softirq, the IRQ latency later, but before the idle loop looks at its timers again)."""
+    it from the tick that starts its bucket's jiffy (timer_wheel_bucket from the base's clock *clk*: the jiffy
+    after the round's own, as __run_timers keeps base->clk one ahead while it runs timers): 120 or 128 jiffies
+    apart at HZ=250, never exactly 0.5 s, and at the next jiffy when a late round finds the new expiry already
+    past.  The jiffy starts on the TICK_NSEC grid from t = 0, and the round runs right then, ahead of that tick's
+    interrupt (the kernel runs it in the tick's softirq, the IRQ latency later, but before the idle loop looks at
+    its timers again)."""
     m.wd_jexp += m.wd_interval
-    m.wd_bucket = timer_wheel_bucket(m.wd_jexp, m.wd_bucket)
+    m.wd_bucket = timer_wheel_bucket(m.wd_jexp, clk)
     m.wd_expires = (m.wd_bucket - m.jiffies0) * m.tick
+    m.wd_arm_jiffies = m.jiffies
     push(m, m.wd_expires, EV_WATCHDOG, 0, 0)
+
+
+cdef inline bint watchdog_can_run(Machine* m, int cpu) noexcept nogil:
+    """The round is the timer softirq of its CPU's tick: that vCPU must run (not descheduled, the VM not paused
+    for a migration), and jiffies must have moved since the timer was queued (a kernel whose tick never reaches
+    its handler, vmi-2007 with the lapic-irq-path change, runs no timer_list timer at all)."""
+    return m.cpus[cpu].vcpu_running and not m.paused and m.jiffies != m.wd_arm_jiffies
+
+
+cdef void watchdog_retry(Machine* m, ns_t t) noexcept nogil:
+    """A round that waited (wd_waiting) runs now if its CPU can: at the vCPU's VM entry, or when jiffies move
+    again."""
+    if m.wd_waiting and watchdog_can_run(m, <int>(m.wd_round % m.ncpus)):
+        m.wd_waiting = False
+        push(m, t, EV_WATCHDOG, 0, 0)
 
 
 cdef inline uint64_t cycles_to_nsec_safe(ClockSrc* cs, uint64_t last, uint64_t now) noexcept nogil:
@@ -110,10 +128,16 @@ cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
     cdef uint64_t wd_nsec = 0
     cdef int64_t skew
     cdef bint first, skip = False
+    cdef int64_t jnow = m.jiffies0 + t // m.tick
     if not watchdog_watching(m):
-        watchdog_arm(m)
+        watchdog_arm(m, jnow + 1)
         return
     cpu = <int>(m.wd_round % m.ncpus)
+    if not watchdog_can_run(m, cpu):
+        # engine semantics 17: the round waits for its CPU (before, it ran at the jiffy's true time whatever the
+        # guest was doing: inside a migration's pause, on a descheduled vCPU, with jiffies standing still)
+        m.wd_waiting = True
+        return
     cs = &m.cs[ti]
     wd = &m.cs[m.watchdog]
     cs_now = tsc_read(m, cpu, t) & cs.mask
@@ -124,8 +148,8 @@ cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
         wd_nsec = cycles_to_nsec_safe(wd, m.wd_wd_last, wd_now)
         skip = (cs_nsec if cs_nsec > wd_nsec else wd_nsec) > <uint64_t>(2 * m.wd_interval * (1000000000 // m.hz))
         if skip:
-            m.wd_jexp = m.wd_bucket
-    watchdog_arm(m)
+            m.wd_jexp = jnow
+    watchdog_arm(m, jnow + 1)
     m.wd_round += 1
     watchdog_requeued(m, t)
     if first:

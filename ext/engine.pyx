@@ -195,6 +195,8 @@ cdef class CyEngine:
         m.watchdog = plan.watchdog
         m.watchdog_margin = plan.watchdog_margin_ns
         m.wd_first = True
+        m.wd_waiting = False
+        m.wd_arm_jiffies = 0
         m.wd_expires = KTIME_MAX
         m.wd_interval = plan.hz >> 1
         m.jiffies0 = plan.initial_jiffies

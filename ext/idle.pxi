@@ -49,8 +49,7 @@ cdef void start_idle(Machine* m) noexcept nogil:
     if m.watchdog >= 0:
         # clocksource_start_watchdog: expires = jiffies + WATCHDOG_INTERVAL, queued at jiffies
         m.wd_jexp = m.jiffies0
-        m.wd_bucket = m.jiffies0
-        watchdog_arm(m)
+        watchdog_arm(m, m.jiffies0)
 
 
 # -- workload -----------------------------------------------------------------------------
@@ -320,7 +319,7 @@ cdef ns_t next_timer(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef Cpu* c = &m.cpus[cpu]
     cdef ns_t nxt = KTIME_MAX
     cdef ns_t hr
-    if m.wd_round % m.ncpus == cpu and watchdog_watching(m):
+    if m.wd_round % m.ncpus == cpu and watchdog_watching(m) and not m.wd_waiting:
         # the watchdog is a timer_list timer on the CPU it runs on next (add_timer_on): it wakes that CPU
         nxt = watchdog_expiry(m, ktime(m, t))
     if c.mode == TM_LOWRES_NOHZ:

@@ -226,6 +226,8 @@ cdef struct Machine:
     int64_t jiffies0          # INITIAL_JIFFIES: the absolute jiffies at t = 0
     uint64_t wd_cs_last
     uint64_t wd_wd_last
+    bint wd_waiting           # a due round waits for its CPU to run and for jiffies to have moved
+    int64_t wd_arm_jiffies    # jiffies when the timer was last queued
     Device* devs
     int ndevs
     Slot* slots

@@ -94,6 +94,7 @@ cdef void vcpu_toggle(Machine* m, int cpu, ns_t t) noexcept nogil:
         push(m, t + m.timeslice, EV_VCPU, cpu, 0)
         if not m.paused:
             deliver_pending(m, cpu, t)
+            watchdog_retry(m, t)
 
 
 cdef void account_steal(Machine* m, int cpu, ns_t t) noexcept nogil:
@@ -141,6 +142,7 @@ cdef void resume(Machine* m, ns_t t, int i) noexcept nogil:
         if m.cpus[cpu].vcpu_running:
             account_steal(m, cpu, t)
             deliver_pending(m, cpu, t)
+    watchdog_retry(m, t)
 
 
 # -- KVM in-kernel PIT --------------------------------------------------------------------
@@ -210,6 +212,8 @@ cdef void vmi_alarm(Machine* m, int cpu, ns_t t) noexcept nogil:
         c.vmi_real_acc = acc
     else:
         m.vmi_real_acc = acc
+    if m.wd_waiting:
+        watchdog_retry(m, t)
     if acc > m.last_jiffies_update:
         m.last_jiffies_update = acc
     avail = t - c.steal_ns

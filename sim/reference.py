@@ -255,6 +255,8 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
             self.last_jiffies_update += self.tick
             self.jiffies += 1
             self._log(t, cpu, Kind.JIFFIES, 1, self.jiffies)
+            if self.wd_waiting:
+                self._watchdog_retry(t)
 
     def _update_jiffies64(self, cpu, t, now):
         """tick_do_update_jiffies64: catch jiffies up to *now* (several at once when late)."""
@@ -266,6 +268,8 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         self.last_jiffies_update += n * self.tick
         self.jiffies += n
         self._log(t, cpu, Kind.JIFFIES, min(n, 255), self.jiffies)
+        if self.wd_waiting:
+            self._watchdog_retry(t)
 
     def _tick_periodic(self, cpu, t, expiry):
         """tick_periodic: do_timer on the owner, then update_process_times (which may switch modes)."""

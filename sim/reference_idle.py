@@ -102,6 +102,8 @@ class IdleMixin:
         self.wd_bucket = 0                 # the jiffy whose tick runs it (timer_wheel_bucket)
         self.wd_cs_last = 0
         self.wd_wd_last = 0
+        self.wd_waiting = False            # a due round waits for its CPU to run and for jiffies to have moved
+        self.wd_arm_jiffies = 0            # jiffies when the timer was last queued
 
     def _will_switch_oneshot(self) -> bool:
         p = self.plan
@@ -130,8 +132,8 @@ class IdleMixin:
                 self._idle_enter(cpu, 0)
         if p.watchdog >= 0:
             # clocksource_start_watchdog: expires = jiffies + WATCHDOG_INTERVAL, queued at jiffies
-            self.wd_jexp = self.wd_bucket = p.initial_jiffies
-            self._watchdog_arm()
+            self.wd_jexp = p.initial_jiffies
+            self._watchdog_arm(p.initial_jiffies)
 
     # ------------------------------------------------------------------ random durations
     def _draw_exp(self, mean) -> int:
@@ -389,7 +391,7 @@ class IdleMixin:
         at: they program the device themselves, and the stopped tick's sched_timer is queued at the next
         timer-wheel timer (or the timekeeper's max_idle_ns cap, or not at all)."""
         nxt = KTIME_MAX
-        if self.wd_round % self.ncpus == cpu and self._watchdog_watching():
+        if self.wd_round % self.ncpus == cpu and self._watchdog_watching() and not self.wd_waiting:
             # the watchdog is a timer_list timer on the CPU it runs on next (add_timer_on): it wakes that CPU
             nxt = self._watchdog_expiry(self.ktime(t))
         if self.mode[cpu] == TickMode.LOWRES_NOHZ:

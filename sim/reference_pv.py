@@ -145,6 +145,7 @@ class PvMixin:
             self._push(t + p.timeslice_ns, EV_VCPU, cpu, 0)
             if not self.paused:
                 self._deliver_pending(cpu, t)
+                self._watchdog_retry(t)
 
     def _account_steal(self, cpu, t):
         if self.desched_busy[cpu] and t > self.desched_start[cpu]:
@@ -178,6 +179,7 @@ class PvMixin:
             if self.vcpu_running[cpu]:
                 self._account_steal(cpu, t)
                 self._deliver_pending(cpu, t)
+        self._watchdog_retry(t)
 
     # ------------------------------------------------------------------ KVM in-kernel PIT
     def _pit_host_queue(self, t, expiry):
@@ -222,6 +224,8 @@ class PvMixin:
             self.vmi_real_acc_cpu[cpu] = acc
         else:
             self.vmi_real_acc = acc
+        if self.wd_waiting:
+            self._watchdog_retry(t)
         if acc > self.last_jiffies_update:
             self.last_jiffies_update = acc
         avail = t - self.steal_ns[cpu]

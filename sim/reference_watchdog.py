@@ -39,17 +39,33 @@ class WatchdogMixin:
             self.resched_ipis[target] += 1
             self._arrive(target, t, self.PEND_RESCHED)
 
-    def _watchdog_arm(self):
+    def _watchdog_arm(self, clk):
         """add_timer_on: the timer's expires moves on by WATCHDOG_INTERVAL (HZ/2 jiffies) and the timer wheel runs
-        it from the tick that starts its bucket's jiffy (timer_wheel_bucket, queued at the jiffies of the round
-        that re-arms it): 120 or 128 jiffies apart at HZ=250, never exactly 0.5 s.  The jiffy starts on the TICK_NSEC
-        grid from t = 0, and the round runs right then, ahead of that tick's interrupt (the kernel runs it in the
-        tick's softirq, the IRQ latency later, but before the idle loop looks at its timers again)."""
+        it from the tick that starts its bucket's jiffy (timer_wheel_bucket from the base's clock *clk*: the
+        jiffy after the round's own, as __run_timers keeps base->clk one ahead while it runs timers): 120 or 128
+        jiffies apart at HZ=250, never exactly 0.5 s, and at the next jiffy when a late round finds the new expiry
+        already past.  The jiffy starts on the TICK_NSEC grid from t = 0, and the round runs right then, ahead of
+        that tick's interrupt (the kernel runs it in the tick's softirq, the IRQ latency later, but before the
+        idle loop looks at its timers again)."""
         p = self.plan
         self.wd_jexp += p.hz >> 1
-        self.wd_bucket = timer_wheel_bucket(self.wd_jexp, self.wd_bucket)
+        self.wd_bucket = timer_wheel_bucket(self.wd_jexp, clk)
         self.wd_expires = (self.wd_bucket - p.initial_jiffies) * self.tick
+        self.wd_arm_jiffies = self.jiffies
         self._push(self.wd_expires, EV_WATCHDOG, 0, 0)
+
+    def _watchdog_can_run(self, cpu) -> bool:
+        """The round is the timer softirq of its CPU's tick: that vCPU must run (not descheduled, the VM not paused
+        for a migration), and jiffies must have moved since the timer was queued (a kernel whose tick never
+        reaches its handler, vmi-2007 with the lapic-irq-path change, runs no timer_list timer at all)."""
+        return self.vcpu_running[cpu] and not self.paused and self.jiffies != self.wd_arm_jiffies
+
+    def _watchdog_retry(self, t):
+        """A round that waited (``wd_waiting``) runs now if its CPU can: at the vCPU's VM entry, or when jiffies
+        move again."""
+        if self.wd_waiting and self._watchdog_can_run(self.wd_round % self.ncpus):
+            self.wd_waiting = False
+            self._push(t, EV_WATCHDOG, 0, 0)
 
     def _watchdog_expiry(self, now: int) -> int:
         """The watchdog timer's expiry on the kernel's clock, for a CPU whose kernel time is *now*: the start of its
@@ -85,11 +101,17 @@ class WatchdogMixin:
         judged ("Long readout interval, skipping watchdog check"): the timer is re-anchored at the current jiffy
         (``watchdog_timer.expires = jiffies``) before it moves on by HZ/2 (engine semantics 14)."""
         p = self.plan
+        jnow = p.initial_jiffies + t // self.tick
         if not self._watchdog_watching():
-            self._watchdog_arm()
+            self._watchdog_arm(jnow + 1)
             return
         ti = self._tsc_index()
         cpu = self.wd_round % self.ncpus
+        if not self._watchdog_can_run(cpu):
+            # engine semantics 17: the round waits for its CPU (before, it ran at the jiffy's true time whatever
+            # the guest was doing: inside a migration's pause, on a descheduled vCPU, with jiffies standing still)
+            self.wd_waiting = True
+            return
         cs = p.clocksources[ti].params
         wd = p.clocksources[p.watchdog]
         cs_now = self._tsc_read(cpu, t) & cs.mask
@@ -100,8 +122,8 @@ class WatchdogMixin:
             wd_nsec = _cycles_to_nsec_safe(wd.params, self.wd_wd_last, wd_now)
             skip = max(cs_nsec, wd_nsec) > 2 * (p.hz >> 1) * (NSEC_PER_SEC // p.hz)
             if skip:
-                self.wd_jexp = self.wd_bucket
-        self._watchdog_arm()
+                self.wd_jexp = jnow
+        self._watchdog_arm(jnow + 1)
         self.wd_round += 1
         self._watchdog_requeued(t)
         if first:

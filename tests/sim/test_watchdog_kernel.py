@@ -76,3 +76,118 @@ def test_a_skew_below_one_tsc_cycle_warps_nothing():
     plan, texts = _sync_log(['machine.tsc_skew="100ns"', "machine.cpus=2", "machine.tsc_hz=1000000"])
     assert not any("warp" in t for t in texts)
     assert plan.clocksource.name == "tsc"
+
+
+# -- engine semantics 17: the round is its CPU's timer softirq ------------------------------------------------------
+
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+def test_a_round_due_while_the_vm_is_paused_runs_at_resume_and_skips_the_long_interval(engine):
+    # kvm-migration paused for 2 s at 1.1 s (same TSC rate on the destination, so no skew).  No guest code runs in
+    # the pause: the round due at jiffy 376 (1.504 s, CPU 0) runs when the VM resumes at 3.1 s, over an interval of
+    # 3.1 - 1.024 = 2.076 s > WATCHDOG_INTERVAL_MAX_NS (1 s): "Long readout interval", watchdog_timer.expires =
+    # jiffies (775), + 125 = 900 queued from base->clk 776 (level 1, 8-jiffy buckets) -> jiffy 904, 3.616 s, CPU 1.
+    # Before, the model ran rounds at 1.504, 2.016, 2.528 and 3.008 s, all inside the pause.
+    sc = scen.apply_sets(scen.preset("kvm-migration"), ['hypervisor.migrations=[{at="1.1s", tsc_hz=2445406000, pause="2s"}]',
+                                                        'run.until="4s"'])
+    res = simulate(sc, engine=engine)
+    judged = [(e["time_ns"], e["cpu"]) for e in analysis.watchdog_events(res)]
+    assert judged == [(1_024_000_000, 1), (3_616_000_000, 1)]
+    wd = res.kind == Kind.WATCHDOG
+    skip = wd & (res.source == 9)
+    assert res.time_ns[skip].tolist() == [3_100_000_000] and res.cpu[skip].tolist() == [0]
+    # cs_nsec: the TSC (2 445 406 kHz: mult 6860708, shift 24) from 1.024 s to 3.1 s, 5 076 662 856 cycles
+    cs_nsec = (int(3.1e9) * 2_445_406_000 // NSEC_PER_SEC - 1_024_000_000 * 2_445_406_000 // NSEC_PER_SEC) * 6860708 >> 24
+    assert res.value[skip].tolist() == [cs_nsec] == [2_076_000_062]
+    (wd_nsec,) = res.value[wd & (res.source == 10)].tolist()
+    assert abs(wd_nsec - 2_076_000_000) <= 2     # kvm-clock: true ns through pvclock's rounded scale
+    assert [line for line in analysis.kernel_log(res) if "Long readout" in line] == [
+        f"[    3.100000] clocksource: Long readout interval, skipping watchdog check: cs_nsec: {cs_nsec} wd_nsec: {wd_nsec}"]
+
+
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+def test_a_round_for_a_descheduled_vcpu_runs_at_its_next_vm_entry(engine):
+    # xen-pv: 4 vCPUs, overcommit 2, 10 ms timeslices and no host latency, so vCPU n runs in
+    # [10 (n % 2) + 20 k, 10 (n % 2) + 20 k + 10) ms.  Round 0 (jiffy 128, 0.512 s, CPU 0: descheduled in
+    # [510, 520) ms) records at 0.520 s; from base->clk 131 the next expiry 250 is bucket 256: 1.024 s on CPU 1,
+    # descheduled in [1020, 1030) ms -> 1.030 s; then 376 (1.504 s, CPU 2 running) and 504 (2.016 s, CPU 3 running).
+    sc = scen.apply_sets(scen.preset("xen-pv"), ['run.until="2100ms"'])
+    res = simulate(sc, engine=engine)
+    judged = [(e["time_ns"], e["cpu"]) for e in analysis.watchdog_events(res)]
+    assert judged == [(1_030_000_000, 1), (1_504_000_000, 2), (2_016_000_000, 3)]
+
+
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+def test_a_kernel_whose_jiffies_stand_still_runs_no_watchdog_round(engine):
+    # vmi-2007 with the lapic-irq-path core change: the alarm never reaches VMI's tick code, jiffies stay at 0 and
+    # no timer_list timer ever expires, the watchdog's included (before: four rounds in 3 s, at 1.024 s ...)
+    sc = scen.apply_sets(scen.preset("vmi-2007"), ['core.changes=["lapic-irq-path"]', 'run.until="3s"'])
+    res = simulate(sc, engine=engine)
+    assert analysis.summarize(res)["jiffies_delta"] == 0
+    assert not (res.kind == Kind.WATCHDOG).any()
+
+
+# -- numbers worked out by hand from kernel/time/clocksource.c and clockevents.c (these held before semantics 17) ----
+
+def _boundary(engine, ppm):
+    # HZ=1000, a 3.1 GHz TSC (tsc_khz 3100000: mult 5412005, shift 24) watched by a 24 MHz HPET (period 41666666 fs:
+    # mult 2796202667, shift 26); rounds at jiffies 504, 1008, 1504, 2008 (500 jiffies from clk 0, 504, 1008, 1504:
+    # level 1, so 504 / 496 ms apart) on CPUs 0, 1, 2, 0
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), ["machine.cpus=3", "machine.tsc_hz=3100000000",
+                                                           "machine.hpet_hz=24000000", "kernel.hz=1000",
+                                                           f"machine.tsc_drift_ppm={ppm}", 'run.until="2100ms"'])
+    return simulate(sc, engine=engine)
+
+
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+@pytest.mark.parametrize("ppm", [492, 493])
+def test_the_watchdog_margin_is_the_two_uncertainty_margins_over_a_504_ms_interval(engine, ppm):
+    # margin: uncertainty_margin = max(NSEC_PER_SEC / (scale * freq), 2 * WATCHDOG_MAX_SKEW) = 124 000 ns for the TSC
+    # and for the HPET; abs(cs_nsec - wd_nsec) > 248 000 marks.  Over 504 ms the TSC runs
+    # 504e6 * 3.1 * (1 + ppm / 1e6) cycles: 492 ppm -> cs_nsec 504 247 953 (skew 247 953: passes), 493 ppm ->
+    # 504 248 456 (248 456: marked at the first judged round, 1.008 s, CPU 1)
+    res = _boundary(engine, ppm)
+    f = 3_100_000_000 * (10**6 + ppm)
+    cs_last, cs_now = 504 * 10**6 * f // 10**15, 1008 * 10**6 * f // 10**15
+    cs_nsec = (cs_now - cs_last) * 5412005 >> 24
+    wd_nsec = (1008 * 24_000 - 504 * 24_000) * 2796202667 >> 26
+    assert wd_nsec == 504_000_000
+    ev = analysis.watchdog_events(res)
+    assert (ev[0]["time_ns"], ev[0]["cpu"], ev[0]["skew_ns"]) == (1_008_000_000, 1, cs_nsec - wd_nsec)
+    if ppm == 492:
+        assert cs_nsec - wd_nsec == 247_953 and not any(e["unstable"] for e in ev)
+        assert [(e["time_ns"], e["cpu"]) for e in ev] == [(1_008_000_000, 1), (1_504_000_000, 2), (2_008_000_000, 0)]
+        assert res.meta["clocksource"] == "tsc"
+    else:
+        assert cs_nsec - wd_nsec == 248_456 and [e["unstable"] for e in ev] == [True]
+        assert res.meta["clocksource"] == "hpet"
+        log = analysis.kernel_log(res)
+        pad = " " * 22
+        assert f"[    1.008000] clocksource: {pad}'hpet' wd_nsec: 504000000 wd_now: {1008 * 24_000:x} " \
+               f"wd_last: {504 * 24_000:x} mask: ffffffff" in log
+        assert f"[    1.008000] clocksource: {pad}'tsc' cs_nsec: {cs_nsec} cs_now: {cs_now:x} cs_last: {cs_last:x} " \
+               "mask: ffffffffffffffff" in log
+        assert f"[    1.008000] clocksource: {pad}Clocksource 'tsc' skewed 248456 ns (0 ms) over watchdog 'hpet' " \
+               "interval of 504000000 ns (504 ms)" in log
+        assert log.index("[    1.008000] clocksource: Switched to clocksource hpet") > log.index(
+            "[    1.008000] tsc: Marking TSC unstable due to clocksource watchdog")
+
+
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+def test_a_24_mhz_hpet_with_a_40_us_comparator_write_grows_min_delta_from_8001_ns(engine):
+    # clockevents_config(24 MHz, 192 .. 0x7fffffff): sec 89 -> mult 103079215, shift 32; min_delta_ns =
+    # cev_delta2ns(192) = 8001, max_delta_ns = 89478485382.  A 40 us write is 960 counts, so the comparator needs
+    # 960 + HPET_MIN_CYCLES = 1088 ticks: 40501 ns is 972, 60751 ns is 1458.  Forced programming retries three
+    # times per step (clockevents_program_min_delta): 8001 -> 12001 -> 18001 -> 27001 -> 40501 -> 60751 (x1.5),
+    # 5 raises, 16 tries, then every programming is clamped to 60751 and works.
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), [
+        "machine.cpus=1", "machine.lapic=false", "machine.hpet_hz=24000000", 'machine.hpet_write_delay="40us"',
+        "kernel.hz=300", 'kernel.nohz="idle"', 'workload.kind="mixed"', "workload.busy_fraction=0.4",
+        'workload.busy_period={dist="exponential", mean="700us"}', "run.seed=7", 'run.until="1500ms"'])
+    res = simulate(sc, engine=engine)
+    assert res.meta["devices"][res.meta["tick_device"][0]]["name"] == "hpet"
+    assert res.value[res.kind == Kind.MIN_DELTA].tolist() == [12001, 18001, 27001, 40501, 60751]
+    assert int((res.kind == Kind.RETRY).sum()) == 16
+    assert [line.split("] ", 1)[1] for line in analysis.kernel_log(res) if "CE:" in line] == [
+        f"CE: hpet increased min_delta_ns to {n} nsec" for n in (12001, 18001, 27001, 40501, 60751)]
+    (cpu,) = analysis.per_cpu(res)
+    assert cpu["ticks_lost"] == 0
