@@ -67,29 +67,52 @@ cdef void watchdog_arm(Machine* m, int64_t clk) noexcept nogil:
     it from the tick that starts its bucket's jiffy (timer_wheel_bucket from the base's clock *clk*: the jiffy
     after the round's own, as __run_timers keeps base->clk one ahead while it runs timers): 120 or 128 jiffies
     apart at HZ=250, never exactly 0.5 s, and at the next jiffy when a late round finds the new expiry already
-    past.  The jiffy starts on the TICK_NSEC grid from t = 0, and the round runs right then, ahead of that tick's
-    interrupt (the kernel runs it in the tick's softirq, the IRQ latency later, but before the idle loop looks at
-    its timers again)."""
+    past.  In the oneshot modes jiffies follow the kernel's clock: the jiffy starts on the TICK_NSEC grid from
+    t = 0, and the round runs right then, ahead of that tick's interrupt (the kernel runs it in the tick's
+    softirq, the IRQ latency later, but before the idle loop looks at its timers again).  A periodic tick counts
+    jiffies itself: the round runs at the tick that counts to the bucket (watchdog_retry)."""
     m.wd_jexp += m.wd_interval
     m.wd_bucket = timer_wheel_bucket(m.wd_jexp, clk)
     m.wd_expires = (m.wd_bucket - m.jiffies0) * m.tick
+    m.wd_due_jiffies = m.wd_bucket - m.jiffies0
     m.wd_arm_jiffies = m.jiffies
-    push(m, m.wd_expires, EV_WATCHDOG, 0, 0)
+    m.wd_waiting = False
+    m.wd_gen += 1
+    push(m, m.wd_expires, EV_WATCHDOG, 0, m.wd_gen)
 
 
-cdef inline bint watchdog_can_run(Machine* m, int cpu) noexcept nogil:
+cdef inline bint watchdog_periodic_jiffies(Machine* m, int cpu) noexcept nogil:
+    """Tick modes whose jiffies are counted by the tick itself (tick_periodic's do_timer(1), VMI's alarm loop):
+    the timer wheel reaches a bucket when those ticks have counted to it, not at a time."""
+    cdef int mode = m.cpus[cpu].mode
+    return mode == TM_PERIODIC or mode == TM_PERIODIC_EMUL or mode == TM_PERIODIC_BC or mode == TM_VMI_ALARM
+
+
+cdef inline bint watchdog_can_run(Machine* m, int cpu, ns_t t) noexcept nogil:
     """The round is the timer softirq of its CPU's tick: that vCPU must run (not descheduled, the VM not paused
-    for a migration), and jiffies must have moved since the timer was queued (a kernel whose tick never reaches
-    its handler, vmi-2007 with the lapic-irq-path change, runs no timer_list timer at all)."""
-    return m.cpus[cpu].vcpu_running and not m.paused and m.jiffies != m.wd_arm_jiffies
+    for a migration), jiffies must have moved since the timer was queued (a kernel whose tick never reaches its
+    handler, vmi-2007 with the lapic-irq-path change, runs no timer_list timer at all), and its bucket must be
+    due: counted to by a periodic tick, or reached on the kernel's jiffy grid (true time here)."""
+    if not m.cpus[cpu].vcpu_running or m.paused or m.jiffies == m.wd_arm_jiffies:
+        return False
+    if watchdog_periodic_jiffies(m, cpu):
+        return m.jiffies >= m.wd_due_jiffies
+    return t >= m.wd_expires
 
 
 cdef void watchdog_retry(Machine* m, ns_t t) noexcept nogil:
-    """A round that waited (wd_waiting) runs now if its CPU can: at the vCPU's VM entry, or when jiffies move
-    again."""
-    if m.wd_waiting and watchdog_can_run(m, <int>(m.wd_round % m.ncpus)):
+    """At a vCPU's VM entry and when jiffies move: a round that waited (wd_waiting) runs now if its CPU can, and
+    so does one whose bucket a periodic tick has counted to before its time on the TICK_NSEC grid (a PIT or HPET
+    period a little short of TICK_NSEC).  Its queued expiry goes stale (wd_gen)."""
+    cdef int cpu = <int>(m.wd_round % m.ncpus)
+    if not watchdog_watching(m):
+        return
+    if not (m.wd_waiting or (t < m.wd_expires and watchdog_periodic_jiffies(m, cpu))):
+        return
+    if watchdog_can_run(m, cpu, t):
         m.wd_waiting = False
-        push(m, t, EV_WATCHDOG, 0, 0)
+        m.wd_gen += 1
+        push(m, t, EV_WATCHDOG, 0, m.wd_gen)
 
 
 cdef inline uint64_t cycles_to_nsec_safe(ClockSrc* cs, uint64_t last, uint64_t now) noexcept nogil:
@@ -128,12 +151,13 @@ cdef void watchdog(Machine* m, ns_t t) noexcept nogil:
     cdef uint64_t wd_nsec = 0
     cdef int64_t skew
     cdef bint first, skip = False
-    cdef int64_t jnow = m.jiffies0 + t // m.tick
+    cdef int64_t jnow
+    cpu = <int>(m.wd_round % m.ncpus)
+    jnow = m.jiffies0 + (m.jiffies if watchdog_periodic_jiffies(m, cpu) else t // m.tick)
     if not watchdog_watching(m):
         watchdog_arm(m, jnow + 1)
         return
-    cpu = <int>(m.wd_round % m.ncpus)
-    if not watchdog_can_run(m, cpu):
+    if not watchdog_can_run(m, cpu, t):
         # engine semantics 17: the round waits for its CPU (before, it ran at the jiffy's true time whatever the
         # guest was doing: inside a migration's pause, on a descheduled vCPU, with jiffies standing still)
         m.wd_waiting = True

@@ -197,6 +197,8 @@ cdef class CyEngine:
         m.wd_first = True
         m.wd_waiting = False
         m.wd_arm_jiffies = 0
+        m.wd_due_jiffies = <int64_t>1 << 62
+        m.wd_gen = 0
         m.wd_expires = KTIME_MAX
         m.wd_interval = plan.hz >> 1
         m.jiffies0 = plan.initial_jiffies

@@ -75,6 +75,11 @@ cdef int run_events(Machine* m, ns_t t_end, int64_t* done) noexcept nogil:
         elif ev == EV_WORKEND:
             work_changed(m, cpu, t, True)
         elif ev == EV_WATCHDOG:
+            if arg != m.wd_gen:
+                # a retry made the timer's entry stale (ReferenceEngine: not dispatched, not counted)
+                if q.root_consumed:
+                    heap_pop(q)
+                continue
             watchdog(m, t)
         elif ev == EV_VCPU:
             vcpu_toggle(m, cpu, t)

@@ -228,6 +228,8 @@ cdef struct Machine:
     uint64_t wd_wd_last
     bint wd_waiting           # a due round waits for its CPU to run and for jiffies to have moved
     int64_t wd_arm_jiffies    # jiffies when the timer was last queued
+    int64_t wd_due_jiffies    # its bucket, in jiffies from t = 0
+    uint64_t wd_gen           # the valid queue entry's generation (a retry makes the timer's stale)
     Device* devs
     int ndevs
     Slot* slots

@@ -255,7 +255,7 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
             self.last_jiffies_update += self.tick
             self.jiffies += 1
             self._log(t, cpu, Kind.JIFFIES, 1, self.jiffies)
-            if self.wd_waiting:
+            if self.wd_waiting or self.jiffies >= self.wd_due_jiffies:
                 self._watchdog_retry(t)
 
     def _update_jiffies64(self, cpu, t, now):
@@ -268,7 +268,7 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         self.last_jiffies_update += n * self.tick
         self.jiffies += n
         self._log(t, cpu, Kind.JIFFIES, min(n, 255), self.jiffies)
-        if self.wd_waiting:
+        if self.wd_waiting or self.jiffies >= self.wd_due_jiffies:
             self._watchdog_retry(t)
 
     def _tick_periodic(self, cpu, t, expiry):

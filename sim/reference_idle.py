@@ -104,6 +104,8 @@ class IdleMixin:
         self.wd_wd_last = 0
         self.wd_waiting = False            # a due round waits for its CPU to run and for jiffies to have moved
         self.wd_arm_jiffies = 0            # jiffies when the timer was last queued
+        self.wd_due_jiffies = 1 << 62      # its bucket, in jiffies from t = 0 (none queued yet)
+        self.wd_gen = 0                    # the valid queue entry's generation (a retry makes the timer's stale)
 
     def _will_switch_oneshot(self) -> bool:
         p = self.plan

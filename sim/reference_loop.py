@@ -139,6 +139,8 @@ class LoopMixin:
                 return False
             self._timer_work_end(cpu, t)
         elif ev == EV_WATCHDOG:
+            if gen != self.wd_gen:
+                return False
             self._watchdog(t)
         elif ev == EV_VCPU:
             self._vcpu_toggle(cpu, t)

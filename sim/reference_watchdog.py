@@ -8,10 +8,15 @@ clocksource.
 """
 from __future__ import annotations
 
-from tickscope.sim.events import Kind
+from tickscope.sim.events import Kind, TickMode
 from tickscope.sim.kclock_base import NSEC_PER_SEC, clocksource_delta, timer_wheel_bucket
 from tickscope.sim.reference_clockevents import KTIME_MAX
 from tickscope.sim.reference_idle import EV_WATCHDOG
+
+
+#: Tick modes whose jiffies are counted by the tick itself (tick_periodic's do_timer(1), VMI's alarm loop): the
+#: timer wheel reaches a bucket when those ticks have counted to it, not at a time.
+_PERIODIC_JIFFIES = (TickMode.PERIODIC, TickMode.PERIODIC_EMUL, TickMode.PERIODIC_BC, TickMode.VMI_ALARM)
 
 
 def _cycles_to_nsec_safe(cs, last: int, now: int) -> int:
@@ -44,28 +49,47 @@ class WatchdogMixin:
         it from the tick that starts its bucket's jiffy (timer_wheel_bucket from the base's clock *clk*: the
         jiffy after the round's own, as __run_timers keeps base->clk one ahead while it runs timers): 120 or 128
         jiffies apart at HZ=250, never exactly 0.5 s, and at the next jiffy when a late round finds the new expiry
-        already past.  The jiffy starts on the TICK_NSEC grid from t = 0, and the round runs right then, ahead of
-        that tick's interrupt (the kernel runs it in the tick's softirq, the IRQ latency later, but before the
-        idle loop looks at its timers again)."""
+        already past.  In the oneshot modes jiffies follow the kernel's clock: the jiffy starts on the TICK_NSEC
+        grid from t = 0, and the round runs right then, ahead of that tick's interrupt (the kernel runs it in the
+        tick's softirq, the IRQ latency later, but before the idle loop looks at its timers again).  A periodic
+        tick counts jiffies itself: the round runs at the tick that counts to the bucket (_watchdog_retry)."""
         p = self.plan
         self.wd_jexp += p.hz >> 1
         self.wd_bucket = timer_wheel_bucket(self.wd_jexp, clk)
         self.wd_expires = (self.wd_bucket - p.initial_jiffies) * self.tick
+        self.wd_due_jiffies = self.wd_bucket - p.initial_jiffies
         self.wd_arm_jiffies = self.jiffies
-        self._push(self.wd_expires, EV_WATCHDOG, 0, 0)
+        self.wd_waiting = False
+        self.wd_gen += 1
+        self._push(self.wd_expires, EV_WATCHDOG, 0, self.wd_gen)
 
-    def _watchdog_can_run(self, cpu) -> bool:
+    def _watchdog_periodic_jiffies(self, cpu) -> bool:
+        return self.mode[cpu] in _PERIODIC_JIFFIES
+
+    def _watchdog_can_run(self, cpu, t) -> bool:
         """The round is the timer softirq of its CPU's tick: that vCPU must run (not descheduled, the VM not paused
-        for a migration), and jiffies must have moved since the timer was queued (a kernel whose tick never
-        reaches its handler, vmi-2007 with the lapic-irq-path change, runs no timer_list timer at all)."""
-        return self.vcpu_running[cpu] and not self.paused and self.jiffies != self.wd_arm_jiffies
+        for a migration), jiffies must have moved since the timer was queued (a kernel whose tick never reaches
+        its handler, vmi-2007 with the lapic-irq-path change, runs no timer_list timer at all), and its bucket must
+        be due: counted to by a periodic tick, or reached on the kernel's jiffy grid (true time here)."""
+        if not self.vcpu_running[cpu] or self.paused or self.jiffies == self.wd_arm_jiffies:
+            return False
+        if self._watchdog_periodic_jiffies(cpu):
+            return self.jiffies >= self.wd_due_jiffies
+        return t >= self.wd_expires
 
     def _watchdog_retry(self, t):
-        """A round that waited (``wd_waiting``) runs now if its CPU can: at the vCPU's VM entry, or when jiffies
-        move again."""
-        if self.wd_waiting and self._watchdog_can_run(self.wd_round % self.ncpus):
+        """At a vCPU's VM entry and when jiffies move: a round that waited (``wd_waiting``) runs now if its CPU can,
+        and so does one whose bucket a periodic tick has counted to before its time on the TICK_NSEC grid (a PIT
+        or HPET period a little short of TICK_NSEC).  Its queued expiry goes stale (``wd_gen``)."""
+        cpu = self.wd_round % self.ncpus
+        if not self._watchdog_watching():
+            return
+        if not (self.wd_waiting or (t < self.wd_expires and self._watchdog_periodic_jiffies(cpu))):
+            return
+        if self._watchdog_can_run(cpu, t):
             self.wd_waiting = False
-            self._push(t, EV_WATCHDOG, 0, 0)
+            self.wd_gen += 1
+            self._push(t, EV_WATCHDOG, 0, self.wd_gen)
 
     def _watchdog_expiry(self, now: int) -> int:
         """The watchdog timer's expiry on the kernel's clock, for a CPU whose kernel time is *now*: the start of its
@@ -101,13 +125,13 @@ class WatchdogMixin:
         judged ("Long readout interval, skipping watchdog check"): the timer is re-anchored at the current jiffy
         (``watchdog_timer.expires = jiffies``) before it moves on by HZ/2 (engine semantics 14)."""
         p = self.plan
-        jnow = p.initial_jiffies + t // self.tick
+        ti = self._tsc_index()
+        cpu = self.wd_round % self.ncpus
+        jnow = p.initial_jiffies + (self.jiffies if self._watchdog_periodic_jiffies(cpu) else t // self.tick)
         if not self._watchdog_watching():
             self._watchdog_arm(jnow + 1)
             return
-        ti = self._tsc_index()
-        cpu = self.wd_round % self.ncpus
-        if not self._watchdog_can_run(cpu):
+        if not self._watchdog_can_run(cpu, t):
             # engine semantics 17: the round waits for its CPU (before, it ran at the jiffy's true time whatever
             # the guest was doing: inside a migration's pause, on a descheduled vCPU, with jiffies standing still)
             self.wd_waiting = True

@@ -191,3 +191,39 @@ def test_a_24_mhz_hpet_with_a_40_us_comparator_write_grows_min_delta_from_8001_n
         f"CE: hpet increased min_delta_ns to {n} nsec" for n in (12001, 18001, 27001, 40501, 60751)]
     (cpu,) = analysis.per_cpu(res)
     assert cpu["ticks_lost"] == 0
+
+
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+@pytest.mark.parametrize("hz,latch,buckets", [(250, 4773, (128, 256)), (1000, 1193, (504, 1008))])
+def test_a_periodic_pit_tick_counts_the_jiffies_that_run_the_watchdog(engine, hz, latch, buckets):
+    # One CPU ticked by the i8254 in periodic mode (no LAPIC, no HPET, highres and nohz off): jiffies are counted by
+    # tick_periodic, one per PIT period of LATCH counts at 1 193 182 Hz, so the timer wheel reaches the watchdog's
+    # buckets at the PIT's ticks, not on the TICK_NSEC grid of true time: LATCH 4773 is 4 000 228 ns a period
+    # (HZ=250, later than the grid), 1193 is 999 848 ns (HZ=1000, earlier).  Before, the rounds ran at 0.512 s and
+    # 1.024 s (resp. 0.504 s and 1.008 s) whatever the tick did.  The TSC drifts -600 ppm against the ACPI PM
+    # watchdog (3 579 545 Hz: mult 2343484437, shift 23; the TSC at 2 400 000 kHz: mult 6990507, shift 24).
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), [
+        "machine.cpus=1", "machine.lapic=false", "machine.hpet=false", "kernel.highres=false", f"kernel.hz={hz}",
+        "machine.tsc_drift_ppm=-600", 'run.until="1100ms"'])
+    res = simulate(sc, engine=engine)
+    (cpu,) = analysis.per_cpu(res)
+    assert cpu["tick_device"] == "pit"
+
+    def handled(k):  # the k-th PIT period's interrupt, after the 1 us IRQ latency
+        return -(-k * latch * NSEC_PER_SEC // 1_193_182) + 1000
+
+    t0, t1 = (handled(b) for b in buckets)
+    wd_last, wd_now = (t * 3_579_545 // NSEC_PER_SEC for t in (t0, t1))
+    cs_last, cs_now = (t * 2_400_000_000 * (10**6 - 600) // 10**15 for t in (t0, t1))
+    wd_nsec = (wd_now - wd_last) * 2343484437 >> 23
+    cs_nsec = (cs_now - cs_last) * 6990507 >> 24
+    (ev,) = analysis.watchdog_events(res)
+    assert (ev["time_ns"], ev["cpu"], ev["skew_ns"], ev["unstable"]) == (t1, 0, cs_nsec - wd_nsec, True)
+    rows = (res.kind == Kind.WATCHDOG) & (res.time_ns == t1)
+    detail = dict(zip(res.source[rows].tolist(), res.value[rows].tolist()))
+    assert (detail[2], detail[3], detail[4], detail[5], detail[6], detail[7]) == (
+        wd_nsec, cs_nsec, wd_now, wd_last, cs_now, cs_last)
+    if hz == 250:
+        assert (t1, wd_nsec) == (1_024_059_359, 512_029_042)    # 128 periods: 29 us longer than 512 ms
+    else:
+        assert (t1, wd_nsec) == (1_007_847_247, 503_922_984)    # 504 periods: 77 us shorter than 504 ms
