@@ -210,8 +210,13 @@ def plan(sc) -> BootPlan:
         t >= 0 and devices[t].has(FEAT_ONESHOT) for t in tick)
     # tsc-early is replaced by the refined tsc; both print a registration line, the final list holds tsc.
     t_switch = 195_000_000
-    early = select_clocksource(clocksources, "", False)
-    log.append((t_switch, f"clocksource: Switched to clocksource {early.name}"))
+    # clocksource_done_booting's selection honours a clocksource= override registered by then (hpet, acpi_pm);
+    # one that registers later (tsc) takes over when it does
+    override = sc.kernel.clocksource
+    early = select_clocksource(clocksources, override if any(
+        c.name == override and c.registered_at_ns <= t_switch for c in clocksources) else "", False)
+    if early.name != "jiffies":  # done_booting starts from clocksource_default_clock(): no switch to it is printed
+        log.append((t_switch, f"clocksource: Switched to clocksource {early.name}"))
     final_list = list(clocksources)
     tsc_offset = [(m.tsc_skew * c // max(1, m.cpus - 1)) * m.tsc_hz // kclock.NSEC_PER_SEC for c in range(m.cpus)]
     # check_tsc_sync_source runs as each CPU comes up: the first CPU whose TSC differs from CPU 0's fails it

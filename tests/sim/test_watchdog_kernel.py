@@ -227,3 +227,21 @@ def test_a_periodic_pit_tick_counts_the_jiffies_that_run_the_watchdog(engine, hz
         assert (t1, wd_nsec) == (1_024_059_359, 512_029_042)    # 128 periods: 29 us longer than 512 ms
     else:
         assert (t1, wd_nsec) == (1_007_847_247, 503_922_984)    # 504 periods: 77 us shorter than 504 ms
+
+
+@pytest.mark.parametrize("override,switches", [
+    # clocksource_done_booting (fs_initcall) sets curr_clocksource = clocksource_default_clock() (jiffies) and
+    # selects: an override registered by then wins at once (hpet, acpi_pm: one line, no tsc-early); one not yet
+    # registered (tsc, refined later by the delayed calibration work) is found when it registers; jiffies is
+    # already current, so nothing is printed at all (before: 'tsc-early' then 'hpet' at 0.241960, and 'jiffies'
+    # announced as a switch)
+    ("hpet", [(195_000_000, "hpet")]),
+    ("acpi_pm", [(195_000_000, "acpi_pm")]),
+    ("tsc", [(195_000_000, "tsc-early"), (241_960_000, "tsc")]),
+    ("jiffies", []),
+    ("", [(195_000_000, "tsc-early"), (241_960_000, "tsc")]),
+])
+def test_the_boot_switch_lines_follow_the_clocksource_override(override, switches):
+    plan, _ = _sync_log([f'kernel.clocksource="{override}"', 'kernel.highres=false'])
+    got = [(t, text.rsplit(" ", 1)[1]) for t, text in plan.log if text.startswith("clocksource: Switched to clocksource ")]
+    assert got == switches
