@@ -208,43 +208,46 @@ def plan(sc) -> BootPlan:
     tick = choose_tick_devices(devices, m.cpus, sc.kernel.clockevent)
     oneshot_possible = sc.kernel.highres and any(
         t >= 0 and devices[t].has(FEAT_ONESHOT) for t in tick)
+    tsc_offset = [(m.tsc_skew * c // max(1, m.cpus - 1)) * m.tsc_hz // kclock.NSEC_PER_SEC for c in range(m.cpus)]
+    # check_tsc_sync_source runs as each CPU comes up (smp_init, before the initcalls): the first CPU whose TSC
+    # differs from CPU 0's fails it (a skew too small to move any CPU by a whole cycle warps nothing)
+    warp_cpu = next((c for c in range(1, m.cpus) if tsc_offset[c] != tsc_offset[0]), 0) if m.tsc_hz else 0
+    warped = warp_cpu > 0
+    if warped:
+        # the warp it measures is that CPU's offset from CPU 0
+        t_sync = 140_000_000
+        log.append((t_sync, f"TSC synchronization [CPU#0 -> CPU#{warp_cpu}]:"))
+        log.append((t_sync, f"Measured {abs(tsc_offset[warp_cpu] - tsc_offset[0])} cycles TSC warp between CPUs, "
+                            "turning off TSC clock."))
+        log.append((t_sync, "tsc: Marking TSC unstable due to check_tsc_sync_source failed"))
+        for c in clocksources:
+            if c.name.startswith("tsc"):
+                c.unstable = True
     # tsc-early is replaced by the refined tsc; both print a registration line, the final list holds tsc.
     t_switch = 195_000_000
-    # clocksource_done_booting's selection honours a clocksource= override registered by then (hpet, acpi_pm);
-    # one that registers later (tsc) takes over when it does
+    # clocksource_done_booting (fs_initcall) drops what is unstable by then (a TSC that failed the sync check)
+    # and selects; it honours a clocksource= override registered by then (hpet); one that registers later
+    # (acpi_pm, whose fs_initcall comes after it; tsc) takes over when it registers
     override = sc.kernel.clocksource
-    early = select_clocksource(clocksources, override if any(
-        c.name == override and c.registered_at_ns <= t_switch for c in clocksources) else "", False)
+    by_then = [c for c in clocksources if c.registered_at_ns <= t_switch]
+    early = select_clocksource(by_then, override if any(c.name == override for c in by_then) else "", False)
     if early.name != "jiffies":  # done_booting starts from clocksource_default_clock(): no switch to it is printed
         log.append((t_switch, f"clocksource: Switched to clocksource {early.name}"))
     final_list = list(clocksources)
-    tsc_offset = [(m.tsc_skew * c // max(1, m.cpus - 1)) * m.tsc_hz // kclock.NSEC_PER_SEC for c in range(m.cpus)]
-    # check_tsc_sync_source runs as each CPU comes up: the first CPU whose TSC differs from CPU 0's fails it
-    # (a skew too small to move any CPU by a whole cycle warps nothing)
-    warp_cpu = next((c for c in range(1, m.cpus) if tsc_offset[c] != tsc_offset[0]), 0) if m.tsc_hz else 0
-    warped = warp_cpu > 0
     if m.tsc_hz:
         early_tsc = next(c for c in clocksources if c.name == "tsc-early")
         p = kclock.clocksource_register("tsc", tsc_khz, 64, scale=1000, rating=300,
                                         flags=("CONTINUOUS", "MUST_VERIFY", "VALID_FOR_HRES"))
         t_tsc = import_time(sc, "tsc", 241_900_000)
         tsc = Clocksource(p, CS_TSC, early_tsc.num, early_tsc.den, must_verify=True, registered_at_ns=t_tsc)
+        tsc.unstable = warped
         if not warped:  # init_tsc_clocksource: a TSC found unstable before is never registered
             log.append((t_tsc, p.dmesg_line()))
         final_list = [c for c in clocksources if c.name != "tsc-early"] + [tsc]
-    t_switch_final = 241_960_000
-    if warped:
-        # check_tsc_sync_source, bringing up that CPU: the warp it measures is its offset from CPU 0
-        log.append((230_000_000, f"TSC synchronization [CPU#0 -> CPU#{warp_cpu}]:"))
-        log.append((230_000_000, f"Measured {abs(tsc_offset[warp_cpu] - tsc_offset[0])} cycles TSC warp between CPUs, "
-                                 "turning off TSC clock."))
-        log.append((230_000_000, "tsc: Marking TSC unstable due to check_tsc_sync_source failed"))
-        t_switch_final = 230_000_000   # tsc-early was current: the watchdog work re-selects at once
-        for c in final_list:
-            if c.name.startswith("tsc"):
-                c.unstable = True
     final = select_clocksource(final_list, sc.kernel.clocksource, oneshot_possible)
     if final.name != early.name:
+        # __clocksource_register_scale's select: the switch follows the registration that brings it
+        t_switch_final = 241_960_000 if final.name == "tsc" else max(t_switch, final.registered_at_ns)
         log.append((t_switch_final, f"clocksource: Switched to clocksource {final.name}"))
     for cpu, t in enumerate(tick):
         if t < 0 and sc.hypervisor.backend == "vmi-2007":

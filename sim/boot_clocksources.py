@@ -177,7 +177,9 @@ def register_clocksources(sc, hz: int, log: list[tuple[int, str]]) -> tuple[list
         add(Clocksource(p, CS_TSC, *tsc_ratio(m), must_verify=True), at("tsc-early", 137_800_000))
     if m.acpi_pm and backend != "xen-pv":
         p = kclock.clocksource_register("acpi_pm", kclock.ACPI_PM_HZ, 24, rating=200, flags=("CONTINUOUS", "VALID_FOR_HRES"))
-        add(Clocksource(p, CS_COUNTER, *ratio(kclock.ACPI_PM_HZ, kclock.NSEC_PER_SEC)), at("acpi_pm", 180_000_000))
+        # init_acpi_pm_clocksource is an fs_initcall linked after clocksource_done_booting's: it registers just
+        # after the first "Switched to clocksource" line
+        add(Clocksource(p, CS_COUNTER, *ratio(kclock.ACPI_PM_HZ, kclock.NSEC_PER_SEC)), at("acpi_pm", 205_000_000))
     return out, tsc_khz
 
 

@@ -231,12 +231,13 @@ def test_a_periodic_pit_tick_counts_the_jiffies_that_run_the_watchdog(engine, hz
 
 @pytest.mark.parametrize("override,switches", [
     # clocksource_done_booting (fs_initcall) sets curr_clocksource = clocksource_default_clock() (jiffies) and
-    # selects: an override registered by then wins at once (hpet, acpi_pm: one line, no tsc-early); one not yet
-    # registered (tsc, refined later by the delayed calibration work) is found when it registers; jiffies is
-    # already current, so nothing is printed at all (before: 'tsc-early' then 'hpet' at 0.241960, and 'jiffies'
-    # announced as a switch)
+    # selects among what is registered by then: an override registered by then wins at once (hpet: one line, no
+    # tsc-early); one not yet registered is found when it registers (acpi_pm, whose fs_initcall is linked after
+    # done_booting's, at 0.205 s; tsc, after the delayed calibration work); jiffies is already current, so nothing
+    # is printed at all (before: 'tsc-early' then 'hpet' at 0.241960, acpi_pm registered at 0.180 s, before the
+    # first switch, and 'jiffies' announced as a switch)
     ("hpet", [(195_000_000, "hpet")]),
-    ("acpi_pm", [(195_000_000, "acpi_pm")]),
+    ("acpi_pm", [(195_000_000, "tsc-early"), (205_000_000, "acpi_pm")]),
     ("tsc", [(195_000_000, "tsc-early"), (241_960_000, "tsc")]),
     ("jiffies", []),
     ("", [(195_000_000, "tsc-early"), (241_960_000, "tsc")]),
@@ -245,3 +246,14 @@ def test_the_boot_switch_lines_follow_the_clocksource_override(override, switche
     plan, _ = _sync_log([f'kernel.clocksource="{override}"', 'kernel.highres=false'])
     got = [(t, text.rsplit(" ", 1)[1]) for t, text in plan.log if text.startswith("clocksource: Switched to clocksource ")]
     assert got == switches
+
+
+def test_a_tsc_that_fails_the_boot_sync_check_is_never_selected():
+    # check_tsc_sync_source runs in smp_init, before the initcalls: clocksource_done_booting then drops the unstable
+    # tsc-early (__clocksource_watchdog_kthread) and its first selection is the HPET: one switch line, no tsc-early
+    # (before, the sync failure came at 0.230 s, after a switch to tsc-early at 0.195 s)
+    plan, texts = _sync_log(['machine.tsc_skew="300us"', "machine.cpus=4", "machine.tsc_hz=2400000000"])
+    switches = [(t, text) for t, text in plan.log if "Switched to clocksource" in text]
+    assert switches == [(195_000_000, "clocksource: Switched to clocksource hpet")]
+    sync = [t for t, text in plan.log if "TSC warp" in text]
+    assert len(sync) == 1 and sync[0] < 195_000_000
