@@ -254,7 +254,7 @@ def plan(sc) -> BootPlan:
             log.append((250_000_000, f"vmi: CPU {cpu}: VMI alarm wired to the LAPIC timer vector (no clock event device)"))
         elif t < 0:
             log.append((250_000_000, f"tick: CPU {cpu} has no clock event device; it will not tick"))
-    bc_kind, bc_dev = broadcast_plan(m, devices, tick)
+    bc_kind, bc_dev = broadcast_plan(m, devices, tick, sc.hypervisor.backend)
     wd, margin = watchdog_plan(sc, final_list)
     hv = sc.hypervisor
     effects, evidence = _core_effects(sc, log)

@@ -33,6 +33,9 @@ HW_NS = 4         # paravirtual device programmed in nanoseconds
 
 HW_NAMES = {HW_LAPIC: "lapic", HW_DEADLINE: "tsc-deadline", HW_HPET: "hpet", HW_PIT: "pit", HW_NS: "pv-ns"}
 
+# Backends whose guest kernel sees no emulated timer hardware (no HPET, PIT or local APIC timer device)
+PV_ONLY_BACKENDS = ("xen-pv", "vmi-2007")
+
 # Broadcast kinds
 BC_NONE = 0
 BC_DEVICE = 1     # a global hardware clock event device (HPET legacy channel, PIT)
@@ -134,7 +137,7 @@ def make_devices(sc, hz: int, tsc_khz: int) -> list[Device]:
         return d
 
     backend = sc.hypervisor.backend
-    visible = backend not in ("xen-pv", "vmi-2007")   # a PV guest sees no emulated timer hardware
+    visible = backend not in PV_ONLY_BACKENDS
     # IRQ 0 as "chip hwirq[-flow] action": through the IO-APIC (pin 2, its irq domain's hwirq, "edge" flow name)
     # with a local APIC, else the 8259 PIC, whose x86 IRQs have no irq domain (no hwirq: "-") and no flow name
     # (init_ISA_irqs' irq_set_chip_and_handler), so /proc/interrupts prints neither
@@ -272,7 +275,17 @@ def _choose_broadcast(devices, tick):
     return -1 if best is None else best.id
 
 
-def broadcast_plan(m, devices: list[Device], tick: list[int]) -> tuple[int, int]:
+def _why_no_global_device(m, backend: str) -> str:
+    """Why the HPET or PIT that ``machine.broadcast`` names was not registered (scenario validation already
+    refused a broadcast device the machine lacks)."""
+    if backend in PV_ONLY_BACKENDS:
+        return f" (a {backend} guest sees no emulated timer hardware: use \"hrtimer\" or \"none\")"
+    if m.broadcast == "pit" and m.hpet:
+        return " (with an HPET, the kernel registers no PIT clock event device)"
+    return ""
+
+
+def broadcast_plan(m, devices: list[Device], tick: list[int], backend: str = "none") -> tuple[int, int]:
     """Which device stands in for CPU-local timers that stop in deep idle (machine.broadcast).
 
     Parameters
@@ -281,6 +294,8 @@ def broadcast_plan(m, devices: list[Device], tick: list[int]) -> tuple[int, int]
     devices : list of Device
     tick : list of int
         The tick device id per CPU.
+    backend : str
+        ``hypervisor.backend``: names the reason a device the machine has was not registered.
 
     Returns
     -------
@@ -305,8 +320,8 @@ def broadcast_plan(m, devices: list[Device], tick: list[int]) -> tuple[int, int]
                     raise InputError(f"machine.broadcast: {m.broadcast!r} is used as a tick device (kernel.clockevent), "
                                      "so it cannot also be the broadcast device")
                 return BC_DEVICE, d.id
-        raise InputError(f"machine.broadcast: {m.broadcast!r}: no such global clock event device on this machine "
-                         "(with an HPET, the kernel registers no PIT clock event device)")
+        raise InputError(f"machine.broadcast: {m.broadcast!r}: no such global clock event device on this machine"
+                         + _why_no_global_device(m, backend))
     bid = _choose_broadcast(devices, tick)
     # x86 never sets up the hrtimer broadcast by itself (only some ARM platforms call tick_setup_hrtimer_broadcast)
     return (BC_DEVICE, bid) if bid >= 0 else (BC_NONE, -1)

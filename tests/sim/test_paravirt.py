@@ -165,3 +165,26 @@ def test_unknown_core_change_is_refused_with_a_hint():
 
     with pytest.raises(InputError, match="unknown core change 'lapic-irq-pth'.*did you mean 'lapic-irq-path'"):
         scen.apply_sets(scen.preset("vmi-2007"), ['core.changes=["lapic-irq-pth"]'])
+
+
+@pytest.mark.parametrize("backend", ["xen-pv", "vmi-2007"])
+@pytest.mark.parametrize("device", ["hpet", "pit"])
+def test_broadcast_device_on_a_guest_without_emulated_timers_is_refused_for_that_reason(backend, device):
+    # the machine has both an HPET and a PIT, but a PV guest sees neither: the refusal says so (it blamed the HPET
+    # for a missing PIT, and did so for a missing HPET too)
+    from tickscope.sim.errors import InputError
+
+    sc = scen.apply_sets(scen.preset(backend), ["machine.hpet=true", "machine.pit=true", f'machine.broadcast="{device}"'])
+    with pytest.raises(InputError) as err:
+        Simulation(sc, engine="reference")
+    assert str(err.value) == (f"machine.broadcast: '{device}': no such global clock event device on this machine "
+                              f"(a {backend} guest sees no emulated timer hardware: use \"hrtimer\" or \"none\")")
+
+
+def test_pit_broadcast_beside_an_hpet_is_refused_naming_the_hpet():
+    from tickscope.sim.errors import InputError
+
+    sc = scen.apply_sets(scen.preset("kvm"), ["machine.hpet=true", 'machine.broadcast="pit"'])
+    with pytest.raises(InputError, match=r"'pit': no such global clock event device on this machine "
+                                         r"\(with an HPET, the kernel registers no PIT clock event device\)$"):
+        Simulation(sc, engine="reference")
