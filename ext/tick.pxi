@@ -375,7 +375,8 @@ cdef inline void device_handler(Machine* m, int cpu, ns_t t) noexcept nogil:
             nxt += m.tick
             if program_event(m, cpu, t, nxt, False) == 0:
                 break
-            if m.cs[m.cs_idx].continuous:
+            # the catch-up replay; a slot past the end's kernel time is dropped (finish: semantics 17, as the reference)
+            if m.cs[m.cs_idx].continuous and nxt <= m.jiffies_cap:
                 tick_periodic(m, cpu, t, nxt)
     elif mode == TM_LOWRES_NOHZ:
         lowres_handler(m, cpu, t)

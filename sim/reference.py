@@ -457,7 +457,9 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
                 nxt += self.tick
                 if self._program_event(cpu, t, nxt, False) == 0:
                     break
-                if self._cs_hres():
+                # the catch-up replay; a slot past the end's kernel time (finish delivering an interrupt late
+                # enough to replay it) is a later tick, dropped with the rest: jiffies stop at the end's (semantics 17)
+                if self._cs_hres() and nxt <= self.jiffies_cap:
                     self._tick_periodic(cpu, t, nxt)
         elif mode == TickMode.HIGHRES:
             self._hrtimer_interrupt(cpu, t)

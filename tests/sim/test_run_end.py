@@ -106,6 +106,24 @@ def test_a_slow_c_state_exit_after_the_end_does_not_carry_jiffies_past_it(engine
     assert s["jiffies_delta"] == until_ms
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("until_ms", [1001, 2001])
+def test_a_late_emulated_tick_after_the_end_does_not_replay_slots_past_it(engine, until_ms):
+    # One KVM vCPU, HZ=1000, low-res periodic: the tick is emulated on the oneshot TSC-deadline timer. Every
+    # interrupt reaches the guest 1.5 ms after the device fired, so the handler runs its slot and, the next one
+    # being past, replays it (tick_handle_periodic's catch-up) and programs the one after: the device fires at
+    # the odd milliseconds. The one firing at `until` is in flight at the end and handled 1.5 ms after it; its
+    # slot is the last: until_ms jiffies and ticks, no replay of the slot one ms after the end (it gave +1 jiffy).
+    sets = ["machine.cpus=1", "kernel.hz=1000", "kernel.highres=false", 'kernel.nohz="off"',
+            'hypervisor.injection={dist="fixed", mean="1500us"}', f'run.until="{until_ms}ms"']
+    sc = scen.apply_sets(scen.preset("kvm"), sets)
+    res = simulate(sc, engine=engine)
+    s = analysis.summarize(res)
+    assert (s["jiffies_delta"], s["jiffies_expected"]) == (until_ms, until_ms)
+    ticks = res.value[res.kind == 0]
+    assert len(ticks) == until_ms and int(ticks.max()) == until_ms * 1_000_000
+
+
 def test_timer_list_reads_jiffies_as_the_run_reports_them(capsys):
     from tickscope.sim.cli import main
 
