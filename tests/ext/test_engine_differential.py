@@ -181,6 +181,46 @@ def test_cython_engine_log_equals_reference_on_tick_layer_scenarios(sc):
     _run_both_and_compare(sc)
 
 
+GUEST_PRESETS = ("kvm", "kvm-overcommit", "kvm-migration", "xen-pv", "hyperv", "vmi-2007", "vmi-clockevents",
+                 "real-kvm-guest")
+GUEST_TIMERS = ('{kind="random", rate_hz=200, slack="50us"}', '{kind="periodic", period="10ms"}',
+                '{kind="random", rate_hz=1000}', '{kind="periodic", period="3ms", cpus=[0]}')
+
+
+@st.composite
+def guest_tick_layer_scenarios(draw):
+    """Each guest preset under the tick layer's keys: NO_HZ idle on and off, high-res on and off, C-states with and
+    without ARAT, every broadcast kind (a global device where the guest has one), the watchdog, mixed and timer
+    workloads, 1-8 vCPUs at 1-4 per CPU with the host's timeslice and latency (the strategy at the top varies the
+    hardware and migrations, the one above the tick layer on bare metal)."""
+    ncpus = draw(st.integers(1, 8))
+    kind = draw(st.sampled_from(["mixed", "timers", "mixed", "idle"]))
+    # a "timers" CPU needs a timer that reaches it: the CPU 0 timer comes only on top of one for every CPU
+    timers = draw(st.lists(st.sampled_from(GUEST_TIMERS[:3]), min_size=kind == "timers", max_size=2))
+    if timers and draw(st.booleans()):
+        timers.append(GUEST_TIMERS[3])
+    sc = scen.apply_sets(scen.preset(draw(st.sampled_from(GUEST_PRESETS))), [
+        f"machine.cpus={ncpus}", f"run.until={draw(st.integers(20, 600)) * 1_000_000}",
+        f"run.seed={draw(st.integers(0, 2**32))}", f"kernel.hz={draw(st.sampled_from([100, 250, 1000]))}",
+        f"kernel.highres={_flag(draw(st.booleans()))}", f'kernel.nohz="{draw(st.sampled_from(["off", "idle"]))}"',
+        f"kernel.watchdog={_flag(draw(st.booleans()))}", f"machine.cstates={draw(st.sampled_from(CSTATES))}",
+        f"machine.arat={_flag(draw(st.booleans()))}", f'workload.kind="{kind}"',
+        f"workload.timers=[{', '.join(timers)}]",
+        f"hypervisor.overcommit={draw(st.integers(1, 4))}",
+        f"hypervisor.timeslice={draw(st.sampled_from([1_000_000, 6_000_000, 10_000_000]))}",
+        f"hypervisor.host_latency={draw(st.sampled_from([0, 0, 500_000]))}"])
+    if kind == "mixed":
+        sc = _try(sc, [f"workload.busy_fraction={draw(st.sampled_from([0.1, 0.5, 0.9]))}"])
+    bc = draw(st.sampled_from(["auto", "hpet", "pit", "hrtimer", "none"]))
+    return _try(sc, [f'machine.broadcast="{bc}"'] + ([f"machine.{bc}=true"] if bc in ("hpet", "pit") else []))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(guest_tick_layer_scenarios())
+def test_cython_engine_log_equals_reference_on_guest_tick_layer_scenarios(sc):
+    _run_both_and_compare(sc)
+
+
 @st.composite
 def lowres_hrtimer_broadcast_scenarios(draw):
     """Engine semantics 12: low-res NO_HZ (or a periodic tick) with the hrtimer broadcast, whose holder's device is
