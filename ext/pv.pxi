@@ -197,12 +197,13 @@ cdef void vmi_alarm(Machine* m, int cpu, ns_t t) noexcept nogil:
     cdef ns_t tick = m.tick
     cdef bint dup = (m.effects & EFF_DUP_DO_TIMER) != 0
     cdef ns_t acc, avail
+    cdef ns_t real = t if t < m.acct_end else m.acct_end  # finish: catch up to the end only (semantics 17)
     if m.effects & EFF_HOOK_BYPASSED:
         # the core rebuilt the vector's gate: its own handler runs and finds no clock event device
         mlog(m, t, cpu, K_IRQ, 0, ktime(m, t))
         return
     acc = c.vmi_real_acc if dup else m.vmi_real_acc
-    while t - acc >= tick:
+    while real - acc >= tick:
         acc += tick
         m.jiffies += 1
         mlog(m, t, cpu, K_JIFFIES, 1, m.jiffies)
@@ -216,7 +217,7 @@ cdef void vmi_alarm(Machine* m, int cpu, ns_t t) noexcept nogil:
         watchdog_retry(m, t)
     if acc > m.last_jiffies_update:
         m.last_jiffies_update = acc
-    avail = t - c.steal_ns
+    avail = real - c.steal_ns
     while avail - c.vmi_proc_acc >= tick:
         c.vmi_proc_acc += tick
         c.ticks += 1

@@ -213,8 +213,11 @@ class PvMixin:
             return
         tick = self.tick
         dup = self.plan.effects & B.EFF_DUP_DO_TIMER
+        # its loops catch up to the real time they read; an alarm finish delivers after the end catches up to the
+        # end only, as the jiffies catch-up of the clock event backends does (engine semantics 17)
+        real = min(t, self.acct_end)
         acc = self.vmi_real_acc_cpu[cpu] if dup else self.vmi_real_acc
-        while t - acc >= tick:
+        while real - acc >= tick:
             acc += tick
             self.jiffies += 1
             self._log(t, cpu, Kind.JIFFIES, 1, self.jiffies)
@@ -228,7 +231,7 @@ class PvMixin:
             self._watchdog_retry(t)
         if acc > self.last_jiffies_update:
             self.last_jiffies_update = acc
-        avail = t - self.steal_ns[cpu]
+        avail = real - self.steal_ns[cpu]
         while avail - self.vmi_proc_acc[cpu] >= tick:
             self.vmi_proc_acc[cpu] += tick
             self.ticks[cpu] += 1

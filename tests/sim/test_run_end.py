@@ -124,6 +124,21 @@ def test_a_late_emulated_tick_after_the_end_does_not_replay_slots_past_it(engine
     assert len(ticks) == until_ms and int(ticks.max()) == until_ms * 1_000_000
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_late_vmi_2007_alarm_after_the_end_catches_up_to_the_end_only(engine):
+    # VMI 2.6.21, one vCPU, HZ=1000 and a 1000 Hz alarm whose interrupts reach the guest 1.5 ms after each
+    # alarm: its handler catches jiffies and process ticks up to the real time it reads. The alarms of 1000 and
+    # 1001 ms are in flight at the end of a 1001 ms run; they catch up to 1001 ms, not to when they arrive
+    # (1002.5 ms: one jiffy and one tick over).
+    sets = ["machine.cpus=1", "kernel.hz=1000", "hypervisor.vmi_alarm_hz=1000",
+            'hypervisor.injection={dist="fixed", mean="1500us"}', 'run.until="1001ms"']
+    res = simulate(scen.apply_sets(scen.preset("vmi-2007"), sets), engine=engine)
+    s = analysis.summarize(res)
+    assert (s["jiffies_delta"], s["jiffies_expected"]) == (1001, 1001)
+    ticks = res.value[res.kind == 0]
+    assert len(ticks) == 1001 and int(ticks.max()) == 1_001_000_000
+
+
 def test_timer_list_reads_jiffies_as_the_run_reports_them(capsys):
     from tickscope.sim.cli import main
 
