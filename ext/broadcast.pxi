@@ -82,8 +82,13 @@ cdef void bc_set_event(Machine* m, int cpu, ns_t t, ns_t expires) noexcept nogil
             # remove_hrtimer on a remote base leaves its device armed for the old expiry (engine semantics 16)
             if removed < m.cpus[old].hr_stale:
                 m.cpus[old].hr_stale = removed
-        if m.cpus[cpu].mode == TM_HIGHRES:
-            hrtimer_reprogram(m, cpu, t, True)
+        if m.cpus[cpu].mode != TM_HIGHRES:
+            return
+        if m.cpus[cpu].in_oneshot and m.slots[cpu].state == STATE_SHUTDOWN:
+            # awake in the oneshot mask, device shut down (refused from the force mask, then interrupted): irq
+            # entry switched it back on (tick_check_oneshot_broadcast_this_cpu); engine semantics 17, as the reference
+            m.slots[cpu].state = STATE_ONESHOT
+        hrtimer_reprogram(m, cpu, t, True)
 
 
 cdef void bc_device_interrupt(Machine* m, int cpu, ns_t t) noexcept nogil:

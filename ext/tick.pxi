@@ -246,11 +246,14 @@ cdef inline int hrtimer_reprogram(Machine* m, int cpu, ns_t t, bint force) noexc
             set_state(m, cpu, STATE_ONESHOT_STOPPED)
         return 0
     if m.cpus[cpu].in_oneshot:
-        # the local device is shut down in deep idle: only record what the broadcast must honour
-        s.next_event = nxt
-        if nxt < m.bc_next_event:
-            bc_set_event(m, cpu, t, nxt)
-        return 0
+        if s.state == STATE_SHUTDOWN:
+            # the local device is shut down in deep idle: only record what the broadcast must honour
+            s.next_event = nxt
+            if nxt < m.bc_next_event:
+                bc_set_event(m, cpu, t, nxt)
+            return 0
+        if nxt == s.next_event and s.fire_at != KTIME_MAX:
+            return 0   # left running on its way into the broadcast (its hrtimer is first): armed for it already
     return program_event(m, cpu, t, nxt, force)
 
 

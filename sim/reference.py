@@ -346,11 +346,14 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
                 self._set_state(cpu, STATE_ONESHOT_STOPPED)
             return 0
         if cpu in self.oneshot_mask:
-            # the local device is shut down in deep idle: only record what the broadcast must honour
-            self.next_event[cpu] = nxt
-            if nxt < self.bc_next_event:
-                self._bc_set_event(cpu, t, nxt)
-            return 0
+            if self.state[cpu] == STATE_SHUTDOWN:
+                # the local device is shut down in deep idle: only record what the broadcast must honour
+                self.next_event[cpu] = nxt
+                if nxt < self.bc_next_event:
+                    self._bc_set_event(cpu, t, nxt)
+                return 0
+            if nxt == self.next_event[cpu] and self.fire_at[cpu] != KTIME_MAX:
+                return 0   # left running on its way into the broadcast (its hrtimer is first): armed for it already
         return self._program_event(cpu, t, nxt, force)
 
     def _hrtimer_interrupt(self, cpu, t):

@@ -80,8 +80,16 @@ class BroadcastMixin:
                 # remove_hrtimer reprograms only the local CPU's device, so the former holder's stays armed for
                 # the old expiry and takes an interrupt there that expires nothing (engine semantics 16)
                 self.hr_stale[old] = min(self.hr_stale[old], removed)
-            if self.mode[cpu] == TickMode.HIGHRES:
-                self._hrtimer_reprogram(cpu, t, True)
+            if self.mode[cpu] != TickMode.HIGHRES:
+                return
+            if cpu in self.oneshot_mask and self.state[cpu] == STATE_SHUTDOWN:
+                # awake in the oneshot mask with its device shut down: refused from the force mask (-EBUSY, left
+                # in the mask, shallow), then interrupted. Interrupt entry switched its device back to oneshot
+                # (tick_irq_enter -> tick_check_oneshot_broadcast_this_cpu), so the timer started here programs
+                # it (engine semantics 17; before, the device stayed shut down with the broadcast hrtimer on it:
+                # every sleeper slept to the end)
+                self.state[cpu] = STATE_ONESHOT
+            self._hrtimer_reprogram(cpu, t, True)
 
     def _bc_device_interrupt(self, cpu, t):
         """The broadcast device's interrupt on the CPU it is routed to."""

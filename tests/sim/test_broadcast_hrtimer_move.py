@@ -1,7 +1,7 @@
 """The broadcast hrtimer moving off a high-res CPU leaves that CPU's device armed (engine semantics 16)."""
 import pytest
 
-from tickscope.sim import scenario as scen
+from tickscope.sim import analysis, scenario as scen
 from tickscope.sim.events import Kind
 from tickscope.sim.simulation import cython_available, simulate
 
@@ -45,3 +45,23 @@ def test_the_former_holder_of_the_broadcast_hrtimer_takes_an_interrupt_at_its_ol
     # CPU 1's wake-up still comes from CPU 3's broadcast IPI
     assert (544_596_120, "BROADCAST", 0, 3) in _records(res, 1, 544_596_120, 544_596_120)
 
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_cpu_refused_from_the_force_mask_still_runs_the_broadcast_hrtimer_it_takes(engine):
+    # bare-metal-hpet-c3 without the HPET: 8 CPUs, the hrtimer broadcast, C1E/C6/C10 without ARAT, periodic
+    # high-res ticks (nohz off) at HZ=100 for 2 s, 1000 Hz user timers, IPIs taking 300 us. A CPU that leaves deep
+    # idle after its event expired is put in the force mask, refused deep idle next time (-EBUSY) and left in the
+    # broadcast mask with its timer shut down; the broadcast IPI then wakes it, and the broadcast hrtimer it
+    # starts while handling it must program its device (irq entry switched it back on). Every CPU's sched_timer
+    # then runs all 200 slots (a broadcast never loses a high-res tick, it only delays it), and jiffies advance
+    # 200. Before engine semantics 17 the timer stayed on the shut-down device at 0.27 s: no CPU woke again
+    # (27 ticks per CPU, jiffies +27).
+    sets = ["machine.hpet=false", 'machine.broadcast="hrtimer"', "machine.arat=false",
+            'machine.cstates=["C1E","C6","C10"]', "machine.cpus=8", "kernel.hz=100", 'kernel.nohz="off"',
+            "kernel.highres=true", 'workload.kind="idle"', 'workload.timers=[{kind="random", rate_hz=1000}]',
+            "machine.irq_latency=50000", "machine.ipi_latency=300000", 'run.until="2s"', "run.seed=486"]
+    res = simulate(scen.apply_sets(scen.preset("bare-metal-hpet-c3"), sets), engine=engine)
+    s = analysis.summarize(res)
+    assert s["jiffies_delta"] == 200
+    assert [(c["ticks_delivered"], c["ticks_lost"]) for c in s["cpus"]] == [(200, 0)] * 8
