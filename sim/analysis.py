@@ -270,7 +270,7 @@ def per_cpu(res: Results, late_threshold_ns: int = LATE_THRESHOLD_NS) -> list[di
 
 
 def _timer_stats(res: Results, n: int, horizon: int, late_threshold_ns: int) -> dict[str, np.ndarray]:
-    """Per-CPU user timers (``[workload] timers``): run, run late, and overdue at the end (never run).
+    """Per-CPU user timers (``[workload] timers``) due by the end: run, run late, and overdue at the end (never run).
 
     A timer's expiry is kernel time: lateness is measured on the kernel's clock (:func:`kernel_offset`).
     Overdue: still pending at the end with an expiry more than a jiffy before the judged horizon (a
@@ -278,6 +278,12 @@ def _timer_stats(res: Results, n: int, horizon: int, late_threshold_ns: int) -> 
     the jiffy allows for low-res modes, where timers run from the next tick.
     """
     rows = np.flatnonzero(res.kind == Kind.UTIMER)
+    until = int(res.meta.get("until_ns", 0))
+    if until:
+        # the run's end delivers interrupts already on their way, and their handlers run what is due by then:
+        # a timer that expired after the end ran there but is not one of the run's (as a tick slot past it)
+        until_k = until + int(kernel_offset(res, np.array([until], dtype=np.int64))[0])
+        rows = rows[res.value[rows] <= until_k]
     cpu = res.cpu[rows].astype(np.int64)
     t = res.time_ns[rows].astype(np.int64)
     states = res.meta.get("cpus", [])

@@ -228,3 +228,16 @@ def test_at_end_reads_where_the_clock_reads_until_and_changes_nothing(engine):
     assert sim.end_reading == snapshot.timer_list_files(paused)
     assert sim.end_reading != snapshot.timer_list_files(sim)      # the deliveries after it changed the state
     assert res.equal_log(plain) and res.meta["cpus"] == plain.meta["cpus"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("period_ns,fired", [(10_000_300, 1), (10_000_500, 0)])
+def test_a_timer_due_after_the_end_is_not_counted_when_the_end_delivers_its_interrupt(engine, period_ns, fired):
+    """One CPU, HZ=1000, IRQ latency 1 us, the run ends at 10.0004 ms.  The tick raised at 10 ms arrives at
+    10.001 ms, in the end's delivery, and its hrtimer_interrupt runs the user timer too: one due at 10.0003 ms
+    is the run's (fired 1), one due at 10.0005 ms is after the end (it was counted: fired 1, none expected)."""
+    s = _summary("bare-metal-lapic", ["machine.cpus=1", "kernel.hz=1000", "machine.irq_latency=1000",
+                                      'workload.kind="timers"', f'workload.timers=[{{period="{period_ns}ns"}}]',
+                                      'run.until="10000400ns"'], engine)
+    cpu = s["cpus"][0]
+    assert (cpu["timers_fired"], cpu["timers_late"], cpu["timers_overdue"]) == (fired, 0, 0)
