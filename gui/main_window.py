@@ -151,6 +151,7 @@ class MainWindow(QtWidgets.QMainWindow):
             for ctl in (self.controller, self.compare_controller):
                 ctl.state_changed.connect(lambda _s: self._update_compare())
             self.central_tabs.setCurrentWidget(self.compare_view)
+            self._name_run_a_views()
         self.theme.changed.connect(self._apply_theme)
         self._apply_theme(self.theme.is_dark())
         self.resize(1600, 1000)
@@ -188,6 +189,19 @@ class MainWindow(QtWidgets.QMainWindow):
         act.triggered.connect(lambda on, d=dock, a=act: self._show_or_close_dock(d, a, on))
         self.actions_by_name[f"dock_{title}"] = act
         self.addAction(act)
+
+    #: the panels that show one run's data, in compare mode run A's (the Graph shows the architecture model)
+    RUN_PANELS = ("Scenario", "Measure", "Histograms", "Drift", "Interrupt rate", "Idle residency", "Events",
+                  "Kernel log", "Proc files")
+
+    def _name_run_a_views(self) -> None:
+        """Compare mode: the Ticks tab and the panels say that they show run A (the compare view's "A = ..."). Beside
+        B's lanes, "Idle residency: C3 69.5 %" read as either run's, and the Scenario form edits A alone."""
+        self.central_tabs.setTabText(self.central_tabs.indexOf(self.raster), "Ticks (A)")
+        self.central_tabs.setTabToolTip(self.central_tabs.indexOf(self.raster), "Run A's tick raster; run B's lanes "
+                                        "are in Compare A/B")
+        for title in self.RUN_PANELS:
+            self.docks[title].setWindowTitle(f"{title} (A)")
 
     def _show_or_close_dock(self, dock, act, on) -> None:
         """A panel's Show action: bring a closed panel, or one in a tab behind another, to the front; close a

@@ -344,3 +344,27 @@ def test_runs_without_idle_periods_show_no_shading(qtbot, pair):
     view = _shown(qtbot, pair)
     assert not view._shade.isVisible() and view.shade_legend() == []
     assert not any(label.text.startswith("idle") for _s, label in view.plot.getPlotItem().legend.items)
+
+
+def test_compare_mode_names_the_views_that_show_run_a(qtbot):
+    """Beside the compare view's "A = ..." and "B = ...", the Ticks tab and the panels (Idle residency's shares, the
+    Scenario form that edits one run) did not say which run they show: run A, which nothing named."""
+    from tickscope.gui.main_window import MainWindow
+    from tickscope.sim import scenario as scen
+
+    a = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ['run.until="20ms"'])
+    b = scen.apply_sets(a, ['machine.broadcast="none"'])
+    win = MainWindow(a, engine="reference", compare=b, persistent=False)
+    qtbot.addWidget(win)
+    tabs = win.central_tabs
+    assert tabs.tabText(tabs.indexOf(win.raster)) == "Ticks (A)"
+    for title in ("Scenario", "Measure", "Histograms", "Drift", "Interrupt rate", "Idle residency", "Events",
+                  "Kernel log", "Proc files"):
+        assert win.docks[title].windowTitle() == f"{title} (A)"
+    assert win.docks["Graph"].windowTitle() == "Graph"   # the architecture model, not a run
+    win.close()
+    single = MainWindow(a, engine="reference", persistent=False)
+    qtbot.addWidget(single)
+    assert single.central_tabs.tabText(0) == "Ticks"
+    assert single.docks["Idle residency"].windowTitle() == "Idle residency"
+    single.close()
