@@ -8,6 +8,7 @@ through :meth:`ScenarioModel.propose`, which validates with
 """
 from __future__ import annotations
 
+import html
 import re
 import time
 from pathlib import Path
@@ -184,6 +185,27 @@ def toml_literal(value) -> str:
     return tomli_w.dumps({"v": value})[4:].strip()
 
 
+def _type_text(field: dict) -> str:
+    """A field's kind as a user reads it: "table, optional", not "tickscope.sim.scenario_workload.Period | None"."""
+    if field["choices"]:
+        return "one of " + ", ".join(html.escape(toml_literal(c)) for c in field["choices"])
+    name, optional = field["type"], False
+    if name.endswith(" | None"):
+        name, optional = name.removesuffix(" | None"), True
+    name = name.rsplit(".", 1)[-1]
+    name = {"Period": "table", "str": "text", "float": "number", "int": "integer", "bool": "true/false"}.get(name, name)
+    return f"{name}, optional" if optional else name
+
+
+def _bound(field: dict, which: str) -> str:
+    """One end of a field's allowed range; a duration's with its unit (10ms, not 10000000)."""
+    value = field[which]
+    if value is None:
+        return ""
+    return scen.format_duration(int(value)) if field["type"] == "duration" else f"{value:,}" if isinstance(value, int) \
+        else str(value)
+
+
 class _FieldEditor:
     """One form row: the widget for a schema field plus its inline error."""
 
@@ -193,10 +215,20 @@ class _FieldEditor:
         doc = field["doc"]
         rng = ""
         if field["min"] is not None or field["max"] is not None:
-            rng = f"allowed {field['min'] if field['min'] is not None else ''}..{field['max'] if field['max'] is not None else ''}"
-            rng += f" {field['unit']}" if field["unit"] else ""
-        tip = f"<b>{field['section']}.{field['key']}</b> ({field['type']})<br>{doc}" + (f"<br>{rng}" if rng else "")
-        tip += f"<br>default: {field['default']!r}" if field["default"] is not None else ""
+            rng = f"allowed {_bound(field, 'min')}..{_bound(field, 'max')}"
+            rng += f" {field['unit']}" if field["unit"] and field["type"] != "duration" else ""
+        tip = f"<b>{field['section']}.{field['key']}</b> ({_type_text(field)})<br>{doc}" + (f"<br>{rng}" if rng else "")
+        default = field.get("default_data", field["default"])
+        if isinstance(default, dict) and default == dict(field.get("table_keys") or ()):
+            default = None   # a table whose keys' defaults are its default: said once, below
+        if default is not None:
+            # as the field shows it: "1us", not the 1000 (ns) that read as a value in the field's s/ms/us/ns
+            tip += f"<br>default: {default if field['type'] == 'duration' else html.escape(toml_literal(default))}"
+        if field.get("table_keys"):
+            # the field shows a table's kind and the keys that differ from the defaults: name the others
+            keys = ", ".join(key if value is None else f"{key} = {toml_literal(value)}" for key, value in field["table_keys"])
+            tip += (f"<br>{'each table' if field['type'] == 'list' else 'keys'}: {html.escape(keys)}"
+                    "<br>(a key left out takes the default shown)")
         if field["type"] == "bool":
             self.widget = QtWidgets.QCheckBox()
             self.widget.toggled.connect(lambda on: self.on_commit(self, on))
@@ -209,7 +241,7 @@ class _FieldEditor:
             self.widget = QtWidgets.QLineEdit()
             # an optional key (default None) shows empty when not given; clearing it unsets it
             self.widget.setPlaceholderText(("not set" + (f"; {rng}" if rng else "")) if field["default"] is None
-                                           else (rng or field["type"]))
+                                           else (rng or _type_text(field)))
             self.widget.editingFinished.connect(lambda: self.on_commit(self, self.widget.text()))
         self.widget.setToolTip(tip)
         self.widget.setObjectName(f"field_{field['section']}_{field['key']}")
@@ -230,6 +262,9 @@ class _FieldEditor:
                 if self.field["type"] == "duration" and isinstance(value, int):
                     value = scen.format_duration(value)
                 w.setText("" if value is None else str(value))
+                # a value longer than the field shows from its start ({ kind = "periodic", period = "25ms", ...),
+                # not from its end (..., slack = "0ns" }]), which named no timer
+                w.setCursorPosition(0)
         finally:
             w.blockSignals(False)
 
@@ -428,7 +463,9 @@ class ScenarioPanel(QtWidgets.QWidget):
 
     def _show_scenario(self, sc: scen.Scenario):
         data = sc.model_dump(by_alias=True)
-        plain = sc.to_dict()  # TOML-ready: durations as "4ms", built-in C-states by name
+        # TOML-ready: durations as "4ms", built-in C-states by name; a table in a list (a timer, a period) as a user
+        # writes it, with its kind and what differs from the defaults (a periodic timer showed rate_hz = 100)
+        plain = sc.to_dict(compact=True)
         before = self._shown
         self._shown = data
         for (sec, key), ed in self._editors.items():

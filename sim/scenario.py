@@ -14,7 +14,7 @@ import difflib
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import tomli_w
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -251,9 +251,22 @@ class Scenario(Section):
         return self
 
     # -- serialisation -------------------------------------------------
-    def to_dict(self) -> dict:
-        """The scenario as plain TOML-ready data (durations as unit strings, unset optionals left out)."""
-        d = _dump(self)
+    def to_dict(self, compact: bool = False) -> dict:
+        """The scenario as plain TOML-ready data (durations as unit strings, unset optionals left out).
+
+        Parameters
+        ----------
+        compact : bool
+            Leave out a table's keys that its kind does not read while they hold their defaults: a periodic
+            timer's ``rate_hz = 100``, an exponential period's ``min`` and ``max`` (which do not bound it).
+            Every key otherwise (what :meth:`to_toml` writes).
+
+        Returns
+        -------
+        dict
+            Sections by name, then keys by name.
+        """
+        d = _dump(self, compact)
         if not d.get("imported"):
             d.pop("imported", None)
         return d
@@ -263,20 +276,22 @@ class Scenario(Section):
         return tomli_w.dumps(self.to_dict())
 
 
-def _dump(model: BaseModel):
+def _dump(model: BaseModel, compact: bool = False):
     out = {}
     for key, field in type(model).model_fields.items():
         value = getattr(model, key)
         name = field.alias or key
         if value is None:
             continue
+        if compact and key in getattr(model, "unread_keys", tuple)() and value == field.get_default(call_default_factory=True):
+            continue   # a periodic timer's rate_hz, an exponential period's min and max: left at their defaults
         if isinstance(value, CState) and CSTATE_TABLE.get(value.name) == (value.exit_latency, value.target_residency,
                                                                            value.stops_timer):
             out[name] = value.name
         elif isinstance(value, BaseModel):
-            out[name] = _dump(value)
+            out[name] = _dump(value, compact)
         elif isinstance(value, list):
-            out[name] = [_dump(v) if isinstance(v, BaseModel) and not _builtin_cstate(v) else
+            out[name] = [_dump(v, compact) if isinstance(v, BaseModel) and not _builtin_cstate(v) else
                          (v.name if _builtin_cstate(v) else v) for v in value]
         elif _is_duration(field):
             out[name] = format_duration(value)
@@ -396,7 +411,8 @@ def text_of(new: Scenario, text: str | None = None, old: Scenario | None = None)
         return text
     from tickscope.sim.scenario_text import edit_text
 
-    edited = edit_text(text, old.to_dict(), new.to_dict())
+    # the edited tables as the user writes them: a periodic timer without the rate_hz it does not read
+    edited = edit_text(text, old.to_dict(compact=True), new.to_dict(compact=True))
     return edited if edited is not None and _reads_as(edited, new) else new.to_toml()
 
 
@@ -509,8 +525,35 @@ def apply_sets(scenario: Scenario, assignments: list[str], source: str = "--set"
     return from_dict(data, source)
 
 
+def _plain(value, field):
+    """A key's *value* as TOML-ready data (durations as unit strings, tables as dicts), as to_dict writes it."""
+    if value is None:
+        return None
+    if _is_duration(field):
+        return format_duration(value)
+    if isinstance(value, BaseModel):
+        return _dump(value)
+    if isinstance(value, list):
+        return [_dump(v) if isinstance(v, BaseModel) else v for v in value]
+    return value
+
+
+def _table_keys(field) -> list[tuple[str, Any]] | None:
+    """``(key, default as TOML-ready data; None when required or unset by default)`` of the table a list or table
+    key holds (a timer's kind, period, rate_hz, cpus, slack), or None for a key that holds no table."""
+    ann = field.annotation
+    for arg in (ann, *get_args(ann)):   # Period, Period | None, list[TimerSpec], list[Annotated[CState, ...]]
+        arg = get_args(arg)[0] if get_origin(arg) is Annotated else arg
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return [(f.alias or k, None if f.is_required() else _plain(f.get_default(call_default_factory=True), f))
+                    for k, f in arg.model_fields.items()]
+    return None
+
+
 def schema_fields() -> list[dict]:
-    """Describe every scenario key for generated forms: section, key, type, default, range, unit, doc."""
+    """Describe every scenario key for generated forms: section, key, type, default (and ``default_data``, the
+    default as TOML-ready data), ``table_keys`` (the keys of the tables a list or table key holds, with their
+    defaults), range, unit, doc."""
     out = []
     for section, model in (("machine", Machine), ("kernel", Kernel), ("workload", Workload), ("hypervisor", Hypervisor),
                            ("core", Core), ("run", Run)):
@@ -526,9 +569,12 @@ def schema_fields() -> list[dict]:
             ann = field.annotation
             if getattr(ann, "__origin__", None) is Literal:
                 choices = list(ann.__args__)
+            # a list or table's default comes from a factory: field.default is PydanticUndefined, which the form's
+            # tooltips showed as "default: PydanticUndefined"
+            default = field.get_default(call_default_factory=True)
             out.append({
                 "section": section, "key": key, "type": "duration" if _is_duration(field) else getattr(ann, "__name__", str(ann)),
-                "default": field.default, "min": lo, "max": hi, "unit": extra.get("unit", ""),
-                "choices": choices, "doc": field.description or "",
+                "default": default, "default_data": _plain(default, field), "table_keys": _table_keys(field), "min": lo, "max": hi,
+                "unit": extra.get("unit", ""), "choices": choices, "doc": field.description or "",
             })
     return out

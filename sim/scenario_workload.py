@@ -23,6 +23,10 @@ class Period(Section):
     min: Duration = Field(1_000_000, ge=1000, le=100 * 10**9, description="Uniform lower bound.", json_schema_extra={"unit": "ns"})
     max: Duration = Field(10_000_000, ge=1000, le=100 * 10**9, description="Uniform upper bound.", json_schema_extra={"unit": "ns"})
 
+    def unread_keys(self) -> tuple[str, ...]:
+        """The keys this distribution does not read: ``min`` and ``max`` bound only a uniform one."""
+        return ("mean",) if self.dist == "uniform" else ("min", "max")
+
     @model_validator(mode="after")
     def _order(self):
         if self.dist == "uniform" and self.min > self.max:
@@ -43,6 +47,10 @@ class TimerSpec(Section):
                             "timer may run from its expiry to expiry + slack; the device is programmed for the later, "
                             "so an interrupt in between (a tick, another timer) runs it early.  User space's default "
                             "is 50us (PR_SET_TIMERSLACK).", json_schema_extra={"unit": "ns"})
+
+    def unread_keys(self) -> tuple[str, ...]:
+        """The other kind's key, which this timer does not read: ``rate_hz`` of a periodic one, ``period`` of a random one."""
+        return ("rate_hz",) if self.kind == "periodic" else ("period",)
 
     @model_validator(mode="after")
     def _one_kind(self):

@@ -280,3 +280,43 @@ def test_a_top_level_key_or_table_in_error_is_marked_on_its_line(qtbot):
         panel.toml.setPlainText(text)
         assert panel.validate_toml() is not None
         assert panel.toml.error_line == text.splitlines().index(bad) + 1, bad
+
+
+def test_a_timer_or_period_field_shows_only_the_keys_its_kind_reads(qtbot):
+    # bare-metal-hpet-c3's 25 ms periodic timer showed as { kind = "periodic", period = "25ms", rate_hz = 100, ... }
+    # (does it fire at 40 Hz or 100 Hz?) and its exponential busy period with min = "1ms", max = "10ms", which do
+    # not bound it; editing the timer in the form wrote that rate_hz into the user's file
+    sc, text = scen.preset_with_text("bare-metal-hpet-c3")
+    model = ScenarioModel(sc)
+    model.adopt_source(text, sc)
+    panel = ScenarioPanel(model)
+    qtbot.addWidget(panel)
+    timers = panel.editor("workload", "timers").widget
+    assert timers.text() == '[{ kind = "periodic", period = "25ms", cpus = [], slack = "0ns" }]'
+    assert timers.cursorPosition() == 0   # in a narrow dock the field shows its start, which names the timer
+    assert panel.editor("workload", "busy_period").widget.text() == '{ dist = "exponential", mean = "3ms" }'
+    timers.setText(timers.text().replace("25ms", "20ms"))
+    timers.editingFinished.emit()
+    assert model.scenario().workload.timers[0].period == 20_000_000
+    assert 'timers = [{kind = "periodic", period = "20ms", cpus = [], slack = "0ns"}]' in model.text()
+    assert "rate_hz" not in model.text()
+    # a random timer leaves out the period it does not read; a uniform period its mean
+    model.set_scenario(scen.apply_sets(sc, ['workload.timers=[{kind="random", rate_hz=50}]',
+                                            'workload.busy_period={dist="uniform", min="2ms", max="4ms"}']))
+    assert timers.text() == '[{ kind = "random", rate_hz = 50, cpus = [], slack = "0ns" }]'
+    assert panel.editor("workload", "busy_period").widget.text() == '{ dist = "uniform", min = "2ms", max = "4ms" }'
+
+
+def test_form_tooltips_give_defaults_and_ranges_as_a_user_writes_them(qtbot):
+    # "default: PydanticUndefined" (every list or table key), "default: 20000" beside timer_work = 20us,
+    # "allowed 1..100000000000000 ns" for run.until, and "(tickscope.sim.scenario_workload.Period | None)"
+    _model, panel = _panel(qtbot)
+    tips = {key: panel.editor(sec, key).widget.toolTip() for sec, key in panel._editors}
+    assert not [k for k, tip in tips.items() if "Pydantic" in tip or "tickscope." in tip or "Literal" in tip]
+    assert "default: 20us" in tips["timer_work"] and "allowed 0ns..1s" in tips["timer_work"]
+    assert "allowed 1ns..100000s" in tips["until"]
+    assert "(table, optional)" in tips["idle_period"]
+    assert "default: []" in tips["timers"]
+    assert 'each table: kind = &quot;periodic&quot;, period = &quot;10ms&quot;, rate_hz = 100' in tips["timers"]
+    assert "(one of 100, 250, 300, 1000)" in tips["hz"]
+    assert panel.editor("run", "until").widget.placeholderText() == "allowed 1ns..100000s"

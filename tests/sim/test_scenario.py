@@ -195,3 +195,25 @@ def test_a_table_given_a_value_says_it_is_a_table_and_a_quoted_value_is_not_repe
     assert str(e.value).count("'C99'") == 1 and "unknown C-state 'C99'" in str(e.value)
     with pytest.raises(InputError, match=r"machine\.cpus: .*integer \(got 'x'\)"):
         scen.apply_sets(base, ['machine.cpus="x"'])
+
+
+def test_compact_data_leaves_out_only_the_keys_a_kind_does_not_read_at_their_defaults():
+    sc = scen.apply_sets(scen.preset("bare-metal-lapic"), [
+        'workload.timers=[{kind="periodic", period="3ms"}, {kind="random", rate_hz=7}]',
+        'workload.busy_period={dist="exponential", mean="2ms", min="3ms"}'])
+    work = sc.to_dict(compact=True)["workload"]
+    assert work["timers"] == [{"kind": "periodic", "period": "3ms", "cpus": [], "slack": "0ns"},
+                              {"kind": "random", "rate_hz": 7, "cpus": [], "slack": "0ns"}]
+    assert work["busy_period"] == {"dist": "exponential", "mean": "2ms", "min": "3ms"}   # as written: not a default
+    assert scen.from_dict(sc.to_dict(compact=True)) == sc
+    assert "rate_hz = 100" in sc.to_toml()   # the full rendering writes every key
+
+
+def test_schema_defaults_of_list_and_table_keys_are_values():
+    fields = {(f["section"], f["key"]): f for f in scen.schema_fields()}
+    assert fields["workload", "timers"]["default"] == [] and fields["machine", "cstates"]["default_data"] == []
+    assert fields["workload", "busy_period"]["default_data"] == {"dist": "exponential", "mean": "5ms", "min": "1ms",
+                                                                  "max": "10ms"}
+    assert fields["machine", "irq_latency"]["default_data"] == "1us"
+    assert ("rate_hz", 100) in fields["workload", "timers"]["table_keys"]
+    assert ("name", None) in fields["machine", "cstates"]["table_keys"]
