@@ -451,8 +451,11 @@ class MainWindow(QtWidgets.QMainWindow):
         return act is not None and act.isChecked()
 
     def set_hardware_lanes(self, on: bool) -> None:
-        self.raster.set_show_hardware(on)
-        self.controller.set_hardware(on)
+        shown = self.raster.results()
+        data = self.controller.set_hardware(on)
+        snap = self.controller.last_snapshot
+        # the run's rebuilt lanes when the raster shows that run (not a recording)
+        self.raster.set_show_hardware(on, data if data is not None and snap and snap["results"] is shown else None)
 
     # -- scenario / files -----------------------------------------------------
     def _on_scenario_changed(self, sc):

@@ -271,11 +271,16 @@ class TickRasterView(QtWidgets.QWidget):
         """What is drawn (mark times and lanes per code, counts)."""
         return self._data
 
-    def set_show_hardware(self, on: bool) -> None:
-        """Show one lane per clock event device under the CPU lanes."""
+    def set_show_hardware(self, on: bool, data: raster.RasterData | None = None) -> None:
+        """Show one lane per clock event device under the CPU lanes; *data* is the shown results' raster data
+        built that way when the caller has it (else it is built here)."""
         if on != self._show_hardware:
             self._show_hardware = on
-            self.set_results(self._results, self._summary)
+            self.set_results(self._results, self._summary, data=data)
+
+    def results(self) -> Results | None:
+        """The results drawn."""
+        return self._results
 
     def show_hardware(self) -> bool:
         return self._show_hardware

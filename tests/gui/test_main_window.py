@@ -446,3 +446,36 @@ def test_the_status_always_says_how_far_of_how_long(qtbot):
     win._on_progress(50_000_000, 100_000_000)
     assert win.time_label.text() == "50ms of 100ms"
     win.close()
+
+
+def test_hardware_lanes_on_a_finished_run_rebuild_only_the_raster(qtbot, monkeypatch):
+    # Ctrl+H republished the whole stopped run: the summary, every panel's aggregates, /proc files, and the raster
+    # twice (once without the ticks' judged outcomes), in the window's thread: ~1 s on many-cores (10 s, 256 CPUs)
+    from tickscope.gui import run_worker
+    from tickscope.sim import raster
+
+    win = _window(qtbot)
+    win.run_to_end()
+    results = win.controller.last_snapshot["results"]
+    calls = {"prepare": 0, "build": 0, "judged": 0}
+    real_prepare, real_build = run_worker.prepare, raster.build
+
+    def prepare(*a, **k):
+        calls["prepare"] += 1
+        return real_prepare(*a, **k)
+
+    def build(*a, **k):
+        calls["build"] += 1
+        calls["judged"] += k.get("outcomes") is not None
+        return real_build(*a, **k)
+
+    monkeypatch.setattr(run_worker, "prepare", prepare)
+    monkeypatch.setattr(raster, "build", build)
+    win.actions_by_name["hardware"].setChecked(True)
+    assert calls == {"prepare": 0, "build": 1, "judged": 1}
+    data = win.raster.raster_data()
+    assert data.hardware and data.nlanes > data.ncpu_lanes and win.raster.results() is results
+    assert win.controller.last_snapshot["raster"] is data   # what a later redraw of the run's snapshot shows
+    win.actions_by_name["hardware"].setChecked(False)
+    assert not win.raster.raster_data().hardware and win.raster.raster_data().nlanes == data.ncpu_lanes
+    win.controller.shutdown()
