@@ -34,6 +34,9 @@ PAN_FRACTION = 0.25
 # Live frames redraw the whole-run overview strip at most 4x/s: it costs as much as the main view in
 # follow mode (both show every mark: ~10 ms per 1e6 here), and only its right edge changes.
 OVERVIEW_LIVE_EVERY_S = 0.25
+LANE_AXIS_MIN_PX = 110   # the lane label axis: "CPU 255", "lapic-deadline/3" and the "overview" strip's label
+LANE_AXIS_MAX_PX = 220
+LANE_AXIS_PAD_PX = 12    # the label's offset from the axis line, and a little room
 
 
 def ns_to_x(t_ns) -> float:
@@ -136,7 +139,8 @@ class TickRasterView(QtWidgets.QWidget):
         self.plot_item.hideButtons()
         self.plot_item.setMenuEnabled(False)
         # no grid: AxisItem grid lines replayed through QPicture cost ~7 ms per frame at 1600 px (measured)
-        self.plot_item.getAxis("left").setWidth(110)
+        self._lane_axis_px = LANE_AXIS_MIN_PX   # the lane labels' axis width, both strips (_fit_lane_axis)
+        self.plot_item.getAxis("left").setWidth(self._lane_axis_px)
         # a lane label is centred on its lane: with thin lanes (many CPUs) the top one reaches half a
         # text line above the view, which the widget's edge clipped, so the plot leaves that room
         self.plot_item.layout.setContentsMargins(1, lane_ticks.half_label_height(self.plot_item.getAxis("left")), 1, 1)
@@ -148,7 +152,7 @@ class TickRasterView(QtWidgets.QWidget):
         ov.hideButtons()
         ov.setMenuEnabled(False)
         ov.hideAxis("bottom")
-        ov.getAxis("left").setWidth(110)
+        ov.getAxis("left").setWidth(self._lane_axis_px)
         ov.getAxis("left").setTicks([[(0.5, "overview")]])
         ov.getViewBox().invertY(True)
         ov.getViewBox().setMouseEnabled(x=False, y=False)
@@ -406,7 +410,9 @@ class TickRasterView(QtWidgets.QWidget):
             return  # a live frame of the same lanes and window: touching the axes would make them regenerate
         self._lanes_state = state
         n = len(names)
-        self.plot_item.getAxis("left").setTicks(lane_ticks.lane_ticks(names, height, offset=0.5))
+        ticks = lane_ticks.lane_ticks(names, height, offset=0.5)
+        self.plot_item.getAxis("left").setTicks(ticks)
+        self._fit_lane_axis([text for _, text in ticks[0]])
         self.plot_item.getViewBox().setYRange(0, n, padding=0.0)
         self.plot_item.getViewBox().setLimits(xMin=ns_to_x(-self._extent_ns * 0.05 - 1), xMax=ns_to_x(self._extent_ns * 1.05 + 1),
                                               minXRange=ns_to_x(MIN_SPAN_NS))
@@ -415,6 +421,19 @@ class TickRasterView(QtWidgets.QWidget):
         ovb = ovp.getViewBox()
         ovb.setYRange(0, n, padding=0.0)
         ovb.setXRange(0, ns_to_x(self._extent_ns), padding=0.0)
+
+    def _fit_lane_axis(self, labels: list[str]) -> None:
+        # pyqtgraph skips a tick label wider than its axis without a word: with 110 px, hyperv's hardware lanes
+        # ("Hyper-V clockevent/0") and many-cores' past lapic-deadline/99 had none.  Both strips keep one width,
+        # so that their time axes line up.
+        axis = self.plot_item.getAxis("left")
+        metrics = QtGui.QFontMetrics(axis.style.get("tickFont") or axis.font())
+        need = max([metrics.horizontalAdvance(t) for t in labels] + [0]) + LANE_AXIS_PAD_PX
+        width = min(LANE_AXIS_MAX_PX, max(LANE_AXIS_MIN_PX, need))
+        if width != self._lane_axis_px:
+            self._lane_axis_px = width
+            axis.setWidth(width)
+            self.overview_widget.getPlotItem().getAxis("left").setWidth(width)
 
     def hover_text(self, scene_pos) -> str:
         """``CPU n · t s`` (the lane's name and the simulated time) at *scene_pos*, or "" off the lanes."""

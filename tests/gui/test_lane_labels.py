@@ -101,3 +101,26 @@ def test_the_raster_names_each_cpu_as_the_histogram_and_the_measure_dock_do(qtbo
     assert len(lanes) == int(short_results.meta["ncpus"]) > 1
     assert lanes == [measure.cpu_box.itemText(i) for i in range(measure.cpu_box.count())]
     assert lanes == [hist.cpu_box.itemText(i) for i in range(1, hist.cpu_box.count())]   # after "All CPUs"
+
+
+@pytest.mark.parametrize("preset, sets", [("hyperv", []), ("many-cores", [])])
+def test_every_hardware_lane_label_is_drawn(qtbot, label_rects, preset, sets):
+    # pyqtgraph skips a label wider than the 110 px axis without a word: hyperv's four device lanes
+    # ("Hyper-V clockevent/0") had no name, and many-cores' from lapic-deadline/111 on
+    res = simulation.simulate(scenario.apply_sets(scenario.preset(preset), sets + ['run.until="20ms"']))
+    view = TickRasterView()
+    qtbot.addWidget(view)
+    view.resize(1300, 520)
+    view.show()
+    view.set_results(res, analysis.summarize(res))
+    view.set_show_hardware(True)
+    qtbot.wait(10)
+    axis = view.plot_item.getAxis("left")
+    wanted = _labels(axis)
+    assert any("/" in label for label in wanted)   # device lanes among them
+    assert sorted(label_rects(axis)) == sorted(wanted)
+    overview = view.overview_widget.getPlotItem().getAxis("left")
+    assert overview.width() == axis.width()   # the strips' time axes stay aligned
+    view.set_show_hardware(False)
+    qtbot.wait(10)
+    assert axis.width() == overview.width() == 110
