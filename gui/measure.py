@@ -28,7 +28,7 @@ CURSOR_WIDTH = 2
 LABEL_TEXT_COLOR = (255, 255, 255)   # the letters of a cursor's and the name of a marker's label box
 NTH_PEN = (255, 240, 60)
 NTH_CASING_PEN = (40, 40, 40)
-MARKER_COLS = ("time", "name", "note")
+MARKER_COLS = ("time (s)", "name", "note")   # the time as the event table shows it: s.µs
 
 
 def cursor_pen(width: float = CURSOR_WIDTH):

@@ -229,3 +229,14 @@ def test_cursors_are_dashed_and_lettered_unlike_the_solid_tick_marks(measure):
     dashes = {tuple(line.pen.dashPattern()) for line in m._lines.values()}
     marker = pg.mkPen((0, 0, 0), style=Qt.DashLine).dashPattern()
     assert len(dashes) == 1 and dashes != {tuple(marker)}     # one cursor style, not the markers' dashes
+
+
+def test_the_marker_table_says_its_times_are_seconds(qtbot, run):
+    # "0.100000" under "time", beside a raster in ms: the event table's column reads "time (s)"
+    m = MeasureController(StandInRaster())
+    qtbot.addWidget(m.readout)
+    m.set_results(*run)
+    m.add_marker(100_000_000, "wd")
+    table = m.marker_table
+    assert table.horizontalHeaderItem(0).text() == "time (s)"
+    assert table.item(0, 0).text() == "0.100000"
