@@ -21,6 +21,15 @@ COL_TIME, COL_CPU, COL_KIND, COL_SOURCE, COL_VALUE = range(len(COLUMNS))
 # kinds whose source column is a clock event device id
 DEVICE_KIND_NAMES = frozenset({"TICK", "IRQ", "PROGRAM_ETIME", "MIN_DELTA", "RETRY"})
 KTIME_MAX = 2**63 - 1
+#: The kind box's entries for records read together (a CPU's tick stops beside its restarts, a broadcast enter beside
+#: the IRQ and the wake-up it brought): one kind at a time split every pair.  Shown when the run holds two of them.
+KIND_GROUPS = {
+    "tick stop + restart": (Kind.TICK_STOP, Kind.TICK_RESTART),
+    "idle + wake": (Kind.IDLE, Kind.WAKE),
+    "broadcast: enter, IRQ, wake-up": (Kind.BC_ENTER, Kind.BC_IRQ, Kind.BROADCAST),
+    "watchdog + clocksource switch": (Kind.WATCHDOG, Kind.CS_SWITCH),
+    "programming: -ETIME, retry, min_delta": (Kind.PROGRAM_ETIME, Kind.RETRY, Kind.MIN_DELTA),
+}
 
 
 def kind_names(meta: dict) -> list[str]:
@@ -246,6 +255,14 @@ class EventTableModel(QAbstractTableModel):
         return str(val)
 
 
+def _group_of(kinds) -> str | None:
+    """The kind box's group entry that shows exactly *kinds*, if any."""
+    if kinds is None or len(kinds) < 2:
+        return None
+    wanted = {int(k) for k in kinds}
+    return next((name for name, members in KIND_GROUPS.items() if {int(k) for k in members} == wanted), None)
+
+
 def _same_record(a, b, i: int) -> bool:
     """Whether log row *i* is the same record in results *a* and *b* (the same run's log, grown)."""
     return all(int(getattr(a, col)[i]) == int(getattr(b, col)[i]) for col in ("time_ns", "cpu", "kind", "source", "value"))
@@ -277,7 +294,8 @@ class EventTableView(QWidget):
         self.cpu_box = QComboBox()
         self.kind_box = QComboBox()
         self.cpu_box.setToolTip("Show only this CPU's records")
-        self.kind_box.setToolTip("Show only records of this kind")
+        self.kind_box.setToolTip("Show only records of this kind, or of kinds read together (tick stop + restart, "
+                                 "idle + wake, broadcast, watchdog)")
         for box in (self.cpu_box, self.kind_box):
             # as wide as the longest entry ("TICK_RESTART (951)"): sized when first shown, with only "all"
             # in them, the kind box cut its entries to "WATCHDC"
@@ -337,6 +355,13 @@ class EventTableView(QWidget):
             # bincount, not np.unique: one pass, no sort of 1e7 bytes
             counts = np.bincount(results.kind, minlength=256)
             names = kind_names(meta)
+            for group, members in KIND_GROUPS.items():
+                if np.count_nonzero(counts[list(members)]) >= 2:
+                    self.kind_box.addItem(f"{group} ({int(counts[list(members)].sum()):,})", group)
+                    self.kind_box.setItemData(self.kind_box.count() - 1, " + ".join(names[k] for k in members),
+                                              Qt.ToolTipRole)
+            if self.kind_box.count() > 1:
+                self.kind_box.insertSeparator(self.kind_box.count())
             for k in np.flatnonzero(counts):
                 self.kind_box.addItem(f"{names[k]} ({counts[k]:,})", int(k))
         if cpus is not None:   # the CPUs of the filter this machine still has
@@ -344,6 +369,10 @@ class EventTableView(QWidget):
         if kinds is not None and len(kinds) == 1 and self.kind_box.findData(next(iter(kinds))) < 0:
             k = next(iter(kinds))   # not in these results (yet): the user's choice stays, with its count
             self.kind_box.addItem(f"{kind_names(meta)[k]} (0)", k)
+        group = _group_of(kinds)
+        if group is not None and self.kind_box.findData(group) < 0:   # a group this run holds one kind of (yet)
+            n = 0 if results is None else int(np.count_nonzero(np.isin(results.kind, list(KIND_GROUPS[group]))))
+            self.kind_box.addItem(f"{group} ({n:,})", group)
         for box in (self.cpu_box, self.kind_box):
             box.blockSignals(False)
         self.set_filter(cpus, kinds)
@@ -359,9 +388,10 @@ class EventTableView(QWidget):
         self.model.set_filter(cpus, kinds)
         for box, sel in ((self.cpu_box, cpus), (self.kind_box, kinds)):
             sel = None if sel is None else list(sel)
-            if sel is None or len(sel) == 1:  # a multi-selection has no combo entry
+            group = _group_of(sel) if box is self.kind_box else None
+            if sel is None or len(sel) == 1 or group is not None:  # another multi-selection has no combo entry
                 box.blockSignals(True)
-                box.setCurrentIndex(max(0, box.findData(None if sel is None else int(sel[0]))))
+                box.setCurrentIndex(max(0, box.findData(group or (None if sel is None else int(sel[0])))))
                 box.blockSignals(False)
         self._update_count()
 
@@ -376,7 +406,8 @@ class EventTableView(QWidget):
 
     def _filter_from_boxes(self, _=None) -> None:
         c, k = self.cpu_box.currentData(), self.kind_box.currentData()
-        self.model.set_filter(None if c is None else [c], None if k is None else [k])
+        kinds = None if k is None else KIND_GROUPS[k] if isinstance(k, str) else [k]
+        self.model.set_filter(None if c is None else [c], kinds)
         self._update_count()
 
     def _update_count(self) -> None:

@@ -222,3 +222,28 @@ def test_the_filter_and_the_selected_record_survive_new_results_of_the_run(qtbot
     longest = max(view.kind_box.fontMetrics().horizontalAdvance(view.kind_box.itemText(i))
                   for i in range(view.kind_box.count()))
     qtbot.waitUntil(lambda: view.kind_box.width() >= longest + 16)
+
+
+def test_kinds_read_together_are_one_entry_of_the_kind_box(qtbot):
+    # one kind at a time split every pair: a CPU's tick stops without the restarts, a broadcast enter without the
+    # IRQ and the wake-up it brought, the watchdog's verdict without the clocksource switch
+    res = simulation.simulate(scenario.apply_sets(scenario.preset("bare-metal-hpet-c3"), ["run.until=100ms"]),
+                              engine="reference")
+    view = EventTableView()
+    qtbot.addWidget(view)
+    view.set_results(res)
+    entries = [view.kind_box.itemText(i) for i in range(view.kind_box.count())]
+    pair = np.isin(res.kind, [Kind.TICK_STOP, Kind.TICK_RESTART])
+    assert f"tick stop + restart ({np.count_nonzero(pair):,})" in entries
+    assert any(e.startswith("broadcast: enter, IRQ, wake-up (") for e in entries)
+    assert not any(e.startswith("watchdog") for e in entries)   # no watchdog round in 100 ms
+    view.cpu_box.setCurrentIndex(view.cpu_box.findData(2))
+    view.kind_box.setCurrentIndex(view.kind_box.findData("tick stop + restart"))
+    assert view.model.rowCount() == np.count_nonzero(pair & (res.cpu == 2)) > 0
+    kinds = {_cell(view, row, COL_KIND) for row in range(view.model.rowCount())}
+    assert kinds == {"TICK_STOP", "TICK_RESTART"}
+    # the filter follows the box, and the box the filter, across the run's next results
+    view.set_results(res)
+    assert view.kind_box.currentData() == "tick stop + restart" and view.model.rowCount() == np.count_nonzero(pair & (res.cpu == 2))
+    view.set_filter(kinds=[Kind.IDLE, Kind.WAKE])
+    assert view.kind_box.currentData() == "idle + wake"
