@@ -19,9 +19,9 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
+from PySide6.QtGui import QBrush, QColor, QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QSplitter,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableWidget, QTableWidgetItem, QToolTip, QVBoxLayout, QWidget)
 
 from tickscope.gui import lane_ticks
 from tickscope.gui.clock_events import marker_lines
@@ -125,6 +125,8 @@ class CompareView(QWidget):
         self.plot.getViewBox().sigYRangeChanged.connect(lambda *_: self._label_lanes())   # scrolled through the CPUs
         self.plot.getViewBox().sigXRangeChanged.connect(lambda *_: self._shade_timer.start(0))
         self.plot.getViewBox().sigResized.connect(lambda *_: self._shade_timer.start(0))
+        # which run, CPU and state is under the pointer: lanes are a few px high and every Nth CPU is labelled
+        self.plot.scene().sigMouseMoved.connect(self._on_hover)
         self.scroll_note = QLabel()
         self.scroll_note.hide()
 
@@ -220,6 +222,36 @@ class CompareView(QWidget):
         """Ticks drawn per run label (every outcome including lost slots), for checking nothing is dropped."""
         return {label: int(sum(t.size for per_cpu in seg.values() for t in per_cpu.values()))
                 for label, seg in zip(self._labels, self._segments)}
+
+    def hover_text(self, scene_pos) -> str:
+        """``B · CPU n · t s · idle C3`` and the run's name on a second line (the lane under *scene_pos*: its
+        run, CPU, the simulated time and what the CPU was doing then), or "" off the lanes."""
+        vb = self.plot.getViewBox()
+        if not self._ncpus or not vb.sceneBoundingRect().contains(scene_pos):
+            return ""
+        p = vb.mapSceneToView(scene_pos)
+        if self._overlay:   # A in a lane's upper half, B in its lower half
+            cpu = int(np.floor(p.y() + 0.5))
+            run = 0 if p.y() < cpu else 1
+        else:
+            cpu, run = divmod(int(np.floor(p.y() + 0.5)), 2)
+        if not 0 <= cpu < self._ncpus or p.x() < 0:
+            return ""
+        t_ns = int(round(p.x() * 1e9))
+        text = f"{'AB'[run]} · CPU {cpu} · {t_ns / 1e9:.6f} s"
+        res, spans = self._spans_of[run]
+        if cpu >= self._run_ncpus[run]:
+            text += " · not in this run"
+        elif res is not None and t_ns < raster.view_end_ns(res):
+            text += f" · {raster.state_at(spans, raster.cstate_names(res.meta), cpu, t_ns)}"
+        return f"{text}\n{self._labels[run]}"
+
+    def _on_hover(self, scene_pos) -> None:
+        text = self.hover_text(scene_pos)
+        if text:
+            QToolTip.showText(QCursor.pos(), text, self.plot)
+        else:
+            QToolTip.hideText()
 
     def lane_y(self, run: int, cpu: int) -> float:
         """Centre of run *run*'s (0 = A, 1 = B) marks for *cpu*."""

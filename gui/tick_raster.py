@@ -436,15 +436,22 @@ class TickRasterView(QtWidgets.QWidget):
             self.overview_widget.getPlotItem().getAxis("left").setWidth(width)
 
     def hover_text(self, scene_pos) -> str:
-        """``CPU n · t s`` (the lane's name and the simulated time) at *scene_pos*, or "" off the lanes."""
+        """``CPU n · t s · idle C3`` (the lane's name, the simulated time and, on a CPU lane, what the CPU was
+        doing) at *scene_pos*, or "" off the lanes."""
         vb = self.plot_item.getViewBox()
-        if self._data is None or not vb.sceneBoundingRect().contains(scene_pos):
+        data = self._data
+        if data is None or not vb.sceneBoundingRect().contains(scene_pos):
             return ""
         p = vb.mapSceneToView(scene_pos)
         lane = int(np.floor(p.y()))
-        if not 0 <= lane < self._data.nlanes or p.x() < 0:
+        if not 0 <= lane < data.nlanes or p.x() < 0:
             return ""
-        return f"{self._data.lane_names[lane]} · {scen_time(x_to_ns(p.x()))}"
+        t_ns = x_to_ns(p.x())
+        text = f"{data.lane_names[lane]} · {scen_time(t_ns)}"
+        if lane < data.ncpu_lanes and t_ns < data.end_ns:
+            # zoomed out, the lane's idle shading is under its tick marks (the legend says so): the state is read here
+            text += f" · {raster.state_at(data.spans, data.cstate_names, lane, t_ns)}"
+        return text
 
     def _on_hover(self, scene_pos) -> None:
         text = self.hover_text(scene_pos)

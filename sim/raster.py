@@ -41,7 +41,7 @@ __all__ = [
     "MARK_NONE", "MARK_HW_FIRE", "MARK_OFF_GRID", "MARK_ON_TIME", "MARK_BROADCAST", "MARK_STEAL", "MARK_LATE",
     "MARK_HW_ETIME", "MARK_DUPLICATE", "MARK_LOST", "N_MARKS", "MARK_NAMES",
     "BG_NONE", "BG_IDLE", "BG_STEAL", "MAX_CSTATES", "LIGHT_COLORS", "DARK_COLORS", "background_color", "composite", "depth_ramp",
-    "RasterData", "idle_spans", "steal_spans", "lane_spans", "view_end_ns", "cpu_lane_name", "device_lane_names", "cstate_names", "build",
+    "RasterData", "idle_spans", "steal_spans", "lane_spans", "state_at", "view_end_ns", "cpu_lane_name", "device_lane_names", "cstate_names", "build",
     "lane_bands", "render", "planes", "pixel_columns", "highlight_plane", "background_plane", "shared_depths", "idle_shade",
 ]
 
@@ -254,6 +254,35 @@ def idle_spans(res: Results, end_ns: int) -> dict[int, tuple[np.ndarray, np.ndar
         m = codes == code
         out[int(code)] = (starts[m], ends[m], lanes[m])
     return out
+
+
+def state_at(spans: dict, state_names: list[str], cpu: int, t_ns: int) -> str:
+    """What lane *cpu* shows at *t_ns*: ``idle C3`` (a name of *state_names*), ``steal`` or ``running``.
+
+    Parameters
+    ----------
+    spans : dict
+        The lanes' background periods, :func:`lane_spans` (or :attr:`RasterData.spans`).
+    state_names : list of str
+        The idle states' names by index (:func:`cstate_names`, :attr:`RasterData.cstate_names`).
+    cpu, t_ns : int
+        The lane and the moment.
+
+    Returns
+    -------
+    str
+        Steal wins over idle, as in the lane's shading.
+    """
+    found = BG_NONE
+    for code, (start, end, lane) in spans.items():
+        if code > found and np.any((lane == cpu) & (start <= t_ns) & (t_ns < end)):
+            found = code
+    if found == BG_STEAL:
+        return "steal"
+    if found == BG_NONE:
+        return "running"
+    i = found - BG_IDLE
+    return f"idle {state_names[i] if i < len(state_names) else f'state {i}'}"
 
 
 def steal_spans(res: Results) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -368,3 +368,34 @@ def test_compare_mode_names_the_views_that_show_run_a(qtbot):
     assert single.central_tabs.tabText(0) == "Ticks"
     assert single.docks["Idle residency"].windowTitle() == "Idle residency"
     single.close()
+
+
+def test_hovering_a_compare_lane_names_the_run_cpu_time_and_state(qtbot):
+    """The raster says which lane and moment is under the pointer; the compare view, whose lanes are a few px high
+    and labelled every Nth CPU, said nothing, and its C-state shading had only a legend to be read by."""
+    from PySide6.QtCore import QPointF
+
+    from tickscope.gui.compare import CompareView
+    from tickscope.sim import analysis, scenario, simulation
+    from tickscope.sim.events import Kind
+
+    a = scenario.apply_sets(scenario.preset("bare-metal-hpet-c3"), ['run.until="100ms"'])
+    b = scenario.apply_sets(a, ['machine.broadcast="none"'])
+    res_a, res_b = (simulation.simulate(sc, engine="reference") for sc in (a, b))
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(1200, 700)
+    view.show()
+    view.set_results_pair(res_a, analysis.summarize(res_a), res_b, analysis.summarize(res_b), "hpet", "none")
+    vb = view.plot.getViewBox()
+    names = [c["name"] for c in res_a.meta["cstates"]]
+    for run, res in enumerate((res_a, res_b)):
+        i = int(np.flatnonzero((res.kind == Kind.WAKE) & (res.cpu == 2) & (res.value > 1_000_000))[0])
+        t = int(res.time_ns[i]) - int(res.value[i]) // 2
+        text = view.hover_text(vb.mapViewToScene(QPointF(t / 1e9, view.lane_y(run, 2))))
+        assert text == f"{'AB'[run]} · CPU 2 · {t / 1e9:.6f} s · idle {names[int(res.source[i])]}\n{('hpet', 'none')[run]}"
+    view.set_overlay(True)
+    i = int(np.flatnonzero((res_b.kind == Kind.WAKE) & (res_b.cpu == 3) & (res_b.value > 1_000_000))[0])
+    t = int(res_b.time_ns[i]) - int(res_b.value[i]) // 2
+    assert view.hover_text(vb.mapViewToScene(QPointF(t / 1e9, view.lane_y(1, 3)))).startswith(f"B · CPU 3 · {t / 1e9:.6f} s")
+    assert view.hover_text(QPointF(-50, -50)) == ""

@@ -232,9 +232,32 @@ def test_hovering_a_lane_names_its_cpu_and_the_time(qtbot):
     view = _view(qtbot, res)
     vb = view.plot_item.getViewBox()
     at = vb.mapViewToScene(QPointF(0.0421, 137.5))
-    assert view.hover_text(at) == "CPU 137 · 0.042100 s"
+    assert view.hover_text(at).startswith("CPU 137 · 0.042100 s · ")
     assert view.hover_text(vb.mapViewToScene(QPointF(0.05, 0.5))).startswith("CPU 0 · ")
     assert view.hover_text(QPointF(-50, -50)) == ""   # off the lanes: no text
+
+
+def test_hovering_a_cpu_lane_says_what_the_cpu_was_doing_then(qtbot):
+    """Zoomed out over many-cores the idle shading is under the tick marks (the legend says so): the tooltip
+    reads the C-state at the pointer, as the IDLE and WAKE records have it."""
+    from PySide6.QtCore import QPointF
+
+    from tickscope.sim import scenario, simulation
+
+    res = simulation.simulate(scenario.preset("many-cores"), until_ns=100_000_000)
+    view = _view(qtbot, res)
+    vb = view.plot_item.getViewBox()
+    names = [c["name"] for c in res.meta["cstates"]]
+    cpu = 137
+    wakes = np.flatnonzero((res.kind == Kind.WAKE) & (res.cpu == cpu) & (res.value > 2_000_000))
+    i = int(wakes[0])
+    t_end, state = int(res.time_ns[i]), names[int(res.source[i])]
+    during = t_end - int(res.value[i]) // 2              # the middle of a long sleep
+    text = view.hover_text(vb.mapViewToScene(QPointF(during / 1e9, cpu + 0.5)))
+    assert text.endswith(f" · idle {state}") and text.startswith(f"CPU {cpu} · ")
+    busy = np.flatnonzero((res.kind == Kind.IDLE) & (res.cpu == cpu) & (res.time_ns > t_end))[0]
+    between = (t_end + int(res.time_ns[busy])) // 2       # woken, not idle again yet
+    assert view.hover_text(vb.mapViewToScene(QPointF(between / 1e9, cpu + 0.5))).endswith(" · running")
 
 
 def test_legend_counts_the_timer_interrupts_the_cpu_lanes_do_not_draw(qtbot):
