@@ -34,6 +34,7 @@ PAN_FRACTION = 0.25
 # Live frames redraw the whole-run overview strip at most 4x/s: it costs as much as the main view in
 # follow mode (both show every mark: ~10 ms per 1e6 here), and only its right edge changes.
 OVERVIEW_LIVE_EVERY_S = 0.25
+NS_SPAN_NS = 1_000_000   # a view narrower than 1 ms gives the pointer's time to the ns (µs digits read alike)
 LANE_AXIS_MIN_PX = 110   # the lane label axis: "CPU 255", "lapic-deadline/3" and the "overview" strip's label
 LANE_AXIS_MAX_PX = 220
 LANE_AXIS_PAD_PX = 12    # the label's offset from the axis line, and a little room
@@ -44,8 +45,11 @@ def ns_to_x(t_ns) -> float:
     return t_ns / 1e9
 
 
-def scen_time(t_ns: int) -> str:
-    """*t_ns* in seconds to the µs, as the event table and the kernel log write it (``1.234567 s``)."""
+def scen_time(t_ns: int, span_ns: int | None = None) -> str:
+    """*t_ns* in seconds to the µs, as the event table and the kernel log write it (``1.234567 s``); to the ns
+    (``1.500000769 s``) in a view narrower than :data:`NS_SPAN_NS`, where a tick's latency is read."""
+    if span_ns is not None and span_ns < NS_SPAN_NS:
+        return f"{t_ns // 10**9}.{t_ns % 10**9:09d} s" if t_ns >= 0 else f"{t_ns / 1e9:.9f} s"
     return f"{t_ns / 1e9:.6f} s"
 
 
@@ -447,7 +451,8 @@ class TickRasterView(QtWidgets.QWidget):
         if not 0 <= lane < data.nlanes or p.x() < 0:
             return ""
         t_ns = x_to_ns(p.x())
-        text = f"{data.lane_names[lane]} · {scen_time(t_ns)}"
+        t0, t1 = self.view_range()
+        text = f"{data.lane_names[lane]} · {scen_time(t_ns, t1 - t0)}"
         if lane < data.ncpu_lanes and t_ns < data.end_ns:
             # zoomed out, the lane's idle shading is under its tick marks (the legend says so): the state is read here
             text += f" · {raster.state_at(data.spans, data.cstate_names, lane, t_ns)}"

@@ -399,3 +399,6 @@ def test_hovering_a_compare_lane_names_the_run_cpu_time_and_state(qtbot):
     t = int(res_b.time_ns[i]) - int(res_b.value[i]) // 2
     assert view.hover_text(vb.mapViewToScene(QPointF(t / 1e9, view.lane_y(1, 3)))).startswith(f"B · CPU 3 · {t / 1e9:.6f} s")
     assert view.hover_text(QPointF(-50, -50)) == ""
+    view.plot.setXRange((t - 1000) / 1e9, (t + 1000) / 1e9, padding=0)   # 2 µs: the pointer's time to the ns
+    text = view.hover_text(vb.mapViewToScene(QPointF(t / 1e9, view.lane_y(1, 3))))
+    assert text.startswith(f"B · CPU 3 · {t // 10**9}.{t % 10**9:09d} s")

@@ -272,3 +272,20 @@ def test_legend_counts_the_timer_interrupts_the_cpu_lanes_do_not_draw(qtbot):
     assert f"timer interrupts without a tick {irqs} (not drawn: Ctrl+H shows them in the device lanes)" in view.legend.text()
     view.set_show_hardware(True)   # drawn there now, counted as device interrupts
     assert "without a tick" not in view.legend.text() and "device interrupt" in view.legend.text()
+
+
+def test_zoomed_in_to_a_tick_the_tooltip_reads_the_time_to_the_ns(qtbot, short_results):
+    # 2 µs around a tick's slot: "1.500000 s" at the slot and "1.500001 s" at the tick, its 769 ns of latency
+    # unreadable from the pointer (the axis reads to 100 ns there)
+    from PySide6.QtCore import QPointF
+
+    view = _view(qtbot, short_results)
+    res = short_results
+    i = int(np.flatnonzero((res.kind == Kind.TICK) & (res.time_ns > 50_000_000) & (res.cpu == 1))[0])
+    t, slot = int(res.time_ns[i]), int(res.value[i])
+    vb = view.plot_item.getViewBox()
+    view.set_view_range(slot - 500, t + 1500)
+    at_tick = view.hover_text(vb.mapViewToScene(QPointF(t / 1e9, 1.5)))
+    assert at_tick.startswith(f"CPU 1 · {t // 10**9}.{t % 10**9:09d} s")
+    view.fit()   # the whole run: µs, as the event table writes times
+    assert view.hover_text(vb.mapViewToScene(QPointF(0.05, 1.5))).startswith("CPU 1 · 0.050000 s")
