@@ -129,6 +129,12 @@ class PlotSource:
         found once, not in every frame of a demo video."""
         return clock_events(self.results)
 
+    @cached_property
+    def untick_irq_times(self) -> np.ndarray:
+        """Times (ns, in log order) of the timer interrupts that ran no tick (a NO_HZ CPU woken for an hrtimer):
+        the CPU lanes do not draw them, the legend counts them."""
+        return self.results.time_ns[self.results.kind == Kind.IRQ]
+
     @property
     def end_ns(self) -> int:
         return int(self.meta.get("now_ns") or self.meta.get("until_ns") or 1)

@@ -269,3 +269,21 @@ def test_a_compare_figure_shades_each_c_state_alike_in_both_runs(qapp, tmp_path)
     c3 = raster.composite(raster.idle_shade(raster.LIGHT_COLORS, 0.4), (255, 255, 255))
     fills = {g.get("fill") for g in root.iter(f"{SVG}g")}
     assert "#%02x%02x%02x" % c3 in fills
+
+
+def test_the_exported_raster_counts_the_timer_interrupts_its_lanes_do_not_draw(qapp, tmp_path):
+    # the app's legend says "timer interrupts without a tick N (not drawn)"; the export said nothing, and
+    # laptop-deep-idle's figure read as CPUs that hardly woke (45 marks in 5 s; they woke ~600 times for user timers)
+    from tickscope.sim.events import Kind
+
+    res = simulation.simulate(scenario.apply_sets(scenario.preset("laptop-deep-idle"), ['run.until="500ms"']),
+                              engine="reference")
+    irqs = int(np.count_nonzero(res.kind == Kind.IRQ))
+    assert irqs > 0
+    src = pe.PlotSource(res)
+    _, texts = _svg(pe.write_svg(src, "raster", tmp_path / "r.svg", pe.PlotOptions()))
+    assert any(f"not drawn: {irqs:,} timer interrupts that ran no tick" in t for t in texts), texts[-6:]
+    busy = pe.PlotSource(simulation.simulate(scenario.apply_sets(scenario.preset("bare-metal-lapic"),
+                                                                 ['run.until="100ms"']), engine="reference"))
+    _, texts = _svg(pe.write_svg(busy, "raster", tmp_path / "b.svg", pe.PlotOptions()))
+    assert not any("not drawn" in t for t in texts)   # none to count: nothing said
