@@ -216,6 +216,10 @@ class CompareView(QWidget):
     def overlay(self) -> bool:
         return self._overlay
 
+    def run_labels(self) -> tuple[str, str]:
+        """The names runs A and B are shown under (by the settings that differ when both are one scenario)."""
+        return self._labels
+
     def diff_rows(self) -> list[dict]:
         return list(self._rows)
 

@@ -369,12 +369,33 @@ class ExportDialog(QtWidgets.QDialog):
 
 
 def plot_options_for(window, width_pt, height_pt, dpi, raster_window=None) -> pe.PlotOptions:
-    """Options carrying the window's markers, and *raster_window* ``(t0_ns, t1_ns)`` (None: the whole run)."""
+    """Options carrying the window's markers, *raster_window* ``(t0_ns, t1_ns)`` (None: the whole run) and, in
+    compare mode, run B (its raster drawn under run A's, as the Compare A/B tab shows them)."""
     markers = window.measure.markers() if getattr(window, "measure", None) is not None else []
     sc = window.model.scenario()
     caption = pe.Caption(f"tickscope: {sc.name}", sc.description)
-    return pe.PlotOptions(width_pt=width_pt, height_pt=height_pt, dpi=dpi, markers=markers, caption=caption,
+    opts = pe.PlotOptions(width_pt=width_pt, height_pt=height_pt, dpi=dpi, markers=markers, caption=caption,
                           window=raster_window)
+    opts.compare = _run_b_source(window)
+    return opts
+
+
+def _run_labels(window) -> tuple[str, str] | None:
+    """Compare mode: the names the Compare A/B tab gives runs A and B; None otherwise."""
+    view = getattr(window, "compare_view", None)
+    if getattr(window, "compare_controller", None) is None or view is None:
+        return None
+    return view.run_labels()
+
+
+def _run_b_source(window) -> pe.PlotSource | None:
+    """Compare mode: run B's results to draw beside A's (the export drew run A alone, named as if the only run)."""
+    ctl = getattr(window, "compare_controller", None)
+    snap = ctl.last_snapshot if ctl is not None else None
+    res = snap["results"] if snap else None
+    if res is None or len(res) == 0 or int(res.meta.get("now_ns") or 0) <= 0:
+        return None
+    return pe.PlotSource(res, name=_run_labels(window)[1], scenario_toml=res.meta.get("scenario"))
 
 
 def visible_range(window) -> tuple[int, int] | None:
@@ -394,7 +415,9 @@ def source_for(window) -> pe.PlotSource:
     res = window.results
     if res is None or len(res) == 0 or int(res.meta.get("now_ns") or 0) <= 0:   # not run: the boot's lines alone
         raise InputError("nothing to export yet: run the scenario or open a recording first")
-    return pe.PlotSource(res, scenario_toml=res.meta.get("scenario") or window.model.scenario().to_toml())
+    labels = _run_labels(window)
+    return pe.PlotSource(res, name=labels[0] if labels else None,
+                         scenario_toml=res.meta.get("scenario") or window.model.scenario().to_toml())
 
 
 def export_with_progress(window, req: ExportRequest, parent=None):

@@ -301,21 +301,26 @@ def paint_figure(p: QtGui.QPainter, width_pt: float, height_pt: float, src: Plot
     if view == CAPTION_ONLY or src is None:
         pass
     elif view == "raster" and opts.compare is not None:
-        h = body.height() / 2
-        depth_a, depth_b = raster.shared_depths(src.meta, opts.compare.meta)   # one shade per C-state in both
-        paint_raster(p, QtCore.QRectF(body.left(), body.top(), body.width(), h - 4), src, opts,
-                     title=f"A: {src.name}", compact=True, depths=depth_a)
-        paint_raster(p, QtCore.QRectF(body.left(), body.top() + h, body.width(), h - 4), opts.compare, opts,
-                     title=f"B: {opts.compare.name}", compact=True, depths=depth_b)
+        _paint_compare_raster(p, body, src, opts)
     elif view == "all":
         w, h = body.width() / 2, body.height() / 2
         for i, name in enumerate(VIEWS):
             cell = QtCore.QRectF(body.left() + (i % 2) * w, body.top() + (i // 2) * h, w - 10, h - 8)
-            PAINTERS[name](p, cell, src, opts)
+            PAINTERS[name](p, cell, src, opts)   # run A's, named in the subtitle (a cell has no room for A over B)
     else:
         PAINTERS[view](p, body, src, opts)
     draw_text(p, rect.right(), rect.bottom(), f"tickscope {__version__}", FOOT_PT, "right",
               color=QtGui.QColor(140, 140, 140))
+
+
+def _paint_compare_raster(p, rect: QtCore.QRectF, src: PlotSource, opts: PlotOptions) -> None:
+    """Run A's raster over run B's (*opts.compare*), each C-state shaded alike in both."""
+    h = rect.height() / 2
+    depth_a, depth_b = raster.shared_depths(src.meta, opts.compare.meta)   # one shade per C-state in both
+    paint_raster(p, QtCore.QRectF(rect.left(), rect.top(), rect.width(), h - 4), src, opts,
+                 title=f"A: {src.name}", compact=True, depths=depth_a)
+    paint_raster(p, QtCore.QRectF(rect.left(), rect.top() + h, rect.width(), h - 4), opts.compare, opts,
+                 title=f"B: {opts.compare.name}", compact=True, depths=depth_b)
 
 
 # -- output formats ----------------------------------------------------------------

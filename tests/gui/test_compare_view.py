@@ -402,3 +402,33 @@ def test_hovering_a_compare_lane_names_the_run_cpu_time_and_state(qtbot):
     view.plot.setXRange((t - 1000) / 1e9, (t + 1000) / 1e9, padding=0)   # 2 µs: the pointer's time to the ns
     text = view.hover_text(vb.mapViewToScene(QPointF(t / 1e9, view.lane_y(1, 3))))
     assert text.startswith(f"B · CPU 3 · {t // 10**9}.{t % 10**9:09d} s")
+
+
+def test_file_export_in_compare_mode_draws_run_b_under_run_a(qtbot, tmp_path):
+    """File > Export in compare mode drew run A alone, titled as if it were the only run: the figure for the list
+    lost the comparison the user was looking at."""
+    import xml.etree.ElementTree as ET
+
+    from tickscope.gui import export_dialog as ed
+    from tickscope.gui import plot_export as pe
+    from tickscope.gui.main_window import MainWindow
+    from tickscope.sim import scenario as scen
+
+    a = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ['run.until="30ms"'])
+    b = scen.apply_sets(a, ['machine.broadcast="none"'])
+    win = MainWindow(a, engine="reference", compare=b, persistent=False)
+    qtbot.addWidget(win)
+    win.run_to_end()
+    opts = ed.plot_options_for(win, 800, 500, 96)
+    out = pe.write_svg(ed.source_for(win), "raster", tmp_path / "ab.svg", opts)
+    texts = ["".join(t.itertext()) for t in ET.parse(out).getroot().iter("{http://www.w3.org/2000/svg}text")]
+    assert any(t.startswith('A: bare-metal-hpet-c3 [machine.broadcast="hpet"]') for t in texts), texts[:8]
+    assert any(t.startswith('B: bare-metal-hpet-c3 [machine.broadcast="none"]') for t in texts), texts[:8]
+    win.controller.shutdown()
+    win.compare_controller.shutdown()
+    single = MainWindow(a, engine="reference", persistent=False)
+    qtbot.addWidget(single)
+    single.run_to_end()
+    assert ed.plot_options_for(single, 800, 500, 96).compare is None
+    assert ed.source_for(single).name == "bare-metal-hpet-c3"
+    single.controller.shutdown()
