@@ -307,8 +307,11 @@ def test_lanes_are_shaded_by_c_state_alike_in_both_runs(qtbot, broadcast_pair):
     assert np.any((rb.kind == Kind.WAKE) & (rb.source == c1e)) and not np.any((rb.kind == Kind.WAKE) & (rb.source == c3))
     view = _shown(qtbot, broadcast_pair)
     colors = raster.DARK_COLORS   # the view's default theme
-    # C1 < C1E < C3 by exit latency in both runs: C3 takes the deepest shade, C1E the middle one
-    deep, mid = tuple(colors["idle_deep"]), tuple(colors["idle_mid"])
+    # C1 < C1E < C3 by exit latency in both runs: C3 takes the deepest shade, C1E the middle one (drawn at
+    # SHADE_ALPHA of the raster's opacity, so that the ticks over them read)
+    from tickscope.gui.compare import SHADE_ALPHA
+
+    deep, mid = ((*colors[k][:3], round(colors[k][3] * SHADE_ALPHA)) for k in ("idle_deep", "idle_mid"))
     start, end = _longest_sleep(ra, 1, c3)
     t0, t1 = start - 1000, end + 1000
     img = view.shade_image(t0, t1, 100)
