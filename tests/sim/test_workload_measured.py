@@ -48,27 +48,24 @@ def test_a_c_states_exit_latency_comes_before_the_busy_period(engine):
     assert wakes[:3].tolist() == [4_085_000, 8_170_000, 12_255_000]
 
 
-def test_uniform_busy_periods_keep_the_busy_fraction_within_its_spread():
+@pytest.mark.parametrize("busy_period,fraction,seconds,share_tol,stops,stops_tol", [
     # busy U(1, 3) ms, busy 30 %: idle periods scaled by 7/3, U(2.333, 7) ms; a cycle is 6.667 ms on average, 3000
     # in 20 s.  Per cycle 0.7 B - 0.3 I has variance 0.49 x 1/3 + 0.09 x 49/27 = 0.327 ms^2, so the measured share
     # has a spread of 0.572 / (6.667 sqrt(3000)) = 0.0016: 0.3 +- 0.0065 is 4 of them.  The tick stops once per
     # idle period: 3000 +- 4 x 12 (renewal count: variance T var(cycle) / mean^3 = 20000 x 2.148 / 296.3)
-    until = 20 * S
-    res = run(['workload.kind="mixed"', "workload.busy_fraction=0.3",
-               'workload.busy_period={dist="uniform", min="1ms", max="3ms"}'], until)
-    assert all(abs(s - 0.3) < 0.0065 for s in busy_share(res, until)), busy_share(res, until)
-    assert all(abs(c["tick_stops"] - 3000) < 48 for c in analysis.per_cpu(res))
-
-
-def test_exponential_busy_periods_keep_their_mean():
+    ('{dist="uniform", min="1ms", max="3ms"}', 0.3, 20, 0.0065, 3000, 48),
     # busy exp(3 ms), busy 40 %: idle exp(4.5 ms), cycles of 7.5 ms, 4000 in 30 s; the count varies by
     # sqrt(30000 x (9 + 20.25) / 7.5^3) = 46 (4 sigma: 183); the share by sqrt(0.36 x 9 + 0.16 x 20.25) /
     # (7.5 sqrt(4000)) = 0.0054 (4 sigma: 0.0215).  A mean off by 5 % moves the count by 200.
-    until = 30 * S
-    res = run(['workload.kind="mixed"', "workload.busy_fraction=0.4",
-               'workload.busy_period={dist="exponential", mean="3ms"}'], until)
-    assert all(abs(s - 0.4) < 0.0215 for s in busy_share(res, until)), busy_share(res, until)
-    assert all(abs(c["tick_stops"] - 4000) < 183 for c in analysis.per_cpu(res))
+    ('{dist="exponential", mean="3ms"}', 0.4, 30, 0.0215, 4000, 183),
+], ids=["uniform", "exponential"])
+def test_random_busy_periods_keep_the_busy_fraction_and_cycle_count_within_their_spread(
+        busy_period, fraction, seconds, share_tol, stops, stops_tol):
+    until = seconds * S
+    res = run(['workload.kind="mixed"', f"workload.busy_fraction={fraction}", f"workload.busy_period={busy_period}"],
+              until)
+    assert all(abs(s - fraction) < share_tol for s in busy_share(res, until)), busy_share(res, until)
+    assert all(abs(c["tick_stops"] - stops) < stops_tol for c in analysis.per_cpu(res))
 
 
 def test_user_timers_fire_at_their_rates_and_their_work_is_the_only_busy_time():
