@@ -188,3 +188,24 @@ def test_pit_broadcast_beside_an_hpet_is_refused_naming_the_hpet():
     with pytest.raises(InputError, match=r"'pit': no such global clock event device on this machine "
                                          r"\(with an HPET, the kernel registers no PIT clock event device\)$"):
         Simulation(sc, engine="reference")
+
+
+@pytest.mark.parametrize("forced", ["vmi-alarm", "lapic"])
+def test_clockevent_override_on_vmi_2007_is_refused_the_alarm_is_no_clock_event_device(forced):
+    # the 2.6.21 VMI alarm runs its own do_timer loops, not through clockevents: "vmi-alarm" was accepted (and did
+    # nothing) and the refusal of any other name listed it as a device to choose
+    from tickscope.sim.errors import InputError
+
+    sc = scen.apply_sets(scen.preset("vmi-2007"), [f'kernel.clockevent="{forced}"'])
+    with pytest.raises(InputError) as err:
+        Simulation(sc, engine="reference")
+    assert str(err.value) == (f"kernel.clockevent: {forced!r} is not a clock event device on this machine (it has none: "
+                              "vmi-alarm drives the tick itself, not through clockevents; leave kernel.clockevent empty)")
+
+
+def test_clockevent_override_refusal_lists_only_clock_event_devices():
+    from tickscope.sim.errors import InputError
+
+    sc = scen.apply_sets(scen.preset("xen-pv"), ['kernel.clockevent="lapic"'])
+    with pytest.raises(InputError, match=r"'lapic' is not a clock event device on this machine \(devices: xen\)$"):
+        Simulation(sc, engine="reference")
