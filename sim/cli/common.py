@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from tickscope.sim import boot, scenario as scen, shipped
+from tickscope.sim import boot, boot_devices, scenario as scen, shipped
 from tickscope.sim.errors import InputError
 
 
@@ -78,7 +79,11 @@ def scenario_from_args(args, default_preset=None) -> scen.Scenario:
     # what only booting the machine can check (a clocksource or broadcast device it does not register):
     # checked here so that the message says where the scenario came from
     where = str(path) if path else f"preset {preset or default_preset}"
-    boot.check_boots(sc, f"{where}{' with --set' if args.sets else ''}")
+    where = f"{where}{' with --set' if args.sets else ''}"
+    boot.check_boots(sc, where)
+    # hardware the guest's kernel never uses is not an error (the machine's defaults have it), but not silent either
+    if note := boot_devices.unused_hpet_pit(sc):
+        print(f"tickscope: note: {where}: {note}", file=sys.stderr)
     return sc
 
 

@@ -400,3 +400,21 @@ def test_the_header_says_the_simulated_time_exactly(until, shown, capsys):
     # `:g` printed 3999999ns as "simulated 0.004 s" and 10 ns as "simulated 1e-08 s"
     assert main(["run", "--preset", "laptop-deep-idle", "--until", until, "--engine", "reference"]) == 0
     assert shown in capsys.readouterr().out.splitlines()[0]
+
+
+@pytest.mark.parametrize("preset,sets,note", [
+    ("xen-pv", ["machine.hpet=true", "machine.pit=true"], "preset xen-pv with --set: machine.hpet = true and machine.pit "
+     "= true: not used (a xen-pv guest sees no emulated timer hardware); the run is the same with machine.hpet = false "
+     "and machine.pit = false"),
+    ("vmi-2007", ["machine.hpet=true"], "preset vmi-2007 with --set: machine.hpet = true: not used (a vmi-2007 "
+     "kernel's vmi_time_init enables no HPET and stops the PIT); the run is the same with machine.hpet = false"),
+])
+def test_hpet_or_pit_a_pv_guest_never_uses_is_noted_on_stderr(preset, sets, note, capsys):
+    # they were silently ignored; not refused: the machine's defaults have both, and saved scenarios write them
+    argv = ["run", "--preset", preset, "--until", "20ms", "--json", "--engine", "reference"]
+    assert main(argv + [a for s in sets for a in ("--set", s)]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"tickscope: note: {note}\n"
+    assert main(argv) == 0   # the presets themselves say what their guest sees: no note, the same run
+    again = capsys.readouterr()
+    assert again.err == "" and json.loads(again.out)["cpus"] == json.loads(out)["cpus"]
