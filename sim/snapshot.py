@@ -5,11 +5,14 @@ prints byte for byte in the kernel's formats.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from tickscope.sim import boot as B
 from tickscope.sim import procfs
 from tickscope.sim.events import HANDLER_NAMES, Kind, TickMode
+from tickscope.sim.simulation import Simulation
 
 #: CLOCK_REALTIME - CLOCK_MONOTONIC at boot: the simulated machine booted at 2026-01-01T00:00:00Z.
 WALL_EPOCH_NS = 1_767_225_600 * 10**9
@@ -252,6 +255,52 @@ def proc_files(sim) -> dict[str, str]:
     files = dict(reading) if reading and set(reading) == set(TIMER_LIST_TITLES) else timer_list_files(sim)
     files["/proc/interrupts"] = interrupts_text(sim)
     return files
+
+
+def proc_files_at(scenario, at_ns: int, engine: str = "auto", seed: int | None = None,
+                  on_progress: Callable[[int, int], None] | None = None, cancel: Callable[[], bool] | None = None,
+                  slices: int = 200) -> dict[str, str]:
+    """The simulated kernel's /proc files at *at_ns* of *scenario*'s run, by title (as :func:`proc_files`): the
+    texts ``tickscope timer-list --at`` (both layouts) and ``tickscope interrupts --at`` print for that instant.
+
+    The scenario is simulated again from boot to *at_ns*: same scenario and seed, same event log up to there
+    (the engines are deterministic), whatever ``run.until`` the run that asked went on to.
+
+    Parameters
+    ----------
+    scenario : tickscope.sim.scenario.Scenario
+        What was run.
+    at_ns : int
+        The instant to read at (1 ns .. ``UNTIL_MAX_NS``).
+    engine : {"auto", "cython", "reference"}
+        Which engine simulates.
+    seed : int, optional
+        Overrides ``run.seed`` (a seed the run was given apart from its scenario).
+    on_progress : callable(now_ns, at_ns), optional
+        Called after every slice of the simulation.
+    cancel : callable() -> bool, optional
+        Polled after every slice; a true answer raises :class:`~tickscope.sim.simulation.Cancelled`.
+    slices : int
+        How many slices the simulation to *at_ns* takes (how often progress and cancel are looked at).
+
+    Returns
+    -------
+    dict of str to str
+        Title -> text: ``TIMER_LIST_TITLES`` and ``"/proc/interrupts"``.
+
+    Raises
+    ------
+    InputError
+        If *at_ns* or *seed* is out of range, or the scenario does not boot.
+    Cancelled
+        If *cancel* answered true.
+    """
+    sim = Simulation(scenario, engine=engine, seed=seed, until_ns=at_ns)
+    # the timer lists where the kernel's clock reads at_ns, the interrupt counts after the end's deliveries:
+    # as a GUI run reads its end, and as `timer-list --at` / `interrupts --at` read theirs
+    sim.at_end = timer_list_files
+    sim.run(on_progress=on_progress, cancel=cancel, slices=slices)
+    return proc_files(sim)
 
 
 def timer_list_text(sim, version: str = "v0.10") -> str:
