@@ -198,6 +198,7 @@ def build_actions(window) -> None:
     m = mb.addMenu("&Measure")
     act("cursors", "Place cursors A/B in view", "Ctrl+Shift+A", w.measure.place_cursors_in_view, menu=m)
     act("marker", "Add marker at view centre", "Ctrl+M", lambda: w.measure.add_marker(), menu=m)
+    act("proc_read_at", "Read /proc files at…", "Ctrl+Alt+K", w.focus_proc_read_at, menu=m)
 
     m = mb.addMenu("&Help")
     act("palette", "Command palette…", "Ctrl+Shift+P", lambda: w.palette_dialog.open_palette(), menu=m)

@@ -124,6 +124,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks["Histograms"].raise_()
         self.docks["Proc files"].visibilityChanged.connect(self.proc_view.set_on_screen)
         self.proc_view.set_on_screen(False)   # behind the Histograms tab
+        self._connect_proc_reading()
         self.tabifyDockWidget(self.docks["Scenario"], self.docks["Measure"])
         self.docks["Scenario"].raise_()
         self.resizeDocks([self.docks["Scenario"]], [330], QtCore.Qt.Horizontal)
@@ -171,6 +172,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self.raster.setFocus()
 
     # -- construction ---------------------------------------------------------
+    def _connect_proc_reading(self) -> None:
+        """The Proc files panel's "Read at": run A's controller reads the files at an instant in the background;
+        "At cursor A" follows the Measure panel's cursor A."""
+        view, ctl = self.proc_view, self.controller
+        view.read_requested.connect(self._read_proc_files_at)
+        view.end_requested.connect(ctl.cancel_proc_read)
+        ctl.proc_read_progress.connect(view.show_read_progress)
+        ctl.proc_read_done.connect(view.show_reading)
+        ctl.proc_read_failed.connect(view.show_read_failure)
+        self.measure.cursors_changed.connect(lambda: view.set_cursor_ns(self.measure.cursor_ns("A")))
+
+    def _read_proc_files_at(self, at_ns) -> None:
+        if not self.controller.read_proc_files_at(at_ns):
+            self.proc_view.show_read_failure(at_ns, self.controller.last_error or "the scenario does not boot")
+
     def _dock(self, title, widget, area, shortcut):
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
@@ -320,7 +336,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if same and "procfs" in snap:   # a stop's snapshot (the ones published during a run carry none)
             # read where the run was judged: a pause's instant, or the end (the in-flight interrupts the end
             # delivered a little later count, but the kernel's clock reads the end, as timer_list's "now at" says)
-            self.proc_view.set_files(snap["procfs"], int(results.meta["until_ns"]))
+            # (a run not yet started has read them at boot: its until_ns is 1 ns, the least a run may ask for)
+            self.proc_view.set_files(snap["procfs"], min(int(results.meta["until_ns"]), int(results.meta["now_ns"])),
+                                     run=snap.get("tag"))
         elif not same:
             self.proc_view.set_files(None, recording=results is not None)
 
@@ -494,6 +512,14 @@ class MainWindow(QtWidgets.QMainWindow):
     def _focus_until(self):
         self.until_edit.setFocus()
         self.until_edit.selectAll()
+
+    def focus_proc_read_at(self):
+        """The Proc files panel in front, its "Read at" field focused (Ctrl+Alt+K)."""
+        dock = self.docks["Proc files"]
+        dock.show()
+        dock.raise_()
+        self.proc_view.at_edit.setFocus()
+        self.proc_view.at_edit.selectAll()
 
     def _focus_toml(self):
         self.docks["Scenario"].show()

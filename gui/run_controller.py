@@ -2,7 +2,9 @@
 
 The controller owns one scenario's :class:`tickscope.gui.run_worker.EngineWorker` in a
 QThread (see that module for the live path: frames, analysis, the stop's snapshot)
-and turns what it publishes into Qt signals for the views, in the GUI thread.
+and turns what it publishes into Qt signals for the views, in the GUI thread.  It also
+reads the run's /proc files at an earlier instant, in a thread of their own
+(:class:`tickscope.gui.proc_reading.ProcFilesRead`).
 
 :class:`StallProbe` measures how late a 10 ms QTimer fires on the GUI thread:
 its p99 is the event-loop stall figure (target < 50 ms during a run).
@@ -16,6 +18,7 @@ from collections import deque
 import numpy as np
 from PySide6 import QtCore
 
+from tickscope.gui.proc_reading import ProcFilesRead
 from tickscope.gui.run_worker import DEFAULT_STEP_NS, EngineWorker, snapshot
 from tickscope.sim import raster, raster_stream
 from tickscope.sim.errors import InputError
@@ -96,6 +99,9 @@ class RunController(QtCore.QObject):
     progress = QtCore.Signal(object, object)          # now_ns, until_ns
     speed = QtCore.Signal(float)                      # events per second
     error = QtCore.Signal(str)
+    proc_read_progress = QtCore.Signal(object, object)   # now_ns, at_ns: a read_proc_files_at on its way
+    proc_read_done = QtCore.Signal(object, object)       # at_ns, files (title -> text)
+    proc_read_failed = QtCore.Signal(object, str)        # at_ns, why
     _start = QtCore.Signal(int)
 
     def __init__(self, scenario, engine: str = "auto", parent=None):
@@ -115,6 +121,8 @@ class RunController(QtCore.QObject):
         self.last_error: str | None = None  # why the scenario could not boot (state "error"), else None
         self.probe = StallProbe(parent=self)
         self.stop_ms = 0.0        # GUI time spent showing the last run's final snapshot (views, panels)
+        self._read: ProcFilesRead | None = None     # the /proc reading whose result is awaited
+        self._reads: set[ProcFilesRead] = set()     # every reading thread still running (cancelled ones too)
         self._thread = QtCore.QThread()
         self._thread.setObjectName("tickscope-engine")
         self._worker = EngineWorker()
@@ -172,6 +180,38 @@ class RunController(QtCore.QObject):
         self._engine = engine
         self.reset()
 
+    def read_proc_files_at(self, at_ns: int) -> bool:
+        """Read this run's /proc files at *at_ns* in the background: the scenario simulated again (same seed and
+        engine) from boot to there, as ``tickscope timer-list --at`` and ``interrupts --at`` read them.
+
+        ``proc_read_progress`` follows it, then ``proc_read_done`` or ``proc_read_failed``.  A reading in progress
+        is dropped; a reset (a new run, another scenario, seed or engine) drops this one.  False when there is
+        no run to read (the scenario does not boot).
+        """
+        self.cancel_proc_read()
+        sim = self._worker.sim
+        if sim is None:
+            return False
+        read = ProcFilesRead(sim.scenario, int(at_ns), sim.engine_name, sim.seed)
+        read.progressed.connect(self._on_read_progress)
+        read.done.connect(self._on_read_done)
+        read.failed.connect(self._on_read_failed)
+        read.finished.connect(self._on_read_finished)
+        self._read = read
+        self._reads.add(read)
+        read.start()
+        return True
+
+    def cancel_proc_read(self) -> None:
+        """Drop the /proc reading in progress, if any (its thread stops at the end of its slice)."""
+        if self._read is not None:
+            self._read.cancel()
+            self._read = None
+
+    def proc_read_at(self) -> int | None:
+        """The instant of the /proc reading in progress, else None."""
+        return self._read.at_ns if self._read is not None else None
+
     def set_live_widths(self, widths) -> None:
         """Pixel widths of the views that show the whole run while it streams (the worker bins frames for them)."""
         self._worker.live_widths = tuple(int(w) for w in widths)
@@ -197,6 +237,7 @@ class RunController(QtCore.QObject):
     def reset(self) -> None:
         """Stop, boot the scenario again and publish the empty run."""
         self._halt()
+        self.cancel_proc_read()   # of the run that was
         try:
             self._worker.sim = Simulation(self._scenario, engine=self._engine, seed=self._seed, until_ns=self._until)
             # the Proc files panel shows /proc/timer_list where the kernel's clock read the end, before the
@@ -268,6 +309,11 @@ class RunController(QtCore.QObject):
     def shutdown(self) -> None:
         """Stop the run and the worker thread (idempotent)."""
         self._halt()
+        self.cancel_proc_read()
+        for read in list(self._reads):
+            read.cancel()
+            read.wait(30000)   # it stops at the end of its slice (a QThread destroyed while it runs aborts)
+        self._reads.clear()
         if self._thread.isRunning():
             self._thread.quit()
             self._thread.wait(5000)
@@ -348,6 +394,28 @@ class RunController(QtCore.QObject):
         t0 = time.perf_counter()
         self._set_state(how)            # the views take the stop (the main window feeds every panel)
         self.stop_ms += (time.perf_counter() - t0) * 1e3
+
+    # -- from a /proc reading (ProcFilesRead, queued to this thread) --------------------
+    def _on_read_progress(self, now_ns, at_ns):
+        if self.sender() is self._read:
+            self.proc_read_progress.emit(now_ns, at_ns)
+
+    def _on_read_done(self, files):
+        read = self.sender()
+        if read is self._read:
+            self._read = None
+            self.proc_read_done.emit(read.at_ns, files)
+
+    def _on_read_failed(self, message: str):
+        read = self.sender()
+        if read is self._read:
+            self._read = None
+            self.proc_read_failed.emit(read.at_ns, message)
+
+    def _on_read_finished(self):
+        read = self.sender()
+        read.wait()   # finished is emitted just before the thread ends: let it end before the QThread goes
+        self._reads.discard(read)
 
     def _on_failed(self, message: str):
         self.probe.stop()

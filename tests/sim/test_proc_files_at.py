@@ -36,8 +36,8 @@ def test_a_seed_given_apart_from_the_scenario_is_the_one_read(capsys):
 def test_progress_is_reported_and_a_cancel_stops_the_reading():
     seen = []
     with pytest.raises(Cancelled):
-        proc_files_at(scen.preset("bare-metal-lapic"), 1_000_000_000, on_progress=lambda now, at: seen.append((now, at)),
-                      cancel=lambda: len(seen) >= 3)
+        proc_files_at(scen.preset("bare-metal-lapic"), 1_000_000_000,
+                      on_progress=lambda now, at: seen.append((now, at)), cancel=lambda: len(seen) >= 3)
     assert len(seen) == 3 and all(at == 1_000_000_000 and 0 < now < at for now, at in seen)
 
 
