@@ -1,4 +1,6 @@
 """Proc files panel: the simulated kernel's /proc/timer_list and /proc/interrupts where a run stopped."""
+import time
+
 from tickscope.gui.main_window import MainWindow
 from tickscope.gui.proc_view import RECORDING
 from tickscope.sim import scenario as scen
@@ -125,14 +127,19 @@ def test_reading_at_an_instant_shows_what_the_cli_prints_there(qtbot, capsys):
 
 
 def test_the_reading_says_how_far_it_got_and_its_instant_to_the_ns(qtbot):
+    from tickscope.gui.proc_reading import PROGRESS_EVERY_S
+
     win = _window(qtbot)
     view = win.proc_view
     seen = []
     win.controller.proc_read_progress.connect(lambda now, at: seen.append((now, at)))
+    t0 = time.perf_counter()
     assert view.read_at(200_000_007)
     assert view.progress.format() == "reading at 200.000007 ms… %p%" and not view.progress.isHidden()
     qtbot.waitUntil(lambda: view.shown_at() == 200_000_007, timeout=10000)
     assert seen and all(at == 200_000_007 and now <= at + 1_000_000 for now, at in seen)
+    # at most every PROGRESS_EVERY_S: each repaints the bar at once, and 200 of them stalled the window
+    assert len(seen) <= (time.perf_counter() - t0) / PROGRESS_EVERY_S + 1
     assert view.status.text().startswith("read at 200.000007 ms simulated")
     win.close()
 
@@ -165,6 +172,23 @@ def test_nothing_can_be_read_before_a_run(qtbot):
     assert view.status.text() == "read at boot (0 ns simulated): no run yet (F5 runs the scenario)"
     assert not view.at_edit.isEnabled() and not view.read_button.isEnabled()
     assert not view.read_typed() and view.error.text() == "read at: no run to read yet: run the scenario (F5) first"
+    win.close()
+
+
+def test_a_reading_that_fails_says_why_beside_the_field(qtbot, monkeypatch):
+    from tickscope.sim import snapshot
+    from tickscope.sim.errors import InputError
+
+    def refuse(*_a, **_k):
+        raise InputError("machine.cpus: 0 is out of range")
+    monkeypatch.setattr(snapshot, "proc_files_at", refuse)
+    win = _window(qtbot)
+    view = win.proc_view
+    end = view.files()
+    view.read_at(100_000_000)
+    qtbot.waitUntil(lambda: view.reading_at() is None, timeout=10000)
+    assert view.error.text() == "read at 100.000 ms: machine.cpus: 0 is out of range" and not view.error.isHidden()
+    assert view.files() == end and view.progress.isHidden() and view.shown_at() == 300_000_000
     win.close()
 
 
