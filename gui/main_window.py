@@ -32,6 +32,7 @@ from tickscope.gui.tick_raster import TickRasterView
 from tickscope.sim import analysis
 from tickscope.sim import scenario as scen
 from tickscope.sim.errors import InputError
+from tickscope.sim.reference import SEMANTICS
 
 SCENARIO_FILTER = "Scenarios (*.toml);;Recordings (*.tickrec);;All files (*)"
 
@@ -80,6 +81,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.layout_settled = False
         self.actions_by_name: dict[str, QtGui.QAction] = {}
         self._results = None
+        self._recording_source = None   # (scenario, engine, seed) of the recording on show, to read its /proc files
         self._summary = None
         self.session = Session(self, persistent)
         self._markers_of = scenario.name
@@ -184,7 +186,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.measure.cursors_changed.connect(lambda: view.set_cursor_ns(self.measure.cursor_ns("A")))
 
     def _read_proc_files_at(self, at_ns) -> None:
-        if not self.controller.read_proc_files_at(at_ns):
+        if not self.controller.read_proc_files_at(at_ns, self._recording_source):
             self.proc_view.show_read_failure(at_ns, self.controller.last_error or "the scenario does not boot")
 
     def _dock(self, title, widget, area, shortcut):
@@ -341,6 +343,20 @@ class MainWindow(QtWidgets.QMainWindow):
                                      run=snap.get("tag"))
         elif not same:
             self.proc_view.set_files(None, recording=results is not None)
+        self._recording_source = None   # a recording's, set again by show_recording once this has shown it
+
+    def _allow_reading_recording(self, sc, res) -> None:
+        """The Proc files panel may read a recording at an instant by simulating its scenario again, with the seed
+        and engine it was recorded with, when this model is the one that recorded it (engine semantics): another
+        version would not replay it as recorded."""
+        meta = res.meta
+        if int(meta.get("engine_semantics", -1)) != SEMANTICS or "seed" not in meta or not len(res):
+            return
+        end = min(int(meta.get("until_ns", 0)), int(meta.get("now_ns", meta.get("until_ns", 0))))
+        if end <= 0:
+            return
+        self._recording_source = (sc, str(meta.get("engine", "auto")), int(meta["seed"]))
+        self.proc_view.allow_reading(end, ("recording", id(res)))
 
     def show_recording(self, rec) -> None:
         """Show a loaded recording's stored results (no re-simulation).  The scenario shown is the one recorded
@@ -355,6 +371,7 @@ class MainWindow(QtWidgets.QMainWindow):
         summary = analysis.summarize(res)
         self.controller.last_snapshot = None
         self._on_results(res, summary)
+        self._allow_reading_recording(sc, res)
         self.panel_refresh.refresh_all()
         # a finished run, shown from the file: say so, with its length (the run state is the live engine's)
         until = int(res.meta.get("until_ns") or rec.scenario.run.until)

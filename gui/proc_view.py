@@ -19,6 +19,8 @@ from tickscope.sim.units import format_duration, format_ns, parse_duration
 
 NOT_RUN = "no run yet: the files are read where a run stops or pauses (F5 runs the scenario)"
 RECORDING = "a recording keeps no kernel state: run its scenario (F5) to read these files"
+RECORDING_READABLE = ("a recording keeps no kernel state: Read at simulates its scenario again to an instant "
+                      "(F5 runs it)")
 AT_BOOT = "read at boot (0 ns simulated): no run yet (F5 runs the scenario)"
 ERROR_COLOR = "#d22"   # the Scenario form's inline errors'
 
@@ -75,6 +77,7 @@ class ProcFilesView(QWidget):
         self._end_files: dict[str, str] = {}  # where the run stopped
         self._end_ns: int | None = None       # ... and when; None: no run (a recording, a scenario that does not boot)
         self._run = None                      # set_files' run: another one drops the reading
+        self._recording = False               # a recording on show, read by simulating its scenario again
         self._at_ns: int | None = None        # the reading on show (None: the end)
         self._reading_ns: int | None = None   # the reading on its way
         self._cursor_ns: int | None = None    # cursor A
@@ -151,6 +154,7 @@ class ProcFilesView(QWidget):
         self._end_ns = int(now_ns) if files is not None and now_ns is not None else None
         self._run = run if files is not None else None
         self._missing = RECORDING if recording else NOT_RUN
+        self._recording = False
         if not same_run:
             # another run (or none): a reading of the one before is not this one's
             self._dropped = self._at_ns if self._at_ns is not None else self._reading_ns
@@ -184,7 +188,9 @@ class ProcFilesView(QWidget):
         if not self._files:
             text = self._missing
         elif self._at_ns is not None:
-            text = (f"read at {exact_instant(self._at_ns)} simulated (the run simulated again to there; it stopped at "
+            what, end = (("the recording's scenario", "it was recorded to") if self._recording else
+                         ("the run", "it stopped at"))
+            text = (f"read at {exact_instant(self._at_ns)} simulated ({what} simulated again to there; {end} "
                     f"{format_ns(self._end_ns)})")
         else:
             end = self._end_ns
@@ -285,6 +291,16 @@ class ProcFilesView(QWidget):
         self._reading_ns = None
         self._end_progress()
         self._show_error(f"read at {exact_instant(at_ns)}: {message}")
+        self._update_read_controls()
+
+    def allow_reading(self, end_ns: int, run) -> None:
+        """A recording on show (no files of its own, :meth:`set_files` with ``recording=True``) whose scenario can
+        be simulated again, the same model: Read at takes instants up to *end_ns*, where it was recorded to.
+        *run* is the token a later :meth:`set_files` compares (another run drops a reading of this one)."""
+        self._end_ns, self._run = int(end_ns), run
+        self._missing = RECORDING_READABLE
+        self._recording = True
+        self._update_status()
         self._update_read_controls()
 
     def _readable_end(self) -> int:

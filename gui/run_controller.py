@@ -180,9 +180,10 @@ class RunController(QtCore.QObject):
         self._engine = engine
         self.reset()
 
-    def read_proc_files_at(self, at_ns: int) -> bool:
+    def read_proc_files_at(self, at_ns: int, source: tuple | None = None) -> bool:
         """Read this run's /proc files at *at_ns* in the background: the scenario simulated again (same seed and
         engine) from boot to there, as ``tickscope timer-list --at`` and ``interrupts --at`` read them.
+        *source*: ``(scenario, engine, seed)`` of another run to read (a recording on show) instead.
 
         ``proc_read_progress`` follows it, then ``proc_read_done`` or ``proc_read_failed``.  A reading in progress
         is dropped; a reset (a new run, another scenario, seed or engine) drops this one.  False when there is
@@ -190,9 +191,10 @@ class RunController(QtCore.QObject):
         """
         self.cancel_proc_read()
         sim = self._worker.sim
-        if sim is None:
+        if source is None and sim is None:
             return False
-        read = ProcFilesRead(sim.scenario, int(at_ns), sim.engine_name, sim.seed)
+        scenario, engine, seed = source if source is not None else (sim.scenario, sim.engine_name, sim.seed)
+        read = ProcFilesRead(scenario, int(at_ns), engine, seed)
         read.progressed.connect(self._on_read_progress)
         read.done.connect(self._on_read_done)
         read.failed.connect(self._on_read_failed)

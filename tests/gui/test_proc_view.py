@@ -63,7 +63,8 @@ def test_save_writes_the_file_on_show(qtbot, tmp_path):
     win.close()
 
 
-def test_a_recording_says_the_files_need_a_run(qtbot, tmp_path):
+def test_a_recording_says_the_files_need_a_run_or_a_reading(qtbot, tmp_path):
+    from tickscope.gui.proc_view import RECORDING_READABLE
     from tickscope.gui.recording_actions import open_recording_from, save_recording_to
 
     win = _window(qtbot)
@@ -71,9 +72,60 @@ def test_a_recording_says_the_files_need_a_run(qtbot, tmp_path):
     assert save_recording_to(win, saved)
     assert open_recording_from(win, saved)
     view = win.proc_view
-    assert view.files() == {} and view.status.text() == RECORDING and not view.save_button.isEnabled()
-    assert view.shown() == ""
+    assert view.files() == {} and view.status.text() == RECORDING_READABLE and not view.save_button.isEnabled()
+    assert view.shown() == "" and view.read_button.isEnabled()
     win.close()
+
+
+def test_a_recording_of_another_model_version_cannot_be_read(qtbot, tmp_path, monkeypatch):
+    from tickscope.gui import main_window
+    from tickscope.gui.recording_actions import open_recording_from, save_recording_to
+
+    win = _window(qtbot)
+    saved = tmp_path / "a.tickrec"
+    assert save_recording_to(win, saved)
+    monkeypatch.setattr(main_window, "SEMANTICS", main_window.SEMANTICS + 1)   # recorded by an older model
+    assert open_recording_from(win, saved)
+    view = win.proc_view
+    assert view.status.text() == RECORDING and not view.read_button.isEnabled() and not view.at_edit.isEnabled()
+    win.close()
+
+
+def test_a_recording_is_read_at_an_instant_as_the_cli_reads_its_scenario(qtbot, tmp_path, capsys):
+    """A recording keeps no kernel state; Read at simulates its scenario again (its seed, its engine) to the instant,
+    so the text is what `tickscope timer-list --at` prints for that run, here with a seed typed for the recording."""
+    from tickscope.gui.recording_actions import open_recording_from, save_recording_to
+
+    win = MainWindow(scen.apply_sets(scen.preset("bare-metal-hpet-c3"), SETS), engine="cython", persistent=False)
+    qtbot.addWidget(win)
+    win.show()
+    win.controller.set_seed(7)
+    win.run_to_end()
+    saved = tmp_path / "seed7.tickrec"
+    assert save_recording_to(win, saved)
+    win.controller.set_seed(None)
+    assert open_recording_from(win, saved)
+    view = _read_typed(qtbot, win, "137.5ms")
+    qtbot.waitUntil(lambda: view.shown_at() == 137_500_000, timeout=10000)
+    want = {}
+    for title, argv in (("/proc/timer_list (v0.10)", ["timer-list", "--format", "v0.10"]),
+                        ("/proc/timer_list (v0.9)", ["timer-list", "--format", "v0.9"]),
+                        ("/proc/interrupts", ["interrupts"])):
+        assert main([*argv, "--preset", "bare-metal-hpet-c3", "--set", SETS[0], "--seed", "7", "--at", "137.5ms",
+                     "--engine", "cython"]) == 0
+        want[title] = capsys.readouterr().out
+    assert view.files() == want
+    assert view.status.text() == ("read at 137.500 ms simulated (the recording's scenario simulated again to there; "
+                                  "it was recorded to 300.000 ms)")
+    assert _cli_seed_differs(capsys, want)
+    win.close()
+
+
+def _cli_seed_differs(capsys, files) -> bool:
+    """The seed matters here: seed 1's files at the instant are not seed 7's (else the test above proves nothing)."""
+    assert main(["interrupts", "--preset", "bare-metal-hpet-c3", "--set", SETS[0], "--at", "137.5ms",
+                 "--engine", "cython"]) == 0
+    return capsys.readouterr().out != files["/proc/interrupts"]
 
 
 def test_a_hidden_panel_lays_its_text_out_when_shown(qtbot):
