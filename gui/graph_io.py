@@ -5,40 +5,32 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtSvg
 
+from tickscope.gui.background import BackgroundJob
 from tickscope.sim import atomic
 from tickscope.sim.errors import InputError
 from tickscope.sim.graph import rules
 
 
-class TreeImport(QtCore.QThread):
+class TreeImport(BackgroundJob):
     """Imports a C tree off the GUI thread (tree-sitter parsing takes seconds on a real tree).
 
     Signals ``done(graph)`` with the rules checked, or ``failed(message)``.
     """
 
-    done = QtCore.Signal(object)
-    failed = QtCore.Signal(str)
-
     def __init__(self, path, layers_path=None, parent=None):
         super().__init__(parent)
         self.path, self.layers_path = path, layers_path
+        self.failure_prefix = f"{path}: import failed: "
 
-    def run(self):
+    def work(self):
         from tickscope.sim.graph import cimport, layers
 
-        try:
-            lay = layers.load_layers(self.layers_path) if self.layers_path else None
-            graph = cimport.import_tree(self.path, lay)
-            if not graph.symbol_nodes():
-                raise InputError(f"{self.path}: no C definitions found (.c/.h files)")
-            rules.check(graph)
-        except InputError as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never swallowed
-            self.failed.emit(f"{self.path}: import failed: {exc.__class__.__name__}: {exc}")
-            return
-        self.done.emit(graph)
+        lay = layers.load_layers(self.layers_path) if self.layers_path else None
+        graph = cimport.import_tree(self.path, lay)
+        if not graph.symbol_nodes():
+            raise InputError(f"{self.path}: no C definitions found (.c/.h files)")
+        rules.check(graph)
+        return graph
 
 
 def export_widget_image(path, size: QtCore.QSize, render, title: str = "") -> Path:

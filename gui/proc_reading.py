@@ -12,8 +12,8 @@ import time
 
 from PySide6 import QtCore
 
+from tickscope.gui.background import NO_RESULT, BackgroundJob
 from tickscope.sim import snapshot
-from tickscope.sim.errors import InputError
 from tickscope.sim.simulation import Cancelled
 
 # The reference engine holds the GIL while it runs: a pause after each slice lets the GUI thread paint, as the
@@ -26,7 +26,7 @@ YIELD_REFERENCE_S = 0.004
 PROGRESS_EVERY_S = 0.05
 
 
-class ProcFilesRead(QtCore.QThread):
+class ProcFilesRead(BackgroundJob):
     """One reading of the /proc files at *at_ns* of *scenario*'s run (*engine*, *seed*), in its own thread.
 
     Signals ``progressed(now_ns, at_ns)`` after every slice of the simulation, then ``done(files)`` (title ->
@@ -34,8 +34,6 @@ class ProcFilesRead(QtCore.QThread):
     """
 
     progressed = QtCore.Signal(object, object)
-    done = QtCore.Signal(object)
-    failed = QtCore.Signal(str)
 
     def __init__(self, scenario, at_ns: int, engine: str, seed: int | None, parent=None):
         super().__init__(parent)
@@ -50,7 +48,7 @@ class ProcFilesRead(QtCore.QThread):
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
-    def run(self):
+    def work(self):
         pause = YIELD_REFERENCE_S if self.engine == "reference" else 0.0
         last = [0.0]   # when progress went out last
 
@@ -66,12 +64,5 @@ class ProcFilesRead(QtCore.QThread):
             files = snapshot.proc_files_at(self.scenario, self.at_ns, engine=self.engine, seed=self.seed,
                                            on_progress=progress, cancel=self._cancel.is_set)
         except Cancelled:
-            return
-        except InputError as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown in the panel, never swallowed
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
-            return
-        if not self._cancel.is_set():
-            self.done.emit(files)
+            return NO_RESULT
+        return NO_RESULT if self._cancel.is_set() else files
