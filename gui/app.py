@@ -1,7 +1,7 @@
 """``tickscope gui``: open the desktop app, or render it headless to a PNG.
 
 ``tickscope gui [SCEN|REC] [--preset NAME] [--set K=V ...] [--compare NAME]
-[--compare-set K=V ...] [--run-until T] [--hardware-lanes] [--screenshot FILE.png] [--size WxH]``
+[--compare-set K=V ...] [--run-until T] [--hardware-lanes] [--show PANEL] [--screenshot FILE.png] [--size WxH]``
 
 ``--set`` applies to both A and B in compare mode; ``--compare-set`` only to B
 (``--preset X --compare X --compare-set kernel.hz=1000`` compares one machine
@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="FILE.png", help="render the window to FILE.png and exit")
     p.add_argument("--size", default="1600x1000", metavar="WxH", help="window size (default 1600x1000)")
     p.add_argument("--theme", choices=["system", "light", "dark"], help="colour theme for this session")
+    p.add_argument("--show", metavar="PANEL", help="bring a panel or tab to the front, e.g. idle-residency, "
+                   "proc-files, events, graph, ticks, compare (with --screenshot: the one in the picture)")
     p.add_argument("--hardware-lanes", action="store_true",
                    help="show one lane per clock event device (with its interrupts) under the CPU lanes")
     return p
@@ -224,6 +226,12 @@ def _run_app(args, prepared, error, headless) -> int:
         win.actions_by_name["hardware"].setChecked(True)
     if recording is not None:
         win.show_recording(recording)
+    if args.show:
+        problem = win.bring_to_front(args.show)
+        if problem is not None:
+            print(f"tickscope gui: error: --show: {problem}", file=sys.stderr)
+            win.close()
+            return 2
     if headless:
         win.resize(w, h)
         win.show()

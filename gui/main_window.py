@@ -543,6 +543,25 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scenario_panel.tabs.setCurrentIndex(1)
         self.scenario_panel.toml.setFocus()
 
+    def bring_to_front(self, name: str) -> str | None:
+        """Bring the panel or tab *name* to the front (``tickscope gui --show``): a dock's title in any case, with
+        ``-`` or ``_`` for spaces (``idle-residency``, ``Proc files``), or ``ticks`` / ``compare`` for the tabs.
+        Returns what is wrong with *name* (None when it was brought up)."""
+        want = " ".join(str(name).replace("-", " ").replace("_", " ").lower().split())
+        tabs = {"ticks": self.raster}
+        if self.compare_controller is not None:
+            tabs.update({"compare": self.compare_view, "compare a/b": self.compare_view})
+        if want in tabs:
+            self._show_tab(tabs[want])
+            return None
+        docks = {title.lower(): dock for title, dock in self.docks.items()}
+        if want in docks:
+            docks[want].show()
+            docks[want].raise_()
+            return None
+        names = [t.lower().replace(" ", "-") for t in self.docks] + list(tabs)[:2]
+        return f"{name!r} is no panel or tab here (one of: {', '.join(names)})"
+
     def _show_tab(self, widget):
         self.central_tabs.setCurrentWidget(widget)
         widget.setFocus()

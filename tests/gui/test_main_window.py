@@ -479,3 +479,20 @@ def test_hardware_lanes_on_a_finished_run_rebuild_only_the_raster(qtbot, monkeyp
     win.actions_by_name["hardware"].setChecked(False)
     assert not win.raster.raster_data().hardware and win.raster.raster_data().nlanes == data.ncpu_lanes
     win.controller.shutdown()
+
+
+def test_bring_to_front_raises_a_panel_or_tab_by_its_name(qtbot):
+    """`tickscope gui --show NAME`: a screenshot of a panel behind the Histograms tab needed a script."""
+    win = _window(qtbot)
+    on_screen = win.panel_refresh.on_screen
+    qtbot.waitUntil(lambda: on_screen(win.histogram))
+    assert win.bring_to_front("idle-residency") is None
+    qtbot.waitUntil(lambda: on_screen(win.residency) and not on_screen(win.histogram))
+    assert win.bring_to_front("Proc_Files") is None
+    qtbot.waitUntil(lambda: on_screen(win.proc_view))
+    win.docks["Drift"].close()
+    assert win.bring_to_front("drift") is None   # a closed dock is shown again
+    qtbot.waitUntil(lambda: on_screen(win.drift))
+    assert win.bring_to_front("ticks") is None and win.central_tabs.currentWidget() is win.raster
+    assert "no panel or tab" in win.bring_to_front("compare")   # compare mode only
+    win.close()
