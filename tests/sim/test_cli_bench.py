@@ -38,3 +38,23 @@ def test_top_level_help_describes_bench_as_it_is(capsys):
 
     text = build_parser().format_help()
     assert "later" not in text and "--gui" in text
+
+
+def test_the_tick_layer_line_says_whether_the_20_m_target_is_met():
+    from tickscope.sim.cli.bench import TICK_LAYER_TARGET_EVENTS_PER_S, _met
+
+    assert TICK_LAYER_TARGET_EVENTS_PER_S == 20e6
+    assert (_met(20e6), _met(19.99e6), _met(28.5e6)) == ("met", "NOT met", "met")
+
+
+@pytest.mark.skipif(not cython_available(), reason="Cython engine not built")
+def test_bench_text_names_the_target_beside_the_tick_layer_figures(capsys):
+    import re
+
+    assert main(["bench", "--quick"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("tick layer"))
+    m = re.search(r"busy ([\d.]+) M events/s, mixed idle ([\d.]+) M events/s .*target 20 M: busy (met|NOT met), "
+                  r"mixed (met|NOT met)\)$", line)
+    assert m, line
+    for value, verdict in ((m.group(1), m.group(3)), (m.group(2), m.group(4))):
+        assert (float(value) >= 20) == (verdict == "met"), line
