@@ -278,12 +278,19 @@ class Scenario(Section):
 
 def _dump(model: BaseModel, compact: bool = False):
     out = {}
-    for key, field in type(model).model_fields.items():
+    fields = type(model).model_fields
+    unread = getattr(model, "unread_keys", tuple)() if compact else ()
+    left_out = {k for k in unread if getattr(model, k) == fields[k].get_default(call_default_factory=True)}
+    if left_out != set(unread):
+        # an unread key off its default (a period switched from exponential to uniform keeps its mean): only the
+        # whole table reads back as it is (Period refuses an unread key in a table that gives fewer than all keys)
+        left_out = set()
+    for key, field in fields.items():
         value = getattr(model, key)
         name = field.alias or key
         if value is None:
             continue
-        if compact and key in getattr(model, "unread_keys", tuple)() and value == field.get_default(call_default_factory=True):
+        if key in left_out:
             continue   # a periodic timer's rate_hz, an exponential period's min and max: left at their defaults
         if isinstance(value, CState) and CSTATE_TABLE.get(value.name) == (value.exit_latency, value.target_residency,
                                                                            value.stops_timer):

@@ -33,6 +33,19 @@ class Period(Section):
             raise ValueError("min must not exceed max")
         return self
 
+    @model_validator(mode="after")
+    def _reads_what_it_is_given(self):
+        # {dist = "uniform", mean = "3ms"} ran U(1ms, 10ms) and said nothing.  A table that gives all four keys is
+        # read as saved: to_toml has always written every key, so a saved uniform period may hold the mean of the
+        # exponential one it was switched from (and --set edits the saved form, all four keys).
+        given = self.model_fields_set & {"dist", "mean", "min", "max"}
+        unread = [k for k in self.unread_keys() if k in given]
+        if len(given) < 4 and unread:
+            reads = "min and max" if self.dist == "uniform" else "mean"
+            raise ValueError(f"{unread[0]} is not read by dist = \"{self.dist}\", which reads {reads}; leave "
+                             f"{' and '.join(unread)} out")
+        return self
+
 
 class TimerSpec(Section):
     """User hrtimers that wake idle CPUs."""

@@ -200,12 +200,16 @@ def test_a_table_given_a_value_says_it_is_a_table_and_a_quoted_value_is_not_repe
 def test_compact_data_leaves_out_only_the_keys_a_kind_does_not_read_at_their_defaults():
     sc = scen.apply_sets(scen.preset("bare-metal-lapic"), [
         'workload.timers=[{kind="periodic", period="3ms"}, {kind="random", rate_hz=7}]',
-        'workload.busy_period={dist="exponential", mean="2ms", min="3ms"}'])
+        # a saved table (every key) whose min is left from a uniform period it was switched from
+        'workload.busy_period={dist="exponential", mean="2ms", min="3ms", max="10ms"}'])
     work = sc.to_dict(compact=True)["workload"]
     assert work["timers"] == [{"kind": "periodic", "period": "3ms", "cpus": [], "slack": "0ns"},
                               {"kind": "random", "rate_hz": 7, "cpus": [], "slack": "0ns"}]
-    assert work["busy_period"] == {"dist": "exponential", "mean": "2ms", "min": "3ms"}   # as written: not a default
+    # an unread key off its default: the table stays whole, as only a whole table may hold it
+    assert work["busy_period"] == {"dist": "exponential", "mean": "2ms", "min": "3ms", "max": "10ms"}
     assert scen.from_dict(sc.to_dict(compact=True)) == sc
+    plain = scen.apply_sets(sc, ['workload.busy_period={dist="exponential", mean="2ms"}'])
+    assert plain.to_dict(compact=True)["workload"]["busy_period"] == {"dist": "exponential", "mean": "2ms"}
     assert "rate_hz = 100" in sc.to_toml()   # the full rendering writes every key
 
 
@@ -217,3 +221,36 @@ def test_schema_defaults_of_list_and_table_keys_are_values():
     assert fields["machine", "irq_latency"]["default_data"] == "1us"
     assert ("rate_hz", 100) in fields["workload", "timers"]["table_keys"]
     assert ("name", None) in fields["machine", "cstates"]["table_keys"]
+
+
+
+@pytest.mark.parametrize("table,msg", [
+    # {dist = "uniform", mean = "3ms"} ran U(1ms, 10ms) and said nothing
+    ('{dist="uniform", mean="3ms"}', 'workload.busy_period: mean is not read by dist = "uniform", which reads min '
+                                     'and max; leave mean out'),
+    ('{dist="exponential", mean="3ms", min="2ms"}', 'workload.busy_period: min is not read by dist = "exponential", '
+                                                    'which reads mean; leave min out'),
+    ('{dist="fixed", mean="3ms", min="1ms", max="2ms"}', None),   # all four keys: a saved table, read as saved
+    ('{mean="3ms", max="4ms"}', 'max is not read by dist = "exponential"'),   # dist defaults to exponential
+])
+def test_a_period_key_its_dist_does_not_read_is_refused_unless_the_table_is_whole(table, msg, capsys):
+    from tickscope.sim.cli import main
+
+    rc = main(["run", "--preset", "bare-metal-hpet-c3", "--until", "10ms", "--set", f"workload.busy_period={table}"])
+    err = capsys.readouterr().err
+    if msg is None:
+        assert rc == 0, err
+    else:
+        assert rc == 2 and msg in err and err.count("\n") == 1
+
+
+def test_switching_a_periods_dist_key_by_key_still_works_and_a_file_table_is_checked(tmp_path):
+    sc = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ['workload.busy_period.dist="uniform"'])
+    assert (sc.workload.busy_period.dist, sc.workload.busy_period.min) == ("uniform", 1_000_000)
+    assert scen.loads(sc.to_toml()) == sc   # saved whole (the old mean kept): loads again
+    text = scen.preset("bare-metal-hpet-c3").to_toml().replace('[workload.busy_period]\ndist = "exponential"\n'
+                                                               'mean = "3ms"\nmin = "1ms"\nmax = "10ms"\n',
+                                                               '[workload.busy_period]\ndist = "uniform"\nmean = "3ms"\n')
+    assert 'dist = "uniform"\nmean = "3ms"\n' in text
+    with pytest.raises(scen.InputError, match="mean is not read by dist"):
+        scen.loads(text)
