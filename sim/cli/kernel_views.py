@@ -30,14 +30,10 @@ def _boot_log(args):
 
 def _timer_list(args):
     sc = scenario_from_args(args)
-    at = run_end_arg(args.at, "--at/--until") if args.at is not None else None
+    at = run_end_arg(args.at, "--at/--until") if args.at is not None else sc.run.until
     # A snapshot of one instant: the file is read when the kernel's clock reads --at (where a run's end
-    # settles), but nothing after that instant shows in it: not the in-flight interrupts a run's end delivers
-    # (settle=False), whose C-state exits put idle times past "now at".
-    sim = Simulation(sc, engine=args.engine or "auto", until_ns=at, seed=seed_arg(args.seed), settle=False)
-    sim.run()
-    read_at = sim.engine.settle_ktime(sim.until_ns)
-    if read_at > sim.engine.now:
-        sim.engine.run_until(read_at)
-    print(snapshot.timer_list_text(sim, args.format), end="")
+    # settles), before the in-flight interrupts the end delivers, whose C-state exits put idle times past
+    # "now at": the reading the app's Proc files panel shows (snapshot.proc_files_at)
+    files = snapshot.proc_files_at(sc, at, engine=args.engine or "auto", seed=seed_arg(args.seed))
+    print(files[snapshot.TIMER_LIST_TITLES[snapshot.TIMER_LIST_VERSIONS.index(args.format)]], end="")
     return 0
