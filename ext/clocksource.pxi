@@ -115,6 +115,13 @@ cdef void watchdog_retry(Machine* m, ns_t t) noexcept nogil:
         push(m, t, EV_WATCHDOG, 0, m.wd_gen)
 
 
+cdef inline void watchdog_jiffies_moved(Machine* m, ns_t t) noexcept nogil:
+    """Jiffies moved (do_timer, a catch-up, VMI's alarm loop): a round waiting for them, or one a periodic tick has
+    counted to (wd_due_jiffies), may run now (watchdog_retry; the test first keeps the usual jiffy cheap)."""
+    if m.wd_waiting or m.jiffies >= m.wd_due_jiffies:
+        watchdog_retry(m, t)
+
+
 cdef inline uint64_t cycles_to_nsec_safe(ClockSrc* cs, uint64_t last, uint64_t now) noexcept nogil:
     """The watchdog's interval in ns (6.13+): a masked delta above mask*7/8 is a small backwards step and
     reads 0 (clocksource_delta's negative-motion rule); the product never wraps (mul_u64_u32_shr)."""

@@ -394,10 +394,7 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     old = c.sched_expires
     c.sched_expires = expires
     if c.mode == TM_HIGHRES:
-        # hrtimer_start / hrtimer_cancel of the sched_timer reprogram the device only when it was the CPU's
-        # first hrtimer (force_local, or its removal) or becomes it (hrtimer_reprogram: before expires_next)
-        if (old != KTIME_MAX and old <= hr) or expires < hr:
-            hrtimer_reprogram(m, cpu, t, True)
+        sched_timer_moved(m, cpu, t, old, expires, hr)
     elif expires == KTIME_MAX:
         m.slots[cpu].next_event = KTIME_MAX
         if m.slots[cpu].state == STATE_ONESHOT:
@@ -406,6 +403,14 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
         m.slots[cpu].next_event = expires
     else:
         program_event(m, cpu, t, expires, True)
+
+
+cdef inline void sched_timer_moved(Machine* m, int cpu, ns_t t, ns_t old, ns_t new, ns_t hr) noexcept nogil:
+    """High-res: the sched_timer moved from expiry *old* (KTIME_MAX: not queued) to *new*.  hrtimer_start /
+    hrtimer_cancel reprogram the device only when it was the CPU's first hrtimer (before the others' earliest,
+    *hr*: force_local, or its removal) or becomes it (hrtimer_reprogram: before expires_next)."""
+    if (old != KTIME_MAX and old <= hr) or new < hr:
+        hrtimer_reprogram(m, cpu, t, True)
 
 
 cdef void nohz_restart_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
@@ -423,9 +428,6 @@ cdef void nohz_restart_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     c.sched_expires = exp
     mlog(m, t, cpu, K_TICK_RESTART, 0, exp)
     if c.mode == TM_HIGHRES:
-        # reprogram only when the sched_timer was the first hrtimer or becomes it (semantics 17)
-        hr = next_hrtimer(m, cpu)
-        if (old != KTIME_MAX and old <= hr) or exp < hr:
-            hrtimer_reprogram(m, cpu, t, True)
+        sched_timer_moved(m, cpu, t, old, exp, next_hrtimer(m, cpu))   # as on the stop (engine semantics 17)
     else:
         program_event(m, cpu, t, c.sched_expires, True)

@@ -213,8 +213,7 @@ cdef void vmi_alarm(Machine* m, int cpu, ns_t t) noexcept nogil:
         c.vmi_real_acc = acc
     else:
         m.vmi_real_acc = acc
-    if m.wd_waiting or m.jiffies >= m.wd_due_jiffies:
-        watchdog_retry(m, t)
+    watchdog_jiffies_moved(m, t)
     if acc > m.last_jiffies_update:
         m.last_jiffies_update = acc
     avail = real - c.steal_ns

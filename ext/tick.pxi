@@ -127,8 +127,7 @@ cdef inline void do_timer_periodic(Machine* m, int cpu, ns_t t) noexcept nogil:
         m.last_jiffies_update += m.tick
         m.jiffies += 1
         mlog(m, t, cpu, K_JIFFIES, 1, m.jiffies)
-        if m.wd_waiting or m.jiffies >= m.wd_due_jiffies:
-            watchdog_retry(m, t)
+        watchdog_jiffies_moved(m, t)
 
 
 cdef inline void update_jiffies64(Machine* m, int cpu, ns_t t, ns_t now) noexcept nogil:
@@ -145,8 +144,7 @@ cdef inline void update_jiffies64(Machine* m, int cpu, ns_t t, ns_t now) noexcep
     m.last_jiffies_update += n * m.tick
     m.jiffies += n
     mlog(m, t, cpu, K_JIFFIES, n if n < 255 else 255, m.jiffies)
-    if m.wd_waiting or m.jiffies >= m.wd_due_jiffies:
-        watchdog_retry(m, t)
+    watchdog_jiffies_moved(m, t)
 
 
 cdef inline ns_t forward(ns_t exp, ns_t now, ns_t tick) noexcept nogil:

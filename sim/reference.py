@@ -255,8 +255,7 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
             self.last_jiffies_update += self.tick
             self.jiffies += 1
             self._log(t, cpu, Kind.JIFFIES, 1, self.jiffies)
-            if self.wd_waiting or self.jiffies >= self.wd_due_jiffies:
-                self._watchdog_retry(t)
+            self._watchdog_jiffies_moved(t)
 
     def _update_jiffies64(self, cpu, t, now):
         """tick_do_update_jiffies64: catch jiffies up to *now* (several at once when late)."""
@@ -268,8 +267,7 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         self.last_jiffies_update += n * self.tick
         self.jiffies += n
         self._log(t, cpu, Kind.JIFFIES, min(n, 255), self.jiffies)
-        if self.wd_waiting or self.jiffies >= self.wd_due_jiffies:
-            self._watchdog_retry(t)
+        self._watchdog_jiffies_moved(t)
 
     def _tick_periodic(self, cpu, t, expiry):
         """tick_periodic: do_timer on the owner, then update_process_times (which may switch modes)."""

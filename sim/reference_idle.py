@@ -455,10 +455,7 @@ class IdleMixin:
         old = self.sched_expires[cpu]
         self.sched_expires[cpu] = expires
         if self.mode[cpu] == TickMode.HIGHRES:
-            # hrtimer_start / hrtimer_cancel of the sched_timer reprogram the device only when it was the CPU's
-            # first hrtimer (force_local, or its removal) or becomes it (hrtimer_reprogram: before expires_next)
-            if (old != KTIME_MAX and old <= hr) or expires < hr:
-                self._hrtimer_reprogram(cpu, t, True)
+            self._sched_timer_moved(cpu, t, old, expires, hr)
         elif expires == KTIME_MAX:
             self.next_event[cpu] = KTIME_MAX
             if self.state[cpu] == STATE_ONESHOT:
@@ -467,6 +464,13 @@ class IdleMixin:
             self.next_event[cpu] = expires
         else:
             self._program_event(cpu, t, expires, True)
+
+    def _sched_timer_moved(self, cpu, t, old, new, hr):
+        """High-res: the sched_timer moved from expiry *old* (KTIME_MAX: not queued) to *new*.  hrtimer_start /
+        hrtimer_cancel reprogram the device only when it was the CPU's first hrtimer (before the others' earliest,
+        *hr*: force_local, or its removal) or becomes it (hrtimer_reprogram: before expires_next)."""
+        if (old != KTIME_MAX and old <= hr) or new < hr:
+            self._hrtimer_reprogram(cpu, t, True)
 
     def _nohz_restart_tick(self, cpu, t):
         """tick_nohz_restart_sched_tick: catch jiffies up, resume the tick on its old grid."""
@@ -479,12 +483,9 @@ class IdleMixin:
         self.sched_expires[cpu] = exp
         self._log(t, cpu, Kind.TICK_RESTART, 0, exp)
         if self.mode[cpu] == TickMode.HIGHRES:
-            # hrtimer_cancel + hrtimer_start_expires reprogram the device only when the sched_timer was the CPU's
-            # first hrtimer or becomes it, as on the stop (engine semantics 17; before, always, which re-armed a
-            # device the broadcast exit had left unprogrammed for an hrtimer already past)
-            hr = self._next_hrtimer(cpu)
-            if (old != KTIME_MAX and old <= hr) or exp < hr:
-                self._hrtimer_reprogram(cpu, t, True)
+            # as on the stop (engine semantics 17; before, always, which re-armed a device the broadcast exit had
+            # left unprogrammed for an hrtimer already past)
+            self._sched_timer_moved(cpu, t, old, exp, self._next_hrtimer(cpu))
         else:
             self._program_event(cpu, t, self.sched_expires[cpu], True)
 

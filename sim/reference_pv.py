@@ -227,8 +227,7 @@ class PvMixin:
             self.vmi_real_acc_cpu[cpu] = acc
         else:
             self.vmi_real_acc = acc
-        if self.wd_waiting or self.jiffies >= self.wd_due_jiffies:
-            self._watchdog_retry(t)
+        self._watchdog_jiffies_moved(t)
         if acc > self.last_jiffies_update:
             self.last_jiffies_update = acc
         avail = real - self.steal_ns[cpu]

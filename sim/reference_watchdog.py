@@ -77,6 +77,12 @@ class WatchdogMixin:
             return self.jiffies >= self.wd_due_jiffies
         return t >= self.wd_expires
 
+    def _watchdog_jiffies_moved(self, t):
+        """Jiffies moved (do_timer, a catch-up, VMI's alarm loop): a round waiting for them, or one a periodic tick
+        has counted to (``wd_due_jiffies``), may run now (:meth:`_watchdog_retry`)."""
+        if self.wd_waiting or self.jiffies >= self.wd_due_jiffies:
+            self._watchdog_retry(t)
+
     def _watchdog_retry(self, t):
         """At a vCPU's VM entry and when jiffies move: a round that waited (``wd_waiting``) runs now if its CPU can,
         and so does one whose bucket a periodic tick has counted to before its time on the TICK_NSEC grid (a PIT
