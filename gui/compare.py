@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
 from tickscope.gui import lane_ticks
 from tickscope.gui.clock_events import marker_lines
 from tickscope.gui.plot_legend import side_legend
-from tickscope.gui.tick_raster import scen_time
+from tickscope.gui.tick_raster import scen_time, x_to_ns
 from tickscope.sim import analysis, raster
 from tickscope.sim.clock_events import clock_events
 from tickscope.sim.compare import diff_summaries, format_pct, format_value
@@ -245,7 +245,7 @@ class CompareView(QWidget):
             cpu, run = divmod(int(np.floor(p.y() + 0.5)), 2)
         if not 0 <= cpu < self._ncpus or p.x() < 0:
             return ""
-        t_ns = int(round(p.x() * 1e9))
+        t_ns = x_to_ns(p.x())
         x0, x1 = vb.viewRange()[0]
         text = f"{'AB'[run]} · CPU {cpu} · {scen_time(t_ns, int((x1 - x0) * 1e9))}"
         res, spans = self._spans_of[run]

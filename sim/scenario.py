@@ -292,19 +292,24 @@ def _dump(model: BaseModel, compact: bool = False):
             continue
         if key in left_out:
             continue   # a periodic timer's rate_hz, an exponential period's min and max: left at their defaults
-        if isinstance(value, CState) and CSTATE_TABLE.get(value.name) == (value.exit_latency, value.target_residency,
-                                                                           value.stops_timer):
-            out[name] = value.name
-        elif isinstance(value, BaseModel):
-            out[name] = _dump(value, compact)
-        elif isinstance(value, list):
-            out[name] = [_dump(v, compact) if isinstance(v, BaseModel) and not _builtin_cstate(v) else
-                         (v.name if _builtin_cstate(v) else v) for v in value]
-        elif _is_duration(field):
-            out[name] = format_duration(value)
-        else:
-            out[name] = value
+        out[name] = _plain(value, field, compact)
     return out
+
+
+def _plain(value, field, compact: bool = False):
+    """A key's *value* as TOML-ready data, as to_dict writes it: a built-in C-state by its name, a table as a dict
+    (:func:`_dump`, *compact* passed on), a list element by element, a duration as a unit string."""
+    if value is None:
+        return None
+    if _builtin_cstate(value):
+        return value.name
+    if isinstance(value, BaseModel):
+        return _dump(value, compact)
+    if isinstance(value, list):
+        return [v.name if _builtin_cstate(v) else _dump(v, compact) if isinstance(v, BaseModel) else v for v in value]
+    if _is_duration(field):
+        return format_duration(value)
+    return value
 
 
 def _builtin_cstate(v) -> bool:
@@ -530,19 +535,6 @@ def apply_sets(scenario: Scenario, assignments: list[str], source: str = "--set"
             data["workload"][partner] = None
         assigned.add(key)
     return from_dict(data, source)
-
-
-def _plain(value, field):
-    """A key's *value* as TOML-ready data (durations as unit strings, tables as dicts), as to_dict writes it."""
-    if value is None:
-        return None
-    if _is_duration(field):
-        return format_duration(value)
-    if isinstance(value, BaseModel):
-        return _dump(value)
-    if isinstance(value, list):
-        return [_dump(v) if isinstance(v, BaseModel) else v for v in value]
-    return value
 
 
 def _table_keys(field) -> list[tuple[str, Any]] | None:
