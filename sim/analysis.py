@@ -281,8 +281,9 @@ def _timer_stats(res: Results, n: int, horizon: int, late_threshold_ns: int) -> 
     until = int(res.meta.get("until_ns", 0))
     if until:
         # the run's end delivers interrupts already on their way, and their handlers run what is due by then:
-        # a timer that expired after the end ran there but is not one of the run's (as a tick slot past it)
-        until_k = until + int(kernel_offset(res, np.array([until], dtype=np.int64))[0])
+        # a timer that expired after the end ran there but is not one of the run's (as a tick slot past it).
+        # The end is where the kernel's clock reads until, or true until when that clock runs ahead of it
+        until_k = until + max(0, int(kernel_offset(res, np.array([until], dtype=np.int64))[0]))
         rows = rows[res.value[rows] <= until_k]
     cpu = res.cpu[rows].astype(np.int64)
     t = res.time_ns[rows].astype(np.int64)

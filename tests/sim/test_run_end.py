@@ -260,3 +260,16 @@ def test_a_vm_paused_for_a_migration_at_the_end_has_not_taken_the_tick_in_flight
     s = _summary(preset, [*base, mig.format("500001us")], engine)
     assert s["jiffies_delta"] == s["jiffies_expected"] == 125
     assert all(c["ticks_delivered"] == 125 for c in s["cpus"])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("tsc_hz,drift_sign", [(2_400_000_000, 1), (2_100_000_000, -1), (3_000_000_000, -1)])
+def test_a_timer_due_exactly_at_until_counts_whichever_way_the_clock_rounds(engine, tsc_hz, drift_sign):
+    """A 4 ms periodic timer over 1 s: 250 expiries, the last due at kernel time 1 s.  On a TSC whose rounded mult
+    runs slow (2.1 and 3.0 GHz: the kernel's clock reads 60 ns behind at the end) the run goes on until the clock
+    reads until, so that timer is the run's; it was cut at the kernel time of true until and counted 249."""
+    s = _summary("laptop-deep-idle", ["machine.cpus=1", f"machine.tsc_hz={tsc_hz}",
+                                      'workload.timers=[{kind="periodic", period="4ms"}]', 'run.until="1s"'], engine)
+    assert (s["clocks"]["wall_drift_ns"] > 0) == (drift_sign > 0)
+    cpu = s["cpus"][0]
+    assert (cpu["timers_fired"], cpu["timers_overdue"]) == (250, 0)
