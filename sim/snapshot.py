@@ -21,6 +21,10 @@ KTIME_MAX = B.KTIME_MAX
 _REALTIME_LIKE = {1, 3, 5, 7}
 
 
+#: The "CPU" the broadcast hrtimer's hashed address is derived from: none of the CPUs, as it is no per-CPU timer.
+BC_HRTIMER_PTR_CPU = -1
+
+
 def _hashed(seed: int, *parts: int) -> str:
     """A stable stand-in for the kernel's hashed %p output."""
     x = (seed * 0x9E3779B97F4A7C15 + 0xD1B54A32D192ED03) & (2**64 - 1)
@@ -167,7 +171,10 @@ def _monotonic_timers(seed: int, cpu: int, c: dict, g: dict, highres: bool) -> l
     if g.get("bc_bound") == cpu and g.get("bc_expires", KTIME_MAX) != KTIME_MAX:
         timers.append((g["bc_expires"], 300, "bc_handler", g["bc_expires"]))
     timers.sort(key=lambda x: (x[0], x[1]))
-    return [{"ptr": _hashed(seed, cpu, tag), "callback": name, "state": "01", "soft_ns": soft, "hard_ns": hard}
+    # the sched_timer and a task's timers are per CPU; the broadcast hrtimer is one static timer (bctimer) that
+    # moves between CPUs: one address wherever it is queued
+    return [{"ptr": _hashed(seed, BC_HRTIMER_PTR_CPU if tag == 300 else cpu, tag), "callback": name, "state": "01",
+             "soft_ns": soft, "hard_ns": hard}
             for hard, tag, name, soft in timers]
 
 

@@ -90,6 +90,19 @@ def test_the_broadcast_hrtimer_is_queued_on_the_cpu_holding_it(capsys):
     assert "bc_hrtimer" in bc and " set_next_event: 0x0\n" in bc and "bc_set_next" not in bc
 
 
+def test_the_broadcast_hrtimer_has_one_address_on_whichever_cpu_holds_it(capsys):
+    # bctimer is one static hrtimer (tick-broadcast-hrtimer.c): its hashed %p is the same on every CPU it moves
+    # to, where a task's timers and the sched_timer are per CPU
+    seen = {}
+    for at in ("1s", "1300ms", "2s"):
+        text = _timer_list(capsys, "laptop-deep-idle", "machine.arat=false", 'machine.broadcast="hrtimer"',
+                           "machine.cpus=3", at=at)
+        for cpu, block in _cpu_blocks(text).items():
+            seen.update({cpu: m for m in re.findall(r"<([0-9a-f]{16})>, bc_handler,", block)})
+    assert len(seen) >= 2, seen                 # it moved between CPUs over these instants
+    assert len(set(seen.values())) == 1, seen
+
+
 def test_a_running_tick_shows_the_last_tick_of_its_last_stop(capsys):
     # busy CPUs never stop their tick: last_tick stays 0 (it was printed as the next expiry minus a tick)
     text = _timer_list(capsys, "bare-metal-hpet-c3", 'workload.kind="busy"')
