@@ -68,12 +68,16 @@ class TimerSpec(Section):
     @model_validator(mode="after")
     def _one_kind(self):
         # each kind reads one of period and rate_hz, and the other was ignored: {kind = "periodic", rate_hz = 200}
-        # ran every 10 ms.  Compared with the defaults, not "given", because a saved scenario writes both keys.
+        # ran every 10 ms.  A value off its default is refused wherever it comes from; one at its default only when
+        # the table does not give every key ({period = "4ms", rate_hz = 100} ran at 250 Hz and said nothing), as a
+        # saved scenario writes every key, the unread one at its default (as Period does)
         fields = type(self).model_fields
-        if self.kind == "periodic" and self.rate_hz != fields["rate_hz"].default:
+        other = self.unread_keys()[0]
+        given = other in self.model_fields_set and not set(fields) <= self.model_fields_set
+        if self.kind == "periodic" and (self.rate_hz != fields["rate_hz"].default or given):
             raise ValueError(f"rate_hz = {self.rate_hz} is for kind = \"random\"; a periodic timer runs every "
                              f"`period` (for {self.rate_hz} Hz: period = \"{format_duration(10**9 // self.rate_hz)}\")")
-        if self.kind == "random" and self.period != fields["period"].default:
+        if self.kind == "random" and (self.period != fields["period"].default or given):
             raise ValueError(f"period = \"{format_duration(self.period)}\" is for kind = \"periodic\"; a random timer "
                              "fires at a mean rate of `rate_hz`")
         return self
@@ -140,6 +144,18 @@ def check_workload(w: Workload, ncpus: int) -> None:
         if level.busy_fraction is not None and level.idle_period is not None:
             raise ValueError(f"{at}.idle_period: conflicts with {at}.busy_fraction; give one of them (busy_fraction "
                              "scales the idle periods from the busy ones, idle_period sets them itself)")
+    # the busy/idle period keys are read by mixed CPUs only: on an idle, busy or timers CPU they did nothing
+    # (kind = "idle" with busy_fraction = 0.9 ran idle and said nothing)
+    for i, o in enumerate(w.per_cpu):
+        given = [k for k in ("busy_fraction", "busy_period", "idle_period") if getattr(o, k) is not None]
+        if o.kind != "mixed" and given:
+            raise ValueError(f"workload.per_cpu[{i}].{given[0]}: read by a mixed workload only; this override's kind "
+                             f"is \"{o.kind}\" (leave {given[0]} out, or set kind = \"mixed\")")
+    if w.kind != "mixed" and not any(o.kind == "mixed" for o in w.per_cpu):
+        given = [k for k in ("busy_fraction", "idle_period") if getattr(w, k) is not None]
+        if given:
+            raise ValueError(f"workload.{given[0]}: read by a mixed workload only; kind is \"{w.kind}\" and no "
+                             f"per_cpu override is mixed (leave {given[0]} out, or set kind = \"mixed\")")
     seen: dict[int, int] = {}
     for i, o in enumerate(w.per_cpu):
         if not o.cpus:

@@ -216,6 +216,9 @@ def test_256_user_timers_on_one_cpu_run_in_both_engines(engine):
     ('[{rate_hz=200}]', 'workload.timers[0]: rate_hz = 200 is for kind = "random"'),     # kind defaults to periodic
     ('[{kind="random", rate_hz=50}, {kind="random", period="3ms"}]',
      'workload.timers[1]: period = "3ms" is for kind = "periodic"'),
+    # the other kind's key at its default, written by hand: a "100 Hz" periodic timer ran every 4 ms
+    ('[{kind="periodic", period="4ms", rate_hz=100}]', 'workload.timers[0]: rate_hz = 100 is for kind = "random"'),
+    ('[{kind="random", rate_hz=30, period="10ms"}]', 'workload.timers[0]: period = "10ms" is for kind = "periodic"'),
 ])
 def test_a_timer_given_the_other_kinds_key_exits_2_with_one_line(timers, msg, capsys):
     assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "--set", f"workload.timers={timers}"]) == 2
@@ -229,3 +232,29 @@ def test_a_saved_timer_keeps_the_other_kinds_default_and_loads_again():
     text = sc.to_toml()
     assert 'period = "10ms"' in text and "rate_hz = 100" in text
     assert scen.loads(text) == sc
+
+
+@pytest.mark.parametrize("sets,msg", [
+    # kind = "idle" with a busy share ran idle and said nothing
+    (['workload.kind="idle"', "workload.busy_fraction=0.9"],
+     'workload.busy_fraction: read by a mixed workload only; kind is "idle" and no per_cpu override is mixed'),
+    (['workload.kind="busy"', 'workload.idle_period={dist="fixed", mean="3ms"}'],
+     'workload.idle_period: read by a mixed workload only; kind is "busy"'),
+    (['workload.per_cpu=[{cpus=[1], kind="idle", busy_fraction=0.3}]'],
+     'workload.per_cpu[0].busy_fraction: read by a mixed workload only; this override\'s kind is "idle"'),
+    (['workload.kind="mixed"', 'workload.per_cpu=[{cpus=[1], kind="busy", busy_period={dist="fixed", mean="3ms"}}]'],
+     'workload.per_cpu[0].busy_period: read by a mixed workload only; this override\'s kind is "busy"'),
+])
+def test_a_busy_or_idle_period_key_on_a_cpu_that_is_not_mixed_exits_2(sets, msg, capsys):
+    argv = ["run", "--preset", "bare-metal-lapic", "--until", "10ms"]
+    for s in sets:
+        argv += ["--set", s]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert msg in err and err.count("\n") == 1
+
+
+def test_the_workloads_busy_share_is_read_when_a_per_cpu_override_is_mixed():
+    # kind = "busy" for most CPUs, one mixed override without its own share: it takes the workload's
+    sc = _scenario({"kind": "busy", "busy_fraction": 0.2, "per_cpu": [{"cpus": [1], "kind": "mixed"}]})
+    assert sc.workload.busy_fraction == 0.2
