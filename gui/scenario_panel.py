@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from tickscope.sim import scenario as scen
+from tickscope.sim import scenario as scen, unused_settings
 from tickscope.sim.boot import check_boots   # the form refuses a scenario the machine cannot boot
 from tickscope.sim.errors import InputError
 
@@ -378,9 +378,21 @@ class ScenarioPanel(QtWidgets.QWidget):
         tl.addLayout(status)
         self.tabs.addTab(toml_page, "TOML")
 
+        # settings the run never reads (a busy share with no mixed CPU, an HPET rate with no HPET): what the CLI
+        # prints as notes on stderr
+        self.notes = QtWidgets.QLabel()
+        self.notes.setObjectName("scenario_notes")
+        self.notes.setWordWrap(True)
+        self.notes.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.notes.setStyleSheet("color: #b26b00;")
+        self.notes.setToolTip("Settings this scenario gives that its run does not read: not errors, but they "
+                              "change nothing")
+        self.notes.hide()
+
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.presets)
+        layout.addWidget(self.notes)
         layout.addWidget(self.tabs, 1)
 
         self._validate_timer = QtCore.QTimer(self, singleShot=True, interval=TOML_VALIDATE_DELAY_MS)
@@ -476,6 +488,9 @@ class ScenarioPanel(QtWidgets.QWidget):
                 value = toml_literal(plain.get(key) if sec == "" else plain.get(sec, {}).get(key, value))
             ed.show_value(value)
             ed.show_error(None)
+        notes = unused_settings.notes(sc)
+        self.notes.setText("\n".join(f"Not read: {n}" for n in notes))
+        self.notes.setVisible(bool(notes))
         if self._applying_toml:
             return
         if self._toml_error is not None:

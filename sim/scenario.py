@@ -235,6 +235,10 @@ class Scenario(Section):
         for i, mig in enumerate(self.hypervisor.migrations):
             if self.hypervisor.backend == "none":
                 raise ValueError(f"hypervisor.migrations[{i}]: migrations need a guest (hypervisor.backend)")
+        if self.hypervisor.overcommit > 1 and self.hypervisor.backend == "none":
+            # bare metal has no vCPUs to share a host CPU: it ran as steal time that no tick felt
+            raise ValueError(f"hypervisor.overcommit = {self.hypervisor.overcommit}: vCPUs sharing a host CPU need a "
+                             "guest (hypervisor.backend)")
         if self.core.changes:
             from tickscope.sim.graph import archmodel
 

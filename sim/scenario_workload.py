@@ -145,17 +145,13 @@ def check_workload(w: Workload, ncpus: int) -> None:
             raise ValueError(f"{at}.idle_period: conflicts with {at}.busy_fraction; give one of them (busy_fraction "
                              "scales the idle periods from the busy ones, idle_period sets them itself)")
     # the busy/idle period keys are read by mixed CPUs only: on an idle, busy or timers CPU they did nothing
-    # (kind = "idle" with busy_fraction = 0.9 ran idle and said nothing)
+    # (a per_cpu entry of kind "idle" with busy_fraction = 0.9 ran idle and said nothing).  The workload's own keys
+    # are noted, not refused (sim/unused_settings.py): a preset's busy share outlives --set workload.kind="busy"
     for i, o in enumerate(w.per_cpu):
         given = [k for k in ("busy_fraction", "busy_period", "idle_period") if getattr(o, k) is not None]
         if o.kind != "mixed" and given:
             raise ValueError(f"workload.per_cpu[{i}].{given[0]}: read by a mixed workload only; this override's kind "
                              f"is \"{o.kind}\" (leave {given[0]} out, or set kind = \"mixed\")")
-    if w.kind != "mixed" and not any(o.kind == "mixed" for o in w.per_cpu):
-        given = [k for k in ("busy_fraction", "idle_period") if getattr(w, k) is not None]
-        if given:
-            raise ValueError(f"workload.{given[0]}: read by a mixed workload only; kind is \"{w.kind}\" and no "
-                             f"per_cpu override is mixed (leave {given[0]} out, or set kind = \"mixed\")")
     seen: dict[int, int] = {}
     for i, o in enumerate(w.per_cpu):
         if not o.cpus:
@@ -202,3 +198,16 @@ def check_workload(w: Workload, ncpus: int) -> None:
         if bare:
             raise ValueError(f"workload.kind = \"timers\" needs a timer on CPU {bare[0]}: give [[workload.timers]] an "
                              "entry that reaches it (no `cpus`, or one listing it), or a per_cpu entry for it")
+
+
+def unused_workload_keys(w: Workload) -> list[str]:
+    """The workload's own keys that no CPU reads: the busy/idle period keys when no CPU is mixed, the timer work
+    when there are no timers (each as ``key = value``)."""
+    out = []
+    if w.kind != "mixed" and not any(o.kind == "mixed" for o in w.per_cpu):
+        out += [f"workload.{k}" for k in ("busy_fraction", "idle_period") if getattr(w, k) is not None]
+        if w.busy_period != Period():
+            out.append("workload.busy_period")
+    if w.timer_work != Workload.model_fields["timer_work"].default and not w.timers and not any(o.timers for o in w.per_cpu):
+        out.append("workload.timer_work")
+    return out

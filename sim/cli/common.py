@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tickscope.sim import boot, boot_devices, scenario as scen, shipped
+from tickscope.sim import boot, scenario as scen, shipped, unused_settings
 from tickscope.sim.errors import InputError
 
 
@@ -81,8 +81,9 @@ def scenario_from_args(args, default_preset=None) -> scen.Scenario:
     where = str(path) if path else f"preset {preset or default_preset}"
     where = f"{where}{' with --set' if args.sets else ''}"
     boot.check_boots(sc, where)
-    # hardware the guest's kernel never uses is not an error (the machine's defaults have it), but not silent either
-    if note := boot_devices.unused_hpet_pit(sc):
+    # settings the run never reads (hardware the guest's kernel does not use, a busy share with no mixed CPU) are
+    # not errors (presets and saved files write them), but not silent either
+    for note in unused_settings.notes(sc):
         print(f"tickscope: note: {where}: {note}", file=sys.stderr)
     return sc
 

@@ -70,12 +70,18 @@ def test_an_optional_key_shows_empty_when_not_given_and_clearing_it_unsets_it(qt
     ed = panel.editor("workload", "busy_fraction")
     assert model.scenario().workload.busy_fraction is None
     assert ed.widget.text() == "" and ed.widget.placeholderText().startswith("not set")
-    # the default scenario is busy: a busy share would do nothing there, so it is refused beside the field
+    assert panel.notes.isHidden()
+    # the default scenario is busy: a busy share is taken, and the form says that no CPU reads it
     ed.widget.setText("0.25")
     ed.widget.editingFinished.emit()
-    assert model.scenario().workload.busy_fraction is None
-    assert "read by a mixed workload only" in ed.error.text() and not ed.error.isHidden()
+    assert model.scenario().workload.busy_fraction == 0.25 and ed.error.isHidden()
+    assert not panel.notes.isHidden()
+    assert panel.notes.text() == ('Not read: workload.busy_fraction: read by mixed CPUs only, and no CPU is mixed '
+                                  '(workload.kind = "busy")')
     assert model.propose_value("workload", "kind", "mixed") is None
+    assert panel.notes.isHidden()
+    ed.widget.setText("")
+    ed.widget.editingFinished.emit()
     ed.widget.setText("0.25")
     ed.widget.editingFinished.emit()
     assert model.scenario().workload.busy_fraction == 0.25 and ed.widget.text() == "0.25"

@@ -235,11 +235,7 @@ def test_a_saved_timer_keeps_the_other_kinds_default_and_loads_again():
 
 
 @pytest.mark.parametrize("sets,msg", [
-    # kind = "idle" with a busy share ran idle and said nothing
-    (['workload.kind="idle"', "workload.busy_fraction=0.9"],
-     'workload.busy_fraction: read by a mixed workload only; kind is "idle" and no per_cpu override is mixed'),
-    (['workload.kind="busy"', 'workload.idle_period={dist="fixed", mean="3ms"}'],
-     'workload.idle_period: read by a mixed workload only; kind is "busy"'),
+    # a per_cpu entry of kind "idle" with a busy share ran idle and said nothing
     (['workload.per_cpu=[{cpus=[1], kind="idle", busy_fraction=0.3}]'],
      'workload.per_cpu[0].busy_fraction: read by a mixed workload only; this override\'s kind is "idle"'),
     (['workload.kind="mixed"', 'workload.per_cpu=[{cpus=[1], kind="busy", busy_period={dist="fixed", mean="3ms"}}]'],

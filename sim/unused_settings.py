@@ -1,0 +1,50 @@
+"""Settings a scenario gives that nothing in its run reads: said, not refused.
+
+A key that contradicts the rest of its own table is an error where it is checked (a periodic timer's ``rate_hz``,
+a per-CPU override's busy share on a CPU that is not mixed).  The keys here are different: each describes a part
+of the machine or workload that the rest of the scenario leaves unused (an HPET frequency with no HPET, a busy share
+when no CPU is mixed, a host timeslice on bare metal).  Presets and saved files write them, and ``--set`` can change
+what reads them (``--preset bare-metal-hpet-c3 --set workload.kind="busy"``), so they are not refused; but a
+setting with no effect should not be silent either: the CLI prints each note on stderr and the app shows them
+above the scenario form.
+"""
+from __future__ import annotations
+
+from tickscope.sim import boot_devices
+from tickscope.sim.scenario_workload import unused_workload_keys
+
+
+def _off_default(section, keys) -> list[str]:
+    fields = type(section).model_fields
+    return [k for k in keys if getattr(section, k) != fields[k].get_default(call_default_factory=True)]
+
+
+def notes(sc) -> list[str]:
+    """One sentence per group of settings the scenario *sc* gives (off their defaults) that its run never reads."""
+    out = []
+    if note := boot_devices.unused_hpet_pit(sc):
+        out.append(note)
+    m, hv = sc.machine, sc.hypervisor
+    keys = unused_workload_keys(sc.workload)
+    if keys:
+        what = [k for k in keys if k != "workload.timer_work"]
+        if what:
+            out.append(f"{', '.join(what)}: read by mixed CPUs only, and no CPU is mixed (workload.kind = "
+                       f"\"{sc.workload.kind}\")")
+        if "workload.timer_work" in keys:
+            out.append("workload.timer_work: there are no user timers to run it")
+    if not m.tsc_hz:
+        if keys := _off_default(m, ("tsc_skew", "tsc_drift_ppm")):
+            out.append(f"{' and '.join('machine.' + k for k in keys)}: the machine has no TSC (machine.tsc_hz = 0)")
+    if not m.hpet:
+        if keys := _off_default(m, ("hpet_hz", "hpet_write_delay")):
+            out.append(f"{' and '.join('machine.' + k for k in keys)}: the machine has no HPET (machine.hpet = false)")
+    if hv.backend == "none":
+        keys = _off_default(hv, ("timeslice", "host_latency", "injection", "pit_policy", "steal_reported",
+                                 "tsc_scaling", "vmi_alarm_hz"))
+        if keys:
+            out.append(f"{', '.join('hypervisor.' + k for k in keys)}: bare metal (hypervisor.backend = \"none\") "
+                       "has no host to apply them")
+    elif hv.backend != "vmi-2007" and "vmi_alarm_hz" in _off_default(hv, ("vmi_alarm_hz",)):
+        out.append(f"hypervisor.vmi_alarm_hz: read by the vmi-2007 backend only (this guest is {hv.backend})")
+    return out

@@ -1,0 +1,56 @@
+"""Settings that nothing in the run reads are said (a note on stderr, above the app's form), not refused."""
+import pytest
+
+from tickscope.sim import scenario as scen, unused_settings
+from tickscope.sim.cli import main
+
+
+def _notes(preset, *sets):
+    return unused_settings.notes(scen.apply_sets(scen.preset(preset), list(sets)))
+
+
+@pytest.mark.parametrize("preset", scen.presets())
+def test_no_shipped_preset_gives_a_setting_it_does_not_read(preset):
+    assert _notes(preset) == []
+
+
+def test_a_presets_busy_share_outlives_a_switch_to_a_busy_workload_as_a_note(capsys):
+    # bare-metal-hpet-c3 is mixed with busy_fraction = 0.3: --set workload.kind="busy" leaves it (and its busy
+    # periods) unread; an error would make the preset's own keys refuse an everyday --set
+    argv = ["run", "--preset", "bare-metal-hpet-c3", "--until", "10ms", "--set", 'workload.kind="busy"']
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert err == ('tickscope: note: preset bare-metal-hpet-c3 with --set: workload.busy_fraction, '
+                   'workload.busy_period: read by mixed CPUs only, and no CPU is mixed (workload.kind = "busy")\n')
+
+
+def test_a_mixed_per_cpu_override_reads_the_workloads_busy_share():
+    assert _notes("bare-metal-hpet-c3", 'workload.kind="busy"', 'workload.per_cpu=[{cpus=[2], kind="mixed"}]') == []
+
+
+@pytest.mark.parametrize("sets,note", [
+    (['workload.kind="idle"', 'workload.timer_work="1ms"'], "workload.timer_work: there are no user timers to run it"),
+    (["machine.tsc_drift_ppm=5000", 'machine.tsc_skew="5ms"'],
+     "machine.tsc_skew and machine.tsc_drift_ppm: the machine has no TSC (machine.tsc_hz = 0)"),
+    (["machine.hpet_hz=20000000", 'machine.hpet_write_delay="1ms"'],
+     "machine.hpet_hz and machine.hpet_write_delay: the machine has no HPET (machine.hpet = false)"),
+    (['hypervisor.pit_policy="discard"', 'hypervisor.timeslice="1ms"'],
+     'hypervisor.timeslice, hypervisor.pit_policy: bare metal (hypervisor.backend = "none") has no host to apply them'),
+])
+def test_settings_for_hardware_or_a_host_the_machine_lacks_are_noted(sets, note):
+    # pit-only: no TSC, no HPET, bare metal; the run is the same with or without these keys
+    assert _notes("pit-only", *sets) == [note]
+
+
+def test_the_alarm_rate_is_noted_on_a_guest_that_is_not_vmi_2007():
+    assert _notes("kvm", "hypervisor.vmi_alarm_hz=250") == [
+        "hypervisor.vmi_alarm_hz: read by the vmi-2007 backend only (this guest is kvm)"]
+    assert _notes("vmi-2007", "hypervisor.vmi_alarm_hz=250") == []
+
+
+def test_overcommit_on_bare_metal_is_refused(capsys):
+    # it ran as steal time (216 ms a CPU over 1 s) that no tick felt
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "--set", "hypervisor.overcommit=4"]) == 2
+    err = capsys.readouterr().err
+    assert "hypervisor.overcommit = 4: vCPUs sharing a host CPU need a guest (hypervisor.backend)" in err
+    assert err.count("\n") == 1
