@@ -422,7 +422,10 @@ def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
     devs = res.meta["devices"]
     css = res.meta.get("clocksources", [])
     wd_name = res.meta.get("watchdog", "")
-    rows = np.flatnonzero((res.kind == Kind.MIN_DELTA) | (res.kind == Kind.MODE) | (res.kind == Kind.CS_SWITCH)
+    # no line for a CPU's switch to high-res or low-res NO_HZ (Kind.MODE): kernels of the log's generation print none
+    # (hrtimer_switch_to_hres warns only when it fails; 2.6-era kernels printed "Switched to high resolution mode
+    # on CPU N" and "Switched to NOHz mode on CPU #N"); the event table shows the switch
+    rows = np.flatnonzero((res.kind == Kind.MIN_DELTA) | (res.kind == Kind.CS_SWITCH)
                           | ((res.kind == Kind.WATCHDOG) & ((res.source == 1) | (res.source == 8) | (res.source == 9))))
     current = res.meta.get("boot_clocksource", res.meta.get("clocksource", ""))
     wd_max_interval = 0   # clocksource_watchdog's watchdog_max_interval: it warns of a long interval when it doubles
@@ -463,10 +466,6 @@ def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
                       f"clocksource: {pad}'{current}' (not '{cs_name}') is current clocksource.",
                       "tsc: Marking TSC unstable due to clocksource watchdog",
                       "TSC found unstable after boot, most likely due to broken BIOS. Use 'tsc=unstable'."]
-        elif src == TickMode.HIGHRES:
-            texts.append(f"Switched to high resolution mode on CPU {cpu}")
-        elif src == TickMode.LOWRES_NOHZ:
-            texts.append(f"Switched to NOHz mode on CPU #{cpu}")
         entries += [(t, text) for text in texts]
     entries.sort(key=lambda e: e[0])  # stable: same-time lines keep their order
     return [f"{format_log_time(t)} {text}" for t, text in entries]
