@@ -142,3 +142,19 @@ def test_interrupt_rate_counts_a_last_partial_bin_over_its_own_width(until, bin_
     interrupts = np.count_nonzero(((res.kind == Kind.TICK) | (res.kind == Kind.IRQ)) & (res.cpu == 0))
     assert round(float((rate["rate_hz"][0] * widths_s).sum())) == interrupts
     assert 95 <= rate["rate_hz"][0][-1] <= 105
+
+
+@pytest.mark.parametrize("sets", [[], ["kernel.highres=false"]])
+def test_the_kernel_log_has_no_line_for_the_switch_to_highres_or_nohz(sets):
+    # current kernels print nothing there (the 2.6-era "Switched to high resolution mode on CPU N" and "Switched to
+    # NOHz mode on CPU #N" are gone); the switch is in the log as MODE records
+    from tickscope.sim import scenario as scen
+    from tickscope.sim.simulation import simulate
+
+    sc = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), sets)
+    res = simulate(sc, until_ns=100_000_000)
+    modes = set(res.source[res.kind == Kind.MODE].tolist())
+    assert (TickMode.LOWRES_NOHZ if sets else TickMode.HIGHRES) in modes
+    log = analysis.kernel_log(res)
+    assert not [line for line in log if "Switched to high resolution" in line or "NOHz" in line]
+    assert any("clocksource: Switched to clocksource tsc" in line for line in log)
