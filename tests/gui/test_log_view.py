@@ -28,15 +28,15 @@ def test_search_counts_and_steps_through_matches(qtbot, run):
     qtbot.addWidget(view)
     view.set_results(res, summ)
     lines = analysis.kernel_log(res)
-    expected = sum(line.count("high resolution") for line in lines)
-    view.set_search("high resolution")
+    expected = sum(line.count("max_idle_ns") for line in lines)
+    view.set_search("max_idle_ns")
     assert view.match_count() == expected > 1
     assert "match" in view.match_label.text()
     seen = []
     for _ in range(expected):
         assert view.find_next()
         seen.append(view.current_line())
-    assert sorted(set(seen)) == [i for i, line in enumerate(lines) if "high resolution" in line]
+    assert sorted(set(seen)) == [i for i, line in enumerate(lines) if "max_idle_ns" in line]
 
 
 def test_no_match_finds_nothing(qtbot, run):
