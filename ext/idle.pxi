@@ -233,15 +233,18 @@ cdef void idle_reenter(Machine* m, int cpu, ns_t t) noexcept nogil:
         if now + m.tick < nxt:
             nxt = now + m.tick
     sleep = nxt - now if nxt != KTIME_MAX else KTIME_MAX
-    s = governor(m, sleep, KTIME_MAX if stopped_before else sleep)
-    d = m.slots[cpu].dev
-    if m.cstates[s].stops_timer and d != NULL and (d.features & FEAT_C3STOP):
-        rc = bc_enter(m, cpu, t)
-        mlog(m, t, cpu, K_BC_ENTER, 1 if rc else 0, s)
-        if rc:
-            s = state_keeping_timer(m, s)
-        else:
-            c.bc_used = c.mode != TM_PERIODIC_BC
+    if c.check_clocks:
+        s = 0   # HLT until the CPU's first tick checked for the oneshot switch: no cpuidle driver yet (semantics 18)
+    else:
+        s = governor(m, sleep, KTIME_MAX if stopped_before else sleep)
+        d = m.slots[cpu].dev
+        if m.cstates[s].stops_timer and d != NULL and (d.features & FEAT_C3STOP):
+            rc = bc_enter(m, cpu, t)
+            mlog(m, t, cpu, K_BC_ENTER, 1 if rc else 0, s)
+            if rc:
+                s = state_keeping_timer(m, s)
+            else:
+                c.bc_used = c.mode != TM_PERIODIC_BC
     c.idle_state = s
     c.state_enter = t
     mlog(m, t, cpu, K_IDLE, s, sleep)

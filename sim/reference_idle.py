@@ -316,15 +316,23 @@ class IdleMixin:
             # (engine semantics 11; the governor saw an endless sleep and picked the deepest state every time)
             nxt = min(nxt, now + self.tick)
         sleep = nxt - now if nxt != KTIME_MAX else KTIME_MAX
-        s = self._governor(sleep, KTIME_MAX if stopped_before else sleep)
-        did = self.dev[cpu]
-        if self.cstates[s][3] and did >= 0 and self.devs[did].has(B.FEAT_C3STOP):
-            rc = self._bc_enter(cpu, t)
-            self._log(t, cpu, Kind.BC_ENTER, 1 if rc else 0, s)
-            if rc:
-                s = self._state_keeping_timer(s)
-            else:
-                self.bc_used[cpu] = self.mode[cpu] != TickMode.PERIODIC_BC
+        if self.check_clocks[cpu]:
+            # until its first tick has checked for the oneshot switch (tick_check_oneshot_change; its device can go
+            # oneshot) a CPU idles in HLT, the shallowest state, without the governor or the broadcast: in a real
+            # boot the C-states appear when the cpuidle driver registers (device_initcall), after the switch that
+            # clocksource_done_booting sets off (engine semantics 18; before, a C3STOP CPU asked for a deep state
+            # at t = 0 and the broadcast, still periodic, refused it: deep_refused 1 on every CPU)
+            s = 0
+        else:
+            s = self._governor(sleep, KTIME_MAX if stopped_before else sleep)
+            did = self.dev[cpu]
+            if self.cstates[s][3] and did >= 0 and self.devs[did].has(B.FEAT_C3STOP):
+                rc = self._bc_enter(cpu, t)
+                self._log(t, cpu, Kind.BC_ENTER, 1 if rc else 0, s)
+                if rc:
+                    s = self._state_keeping_timer(s)
+                else:
+                    self.bc_used[cpu] = self.mode[cpu] != TickMode.PERIODIC_BC
         self.idle_state[cpu] = s
         self.state_enter[cpu] = t
         self._log(t, cpu, Kind.IDLE, s, min(sleep, KTIME_MAX))

@@ -307,14 +307,16 @@ def test_drift_check_boxes_of_a_previous_run_leave_the_row_at_once(qtbot, run):
 
 
 def test_residency_legend_says_which_states_no_cpu_entered(qtbot):
-    sc = scenario.apply_sets(scenario.preset("unstable-tsc"), ["run.until=500ms"])   # C1 and C6: C6 wins every sleep
+    # a 1 ms tick: C10's 5 ms target residency never pays off (C1 before the first tick, C6 after it)
+    sc = scenario.apply_sets(scenario.preset("bare-metal-lapic"), ["run.until=200ms", 'machine.cstates=["C1", "C6", "C10"]',
+                                                                   "kernel.hz=1000", 'workload.kind="idle"'])
     res = simulation.simulate(sc)
     summ = analysis.summarize(res)
     panel = ResidencyPanel()
     qtbot.addWidget(panel)
     panel.set_results(res, summ)
     unused = [s for s in summ["cpus"][0]["cstate_residency_ns"] if not any(c["cstate_residency_ns"][s] for c in summ["cpus"])]
-    assert unused   # the scenario has a state no CPU entered
+    assert unused == ["C10"]   # the scenario has a state no CPU entered
     labels = [label.text for _, label in panel._legend.items]
     for s in summ["cpus"][0]["cstate_residency_ns"]:
         assert (f"{s} (not entered)" if s in unused else s) in labels

@@ -183,9 +183,11 @@ def test_periodic_broadcast_delivers_every_tick_by_ipi():
 def test_governor_picks_states_by_predicted_sleep():
     res = run(sets=['machine.cstates=["C1", "C1E", "C3", "C6", "C10"]', 'kernel.nohz="off"', 'workload.kind="idle"',
                     'run.until="500ms"', "kernel.hz=1000"])
-    # the tick comes every 1 ms, so the 5 ms C10 residency never pays off; C6 (200 us) does
-    states = res.source[res.kind == Kind.IDLE]
-    assert set(states.tolist()) == {3}
+    # the tick comes every 1 ms, so the 5 ms C10 residency never pays off; C6 (200 us) does.  Before its first
+    # tick each CPU halts in C1 (no C-states yet: engine semantics 18)
+    idle = res.kind == Kind.IDLE
+    assert res.source[idle & (res.time_ns == 0)].tolist() == [0] * res.meta["ncpus"]
+    assert set(res.source[idle & (res.time_ns > 0)].tolist()) == {3}
 
 
 @pytest.mark.parametrize("engine", ["reference", "cython"])
@@ -202,7 +204,10 @@ def test_governor_counts_a_hardware_periodic_tick_in_its_prediction(engine, pres
     res = simulate(sc, engine=engine)
     c = analysis.per_cpu(res)[0]
     assert c["tick_device"] in ("lapic", "pit")
-    assert set(res.source[res.kind == Kind.IDLE].tolist()) == {1}            # C6 only
+    idle = res.kind == Kind.IDLE
+    # HLT until the first tick (no cpuidle driver before it: engine semantics 18), then C6 only
+    assert res.source[idle & (res.time_ns == 0)].tolist() == [0] * res.meta["ncpus"]
+    assert set(res.source[idle & (res.time_ns > 0)].tolist()) == {1}
     assert c["cstate_residency_ns"]["C10"] == 0
     assert c["ticks_lost"] == 0
     assert c["latency_ns_max"] < 85_000 + 10_000                            # C6's exit latency, not C10's 890 us
@@ -267,12 +272,14 @@ def test_a_clocksource_override_outlives_the_watchdog_only_while_the_tick_is_per
 
 
 def test_a_backwards_tsc_step_between_watchdog_cpus_reads_as_no_motion():
-    # The watchdog rotates CPUs: CPU0 (busy, its TSC ran) then CPU1 (asleep in C6 all along, its TSC
-    # stopped at 0) reads a TSC far behind the last one.  6.13+ clocksource_delta treats a masked delta above
+    # The watchdog rotates CPUs: CPU0 (busy, its TSC ran) then CPU1 (asleep in C6 since its first tick, its TSC
+    # stopped there) reads a TSC far behind the last one.  6.13+ clocksource_delta treats a masked delta above
     # mask*7/8 as a small backwards step (0), so cs_nsec prints 0, not the u64-wrapped product of ~2**64 cycles.
+    # CPU1 idles in HLT until its first tick (4 ms, + 1 us IRQ latency + C1's 2 us exit) and goes to C6 at
+    # 4.003 ms: its 2 GHz TSC stopped at 8 006 000 cycles (engine semantics 18; before, 0).
     res = run("unstable-tsc", ['workload.per_cpu=[{cpus=[0], kind="busy"}, {cpus=[1], kind="idle"}]'])
     log = "\n".join(analysis.kernel_log(res))
-    assert "'tsc' cs_nsec: 0 cs_now: 0 " in log
+    assert f"'tsc' cs_nsec: 0 cs_now: {8_006_000:x} " in log
     bad = [e for e in analysis.watchdog_events(res) if e["unstable"]]
     wd_nsec = int(re.search(r"'hpet' wd_nsec: (\d+) ", log)[1])
     assert abs(wd_nsec - 512_000_000) < 1_000                       # 128 jiffies at HZ=250 (8-jiffy wheel buckets)

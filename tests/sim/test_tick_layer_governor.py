@@ -92,14 +92,15 @@ def test_menu_skips_a_state_slower_to_leave_than_the_predicted_idle_while_the_ti
     # already stopped; before 4.17 always) and stops at the first state whose exit latency exceeds it.  HZ=250,
     # nohz=off, one idle CPU: an idle entry right after a tick handled from C1 predicts 3.997 ms, Z fits (3 ms).
     # Woken from Z by the next tick, the CPU handles it 3.001 ms late and predicts 0.999 ms: Z's target residency
-    # fits but its exit latency does not, so C1.  Z and C1 alternate: 13 entries of Z (t = 0, then 8k + 3 us) and
-    # 13 of C1 (7.001 + 8k ms; the last after the 100 ms tick, delivered as the run ends); Z holds
-    # 7.001 + 11 * 6.998 + 3.997 = 87.976 ms, C1 12 * 1.002 = 12.024 ms (residency stops at the run's end).
-    # Semantics 15 went by target residency alone: Z all the time, every tick 3.001 ms late.
+    # fits but its exit latency does not, so C1.  Until the first tick the CPU halts in C1 (no C-states before it:
+    # engine semantics 18), leaving at 4.003 ms (1 us IRQ latency, 2 us exit).  Then Z and C1 alternate: 13 entries
+    # of Z (4.003 + 8k ms; the last after the 100 ms tick, delivered as the run ends) and 13 of C1 (t = 0, then
+    # 11.001 + 8k ms); Z holds 12 * 6.998 = 83.976 ms, C1 4.003 + 11 * 1.002 + 0.999 = 16.024 ms (residency stops
+    # at the run's end).  Semantics 15 went by target residency alone: Z all the time, every tick 3.001 ms late.
     cpu, entered = _one_idle_cpu(engine, ['workload.kind="idle"'], SLOW_EXIT)
     assert list(entered) == [13, 13]
-    assert abs(cpu["cstate_residency_ns"]["Z"] - 87_976_000) < 1_000
-    assert abs(cpu["cstate_residency_ns"]["C1"] - 12_024_000) < 1_000
+    assert abs(cpu["cstate_residency_ns"]["Z"] - 83_976_000) < 1_000
+    assert abs(cpu["cstate_residency_ns"]["C1"] - 16_024_000) < 1_000
     assert sum(cpu["cstate_residency_ns"].values()) == cpu["idle_ns"] == 100_000_000
     assert cpu["ticks_delivered"] == cpu["ticks_expected"] == 25
 
@@ -107,26 +108,53 @@ def test_menu_skips_a_state_slower_to_leave_than_the_predicted_idle_while_the_ti
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_1ms_timer_keeps_a_cpu_out_of_a_state_with_a_3ms_exit(engine):
     # A 1 ms periodic hrtimer with the tick running: every idle entry predicts under 1 ms, less than Z's 3 ms exit
-    # latency, so C1 and the timer runs on time: 94 expiries in 100 ms (the first, due at 1 ms, waits for the
-    # 4 ms tick that switches to high-res mode, which Z delays to 7.001 ms; then 8, 9, ..., 100 ms), 1 late.
+    # latency, so C1 and the timer runs on time: 97 expiries in 100 ms (the first, due at 1 ms, waits for the
+    # 4 ms tick that switches to high-res mode, handled at 4.003 ms from the C1 the CPU halts in until then, and
+    # is forwarded past 2, 3, 4 ms; then 5, 6, ..., 100 ms), 1 late.  Before engine semantics 18 the CPU slept
+    # in Z at boot, predicting the 4 ms tick, which it delayed to 7.001 ms (94 expiries).
     # Semantics 15 picked Z (target residency 500 us) after every timer: the timer ran every 3 ms at best, 25 runs.
     cpu, entered = _one_idle_cpu(engine, ['workload.kind="timers"', 'workload.timer_work="0ns"',
                                           'workload.timers=[{kind="periodic", period="1ms"}]'], SLOW_EXIT)
-    assert cpu["timers_fired"] == 94 and cpu["timers_late"] == 1
-    assert entered[1] == 1                          # Z only at boot, predicting the 4 ms tick
-    assert cpu["cstate_residency_ns"]["Z"] == 7_001_000
+    assert cpu["timers_fired"] == 97 and cpu["timers_late"] == 1
+    assert entered[1] == 0
+    assert cpu["cstate_residency_ns"] == {"C1": 100_000_000, "Z": 0}
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_refused_deep_state_falls_back_to_a_state_no_slower_to_leave(engine):
     # No broadcast device and a LAPIC timer that stops in C3: tick_broadcast_enter says -EBUSY every time, and
     # cpuidle_enter_state falls back to find_deepest_state(exit latency of the refused state, no TIMER_STOP):
-    # Y (keeps the timer, exit 150 us) is slower to leave than C3 (70 us), so C1.  25 ticks and the boot idle
-    # entry refused: 26.  Semantics 15 fell back by target residency: Y, and every tick 151 us late.
+    # Y (keeps the timer, exit 150 us) is slower to leave than C3 (70 us), so C1.  The 25 ticks' idle entries are
+    # refused; the boot one halts in C1 without asking (no C-states before the first tick: engine semantics 18;
+    # before, it was refused too: 26).  Semantics 15 fell back by target residency: Y, and every tick 151 us late.
     states = ('machine.cstates=["C1", {name="Y", exit_latency="150us", target_residency="50us"}, "C3"]')
     cpu, entered = _one_idle_cpu(engine, ['workload.kind="idle"'], states,
                                  ["machine.arat=false", "machine.tsc_deadline=false", 'machine.broadcast="none"'])
-    assert cpu["deep_refused"] == 26
+    assert cpu["deep_refused"] == 25
     assert list(entered) == [26, 0, 0]
     assert cpu["cstate_residency_ns"] == {"C1": 100_000_000, "Y": 0, "C3": 0}
     assert cpu["latency_ns_max"] < 5_000
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("broadcast,refused", [("hpet", False), ("pit", False), ("none", True)])
+def test_no_deep_state_is_asked_for_before_the_first_tick(engine, broadcast, refused):
+    extra = ["machine.hpet=false"] if broadcast == "pit" else []   # with an HPET the kernel registers no PIT device
+    # bare-metal-hpet-c3 (no ARAT, C3): before semantics 18 every CPU asked for C3 at t = 0 and the broadcast, still
+    # periodic, refused it: deep_refused 1 on each CPU of a machine whose HPET broadcast works.  Now the CPUs halt in
+    # C1 until their first tick (no cpuidle driver before the oneshot switch), and only a machine without a
+    # broadcast device refuses deep states (after that tick, every time the governor wants one)
+    sc = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), [f'machine.broadcast="{broadcast}"', 'run.until="500ms"', *extra])
+    res = simulate(sc, engine=engine)
+    for cpu in range(4):
+        mine = res.cpu == cpu
+        first_tick = int(res.time_ns[np.flatnonzero(mine & (res.kind == Kind.TICK))[0]])
+        before = mine & (res.time_ns < first_tick)
+        assert set(res.source[before & (res.kind == Kind.IDLE)].tolist()) <= {0}    # C1 (HLT) only
+        assert not (before & (res.kind == Kind.BC_ENTER)).any()
+    cpus = analysis.per_cpu(res)
+    if refused:
+        assert all(c["deep_refused"] > 0 and c["cstate_residency_ns"]["C3"] == 0 for c in cpus)
+    else:
+        assert [c["deep_refused"] for c in cpus] == [0] * 4
+        assert all(c["cstate_residency_ns"]["C3"] > 0 for c in cpus)
