@@ -22,6 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from tickscope.sim.errors import InputError
 from tickscope.sim.scenario_base import Duration, Section
 from tickscope.sim.scenario_errors import describe
+from tickscope.sim.scenario_imported import check_imported
 from tickscope.sim.scenario_workload import Period, Workload, check_workload
 from tickscope.sim.units import format_duration, parse_duration
 
@@ -252,6 +253,13 @@ class Scenario(Section):
             raise ValueError("a guest (hypervisor.backend) needs a TSC: machine.tsc_hz > 0")
         if not (m.lapic or m.hpet or m.pit) and self.hypervisor.backend == "none":
             raise ValueError("the machine has no clock event device: enable machine.lapic, machine.hpet or machine.pit")
+        return self
+
+    @model_validator(mode="after")
+    def _imported_facts(self) -> "Scenario":
+        # boot registers imported.clocksources from their freq_hz, mask_bits and rating: a value it cannot take
+        # (or a misspelt key, kept without a word) is refused here, naming the key and the allowed range
+        check_imported(self.imported)
         return self
 
     # -- serialisation -------------------------------------------------
