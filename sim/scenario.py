@@ -348,12 +348,36 @@ def from_dict(data: dict, source: str = "<scenario>") -> Scenario:
         raise InputError(f"{source}: schema: required key is missing (write `schema = {SCHEMA_VERSION}` at the top)")
     if data.get("schema") != SCHEMA_VERSION or type(data.get("schema")) is not int:   # true and 1.0 equal 1
         raise InputError(f"{source}: schema: {data.get('schema')!r} is not supported (this tickscope reads schema = {SCHEMA_VERSION})")
+    if (where := too_deep(data)) is not None:
+        raise InputError(f"{source}: {where}: {TOO_DEEP}")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
         raise InputError("; ".join(describe(e, source, Scenario) for e in errors[:3])
                          + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else "")) from None
+
+
+#: How deeply arrays and tables may nest in a scenario: its deepest key (imported.interrupts.counts.LOC[0]) is 5
+#: down; a thousand nested arrays overflowed the parser's (and pydantic's) recursion with a RecursionError
+MAX_DEPTH = 32
+TOO_DEEP = f"malformed TOML: nested too deeply (more than {MAX_DEPTH} levels of arrays and tables)"
+
+
+def too_deep(data, limit: int = MAX_DEPTH) -> str | None:
+    """The dotted key under which *data* (plain TOML data) nests deeper than *limit* arrays and tables, else None.
+    Walked without recursion."""
+    stack = [(data, "", 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > limit:
+                return where or "(top level)"
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for k, v in items:
+                # named by its key: a list's items by the list's (thirty "[0]"s said nothing more)
+                stack.append((v, where if isinstance(node, list) else f"{where}.{k}".lstrip("."), depth + 1))
+    return None
 
 
 #: A UTF-8 byte order mark as text: TOML forbids it, Windows editors write it; a scenario's text may start with one.
@@ -373,6 +397,8 @@ def toml_data(text: str, source: str = "<scenario>") -> dict:
         return tomllib.loads(text.removeprefix(BOM))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: malformed TOML: {exc}") from None
+    except RecursionError:   # tomllib parses nested arrays and inline tables recursively
+        raise InputError(f"{source}: {TOO_DEEP}") from None
 
 
 def loads(text: str, source: str = "<scenario>") -> Scenario:
@@ -529,6 +555,10 @@ def apply_sets(scenario: Scenario, assignments: list[str], source: str = "--set"
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
             value = raw
+        except RecursionError:
+            raise InputError(f"{source} {key}: {TOO_DEEP}") from None
+        if too_deep(value, MAX_DEPTH - len(key.split("."))) is not None:
+            raise InputError(f"{source} {key}: {TOO_DEEP}")
         node = data
         parts = key.split(".")
         for part in parts[:-1]:
