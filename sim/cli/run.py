@@ -7,7 +7,7 @@ from pathlib import Path
 import sys
 
 from tickscope.sim.atomic import check_folder
-from tickscope.sim import analysis
+from tickscope.sim import analysis, scenario as scen
 from tickscope.sim.cli.common import add_scenario_args, duration_arg, run_end_arg, scenario_from_args, seed_arg
 from tickscope.sim.errors import InputError
 from tickscope.sim.simulation import Simulation
@@ -56,7 +56,8 @@ def _run(args):
     sc = scenario_from_args(args)
     until = run_end_arg(args.until, "--until") if args.until else None
     seed_arg(args.seed)
-    late = duration_arg(args.late_threshold or "100us", "--late-threshold", positive=False)
+    # as long as the longest run at most: 9223372037s overflowed int64 in sim/clock_drift.py after the run
+    late = duration_arg(args.late_threshold or "100us", "--late-threshold", positive=False, maximum=scen.UNTIL_MAX_NS)
     _check_outputs(args)
     sim = Simulation(sc, engine=args.engine or "auto", seed=args.seed, until_ns=until)
     res = _run_with_progress(sim, quiet=args.json)

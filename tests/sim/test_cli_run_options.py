@@ -1,0 +1,29 @@
+"""`tickscope run` options out of range or empty: one line naming the option, exit 2, before simulating."""
+import pytest
+
+from tickscope.sim.cli import main
+from tickscope.sim.simulation import Simulation
+
+
+@pytest.fixture
+def no_run(monkeypatch):
+    """Fail the test if the simulation starts: a bad option is refused before it."""
+    def run(*a, **k):
+        raise AssertionError("simulated before refusing a bad option")
+    monkeypatch.setattr(Simulation, "run", run)
+
+
+@pytest.mark.parametrize("value, msg", [
+    ("9223372037s", "--late-threshold: 9223372037s is longer than 100000s"),
+    ("100001s", "--late-threshold: 100001s is longer than 100000s"),
+])
+def test_a_late_threshold_beyond_the_longest_run_is_a_range_error(value, msg, no_run, capsys):
+    # 9223372037s overflowed int64 in sim/clock_drift.py after the whole run: an OverflowError traceback
+    rc = main(["run", "--preset", "bare-metal-lapic", "--until", "1ms", "--late-threshold", value])
+    err = capsys.readouterr().err
+    assert rc == 2 and msg in err and err.count("\n") == 1, err
+
+
+def test_the_longest_late_threshold_is_taken(capsys):
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "1ms", "--late-threshold", "100000s", "--json"]) == 0
+    assert '"until_ns": 1000000' in capsys.readouterr().out
