@@ -54,10 +54,11 @@ def _run(args):
     if args.scenario and str(args.scenario).endswith(".tickrec"):
         return _replay(args)
     sc = scenario_from_args(args)
-    until = run_end_arg(args.until, "--until") if args.until else None
+    # `is not None`: an empty --until or --late-threshold ('' from an unset shell variable) silently meant the default
+    until = run_end_arg(args.until, "--until") if args.until is not None else None
     seed_arg(args.seed)
     # as long as the longest run at most: 9223372037s overflowed int64 in sim/clock_drift.py after the run
-    late = duration_arg(args.late_threshold or "100us", "--late-threshold", positive=False, maximum=scen.UNTIL_MAX_NS)
+    late = duration_arg("100us" if args.late_threshold is None else args.late_threshold, "--late-threshold", positive=False, maximum=scen.UNTIL_MAX_NS)
     _check_outputs(args)
     sim = Simulation(sc, engine=args.engine or "auto", seed=args.seed, until_ns=until)
     res = _run_with_progress(sim, quiet=args.json)
@@ -157,9 +158,9 @@ def _replay(args):
 
     # the recorded scenario and seed are re-run as they are: these options were silently ignored (a --set
     # printed "results match" for a scenario that was never run)
-    for flag, given in (("--preset", args.preset), ("--set", args.sets), ("--until", args.until), ("--seed", args.seed is not None),
+    for flag, given in (("--preset", args.preset), ("--set", args.sets or None), ("--until", args.until), ("--seed", args.seed),
                         ("--late-threshold", args.late_threshold), ("-o", args.output), ("--csv", args.csv)):
-        if given:
+        if given is not None:   # given empty ('') too
             raise InputError(f"{flag} does not apply to a recording: `run REC.tickrec` re-simulates its own scenario "
                              "and seed (only --engine and --json apply)")
     rec = record.load_recording(args.scenario)

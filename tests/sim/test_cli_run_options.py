@@ -27,3 +27,23 @@ def test_a_late_threshold_beyond_the_longest_run_is_a_range_error(value, msg, no
 def test_the_longest_late_threshold_is_taken(capsys):
     assert main(["run", "--preset", "bare-metal-lapic", "--until", "1ms", "--late-threshold", "100000s", "--json"]) == 0
     assert '"until_ns": 1000000' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("option", ["--until", "--late-threshold"])
+def test_an_empty_duration_is_not_a_duration(option, no_run, capsys):
+    # '' (an unset shell variable) silently meant the scenario's run.until / the default 100us;
+    # timer-list --at '' was already refused the same way
+    rc = main(["run", "--preset", "bare-metal-lapic", option, "", "--json"])
+    out, err = capsys.readouterr()
+    assert rc == 2 and out == ""
+    assert f"{option}: '' is not a duration" in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("option", ["--until", "--late-threshold", "-o", "--csv"])
+def test_an_empty_option_given_with_a_recording_is_refused_like_any_value(option, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--preset", "pit-only", "--until", "20ms", "--engine", "reference", "-o", "r.tickrec"]) == 0
+    capsys.readouterr()
+    assert main(["run", "r.tickrec", option, ""]) == 2
+    err = capsys.readouterr().err
+    assert f"{option} does not apply to a recording" in err and err.count("\n") == 1, err
