@@ -27,6 +27,10 @@ def register(sub):
     p.set_defaults(func=_run)
 
 
+#: The files ``--csv DIR`` writes into DIR.
+CSV_FILES = ("events.csv", "cpus.csv")
+
+
 def _check_outputs(args):
     """Refuse output paths that cannot work before spending the run on them."""
     for flag, value in (("-o", args.output), ("--csv", args.csv)):
@@ -48,6 +52,10 @@ def _check_outputs(args):
         if d.exists() and not d.is_dir():
             raise InputError(f"--csv {d}: exists and is not a directory")
         check_folder(d, f"--csv {d}")
+        for name in CSV_FILES:   # a folder named cpus.csv failed after the run, with the recording already written
+            if (d / name).exists() and not (d / name).is_file():
+                raise InputError(f"--csv {d}: {d / name} exists and is not a regular file (a directory, device or "
+                                 "pipe); --csv writes " + " and ".join(CSV_FILES) + " there")
 
 
 def _run(args):
@@ -70,8 +78,9 @@ def _run(args):
     if args.csv:
         from tickscope.sim.export import csv as csv_export
 
-        csv_export.write_event_log(res, f"{args.csv}/events.csv")
-        csv_export.write_cpu_summary(summary["cpus"], f"{args.csv}/cpus.csv")
+        events_csv, cpus_csv = CSV_FILES
+        csv_export.write_event_log(res, f"{args.csv}/{events_csv}")
+        csv_export.write_cpu_summary(summary["cpus"], f"{args.csv}/{cpus_csv}")
     if args.json:
         json.dump(summary, sys.stdout)
         sys.stdout.write("\n")

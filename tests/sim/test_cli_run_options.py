@@ -47,3 +47,24 @@ def test_an_empty_option_given_with_a_recording_is_refused_like_any_value(option
     assert main(["run", "r.tickrec", option, ""]) == 2
     err = capsys.readouterr().err
     assert f"{option} does not apply to a recording" in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("blocker", ["cpus.csv", "events.csv"])
+def test_a_csv_file_name_taken_by_a_folder_is_refused_before_the_run_and_nothing_is_written(
+        blocker, tmp_path, monkeypatch, no_run, capsys):
+    # the whole run went by, then "od/csv/cpus.csv: not a regular file", leaving od/rec.tickrec and events.csv
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "od" / "csv" / blocker).mkdir(parents=True)
+    rc = main(["run", "--preset", "bare-metal-lapic", "--until", "200ms", "-o", "od/rec.tickrec", "--csv", "od/csv"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1, err
+    assert f"--csv od/csv: od/csv/{blocker} exists and is not a regular file" in err
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["od", "od/csv", f"od/csv/{blocker}"]
+
+
+def test_csv_files_that_exist_are_replaced(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "cpus.csv").write_text("old\n")
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "--json", "--csv", "csv"]) == 0
+    assert (tmp_path / "csv" / "cpus.csv").read_text().startswith("cpu")
