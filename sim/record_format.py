@@ -178,15 +178,39 @@ def _parse_actions(where: str, data) -> list[dict]:
     return actions
 
 
-#: The JSON type of each ``meta.json`` key the readers use (analysis, raster, exports, replay); a key missing
-#: (an older recording) is left to the readers' defaults, but one of another type is refused here.
+I64_MIN, I64_MAX = -2**63, 2**63 - 1
+#: An instant or span of a run's clocks (now_ns, ktime_ns, settled_ns...) is at most this far from 0: the readers add
+#: and subtract them (and a tick or two) in int64 (settled_ns = 2**63 overflowed in the tick grid)
+TIME_MAX = 2**62
+
+
+class _Int:
+    """A JSON integer in lo..hi."""
+
+    def __init__(self, lo: int = I64_MIN, hi: int = I64_MAX):
+        self.lo, self.hi = lo, hi
+
+
+_INT, _COUNT, _TIME, _SPAN = _Int(), _Int(0), _Int(0, TIME_MAX), _Int(-TIME_MAX, TIME_MAX)
+
+#: The JSON kind (and range of an integer) of every top-level ``meta.json`` key the engines write.  A key missing
+#: (an older recording) is left to the readers' defaults unless :data:`_META_REQUIRED` lists it; a key present has
+#: its kind, and is null only if listed in :data:`_META_NULLABLE` (null reached the readers and failed there).
 _META_TYPES = {
-    **dict.fromkeys(("until_ns", "ncpus", "hz", "tick_nsec", "seed", "now_ns", "broadcast_device", "do_timer_cpu",
-                     "jiffies", "events", "engine_semantics", "wall_ahead_ns", "overcommit"), int),
-    **dict.fromkeys(("devices", "tick_device", "clocksources", "cstates", "cpus", "boot_log", "effect_evidence"), list),
+    "hz": _Int(1, 100_000), "tick_nsec": _Int(1, TIME_MAX), "ncpus": _Int(1, 65_536), "until_ns": _Int(1),
+    "seed": _Int(0, I64_MAX), "settled_ns": _TIME, "now_ns": _TIME, "ktime_ns": _SPAN, "last_jiffies_update": _SPAN,
+    "wall_ahead_ns": _SPAN, "watchdog_margin_ns": _SPAN, "events": _COUNT, "broadcast_device": _INT,
+    "do_timer_cpu": _INT, "initial_jiffies": _INT, "jiffies": _INT, "jiffies_updated": _INT, "engine_semantics": _INT,
+    "overcommit": _INT, "bc_kind": _INT, "bc_cpu": _INT, "effects": _INT,
+    **dict.fromkeys(("devices", "tick_device", "clocksources", "cstates", "cpus", "boot_log", "effect_evidence",
+                     "vmi_alarm"), list),
     **dict.fromkeys(("hypervisor", "kinds", "modes"), dict),
-    **dict.fromkeys(("clocksource", "scenario", "scenario_name", "backend", "engine"), str),
+    **dict.fromkeys(("clocksource", "boot_clocksource", "scenario", "scenario_name", "backend", "engine", "nohz",
+                     "watchdog"), str),
+    **dict.fromkeys(("highres", "nohz_idle", "tsc_scaling"), bool),
+    "wall_s": float,
 }
+_META_NULLABLE = ("settled_ns",)   # a run not settled yet (a recording saved mid-run)
 
 
 #: keys every run's meta has (an engine writes them) that the readers look up without a default: the run's
@@ -195,37 +219,83 @@ _META_REQUIRED = ("seed", "until_ns", "now_ns", "events", "hz", "tick_nsec", "nc
                   "ktime_ns", "devices", "tick_device", "broadcast_device", "clocksources")
 
 
+def _json(value) -> str:
+    return json.dumps(value)[:40]
+
+
+def _check_kind(value, kind, what: str) -> None:
+    """*value* is of *kind* (a type, or an :class:`_Int` range); ValueError naming *what* otherwise."""
+    if isinstance(kind, _Int):
+        if not _is_int(value):
+            raise ValueError(f"{what} must be an integer, got {_json(value)}")
+        if kind.lo == 1 and value < 1:
+            raise ValueError(f"{what} must be positive, got {value}")
+        if not kind.lo <= value <= kind.hi:
+            raise ValueError(f"{what} must be {kind.lo}..{kind.hi}, got {value}")
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{what} must be a number, got {_json(value)}")
+    elif not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ValueError(f"{what} must be {_JSON_NAMES[kind]}, got {_json(value)}")
+
+
+#: The fields of ``clocksources`` and ``devices`` entries that are u64 in the kernel (a 64-bit counter's mask is
+#: 2**64 - 1): 0..2**64 - 1, where every other integer of meta is int64
+_U64_FIELDS = {("clocksources", "mask"), ("clocksources", "max_cycles"), ("devices", "min_delta_ticks"),
+               ("devices", "max_delta_ticks")}
+
+
+def _check_int64(meta: dict) -> None:
+    """Every integer anywhere in *meta* fits int64, as the readers' numpy arrays hold them (``timer_slacks: [2**64]``
+    overflowed in the analysis), or u64 for :data:`_U64_FIELDS`; walked without recursion."""
+    stack = [(meta, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((v, path + (k,)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, path + (i,)) for i, v in enumerate(node))
+        elif _is_int(node):
+            u64 = len(path) == 3 and (path[0], path[2]) in _U64_FIELDS
+            if not (0 <= node < 2**64 if u64 else I64_MIN <= node <= I64_MAX):
+                where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+                raise ValueError(f"{where} must be {'an unsigned' if u64 else 'a'} 64-bit integer, got {node}")
+
+
 def _check_meta(where: str, meta) -> dict:
-    """*meta* as the readers expect it (a JSON object whose keys of :data:`_META_TYPES` have those types);
-    InputError naming the key otherwise (a tampered meta.json with a consistent manifest reached the readers
-    and failed there with a traceback)."""
+    """*meta* as the readers expect it: a JSON object with the keys of :data:`_META_REQUIRED`, every key of
+    :data:`_META_TYPES` present of that kind and range (null only where the engines write it), every integer in
+    int64, and the arrays and objects the readers index consistent (:func:`_check_meta_items`); InputError naming
+    the key otherwise (a tampered meta.json with a consistent manifest reached the readers and failed there with a
+    traceback)."""
     if not isinstance(meta, dict):
         raise InputError(f"{where}: member {META!r}: expected a JSON object")
     missing = [key for key in _META_REQUIRED if key not in meta]
     if missing:
         raise InputError(f"{where}: member {META!r}: {', '.join(missing)} missing (every recorded run has "
                          f"{'them' if len(missing) > 1 else 'it'}: the file was edited or is not a tickscope recording)")
-    for key, kind in _META_TYPES.items():
-        value = meta.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise InputError(f"{where}: member {META!r}: {key} must be {_JSON_NAMES[kind]}, "
-                             f"got {json.dumps(value)[:40]}")
-        if key in ("until_ns", "ncpus", "hz", "tick_nsec") and value <= 0:
-            raise InputError(f"{where}: member {META!r}: {key} must be positive, got {value}")
     try:
+        _check_int64(meta)
+        for key, kind in _META_TYPES.items():
+            if key in meta and not (meta[key] is None and key in _META_NULLABLE):
+                _check_kind(meta[key], kind, key)
         _check_meta_items(meta)
     except ValueError as exc:
         raise InputError(f"{where}: member {META!r}: {exc}") from None
     return meta
 
 
-#: keys of one ``devices`` / ``clocksources`` / ``cstates`` entry the readers look up without a default, with
-#: the least each may be (the tick grid divides by ``num`` and ``den``)
+#: keys of one ``devices`` / ``clocksources`` / ``cstates`` / ``effect_evidence`` entry the readers look up without
+#: a default, with the least each may be (the tick grid divides by ``num`` and ``den``) or their kind
 _DEVICE_KEYS = {"name": str, "hw_name": str, "num": 1, "den": 1, "periodic_count": 0}
 _CLOCKSOURCE_KEYS = {"name": str, "kind": 0, "num": 1, "den": 1}
 _CSTATE_KEYS = {"name": str}
+_EVIDENCE_KEYS = {"change": str, "effect": str, "symbol": str}
+#: keys of one ``cstates`` / ``hypervisor`` / ``effect_evidence`` entry that may be left out, with their kinds
+_CSTATE_OPTIONAL = {"exit_latency_ns": _TIME, "target_residency_ns": _TIME, "stops_timer": bool}
+_HYPERVISOR_KEYS = {"injections": _COUNT, "pit_discarded": _COUNT, "pit_pending_max": _COUNT, "migrations": _COUNT,
+                    "tsc_hz_now": _COUNT}   # and pit_pending, an array of integers
+_EVIDENCE_OPTIONAL = {"evidence": list}
 #: keys of one ``cpus`` entry the readers use (with defaults): integers, or arrays of integers
 _CPU_INTS = ("wakeups", "broadcast_received", "irqs", "idle_calls", "idle_sleeps", "last_tick", "steal_ns")
 _CPU_INT_LISTS = ("residency_ns", "timer_expiries", "timer_slacks")
@@ -235,7 +305,7 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_entries(meta: dict, key: str, required: dict) -> None:
+def _check_entries(meta: dict, key: str, required: dict, optional: dict | None = None) -> None:
     for i, entry in enumerate(meta.get(key) or ()):
         if not isinstance(entry, dict):
             raise ValueError(f"{key}[{i}] must be an object, got {json.dumps(entry)[:40]}")
@@ -245,6 +315,9 @@ def _check_entries(meta: dict, key: str, required: dict) -> None:
                 raise ValueError(f"{key}[{i}].{name} must be a string, got {json.dumps(value)[:40]}")
             if want is not str and (not _is_int(value) or value < want):
                 raise ValueError(f"{key}[{i}].{name} must be an integer >= {want}, got {json.dumps(value)[:40]}")
+        for name, kind in (optional or {}).items():
+            if name in entry:
+                _check_kind(entry[name], kind, f"{key}[{i}].{name}")
 
 
 def _check_int_list(value, what: str) -> None:
@@ -264,7 +337,8 @@ def _check_meta_items(meta: dict) -> None:
         raise ValueError(f"until_ns {meta['until_ns']} is over the longest run ({UNTIL_MAX_NS})")
     _check_entries(meta, "devices", _DEVICE_KEYS)
     _check_entries(meta, "clocksources", _CLOCKSOURCE_KEYS)
-    _check_entries(meta, "cstates", _CSTATE_KEYS)
+    _check_entries(meta, "cstates", _CSTATE_KEYS, _CSTATE_OPTIONAL)
+    _check_entries(meta, "effect_evidence", _EVIDENCE_KEYS, _EVIDENCE_OPTIONAL)
     for i, dev in enumerate(meta["devices"]):
         if _is_int(dev.get("features")) and dev["features"] & 1 and not dev["periodic_count"]:
             raise ValueError(f"devices[{i}].periodic_count is 0 for a periodic device")   # the grid divides by it
@@ -283,6 +357,10 @@ def _check_meta_items(meta: dict) -> None:
     for key in ("clocksource", "boot_clocksource"):
         if key in meta and meta[key] not in names:
             raise ValueError(f"{key} {json.dumps(meta[key])[:40]} is not one of clocksources")
+    if "do_timer_cpu" in meta and not -2 <= meta["do_timer_cpu"] < ncpus:
+        raise ValueError(f"do_timer_cpu must be -2, -1 or a CPU (ncpus {ncpus}), got {meta['do_timer_cpu']}")
+    # C-state residency: one entry per state of cstates, or one (HLT) without
+    nstates = max(1, len(meta.get("cstates", ())))
     cpus = meta.get("cpus")
     if cpus is not None:
         if len(cpus) != ncpus:
@@ -299,15 +377,26 @@ def _check_meta_items(meta: dict) -> None:
             for name in _CPU_INT_LISTS:
                 if name in state:
                     _check_int_list(state[name], f"cpus[{cpu}].{name}")
+            if len(state.get("residency_ns", ())) > nstates:
+                raise ValueError(f"cpus[{cpu}].residency_ns has {len(state['residency_ns'])} entries for "
+                                 f"{len(meta.get('cstates', ()))} cstates")
     for i, line in enumerate(meta.get("boot_log") or ()):
         if not (isinstance(line, list) and len(line) == 2 and _is_int(line[0]) and isinstance(line[1], str)):
             raise ValueError(f"boot_log[{i}] must be [time_ns, text], got {json.dumps(line)[:40]}")
-    pending = (meta.get("hypervisor") or {}).get("pit_pending")
-    if pending is not None:
-        _check_int_list(pending, "hypervisor.pit_pending")
-    for i, entry in enumerate(meta.get("effect_evidence") or ()):
-        if not isinstance(entry, dict):
-            raise ValueError(f"effect_evidence[{i}] must be an object, got {json.dumps(entry)[:40]}")
+    for key, kind in _HYPERVISOR_KEYS.items():
+        if key in meta.get("hypervisor", {}):
+            _check_kind(meta["hypervisor"][key], kind, f"hypervisor.{key}")
+    if "pit_pending" in meta.get("hypervisor", {}):
+        _check_int_list(meta["hypervisor"]["pit_pending"], "hypervisor.pit_pending")
+    for i, entry in enumerate(meta.get("effect_evidence", ())):
+        for j, ev in enumerate(entry.get("evidence", ())):   # the graph view keys sites by file and line
+            if not (isinstance(ev, dict) and isinstance(ev.get("file"), str) and _is_int(ev.get("line"))):
+                raise ValueError(f"effect_evidence[{i}].evidence[{j}] must be an object with file and line, "
+                                 f"got {_json(ev)}")
+    for key in ("kinds", "modes", "vmi_alarm"):
+        values = meta.get(key, ())
+        for name, value in (values.items() if isinstance(values, dict) else enumerate(values)):
+            _check_kind(value, _INT, f"{key}[{name}]" if isinstance(name, int) else f"{key}.{name}")
 
 
-_JSON_NAMES = {int: "an integer", list: "an array", dict: "an object", str: "a string"}
+_JSON_NAMES = {int: "an integer", list: "an array", dict: "an object", str: "a string", bool: "true or false"}
