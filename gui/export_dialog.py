@@ -116,6 +116,18 @@ class _Staging:
         return tmp
 
     def commit(self) -> None:
+        """Move everything into place; InputError (everything staged removed, nothing moved) when a file of a
+        merged folder would land on a name a directory, device or pipe holds: found while moving, it left the
+        staged folder behind beside the target, half of the request committed."""
+        for tmp, target, merge in self._dirs:
+            if target is None or not merge:
+                continue
+            for f in sorted(tmp.iterdir()):
+                if (target / f.name).exists() and not (target / f.name).is_file():
+                    exc = InputError(f"{target}: {target / f.name} exists and is not a regular file (a directory, "
+                                     f"device or pipe); the export writes {f.name} there")
+                    self.abort(exc)
+                    raise exc
         for tmp, target, merge in self._dirs:
             if target is None:
                 shutil.rmtree(tmp, ignore_errors=True)
