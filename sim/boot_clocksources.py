@@ -126,13 +126,13 @@ def register_clocksources(sc, hz: int, log: list[tuple[int, str]]) -> tuple[list
             continue
         if extra.get("name") in _PV_CLOCKSOURCE_NAMES.get(sc.hypervisor.backend, ()):
             continue  # the backend registers it itself
-        try:
-            freq = int(extra["freq_hz"])
-            bits = int(extra.get("mask_bits", 64))
-            rating = int(extra.get("rating", 400))
-            name = str(extra["name"])
-        except (KeyError, TypeError, ValueError):
-            raise InputError(f"imported.clocksources[{i}]: needs name, freq_hz (and optional mask_bits, rating)") from None
+        # the scenario checked the kinds and ranges (sim/scenario_imported.py); only freq_hz may be left out, by an
+        # entry the engine models or the backend registers itself
+        if "freq_hz" not in extra:
+            raise InputError(f"imported.clocksources[{i}].freq_hz: required key is missing ({extra.get('name')!r} is "
+                             "not a clocksource tickscope models: boot registers it from this entry; give its rate "
+                             "in Hz, 1..4294967295)")
+        freq, bits, rating, name = extra["freq_hz"], extra.get("mask_bits", 64), extra.get("rating", 400), extra["name"]
         if m.tsc_invariant and name == "kvm-clock" and rating == 400 and m.tsc_hz:
             rating = 299  # kvmclock lowers itself when CPUID shows an invariant TSC
         p = kclock.clocksource_register(name, freq, bits, rating=rating, flags=("CONTINUOUS", "VALID_FOR_HRES"))

@@ -56,3 +56,15 @@ def test_every_shipped_preset_with_imported_facts_still_loads():
     with_facts = {name: sc for name, sc in scen.presets().items() if sc.imported}
     assert "real-kvm-guest" in with_facts
     assert with_facts["real-kvm-guest"].imported["clocksources"][0]["name"] == "kvm-clock"
+
+
+def test_an_imported_clocksource_boot_registers_without_its_rate_names_the_key(capsys):
+    rc = main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "--set", 'imported.clocksources=[{name="x"}]'])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "imported.clocksources[0].freq_hz: required key is missing" in err and "1..4294967295" in err, err
+
+
+def test_an_entry_the_engine_models_needs_no_rate(capsys):
+    assert main(["run", "--preset", "bare-metal-lapic", "--until", "10ms", "--json", "--set",
+                 'imported.clocksources=[{name="jiffies",mask_bits=32,rating=1,modelled=true}]']) == 0
