@@ -11,7 +11,7 @@ above the scenario form.
 from __future__ import annotations
 
 from tickscope.sim import boot_devices
-from tickscope.sim.scenario_workload import unused_workload_keys
+from tickscope.sim.scenario_workload import Period, unused_workload_keys
 
 
 def _off_default(section, keys) -> list[str]:
@@ -33,6 +33,21 @@ def notes(sc) -> list[str]:
                        f"\"{sc.workload.kind}\")")
         if "workload.timer_work" in keys:
             out.append("workload.timer_work: there are no user timers to run it")
+    # a period table written whole (as saved, or edited by --set key by key) may hold a key its dist does not
+    # read: {dist = "exponential", min = "5ms", ...} is refused only when the table gives fewer than all keys
+    # Only keys the table gives, off both defaults a saved file may hold: a table's own (Period's) and, for
+    # hypervisor.injection, its field's (bounds 1 and 10 us, not 1 and 10 ms)
+    plain, injection = Period(), type(hv).model_fields["injection"].get_default(call_default_factory=True)
+    periods = [("workload.busy_period", sc.workload.busy_period, plain),
+               ("workload.idle_period", sc.workload.idle_period, plain), ("hypervisor.injection", hv.injection, injection)]
+    for i, o in enumerate(sc.workload.per_cpu):
+        periods += [(f"workload.per_cpu[{i}].busy_period", o.busy_period, plain),
+                    (f"workload.per_cpu[{i}].idle_period", o.idle_period, plain)]
+    for where, period, default in periods:
+        keys = [k for k in period.unread_keys() if k in period.model_fields_set
+                and getattr(period, k) not in (getattr(plain, k), getattr(default, k))] if period else []
+        if keys:
+            out.append(f"{' and '.join(f'{where}.{k}' for k in keys)}: not read by dist = \"{period.dist}\"")
     if not m.tsc_hz:
         if keys := _off_default(m, ("tsc_skew", "tsc_drift_ppm")):
             out.append(f"{' and '.join('machine.' + k for k in keys)}: the machine has no TSC (machine.tsc_hz = 0)")

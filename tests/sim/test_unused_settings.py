@@ -54,3 +54,18 @@ def test_overcommit_on_bare_metal_is_refused(capsys):
     err = capsys.readouterr().err
     assert "hypervisor.overcommit = 4: vCPUs sharing a host CPU need a guest (hypervisor.backend)" in err
     assert err.count("\n") == 1
+
+
+def test_a_period_key_its_dist_does_not_read_is_noted_when_set_key_by_key():
+    # --set edits the saved form (all four keys), which Period does not refuse: {dist = "exponential", min = "5ms"}
+    # ran with min unread
+    assert _notes("bare-metal-hpet-c3", 'workload.busy_period.min="5ms"') == [
+        'workload.busy_period.min: not read by dist = "exponential"']
+    assert _notes("kvm", 'hypervisor.injection.max="50us"') == [
+        'hypervisor.injection.max: not read by dist = "exponential"']
+
+
+@pytest.mark.parametrize("preset", scen.presets())
+def test_a_saved_preset_reads_back_without_notes(preset):
+    # to_toml writes every key, unread ones at their defaults (a guest's injection bounds at 1 and 10 us)
+    assert unused_settings.notes(scen.loads(scen.preset(preset).to_toml())) == []
