@@ -56,6 +56,14 @@ class CState(Section):
                                        json_schema_extra={"unit": "ns"})
     stops_timer: bool = Field(False, description="Deep state: the local APIC timer (and a non-invariant TSC) stops here.")
 
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, v: str) -> str:
+        # an empty name was taken: the residency table and the legend showed a nameless state
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
 
 def _cstate(v):
     if isinstance(v, str):
@@ -64,6 +72,10 @@ def _cstate(v):
                              "with name, exit_latency, target_residency, stops_timer)")
         lat, res, stop = CSTATE_TABLE[v]
         return {"name": v, "exit_latency": lat, "target_residency": res, "stops_timer": stop}
+    if not isinstance(v, (dict, CState)):
+        # [1] or [["C1"]] was "an inline table ..., not a value": a name is just as good
+        raise ValueError(f"a C-state is a name ({', '.join(CSTATE_TABLE)}) or a table with name, exit_latency, "
+                         f"target_residency, stops_timer, not {v!r}")
     return v
 
 

@@ -30,7 +30,9 @@ class Period(Section):
     @model_validator(mode="after")
     def _order(self):
         if self.dist == "uniform" and self.min > self.max:
-            raise ValueError("min must not exceed max")
+            # {dist = "uniform", min = "20ms"} named no max: say the bound it was compared with came by default
+            given = "" if "max" in self.model_fields_set else ", the default"
+            raise ValueError(f"min ({format_duration(self.min)}) must not exceed max ({format_duration(self.max)}{given})")
         return self
 
     @model_validator(mode="after")

@@ -254,3 +254,23 @@ def test_switching_a_periods_dist_key_by_key_still_works_and_a_file_table_is_che
     assert 'dist = "uniform"\nmean = "3ms"\n' in text
     with pytest.raises(scen.InputError, match="mean is not read by dist"):
         scen.loads(text)
+
+
+@pytest.mark.parametrize("sets,msg", [
+    # a number or a nested list was "an inline table ({ name = ..., ... }), not a value": a name is just as good
+    (["machine.cstates=[1]"], "machine.cstates[0]: a C-state is a name (C1, C1E, C3, C6, C7s, C8, C10) or a table"),
+    (['machine.cstates=[["C1"]]'], "machine.cstates[0]: a C-state is a name"),
+    # a nameless state was taken
+    (['machine.cstates=[{name=" ", exit_latency="1us", target_residency="2us"}]'], "machine.cstates[0].name: must not be empty"),
+    # "min must not exceed max" with no max given: the 10 ms it was compared with is the default
+    (['workload.busy_period={dist="uniform", min="20ms"}'],
+     "workload.busy_period: min (20ms) must not exceed max (10ms, the default)"),
+    (['workload.busy_period={dist="uniform", min="20ms", max="5ms"}'], "workload.busy_period: min (20ms) must not exceed max (5ms)"),
+])
+def test_c_state_and_period_messages_say_what_is_allowed(sets, msg, capsys):
+    argv = ["run", "--preset", "bare-metal-lapic", "--until", "1ms"]
+    for s in sets:
+        argv += ["--set", s]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert msg in err and err.count("\n") == 1, err
