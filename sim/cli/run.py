@@ -114,7 +114,9 @@ def _print_human(s, sim):
     print(f"scenario {s['scenario']}  seed {s['seed']}  simulated {_seconds(s['until_ns'])} s  HZ={s['hz']}  "
           f"clocksource {s['clocksource']}  engine {s['engine']}")
     rate = sim.events / sim.wall_s if sim.wall_s else 0.0
-    print(f"{s['events']} events in {sim.wall_s:.3f} s wall ({rate / 1e6:.2f} M events/s); jiffies +{s['jiffies_delta']}; "
+    # a short run took "0.000 s"
+    wall = f"{sim.wall_s:.3f} s" if sim.wall_s >= 0.1 else f"{sim.wall_s * 1e3:.3g} ms"
+    print(f"{s['events']} events in {wall} wall ({rate / 1e6:.2f} M events/s); jiffies +{s['jiffies_delta']}; "
           f"wall clock drift {s['clocks']['wall_drift_ns']} ns")
     # as wide as the longest device name ("Hyper-V clockevent" pushed its rows out of line) and latency
     dev = max([16] + [len(c["tick_device"]) for c in s["cpus"]])
