@@ -10,7 +10,7 @@ above the scenario form.
 """
 from __future__ import annotations
 
-from tickscope.sim import boot_devices
+from tickscope.sim import boot, boot_devices
 from tickscope.sim.scenario_workload import Period, unused_workload_keys
 
 
@@ -62,4 +62,35 @@ def notes(sc) -> list[str]:
                        "has no host to apply them")
     elif hv.backend != "vmi-2007" and "vmi_alarm_hz" in _off_default(hv, ("vmi_alarm_hz",)):
         out.append(f"hypervisor.vmi_alarm_hz: read by the vmi-2007 backend only (this guest is {hv.backend})")
+    if note := _periodic_for_good(sc):
+        out.append(note)
     return out
+
+
+def _periodic_for_good(sc) -> str | None:
+    """Why ``kernel.nohz = "idle"`` (and high-res mode) never take effect on *sc*'s machine (its ticks stay
+    periodic), else None: the first tick's tick_check_oneshot_change finds no clocksource valid for high-res
+    (continuous), no tick device with a oneshot mode, or a tick device that stops in deep C-states with no
+    broadcast able to run oneshot (tick_is_oneshot_available).  A clocksource the watchdog switches to later
+    is not looked at."""
+    if sc.kernel.nohz != "idle":
+        return None   # (highres = true is the default: said only with NO_HZ, which a scenario asks for)
+    plan = boot.plan(sc)
+    if any(a >= 0 for a in plan.vmi_alarm):
+        return None   # VMI 2.6.21 ticks from its alarm, no clock event device: said by its preset and the graph
+    cs = plan.clocksources[plan.cs_index]
+    dev = plan.devices[plan.tick_device[0]] if plan.tick_device and plan.tick_device[0] >= 0 else None
+    if not cs.continuous:
+        why = f"the clocksource {cs.name} is not continuous (not valid for high-res or NO_HZ)"
+    elif dev is None:
+        return None
+    elif not dev.has(boot_devices.FEAT_ONESHOT):
+        why = f"the tick device {dev.name} has no oneshot mode"
+    elif dev.has(boot_devices.FEAT_C3STOP) and not (
+            plan.bc_kind == boot_devices.BC_HRTIMER
+            or (plan.bc_kind == boot_devices.BC_DEVICE and plan.devices[plan.broadcast_device].has(boot_devices.FEAT_ONESHOT))):
+        why = (f"the tick device {dev.name} stops in deep C-states and no broadcast device runs oneshot "
+               f"(machine.broadcast = \"{sc.machine.broadcast}\")")
+    else:
+        return None
+    return f"kernel.nohz = \"idle\": the tick stays periodic: {why}"

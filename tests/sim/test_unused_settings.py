@@ -11,7 +11,10 @@ def _notes(preset, *sets):
 
 @pytest.mark.parametrize("preset", scen.presets())
 def test_no_shipped_preset_gives_a_setting_it_does_not_read(preset):
-    assert _notes(preset) == []
+    # but pit-only, which asks for NO_HZ to show that it is unavailable without a continuous clocksource
+    expected = ['kernel.nohz = "idle": the tick stays periodic: the clocksource pit is not continuous (not valid '
+                'for high-res or NO_HZ)'] if preset == "pit-only" else []
+    assert _notes(preset) == expected
 
 
 def test_a_presets_busy_share_outlives_a_switch_to_a_busy_workload_as_a_note(capsys):
@@ -38,8 +41,9 @@ def test_a_mixed_per_cpu_override_reads_the_workloads_busy_share():
      'hypervisor.timeslice, hypervisor.pit_policy: bare metal (hypervisor.backend = "none") has no host to apply them'),
 ])
 def test_settings_for_hardware_or_a_host_the_machine_lacks_are_noted(sets, note):
-    # pit-only: no TSC, no HPET, bare metal; the run is the same with or without these keys
-    assert _notes("pit-only", *sets) == [note]
+    # pit-only: no TSC, no HPET, bare metal; the run is the same with or without these keys (nohz off: the
+    # preset's own note that NO_HZ is unavailable left out)
+    assert _notes("pit-only", 'kernel.nohz="off"', *sets) == [note]
 
 
 def test_the_alarm_rate_is_noted_on_a_guest_that_is_not_vmi_2007():
@@ -66,6 +70,29 @@ def test_a_period_key_its_dist_does_not_read_is_noted_when_set_key_by_key():
 
 
 @pytest.mark.parametrize("preset", scen.presets())
-def test_a_saved_preset_reads_back_without_notes(preset):
+def test_a_saved_preset_reads_back_with_its_own_notes_only(preset):
     # to_toml writes every key, unread ones at their defaults (a guest's injection bounds at 1 and 10 us)
-    assert unused_settings.notes(scen.loads(scen.preset(preset).to_toml())) == []
+    assert unused_settings.notes(scen.loads(scen.preset(preset).to_toml())) == _notes(preset)
+
+
+@pytest.mark.parametrize("preset,sets", [
+    ("pit-only", []),
+    ("bare-metal-hpet-c3", ['machine.broadcast="none"']),                       # C3STOP LAPIC, no broadcast
+    ("bare-metal-hpet-c3", ['machine.broadcast="none"', "machine.arat=true"]),  # ... unless the LAPIC keeps running
+    ("bare-metal-lapic", ['kernel.nohz="idle"', 'kernel.clocksource="jiffies"']),
+    ("bare-metal-lapic", ['kernel.nohz="idle"', "machine.cpus=1", "machine.lapic=false", "machine.tsc_deadline=false",
+                          'machine.broadcast="none"']),                          # the HPET ticks, oneshot
+    ("laptop-deep-idle", ["machine.arat=false", 'machine.broadcast="hrtimer"']),
+    ("kvm", ['kernel.nohz="idle"']),
+])
+def test_the_periodic_tick_note_agrees_with_the_engine(preset, sets):
+    """The note that NO_HZ never takes effect is said exactly when no CPU of the run leaves periodic mode."""
+    from tickscope.sim.events import Kind, TickMode
+    from tickscope.sim.simulation import simulate
+
+    sc = scen.apply_sets(scen.preset(preset), sets)
+    res = simulate(sc, until_ns=100_000_000)
+    modes = set(res.source[res.kind == Kind.MODE].tolist())
+    oneshot = bool(modes & {TickMode.HIGHRES, TickMode.LOWRES_NOHZ})
+    noted = any("the tick stays periodic" in n for n in unused_settings.notes(sc))
+    assert noted == (not oneshot and sc.kernel.nohz == "idle")
