@@ -385,8 +385,8 @@ class ScenarioPanel(QtWidgets.QWidget):
         self.notes.setWordWrap(True)
         self.notes.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
         self.notes.setStyleSheet("color: #b26b00;")
-        self.notes.setToolTip("Settings this scenario gives that its run does not read: not errors, but they "
-                              "change nothing")
+        self.notes.setToolTip("Settings this scenario gives that change nothing in its run: not errors, but "
+                              "worth knowing")
         self.notes.hide()
 
         layout = QtWidgets.QVBoxLayout(self)
@@ -489,7 +489,7 @@ class ScenarioPanel(QtWidgets.QWidget):
             ed.show_value(value)
             ed.show_error(None)
         notes = unused_settings.notes(sc)
-        self.notes.setText("\n".join(f"Not read: {n}" for n in notes))
+        self.notes.setText("\n".join(f"No effect: {n}" for n in notes))
         self.notes.setVisible(bool(notes))
         if self._applying_toml:
             return

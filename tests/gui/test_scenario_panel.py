@@ -76,7 +76,7 @@ def test_an_optional_key_shows_empty_when_not_given_and_clearing_it_unsets_it(qt
     ed.widget.editingFinished.emit()
     assert model.scenario().workload.busy_fraction == 0.25 and ed.error.isHidden()
     assert not panel.notes.isHidden()
-    assert panel.notes.text() == ('Not read: workload.busy_fraction: read by mixed CPUs only, and no CPU is mixed '
+    assert panel.notes.text() == ('No effect: workload.busy_fraction: read by mixed CPUs only, and no CPU is mixed '
                                   '(workload.kind = "busy")')
     assert model.propose_value("workload", "kind", "mixed") is None
     assert panel.notes.isHidden()
