@@ -11,8 +11,6 @@ Durations are strings with a unit (``"10s"``, ``"250ms"``, ``"40us"``,
 from __future__ import annotations
 
 import difflib
-import os
-import stat
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -22,6 +20,7 @@ import tomli_w
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tickscope.sim.errors import InputError
+from tickscope.sim.input_files import read_input
 from tickscope.sim.scenario_base import Duration, Section
 from tickscope.sim.scenario_errors import describe
 from tickscope.sim.scenario_imported import check_imported
@@ -444,7 +443,7 @@ def load_with_text(path) -> tuple[Scenario, str]:
     file saved back has none.
     """
     path = Path(path)
-    data = _read_scenario_file(path)
+    data = read_input(path, "scenario file", MAX_SCENARIO_BYTES)
     if data[:4] == b"PK\x03\x04":   # read as TOML it was "not UTF-8 text (byte 0x85)", whatever the name
         raise InputError(f"{path}: is a zip archive, not a scenario (a tickscope recording is read by its name: "
                          "FILE.tickrec)")
@@ -460,37 +459,6 @@ def load_with_text(path) -> tuple[Scenario, str]:
 #: The largest scenario file read: the shipped presets are under 10 KB, an imported 1024-CPU machine with its
 #: interrupt counts a few hundred KB; /dev/zero (or a symlink to it) was read until memory ran out.
 MAX_SCENARIO_BYTES = 8 * 1024 * 1024
-
-
-def _read_scenario_file(path: Path) -> bytes:
-    """The bytes of scenario file *path*, refusing before reading what is not a regular file (a FIFO blocked
-    for ever, a device was read without end) or is over :data:`MAX_SCENARIO_BYTES`."""
-    try:
-        # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such scenario file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a scenario file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise InputError(f"{path}: is a directory, not a scenario file")
-        if not stat.S_ISREG(mode):
-            raise InputError(f"{path}: not a regular file (a device, pipe or socket): give a scenario file")
-        with os.fdopen(fd, "rb") as f:
-            fd = -1   # the file object closes it
-            data = f.read(MAX_SCENARIO_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    finally:
-        if fd >= 0:
-            os.close(fd)
-    if len(data) > MAX_SCENARIO_BYTES:
-        raise InputError(f"{path}: over {MAX_SCENARIO_BYTES // (1024 * 1024)} MB, too large for a scenario file")
-    return data
 
 
 def text_of(new: Scenario, text: str | None = None, old: Scenario | None = None) -> str:

@@ -11,6 +11,7 @@ above the scenario form.
 from __future__ import annotations
 
 from tickscope.sim import boot, boot_devices
+from tickscope.sim.errors import InputError
 from tickscope.sim.scenario_workload import Period, unused_workload_keys
 
 
@@ -75,7 +76,10 @@ def _periodic_for_good(sc) -> str | None:
     is not looked at."""
     if sc.kernel.nohz != "idle":
         return None   # (highres = true is the default: said only with NO_HZ, which a scenario asks for)
-    plan = boot.plan(sc)
+    try:
+        plan = boot.plan(sc)
+    except InputError:
+        return None   # a scenario that cannot boot is said so where it is run (boot.check_boots)
     if any(a >= 0 for a in plan.vmi_alarm):
         return None   # VMI 2.6.21 ticks from its alarm, no clock event device: said by its preset and the graph
     cs = plan.clocksources[plan.cs_index]

@@ -82,10 +82,17 @@ def scenario_from_args(args, default_preset=None) -> scen.Scenario:
     where = f"{where}{' with --set' if args.sets else ''}"
     boot.check_boots(sc, where)
     # settings the run never reads (hardware the guest's kernel does not use, a busy share with no mixed CPU) are
-    # not errors (presets and saved files write them), but not silent either
-    for note in unused_settings.notes(sc):
-        print(f"tickscope: note: {where}: {note}", file=sys.stderr)
+    # not errors (presets and saved files write them), but not silent either: print_notes says them once the
+    # command's other options are checked (an error is then the only line)
+    args.scenario_notes = [f"{where}: {note}" for note in unused_settings.notes(sc)]
     return sc
+
+
+def print_notes(args) -> None:
+    """Say on stderr the notes :func:`scenario_from_args` found (each ``tickscope: note: ...``), once."""
+    for note in getattr(args, "scenario_notes", ()):
+        print(f"tickscope: note: {note}", file=sys.stderr)
+    args.scenario_notes = []
 
 
 def duration_arg(text, flag: str, positive: bool = True, maximum: int | None = None) -> int:

@@ -13,6 +13,7 @@ import sys
 
 from tickscope.sim import scenario as scen
 from tickscope.sim.errors import InputError
+from tickscope.sim.input_files import read_input
 from tickscope.sim.importers import infer_scenario, parse_dmesg, parse_interrupts, parse_timer_list
 
 
@@ -29,24 +30,21 @@ def register(sub):
     t.set_defaults(func=_run_timer_list)
 
 
+#: The largest input file read: a kernel log of a long uptime is a few MB, /proc/timer_list of 1024 CPUs ~2 MB
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+
+
 def read_text(path) -> str:
     """Read an input file as text, turning every failure into a one-line :class:`InputError`.
 
     Raises
     ------
     InputError
-        Missing, a directory, unreadable, or not UTF-8 text (with the line
-        of the first bad byte).
+        Missing, a directory or device, unreadable, over :data:`MAX_INPUT_BYTES`, or not UTF-8 text (with
+        the line of the first bad byte).
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    data = read_input(path, "file", MAX_INPUT_BYTES)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from tickscope.sim import snapshot
-from tickscope.sim.cli.common import add_read_time_arg, add_scenario_args, run_end_arg, scenario_from_args, seed_arg
+from tickscope.sim.cli.common import (add_read_time_arg, add_scenario_args, print_notes, run_end_arg, scenario_from_args,
+                                      seed_arg)
 from tickscope.sim.simulation import Simulation
 
 
@@ -18,7 +19,9 @@ def register(sub):
 def _run(args):
     sc = scenario_from_args(args)
     at = run_end_arg(args.at, "--at/--until") if args.at is not None else None
-    sim = Simulation(sc, engine=args.engine or "auto", until_ns=at, seed=seed_arg(args.seed))
+    seed = seed_arg(args.seed)
+    print_notes(args)
+    sim = Simulation(sc, engine=args.engine or "auto", until_ns=at, seed=seed)
     sim.run()
     print(snapshot.interrupts_text(sim), end="")
     return 0

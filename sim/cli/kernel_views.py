@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from tickscope.sim import snapshot
-from tickscope.sim.cli.common import add_read_time_arg, add_scenario_args, run_end_arg, scenario_from_args, seed_arg
+from tickscope.sim.cli.common import (add_read_time_arg, add_scenario_args, print_notes, run_end_arg, scenario_from_args,
+                                      seed_arg)
 from tickscope.sim.simulation import Simulation
 
 
@@ -23,6 +24,7 @@ def register(sub):
 
 def _boot_log(args):
     sim = Simulation(scenario_from_args(args), engine="reference")
+    print_notes(args)
     for line in snapshot.boot_log_lines(sim.plan):
         print(line)
     return 0
@@ -31,9 +33,11 @@ def _boot_log(args):
 def _timer_list(args):
     sc = scenario_from_args(args)
     at = run_end_arg(args.at, "--at/--until") if args.at is not None else sc.run.until
+    seed = seed_arg(args.seed)
+    print_notes(args)
     # A snapshot of one instant: the file is read when the kernel's clock reads --at (where a run's end
     # settles), before the in-flight interrupts the end delivers, whose C-state exits put idle times past
     # "now at": the reading the app's Proc files panel shows (snapshot.proc_files_at)
-    files = snapshot.proc_files_at(sc, at, engine=args.engine or "auto", seed=seed_arg(args.seed))
+    files = snapshot.proc_files_at(sc, at, engine=args.engine or "auto", seed=seed)
     print(files[snapshot.TIMER_LIST_TITLES[snapshot.TIMER_LIST_VERSIONS.index(args.format)]], end="")
     return 0

@@ -8,7 +8,8 @@ import sys
 
 from tickscope.sim.atomic import check_folder
 from tickscope.sim import analysis, scenario as scen
-from tickscope.sim.cli.common import add_scenario_args, duration_arg, run_end_arg, scenario_from_args, seed_arg
+from tickscope.sim.cli.common import (add_scenario_args, duration_arg, print_notes, run_end_arg, scenario_from_args,
+                                      seed_arg)
 from tickscope.sim.errors import InputError
 from tickscope.sim.simulation import Simulation
 
@@ -68,6 +69,7 @@ def _run(args):
     # as long as the longest run at most: 9223372037s overflowed int64 in sim/clock_drift.py after the run
     late = duration_arg("100us" if args.late_threshold is None else args.late_threshold, "--late-threshold", positive=False, maximum=scen.UNTIL_MAX_NS)
     _check_outputs(args)
+    print_notes(args)
     sim = Simulation(sc, engine=args.engine or "auto", seed=args.seed, until_ns=until)
     res = _run_with_progress(sim, quiet=args.json)
     summary = analysis.summarize(res, late)

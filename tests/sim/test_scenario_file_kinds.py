@@ -1,4 +1,5 @@
-"""A SCENARIO that is a FIFO, a device or a huge file is refused before it is read: one line, exit 2."""
+"""A SCENARIO that is a device or a huge file is refused (one line, exit 2); a FIFO nobody writes to is not waited
+on, and a pipe with a writer (a shell's process substitution) is read."""
 import os
 import threading
 
@@ -17,7 +18,7 @@ def _run(argv):
     return t, result
 
 
-def test_a_fifo_is_not_a_regular_file_and_is_not_waited_on(tmp_path, capsys):
+def test_a_fifo_nobody_writes_to_is_not_waited_on(tmp_path, capsys):
     fifo = tmp_path / "f.toml"
     os.mkfifo(fifo)
     t, result = _run(["run", str(fifo), "--until", "1ms"])
@@ -27,10 +28,23 @@ def test_a_fifo_is_not_a_regular_file_and_is_not_waited_on(tmp_path, capsys):
         t.join(20)
         pytest.fail("reading a FIFO given as SCENARIO blocked")
     err = capsys.readouterr().err
-    assert result["rc"] == 2 and "f.toml: not a regular file" in err and err.count("\n") == 1, err
+    assert result["rc"] == 2 and "f.toml: a pipe nothing was written to" in err and err.count("\n") == 1, err
 
 
-def test_a_device_behind_a_symlink_is_not_a_regular_file(tmp_path, capsys):
+def test_a_pipe_with_a_writer_is_read_as_process_substitution_gives_it(tmp_path):
+    # `tickscope run <(sed 's/hz = 250/hz = 1000/' kvm.toml)`: bash passes /dev/fd/63, a pipe its writer holds open
+    r, w = os.pipe()
+    text = scen.preset_text("kvm").encode()
+    writer = threading.Thread(target=lambda: (os.write(w, text), os.close(w)), daemon=True)
+    writer.start()
+    try:
+        assert scen.load(f"/proc/self/fd/{r}") == scen.preset("kvm")
+    finally:
+        os.close(r)
+        writer.join(5)
+
+
+def test_a_device_behind_a_symlink_is_refused(tmp_path, capsys):
     # /dev/zero was read until memory ran out; /dev/null (read as an empty scenario) shows the same check safely
     link = tmp_path / "z.toml"
     link.symlink_to("/dev/null")

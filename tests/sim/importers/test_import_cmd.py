@@ -84,3 +84,13 @@ def test_a_dmesg_without_timer_lines_is_named_in_a_warning_not_listed_as_a_sourc
     out = capsys.readouterr()
     assert f"warning: {notes}: no timer lines" in out.err
     assert "notes.txt" not in out.out
+
+
+def test_a_device_given_as_an_input_file_is_refused_before_reading(tmp_path, capsys):
+    # /dev/zero as the timer list was read until memory ran out (the scenario reader refused it already)
+    link = tmp_path / "timer_list.txt"
+    link.symlink_to("/dev/zero")
+    assert main(["import", "timer-list", str(link), "-o", str(tmp_path / "out.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "timer_list.txt: not a regular file (a device or socket): give a file" in err and err.count("\n") == 1
+    assert not (tmp_path / "out.toml").exists()
