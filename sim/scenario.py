@@ -58,10 +58,14 @@ class CState(Section):
     @field_validator("name")
     @classmethod
     def _name_not_blank(cls, v: str) -> str:
-        # an empty name was taken: the residency table and the legend showed a nameless state
-        if not v.strip():
-            raise ValueError("must not be empty")
-        return v
+        return _not_blank(v)   # an empty name was taken: the residency table and legend showed a nameless state
+
+
+def _not_blank(v: str) -> str:
+    """A name field's check: not empty or only blanks."""
+    if not v.strip():
+        raise ValueError("must not be empty")
+    return v
 
 
 def _cstate(v):
@@ -210,9 +214,7 @@ class Scenario(Section):
     @field_validator("name")
     @classmethod
     def _name_not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be empty")
-        return v
+        return _not_blank(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":

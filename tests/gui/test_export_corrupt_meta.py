@@ -1,9 +1,6 @@
 """`tickscope export REC --csv DIR` on a recording whose meta.json holds null or a value of another type (the
 manifest re-hashed): one line naming the key, exit 2, nothing written; these reached the exporters' readers and
 ended in a TypeError, IndexError, KeyError or OverflowError traceback."""
-import hashlib
-import json
-import zipfile
 
 import pytest
 
@@ -20,24 +17,15 @@ def recording(tmp_path_factory):
     return path
 
 
-def _forge(src, dst, key, value):
-    with zipfile.ZipFile(src) as zf:
-        members = {i.filename: zf.read(i) for i in zf.infolist()}
-    meta = json.loads(members["meta.json"])
-    if key == "cpus[0].timer_slacks":
-        meta["cpus"][0]["timer_slacks"] = value
-    elif value is KeyError:
-        del meta[key]
-    else:
-        meta[key] = value
-    members["meta.json"] = json.dumps(meta).encode()
-    manifest = json.loads(members.pop("manifest.json"))
-    manifest["members"] = {n: {"sha256": hashlib.sha256(d).hexdigest(), "size": len(d)} for n, d in members.items()}
-    with zipfile.ZipFile(dst, "w") as zf:
-        zf.writestr("manifest.json", json.dumps(manifest))
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return dst
+def _edit(key, value):
+    def edit(meta):
+        if key == "cpus[0].timer_slacks":
+            meta["cpus"][0]["timer_slacks"] = value
+        elif value is KeyError:
+            del meta[key]
+        else:
+            meta[key] = value
+    return edit
 
 
 @pytest.mark.parametrize("key, value", [
@@ -46,8 +34,9 @@ def _forge(src, dst, key, value):
     ("cstates", KeyError), ("settled_ns", "x"), ("settled_ns", []), ("settled_ns", {}), ("settled_ns", 2**63),
     ("cpus[0].timer_slacks", [2**64]),
 ])
-def test_export_csv_of_a_corrupt_meta_is_one_line_exit_2_and_writes_nothing(recording, tmp_path, key, value, capsys):
-    bad = _forge(recording, tmp_path / "bad.tickrec", key, value)
+def test_export_csv_of_a_corrupt_meta_is_one_line_exit_2_and_writes_nothing(recording, tmp_path, key, value, capsys,
+                                                                          forge_meta):
+    bad = forge_meta(recording, tmp_path / "bad.tickrec", _edit(key, value))
     rc = launcher.main(["export", str(bad), "--csv", str(tmp_path / "csv")])
     err = capsys.readouterr().err
     assert rc == 2, err

@@ -1,8 +1,5 @@
 """A recording's meta.json with null, a value of another type or out of int64, the manifest re-hashed: `run REC`
 (and every reader behind load_recording) gets one line naming the key, exit 2, never a traceback."""
-import hashlib
-import json
-import zipfile
 
 import pytest
 
@@ -19,22 +16,6 @@ def recording(tmp_path_factory):
     path = tmp_path_factory.mktemp("rec") / "good.tickrec"
     save_recording(path, sc, simulate(sc, engine="reference"))
     return path
-
-
-def forge_meta(src, dst, edit):
-    """*src* with its meta.json edited by *edit* and the manifest re-hashed to match."""
-    with zipfile.ZipFile(src) as zf:
-        members = {i.filename: zf.read(i) for i in zf.infolist()}
-    meta = json.loads(members["meta.json"])
-    edit(meta)
-    members["meta.json"] = json.dumps(meta).encode()
-    manifest = json.loads(members.pop("manifest.json"))
-    manifest["members"] = {n: {"sha256": hashlib.sha256(d).hexdigest(), "size": len(d)} for n, d in members.items()}
-    with zipfile.ZipFile(dst, "w") as zf:
-        zf.writestr("manifest.json", json.dumps(manifest))
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return dst
 
 
 def _set(key, value):
@@ -77,7 +58,8 @@ CASES = [
 
 
 @pytest.mark.parametrize("edit, message", CASES)
-def test_a_meta_value_the_readers_cannot_use_is_one_line_naming_the_key(recording, tmp_path, edit, message, capsys):
+def test_a_meta_value_the_readers_cannot_use_is_one_line_naming_the_key(recording, tmp_path, edit, message, capsys,
+                                                                       forge_meta):
     bad = forge_meta(recording, tmp_path / "bad.tickrec", edit)
     with pytest.raises(InputError) as info:
         load_recording(bad)
@@ -93,6 +75,6 @@ def test_a_meta_value_the_readers_cannot_use_is_one_line_naming_the_key(recordin
     lambda m: m["devices"][0]["callbacks"].__setitem__("resume", None),        # a callback the device lacks
     lambda m: [m.pop(k) for k in ("boot_clocksource", "wall_ahead_ns", "effect_evidence", "hypervisor", "kinds")],
 ])
-def test_what_the_engines_write_and_older_recordings_lack_still_loads(recording, tmp_path, edit):
+def test_what_the_engines_write_and_older_recordings_lack_still_loads(recording, tmp_path, edit, forge_meta):
     ok = forge_meta(recording, tmp_path / "ok.tickrec", edit)
     assert load_recording(ok).scenario.name == "bare-metal-hpet-c3"
