@@ -22,49 +22,59 @@ def _off_default(section, keys) -> list[str]:
 
 def notes(sc) -> list[str]:
     """One sentence per group of settings the scenario *sc* gives (off their defaults) that its run never reads."""
-    out = []
-    if note := boot_devices.unused_hpet_pit(sc):
+    out = [note] if (note := boot_devices.unused_hpet_pit(sc)) else []
+    out += _workload_notes(sc.workload) + _period_notes(sc) + _hardware_notes(sc.machine, sc.hypervisor)
+    if note := _periodic_for_good(sc):
         out.append(note)
-    m, hv = sc.machine, sc.hypervisor
-    keys = unused_workload_keys(sc.workload)
-    if keys:
-        what = [k for k in keys if k != "workload.timer_work"]
-        if what:
-            out.append(f"{', '.join(what)}: read by mixed CPUs only, and no CPU is mixed (workload.kind = "
-                       f"\"{sc.workload.kind}\")")
-        if "workload.timer_work" in keys:
-            out.append("workload.timer_work: there are no user timers to run it")
-    # a period table written whole (as saved, or edited by --set key by key) may hold a key its dist does not
-    # read: {dist = "exponential", min = "5ms", ...} is refused only when the table gives fewer than all keys
-    # Only keys the table gives, off both defaults a saved file may hold: a table's own (Period's) and, for
-    # hypervisor.injection, its field's (bounds 1 and 10 us, not 1 and 10 ms)
-    plain, injection = Period(), type(hv).model_fields["injection"].get_default(call_default_factory=True)
+    return out
+
+
+def _workload_notes(w) -> list[str]:
+    keys = unused_workload_keys(w)
+    out = []
+    if what := [k for k in keys if k != "workload.timer_work"]:
+        out.append(f"{', '.join(what)}: read by mixed CPUs only, and no CPU is mixed (workload.kind = \"{w.kind}\")")
+    if "workload.timer_work" in keys:
+        out.append("workload.timer_work: there are no user timers to run it")
+    return out
+
+
+def _period_notes(sc) -> list[str]:
+    """A period table written whole (as saved, or edited by --set key by key) may hold a key its dist does not
+    read: {dist = "exponential", min = "5ms", ...} is refused only when the table gives fewer than all keys.  Said
+    for keys the table gives off both defaults a saved file may hold: Period's own and, for hypervisor.injection,
+    its field's (bounds of 1 and 10 us, not 1 and 10 ms)."""
+    plain = Period()
+    injection = type(sc.hypervisor).model_fields["injection"].get_default(call_default_factory=True)
     periods = [("workload.busy_period", sc.workload.busy_period, plain),
-               ("workload.idle_period", sc.workload.idle_period, plain), ("hypervisor.injection", hv.injection, injection)]
+               ("workload.idle_period", sc.workload.idle_period, plain),
+               ("hypervisor.injection", sc.hypervisor.injection, injection)]
     for i, o in enumerate(sc.workload.per_cpu):
         periods += [(f"workload.per_cpu[{i}].busy_period", o.busy_period, plain),
                     (f"workload.per_cpu[{i}].idle_period", o.idle_period, plain)]
+    out = []
     for where, period, default in periods:
         keys = [k for k in period.unread_keys() if k in period.model_fields_set
                 and getattr(period, k) not in (getattr(plain, k), getattr(default, k))] if period else []
         if keys:
             out.append(f"{' and '.join(f'{where}.{k}' for k in keys)}: not read by dist = \"{period.dist}\"")
-    if not m.tsc_hz:
-        if keys := _off_default(m, ("tsc_skew", "tsc_drift_ppm")):
-            out.append(f"{' and '.join('machine.' + k for k in keys)}: the machine has no TSC (machine.tsc_hz = 0)")
-    if not m.hpet:
-        if keys := _off_default(m, ("hpet_hz", "hpet_write_delay")):
-            out.append(f"{' and '.join('machine.' + k for k in keys)}: the machine has no HPET (machine.hpet = false)")
+    return out
+
+
+def _hardware_notes(m, hv) -> list[str]:
+    """TSC or HPET keys on a machine without one, host keys on bare metal, VMI's alarm rate on another guest."""
+    out = []
+    if not m.tsc_hz and (keys := _off_default(m, ("tsc_skew", "tsc_drift_ppm"))):
+        out.append(f"{' and '.join('machine.' + k for k in keys)}: the machine has no TSC (machine.tsc_hz = 0)")
+    if not m.hpet and (keys := _off_default(m, ("hpet_hz", "hpet_write_delay"))):
+        out.append(f"{' and '.join('machine.' + k for k in keys)}: the machine has no HPET (machine.hpet = false)")
     if hv.backend == "none":
-        keys = _off_default(hv, ("timeslice", "host_latency", "injection", "pit_policy", "steal_reported",
-                                 "tsc_scaling", "vmi_alarm_hz"))
-        if keys:
+        if keys := _off_default(hv, ("timeslice", "host_latency", "injection", "pit_policy", "steal_reported",
+                                     "tsc_scaling", "vmi_alarm_hz")):
             out.append(f"{', '.join('hypervisor.' + k for k in keys)}: bare metal (hypervisor.backend = \"none\") "
                        "has no host to apply them")
-    elif hv.backend != "vmi-2007" and "vmi_alarm_hz" in _off_default(hv, ("vmi_alarm_hz",)):
+    elif hv.backend != "vmi-2007" and _off_default(hv, ("vmi_alarm_hz",)):
         out.append(f"hypervisor.vmi_alarm_hz: read by the vmi-2007 backend only (this guest is {hv.backend})")
-    if note := _periodic_for_good(sc):
-        out.append(note)
     return out
 
 
