@@ -501,7 +501,7 @@ cdef class CyEngine:
                 "next_event": s.next_event, "min_delta_ns": s.min_delta_ns, "retries": s.retries,
                 "sched_expires": c.sched_expires, "nr_events": c.nr_events,
                 "nr_retries": c.nr_retries, "nr_hangs": c.nr_hangs, "irqs": c.irqs,
-                "ticks": c.ticks, "steal_ns": c.steal_ns,
+                "ticks": c.ticks, "steal_ns": c.steal_ns, "cstates_offered": cstates_offered(m, cpu),
                 "idle_state": c.idle_state, "tick_stopped": c.tick_stopped, "last_tick": c.last_tick,
                 "idle_jiffies": c.idle_jiffies, "idle_calls": c.idle_calls, "idle_sleeps": c.idle_sleeps,
                 "idle_entrytime": c.idle_entrytime, "idle_waketime": m.idle_waketime[cpu], "idle_exittime": c.idle_exittime,

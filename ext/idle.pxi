@@ -233,8 +233,8 @@ cdef void idle_reenter(Machine* m, int cpu, ns_t t) noexcept nogil:
         if now + m.tick < nxt:
             nxt = now + m.tick
     sleep = nxt - now if nxt != KTIME_MAX else KTIME_MAX
-    if c.check_clocks:
-        s = 0   # HLT until the CPU's first tick checked for the oneshot switch: no cpuidle driver yet (semantics 18)
+    if not cstates_offered(m, cpu):
+        s = 0   # HLT until the CPU's first tick switched it to oneshot: no cpuidle driver yet (semantics 18)
     else:
         s = governor(m, sleep, KTIME_MAX if stopped_before else sleep)
         d = m.slots[cpu].dev

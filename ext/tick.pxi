@@ -171,15 +171,27 @@ cdef void hrtimer_run_queues(Machine* m, int cpu, ns_t t) noexcept nogil:
     if not c.check_clocks:
         return
     c.check_clocks = 0
-    d = m.slots[cpu].dev
-    if not m.cs[m.cs_idx].continuous or not (d.features & FEAT_ONESHOT) or c.mode == TM_PERIODIC_BC:
-        return
-    if (d.features & FEAT_C3STOP) and not broadcast_oneshot_available(m):
+    if not oneshot_switch_possible(m, cpu):
         return
     if m.highres:
         switch_to_oneshot(m, cpu, t, TM_HIGHRES)
     elif m.nohz_idle:
         switch_to_oneshot(m, cpu, t, TM_LOWRES_NOHZ)
+
+
+cdef bint oneshot_switch_possible(Machine* m, int cpu) noexcept nogil:
+    """Whether the CPU's tick check would switch it to oneshot now (tick_check_oneshot_change)."""
+    cdef Device* d = m.slots[cpu].dev
+    if not m.cs[m.cs_idx].continuous or not (d.features & FEAT_ONESHOT) or m.cpus[cpu].mode == TM_PERIODIC_BC:
+        return False
+    if (d.features & FEAT_C3STOP) and not broadcast_oneshot_available(m):
+        return False
+    return m.highres or m.nohz_idle
+
+
+cdef inline bint cstates_offered(Machine* m, int cpu) noexcept nogil:
+    """The CPU idles with its C-states: not while its first tick has yet to switch it to oneshot (semantics 18)."""
+    return not (m.cpus[cpu].check_clocks and oneshot_switch_possible(m, cpu))
 
 
 cdef void switch_to_oneshot(Machine* m, int cpu, ns_t t, int mode) noexcept nogil:

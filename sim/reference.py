@@ -282,15 +282,28 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         if not self.check_clocks[cpu]:
             return
         self.check_clocks[cpu] = 0
-        d = self.devs[self.dev[cpu]]
-        if not self._cs_hres() or not d.has(B.FEAT_ONESHOT) or self.mode[cpu] == TickMode.PERIODIC_BC:
-            return
-        if d.has(B.FEAT_C3STOP) and not self._broadcast_oneshot_available():
+        if not self._oneshot_switch_possible(cpu):
             return
         if self.plan.highres:
             self._switch_to_oneshot(cpu, t, TickMode.HIGHRES)
         elif self.plan.nohz_idle:
             self._switch_to_oneshot(cpu, t, TickMode.LOWRES_NOHZ)
+
+    def _oneshot_switch_possible(self, cpu) -> bool:
+        """Whether the CPU's tick check would switch it to oneshot now (tick_check_oneshot_change: a clocksource
+        valid for high-res, a oneshot tick device not ticked by the periodic broadcast, a broadcast able to run
+        oneshot if that device stops in deep C-states, and high-res or NO_HZ asked for)."""
+        d = self.devs[self.dev[cpu]]
+        if not self._cs_hres() or not d.has(B.FEAT_ONESHOT) or self.mode[cpu] == TickMode.PERIODIC_BC:
+            return False
+        if d.has(B.FEAT_C3STOP) and not self._broadcast_oneshot_available():
+            return False
+        return bool(self.plan.highres or self.plan.nohz_idle)
+
+    def _cstates_offered(self, cpu) -> bool:
+        """Whether the CPU idles with its C-states (the cpuidle driver registered): not while its first tick has yet
+        to switch it to oneshot, as a real boot's drivers register after that switch (engine semantics 18)."""
+        return not (self.check_clocks[cpu] and self._oneshot_switch_possible(cpu))
 
     def _switch_to_oneshot(self, cpu, t, mode):
         """tick_switch_to_oneshot + tick_setup_sched_timer (highres) / tick_nohz_switch_to_nohz (lowres)."""
@@ -494,7 +507,8 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
                 "next_event": self.next_event[c], "min_delta_ns": self.min_delta_ns[c], "retries": self.retries[c],
                 "sched_expires": self.sched_expires[c], "nr_events": self.nr_events[c],
                 "nr_retries": self.nr_retries[c], "nr_hangs": self.nr_hangs[c], "irqs": self.irqs[c],
-                "ticks": self.ticks[c], "steal_ns": self.steal_ns[c], **self._idle_state(c),
+                "ticks": self.ticks[c], "steal_ns": self.steal_ns[c], "cstates_offered": self._cstates_offered(c),
+                **self._idle_state(c),
             })
         return out
 

@@ -316,12 +316,12 @@ class IdleMixin:
             # (engine semantics 11; the governor saw an endless sleep and picked the deepest state every time)
             nxt = min(nxt, now + self.tick)
         sleep = nxt - now if nxt != KTIME_MAX else KTIME_MAX
-        if self.check_clocks[cpu]:
-            # until its first tick has checked for the oneshot switch (tick_check_oneshot_change; its device can go
-            # oneshot) a CPU idles in HLT, the shallowest state, without the governor or the broadcast: in a real
-            # boot the C-states appear when the cpuidle driver registers (device_initcall), after the switch that
-            # clocksource_done_booting sets off (engine semantics 18; before, a C3STOP CPU asked for a deep state
-            # at t = 0 and the broadcast, still periodic, refused it: deep_refused 1 on every CPU)
+        if not self._cstates_offered(cpu):
+            # until its first tick has switched it to oneshot a CPU idles in the shallowest state (HLT), without
+            # the governor or the broadcast: in a real boot the C-states appear when the cpuidle driver registers
+            # (device_initcall), after the switch that clocksource_done_booting sets off.  A machine that stays
+            # periodic has them from t = 0 (engine semantics 18; before, a C3STOP CPU asked for a deep state at
+            # t = 0 and the broadcast, still periodic, refused it: deep_refused 1 on every CPU)
             s = 0
         else:
             s = self._governor(sleep, KTIME_MAX if stopped_before else sleep)

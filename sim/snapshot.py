@@ -106,7 +106,10 @@ def timer_list_snapshot(sim) -> dict:
     # broadcast mask is non-empty. A device never started keeps what it had: an x86 HPET or PIT ticked CPU 0 at
     # boot (tick_handle_periodic) until the local APIC timer replaced it, and tick_install_broadcast_device leaves
     # the handler alone; the hrtimer broadcast never had one (%ps of NULL).
-    started_periodic = bool(set(g["periodic_mask"]) | _broadcast_on(plan))
+    # the idle driver turns the broadcast on for a CPU when it offers that CPU its C-states (after the CPU's switch
+    # to oneshot: engine semantics 18); a CPU still ticking periodically before that switch is not in the mask
+    broadcast_on = {c["cpu"] for c in cpus if c.get("cstates_offered", True)} & _broadcast_on(plan)
+    started_periodic = bool(set(g["periodic_mask"]) | broadcast_on)
     if g["bc_oneshot"]:
         bc_handler = "tick_handle_oneshot_broadcast"
     elif started_periodic:
@@ -127,7 +130,7 @@ def timer_list_snapshot(sim) -> dict:
     return {
         "version": "v0.10", "max_clock_bases": 8, "now_ns": now, "cpus": out_cpus,
         "broadcast": {"mode": 1 if any_oneshot else 0, "device": bdev,
-                      "mask": _cpumask(set(g["periodic_mask"]) | _broadcast_on(plan), len(cpus)),
+                      "mask": _cpumask(set(g["periodic_mask"]) | broadcast_on, len(cpus)),
                       "oneshot_mask": _cpumask(g["oneshot_mask"], len(cpus))},
         "tick_devices": tick_devices,
     }

@@ -124,13 +124,14 @@ def test_a_1ms_timer_keeps_a_cpu_out_of_a_state_with_a_3ms_exit(engine):
 def test_a_refused_deep_state_falls_back_to_a_state_no_slower_to_leave(engine):
     # No broadcast device and a LAPIC timer that stops in C3: tick_broadcast_enter says -EBUSY every time, and
     # cpuidle_enter_state falls back to find_deepest_state(exit latency of the refused state, no TIMER_STOP):
-    # Y (keeps the timer, exit 150 us) is slower to leave than C3 (70 us), so C1.  The 25 ticks' idle entries are
-    # refused; the boot one halts in C1 without asking (no C-states before the first tick: engine semantics 18;
-    # before, it was refused too: 26).  Semantics 15 fell back by target residency: Y, and every tick 151 us late.
+    # Y (keeps the timer, exit 150 us) is slower to leave than C3 (70 us), so C1.  25 ticks and the boot idle
+    # entry refused: 26 (the tick never goes oneshot without a broadcast device, so the C-states are offered from
+    # t = 0: engine semantics 18 holds them back only until a switch to oneshot).  Semantics 15 fell back by target
+    # residency: Y, and every tick 151 us late.
     states = ('machine.cstates=["C1", {name="Y", exit_latency="150us", target_residency="50us"}, "C3"]')
     cpu, entered = _one_idle_cpu(engine, ['workload.kind="idle"'], states,
                                  ["machine.arat=false", "machine.tsc_deadline=false", 'machine.broadcast="none"'])
-    assert cpu["deep_refused"] == 25
+    assert cpu["deep_refused"] == 26
     assert list(entered) == [26, 0, 0]
     assert cpu["cstate_residency_ns"] == {"C1": 100_000_000, "Y": 0, "C3": 0}
     assert cpu["latency_ns_max"] < 5_000
@@ -142,19 +143,33 @@ def test_no_deep_state_is_asked_for_before_the_first_tick(engine, broadcast, ref
     extra = ["machine.hpet=false"] if broadcast == "pit" else []   # with an HPET the kernel registers no PIT device
     # bare-metal-hpet-c3 (no ARAT, C3): before semantics 18 every CPU asked for C3 at t = 0 and the broadcast, still
     # periodic, refused it: deep_refused 1 on each CPU of a machine whose HPET broadcast works.  Now the CPUs halt in
-    # C1 until their first tick (no cpuidle driver before the oneshot switch), and only a machine without a
-    # broadcast device refuses deep states (after that tick, every time the governor wants one)
+    # C1 until their first tick switches them to oneshot (no cpuidle driver before that), and only a machine without
+    # a broadcast device, whose tick stays periodic, refuses deep states (every time the governor wants one)
     sc = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), [f'machine.broadcast="{broadcast}"', 'run.until="500ms"', *extra])
     res = simulate(sc, engine=engine)
     for cpu in range(4):
         mine = res.cpu == cpu
         first_tick = int(res.time_ns[np.flatnonzero(mine & (res.kind == Kind.TICK))[0]])
         before = mine & (res.time_ns < first_tick)
-        assert set(res.source[before & (res.kind == Kind.IDLE)].tolist()) <= {0}    # C1 (HLT) only
-        assert not (before & (res.kind == Kind.BC_ENTER)).any()
+        if not refused:   # a tick that will go oneshot: C1 (HLT) only, no broadcast call, until that first tick
+            assert set(res.source[before & (res.kind == Kind.IDLE)].tolist()) <= {0}
+            assert not (before & (res.kind == Kind.BC_ENTER)).any()
     cpus = analysis.per_cpu(res)
     if refused:
         assert all(c["deep_refused"] > 0 and c["cstate_residency_ns"]["C3"] == 0 for c in cpus)
     else:
         assert [c["deep_refused"] for c in cpus] == [0] * 4
         assert all(c["cstate_residency_ns"]["C3"] > 0 for c in cpus)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_tick_that_stays_periodic_offers_deep_states_from_the_start(engine):
+    # nohz off, no high-res, the HPET's periodic broadcast for a C3STOP LAPIC: no switch to oneshot is coming, so
+    # the idle CPUs sleep in C3 from t = 0, woken by the broadcast (semantics 18 holds states back only until a
+    # switch to oneshot)
+    sc = scen.apply_sets(scen.preset("bare-metal-hpet-c3"), ['kernel.nohz="off"', "kernel.highres=false",
+                                                             'workload.kind="idle"', 'run.until="100ms"'])
+    res = simulate(sc, engine=engine)
+    first = (res.kind == Kind.IDLE) & (res.time_ns == 0)
+    assert res.source[first].tolist() == [2] * 4                      # C3 (C1, C1E, C3)
+    assert [c["deep_refused"] for c in analysis.per_cpu(res)] == [0] * 4

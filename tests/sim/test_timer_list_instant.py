@@ -168,3 +168,24 @@ def test_idle_jiffies_is_zero_on_a_cpu_that_never_stopped_its_tick(capsys):
     jiffies = int(re.search(r"\njiffies: (\d+)", text).group(1))
     stopped = [_field(b, "idle_jiffies") for b in _cpu_blocks(text).values() if _field(b, "idle_sleeps")]
     assert stopped and all(4294892296 < v <= jiffies for v in stopped), (stopped, jiffies)
+
+
+def test_the_broadcast_mask_fills_when_the_cpus_are_offered_their_c_states(capsys):
+    # bare-metal-hpet-c3 (no ARAT): the idle driver turns the broadcast on for a CPU when it offers it C3, after the
+    # CPU's first tick (4 ms) switched it to oneshot (engine semantics 18).  At 2 ms every LAPIC still ticks
+    # periodically by itself, so the mask is empty and the HPET keeps its boot handler (it read mask f with the
+    # LAPICs periodic and the HPET shut down: tick_broadcast_control would have shut those LAPICs down)
+    early = _timer_list(capsys, "bare-metal-hpet-c3", at="2ms")
+    bc = early.split("Broadcast device")[1]
+    assert "tick_broadcast_mask: 0\n" in bc and "event_handler:  tick_handle_periodic\n" in bc
+    late = _timer_list(capsys, "bare-metal-hpet-c3", at="10ms")
+    bc = late.split("Broadcast device")[1]
+    assert "tick_broadcast_mask: f\n" in bc and "event_handler:  tick_handle_oneshot_broadcast\n" in bc
+
+
+def test_a_tick_that_stays_periodic_has_the_broadcast_and_c_states_from_the_start(capsys):
+    # nohz off, no high-res: the CPUs never switch to oneshot, so the periodic broadcast ticks for them from t = 0
+    # and their C-states are offered from t = 0 too (the driver registered during the boot)
+    sets = ['kernel.nohz="off"', "kernel.highres=false"]
+    bc = _timer_list(capsys, "bare-metal-hpet-c3", *sets, at="2ms").split("Broadcast device")[1]
+    assert "tick_broadcast_mask: f\n" in bc and "event_handler:  tick_handle_periodic_broadcast\n" in bc
