@@ -158,3 +158,15 @@ def test_the_kernel_log_has_no_line_for_the_switch_to_highres_or_nohz(sets):
     log = analysis.kernel_log(res)
     assert not [line for line in log if "Switched to high resolution" in line or "NOHz" in line]
     assert any("clocksource: Switched to clocksource tsc" in line for line in log)
+
+
+@pytest.mark.parametrize("preset,native", [("unstable-tsc", True), ("kvm-migration", False)])
+def test_the_sched_clock_line_follows_a_marked_tsc_on_bare_metal_only(preset, native):
+    # __sched_clock_work prints "TSC found unstable after boot" when tsc_cs_mark_unstable cleared the stable flag of
+    # the native sched_clock; a KVM guest's sched_clock is kvm-clock's (the real guest's "using sched offset")
+    from tickscope.sim import scenario as scen
+    from tickscope.sim.simulation import simulate
+
+    log = analysis.kernel_log(simulate(scen.preset(preset), until_ns=3_000_000_000))
+    assert any("tsc: Marking TSC unstable due to clocksource watchdog" in line for line in log)
+    assert any("TSC found unstable after boot" in line for line in log) == native
