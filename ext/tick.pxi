@@ -182,6 +182,8 @@ cdef void hrtimer_run_queues(Machine* m, int cpu, ns_t t) noexcept nogil:
 cdef bint oneshot_switch_possible(Machine* m, int cpu) noexcept nogil:
     """Whether the CPU's tick check would switch it to oneshot now (tick_check_oneshot_change)."""
     cdef Device* d = m.slots[cpu].dev
+    if d == NULL:   # no tick device (check_clocks is set for every CPU before its device is)
+        return False
     if not m.cs[m.cs_idx].continuous or not (d.features & FEAT_ONESHOT) or m.cpus[cpu].mode == TM_PERIODIC_BC:
         return False
     if (d.features & FEAT_C3STOP) and not broadcast_oneshot_available(m):

@@ -293,6 +293,8 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         """Whether the CPU's tick check would switch it to oneshot now (tick_check_oneshot_change: a clocksource
         valid for high-res, a oneshot tick device not ticked by the periodic broadcast, a broadcast able to run
         oneshot if that device stops in deep C-states, and high-res or NO_HZ asked for)."""
+        if self.dev[cpu] < 0:   # no tick device
+            return False
         d = self.devs[self.dev[cpu]]
         if not self._cs_hres() or not d.has(B.FEAT_ONESHOT) or self.mode[cpu] == TickMode.PERIODIC_BC:
             return False
