@@ -255,6 +255,10 @@ def plan(sc) -> BootPlan:
         elif t < 0:
             log.append((250_000_000, f"tick: CPU {cpu} has no clock event device; it will not tick"))
     bc_kind, bc_dev = broadcast_plan(m, devices, tick, sc.hypervisor.backend)
+    alarms: dict[int, int] = {}   # each CPU's (first) VMI alarm, found in one pass over the devices
+    for d in devices:
+        if d.name == "vmi-alarm":
+            alarms.setdefault(d.cpu, d.id)
     wd, margin = watchdog_plan(sc, final_list)
     hv = sc.hypervisor
     effects, evidence = _core_effects(sc, log)
@@ -274,7 +278,7 @@ def plan(sc) -> BootPlan:
         tsc_stops=not m.tsc_invariant, cs_index=final_list.index(final),
         cs_override=next((i for i, c in enumerate(final_list) if c.name == sc.kernel.clocksource), -1), watchdog=wd, watchdog_margin_ns=margin,
         pv=PV_CODES[hv.backend], pv_name=hv.backend, tsc_num=tsc_num, tsc_den=tsc_den, tsc_khz=tsc_khz,
-        vmi_alarm=[next((d.id for d in devices if d.cpu == c and d.name == "vmi-alarm"), -1) for c in range(m.cpus)],
+        vmi_alarm=[alarms.get(c, -1) for c in range(m.cpus)],
         effects=effects, effect_evidence=evidence, overcommit=hv.overcommit, timeslice_ns=hv.timeslice,
         host_latency_ns=hv.host_latency, injection=_dist(hv.injection),
         pit_policy=PIT_DISCARD if hv.pit_policy == "discard" else PIT_REINJECT,

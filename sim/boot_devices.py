@@ -255,8 +255,16 @@ def choose_tick_devices(devices: list[Device], ncpus: int, forced: str) -> list[
         raise InputError(f"kernel.clockevent: {forced!r} is not a clock event device on this machine ({known})")
     tick = [-1] * ncpus
     taken: set[int] = set()
+    # each CPU's own devices and the global ones, with their place in *devices* (the order candidates are weighed
+    # in): grouped once, as a scan of every device for every CPU took 0.1 s of boot at 1024 CPUs
+    own: dict[int, list[tuple[int, Device]]] = {}
+    shared: list[tuple[int, Device]] = []
+    for i, d in enumerate(devices):
+        if d.clockevent:
+            (shared if d.cpu == -1 else own.setdefault(d.cpu, [])).append((i, d))
     for cpu in range(ncpus):
-        cands = [d for d in devices if d.clockevent and (d.cpu == cpu or (d.cpu == -1 and d.id not in taken))]
+        cands = [d for _, d in sorted(own.get(cpu, []) + [(i, d) for i, d in shared if d.id not in taken],
+                                      key=lambda item: item[0])]
         chosen = [d for d in cands if d.name == forced] if forced else []
         cur = None
         for d in chosen or cands:
