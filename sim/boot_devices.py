@@ -289,7 +289,7 @@ def _choose_broadcast(devices, tick):
     return -1 if best is None else best.id
 
 
-def _pv_no_hpet_pit(backend: str) -> str:
+def pv_no_hpet_pit(backend: str) -> str:
     """Why a guest of a :data:`PV_ONLY_BACKENDS` backend has no HPET or PIT: a Xen PV guest has no emulated platform;
     the 2.6.21 VMI kernel's ``time_init`` hook replaces ``hpet_time_init`` (no ``hpet_enable``, no PIT clock event
     device) and puts the PIT in mode 5 (domain.md §6a)."""
@@ -298,23 +298,11 @@ def _pv_no_hpet_pit(backend: str) -> str:
     return f"a {backend} guest sees no emulated timer hardware"
 
 
-def unused_hpet_pit(sc) -> str | None:
-    """A note naming ``machine.hpet`` / ``machine.pit`` when they are true on a guest whose kernel never uses an
-    HPET or PIT (xen-pv, vmi-2007), else None.  Not an error: the keys describe the machine, whose defaults have
-    both, and a scenario saved by the app writes them; the run is the same with them false."""
-    backend = sc.hypervisor.backend
-    keys = [f"machine.{k} = true" for k in ("hpet", "pit") if backend in PV_ONLY_BACKENDS and getattr(sc.machine, k)]
-    if not keys:
-        return None
-    return (f"{' and '.join(keys)}: not used ({_pv_no_hpet_pit(backend)}); the run is the same with "
-            f"{' and '.join(k.replace('true', 'false') for k in keys)}")
-
-
 def _why_no_global_device(m, backend: str) -> str:
     """Why the HPET or PIT that ``machine.broadcast`` names was not registered (scenario validation already
     refused a broadcast device the machine lacks)."""
     if backend in PV_ONLY_BACKENDS:
-        return f" ({_pv_no_hpet_pit(backend)}: use \"hrtimer\" or \"none\")"
+        return f" ({pv_no_hpet_pit(backend)}: use \"hrtimer\" or \"none\")"
     if m.broadcast == "pit" and m.hpet:
         return " (with an HPET, the kernel registers no PIT clock event device)"
     return ""

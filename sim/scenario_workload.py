@@ -201,15 +201,3 @@ def check_workload(w: Workload, ncpus: int) -> None:
             raise ValueError(f"workload.kind = \"timers\" needs a timer on CPU {bare[0]}: give [[workload.timers]] an "
                              "entry that reaches it (no `cpus`, or one listing it), or a per_cpu entry for it")
 
-
-def unused_workload_keys(w: Workload) -> list[str]:
-    """The workload's own keys that no CPU reads: the busy/idle period keys when no CPU is mixed, the timer work
-    when there are no timers (each as ``key = value``)."""
-    out = []
-    if w.kind != "mixed" and not any(o.kind == "mixed" for o in w.per_cpu):
-        out += [f"workload.{k}" for k in ("busy_fraction", "idle_period") if getattr(w, k) is not None]
-        if w.busy_period != Period():
-            out.append("workload.busy_period")
-    if w.timer_work != Workload.model_fields["timer_work"].default and not w.timers and not any(o.timers for o in w.per_cpu):
-        out.append("workload.timer_work")
-    return out

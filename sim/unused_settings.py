@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from tickscope.sim import boot, boot_devices
 from tickscope.sim.errors import InputError
-from tickscope.sim.scenario_workload import Period, unused_workload_keys
+from tickscope.sim.scenario_workload import Period
 
 
 def _off_default(section, keys) -> list[str]:
@@ -22,19 +22,34 @@ def _off_default(section, keys) -> list[str]:
 
 def notes(sc) -> list[str]:
     """One sentence per group of settings the scenario *sc* gives (off their defaults) that its run never reads."""
-    out = [note] if (note := boot_devices.unused_hpet_pit(sc)) else []
+    out = [note] if (note := _unused_hpet_pit(sc)) else []
     out += _workload_notes(sc.workload) + _period_notes(sc) + _hardware_notes(sc.machine, sc.hypervisor)
     if note := _periodic_for_good(sc):
         out.append(note)
     return out
 
 
+def _unused_hpet_pit(sc) -> str | None:
+    """``machine.hpet`` / ``machine.pit`` left true on a guest whose kernel never uses an HPET or PIT (xen-pv,
+    vmi-2007): the machine's defaults have both, and a scenario saved by the app writes them."""
+    backend = sc.hypervisor.backend
+    keys = [f"machine.{k} = true" for k in ("hpet", "pit")
+            if backend in boot_devices.PV_ONLY_BACKENDS and getattr(sc.machine, k)]
+    if not keys:
+        return None
+    return (f"{' and '.join(keys)}: not used ({boot_devices.pv_no_hpet_pit(backend)}); the run is the same with "
+            f"{' and '.join(k.replace('true', 'false') for k in keys)}")
+
+
 def _workload_notes(w) -> list[str]:
-    keys = unused_workload_keys(w)
+    """The busy/idle period keys when no CPU is mixed; the timer work when there are no user timers."""
     out = []
-    if what := [k for k in keys if k != "workload.timer_work"]:
-        out.append(f"{', '.join(what)}: read by mixed CPUs only, and no CPU is mixed (workload.kind = \"{w.kind}\")")
-    if "workload.timer_work" in keys:
+    if w.kind != "mixed" and not any(o.kind == "mixed" for o in w.per_cpu):
+        keys = [f"workload.{k}" for k in ("busy_fraction", "idle_period") if getattr(w, k) is not None]
+        keys += ["workload.busy_period"] if w.busy_period != Period() else []
+        if keys:
+            out.append(f"{', '.join(keys)}: read by mixed CPUs only, and no CPU is mixed (workload.kind = \"{w.kind}\")")
+    if _off_default(w, ("timer_work",)) and not w.timers and not any(o.timers for o in w.per_cpu):
         out.append("workload.timer_work: there are no user timers to run it")
     return out
 
