@@ -76,13 +76,13 @@ class TimerSpec(Section):
         fields = type(self).model_fields
         other = self.unread_keys()[0]
         given = other in self.model_fields_set and not set(fields) <= self.model_fields_set
-        if self.kind == "periodic" and (self.rate_hz != fields["rate_hz"].default or given):
+        if getattr(self, other) == fields[other].default and not given:
+            return self
+        if self.kind == "periodic":
             raise ValueError(f"rate_hz = {self.rate_hz} is for kind = \"random\"; a periodic timer runs every "
                              f"`period` (for {self.rate_hz} Hz: period = \"{format_duration(10**9 // self.rate_hz)}\")")
-        if self.kind == "random" and (self.period != fields["period"].default or given):
-            raise ValueError(f"period = \"{format_duration(self.period)}\" is for kind = \"periodic\"; a random timer "
-                             "fires at a mean rate of `rate_hz`")
-        return self
+        raise ValueError(f"period = \"{format_duration(self.period)}\" is for kind = \"periodic\"; a random timer "
+                         "fires at a mean rate of `rate_hz`")
 
 
 #: User timers one CPU may have: a UTIMER record's ``source`` (uint8) is the timer's index on its CPU.
