@@ -38,9 +38,11 @@ APIC_DIVISOR = 16                # Linux programs TDCR for divide-by-16
 MAX_UPDATE_LENGTH_SEC = 600
 #: ``WATCHDOG_THRESHOLD`` of 5.x/6.x kernels: NSEC_PER_SEC >> 5 = 31.25 ms.
 WATCHDOG_THRESHOLD_NS = NSEC_PER_SEC >> 5
-#: ``WATCHDOG_MAX_SKEW`` of 6.3+ kernels: 125 * WATCHDOG_INTERVAL / HZ us = 62 us
-#: for every even HZ (5.13-6.2 used 100 us; pass ``max_skew_ns`` to model those).
-WATCHDOG_MAX_SKEW_NS = 62 * NSEC_PER_USEC
+#: ``WATCHDOG_MAX_SKEW`` of 6.3+ kernels: ``CONFIG_CLOCKSOURCE_WATCHDOG_MAX_SKEW_US``, whose Kconfig default is 125
+#: ("clocksource: Loosen clocksource watchdog constraints", v6.3; kernel/time/Kconfig) and which every x86 build
+#: defines (it depends on CLOCKSOURCE_WATCHDOG).  The ``125 * WATCHDOG_INTERVAL / HZ`` = 62 us of clocksource.c is
+#: only the ``#else`` for builds without that symbol.  5.14-6.2 defaulted to 100 us; pass ``max_skew_ns`` for those.
+WATCHDOG_MAX_SKEW_NS = 125 * NSEC_PER_USEC
 #: Smallest clockevent interval the core will program ("deltas < 1 us are noise").
 CLOCKEVENT_MIN_NS = 1_000
 #: First step of the min_delta_ns growth when a device keeps failing.

@@ -24,7 +24,7 @@ def test_an_interval_over_one_second_on_either_clock_is_skipped_not_judged(engin
     # skew check and sets watchdog_timer.expires = jiffies, so the next round is queued HZ/2 from the current jiffy.
     # A TSC read at 6 GHz but converted with the 2.4454 GHz mult reads 0.48 s (the 120-jiffy interval 376 -> ...)
     # as 1.0236 s and every 128-jiffy interval after as 0.512 * 6 / 2.445406 = 1.2562 s: the kernel never judges
-    # the TSC again, so it is never marked unstable (the skew check would have: 776 ms > 248 us).
+    # the TSC again, so it is never marked unstable (the skew check would have: 776 ms > 500 us).
     res = _migrated(engine, 6_000_000_000)
     wd = (res.kind == Kind.WATCHDOG)
     assert not ((res.source == 1) & wd).any()
@@ -49,7 +49,7 @@ def test_an_interval_over_one_second_on_either_clock_is_skipped_not_judged(engin
 
 @pytest.mark.parametrize("engine", ["reference", "cython"])
 def test_a_tsc_under_twice_as_fast_is_still_judged_and_marked_unstable(engine):
-    # 4 GHz: 0.48 s reads 0.785 s < 1 s, the skew check runs and 305 ms > 248 us marks it
+    # 4 GHz: 0.48 s reads 0.785 s < 1 s, the skew check runs and 305 ms > 500 us marks it
     res = _migrated(engine, 4_000_000_000)
     marked = (res.kind == Kind.WATCHDOG) & (res.source == 1)
     assert res.time_ns[marked].tolist() == [1_504_000_000]
@@ -139,12 +139,13 @@ def _boundary(engine, ppm):
 
 
 @pytest.mark.parametrize("engine", ["reference", "cython"])
-@pytest.mark.parametrize("ppm", [492, 493])
+@pytest.mark.parametrize("ppm", [992, 993])
 def test_the_watchdog_margin_is_the_two_uncertainty_margins_over_a_504_ms_interval(engine, ppm):
-    # margin: uncertainty_margin = max(NSEC_PER_SEC / (scale * freq), 2 * WATCHDOG_MAX_SKEW) = 124 000 ns for the TSC
-    # and for the HPET; abs(cs_nsec - wd_nsec) > 248 000 marks.  Over 504 ms the TSC runs
-    # 504e6 * 3.1 * (1 + ppm / 1e6) cycles: 492 ppm -> cs_nsec 504 247 953 (skew 247 953: passes), 493 ppm ->
-    # 504 248 456 (248 456: marked at the first judged round, 1.008 s, CPU 1)
+    # margin: uncertainty_margin = max(NSEC_PER_SEC / (scale * freq), 2 * WATCHDOG_MAX_SKEW) = 250 000 ns for the TSC
+    # and for the HPET (WATCHDOG_MAX_SKEW = CONFIG_CLOCKSOURCE_WATCHDOG_MAX_SKEW_US, default 125 since 6.3);
+    # abs(cs_nsec - wd_nsec) > 500 000 marks.  Over 504 ms the TSC runs 504e6 * 3.1 * (1 + ppm / 1e6) cycles:
+    # 992 ppm -> cs_nsec 504 499 953 (skew 499 953: passes), 993 ppm -> 504 500 456 (500 456: marked at the first
+    # judged round, 1.008 s, CPU 1)
     res = _boundary(engine, ppm)
     f = 3_100_000_000 * (10**6 + ppm)
     cs_last, cs_now = 504 * 10**6 * f // 10**15, 1008 * 10**6 * f // 10**15
@@ -153,12 +154,12 @@ def test_the_watchdog_margin_is_the_two_uncertainty_margins_over_a_504_ms_interv
     assert wd_nsec == 504_000_000
     ev = analysis.watchdog_events(res)
     assert (ev[0]["time_ns"], ev[0]["cpu"], ev[0]["skew_ns"]) == (1_008_000_000, 1, cs_nsec - wd_nsec)
-    if ppm == 492:
-        assert cs_nsec - wd_nsec == 247_953 and not any(e["unstable"] for e in ev)
+    if ppm == 992:
+        assert cs_nsec - wd_nsec == 499_953 and not any(e["unstable"] for e in ev)
         assert [(e["time_ns"], e["cpu"]) for e in ev] == [(1_008_000_000, 1), (1_504_000_000, 2), (2_008_000_000, 0)]
         assert res.meta["clocksource"] == "tsc"
     else:
-        assert cs_nsec - wd_nsec == 248_456 and [e["unstable"] for e in ev] == [True]
+        assert cs_nsec - wd_nsec == 500_456 and [e["unstable"] for e in ev] == [True]
         assert res.meta["clocksource"] == "hpet"
         log = analysis.kernel_log(res)
         pad = " " * 22
@@ -166,7 +167,7 @@ def test_the_watchdog_margin_is_the_two_uncertainty_margins_over_a_504_ms_interv
                f"wd_last: {504 * 24_000:x} mask: ffffffff" in log
         assert f"[    1.008000] clocksource: {pad}'tsc' cs_nsec: {cs_nsec} cs_now: {cs_now:x} cs_last: {cs_last:x} " \
                "mask: ffffffffffffffff" in log
-        assert f"[    1.008000] clocksource: {pad}Clocksource 'tsc' skewed 248456 ns (0 ms) over watchdog 'hpet' " \
+        assert f"[    1.008000] clocksource: {pad}Clocksource 'tsc' skewed 500456 ns (0 ms) over watchdog 'hpet' " \
                "interval of 504000000 ns (504 ms)" in log
         assert log.index("[    1.008000] clocksource: Switched to clocksource hpet") > log.index(
             "[    1.008000] tsc: Marking TSC unstable due to clocksource watchdog")
@@ -200,11 +201,11 @@ def test_a_periodic_pit_tick_counts_the_jiffies_that_run_the_watchdog(engine, hz
     # tick_periodic, one per PIT period of LATCH counts at 1 193 182 Hz, so the timer wheel reaches the watchdog's
     # buckets at the PIT's ticks, not on the TICK_NSEC grid of true time: LATCH 4773 is 4 000 228 ns a period
     # (HZ=250, later than the grid), 1193 is 999 848 ns (HZ=1000, earlier).  Before, the rounds ran at 0.512 s and
-    # 1.024 s (resp. 0.504 s and 1.008 s) whatever the tick did.  The TSC drifts -600 ppm against the ACPI PM
+    # 1.024 s (resp. 0.504 s and 1.008 s) whatever the tick did.  The TSC drifts -1200 ppm against the ACPI PM
     # watchdog (3 579 545 Hz: mult 2343484437, shift 23; the TSC at 2 400 000 kHz: mult 6990507, shift 24).
     sc = scen.apply_sets(scen.preset("bare-metal-lapic"), [
         "machine.cpus=1", "machine.lapic=false", "machine.hpet=false", "kernel.highres=false", f"kernel.hz={hz}",
-        "machine.tsc_drift_ppm=-600", 'run.until="1100ms"'])
+        "machine.tsc_drift_ppm=-1200", 'run.until="1100ms"'])
     res = simulate(sc, engine=engine)
     (cpu,) = analysis.per_cpu(res)
     assert cpu["tick_device"] == "pit"
@@ -214,7 +215,7 @@ def test_a_periodic_pit_tick_counts_the_jiffies_that_run_the_watchdog(engine, hz
 
     t0, t1 = (handled(b) for b in buckets)
     wd_last, wd_now = (t * 3_579_545 // NSEC_PER_SEC for t in (t0, t1))
-    cs_last, cs_now = (t * 2_400_000_000 * (10**6 - 600) // 10**15 for t in (t0, t1))
+    cs_last, cs_now = (t * 2_400_000_000 * (10**6 - 1200) // 10**15 for t in (t0, t1))
     wd_nsec = (wd_now - wd_last) * 2343484437 >> 23
     cs_nsec = (cs_now - cs_last) * 6990507 >> 24
     (ev,) = analysis.watchdog_events(res)
