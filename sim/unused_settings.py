@@ -81,6 +81,8 @@ def _hardware_notes(m, hv) -> list[str]:
     out = []
     if not m.tsc_hz and (keys := _off_default(m, ("tsc_skew", "tsc_drift_ppm"))):
         out.append(f"{' and '.join('machine.' + k for k in keys)}: the machine has no TSC (machine.tsc_hz = 0)")
+    elif m.cpus == 1 and _off_default(m, ("tsc_skew",)):
+        out.append("machine.tsc_skew: the offset between CPUs' TSCs, and the machine has one CPU (machine.cpus = 1)")
     if not m.hpet and (keys := _off_default(m, ("hpet_hz", "hpet_write_delay"))):
         out.append(f"{' and '.join('machine.' + k for k in keys)}: the machine has no HPET (machine.hpet = false)")
     if hv.backend == "none":

@@ -3,6 +3,7 @@ import pytest
 
 from tickscope.sim import scenario as scen, unused_settings
 from tickscope.sim.cli import main
+from tickscope.sim.simulation import simulate
 
 
 def _notes(preset, *sets):
@@ -96,3 +97,14 @@ def test_the_periodic_tick_note_agrees_with_the_engine(preset, sets):
     oneshot = bool(modes & {TickMode.HIGHRES, TickMode.LOWRES_NOHZ})
     noted = any("the tick stays periodic" in n for n in unused_settings.notes(sc))
     assert noted == (not oneshot and sc.kernel.nohz == "idle")
+
+
+def test_a_tsc_skew_on_a_one_cpu_machine_is_noted_and_changes_nothing():
+    # the skew spreads TSC offsets over CPUs 1..n-1 (CPU 0 keeps offset 0): one CPU has no other TSC to be off from
+    assert _notes("bare-metal-lapic", "machine.cpus=1", 'machine.tsc_skew="1ms"') == [
+        "machine.tsc_skew: the offset between CPUs' TSCs, and the machine has one CPU (machine.cpus = 1)"]
+    assert _notes("bare-metal-lapic", "machine.cpus=2", 'machine.tsc_skew="1ms"') == []
+    base = scen.apply_sets(scen.preset("bare-metal-lapic"), ["machine.cpus=1", 'run.until="1s"'])
+    skewed = scen.apply_sets(base, ['machine.tsc_skew="1ms"'])
+    a, b = (simulate(s, engine="cython") for s in (base, skewed))
+    assert a.time_ns.tolist() == b.time_ns.tolist() and a.value.tolist() == b.value.tolist()
