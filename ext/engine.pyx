@@ -157,7 +157,7 @@ cdef class CyEngine:
     cdef Migration* _migs
 
     name = "cython"
-    SEMANTICS = 18  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
+    SEMANTICS = 19  # the reference semantics version mirrored (sim/reference.py SEMANTICS)
 
     def __cinit__(self, plan):
         cdef Machine* m = &self.m
@@ -307,6 +307,7 @@ cdef class CyEngine:
             d.tick_scale = dev.tick_scale
             d.periodic_count = dev.periodic_count
             d.ops = device_ops(dev.hw, bool(dev.tsc_based))
+            d.oneshot_stopped = bool(dev.has_oneshot_stopped)
             if d.ops < 0:
                 raise ValueError(f"plan.devices[{i}].hw: {dev.hw} is not an ops kind (allowed: {sorted(HW_KINDS.values())})")
         slot_devs = list(plan.tick_device) + [plan.broadcast_device]
@@ -499,7 +500,7 @@ cdef class CyEngine:
             out.append({
                 "cpu": cpu, "device": s.dev_id, "mode": c.mode, "state": s.state,
                 "next_event": s.next_event, "min_delta_ns": s.min_delta_ns, "retries": s.retries,
-                "sched_expires": c.sched_expires, "nr_events": c.nr_events,
+                "sched_expires": c.sched_expires, "hr_stale": c.hr_stale, "nr_events": c.nr_events,
                 "nr_retries": c.nr_retries, "nr_hangs": c.nr_hangs, "irqs": c.irqs,
                 "ticks": c.ticks, "steal_ns": c.steal_ns, "cstates_offered": cstates_offered(m, cpu),
                 "idle_state": c.idle_state, "tick_stopped": c.tick_stopped, "last_tick": c.last_tick,

@@ -401,7 +401,7 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     elif expires == KTIME_MAX:
         m.slots[cpu].next_event = KTIME_MAX
         if m.slots[cpu].state == STATE_ONESHOT:
-            set_state(m, cpu, STATE_ONESHOT_STOPPED)
+            stop_oneshot(m, cpu)
     elif c.in_oneshot:
         m.slots[cpu].next_event = expires
     else:

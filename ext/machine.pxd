@@ -46,6 +46,7 @@ ctypedef struct Device:
     uint64_t periodic_count   # counter counts per period in periodic state
     bint host_pit             # KVM's in-kernel PIT: expiries go through the host queue and its lost-tick policy
     int ops                   # OPS_* (devices.pxd): which driver callbacks (struct clock_event_device's) it has
+    bint oneshot_stopped      # the driver has set_state_oneshot_stopped (boot_devices.Device.has_oneshot_stopped)
 
 
 ctypedef struct Slot:

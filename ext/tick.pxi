@@ -19,6 +19,14 @@ cdef inline void set_state(Machine* m, int slot, int state) noexcept nogil:
     cancel(m, slot)
 
 
+cdef inline void stop_oneshot(Machine* m, int slot) noexcept nogil:
+    """tick_program_event(KTIME_MAX) on a ONESHOT device (next_event already KTIME_MAX): ONESHOT_STOPPED where the
+    driver has set_state_oneshot_stopped; without it __clockevents_switch_state returns -ENOSYS, the state stays
+    ONESHOT and the hardware stays armed for its last expiry (engine semantics 19)."""
+    if m.slots[slot].dev.oneshot_stopped:
+        set_state(m, slot, STATE_ONESHOT_STOPPED)
+
+
 # -- clockevents core ---------------------------------------------------------------------
 
 cdef int program_min_delta(Machine* m, int slot, ns_t t) noexcept nogil:
@@ -255,7 +263,7 @@ cdef inline int hrtimer_reprogram(Machine* m, int cpu, ns_t t, bint force) noexc
     if nxt == KTIME_MAX:
         s.next_event = KTIME_MAX
         if s.state == STATE_ONESHOT:
-            set_state(m, cpu, STATE_ONESHOT_STOPPED)
+            stop_oneshot(m, cpu)
         return 0
     if m.cpus[cpu].in_oneshot:
         if s.state == STATE_SHUTDOWN:

@@ -55,8 +55,9 @@ _CALLBACKS = {
     HW_NS: dict(set_next_event="xen_vcpuop_set_next_event", shutdown="xen_vcpuop_shutdown", periodic=None,
                 oneshot="xen_vcpuop_set_oneshot", oneshot_stopped=None, resume=None),
 }
+# hv_stimer_init sets no set_state_oneshot_stopped (drivers/clocksource/hyperv_timer.c, 5.4-6.x)
 _STIMER_CALLBACKS = dict(set_next_event="hv_ce_set_next_event", shutdown="hv_ce_shutdown", periodic=None,
-                         oneshot="hv_ce_set_oneshot", oneshot_stopped="hv_ce_shutdown", resume=None)
+                         oneshot="hv_ce_set_oneshot", oneshot_stopped=None, resume=None)
 _VMI_CALLBACKS = dict(set_next_event="vmi_timer_next_event", shutdown="vmi_timer_set_mode", periodic="vmi_timer_set_mode",
                       oneshot="vmi_timer_set_mode", oneshot_stopped=None, resume=None)
 
@@ -93,6 +94,13 @@ class Device:
 
     def has(self, feature: int) -> bool:
         return bool(self.features & feature)
+
+    @property
+    def has_oneshot_stopped(self) -> bool:
+        """Whether the driver gives ``set_state_oneshot_stopped``: without it (HPET, PIT, Xen's vcpuop timer,
+        Hyper-V's stimer, a pre-4.3 ``set_mode`` device) ``__clockevents_switch_state`` returns -ENOSYS, so
+        ``tick_program_event(KTIME_MAX)`` leaves the device in ONESHOT and still armed for its last expiry."""
+        return bool(self.callbacks.get("oneshot_stopped"))
 
 
 def _kernel_sets_up_pit(sc) -> bool:

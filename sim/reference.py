@@ -38,7 +38,7 @@ import numpy as np
 from tickscope.sim import boot as B
 from tickscope.sim.events import Kind, TickMode
 from tickscope.sim.reference_broadcast import BroadcastMixin
-from tickscope.sim.reference_clockevents import (KTIME_MAX, M64, STATE_DETACHED, STATE_ONESHOT, STATE_ONESHOT_STOPPED,
+from tickscope.sim.reference_clockevents import (KTIME_MAX, M64, STATE_DETACHED, STATE_ONESHOT,
                                                  STATE_PERIODIC, STATE_SHUTDOWN, ClockeventsMixin)
 from tickscope.sim.reference_idle import IdleMixin
 from tickscope.sim.reference_loop import LoopMixin
@@ -48,7 +48,7 @@ from tickscope.sim.results import COLUMNS
 
 #: Version of the engine semantics.  The Cython engine declares the version it
 #: implements (``CyEngine.SEMANTICS``); ``auto`` only picks it when they match.
-SEMANTICS = 18
+SEMANTICS = 19
 
 EBUSY = 16
 
@@ -356,7 +356,7 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
         if nxt == KTIME_MAX:
             self.next_event[cpu] = KTIME_MAX
             if self.state[cpu] == STATE_ONESHOT:
-                self._set_state(cpu, STATE_ONESHOT_STOPPED)
+                self._stop_oneshot(cpu)
             return 0
         if cpu in self.oneshot_mask:
             if self.state[cpu] == STATE_SHUTDOWN:
@@ -507,7 +507,7 @@ class ReferenceEngine(LoopMixin, ClockeventsMixin, IdleMixin, BroadcastMixin, Wa
             out.append({
                 "cpu": c, "device": self.dev[c], "mode": int(self.mode[c]), "state": self.state[c],
                 "next_event": self.next_event[c], "min_delta_ns": self.min_delta_ns[c], "retries": self.retries[c],
-                "sched_expires": self.sched_expires[c], "nr_events": self.nr_events[c],
+                "sched_expires": self.sched_expires[c], "hr_stale": self.hr_stale[c], "nr_events": self.nr_events[c],
                 "nr_retries": self.nr_retries[c], "nr_hangs": self.nr_hangs[c], "irqs": self.irqs[c],
                 "ticks": self.ticks[c], "steal_ns": self.steal_ns[c], "cstates_offered": self._cstates_offered(c),
                 **self._idle_state(c),

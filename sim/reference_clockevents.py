@@ -69,6 +69,13 @@ class ClockeventsMixin:
         self.state[slot] = state
         self._cancel(slot)
 
+    def _stop_oneshot(self, slot):
+        """tick_program_event(KTIME_MAX) on a ONESHOT device (next_event already KTIME_MAX): ONESHOT_STOPPED where
+        the driver has set_state_oneshot_stopped; without it __clockevents_switch_state returns -ENOSYS, the state
+        stays ONESHOT and the hardware stays armed for its last expiry (engine semantics 19)."""
+        if self.devs[self.dev[slot]].has_oneshot_stopped:
+            self._set_state(slot, STATE_ONESHOT_STOPPED)
+
     # ------------------------------------------------------------------ clockevents core
     def _program_event(self, slot, t, expires, force) -> int:
         """clockevents_program_event."""

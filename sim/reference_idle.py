@@ -20,7 +20,7 @@ import math
 
 from tickscope.sim import boot as B
 from tickscope.sim.events import Kind, TickMode
-from tickscope.sim.reference_clockevents import KTIME_MAX, STATE_ONESHOT, STATE_ONESHOT_STOPPED, STATE_PERIODIC, ceil_div
+from tickscope.sim.reference_clockevents import KTIME_MAX, STATE_ONESHOT, STATE_PERIODIC, ceil_div
 
 EBUSY = 16
 EV_IPI, EV_WAKE, EV_WORK, EV_WORKEND, EV_WATCHDOG = 1, 2, 3, 4, 5
@@ -467,7 +467,7 @@ class IdleMixin:
         elif expires == KTIME_MAX:
             self.next_event[cpu] = KTIME_MAX
             if self.state[cpu] == STATE_ONESHOT:
-                self._set_state(cpu, STATE_ONESHOT_STOPPED)
+                self._stop_oneshot(cpu)
         elif cpu in self.oneshot_mask:
             self.next_event[cpu] = expires
         else:

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
-
 from tickscope.sim import boot as B
 from tickscope.sim import procfs
-from tickscope.sim.events import HANDLER_NAMES, Kind, TickMode
+from tickscope.sim.events import HANDLER_NAMES, TickMode
 from tickscope.sim.simulation import Simulation
 
 #: CLOCK_REALTIME - CLOCK_MONOTONIC at boot: the simulated machine booted at 2026-01-01T00:00:00Z.
@@ -61,7 +59,7 @@ def timer_list_snapshot(sim) -> dict:
     # the reader runs on a CPU, whose irq entry caught jiffies up (tick_nohz_update_jiffies): as run's jiffies_delta
     jiffies_read = plan.initial_jiffies + g["jiffies_seen"]
     tick = plan.tick_nsec
-    lowres_next = _lowres_expires_next(eng, cpus)
+    lowres_next = _lowres_expires_next(cpus)
     out_cpus, tick_devices = [], []
     for c in cpus:
         cpu = c["cpu"]
@@ -74,7 +72,7 @@ def timer_list_snapshot(sim) -> dict:
                           "offset_ns": WALL_EPOCH_NS if i in _REALTIME_LIKE else 0, "timers": timers})
         oneshot = mode in (TickMode.HIGHRES, TickMode.LOWRES_NOHZ)
         ts = {
-            "expires_next": (c["next_event"] if highres else lowres_next[cpu]),
+            "expires_next": (_highres_expires_next(c, g, cpu) if highres else lowres_next[cpu]),
             "hres_active": int(highres), "nr_events": c["nr_events"], "nr_retries": c["nr_retries"],
             "nr_hangs": c["nr_hangs"], "max_hang_time": 0,
             "nohz": int(plan.nohz_idle and oneshot),
@@ -136,28 +134,41 @@ def timer_list_snapshot(sim) -> dict:
     }
 
 
-def _lowres_expires_next(eng, cpus: list[dict]) -> list[int]:
-    """hrtimer_cpu_base.expires_next of each CPU while high-res is not active (5.15+, and 4.16-5.14 alike):
-    hrtimer_start -> hrtimer_reprogram lowers it to a locally started timer's expiry when that timer is the
-    first in its base and earlier, and nothing in low-res mode raises it again (hrtimer_run_queues removes
-    expired timers without reprogramming; only a local cancel of cpu_base->next_timer recomputes it). Here a
-    CPU's user timers are all started at boot and each expiry follows the one before, so it is the earliest of
-    their first expiries: the least UTIMER value the CPU logged, or its earliest pending timer; KTIME_MAX if
-    the CPU has none. Not counted: the broadcast hrtimer started on a low-res CPU (bc_set_next).  Each expiry
-    is the hard one (expiry + the timer's slack), which expires_next holds."""
-    cols = eng.columns()
-    utimer = cols["kind"] == Kind.UTIMER
-    fired_cpu, fired_at, fired_idx = cols["cpu"][utimer], cols["value"][utimer], cols["source"][utimer]
-    out = []
-    for c in cpus:
-        slack = np.array(list(c.get("timer_slacks", ())) + [0], dtype=np.int64)   # by timer index; 0 past the end
-        pending = [e + int(slack[min(i, slack.size - 1)]) for i, e in enumerate(c.get("timer_expiries", ()))
-                   if e != KTIME_MAX]
-        mine = fired_cpu == c["cpu"]
-        hard = fired_at[mine] + slack[np.minimum(fired_idx[mine].astype(np.int64), slack.size - 1)]
-        first = [int(hard.min())] if hard.size else []
-        out.append(min(pending + first, default=KTIME_MAX))
-    return out
+def _pending_hrtimers(c: dict) -> list[int]:
+    """The hard expiries (expiry + slack) of the CPU's queued user timers, by timer index (KTIME_MAX: none)."""
+    slacks = list(c.get("timer_slacks", ()))
+    return [e + (slacks[i] if i < len(slacks) else 0) if e != KTIME_MAX else KTIME_MAX
+            for i, e in enumerate(c.get("timer_expiries", ()))]
+
+
+def _highres_expires_next(c: dict, g: dict, cpu: int) -> int:
+    """hrtimer_cpu_base.expires_next in high-res mode: every reprogram (__hrtimer_reprogram, the end of
+    hrtimer_interrupt) stores the CPU's earliest hrtimer there before it programs the device, so it is that
+    expiry even where the device holds another (a forced min-delta programming, a hang's delay, a programming
+    that gave up: dev->next_event). A broadcast hrtimer another CPU took away leaves it at the removed expiry
+    (a remote removal does not reprogram: hr_stale) until an earlier timer or the interrupt replaces it."""
+    nexts = [c["sched_expires"], c.get("hr_stale", KTIME_MAX), *_pending_hrtimers(c)]
+    if g.get("bc_bound") == cpu:
+        nexts.append(g.get("bc_expires", KTIME_MAX))
+    return min(nexts)
+
+
+def _lowres_expires_next(cpus: list[dict]) -> list[int]:
+    """hrtimer_cpu_base.expires_next of each CPU while high-res is not active (5.15+): its earliest user timer.
+
+    __hrtimer_reprogram stores expires_next whether or not high-res is active (only the device programming is
+    skipped). A user timer is a task's sleep (hrtimer_wakeup): started at boot, removed without reprogramming
+    when the tick runs it (hrtimer_run_queues), started again by the woken task for its next expiry. A start
+    lowers expires_next to the timer's expiry when that is earlier (hrtimer_reprogram, which also makes the timer
+    cpu_base->next_timer); a start of the timer that is cpu_base->next_timer (force_local in
+    __hrtimer_start_range_ns) recomputes the earliest timer and stores it, later or not; and a low-res NO_HZ CPU's
+    every idle pass points next_timer at its earliest timer (tick_nohz_next_event -> get_next_timer_interrupt ->
+    hrtimer_get_next_event). Together these keep expires_next at the earliest queued timer whenever a timer has
+    just been started, which is whenever the log can be read: tests/sim/test_timer_list_expires_next.py
+    replays those rules over generated runs and finds the same value. KTIME_MAX on a CPU without timers. Not
+    counted: the broadcast hrtimer started on a low-res holder (bc_set_next). Each expiry is the hard one
+    (expiry + slack), which expires_next holds."""
+    return [min(_pending_hrtimers(c), default=KTIME_MAX) for c in cpus]
 
 
 def _monotonic_timers(seed: int, cpu: int, c: dict, g: dict, highres: bool) -> list[dict]:
