@@ -109,4 +109,7 @@ def _toml_value(value) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return f'"{value}"'
+    if isinstance(value, list):
+        # C-states by name, as a scenario file gives the built-in ones
+        return "[" + ", ".join(_toml_value(v["name"] if isinstance(v, dict) and "name" in v else v) for v in value) + "]"
     return str(value)

@@ -78,6 +78,11 @@ def _freq_from_mult(mult: int, shift: int) -> int:
     return _roundest_in(lo, max(lo, hi))
 
 
+#: The idle states an imported machine gets when its broadcast masks show CPUs that needed the broadcast: a
+#: shallow state and one that stops the local APIC timer (sim/scenario.py CSTATE_TABLE).
+_STAND_IN_CSTATES = ("C1", "C6")
+
+
 class _Evidence:
     def __init__(self):
         self.inferred: dict[str, str] = {}
@@ -370,8 +375,17 @@ def _infer_devices(timer_list, dmesg, percpu, bdev, broadcast, machine, kernel, 
         machine["arat"] = False
         ev.set("machine.arat", f"timer_list: CPUs in the broadcast masks ({broadcast['mask']}, "
                                f"{broadcast.get('oneshot_mask')}) rely on {bdev['name']}")
+        # a CPU joins the masks only through an idle driver that offers a state stopping its timer
+        # (tick_broadcast_enter from cpuidle_enter_state; tick_broadcast_enable at its registration): without
+        # one the imported machine would never use the broadcast the file shows
+        machine["cstates"] = list(_STAND_IN_CSTATES)
+        ev.set("machine.cstates", f"timer_list: CPUs in the broadcast masks had an idle state that stops the local "
+                                  f"APIC timer; the states themselves are not in these files, so "
+                                  f"{' and '.join(_STAND_IN_CSTATES)} stand in")
     else:
         ev.assumed.append("machine.arat = true (a broadcast device exists but no CPU was using it)")
+    if "cstates" not in machine:
+        ev.assumed.append("machine.cstates = [] (idle states are not visible in these files)")
     if not (machine.get("lapic", True) or machine["hpet"] or machine["pit"]):
         machine["pit"] = True
         ev.assumed.append("machine.pit = true (the schema needs some clock event device)")

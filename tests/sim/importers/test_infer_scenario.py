@@ -77,6 +77,34 @@ def test_hpet_broadcast_device_means_hpet_present_and_no_arat(real_timer_list):
     assert sc.machine.hpet is True
     assert sc.machine.hpet_hz == 14_318_179  # hpet clockevent mult 61496111 shift 32, domain.md §11
     assert sc.machine.arat is False
+    # CPU 1 in tick_broadcast_oneshot_mask sat in a state that stops its timer: the imported machine gets one
+    # (C6 standing in), or it would idle in C1 and never use the broadcast the file shows
+    assert [c.name for c in sc.machine.cstates] == ["C1", "C6"] and sc.machine.cstates[1].stops_timer
+    assert "C1 and C6 stand in" in sc.imported["inferred"]["machine.cstates"]
+    assert not any(a.startswith("machine.cstates") for a in sc.imported.get("assumed", []))
+
+
+def test_an_exported_timer_list_with_deep_idle_imports_a_machine_that_uses_the_broadcast(tmp_path, capsys):
+    from tickscope.sim import analysis, scenario as scen
+    from tickscope.sim.cli import main
+    from tickscope.sim.simulation import simulate
+
+    tl = tmp_path / "tl.txt"
+    assert main(["timer-list", "--preset", "bare-metal-hpet-c3", "--at", "1s"]) == 0
+    tl.write_text(capsys.readouterr().out)
+    out = tmp_path / "imp.toml"
+    assert main(["import", "timer-list", str(tl), "-o", str(out)]) == 0
+    assert 'machine.cstates = ["C1", "C6"]' in capsys.readouterr().out
+    res = simulate(scen.apply_sets(scen.load(out), ['run.until="2s"']))
+    cpus = analysis.per_cpu(res)
+    assert sum(c["broadcast_received"] for c in cpus) > 0      # before: 0, every CPU in HLT all along
+    assert all(c["cstate_residency_ns"].get("C6", 0) > 0 for c in cpus)
+
+
+def test_a_machine_whose_broadcast_was_unused_keeps_no_idle_states_and_says_so(real_timer_list):
+    sc = infer_scenario(parse_timer_list(real_timer_list, "tl.txt"))
+    assert sc.machine.cstates == []
+    assert "machine.cstates = [] (idle states are not visible in these files)" in sc.imported["assumed"]
 
 
 def test_periodic_lapic_gives_bus_clock(real_timer_list):
