@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tickscope.sim import scenario as scen
 from tickscope.sim.boot import check_boots
-from tickscope.sim.cli.common import preset_name, preset_spelled_by
+from tickscope.sim.cli.common import duration_arg, preset_name, preset_spelled_by
 from tickscope.sim.cli.negative_values import join_negative_values
 from tickscope.sim.errors import InputError
 
@@ -128,12 +128,7 @@ def _prepare(args):
         check_boots(a, "--set" if args.sets else args.path)
     if b is not None:
         check_boots(b, "--compare" + ("/--compare-set" if args.compare_sets else ""))
-    try:
-        until = scen.parse_duration(args.run_until) if args.run_until else None
-    except ValueError as exc:   # the message named the value but not the option
-        raise InputError(f"--run-until: {exc}") from None
-    if until is not None and until <= 0:
-        raise InputError(f"--run-until: {args.run_until!r} must be positive")
+    until = duration_arg(args.run_until, "--run-until") if args.run_until else None
     if args.screenshot and not args.screenshot.lower().endswith(".png"):
         raise InputError(f"--screenshot: {args.screenshot!r} must end in .png")
     return a, b, recording, until, _parse_size(args.size)

@@ -101,12 +101,23 @@ def duration_arg(text, flag: str, positive: bool = True, maximum: int | None = N
     try:
         ns = scen.parse_duration(text)
     except ValueError as exc:
+        if positive and isinstance(text, str) and text.strip().startswith("-") and _is_duration(text.strip()[1:]):
+            # one message for zero and below: a general duration may be 0, this option may not
+            raise InputError(f"{flag}: {text!r} is negative; it must be more than 0 (e.g. \"250ms\")") from None
         raise InputError(f"{flag}: {exc}") from None
     if positive and ns <= 0:
-        raise InputError(f"{flag}: must be positive")
+        raise InputError(f"{flag}: {text!r} is zero; it must be more than 0 (e.g. \"250ms\")")
     if maximum is not None and ns > maximum:
         raise InputError(f"{flag}: {text} is longer than {scen.format_duration(maximum)}")
     return ns
+
+
+def _is_duration(text: str) -> bool:
+    try:
+        scen.parse_duration(text.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def run_end_arg(text, flag: str) -> int:

@@ -38,7 +38,8 @@ def test_run_seed_and_set(capsys):
     (["run", "--preset", "pit-only", "--seed", "99999999999999999999"], "--seed: 99999999999999999999 is out of range"),
     (["run", "--preset", "pit-only", "--seed", "-1"], "--seed: -1 is out of range"),
     (["run", "--preset", "pit-only", "--until", "200000s"], "--until: 200000s is longer than 100000s"),
-    (["interrupts", "--preset", "pit-only", "--until", "0s"], "--at/--until: must be positive"),
+    (["interrupts", "--preset", "pit-only", "--until", "0s"], "--at/--until: '0s' is zero; it must be more than 0"),
+    (["interrupts", "--preset", "pit-only", "--until", "-5ms"], "--at/--until: '-5ms' is negative; it must be more than 0"),
     (["timer-list", "--preset", "pit-only", "--seed", "-3"], "--seed: -3 is out of range"),
 ])
 def test_run_bad_input_exit_2_one_line(argv, msg, capsys):
