@@ -320,8 +320,9 @@ cdef class CyEngine:
             s.fire_at = KTIME_MAX
             s.next_event = KTIME_MAX
             s.min_delta_ns = s.dev.min_delta_ns if did >= 0 else 0
-        # the broadcast device ticks periodically for CPUs whose timer stops in deep idle
-        deep = any(st for _, _, _, st in cstates)
+        # the broadcast device ticks periodically for CPUs whose idle driver turned the broadcast on: intel_idle
+        # calls tick_broadcast_enable() on every CPU without ARAT, whatever its states (engine semantics 19)
+        deep = len(cstates) > 0
         cs_now = css[plan.cs_index]
         will_oneshot = (plan.highres or plan.nohz_idle) and cs_now.continuous and any(
             td >= 0 and devices[td].features & FEAT_ONESHOT for td in plan.tick_device)

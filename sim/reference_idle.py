@@ -90,8 +90,9 @@ class IdleMixin:
         self.bc_expires = KTIME_MAX
         self.bc_mode_oneshot = False
         self.bc_periodic_mask: set[int] = set()
-        deep = any(st for _, _, _, st in self.cstates)
-        if p.bc_kind == B.BC_DEVICE and deep and not self._will_switch_oneshot():
+        # intel_idle turns the broadcast on (tick_broadcast_enable) on every CPU without ARAT, whatever its
+        # states; tick_broadcast_control takes only CPUs whose tick device has C3STOP (engine semantics 19)
+        if p.bc_kind == B.BC_DEVICE and self.cstates and not self._will_switch_oneshot():
             self.bc_periodic_mask = {c for c in range(n)
                                      if p.tick_device[c] >= 0 and self.devs[p.tick_device[c]].has(B.FEAT_C3STOP)}
         # watchdog

@@ -193,11 +193,12 @@ def _monotonic_timers(seed: int, cpu: int, c: dict, g: dict, highres: bool) -> l
 
 
 def _broadcast_on(plan) -> set[int]:
-    """CPUs the idle driver put in tick_broadcast_on (and so tick_broadcast_mask): with a C-state that stops
-    the timer, cpuidle (and intel_idle without ARAT) calls tick_broadcast_enable() on every CPU, and
+    """CPUs the idle driver put in tick_broadcast_on (and so tick_broadcast_mask): intel_idle calls
+    tick_broadcast_enable() on every CPU of a machine without ARAT, whatever states it offers
+    (intel_idle_cpu_online; ACPI's processor_idle would do so only for a state that stops the timer), and
     tick_broadcast_control() sets the CPU's bit when its tick device has C3STOP, with or without a broadcast
     device (hrtimer or none: the bit is set all the same, only the local timer's shutdown depends on one)."""
-    if not any(stops for _, _, _, stops in plan.cstates):
+    if not plan.cstates:
         return set()
     return {cpu for cpu, did in enumerate(plan.tick_device) if did >= 0 and plan.devices[did].has(B.FEAT_C3STOP)
             and not plan.devices[did].has(B.FEAT_DUMMY)}

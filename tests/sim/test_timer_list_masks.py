@@ -1,10 +1,10 @@
 """/proc/timer_list's tick_broadcast_mask on machines whose local timer stops in deep idle.
 
-With a C-state that stops the timer (CPUIDLE_FLAG_TIMER_STOP), cpuidle registers its driver with
-tick_broadcast_enable() on every CPU (intel_idle does so whenever there is no ARAT), and
-tick_broadcast_control(TICK_BROADCAST_ON) sets the CPU in tick_broadcast_on and tick_broadcast_mask when
-its tick device has CLOCK_EVT_FEAT_C3STOP, whether a broadcast device exists or not.  The mask stays set
-after the broadcast switches to oneshot; tick_broadcast_oneshot_mask holds the CPUs asleep right now.
+intel_idle calls tick_broadcast_enable() on every CPU of a machine without ARAT, whatever states it offers
+(intel_idle_cpu_online), and tick_broadcast_control(TICK_BROADCAST_ON) sets the CPU in tick_broadcast_on and
+tick_broadcast_mask when its tick device has CLOCK_EVT_FEAT_C3STOP, whether a broadcast device exists or not.
+The mask stays set after the broadcast switches to oneshot; tick_broadcast_oneshot_mask holds the CPUs asleep
+right now.
 """
 import pytest
 
@@ -33,10 +33,29 @@ def test_the_mask_holds_in_periodic_broadcast_too(capsys):
 
 @pytest.mark.parametrize("sets", [
     ["machine.arat=true"],                                         # the LAPIC timer keeps running: no C3STOP
-    ['machine.cstates=["C1", "C1E"]'],                             # no state stops the timer
+    ["machine.cstates=[]"],                                        # no idle driver to turn the broadcast on
 ])
 def test_no_cpu_is_in_the_mask_when_its_timer_never_stops(capsys, sets):
     assert _masks(capsys, "bare-metal-hpet-c3", *sets)["tick_broadcast_mask"] == "0"
+
+
+def test_intel_idle_turns_the_broadcast_on_without_arat_even_when_no_state_stops_the_timer(capsys):
+    # engine semantics 19: before, the mask read 0 here (the generic cpuidle rule, as ACPI's processor_idle has it)
+    assert _masks(capsys, "bare-metal-hpet-c3", 'machine.cstates=["C1", "C1E"]')["tick_broadcast_mask"] == "f"
+
+
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+def test_with_a_periodic_tick_the_hpet_then_ticks_for_every_cpu(capsys, engine):
+    # tick_broadcast_control(ON) in periodic broadcast mode shuts the local APIC timer down and starts the HPET's
+    # periodic broadcast: over 2 s at HZ=250 the HPET's IRQ 0 fires 500 times on CPU 0, which runs its own handler;
+    # CPUs 1-3 get their 500 ticks as broadcast IPIs (counted in LOC, as x86 counts them)
+    argv = ["interrupts", "--preset", "bare-metal-hpet-c3", "--until", "2s", "--engine", engine]
+    for s in ('machine.cstates=["C1", "C1E"]', 'kernel.nohz="off"', "kernel.highres=false"):
+        argv += ["--set", s]
+    assert main(argv) == 0
+    rows = {line.split(":")[0].strip(): line.split()[1:5] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["0"] == ["500", "0", "0", "0"]
+    assert rows["LOC"] == ["0", "500", "500", "500"]
 
 
 def test_a_wide_mask_prints_in_32_bit_groups(capsys):
