@@ -82,8 +82,10 @@ def _run_clocksource(args) -> int:
 
 def _run_clockevent(args) -> int:
     freq = _int_arg("--freq-hz", args.freq_hz, 1, kclock.M32)
-    lo = _int_arg("--min-ticks", args.min_ticks, 1, kclock.M64)
-    hi = _int_arg("--max-ticks", args.max_ticks, 1, kclock.M64)
+    # 0 is allowed: clockevents_config_and_register takes 0/0 (a periodic-only device registers so); for a
+    # oneshot device cev_delta2ns(0) is then the 1 us floor
+    lo = _int_arg("--min-ticks", args.min_ticks, 0, kclock.M64)
+    hi = _int_arg("--max-ticks", args.max_ticks, 0, kclock.M64)
     if lo > hi:
         raise InputError(f"--min-ticks {lo} is above --max-ticks {hi} (need min <= max)")
     for line in kclock.clockevents_config(freq, lo, hi).timer_list_lines():

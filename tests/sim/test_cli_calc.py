@@ -130,7 +130,6 @@ def test_hyperv_offset_is_added(capsys):
     (["clocksource", "--freq-hz", "1000", "--mask-bits", "32", "--rating", "-1"], "--rating"),
     (["clocksource", "--freq-hz", "1000", "--mask-bits", "32", "--name", "a b"], "--name"),
     (["clockevent", "--freq-hz", "1000", "--min-ticks", "10", "--max-ticks", "5"], "--min-ticks"),
-    (["clockevent", "--freq-hz", "1000", "--min-ticks", "0", "--max-ticks", "5"], "--min-ticks"),
     (["clockevent", "--freq-hz", "1000", "--min-ticks", "1", "--max-ticks", "18446744073709551616"], "--max-ticks"),
     (["clockevent", "--freq-hz", "x", "--min-ticks", "1", "--max-ticks", "5"], "--freq-hz"),
     (["pvclock", "--tsc-hz", "-1"], "--tsc-hz"),
@@ -160,3 +159,13 @@ def test_missing_subcommand_exits_2(capsys):
         main(["calc"])
     assert exc.value.code == 2
     assert len(capsys.readouterr().err.splitlines()) == 1
+
+
+def test_clockevent_with_zero_tick_limits_gets_the_1_us_floor(capsys):
+    # clockevents_config_and_register(dev, freq, 0, 0) is allowed (periodic-only devices register so); for a
+    # oneshot device: sec = 0 // freq -> 1, the PIT's 1-second mult/shift (as with its own 0xF..0x7FFF limits),
+    # and cev_delta2ns(0) = 0 ns, floored at 1000
+    status, out, _ = run(capsys, "clockevent", "--freq-hz", "1193182", "--min-ticks", "0", "--max-ticks", "0")
+    assert status == 0
+    assert out.splitlines() == [" max_delta_ns:   1000", " min_delta_ns:   1000", " mult:           5124678",
+                                " shift:          32"]
