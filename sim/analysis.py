@@ -25,6 +25,8 @@ is not expected (the kernel skips it: :mod:`tickscope.sim.tick_grid`).
 """
 from __future__ import annotations
 
+import random
+
 import numpy as np
 
 from tickscope.sim.clock_drift import kernel_offset
@@ -416,6 +418,100 @@ def _watchdog_detail(res: Results, i: int) -> dict[int, int]:
     return out
 
 
+def cpulist(cpus) -> str:
+    """printk's %*pbl: ascending CPU numbers with runs written as ranges ("0,2-5")."""
+    out, run = [], []
+    for c in sorted(set(cpus)):
+        if run and c == run[-1] + 1:
+            run.append(c)
+            continue
+        if run:
+            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [c]
+    if run:
+        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ",".join(out)
+
+
+#: clocksource.verify_n_cpus: how many CPUs clocksource_verify_percpu checks at most (all of them up to this many)
+VERIFY_N_CPUS = 8
+
+
+def _verify_percpu_lines(res: Results, t: int, testcpu: int, cs: dict) -> list[str]:
+    """clocksource_verify_percpu (6.13+), which the watchdog kthread runs for a current clocksource with
+    CLOCK_SOURCE_VERIFY_PERCPU (the TSC) that was just marked unstable, before it picks another one.
+
+    The kthread's CPU is taken to be the CPU of the round that marked it. It reads the TSC, has each chosen CPU
+    read it in an IPI (smp_call_function_single: the IPI's latency, and a sleeping CPU's exit latency before the
+    read), reads it again: a CPU whose read comes before the first is *behind*, one whose read comes after the
+    second is *ahead*; the durations are the first to the second read. Up to VERIFY_N_CPUS CPUs are all checked;
+    beyond, the kernel picks the first online CPU and seven at random (get_random_u32_below): drawn here from the
+    run's seed. Each CPU's TSC is the run's: its offset (tsc_skew), less the time it spent in states that stop a
+    non-invariant TSC (tsc_stops), as the engine's tsc_read has it. A recording made before these meta entries
+    gets the "Checking" line only."""
+    meta = res.meta
+    ncpus = int(meta["ncpus"])
+    name = cs["name"]
+    others = [c for c in range(ncpus) if c != testcpu]
+    if not others:
+        return [f"clocksource: Not enough CPUs to check clocksource '{name}'."]
+    if ncpus <= VERIFY_N_CPUS:
+        chosen = others
+    else:
+        rng = random.Random(int(meta.get("seed", 0)) * 1_000_003 + t)
+        picks = {1 if testcpu == 0 else 0} | {rng.randrange(ncpus) for _ in range(VERIFY_N_CPUS - 1)}
+        chosen = sorted(picks - {testcpu})
+    lines = [f"clocksource: Checking clocksource {name} synchronization from CPU {testcpu} to CPUs {cpulist(chosen)}."]
+    offsets = meta.get("tsc_offset")
+    lat = meta.get("ipi_latency_ns")
+    freq = int(cs.get("num", 0)) / max(1, int(cs.get("den", 1)))   # the TSC's counts per ns (its clocksource's rate)
+    if offsets is None or lat is None or len(offsets) != ncpus or freq <= 0:
+        return lines
+    stopping = {i for i, st in enumerate(meta.get("cstates", ())) if st.get("stops_timer")}
+    lost = [0] * ncpus
+    asleep: list[tuple[int, int] | None] = [None] * ncpus   # (state, entered) of a CPU asleep at t
+    if meta.get("tsc_stops") or stopping:
+        rows = np.flatnonzero(((res.kind == Kind.IDLE) | (res.kind == Kind.WAKE)) & (res.time_ns <= t))
+        for i in rows.tolist():
+            c, s = int(res.cpu[i]), int(res.source[i])
+            if res.kind[i] == Kind.IDLE:
+                asleep[c] = (s, int(res.time_ns[i]))
+            else:
+                asleep[c] = None
+                if meta.get("tsc_stops") and s in stopping:
+                    lost[c] += int(res.value[i])
+    exit_ns = [int(st.get("exit_latency_ns", 0)) for st in meta.get("cstates", ())]
+
+    asleep[testcpu] = None   # it runs the check
+
+    def tsc(c: int, at: int) -> float:
+        gone = lost[c]
+        if asleep[c] is not None and meta.get("tsc_stops") and asleep[c][0] in stopping:
+            gone += at - asleep[c][1]   # stopped since it went to sleep, until the IPI has woken it
+        return (at - gone) * freq + int(offsets[c])
+
+    ahead, behind, spans = [], [], []
+    begin = tsc(testcpu, t)
+    for c in chosen:
+        wake = exit_ns[asleep[c][0]] if asleep[c] is not None and 0 <= asleep[c][0] < len(exit_ns) else 0
+        read_at = t + lat + wake
+        mid = tsc(c, read_at)
+        end = tsc(testcpu, read_at + lat)
+        if mid < begin:
+            behind.append(c)
+        if end < mid:
+            ahead.append(c)
+        spans.append((int(end - begin) * int(cs.get("mult", 1))) >> int(cs.get("shift", 0)))   # cycles_to_nsec_safe
+    if ahead:
+        lines.append(f"clocksource:         CPUs {cpulist(ahead)} ahead of CPU {testcpu} for clocksource {name}.")
+    if behind:
+        lines.append(f"clocksource:         CPUs {cpulist(behind)} behind CPU {testcpu} for clocksource {name}.")
+    if ahead or behind:
+        lines.append(f"clocksource:         CPU {testcpu} check durations {min(spans)}ns - {max(spans)}ns for "
+                     f"clocksource {name}.")
+    return lines
+
+
 def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
     """The kernel-style log: boot messages then what happened during the run."""
     entries = [(int(t), text) for t, text in res.meta.get("boot_log", [])]
@@ -471,6 +567,9 @@ def kernel_log(res: Results, limit: int = 10_000) -> list[str]:
                 # "using sched offset", Xen, Hyper-V, VMI), so it prints nothing.  Its next line, "sched_clock:
                 # Marking unstable (...)", holds sched_clock's own offsets, which are not modelled: left out
                 texts.append("TSC found unstable after boot, most likely due to broken BIOS. Use 'tsc=unstable'.")
+            if current == cs_name and cs_name == "tsc":
+                # __clocksource_watchdog_kthread: the current clocksource is unstable and has VERIFY_PERCPU (tsc.c)
+                texts += _verify_percpu_lines(res, t, cpu, cs)
         entries += [(t, text) for text in texts]
     entries.sort(key=lambda e: e[0])  # stable: same-time lines keep their order
     return [f"{format_log_time(t)} {text}" for t, text in entries]

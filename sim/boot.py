@@ -137,6 +137,8 @@ class BootPlan:
             "watchdog_margin_ns": self.watchdog_margin_ns,
             "backend": self.pv_name, "effects": self.effects, "effect_evidence": self.effect_evidence,
             "overcommit": self.overcommit, "vmi_alarm": list(self.vmi_alarm), "tsc_scaling": self.tsc_scaling,
+            # what the kernel log's clocksource_verify_percpu lines read (analysis.kernel_log)
+            "tsc_offset": list(self.tsc_offset), "tsc_stops": self.tsc_stops, "ipi_latency_ns": self.ipi_latency_ns,
         }
 
 

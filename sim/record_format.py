@@ -201,13 +201,13 @@ _META_TYPES = {
     "seed": _Int(0, I64_MAX), "settled_ns": _TIME, "now_ns": _TIME, "ktime_ns": _SPAN, "last_jiffies_update": _SPAN,
     "wall_ahead_ns": _SPAN, "watchdog_margin_ns": _SPAN, "events": _COUNT, "broadcast_device": _INT,
     "do_timer_cpu": _INT, "initial_jiffies": _INT, "jiffies": _INT, "jiffies_updated": _INT, "engine_semantics": _INT,
-    "overcommit": _INT, "bc_kind": _INT, "bc_cpu": _INT, "effects": _INT,
+    "overcommit": _INT, "bc_kind": _INT, "bc_cpu": _INT, "effects": _INT, "ipi_latency_ns": _TIME,
     **dict.fromkeys(("devices", "tick_device", "clocksources", "cstates", "cpus", "boot_log", "effect_evidence",
-                     "vmi_alarm"), list),
+                     "vmi_alarm", "tsc_offset"), list),
     **dict.fromkeys(("hypervisor", "kinds", "modes"), dict),
     **dict.fromkeys(("clocksource", "boot_clocksource", "scenario", "scenario_name", "backend", "engine", "nohz",
                      "watchdog"), str),
-    **dict.fromkeys(("highres", "nohz_idle", "tsc_scaling"), bool),
+    **dict.fromkeys(("highres", "nohz_idle", "tsc_scaling", "tsc_stops"), bool),
     "wall_s": float,
 }
 _META_NULLABLE = ("settled_ns",)   # a run not settled yet (a recording saved mid-run)
@@ -342,6 +342,10 @@ def _check_meta_items(meta: dict) -> None:
     for i, dev in enumerate(meta["devices"]):
         if _is_int(dev.get("features")) and dev["features"] & 1 and not dev["periodic_count"]:
             raise ValueError(f"devices[{i}].periodic_count is 0 for a periodic device")   # the grid divides by it
+    if "tsc_offset" in meta:
+        _check_int_list(meta["tsc_offset"], "tsc_offset")
+        if len(meta["tsc_offset"]) not in (0, ncpus):
+            raise ValueError(f"tsc_offset has {len(meta['tsc_offset'])} entries for ncpus {ncpus}")
     ndev = len(meta["devices"])
     tick_device = meta["tick_device"]
     if len(tick_device) != ncpus:

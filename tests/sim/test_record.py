@@ -897,6 +897,8 @@ def test_meta_of_another_shape_is_refused_naming_the_key(tmp_path, good, key, va
     (lambda m: m.update(hypervisor={"pit_pending": "zz"}), "hypervisor.pit_pending must be an array of integers"),
     (lambda m: m.update(tick_nsec=1), "tick_nsec 1 is not TICK_NSEC of hz 250"),
     (lambda m: m.update(until_ns=2**62), "until_ns 4611686018427387904 is over the longest run"),
+    (lambda m: m.update(tsc_offset=[0]), "tsc_offset has 1 entries for ncpus 4"),
+    (lambda m: m.update(tsc_offset=["x"] * m["ncpus"]), "tsc_offset must be an array of integers"),
 ])
 def test_a_meta_whose_entries_the_readers_cannot_use_is_refused_naming_the_entry(tmp_path, edit, message, capsys):
     # with the manifest re-hashed, these reached the readers: `tickscope export` ended in an IndexError,
