@@ -474,6 +474,8 @@ def _verify_percpu_lines(res: Results, t: int, testcpu: int, cs: dict) -> list[s
         rows = np.flatnonzero(((res.kind == Kind.IDLE) | (res.kind == Kind.WAKE)) & (res.time_ns <= t))
         for i in rows.tolist():
             c, s = int(res.cpu[i]), int(res.source[i])
+            if not 0 <= c < ncpus:
+                continue
             if res.kind[i] == Kind.IDLE:
                 asleep[c] = (s, int(res.time_ns[i]))
             else:
