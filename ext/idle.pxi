@@ -220,8 +220,9 @@ cdef void idle_reenter(Machine* m, int cpu, ns_t t) noexcept nogil:
     # menu asks tick_nohz_tick_stopped() before this pass stops the tick: only a tick still running bounds
     # the exit latency by the predicted sleep (engine semantics 16)
     cdef bint stopped_before = c.tick_stopped
+    cdef ns_t predicted = -1   # tick_nohz_get_sleep_length: the device's next event unless NO_HZ finds the next timer
     if nohz_active(m, cpu):
-        nohz_stop_tick(m, cpu, t)
+        predicted = nohz_stop_tick(m, cpu, t)
     now = ktime(m, t)
     nxt = m.slots[cpu].next_event
     if c.mode == TM_PERIODIC_BC:
@@ -236,7 +237,15 @@ cdef void idle_reenter(Machine* m, int cpu, ns_t t) noexcept nogil:
     if not cstates_offered(m, cpu):
         s = 0   # HLT until the CPU's first tick switched it to oneshot: no cpuidle driver yet (semantics 18)
     else:
-        s = governor(m, sleep, KTIME_MAX if stopped_before else sleep)
+        if stopped_before or c.tick_stopped or predicted < 0:
+            s = governor(m, sleep, KTIME_MAX if stopped_before else sleep)
+        else:
+            # the tick runs on (engine semantics 19): menu picks by the predicted sleep, which the tick does not cut
+            # short, with that sleep as its exit-latency limit, then steps down to a state whose target residency
+            # fits before the tick (delta_tick: the device's next event)
+            s = governor(m, predicted, predicted)
+            while s > 0 and m.cstates[s].target_residency > sleep:
+                s -= 1
         d = m.slots[cpu].dev
         if m.cstates[s].stops_timer and d != NULL and (d.features & FEAT_C3STOP):
             rc = bc_enter(m, cpu, t)
@@ -336,8 +345,26 @@ cdef ns_t next_timer(Machine* m, int cpu, ns_t t) noexcept nogil:
     return nxt
 
 
-cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
-    """tick_nohz_idle_stop_tick: stop the tick if nothing is due within a tick."""
+cdef inline bint menu_keeps_tick(Machine* m, ns_t predicted) noexcept nogil:
+    """menu_select's stop_tick while the tick runs (ReferenceEngine._menu_keeps_tick, engine semantics 19): a sleep
+    under a tick keeps it; a longer one keeps it when the first state whose target residency it does not reach
+    comes after a state whose target residency is under a tick; an exit latency above the sleep stops it."""
+    cdef int best = 0
+    cdef int i
+    if predicted < m.tick:
+        return True
+    for i in range(m.nstates):
+        if m.cstates[i].target_residency > predicted:
+            return m.cstates[best].target_residency < m.tick
+        if m.cstates[i].exit_latency > predicted:
+            return False
+        best = i
+    return False
+
+
+cdef ns_t nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
+    """tick_nohz_idle_stop_tick: stop the tick if nothing is due within a tick.  Returns the sleep the governor
+    predicts (the next timer or hrtimer, from now), or -1 where that is the device's next event."""
     cdef Cpu* c = &m.cpus[cpu]
     cdef ns_t base = m.last_jiffies_update
     cdef ns_t nxt = next_timer(m, cpu, t)
@@ -363,12 +390,13 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
         if nxt != KTIME_MAX and nxt - base <= m.tick:
             if not m.has_cpuidle or m.slots[cpu].next_event - now >= m.tick:
                 c.idle_calls += 1
-            return
-        # menu's stop_tick (engine semantics 13): the governor keeps the tick when the sleep it predicts, the
-        # time from now to the next event, hrtimers included (tick_nohz_get_sleep_length), is below a tick;
-        # the idle loop then retains the tick (tick_nohz_idle_retain_tick), which counts no idle call
-        if m.has_cpuidle and soon != KTIME_MAX and soon - now < m.tick:
-            return
+            return -1
+        # menu's stop_tick (engine semantics 13, 19): the governor keeps the tick when the sleep it predicts, the
+        # time from now to the next event, hrtimers included (tick_nohz_get_sleep_length), is below a tick, or
+        # when its state choice retains it; the idle loop then retains the tick (tick_nohz_idle_retain_tick),
+        # which counts no idle call
+        if m.has_cpuidle and soon != KTIME_MAX and menu_keeps_tick(m, soon - now):
+            return soon - now
     c.idle_calls += 1
     if m.do_timer_cpu == cpu or (m.do_timer_cpu == TICK_DO_TIMER_NONE and c.do_timer_last):
         cap = <int128>base + m.cs[m.cs_idx].max_idle_ns
@@ -385,7 +413,7 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
         # is cleared wherever the sched_timer moves otherwise: its expiry, the restart)
         c.idle_sleeps += 1
         c.idle_expires = expires
-        return
+        return -1
     if not c.tick_stopped:
         c.last_tick = c.sched_expires
         c.tick_stopped = 1
@@ -406,6 +434,7 @@ cdef void nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
         m.slots[cpu].next_event = expires
     else:
         program_event(m, cpu, t, expires, True)
+    return -1
 
 
 cdef inline void sched_timer_moved(Machine* m, int cpu, ns_t t, ns_t old, ns_t new, ns_t hr) noexcept nogil:

@@ -305,8 +305,9 @@ class IdleMixin:
         # menu asks tick_nohz_tick_stopped() before this pass stops the tick: only a tick still running bounds
         # the exit latency by the predicted sleep (engine semantics 16)
         stopped_before = self.tick_stopped[cpu]
+        predicted = -1   # tick_nohz_get_sleep_length: the device's next event unless NO_HZ finds the next timer
         if self._nohz_active(cpu):
-            self._nohz_stop_tick(cpu, t)
+            predicted = self._nohz_stop_tick(cpu, t)
         now = self.ktime(t)
         nxt = self.next_event[cpu]
         if self.mode[cpu] == TickMode.PERIODIC_BC:
@@ -325,7 +326,15 @@ class IdleMixin:
             # t = 0 and the broadcast, still periodic, refused it: deep_refused 1 on every CPU)
             s = 0
         else:
-            s = self._governor(sleep, KTIME_MAX if stopped_before else sleep)
+            if stopped_before or self.tick_stopped[cpu] or predicted < 0:
+                s = self._governor(sleep, KTIME_MAX if stopped_before else sleep)
+            else:
+                # the tick runs on (engine semantics 19): menu picks by the predicted sleep, which the tick does not
+                # cut short, with that sleep as its exit-latency limit, then steps down to a state whose target
+                # residency fits before the tick (delta_tick: the device's next event)
+                s = self._governor(predicted, predicted)
+                while s > 0 and self.cstates[s][2] > sleep:
+                    s -= 1
             did = self.dev[cpu]
             if self.cstates[s][3] and did >= 0 and self.devs[did].has(B.FEAT_C3STOP):
                 rc = self._bc_enter(cpu, t)
@@ -413,8 +422,28 @@ class IdleMixin:
                     nxt = self._jiffy_at_or_after(nxt)
         return nxt
 
-    def _nohz_stop_tick(self, cpu, t):
-        """tick_nohz_idle_stop_tick: stop the tick if nothing is due within a tick."""
+    def _menu_keeps_tick(self, predicted) -> bool:
+        """menu_select's stop_tick while the tick runs, for a predicted sleep of *predicted* ns: it keeps the tick
+        for a sleep under a tick; for a longer one it walks the states shallow to deep, and at the first whose
+        target residency the sleep does not reach it predicts the target residency of the state it has so far
+        ("retain the tick": waking early from a shallow state does not hurt), keeping the tick if that is under a
+        tick; a state whose exit latency exceeds the sleep ends the walk with the tick stopped (engine semantics
+        19; before, only a sleep under a tick kept it)."""
+        if predicted < self.tick:
+            return True
+        best = 0
+        for i, (_name, lat, res, _stops) in enumerate(self.cstates):
+            if res > predicted:
+                return self.cstates[best][2] < self.tick
+            if lat > predicted:
+                return False
+            best = i
+        return False
+
+    def _nohz_stop_tick(self, cpu, t) -> int:
+        """tick_nohz_idle_stop_tick: stop the tick if nothing is due within a tick.  Returns the sleep the
+        governor predicts (tick_nohz_get_sleep_length: the next timer or hrtimer, from now), or -1 where that is
+        the device's next event (a timer within a tick)."""
         base = self.last_jiffies_update
         nxt = self._next_timer(cpu, t)
         self.ts_last_jiffies[cpu], self.ts_next_timer[cpu] = self.jiffies, nxt   # tick_nohz_next_event's record
@@ -429,13 +458,14 @@ class IdleMixin:
             if nxt != KTIME_MAX and nxt - base <= self.tick:
                 if not self.has_cpuidle or self.next_event[cpu] - now >= self.tick:
                     self.idle_calls[cpu] += 1
-                return
-            # menu's stop_tick (engine semantics 13): the governor keeps the tick when the sleep it predicts, the
-            # time from now to the next event, hrtimers included (tick_nohz_get_sleep_length), is below a tick;
-            # the idle loop then retains the tick (tick_nohz_idle_retain_tick), which counts no idle call
+                return -1
+            # menu's stop_tick (engine semantics 13, 19): the governor keeps the tick when the sleep it predicts,
+            # the time from now to the next event, hrtimers included (tick_nohz_get_sleep_length), is below a tick,
+            # or when its state choice retains it; the idle loop then retains the tick
+            # (tick_nohz_idle_retain_tick), which counts no idle call
             soon = min(nxt, hr)
-            if self.has_cpuidle and soon != KTIME_MAX and soon - now < self.tick:
-                return
+            if self.has_cpuidle and soon != KTIME_MAX and self._menu_keeps_tick(soon - now):
+                return soon - now
         self.idle_calls[cpu] += 1
         if self.do_timer_cpu == cpu or (self.do_timer_cpu == -1 and self.do_timer_last[cpu]):
             cap = base + self.plan.clocksources[self.cs_idx].params.max_idle_ns
@@ -452,7 +482,7 @@ class IdleMixin:
             # is cleared wherever the sched_timer moves otherwise: its expiry, the restart)
             self.idle_sleeps[cpu] += 1
             self.idle_expires[cpu] = expires
-            return
+            return -1
         if not self.tick_stopped[cpu]:
             self.last_tick[cpu] = self.sched_expires[cpu]
             self.tick_stopped[cpu] = 1
@@ -473,6 +503,7 @@ class IdleMixin:
             self.next_event[cpu] = expires
         else:
             self._program_event(cpu, t, expires, True)
+        return -1
 
     def _sched_timer_moved(self, cpu, t, old, new, hr):
         """High-res: the sched_timer moved from expiry *old* (KTIME_MAX: not queued) to *new*.  hrtimer_start /

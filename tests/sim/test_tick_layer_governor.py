@@ -173,3 +173,58 @@ def test_a_tick_that_stays_periodic_offers_deep_states_from_the_start(engine):
     first = (res.kind == Kind.IDLE) & (res.time_ns == 0)
     assert res.source[first].tolist() == [2] * 4                      # C3 (C1, C1E, C3)
     assert [c["deep_refused"] for c in analysis.per_cpu(res)] == [0] * 4
+
+
+# laptop-deep-idle's states: C8 (target residency 800 us) and C10 (5 ms, longer than a tick at HZ=250 or 1000)
+DEEP = 'machine.cstates=["C1", "C1E", "C3", "C6", "C8", "C10"]'
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("hz,period,ticks,stops", [
+    (250, "4600us", 500, False),   # sleeps of 4.6 ms and less: C10 (5 ms) out of reach, C8 chosen, the tick kept
+    (1000, "3ms", 2000, False),    # 1 ms ticks: every sleep of 1-3 ms also stops short of C10
+    (250, "5500us", None, True),   # a 5.5 ms sleep reaches C10: the tick stops
+])
+def test_menu_retains_the_tick_when_the_state_it_can_reach_is_shallow(engine, hz, period, ticks, stops):
+    # menu_select (4.17+): at the first state whose target residency the predicted sleep does not reach, with the
+    # tick running and the sleep a tick or more, it predicts the target residency of the state chosen so far
+    # ("retain the tick": waking early from a shallow state does not hurt), and keeps the tick if that is under a
+    # tick.  Engine semantics 19; before, only a sleep under a tick kept it: HZ=250 with a 4.6 ms timer stopped
+    # the tick 216 times a second, and HZ=1000 with a 3 ms timer delivered 1 tick in a second instead of 1000.
+    out, _ = _one_cpu_with_a_periodic_hrtimer(engine, hz, period, DEEP)
+    cpu = out["cpus"][0]
+    if not stops:
+        assert cpu["tick_stops"] == cpu["idle_calls"] == 0
+        assert cpu["ticks_delivered"] == cpu["ticks_expected"] == ticks
+        # C8 where it fits before the next tick (delta_tick at least 800 us), else C6
+        res = cpu["cstate_residency_ns"]
+        assert res["C10"] == 0 and res["C8"] + res["C6"] > 0.99 * cpu["idle_ns"] and res["C8"] > 0.5 * cpu["idle_ns"]
+    else:
+        # every sleep that starts right after a timer reaches C10 and stops the tick (363 timers in 2 s); the
+        # entries after a tick in between predict less and keep it
+        assert cpu["tick_stops"] > 150 and cpu["cstate_residency_ns"]["C10"] > 0.5 * cpu["idle_ns"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_with_the_tick_kept_menu_bounds_exit_latency_by_the_whole_predicted_sleep(engine):
+    # HZ=250 (ticks every 4 ms), a 3 ms periodic hrtimer: every sleep is under a tick, so the tick runs on. X takes
+    # 2.5 ms to leave and pays off after 1 ms. menu sets latency_req to the predicted sleep, the time to the next
+    # timer (tick_nohz_get_sleep_length does not count the tick), and only then steps down to a state whose target
+    # residency fits before the next tick (delta_tick). So X is chosen exactly when the timer is 2.5 ms or more
+    # away and both the timer and the tick at least 1 ms away. Before semantics 19 the latency limit was the time
+    # to the tick as well, which took X only when the tick too was 2.5 ms away.
+    sets = ["machine.cpus=1", "kernel.hz=250", "kernel.highres=true", 'kernel.nohz="idle"', "kernel.watchdog=false",
+            'workload.kind="timers"', 'workload.timer_work="0ns"', 'workload.timers=[{kind="periodic", period="3ms"}]',
+            'machine.cstates=["C1", {name="X", exit_latency="2500us", target_residency="1000us"}]', 'run.until="1s"']
+    res = simulate(scen.apply_sets(scen.preset("bare-metal-lapic"), sets), engine=engine)
+    rows = np.flatnonzero((res.kind == Kind.IDLE) & (res.time_ns > 4_100_000))   # after the switch to oneshot
+    chosen = {"C1": 0, "X": 0}
+    for i in rows.tolist():
+        t = int(res.time_ns[i])
+        timer_left = (t // 3_000_000 + 1) * 3_000_000 - t
+        tick_left = (t // 4_000_000 + 1) * 4_000_000 - t
+        expect = "X" if timer_left >= 2_500_000 and min(timer_left, tick_left) >= 1_000_000 else "C1"
+        got = res.meta["cstates"][int(res.source[i])]["name"]
+        assert got == expect, (t, timer_left, tick_left)
+        chosen[got] += 1
+    assert chosen["X"] > 100 and chosen["C1"] > 100
