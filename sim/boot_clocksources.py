@@ -159,7 +159,7 @@ def register_clocksources(sc, hz: int, log: list[tuple[int, str]]) -> tuple[list
     # x86 setup_arch registers refined-jiffies on the PIT rate whether or not a PIT exists
     add(Clocksource(kclock.refined_jiffies_clocksource(hz), CS_JIFFIES, continuous=False), at("refined-jiffies", 49_000_000))
     add(Clocksource(kclock.jiffies_clocksource(hz), CS_JIFFIES, continuous=False), at("jiffies", 137_000_000))
-    if m.hpet and backend not in ("xen-pv", "vmi-2007"):
+    if m.hpet and backend not in ("xen-pv", "vmi-2007", "vmi-clockevents"):
         period = kclock.hpet_period_fs(m.hpet_hz)
         freq = kclock.hpet_freq_from_period(period)
         p = kclock.clocksource_register("hpet", freq, 32, rating=250, flags=("CONTINUOUS", "VALID_FOR_HRES"))

@@ -34,7 +34,7 @@ HW_NS = 4         # paravirtual device programmed in nanoseconds
 HW_NAMES = {HW_LAPIC: "lapic", HW_DEADLINE: "tsc-deadline", HW_HPET: "hpet", HW_PIT: "pit", HW_NS: "pv-ns"}
 
 # Backends whose guest kernel sees no emulated timer hardware (no HPET, PIT or local APIC timer device)
-PV_ONLY_BACKENDS = ("xen-pv", "vmi-2007")
+PV_ONLY_BACKENDS = ("xen-pv", "vmi-2007", "vmi-clockevents")
 
 # Broadcast kinds
 BC_NONE = 0
@@ -167,7 +167,8 @@ def make_devices(sc, hz: int, tsc_khz: int) -> list[Device]:
             min_delta_ns=p.min_delta_ns, max_delta_ns=p.max_delta_ns, min_delta_ticks=p.min_delta_ticks,
             max_delta_ticks=p.max_delta_ticks, freq_hz=kclock.PIT_TICK_RATE, num=num, den=den,
             periodic_count=kclock.pit_latch(hz), irq=legacy_irq0)
-    # One local APIC timer per CPU (VMI 2.6.21 takes the LVTT over; a Xen PV guest has none).
+    # One local APIC timer per CPU (VMI 2.6.21 takes the LVTT over, 2.6.22's vmi_time_bsp_init replaces its set-up;
+    # a Xen PV guest has none).
     if m.lapic and visible:
         rating = 150 if m.arat else 100
         c3 = 0 if m.arat else FEAT_C3STOP
@@ -303,6 +304,10 @@ def pv_no_hpet_pit(backend: str) -> str:
     device) and puts the PIT in mode 5 (domain.md §6a)."""
     if backend == "vmi-2007":
         return "a vmi-2007 kernel's vmi_time_init enables no HPET and stops the PIT"
+    if backend == "vmi-clockevents":
+        # 2.6.22 vmiclock.c: paravirt time_init = vmi_time_init (PIT to mode 5, the vmi-timer registered),
+        # setup_boot_clock = vmi_time_bsp_init: no hpet_enable, no setup_pit_timer, no local APIC timer
+        return "a vmi-clockevents kernel's vmi_time_init enables no HPET, stops the PIT and sets up no local APIC timer"
     return f"a {backend} guest sees no emulated timer hardware"
 
 

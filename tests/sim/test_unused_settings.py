@@ -108,3 +108,18 @@ def test_a_tsc_skew_on_a_one_cpu_machine_is_noted_and_changes_nothing():
     skewed = scen.apply_sets(base, ['machine.tsc_skew="1ms"'])
     a, b = (simulate(s, engine="cython") for s in (base, skewed))
     assert a.time_ns.tolist() == b.time_ns.tolist() and a.value.tolist() == b.value.tolist()
+
+
+def test_a_vmi_clockevents_guest_registers_no_hpet_pit_or_lapic_timer():
+    # 2.6.22 vmiclock.c: time_init = vmi_time_init (PIT to mode 5, only the vmi-timer registered) and
+    # setup_boot_clock = vmi_time_bsp_init: no hpet_enable, no setup_pit_timer, no local APIC timer. Before, the
+    # PIT was registered and became the broadcast device (tick_handle_oneshot_broadcast in /proc/timer_list)
+    from tickscope.sim import boot
+
+    sc = scen.apply_sets(scen.preset("vmi-clockevents"), ["machine.pit=true", "machine.hpet=true"])
+    plan = boot.plan(sc)
+    assert {d.name for d in plan.devices} == {"vmi-timer"} and plan.broadcast_device == -1
+    assert "hpet" not in {c.params.name for c in plan.clocksources}
+    assert _notes("vmi-clockevents", "machine.pit=true") == [
+        "machine.pit = true: not used (a vmi-clockevents kernel's vmi_time_init enables no HPET, stops the PIT and "
+        "sets up no local APIC timer); the run is the same with machine.pit = false"]
