@@ -90,8 +90,12 @@ def _hardware_notes(m, hv) -> list[str]:
                                      "tsc_scaling", "vmi_alarm_hz")):
             out.append(f"{', '.join('hypervisor.' + k for k in keys)}: bare metal (hypervisor.backend = \"none\") "
                        "has no host to apply them")
-    elif hv.backend != "vmi-2007" and _off_default(hv, ("vmi_alarm_hz",)):
-        out.append(f"hypervisor.vmi_alarm_hz: read by the vmi-2007 backend only (this guest is {hv.backend})")
+    else:
+        if hv.backend != "vmi-2007" and _off_default(hv, ("vmi_alarm_hz",)):
+            out.append(f"hypervisor.vmi_alarm_hz: read by the vmi-2007 backend only (this guest is {hv.backend})")
+        if _off_default(hv, ("steal_reported",)):
+            out.append("hypervisor.steal_reported: no part of the model reads it yet (the guest's steal accounting is "
+                       "not modelled; steal_ns counts what the host took either way)")
     return out
 
 

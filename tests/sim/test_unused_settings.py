@@ -123,3 +123,11 @@ def test_a_vmi_clockevents_guest_registers_no_hpet_pit_or_lapic_timer():
     assert _notes("vmi-clockevents", "machine.pit=true") == [
         "machine.pit = true: not used (a vmi-clockevents kernel's vmi_time_init enables no HPET, stops the PIT and "
         "sets up no local APIC timer); the run is the same with machine.pit = false"]
+
+
+def test_steal_reported_off_on_a_guest_is_noted_as_unread():
+    # before: silently accepted, and the run (log, JSON, timer_list) was byte-identical with it on or off
+    assert _notes("xen-pv", "hypervisor.steal_reported=false") == [
+        "hypervisor.steal_reported: no part of the model reads it yet (the guest's steal accounting is not modelled; "
+        "steal_ns counts what the host took either way)"]
+    assert _notes("xen-pv") == []
