@@ -58,7 +58,11 @@ class CState(Section):
     @field_validator("name")
     @classmethod
     def _name_not_blank(cls, v: str) -> str:
-        return _not_blank(v)   # an empty name was taken: the residency table and legend showed a nameless state
+        _not_blank(v)   # an empty name was taken: the residency table and legend showed a nameless state
+        if v != v.strip():
+            # "C1 " beside "C1" passed the duplicate check and printed as two C1 columns
+            raise ValueError(f"{v!r} has blanks at its ends; write it as {v.strip()!r}")
+        return v
 
 
 def _not_blank(v: str) -> str:

@@ -262,6 +262,8 @@ def test_switching_a_periods_dist_key_by_key_still_works_and_a_file_table_is_che
     (['machine.cstates=[["C1"]]'], "machine.cstates[0]: a C-state is a name"),
     # a nameless state was taken
     (['machine.cstates=[{name=" ", exit_latency="1us", target_residency="2us"}]'], "machine.cstates[0].name: must not be empty"),
+    (['machine.cstates=["C1", {name="C1 ", exit_latency="5us", target_residency="10us"}]'],
+     "machine.cstates[1].name: 'C1 ' has blanks at its ends; write it as 'C1'"),
     # "min must not exceed max" with no max given: the 10 ms it was compared with is the default
     (['workload.busy_period={dist="uniform", min="20ms"}'],
      "workload.busy_period: min (20ms) must not exceed max (10ms, the default)"),
