@@ -322,7 +322,7 @@ cdef class CyEngine:
             s.min_delta_ns = s.dev.min_delta_ns if did >= 0 else 0
         # the broadcast device ticks periodically for CPUs whose idle driver turned the broadcast on: intel_idle
         # calls tick_broadcast_enable() on every CPU without ARAT, whatever its states (engine semantics 19)
-        deep = len(cstates) > 0
+        idle_driver = len(cstates) > 0
         cs_now = css[plan.cs_index]
         will_oneshot = (plan.highres or plan.nohz_idle) and cs_now.continuous and any(
             td >= 0 and devices[td].features & FEAT_ONESHOT for td in plan.tick_device)
@@ -353,7 +353,7 @@ cdef class CyEngine:
             c.tick_jiffies = -1
             c.vmi_alarm = plan.vmi_alarm[cpu] if plan.vmi_alarm else -1
             did = plan.tick_device[cpu]
-            c.in_periodic = bool(plan.bc_kind == BC_DEVICE and deep and not will_oneshot
+            c.in_periodic = bool(plan.bc_kind == BC_DEVICE and idle_driver and not will_oneshot
                                  and did >= 0 and devices[did].features & FEAT_C3STOP)
             if c.in_periodic:
                 m.any_periodic_bc = True
