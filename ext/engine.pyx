@@ -447,8 +447,8 @@ cdef class CyEngine:
         cdef int64_t done = 0
         cdef Machine* m = &self.m
         cdef ns_t t_k = self.settle_ktime(t_end), last
+        m.acct_end = t_end   # before the settle window too (ReferenceEngine.finish, engine semantics 19)
         self.run_until(t_k)
-        m.acct_end = t_end
         m.jiffies_cap = ktime(m, t_k)
         with nogil:
             last = drain_events(m, t_k, t_end, t_k + DRAIN_HORIZON_NS, &done)

@@ -59,8 +59,10 @@ class LoopMixin:
         expiry at or before it was delivered.
         """
         t_k = self.settle_ktime(t_end)
-        self.run_until(t_k)
+        # residency stops at the end even for a wake-up in the settle window (a lagging clock reads t_end later):
+        # set before running there (engine semantics 19; before, such a sleep counted up to its wake-up)
         self.acct_end = t_end
+        self.run_until(t_k)
         self.jiffies_cap = self.ktime(t_k)
         heap = self._heap
         last = t_k

@@ -273,3 +273,17 @@ def test_a_timer_due_exactly_at_until_counts_whichever_way_the_clock_rounds(engi
     assert (s["clocks"]["wall_drift_ns"] > 0) == (drift_sign > 0)
     cpu = s["cpus"][0]
     assert (cpu["timers_fired"], cpu["timers_overdue"]) == (250, 0)
+
+
+@pytest.mark.parametrize("engine", ["reference", "cython"])
+@pytest.mark.parametrize("cpus,until", [(1, "1s"), (8, "1500ms")])
+def test_residency_stops_at_the_end_when_a_lagging_clock_settles_later(engine, cpus, until):
+    # A TSC 500 ppm slow: the kernel's clock reads `until` ~0.5 ms after it, and the run settles there. The periodic
+    # tick due at `until` wakes the CPUs from C6 (85 us exit) inside that window; before engine semantics 19 that
+    # wake-up counted the whole sleep, up to it: idle_ns 1 000 086 000 in a 1 s run
+    sc = scen.apply_sets(scen.preset("unstable-tsc"), [
+        'workload.kind="idle"', "machine.tsc_drift_ppm=-500", 'kernel.nohz="off"', "kernel.highres=false",
+        f"machine.cpus={cpus}", f'run.until="{until}"'])
+    res = simulate(sc, engine=engine)
+    for cpu in analysis.per_cpu(res):
+        assert cpu["idle_ns"] == sum(cpu["cstate_residency_ns"].values()) == res.meta["until_ns"]
