@@ -548,9 +548,8 @@ class MainWindow(QtWidgets.QMainWindow):
         ``-`` or ``_`` for spaces (``idle-residency``, ``Proc files``), or ``ticks`` / ``compare`` for the tabs.
         Returns what is wrong with *name* (None when it was brought up)."""
         want = " ".join(str(name).replace("-", " ").replace("_", " ").lower().split())
-        tabs = {"ticks": self.raster}
-        if self.compare_controller is not None:
-            tabs.update({"compare": self.compare_view, "compare a/b": self.compare_view})
+        # the Compare A/B tab is there without a run B too (it says how to start one)
+        tabs = {"ticks": self.raster, "compare": self.compare_view, "compare a/b": self.compare_view}
         if want in tabs:
             self._show_tab(tabs[want])
             return None

@@ -62,8 +62,33 @@ class SideLegend(pg.LegendItem):
         return max(1, int(height // max(1.0, row + self.layout.verticalSpacing())))
 
     def _fit_columns(self, *_):
-        if self.items:
-            self.setColumnCount(math.ceil(len(self.items) / self.rows_that_fit()))
+        if not self.items:
+            return
+        n = len(self.items)
+        before = self.columnCount
+        columns = math.ceil(n / self.rows_that_fit())
+        self.setColumnCount(columns)
+        # the estimate reads one entry's height; the laid-out rows can be taller (spacing, label margins): add
+        # columns until the laid-out legend fits
+        room = self._room()
+        while room is not None and columns < n and self._laid_out_height() > room:
+            columns += 1
+            self.setColumnCount(columns)
+        view = self._plot_item.getViewWidget()
+        if columns != before and view is not None and getattr(view, "centralWidget", None) is self._plot_item:
+            # a PlotWidget sizes its PlotItem on its own resize only: the item kept the height the taller
+            # one-column legend forced on it, past the dock's edge, and the time axis was cut off (12-16 CPUs in
+            # the interrupt-rate dock)
+            self._plot_item.setGeometry(QtCore.QRectF(0, 0, view.width(), view.height()))
+
+    def _room(self) -> float | None:
+        view = self._plot_item.getViewWidget()
+        if view is None:
+            return None
+        return view.height() - self._plot_item.getViewBox().sceneBoundingRect().top() - 2
+
+    def _laid_out_height(self) -> float:
+        return self.layout.effectiveSizeHint(QtCore.Qt.PreferredSize).height()
 
 
 def side_legend(plot: pg.PlotWidget | pg.PlotItem, color=None) -> SideLegend:

@@ -103,3 +103,24 @@ def test_cpu_and_clock_traces_keep_3_to_1_contrast_on_both_themes(ncpus):
         lum = relative_luminance(_cpu_colour(cpu, ncpus))
         for bg in backgrounds:
             assert (max(lum, bg) + 0.05) / (min(lum, bg) + 0.05) >= 3.0, (cpu, _cpu_colour(cpu, ncpus).getRgb())
+
+
+def test_twelve_cpus_in_a_short_rate_dock_keep_the_time_axis_in_the_widget(qtbot):
+    # 12 CPU names need two legend columns in a 180 px dock. The PlotItem had kept the height the one-column
+    # legend forced on it at the first layout (a PlotWidget sizes its item on its own resize only), so the plot ran
+    # past the widget: the time axis and the rates under ~120 Hz were cut off
+    sc = scenario.apply_sets(scenario.preset("many-cores"), ["machine.cpus=12", "run.until=300ms"])
+    res = simulation.simulate(sc, engine="cython")
+    panel = RatePanel()
+    qtbot.addWidget(panel)
+    panel.resize(640, 480)   # laid out first with room for one column, as the app's docks are before they settle
+    panel.show()
+    panel.set_results(res, analysis.summarize(res))
+    qtbot.wait(20)
+    panel.resize(1600, 220)
+    qtbot.wait(50)
+    item = panel.plot.getPlotItem()
+    assert item.legend.columnCount >= 2
+    widget = panel.plot.sceneRect()
+    assert widget.contains(item.getAxis("bottom").sceneBoundingRect()), (item.geometry(), widget)
+    assert widget.contains(item.legend.sceneBoundingRect())
