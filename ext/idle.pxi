@@ -237,12 +237,13 @@ cdef void idle_reenter(Machine* m, int cpu, ns_t t) noexcept nogil:
     if not cstates_offered(m, cpu):
         s = 0   # HLT until the CPU's first tick switched it to oneshot: no cpuidle driver yet (semantics 18)
     else:
-        if stopped_before or c.tick_stopped or predicted < 0:
+        if predicted < 0:
             s = governor(m, sleep, KTIME_MAX if stopped_before else sleep)
         else:
-            # the tick runs on (engine semantics 19): menu picks by the predicted sleep, which the tick does not cut
-            # short, with that sleep as its exit-latency limit, then steps down to a state whose target residency
-            # fits before the tick (delta_tick: the device's next event)
+            # the tick was running and menu retained it (nohz_stop_tick returns a prediction only then; engine
+            # semantics 19): menu picks by the predicted sleep, which the tick does not cut short, with that sleep
+            # as its exit-latency limit, then steps down to a state whose target residency fits before the tick
+            # (delta_tick: the device's next event)
             s = governor(m, predicted, predicted)
             while s > 0 and m.cstates[s].target_residency > sleep:
                 s -= 1
@@ -364,7 +365,8 @@ cdef inline bint menu_keeps_tick(Machine* m, ns_t predicted) noexcept nogil:
 
 cdef ns_t nohz_stop_tick(Machine* m, int cpu, ns_t t) noexcept nogil:
     """tick_nohz_idle_stop_tick: stop the tick if nothing is due within a tick.  Returns the sleep the governor
-    predicts (the next timer or hrtimer, from now), or -1 where that is the device's next event."""
+    predicted when it retained the running tick (the next timer or hrtimer, from now); -1 otherwise: the tick
+    stopped, or a timer within a tick kept it (the governor then reads the device's next event)."""
     cdef Cpu* c = &m.cpus[cpu]
     cdef ns_t base = m.last_jiffies_update
     cdef ns_t nxt = next_timer(m, cpu, t)

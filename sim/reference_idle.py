@@ -326,12 +326,13 @@ class IdleMixin:
             # t = 0 and the broadcast, still periodic, refused it: deep_refused 1 on every CPU)
             s = 0
         else:
-            if stopped_before or self.tick_stopped[cpu] or predicted < 0:
+            if predicted < 0:
                 s = self._governor(sleep, KTIME_MAX if stopped_before else sleep)
             else:
-                # the tick runs on (engine semantics 19): menu picks by the predicted sleep, which the tick does not
-                # cut short, with that sleep as its exit-latency limit, then steps down to a state whose target
-                # residency fits before the tick (delta_tick: the device's next event)
+                # the tick was running and menu retained it (_nohz_stop_tick returns a prediction only then; engine
+                # semantics 19): menu picks by the predicted sleep, which the tick does not cut short, with that
+                # sleep as its exit-latency limit, then steps down to a state whose target residency fits before
+                # the tick (delta_tick: the device's next event)
                 s = self._governor(predicted, predicted)
                 while s > 0 and self.cstates[s][2] > sleep:
                     s -= 1
@@ -442,8 +443,9 @@ class IdleMixin:
 
     def _nohz_stop_tick(self, cpu, t) -> int:
         """tick_nohz_idle_stop_tick: stop the tick if nothing is due within a tick.  Returns the sleep the
-        governor predicts (tick_nohz_get_sleep_length: the next timer or hrtimer, from now), or -1 where that is
-        the device's next event (a timer within a tick)."""
+        governor predicted when it retained the running tick (tick_nohz_get_sleep_length: the next timer or
+        hrtimer, from now); -1 otherwise: the tick stopped, or a timer within a tick kept it (the governor then
+        reads the device's next event)."""
         base = self.last_jiffies_update
         nxt = self._next_timer(cpu, t)
         self.ts_last_jiffies[cpu], self.ts_next_timer[cpu] = self.jiffies, nxt   # tick_nohz_next_event's record
