@@ -65,14 +65,14 @@ def timer_list_snapshot(sim) -> dict:
         cpu = c["cpu"]
         mode = TickMode(c["mode"])
         highres = mode == TickMode.HIGHRES
+        monotonic = _monotonic_timers(seed, cpu, c, g, highres)
         bases = []
         for i in range(8):
-            timers = _monotonic_timers(seed, cpu, c, g, highres) if i == 0 else []
             bases.append({"index": i, "base": _hashed(seed, cpu, i), "resolution_ns": 1 if highres else tick,
-                          "offset_ns": WALL_EPOCH_NS if i in _REALTIME_LIKE else 0, "timers": timers})
+                          "offset_ns": WALL_EPOCH_NS if i in _REALTIME_LIKE else 0, "timers": monotonic if i == 0 else []})
         oneshot = mode in (TickMode.HIGHRES, TickMode.LOWRES_NOHZ)
         ts = {
-            "expires_next": (_highres_expires_next(c, g, cpu) if highres else lowres_next[cpu]),
+            "expires_next": (_highres_expires_next(c, monotonic) if highres else lowres_next[cpu]),
             "hres_active": int(highres), "nr_events": c["nr_events"], "nr_retries": c["nr_retries"],
             "nr_hangs": c["nr_hangs"], "max_hang_time": 0,
             "nohz": int(plan.nohz_idle and oneshot),
@@ -141,16 +141,14 @@ def _pending_hrtimers(c: dict) -> list[int]:
             for i, e in enumerate(c.get("timer_expiries", ()))]
 
 
-def _highres_expires_next(c: dict, g: dict, cpu: int) -> int:
+def _highres_expires_next(c: dict, monotonic: list[dict]) -> int:
     """hrtimer_cpu_base.expires_next in high-res mode: every reprogram (__hrtimer_reprogram, the end of
-    hrtimer_interrupt) stores the CPU's earliest hrtimer there before it programs the device, so it is that
-    expiry even where the device holds another (a forced min-delta programming, a hang's delay, a programming
-    that gave up: dev->next_event). A broadcast hrtimer another CPU took away leaves it at the removed expiry
-    (a remote removal does not reprogram: hr_stale) until an earlier timer or the interrupt replaces it."""
-    nexts = [c["sched_expires"], c.get("hr_stale", KTIME_MAX), *_pending_hrtimers(c)]
-    if g.get("bc_bound") == cpu:
-        nexts.append(g.get("bc_expires", KTIME_MAX))
-    return min(nexts)
+    hrtimer_interrupt) stores the CPU's earliest hrtimer there before it programs the device, so it is the
+    earliest hard expiry of its queued timers (*monotonic*: :func:`_monotonic_timers`) even where the device holds
+    another (a forced min-delta programming, a hang's delay, a programming that gave up: dev->next_event). A
+    broadcast hrtimer another CPU took away leaves it at the removed expiry (a remote removal does not reprogram:
+    hr_stale) until an earlier timer or the interrupt replaces it."""
+    return min([c.get("hr_stale", KTIME_MAX)] + [t["hard_ns"] for t in monotonic])
 
 
 def _lowres_expires_next(cpus: list[dict]) -> list[int]:
@@ -178,10 +176,9 @@ def _monotonic_timers(seed: int, cpu: int, c: dict, g: dict, highres: bool) -> l
     timers = []   # (hard expiry, order tag, callback, soft expiry): the timerqueue orders by the hard one
     if highres and c["sched_expires"] != KTIME_MAX:
         timers.append((c["sched_expires"], 100, "tick_nohz_handler", c["sched_expires"]))
-    slacks = list(c.get("timer_slacks", ()))
-    for i, exp in enumerate(c.get("timer_expiries", ())):
+    for i, (exp, hard) in enumerate(zip(c.get("timer_expiries", ()), _pending_hrtimers(c))):
         if exp != KTIME_MAX:
-            timers.append((exp + (slacks[i] if i < len(slacks) else 0), 200 + i, "hrtimer_wakeup", exp))
+            timers.append((hard, 200 + i, "hrtimer_wakeup", exp))
     if g.get("bc_bound") == cpu and g.get("bc_expires", KTIME_MAX) != KTIME_MAX:
         timers.append((g["bc_expires"], 300, "bc_handler", g["bc_expires"]))
     timers.sort(key=lambda x: (x[0], x[1]))
