@@ -420,17 +420,13 @@ def _watchdog_detail(res: Results, i: int) -> dict[int, int]:
 
 def cpulist(cpus) -> str:
     """printk's %*pbl: ascending CPU numbers with runs written as ranges ("0,2-5")."""
-    out, run = [], []
+    runs: list[list[int]] = []   # [first, last] of each run of consecutive CPUs
     for c in sorted(set(cpus)):
-        if run and c == run[-1] + 1:
-            run.append(c)
-            continue
-        if run:
-            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
-        run = [c]
-    if run:
-        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
-    return ",".join(out)
+        if runs and c == runs[-1][1] + 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 #: clocksource.verify_n_cpus: how many CPUs clocksource_verify_percpu checks at most (all of them up to this many)
@@ -467,10 +463,11 @@ def _verify_percpu_lines(res: Results, t: int, testcpu: int, cs: dict) -> list[s
     freq = int(cs.get("num", 0)) / max(1, int(cs.get("den", 1)))   # the TSC's counts per ns (its clocksource's rate)
     if offsets is None or lat is None or len(offsets) != ncpus or freq <= 0:
         return lines
+    tsc_stops = bool(meta.get("tsc_stops"))
     stopping = {i for i, st in enumerate(meta.get("cstates", ())) if st.get("stops_timer")}
     lost = [0] * ncpus
     asleep: list[tuple[int, int] | None] = [None] * ncpus   # (state, entered) of a CPU asleep at t
-    if meta.get("tsc_stops") or stopping:
+    if tsc_stops or stopping:
         rows = np.flatnonzero(((res.kind == Kind.IDLE) | (res.kind == Kind.WAKE)) & (res.time_ns <= t))
         for i in rows.tolist():
             c, s = int(res.cpu[i]), int(res.source[i])
@@ -480,7 +477,7 @@ def _verify_percpu_lines(res: Results, t: int, testcpu: int, cs: dict) -> list[s
                 asleep[c] = (s, int(res.time_ns[i]))
             else:
                 asleep[c] = None
-                if meta.get("tsc_stops") and s in stopping:
+                if tsc_stops and s in stopping:
                     lost[c] += int(res.value[i])
     exit_ns = [int(st.get("exit_latency_ns", 0)) for st in meta.get("cstates", ())]
 
@@ -488,7 +485,7 @@ def _verify_percpu_lines(res: Results, t: int, testcpu: int, cs: dict) -> list[s
 
     def tsc(c: int, at: int) -> float:
         gone = lost[c]
-        if asleep[c] is not None and meta.get("tsc_stops") and asleep[c][0] in stopping:
+        if asleep[c] is not None and tsc_stops and asleep[c][0] in stopping:
             gone += at - asleep[c][1]   # stopped since it went to sleep, until the IPI has woken it
         return (at - gone) * freq + int(offsets[c])
 

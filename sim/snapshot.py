@@ -66,10 +66,9 @@ def timer_list_snapshot(sim) -> dict:
         mode = TickMode(c["mode"])
         highres = mode == TickMode.HIGHRES
         monotonic = _monotonic_timers(seed, cpu, c, g, highres)
-        bases = []
-        for i in range(8):
-            bases.append({"index": i, "base": _hashed(seed, cpu, i), "resolution_ns": 1 if highres else tick,
-                          "offset_ns": WALL_EPOCH_NS if i in _REALTIME_LIKE else 0, "timers": monotonic if i == 0 else []})
+        bases = [{"index": i, "base": _hashed(seed, cpu, i), "resolution_ns": 1 if highres else tick,
+                  "offset_ns": WALL_EPOCH_NS if i in _REALTIME_LIKE else 0, "timers": monotonic if i == 0 else []}
+                 for i in range(8)]
         oneshot = mode in (TickMode.HIGHRES, TickMode.LOWRES_NOHZ)
         ts = {
             "expires_next": (_highres_expires_next(c, monotonic) if highres else lowres_next[cpu]),
