@@ -20,6 +20,10 @@ CS_TSC = 2        # the (guest) TSC, piecewise across migrations
 CS_PVCLOCK = 3    # pvclock: system_time + scale_delta(tsc - tsc_timestamp, mul, shift) (kvm-clock, xen)
 CS_HVPAGE = 4     # Hyper-V reference TSC page: ((tsc * scale) >> 64) + offset, 100 ns units
 
+# Backends whose guest kernel sees no emulated timer hardware: no HPET (neither its clocksource nor its clock
+# event device), PIT or local APIC timer device (boot_devices re-exports it; defined here, which it imports)
+PV_ONLY_BACKENDS = ("xen-pv", "vmi-2007", "vmi-clockevents")
+
 _NATIVE_CLOCKSOURCES = {"jiffies", "refined-jiffies", "tsc", "tsc-early", "hpet", "acpi_pm", "pit"}
 _PV_CLOCKSOURCE_NAMES = {"kvm": ("kvm-clock",), "xen-pv": ("xen",), "hyperv": ("hyperv_clocksource_tsc_page",),
                          "vmi-2007": ("vmi-timer",), "vmi-clockevents": ("vmi-timer",)}
@@ -159,7 +163,7 @@ def register_clocksources(sc, hz: int, log: list[tuple[int, str]]) -> tuple[list
     # x86 setup_arch registers refined-jiffies on the PIT rate whether or not a PIT exists
     add(Clocksource(kclock.refined_jiffies_clocksource(hz), CS_JIFFIES, continuous=False), at("refined-jiffies", 49_000_000))
     add(Clocksource(kclock.jiffies_clocksource(hz), CS_JIFFIES, continuous=False), at("jiffies", 137_000_000))
-    if m.hpet and backend not in ("xen-pv", "vmi-2007", "vmi-clockevents"):
+    if m.hpet and backend not in PV_ONLY_BACKENDS:
         period = kclock.hpet_period_fs(m.hpet_hz)
         freq = kclock.hpet_freq_from_period(period)
         p = kclock.clocksource_register("hpet", freq, 32, rating=250, flags=("CONTINUOUS", "VALID_FOR_HRES"))

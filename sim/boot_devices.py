@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tickscope.sim import kclock
-from tickscope.sim.boot_clocksources import ratio, tsc_ratio
+from tickscope.sim.boot_clocksources import PV_ONLY_BACKENDS, ratio, tsc_ratio
 from tickscope.sim.errors import InputError
 
 # Clock event feature bits (include/linux/clockchips.h)
@@ -33,8 +33,6 @@ HW_NS = 4         # paravirtual device programmed in nanoseconds
 
 HW_NAMES = {HW_LAPIC: "lapic", HW_DEADLINE: "tsc-deadline", HW_HPET: "hpet", HW_PIT: "pit", HW_NS: "pv-ns"}
 
-# Backends whose guest kernel sees no emulated timer hardware (no HPET, PIT or local APIC timer device)
-PV_ONLY_BACKENDS = ("xen-pv", "vmi-2007", "vmi-clockevents")
 
 # Broadcast kinds
 BC_NONE = 0
