@@ -69,6 +69,19 @@ CLOCK_STATES = {"STATE_DETACHED": STATE_DETACHED, "STATE_SHUTDOWN": STATE_SHUTDO
                 "STATE_ONESHOT_STOPPED": STATE_ONESHOT_STOPPED}
 ETIME = ETIME_
 EBUSY = EBUSY_
+
+
+cdef extern from *:
+    """
+    #ifndef TICKSCOPE_PGO
+    #define TICKSCOPE_PGO 0
+    #endif
+    """
+    int TICKSCOPE_PGO   # setup.py defines it in the profile-optimised compile of a profile-guided build
+
+
+#: Whether this module is the optimised half of setup.py's profile-guided build (False: a plain build).
+PROFILE_GUIDED = bool(TICKSCOPE_PGO)
 HPET_MIN_CYCLES = HPET_MIN_CYCLES_
 KTIME_MAX_NS = KTIME_MAX
 SETTLE_KTIME_CAP = SETTLE_KTIME_CAP_NS
@@ -261,7 +274,8 @@ cdef class CyEngine:
         self._utimers = <UTimer*>PyMem_Calloc(max(nut, 1), sizeof(UTimer))
         if not (m.cs and m.cstates and m.devs and m.slots and m.cpus and m.idle_waketime and m.next_tick and m.ts_last_jiffies and m.ts_next_timer and self._residency and self._utimers):
             raise MemoryError()
-        if heap_init(&m.q[0], 4 * n + 1, 2 * n + 8) or heap_init(&m.q[1], 4 * n + 1, 2 * n + 8) or log_init(&m.log, _INITIAL_LOG_CAPACITY):
+        if (heap_init(&m.q[0], 4 * n + 1, 2 * n + 8) or heap_init(&m.q[1], 4 * n + 1, 2 * n + 8)
+                or heap_init(&m.q[2], 4 * n + 1, 2 * n + 8) or log_init(&m.log, _INITIAL_LOG_CAPACITY)):
             raise MemoryError()
         if m.log.reserved:  # the reservation is address space: hold the log to the memory there is
             m.log.cap = min(m.log.cap, log_record_budget())
@@ -371,6 +385,7 @@ cdef class CyEngine:
     def __dealloc__(self):
         heap_free(&self.m.q[0])
         heap_free(&self.m.q[1])
+        heap_free(&self.m.q[2])
         log_free(&self.m.log)  # leaves exported blocks to their _LogBlocks
         PyMem_Free(self.m.cs)
         PyMem_Free(self.m.cstates)

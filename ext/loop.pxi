@@ -27,10 +27,12 @@ cdef inline void dispatch_device(Machine* m, int slot, ns_t t) noexcept nogil:
 
 
 cdef inline EventHeap* queue_head(Machine* m) noexcept nogil:
-    """The lane whose head comes first (machine.pxd queue_lane); an empty lane when both are."""
+    """The lane whose head comes first (machine.pxd queue_lane); an empty lane when all are."""
     cdef EventHeap* q = &m.q[0]
     if m.q[1].n and (q.n == 0 or heap_before(heap_top(&m.q[1]), heap_top(q))):
         q = &m.q[1]
+    if m.q[2].n and (q.n == 0 or heap_before(heap_top(&m.q[2]), heap_top(q))):
+        q = &m.q[2]
     return q
 
 

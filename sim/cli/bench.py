@@ -104,6 +104,34 @@ def _time_many_cores(until_ns: int) -> dict:
             "target_wall_s": MANY_CORES_TARGET_S * until_ns / 10_000_000_000}
 
 
+#: The profile-guided build (setup.py) trains the instrumented engine on every preset for this long and on the
+#: bench's three scenarios for the longer span: the code paths users run and the ones the targets are set on.
+TRAIN_PRESET_NS = 3_000_000_000
+TRAIN_BENCH_NS = 20_000_000_000
+
+
+def train_engine(scale: float = 1.0) -> list[int]:
+    """Run the Cython engine over the training scenarios (spans times *scale*); returns each run's events."""
+    std = standard_scenario()
+    runs = [(sc, TRAIN_PRESET_NS) for sc in scen.presets().values()]
+    runs += [(sc, TRAIN_BENCH_NS) for sc in (std, scen.apply_sets(std, TICK_LAYER_SETS),
+                                             scen.apply_sets(std, TICK_LAYER_SETS + MIXED_SETS))]
+    events = []
+    for sc, ns in runs:
+        until = max(1, int(ns * scale))
+        sim = Simulation(sc, engine="cython", until_ns=until)
+        sim.engine.run_until(until)
+        events.append(sim.engine.events)
+    return events
+
+
+def engine_build() -> str:
+    """How the installed engine was compiled: "profile-guided" (setup.py's GCC build) or "plain"."""
+    from tickscope.ext import engine
+
+    return "profile-guided" if engine.PROFILE_GUIDED else "plain"
+
+
 def _met(events_per_s: float) -> str:
     return "met" if events_per_s >= TICK_LAYER_TARGET_EVENTS_PER_S else "NOT met"
 
@@ -149,6 +177,7 @@ def run_bench(quick: bool = False) -> dict:
         "summary_run": summary,
         # the issue's second target: 10 s of many-cores (256 CPUs) in under 10 s of wall time (engine + summary)
         "many_cores_wall_s": many["wall_s"], "many_cores_run": many,
+        "engine_build": engine_build(),
     }
 
 
@@ -202,7 +231,8 @@ def _bench(args) -> int:
     print(f"reference: {report['reference_events_per_s'] / 1e6:8.3f} M events/s  ({ref['events']} events, "
           f"{ref['simulated_ns'] / 1e9:g} s simulated, {ref['wall_s']:.3f} s wall)")
     print(f"ratio:     {report['ratio']:.1f}x")
-    print(f"bytes/event: {report['bytes_per_event']:.2f}   peak RSS: {report['peak_rss_mb']:.1f} MB")
+    print(f"bytes/event: {report['bytes_per_event']:.2f}   peak RSS: {report['peak_rss_mb']:.1f} MB   "
+          f"engine build: {report['engine_build']}")
     print(f"tick layer ({report['tick_layer_scenario']}): busy {report['tick_layer_events_per_s'] / 1e6:.2f} M events/s, "
           f"mixed idle {report['tick_layer_mixed_events_per_s'] / 1e6:.2f} M events/s "
           f"({report['tick_layer_mixed_simulated_s_per_wall_s']:.0f} simulated s per wall s; target "
@@ -218,7 +248,7 @@ def _bench(args) -> int:
     engine_keys = {"engine_events_per_s", "reference_events_per_s", "ratio", "bytes_per_event", "peak_rss_mb",
                    "engine_run", "reference_run", "scenario", "tick_layer_events_per_s", "tick_layer_mixed_events_per_s",
                    "tick_layer_mixed_simulated_s_per_wall_s", "tick_layer_scenario", "tick_layer_run", "tick_layer_mixed_run",
-                   "summary_records_per_s", "summary_run", "many_cores_wall_s", "many_cores_run"}
+                   "summary_records_per_s", "summary_run", "many_cores_wall_s", "many_cores_run", "engine_build"}
     for flag, _module, what in EXTRA_BENCHES:
         if isinstance(report.get(flag), str):
             print(f"{flag} ({what}): {report[flag]}")

@@ -30,6 +30,7 @@ def test_bench_quick_json_reports_every_figure(capsys):
     assert many["wall_s"] == pytest.approx(many["engine_wall_s"] + many["summary_wall_s"], rel=1e-6)
     # 256 CPUs ticking at HZ=250 with a mixed load: at least the busy half of the 256 x 250 ticks
     assert many["events"] > 256 * 250 // 2
+    assert out["engine_build"] in ("profile-guided", "plain")
 
 
 def test_top_level_help_describes_bench_as_it_is(capsys):
