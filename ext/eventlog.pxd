@@ -218,6 +218,7 @@ cdef extern from *:
     #define _GNU_SOURCE   /* pthread_setname_np */
     #endif
     #include <pthread.h>
+    #include <signal.h>
     #include <stdlib.h>
     #include <unistd.h>
     /* The page helper: a thread that faults in the reserved log's pages (MADV_POPULATE_WRITE) a few chunks
@@ -263,6 +264,7 @@ cdef extern from *:
                                 Py_ssize_t chunk, Py_ssize_t ahead) {
         ts_ahead_t* a = (ts_ahead_t*)calloc(1, sizeof(ts_ahead_t));
         pthread_attr_t attr;
+        sigset_t all, old;
         int j, rc;
         if (!a) return NULL;
         for (j = 0; j < 5; j++) { a->col[j] = (char*)c[j]; a->item[j] = size[j]; }
@@ -273,7 +275,10 @@ cdef extern from *:
         pthread_cond_init(&a->cv, NULL);
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, 64 * 1024);
+        sigfillset(&all);   /* the thread starts with every signal blocked: they go to Python's threads */
+        pthread_sigmask(SIG_SETMASK, &all, &old);
         rc = pthread_create(&a->th, &attr, ts_ahead_main, a);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         pthread_attr_destroy(&attr);
         if (!rc) pthread_setname_np(a->th, "tickscope-log");   /* as top -H and /proc/PID/task show it */
         if (rc) {

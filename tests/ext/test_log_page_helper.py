@@ -7,6 +7,7 @@ a process forked after it started (whose copy has no helper thread) keeps loggin
 import gc
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -22,16 +23,26 @@ pytestmark = [pytest.mark.skipif(not cython_available(), reason=str(cython_unava
 CHUNK = 1 << 16   # LOG_WARM_RECORDS: the helper starts once the log reaches its second chunk
 
 
-def _helpers() -> int:
+def _helper_tids() -> list[str]:
     """Threads of this process named as the helper names itself."""
-    n = 0
+    tids = []
     for tid in os.listdir("/proc/self/task"):
         try:
             with open(f"/proc/self/task/{tid}/comm") as f:
-                n += f.read().strip() == "tickscope-log"
+                if f.read().strip() == "tickscope-log":
+                    tids.append(tid)
         except OSError:   # the thread ended while we looked
             pass
-    return n
+    return tids
+
+
+def _helpers() -> int:
+    return len(_helper_tids())
+
+
+def _blocked_signals(tid: str) -> int:
+    with open(f"/proc/self/task/{tid}/status") as f:
+        return int(next(line for line in f if line.startswith("SigBlk:")).split()[1], 16)
 
 
 def test_a_log_several_helper_chunks_long_is_the_reference_engines():
@@ -58,6 +69,9 @@ def test_the_helper_thread_comes_with_a_long_log_and_goes_with_its_engine():
     long.engine.run_until(10_000_000_000)                   # ~90 000 records: past the first chunk
     assert long.engine.columns()["time_ns"].size > CHUNK
     assert _helpers() == before + 1
+    # it blocks signals, so that Ctrl+C and friends reach Python's threads
+    mask = _blocked_signals(_helper_tids()[-1])
+    assert all(mask >> (sig - 1) & 1 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD)), hex(mask)
     del long
     gc.collect()
     assert _helpers() == before                             # stopped and joined when the engine went
