@@ -59,8 +59,9 @@ def _extensions():
 # steers optimisation: the engine computes the same log (the tests compare it with the reference engine's
 # either way).  Counters are atomic (the log's page helper thread runs instrumented code too; with `single`
 # counters GCC once rejected the profile as not flow-consistent) and the profile is used with correction.
-# Anything that goes wrong on the way (not GCC, a training run that fails) leaves a plain build and says so;
-# TICKSCOPE_PGO=0 skips it (quicker rebuilds while working on ext/).  The training imports the package from
+# Anything that goes wrong on the way (not GCC, a training run that fails) leaves a plain build, with the
+# reason compiled into the module (`tickscope bench` prints it: pip -q shows no build output); TICKSCOPE_PGO=0
+# skips it (quicker rebuilds while working on ext/).  The training imports the package from
 # this source tree (sim/ and assets/ linked into a temporary tickscope/ beside the instrumented module), so
 # the build requirements include what sim imports (pydantic, tomli-w).
 
@@ -72,20 +73,44 @@ bench.train_engine()
 """
 
 
-def _is_gcc(compiler) -> bool:
+def _not_gcc(compiler) -> str:
+    """Why *compiler* cannot make the profile-guided build ("" when it is GCC): asks its preprocessor for
+    __GNUC__ without __clang__ (clang defines both), through any wrapper in front (ccache gcc)."""
     if getattr(compiler, "compiler_type", "") != "unix":
-        return False
+        return f"the {getattr(compiler, 'compiler_type', '?')} compiler is not GCC"
+    cmd = []
+    for word in compiler.compiler_so:
+        if word.startswith("-"):
+            break
+        cmd.append(word)
     try:
-        out = subprocess.run([compiler.compiler_so[0], "--version"], capture_output=True, text=True, timeout=60).stdout
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return "clang" not in out.lower() and ("gcc" in out.lower() or "free software foundation" in out.lower())
+        out = subprocess.run(cmd + ["-dM", "-E", "-x", "c", os.devnull], capture_output=True, text=True,
+                             timeout=60).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"{' '.join(cmd)} could not be asked what it is ({e})"
+    if "__GNUC__" not in out or "__clang__" in out:
+        return f"{' '.join(cmd)} is not GCC"
+    return ""
+
+
+def _plain_because(ext, why: str) -> None:
+    """Compile the reason for a plain build into the module (tickscope.ext.engine.PLAIN_BUILD_REASON): pip -q
+    shows no build output, so `tickscope bench` is where a user sees it."""
+    text = "".join(ch for ch in why if ch.isprintable() and ch not in '"\\')[:300]
+    ext.define_macros = [m for m in ext.define_macros if m[0] != "TICKSCOPE_PLAIN_WHY"] + \
+        [("TICKSCOPE_PLAIN_WHY", f'"{text}"')]
 
 
 class ProfiledBuildExt(build_ext):
     def build_extension(self, ext):
-        if os.environ.get("TICKSCOPE_PGO", "1") == "0" or not _is_gcc(self.compiler):
-            return super().build_extension(ext)
+        macros = list(ext.define_macros)
+        why = "TICKSCOPE_PGO=0 asked for it" if os.environ.get("TICKSCOPE_PGO", "1") == "0" else _not_gcc(self.compiler)
+        if why:
+            _plain_because(ext, why)
+            try:
+                return super().build_extension(ext)
+            finally:
+                ext.define_macros = macros
         compile_args, link_args = list(ext.extra_compile_args), list(ext.extra_link_args)
         prof = tempfile.mkdtemp(prefix="tickscope-pgo-")
         force = self.force
@@ -100,12 +125,14 @@ class ProfiledBuildExt(build_ext):
             ext.extra_link_args = link_args
             super().build_extension(ext)
         except Exception as e:  # noqa: BLE001 - any failure falls back to the plain build
-            print(f"tickscope: profile-guided build of {ext.name} not possible ({e}); building without a profile",
-                  file=sys.stderr)
+            why = f"the profile-guided build failed: {e}"
+            print(f"tickscope: {why}; building {ext.name} without a profile", file=sys.stderr)
             ext.extra_compile_args, ext.extra_link_args = compile_args, link_args
+            _plain_because(ext, why)
             super().build_extension(ext)
         finally:
             ext.extra_compile_args, ext.extra_link_args = compile_args, link_args
+            ext.define_macros = macros
             self.force = force
             shutil.rmtree(prof, ignore_errors=True)
 

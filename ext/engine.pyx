@@ -76,12 +76,19 @@ cdef extern from *:
     #ifndef TICKSCOPE_PGO
     #define TICKSCOPE_PGO 0
     #endif
+    #ifndef TICKSCOPE_PLAIN_WHY
+    #define TICKSCOPE_PLAIN_WHY ""
+    #endif
     """
     int TICKSCOPE_PGO   # setup.py defines it in the profile-optimised compile of a profile-guided build
+    const char* TICKSCOPE_PLAIN_WHY   # setup.py: why a build is plain ("" when built some other way)
 
 
 #: Whether this module is the optimised half of setup.py's profile-guided build (False: a plain build).
 PROFILE_GUIDED = bool(TICKSCOPE_PGO)
+#: Why setup.py built this module without a profile ("TICKSCOPE_PGO=0 asked for it", "gcc-12 is not GCC",
+#: "the profile-guided build failed: ..."); "" for a profile-guided build or one not made by setup.py.
+PLAIN_BUILD_REASON = TICKSCOPE_PLAIN_WHY.decode("utf-8", "replace")
 HPET_MIN_CYCLES = HPET_MIN_CYCLES_
 KTIME_MAX_NS = KTIME_MAX
 SETTLE_KTIME_CAP = SETTLE_KTIME_CAP_NS

@@ -324,7 +324,7 @@ cdef extern from *:
 
 cdef enum:
     LOG_WARM_RECORDS = 1 << 16   # records per pre-faulted chunk (1.3 MB of the five columns)
-    LOG_AHEAD_CHUNKS = 8         # the page helper keeps this many chunks (10 MB) ahead of the writer
+    LOG_AHEAD_CHUNKS = 2         # the page helper keeps this many chunks (2.6 MB) ahead of the writer
 
 
 cdef inline void _log_start_helper(EventLog* lg, Py_ssize_t i) noexcept nogil:
@@ -352,7 +352,7 @@ cdef inline void _log_warm(EventLog* lg, Py_ssize_t i) noexcept nogil:
     with it, 19.9 without.  From the second chunk on, the page helper thread does it LOG_AHEAD_CHUNKS ahead,
     so the zeroing of fresh pages runs on another core and does not evict the engine's working set from this
     one's caches.  Measured (2026-11-27, interleaved best-of-3 runs, 600 s simulated): the tick-layer mixed
-    load 16.5-17.1 -> 19.2-19.5 M events/s, the busy one 29.4 -> 35.4; 2 or 32 chunks ahead: no change.  The
+    load 16.5-17.1 -> 19.2-19.5 M events/s, the busy one 29.4 -> 35.4; 8 or 32 chunks ahead: no faster.  The
     writer populates a chunk itself when the helper is behind (one core, a busy machine) or missing (a
     forked child, a thread that could not be started).
     Tried and dropped: memset warm-up of the next chunk (19.5 vs 19.6), prefetchw (none), THP (a 256 MB

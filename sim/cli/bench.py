@@ -126,10 +126,13 @@ def train_engine(scale: float = 1.0) -> list[int]:
 
 
 def engine_build() -> str:
-    """How the installed engine was compiled: "profile-guided" (setup.py's GCC build) or "plain"."""
+    """How the installed engine was compiled: "profile-guided" (setup.py's GCC build) or "plain (why)"."""
     from tickscope.ext import engine
 
-    return "profile-guided" if engine.PROFILE_GUIDED else "plain"
+    if engine.PROFILE_GUIDED:
+        return "profile-guided"
+    why = getattr(engine, "PLAIN_BUILD_REASON", "")
+    return f"plain ({why})" if why else "plain"
 
 
 def _met(events_per_s: float) -> str:
