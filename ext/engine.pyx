@@ -86,7 +86,7 @@ cdef extern from *:
 
 #: Whether this module is the optimised half of setup.py's profile-guided build (False: a plain build).
 PROFILE_GUIDED = bool(TICKSCOPE_PGO)
-#: Why setup.py built this module without a profile ("TICKSCOPE_PGO=0 asked for it", "gcc-12 is not GCC",
+#: Why setup.py built this module without a profile ("TICKSCOPE_PGO=0 asked for it", "clang is not GCC",
 #: "the profile-guided build failed: ..."); "" for a profile-guided build or one not made by setup.py.
 PLAIN_BUILD_REASON = TICKSCOPE_PLAIN_WHY.decode("utf-8", "replace")
 HPET_MIN_CYCLES = HPET_MIN_CYCLES_
