@@ -341,7 +341,8 @@ class ResidencyPanel(QWidget):
         self._cpu_labels: list[str] = []
         self._colors, self._background = raster.LIGHT_COLORS, (255, 255, 255)
         self._last = None
-        self._texts: list[pg.TextItem] = []   # per-CPU numbers beside the bars, when the lanes are tall enough
+        self._texts: list[pg.TextItem] = []   # per-CPU numbers right of the bars, when the lanes are tall enough
+        self._lines: list[tuple[str, str]] = []   # each CPU's (full, shares-only) line for those texts
         self._tips: list[str] = []
         self._dark = False
         self.message = QLabel(self.NO_DATA)
@@ -353,6 +354,8 @@ class ResidencyPanel(QWidget):
         self.info.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "share of run", units="%")
+        # the numbers sit right of 100 %, in room added to the x range: the axis counts to 100 only
+        self.plot.getAxis("bottom").setTicks([[(v, f"{v}") for v in range(0, 101, 20)], [(v, "") for v in range(10, 100, 20)]])
         self.plot.setLabel("left", "CPU")
         self.plot.getAxis("left").enableAutoSIPrefix(False)   # CPU numbers, not a quantity ("CPU (x0.001)")
         self.plot.invertY(True)
@@ -366,6 +369,12 @@ class ResidencyPanel(QWidget):
         self.plot.hide()
         self.info.hide()
         self.plot.scene().sigMouseMoved.connect(self._on_hover)
+        # the plot's own width changes without the panel resizing (the side legend gaining columns): refit then too
+        self.plot.getPlotItem().getViewBox().sigResized.connect(self._on_view_resized)
+
+    def _on_view_resized(self, *_args) -> None:
+        if self._rows and self._cpu_labels:
+            self._label_cpus()
 
     def has_data(self) -> bool:
         return bool(self._rows)
@@ -399,7 +408,7 @@ class ResidencyPanel(QWidget):
         self._rows = self._collect(cpus)
         self.plot.clear()
         self._legend.clear()
-        self._texts, self._tips = [], []
+        self._texts, self._tips, self._lines = [], [], []
         if not self._rows or until <= 0 or not any(v.any() for v in self._rows.values()):
             self.message.setText(self.NO_TIME if self._rows and until > 0 else self.NO_DATA)
             self._rows = {}
@@ -420,7 +429,9 @@ class ResidencyPanel(QWidget):
             item = pg.BarGraphItem(x0=left.copy(), width=pct, y=y, height=0.7, brush=colour, pen=None, name=label)
             self.plot.addItem(item)  # named items join the legend by themselves
             left += pct
-        self.plot.setXRange(0, 100, padding=0.02)
+        # the end of the scale, with the numbers beyond it
+        self.plot.addItem(pg.InfiniteLine(pos=100.0, angle=90, pen=pg.mkPen((150, 150, 150), style=Qt.DashLine)),
+                          ignoreBounds=True)
         self._cpu_labels = [f"CPU {c.get('cpu', i)}" for i, c in enumerate(cpus)]
         self._show_numbers(cpus, until)
         self._label_cpus()
@@ -462,10 +473,12 @@ class ResidencyPanel(QWidget):
             per = ", ".join(f"{label} {int(c.get(key, 0) or 0):,}" for key, label in counts if key in c)
             self._tips.append(f"{self._cpu_labels[i]}: {line}" + (f"\n{per}" if per else ""))
             if n <= self.MAX_TEXT_CPUS:
-                item = pg.TextItem(line + (f"  ·  {per}" if per else ""), color=fg, fill=fill, anchor=(1, 0.5))
+                full = line + (f"  ·  {per}" if per else "")
+                item = pg.TextItem(full, color=fg, fill=fill, anchor=(0, 0.5))
                 item.setPos(100.0, float(i))
                 self.plot.addItem(item, ignoreBounds=True)
                 self._texts.append(item)
+                self._lines.append((full, line))
 
     def cpu_text(self, i: int) -> str:
         """The numbers of the *i*-th CPU's bar (its tooltip)."""
@@ -482,11 +495,45 @@ class ResidencyPanel(QWidget):
     def _label_cpus(self):
         height = self.plot.getPlotItem().getViewBox().sceneBoundingRect().height() or 300.0
         self.plot.getAxis("left").setTicks(lane_ticks.lane_ticks(self._cpu_labels, height))
-        if self._texts:   # a line of text per CPU only where it fits beside the next one
-            room = height / max(1, len(self._cpu_labels))
-            line = QFontMetrics(self._texts[0].textItem.font()).height()
+        self._fit_numbers(height)
+
+    #: the numbers' column may take at most this share of the plot's width (the bars keep the rest)
+    TEXT_SHARE = 0.6
+
+    def _fit_numbers(self, height: float) -> None:
+        """Each CPU's numbers right of its bar, in room the x range adds beyond 100 %, so that they never cover a
+        bar's end (right-aligned at 100 %, a box over a 70 % bar made it look 46 % long).  The counts are dropped
+        when the full lines would take more than TEXT_SHARE of the width, the numbers when the shares alone would
+        or when the lanes are too low for a line each; the tooltip has them all."""
+        vb = self.plot.getPlotItem().getViewBox()
+        if not self._texts:
+            self.plot.setXRange(0, 100, padding=0.02)
+            return
+        metrics = QFontMetrics(self._texts[0].textItem.font())
+        room = height / max(1, len(self._cpu_labels))
+        width = vb.sceneBoundingRect().width() or 600.0
+        need = 0.0
+        fits = False
+        if room >= metrics.height() + 2:
+            for pick in (0, 1):
+                for item, lines in zip(self._texts, self._lines):
+                    item.setText(lines[pick])
+                need = max(item.boundingRect().width() for item in self._texts) + 2.0   # px: the box as drawn
+                if need <= self.TEXT_SHARE * width:
+                    fits = True
+                    break
+        if not fits:
             for item in self._texts:
-                item.setVisible(room >= line + 2)
+                item.setVisible(False)
+            self.plot.setXRange(0, 100, padding=0.02)
+            return
+        gap = 6.0   # px between 100 % and the numbers
+        # the x range's data width per pixel: 100 % in the width the numbers leave
+        per_px = 100.0 / max(1.0, width - need - gap - 4.0)
+        self.plot.setXRange(0, 100 + (need + gap + 4.0) * per_px, padding=0)
+        for item in self._texts:
+            item.setPos(100.0 + gap * per_px, item.pos().y())
+            item.setVisible(True)
 
     def resizeEvent(self, event):  # noqa: N802 - Qt override
         super().resizeEvent(event)

@@ -358,3 +358,35 @@ def test_histogram_counts_axis_has_whole_numbers(qtbot):
         values = [v for _, level in axis.tickValues(0.0, top, 150) for v in level]
         assert values and all(float(v).is_integer() for v in values), (top, values)
     assert axis.tickStrings([0.0, 500_000.0, 1_000_000.0], 1.0, 500_000.0) == ["0", "500,000", "1,000,000"]
+
+
+def test_residency_numbers_sit_right_of_the_bars_and_never_cover_one(qtbot):
+    """Right-aligned at 100 % with an opaque box, a CPU's numbers hid the end of a 70 % bar, which looked 46 % long.
+    They now sit beyond 100 % in room the x range adds; the counts go first, then the numbers, as the panel narrows."""
+    until = 10**9
+    cpus = [{"cpu": c, "cstate_residency_ns": {"C1": 10**7, "C6": 9 * 10**8 + c * 10**7}, "steal_ns": 0,
+             "tick_stops": 1234 + c, "broadcast_received": 56, "ipis": 7} for c in range(4)]   # bars at 91-94 %
+    panel = ResidencyPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1400, 300)
+    panel.show()
+    panel.set_results(None, {"cpus": cpus, "until_ns": until})
+    qtbot.wait(10)
+    vb = panel.plot.getPlotItem().getViewBox()
+    texts = [i for i in panel.plot.getPlotItem().items if isinstance(i, pg.TextItem)]
+    assert len(texts) == 4 and all(t.isVisible() for t in texts)
+    x_min, x_max = vb.viewRange()[0]
+    for t in texts:
+        left = vb.mapSceneToView(t.mapToScene(t.boundingRect().topLeft())).x()
+        right = vb.mapSceneToView(t.mapToScene(t.boundingRect().topRight())).x()
+        assert 100.0 < left and right <= x_max + 1e-6, (left, right, x_max)   # beyond every bar, inside the plot
+        assert "tick stops" in t.toPlainText()
+    assert [label for _, label in panel.plot.getAxis("bottom")._tickLevels[0]][-1] == "100"   # the scale ends at 100
+    panel.resize(620, 300)                           # narrower: the shares only
+    qtbot.wait(10)
+    assert all(t.isVisible() and "tick stops" not in t.toPlainText() and t.toPlainText().startswith("idle ")
+               for t in texts)
+    panel.resize(260, 300)                           # too narrow for numbers: the tooltips keep them
+    qtbot.wait(10)
+    assert not any(t.isVisible() for t in texts) and vb.viewRange()[0][1] < 103
+    assert "tick stops 1,234" in panel.cpu_text(0)
