@@ -124,3 +124,21 @@ def test_twelve_cpus_in_a_short_rate_dock_keep_the_time_axis_in_the_widget(qtbot
     widget = panel.plot.sceneRect()
     assert widget.contains(item.getAxis("bottom").sceneBoundingRect()), (item.geometry(), widget)
     assert widget.contains(item.legend.sceneBoundingRect())
+
+
+def test_cpu_traces_differ_in_colour_or_style_where_a_legend_names_them():
+    """With 16 CPUs in 16 hues CPU 0 and CPU 15 were both red and neighbours hard to tell apart: beyond 8 CPUs the
+    8 hues repeat in the next line style, so every pair differs in hue or style, and same-hue CPUs 8 apart."""
+    from PySide6.QtCore import Qt
+
+    from tickscope.gui.analysis_panels import cpu_pen
+
+    for n in (12, 16, 32):
+        pens = [cpu_pen(c, n) for c in range(n)]
+        looks = {(p.color().getRgb(), p.style()) for p in pens}
+        assert len(looks) == n, n
+        assert pens[0].style() == Qt.SolidLine and pens[8].style() == Qt.DashLine
+        assert pens[0].color().getRgb() == pens[8].color().getRgb()
+    hues = {cpu_pen(c, 8).color().getRgb() for c in range(8)}   # up to 8: one hue each, solid
+    assert len(hues) == 8 and all(cpu_pen(c, 8).style() == Qt.SolidLine for c in range(8))
+    assert all(cpu_pen(c, 256, legend=False).style() == Qt.SolidLine for c in (0, 9, 200))
