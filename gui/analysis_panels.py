@@ -384,12 +384,12 @@ class ResidencyPanel(QWidget):
         self.plot.hide()
         self.info.hide()
         self.plot.scene().sigMouseMoved.connect(self._on_hover)
-        # the plot's own width changes without the panel resizing (the side legend gaining columns): refit then too
+        # labels and numbers follow the plot's size: the panel's resizes and the side legend gaining columns
         self.plot.getPlotItem().getViewBox().sigResized.connect(self._on_view_resized)
 
     def _on_view_resized(self, *_args) -> None:
         if self._rows and self._cpu_labels:
-            self._label_cpus()
+            self._label_cpus()   # as many CPU labels as the new height holds, the numbers refitted
 
     def has_data(self) -> bool:
         return bool(self._rows)
@@ -520,16 +520,10 @@ class ResidencyPanel(QWidget):
         bar's end (right-aligned at 100 %, a box over a 70 % bar made it look 46 % long).  The counts are dropped
         when the full lines would take more than TEXT_SHARE of the width, the numbers when the shares alone would
         or when the lanes are too low for a line each; the tooltip has them all."""
-        vb = self.plot.getPlotItem().getViewBox()
-        if not self._texts:
-            self.plot.setXRange(0, 100, padding=0.02)
-            return
-        metrics = QFontMetrics(self._texts[0].textItem.font())
+        width = self.plot.getPlotItem().getViewBox().sceneBoundingRect().width() or 600.0
         room = height / max(1, len(self._cpu_labels))
-        width = vb.sceneBoundingRect().width() or 600.0
-        need = 0.0
         fits = False
-        if room >= metrics.height() + 2:
+        if self._texts and room >= QFontMetrics(self._texts[0].textItem.font()).height() + 2:
             for pick in (0, 1):
                 for item, lines in zip(self._texts, self._lines):
                     item.setText(lines[pick])
@@ -549,11 +543,6 @@ class ResidencyPanel(QWidget):
         for item in self._texts:
             item.setPos(100.0 + gap * per_px, item.pos().y())
             item.setVisible(True)
-
-    def resizeEvent(self, event):  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        if self._rows and self._cpu_labels:
-            self._label_cpus()   # as many CPU labels as the new height holds
 
     def _collect(self, cpus: list[dict]) -> dict[str, np.ndarray]:
         states: list[str] = []
