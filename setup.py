@@ -97,8 +97,7 @@ def _plain_because(ext, why: str) -> None:
     """Compile the reason for a plain build into the module (tickscope.ext.engine.PLAIN_BUILD_REASON): pip -q
     shows no build output, so `tickscope bench` is where a user sees it."""
     text = "".join(ch for ch in why if ch.isprintable() and ch not in '"\\')[:300]
-    ext.define_macros = [m for m in ext.define_macros if m[0] != "TICKSCOPE_PLAIN_WHY"] + \
-        [("TICKSCOPE_PLAIN_WHY", f'"{text}"')]
+    ext.define_macros = ext.define_macros + [("TICKSCOPE_PLAIN_WHY", f'"{text}"')]   # build_extension restores them
 
 
 class ProfiledBuildExt(build_ext):

@@ -87,6 +87,15 @@ cdef inline void _log_adopt(EventLog* lg, void* p[5], Py_ssize_t cap) noexcept n
     lg.cap = cap
 
 
+cdef inline void _log_columns(const EventLog* lg, void* p[5]) noexcept nogil:
+    """The log's five column blocks into p (the inverse of _log_adopt)."""
+    p[0] = lg.t
+    p[1] = lg.cpu
+    p[2] = lg.kind
+    p[3] = lg.src
+    p[4] = lg.val
+
+
 cdef inline bint _log_reserve(EventLog* lg) noexcept nogil:
     cdef void* p[5]
     p[0] = ts_reserve(LOG_RESERVE_RECORDS * sizeof(int64_t))
@@ -132,11 +141,7 @@ cdef inline void log_free(EventLog* lg) noexcept nogil:
     ts_ahead_stop(lg.ahead)   # before any unmapping below
     lg.ahead = NULL
     if lg.reserved and not lg.exported:
-        p[0] = lg.t
-        p[1] = lg.cpu
-        p[2] = lg.kind
-        p[3] = lg.src
-        p[4] = lg.val
+        _log_columns(lg, p)
         log_unreserve(p, LOG_RESERVE_RECORDS)
     elif not lg.exported:
         free(lg.t)
@@ -330,11 +335,7 @@ cdef enum:
 cdef inline void _log_start_helper(EventLog* lg, Py_ssize_t i) noexcept nogil:
     cdef void* c[5]
     cdef size_t size[5]
-    c[0] = lg.t
-    c[1] = lg.cpu
-    c[2] = lg.kind
-    c[3] = lg.src
-    c[4] = lg.val
+    _log_columns(lg, c)
     size[0] = sizeof(int64_t)
     size[1] = sizeof(int16_t)
     size[2] = sizeof(uint8_t)

@@ -133,7 +133,7 @@ def engine_build() -> str:
 
     if engine.PROFILE_GUIDED:
         return "profile-guided"
-    why = getattr(engine, "PLAIN_BUILD_REASON", "")
+    why = engine.PLAIN_BUILD_REASON
     return f"plain ({why})" if why else "plain"
 
 
